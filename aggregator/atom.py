@@ -1,0 +1,43 @@
+"""`aggregator export feed TOPIC`: an Atom 1.0 feed (RFC 4287) of a topic's stories, one entry per
+story (its highest-scored original item), newest first."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from xml.sax.saxutils import escape
+
+from aggregator import __version__
+from aggregator.errors import AggregatorError
+from aggregator.store import Store, iso
+from aggregator.watchlist import Watchlist
+
+
+def topic_feed(store: Store, wl: Watchlist, topic_id: str, now: datetime, days: int = 30) -> str:
+    topic = wl.topic(topic_id)
+    if topic is None:
+        raise AggregatorError(f"no topic {topic_id!r}", hint="`aggregator watchlist list` shows the ids")
+    rows = store.execute(
+        """SELECT i.id, i.story_id, i.title, i.url, i.summary, i.published, i.fetched_at, t.score, t.matched,
+                  coalesce(f.title, i.feed_url) AS source
+           FROM items i JOIN item_topics t ON t.item_id = i.id AND t.topic = ?
+           LEFT JOIN feeds f ON f.url = i.feed_url
+           WHERE i.fetched_at >= ? AND i.dup_level = 'new'
+           ORDER BY t.score DESC, i.id""", (topic_id, iso(now - timedelta(days=days)))).fetchall()
+    best: dict[int, object] = {}
+    for r in rows:
+        best.setdefault(r["story_id"], r)
+    entries = sorted(best.values(), key=lambda r: r["published"] or r["fetched_at"], reverse=True)  # type: ignore[index]
+    out = ['<?xml version="1.0" encoding="utf-8"?>', '<feed xmlns="http://www.w3.org/2005/Atom">',
+           f"  <title>{escape(topic.name)}</title>", f"  <id>urn:aggregator:topic:{escape(topic_id)}</id>",
+           f"  <updated>{iso(now)}</updated>", f'  <generator version="{__version__}">aggregator</generator>']
+    for r in entries:
+        updated = r["published"] or r["fetched_at"]  # type: ignore[index]
+        out += ["  <entry>", f"    <title>{escape(r['title'])}</title>",  # type: ignore[index]
+                f"    <id>urn:aggregator:story:{r['story_id']}</id>",  # type: ignore[index]
+                f"    <updated>{updated}</updated>",
+                f"    <author><name>{escape(r['source'])}</name></author>"]  # type: ignore[index]
+        if r["url"]:  # type: ignore[index]
+            out.append(f'    <link rel="alternate" href="{escape(r["url"], {chr(34): "&quot;"})}"/>')  # type: ignore[index]
+        out += [f"    <summary>{escape(r['summary'][:600])}</summary>", "  </entry>"]  # type: ignore[index]
+    out += ["</feed>", ""]
+    return "\n".join(out)

@@ -1,0 +1,396 @@
+"""Command line: the only module that prints or exits.
+
+Every command has help with an example (checked by a test). Errors are one line plus a hint:
+    aggregator: config/aggregator.toml: digest.time: expected "HH:MM", got "7am"
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import logging
+import sys
+from collections.abc import Callable, Sequence
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from aggregator import __version__
+from aggregator.config import (Settings, display_path, load_feeds, load_settings, parse_duration,
+                               resolve_config_dir)
+from aggregator.errors import AggregatorError, QuerySyntaxError
+from aggregator.logs import setup_logging
+from aggregator.store import Store, database_path
+
+EXAMPLES: dict[str, str] = {
+    "run": "aggregator --config config run",
+    "poll": "aggregator poll --once --force",
+    "feeds add": "aggregator feeds add https://example.org/news/ --tags china,tech",
+    "feeds list": "aggregator feeds list",
+    "feeds remove": "aggregator feeds remove https://example.org/feed.xml",
+    "feeds import": "aggregator feeds import subscriptions.opml",
+    "feeds export": "aggregator feeds export > subscriptions.opml",
+    "seeds import": "aggregator seeds import seeds/ ~/notes/article.md",
+    "seeds list": "aggregator seeds list",
+    "digest": "aggregator digest --preview --out /tmp/digest.html",
+    "digest list": "aggregator digest list",
+    "status": "aggregator status --check || echo unhealthy",
+    "export items": "aggregator export items --format jsonl > items.jsonl",
+    "export feed": "aggregator export feed us-china-tech > us-china-tech.atom",
+    "explain": "aggregator explain 42",
+    "watchlist list": "aggregator watchlist list",
+    "watchlist show": "aggregator watchlist show us-china-tech",
+    "watchlist add": "aggregator watchlist add chips --name 'Chip industry' --query 'semiconductor* OR chipmak*'",
+    "watchlist remove": "aggregator watchlist remove chips",
+    "watchlist validate": "aggregator watchlist validate",
+    "watchlist test": "aggregator watchlist test us-china-tech --since 30d",
+}
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> None:  # a wrong flag: one line and usage, never a traceback
+        self.print_usage(sys.stderr)
+        self.exit(2, f"aggregator: {message}\n")
+
+
+def _sub(subs: Any, name: str, help_text: str, key: str | None = None) -> argparse.ArgumentParser:
+    example = EXAMPLES[key or name]
+    return subs.add_parser(name, help=help_text, description=help_text, epilog=f"example:\n  {example}",
+                           formatter_class=argparse.RawDescriptionHelpFormatter)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = _Parser(prog="aggregator", description="Self-hosted news tracking: feeds in, one grouped digest out.",
+                epilog="example:\n  aggregator --config config run\n\nsee README.md for the configuration reference",
+                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--config", metavar="DIR", help="config folder (default ./config, env AGGREGATOR_CONFIG)")
+    p.add_argument("--log-format", choices=("text", "json"), help="log lines as text (default) or JSON")
+    p.add_argument("--version", action="version", version=f"aggregator {__version__}")
+    subs = p.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+    subs.required = True
+
+    _sub(subs, "run", "run the daemon in the foreground (Ctrl-C or SIGTERM stops it)")
+
+    s = _sub(subs, "poll", "poll the feeds that are due, once")
+    s.add_argument("--once", action="store_true", required=True, help="one cycle, then exit")
+    s.add_argument("--force", action="store_true", help="poll every feed now, due or not")
+
+    feeds = _sub(subs, "feeds", "add, list, remove, import or export feeds", "feeds list")
+    fs = feeds.add_subparsers(dest="action", metavar="ACTION", parser_class=_Parser)
+    fs.required = True
+    s = _sub(fs, "add", "add a feed (a web page's feeds are discovered)", "feeds add")
+    s.add_argument("url")
+    s.add_argument("--title")
+    s.add_argument("--interval", help='e.g. "30m"')
+    s.add_argument("--tags", help="comma-separated")
+    _sub(fs, "list", "list feeds and their health", "feeds list")
+    s = _sub(fs, "remove", "remove a feed from feeds.toml (its items stay)", "feeds remove")
+    s.add_argument("url")
+    s = _sub(fs, "import", "import an OPML file (folders become tags)", "feeds import")
+    s.add_argument("file", type=Path)
+    _sub(fs, "export", "write the feeds as OPML to standard output", "feeds export")
+
+    seeds = _sub(subs, "seeds", "import or list seed articles", "seeds list")
+    ss = seeds.add_subparsers(dest="action", metavar="ACTION", parser_class=_Parser)
+    ss.required = True
+    s = _sub(ss, "import", "import seed articles (.txt, .md, .html); default: seeds_dir", "seeds import")
+    s.add_argument("paths", nargs="*", type=Path)
+    _sub(ss, "list", "list imported seeds", "seeds list")
+
+    s = _sub(subs, "digest", "preview, send or list digests")
+    s.add_argument("action", nargs="?", choices=("list",), help="list: the digests recorded")
+    s.add_argument("--preview", action="store_true", help="render without sending or recording")
+    s.add_argument("--send", action="store_true", help="send the due window now")
+    s.add_argument("--since", help='window start, e.g. "24h" or "2026-11-28"')
+    s.add_argument("--out", type=Path, help="with --preview: write the HTML (or .txt) here")
+
+    s = _sub(subs, "status", "health at a glance")
+    s.add_argument("--json", action="store_true")
+    s.add_argument("--check", action="store_true", help="exit 1 when unhealthy (for health checks)")
+
+    export = _sub(subs, "export", "export items or a topic feed", "export items")
+    es = export.add_subparsers(dest="what", metavar="WHAT", parser_class=_Parser)
+    es.required = True
+    s = _sub(es, "items", "every stored item, one JSON object per line", "export items")
+    s.add_argument("--format", choices=("jsonl",), default="jsonl")
+    s.add_argument("--since", help='only items since, e.g. "7d"')
+    s = _sub(es, "feed", "an Atom feed of a topic's stories", "export feed")
+    s.add_argument("topic")
+    s.add_argument("--days", type=int, default=30)
+
+    s = _sub(subs, "explain", "why an item was merged, clustered and tagged")
+    s.add_argument("item_id", type=int)
+
+    wl = _sub(subs, "watchlist", "list, show, add, remove, validate or test topics", "watchlist list")
+    ws = wl.add_subparsers(dest="action", metavar="ACTION", parser_class=_Parser)
+    ws.required = True
+    _sub(ws, "list", "list topics", "watchlist list")
+    s = _sub(ws, "show", "show one topic", "watchlist show")
+    s.add_argument("topic")
+    s = _sub(ws, "add", "add a topic (comments in the file are kept)", "watchlist add")
+    s.add_argument("topic")
+    s.add_argument("--name", required=True)
+    s.add_argument("--query", required=True)
+    s.add_argument("--exclude")
+    s.add_argument("--description")
+    s.add_argument("--min-score", type=float)
+    s = _sub(ws, "remove", "remove a topic", "watchlist remove")
+    s.add_argument("topic")
+    _sub(ws, "validate", "check the watchlist file", "watchlist validate")
+    s = _sub(ws, "test", "backtest a topic on stored items or a labelled file", "watchlist test")
+    s.add_argument("topic")
+    s.add_argument("--since", default="30d", help='how far back in stored items (default "30d")')
+    s.add_argument("--query", help="test this query instead of the saved one")
+    s.add_argument("--exclude", help="with --query: an exclude query")
+    s.add_argument("--labels", type=Path, help="JSONL with id, title, description, label: prints P/R/F1")
+    s.add_argument("--show", type=int, default=20, help="how many matches / misses to list")
+    return p
+
+
+# --- helpers ---------------------------------------------------------------------------------
+
+def _out(text: str = "") -> None:
+    sys.stdout.write(text + "\n")
+
+
+def _since(value: str | None, now: datetime) -> datetime | None:
+    if not value:
+        return None
+    try:
+        return now - timedelta(seconds=parse_duration(value))
+    except ValueError:
+        pass
+    try:
+        dt = datetime.fromisoformat(value)
+        return dt if dt.tzinfo else dt.replace(tzinfo=UTC)
+    except ValueError:
+        raise AggregatorError(f'--since: expected a duration like "24h" or a date like "2026-11-28", '
+                              f'got "{value}"') from None
+
+
+class Context:
+    def __init__(self, args: argparse.Namespace) -> None:
+        self.args = args
+        self.config_dir = resolve_config_dir(args.config)
+        self._settings: Settings | None = None
+        self._store: Store | None = None
+
+    @property
+    def settings(self) -> Settings:
+        if self._settings is None:
+            if not self.config_dir.is_dir():
+                raise AggregatorError(f"{self.config_dir}: config folder not found",
+                                      hint="pass --config DIR or set AGGREGATOR_CONFIG")
+            self._settings = load_settings(self.config_dir)
+        return self._settings
+
+    @property
+    def store(self) -> Store:
+        if self._store is None:
+            self._store = Store(database_path(self.settings.data_dir))
+        return self._store
+
+    def pipeline(self):
+        from aggregator.poll import Pipeline
+        from aggregator.watchlist import load_watchlist
+
+        return Pipeline(self.store, self.settings, load_watchlist(self.config_dir))
+
+    def close(self) -> None:
+        if self._store is not None:
+            self._store.close()
+
+
+# --- commands ------------------------------------------------------------------------------
+
+def cmd_run(ctx: Context) -> int:
+    from aggregator.daemon import Daemon
+
+    settings = ctx.settings
+    setup_logging(ctx.args.log_format or settings["log_format"], settings["log_level"])
+    return asyncio.run(Daemon(ctx.config_dir).run())
+
+
+def cmd_poll(ctx: Context) -> int:
+    now = datetime.now(UTC)
+    setup_logging(ctx.args.log_format or ctx.settings["log_format"], "warning")
+    ctx.store.sync_feeds(load_feeds(ctx.config_dir), now)
+    pipe = ctx.pipeline()
+    if ctx.settings.seeds_dir.is_dir():
+        pipe.import_seeds([ctx.settings.seeds_dir], now)
+    report = asyncio.run(pipe.poll_once(force=ctx.args.force))
+    _out(report.line())
+    for err in report.errors:
+        _out(f"  failed: {err}")
+    return 0
+
+
+def cmd_seeds(ctx: Context) -> int:
+    if ctx.args.action == "list":
+        for s in ctx.store.seeds():
+            topics = ", ".join(t["topic"] for t in ctx.store.seed_topics(s["id"])) or "-"
+            _out(f"#{s['id']}  {s['published'] or '-':25}  {s['title'][:70]}  [{topics}]  {display_path(Path(s['path']))}")
+        return 0
+    paths = ctx.args.paths or [ctx.settings.seeds_dir]
+    done = ctx.pipeline().import_seeds(paths, datetime.now(UTC))
+    for seed, changed in done:
+        _out(f"{'imported' if changed else 'unchanged'}: {seed.title[:70]} ({display_path(Path(seed.path))})")
+    _out(f"{len(done)} seeds, {sum(c for _, c in done)} new or changed")
+    return 0
+
+
+def cmd_export(ctx: Context) -> int:
+    if ctx.args.what == "feed":
+        from aggregator.atom import topic_feed
+
+        sys.stdout.write(topic_feed(ctx.store, ctx.pipeline().watchlist, ctx.args.topic, datetime.now(UTC),
+                                    days=ctx.args.days))
+        return 0
+    since = _since(ctx.args.since, datetime.now(UTC))
+    for row in ctx.store.iter_items(since):
+        obj = {
+            "id": row["id"], "feed_url": row["feed_url"], "guid": row["guid"], "url": row["url"],
+            "canonical_url": row["canonical_url"], "title": row["title"], "published": row["published"],
+            "fetched_at": row["fetched_at"], "duplicate_of": row["duplicate_of"],
+            "duplicate_of_seed": row["duplicate_of_seed"], "dup_level": row["dup_level"],
+            "dup_reason": row["dup_reason"], "story_id": row["story_id"], "topics": ctx.store.topics_of(row["id"]),
+        }
+        sys.stdout.write(json.dumps(obj, ensure_ascii=False) + "\n")
+    return 0
+
+
+def cmd_digest(ctx: Context) -> int:
+    from aggregator import delivery
+    from aggregator.watchlist import load_watchlist
+
+    now = datetime.now(UTC)
+    if ctx.args.action == "list":
+        for d in ctx.store.digests(50):
+            _out(f"#{d['id']}  {d['status']:9} {d['window_end']}  {d['stories']:3} stories  {d['subject'] or ''}"
+                 + (f"  error: {d['last_error']}" if d["last_error"] else ""))
+        return 0
+    wl = load_watchlist(ctx.config_dir)
+    if ctx.args.send:
+        outcome = delivery.run_digest(ctx.store, ctx.settings, wl, now)
+        _out(f"digest #{outcome.digest_id}: {outcome.status}: {outcome.message}")
+        return 0 if outcome.status in ("sent", "skipped") else 1
+    if not ctx.args.preview:
+        raise AggregatorError("digest: say --preview, --send or list", hint=EXAMPLES["digest"])
+    d, path = delivery.write_preview(ctx.store, ctx.settings, wl, now, since=_since(ctx.args.since, now),
+                                     out=ctx.args.out)
+    _out(f"{d.subject()}: preview written to {display_path(path)}")
+    return 0
+
+
+def cmd_status(ctx: Context) -> int:
+    from aggregator.status import collect, render
+
+    st = collect(ctx.store, ctx.settings, ctx.config_dir, datetime.now(UTC))
+    _out(json.dumps(st, indent=2) if ctx.args.json else render(st))
+    return 1 if ctx.args.check and not st["healthy"] else 0
+
+
+def cmd_feeds(ctx: Context) -> int:
+    from aggregator import feedlist
+
+    action = ctx.args.action
+    if action == "list":
+        ctx.store.sync_feeds(load_feeds(ctx.config_dir), datetime.now(UTC))
+        for f in ctx.store.feeds():
+            state = "gone" if f.gone else ("failing" if f.error_count else ("ok" if f.last_success_at else "new"))
+            _out(f"{state:8} {f.url}" + (f"  ({f.title})" if f.title else "") +
+                 (f"  [{', '.join(f.tags)}]" if f.tags else "") + (f"  last error: {f.last_error}" if f.last_error else ""))
+        return 0
+    if action == "add":
+        added = asyncio.run(feedlist.add_feed(ctx.config_dir, ctx.args.url, title=ctx.args.title,
+                                              interval=ctx.args.interval,
+                                              tags=[t.strip() for t in (ctx.args.tags or "").split(",") if t.strip()]))
+        for line in added:
+            _out(line)
+        return 0
+    if action == "remove":
+        feedlist.remove_feed(ctx.config_dir, ctx.args.url)
+        _out(f"removed {ctx.args.url} from {display_path(ctx.config_dir / 'feeds.toml')} (its items stay)")
+        return 0
+    if action == "import":
+        report = feedlist.import_opml(ctx.config_dir, ctx.args.file)
+        _out(f"{report.added} feeds added, {report.known} already there, from {display_path(ctx.args.file)}")
+        for problem in report.problems:
+            _out(f"  skipped: {problem}")
+        return 0
+    sys.stdout.write(feedlist.export_opml(load_feeds(ctx.config_dir)))
+    return 0
+
+
+def cmd_explain(ctx: Context) -> int:
+    from aggregator.explain import explain
+
+    _out(explain(ctx.store, ctx.args.item_id))
+    return 0
+
+
+def cmd_watchlist(ctx: Context) -> int:
+    from aggregator import backtest
+    from aggregator.watchlist import add_topic, load_watchlist, remove_topic
+
+    action = ctx.args.action
+    if action == "add":
+        add_topic(ctx.config_dir, ctx.args.topic, ctx.args.name, ctx.args.query, ctx.args.exclude,
+                  ctx.args.description, ctx.args.min_score)
+        _out(f"topic {ctx.args.topic} added; the daemon applies it within seconds")
+        return 0
+    if action == "remove":
+        remove_topic(ctx.config_dir, ctx.args.topic)
+        _out(f"topic {ctx.args.topic} removed")
+        return 0
+    wl = load_watchlist(ctx.config_dir)
+    if action == "validate":
+        _out(f"{display_path(wl.path or ctx.config_dir)}: ok, {len(wl.topics)} topics")
+        return 0
+    if action == "list":
+        for t in wl.topics:
+            _out(f"{t.id:20} {t.name}")
+        return 0
+    topic = wl.topic(ctx.args.topic)
+    if action == "show":
+        if topic is None:
+            raise AggregatorError(f"no topic {ctx.args.topic!r}", hint="`aggregator watchlist list` shows the ids")
+        _out(f"id: {topic.id}\nname: {topic.name}\nmin_score: {topic.min_score}")
+        if topic.description:
+            _out(f"description: {topic.description}")
+        _out(f"query: {' '.join(topic.query_text.split())}\nparsed: {topic.query}")
+        if topic.exclude is not None:
+            _out(f"exclude: {topic.exclude}")
+        for ex in topic.examples:
+            _out(f"example: {display_path(ex)}")
+        return 0
+    for line in backtest.run(ctx, wl, ctx.args):
+        _out(line)
+    return 0
+
+
+COMMANDS: dict[str, Callable[[Context], int]] = {
+    "run": cmd_run, "poll": cmd_poll, "seeds": cmd_seeds, "export": cmd_export, "digest": cmd_digest,
+    "status": cmd_status, "feeds": cmd_feeds, "explain": cmd_explain, "watchlist": cmd_watchlist,
+}
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    ctx = Context(args)
+    try:
+        return COMMANDS[args.command](ctx)
+    except QuerySyntaxError as e:
+        sys.stderr.write(f"aggregator: {e}\n{e.detail}\n" + (f"hint: {e.hint}\n" if e.hint else ""))
+        return 2
+    except AggregatorError as e:
+        sys.stderr.write(f"aggregator: {e}\n" + (f"hint: {e.hint}\n" if e.hint else ""))
+        return 2
+    except KeyboardInterrupt:
+        return 130
+    except BrokenPipeError:
+        return 0
+    finally:
+        ctx.close()
+        logging.shutdown()

@@ -1,0 +1,359 @@
+"""Loading and validating `aggregator.toml` and `feeds.toml` (the watchlist lives in `watchlist`).
+
+Every setting is a row of SETTINGS: dotted key, default, parser. A parser takes the raw TOML value
+and returns the typed value or raises ValueError("expected ..."); `load_settings` turns that into
+one line: ``config/aggregator.toml: digest.time: expected "HH:MM", got "7am"``.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import tomllib
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from aggregator.errors import ConfigError
+from aggregator.models import FeedSpec
+
+CONFIG_ENV = "AGGREGATOR_CONFIG"
+DATA_DIR_ENV = "AGGREGATOR_DATA_DIR"
+
+
+# --- value parsers: raw TOML value -> typed value, or ValueError("expected ...") -------------
+
+_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(s|m|h|d|w)?\s*$")
+_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800, None: 1}
+
+
+def parse_duration(value: Any) -> int:
+    """'30m' -> 1800. A bare number is seconds."""
+    if isinstance(value, bool):
+        raise ValueError('expected a duration like "30m", "2h" or "1d"')
+    if isinstance(value, int | float):
+        if value < 0:
+            raise ValueError("expected a positive duration")
+        return int(value)
+    if isinstance(value, str):
+        m = _DURATION.match(value)
+        if m:
+            return int(float(m.group(1)) * _UNITS[m.group(2)])
+    raise ValueError('expected a duration like "30m", "2h" or "1d"')
+
+
+_SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(b|kb|kib|mb|mib|gb|gib)?\s*$", re.I)
+_SIZE_UNITS = {"b": 1, "kb": 1000, "kib": 1024, "mb": 10**6, "mib": 2**20, "gb": 10**9, "gib": 2**30}
+
+
+def parse_size(value: Any) -> int:
+    if isinstance(value, int) and not isinstance(value, bool) and value > 0:
+        return value
+    if isinstance(value, str):
+        m = _SIZE.match(value)
+        if m:
+            return int(float(m.group(1)) * _SIZE_UNITS[(m.group(2) or "b").lower()])
+    raise ValueError('expected a size like "10MiB"')
+
+
+def parse_hhmm(value: Any) -> tuple[int, int]:
+    if isinstance(value, str):
+        m = re.fullmatch(r"(\d{1,2}):(\d{2})", value.strip())
+        if m and int(m.group(1)) < 24 and int(m.group(2)) < 60:
+            return int(m.group(1)), int(m.group(2))
+    raise ValueError('expected "HH:MM"')
+
+
+def parse_timezone(value: Any) -> str:
+    if isinstance(value, str) and value:
+        try:
+            ZoneInfo(value)
+            return value
+        except (ZoneInfoNotFoundError, ValueError):
+            pass
+    raise ValueError('expected an IANA time zone name like "Europe/London"')
+
+
+def _int_between(lo: int, hi: int) -> Callable[[Any], int]:
+    def parse(value: Any) -> int:
+        if isinstance(value, int) and not isinstance(value, bool) and lo <= value <= hi:
+            return value
+        raise ValueError(f"expected a whole number from {lo} to {hi}")
+
+    return parse
+
+
+def _float_between(lo: float, hi: float) -> Callable[[Any], float]:
+    def parse(value: Any) -> float:
+        if isinstance(value, int | float) and not isinstance(value, bool) and lo <= value <= hi:
+            return float(value)
+        raise ValueError(f"expected a number from {lo} to {hi}")
+
+    return parse
+
+
+def _one_of(*choices: str) -> Callable[[Any], str]:
+    def parse(value: Any) -> str:
+        if isinstance(value, str) and value in choices:
+            return value
+        raise ValueError("expected one of " + ", ".join(f'"{c}"' for c in choices))
+
+    return parse
+
+
+def _string(value: Any) -> str:
+    if isinstance(value, str):
+        return value
+    raise ValueError("expected a string")
+
+
+def _optional_string(value: Any) -> str | None:
+    return None if value in (None, "") else _string(value)
+
+
+def _bool(value: Any) -> bool:
+    if isinstance(value, bool):
+        return value
+    raise ValueError("expected true or false")
+
+
+_EMAIL = re.compile(r"^[^@\s<>]+@[^@\s<>]+$")
+
+
+def _email_list(value: Any) -> tuple[str, ...]:
+    if isinstance(value, str):
+        value = [value]
+    if isinstance(value, list) and all(isinstance(v, str) and _EMAIL.match(v.strip()) for v in value):
+        return tuple(v.strip() for v in value)
+    raise ValueError('expected a list of e-mail addresses like ["me@example.org"]')
+
+
+_WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+
+# key, default, parser. Order is the order of the reference table in the README.
+SETTINGS: list[tuple[str, Any, Callable[[Any], Any]]] = [
+    ("data_dir", "data", _string),
+    ("seeds_dir", "seeds", _string),
+    ("log_format", "text", _one_of("text", "json")),
+    ("log_level", "info", _one_of("debug", "info", "warning", "error")),
+    ("poll.default_interval", "60m", parse_duration),
+    ("poll.min_interval", "10m", parse_duration),
+    ("poll.max_interval", "24h", parse_duration),
+    ("poll.concurrency", 16, _int_between(1, 256)),
+    ("poll.per_host", 2, _int_between(1, 32)),
+    ("poll.host_gap", "1s", parse_duration),
+    ("poll.connect_timeout", "10s", parse_duration),
+    ("poll.read_timeout", "30s", parse_duration),
+    ("poll.total_timeout", "60s", parse_duration),
+    ("poll.max_body", "10MiB", parse_size),
+    ("dedup.near_duplicate_threshold", 0.6, _float_between(0.3, 1.0)),
+    ("dedup.story_threshold", 0.5, _float_between(0.05, 1.0)),
+    ("dedup.story_window", "72h", parse_duration),
+    ("digest.time", "07:00", parse_hhmm),
+    ("digest.timezone", "UTC", parse_timezone),
+    ("digest.to", ["me@example.org"], _email_list),
+    ("digest.cadence", "daily", _one_of("daily", "weekly")),
+    ("digest.weekday", "mon", _one_of(*_WEEKDAYS)),
+    ("digest.empty", "send", _one_of("send", "skip")),
+    ("digest.retry_for", "6h", parse_duration),
+    ("digest.max_stories_per_topic", 30, _int_between(1, 1000)),
+    ("smtp.host", None, _optional_string),
+    ("smtp.port", 587, _int_between(1, 65535)),
+    ("smtp.security", "starttls", _one_of("starttls", "tls", "none")),
+    ("smtp.username", None, _optional_string),
+    ("smtp.password_env", "AGGREGATOR_SMTP_PASSWORD", _string),
+    ("smtp.password_file", None, _optional_string),
+    ("smtp.from", "aggregator <digest@localhost>", _string),
+    ("smtp.timeout", "30s", parse_duration),
+    ("watchlist.reapply_days", 7, _int_between(0, 3650)),
+    ("watchlist.reload_every", "5s", parse_duration),
+    ("retention.days", 90, _int_between(1, 36500)),
+]
+_KNOWN_TABLES = {k.split(".")[0] for k, _, _ in SETTINGS if "." in k}
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Validated aggregator.toml. ``values`` is keyed by dotted name."""
+
+    config_dir: Path
+    values: dict[str, Any] = field(default_factory=dict)
+
+    def __getitem__(self, key: str) -> Any:
+        return self.values[key]
+
+    @property
+    def data_dir(self) -> Path:
+        override = os.environ.get(DATA_DIR_ENV)
+        raw = Path(override) if override else Path(self.values["data_dir"]).expanduser()
+        return raw if raw.is_absolute() else (self.config_dir / raw).resolve()
+
+    @property
+    def seeds_dir(self) -> Path:
+        raw = Path(self.values["seeds_dir"]).expanduser()
+        return raw if raw.is_absolute() else (self.config_dir / raw).resolve()
+
+    @property
+    def smtp_configured(self) -> bool:
+        return bool(self.values["smtp.host"])
+
+    def smtp_password(self) -> str | None:
+        """The SMTP password, from the file named by smtp.password_file or the environment.
+
+        Never logged or printed; the file holds only the password (a trailing newline is dropped).
+        """
+        path = self.values["smtp.password_file"]
+        if path:
+            p = Path(path).expanduser()
+            p = p if p.is_absolute() else self.config_dir / p
+            try:
+                return p.read_text(encoding="utf-8").rstrip("\r\n")
+            except OSError as e:
+                raise ConfigError(
+                    f"{display_path(self.config_dir / 'aggregator.toml')}: smtp.password_file: "
+                    f"cannot read {p}: {e.strerror}",
+                    hint="create the file, or use smtp.password_env instead",
+                ) from e
+        return os.environ.get(self.values["smtp.password_env"]) or None
+
+
+def display_path(path: Path) -> str:
+    """A path as the user would type it: relative to the working directory when below it."""
+    try:
+        return str(path.resolve().relative_to(Path.cwd().resolve()))
+    except ValueError:
+        return str(path)
+
+
+def resolve_config_dir(cli_value: str | None) -> Path:
+    return Path(cli_value or os.environ.get(CONFIG_ENV) or "config").expanduser()
+
+
+def read_toml(path: Path) -> dict[str, Any]:
+    """Read a TOML file; a syntax error names the file, line and column."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError as e:
+        raise ConfigError(
+            f"{display_path(path)}: file not found",
+            hint="pass --config DIR with the folder holding aggregator.toml, feeds.toml, watchlist.toml",
+        ) from e
+    except (OSError, UnicodeDecodeError) as e:
+        raise ConfigError(f"{display_path(path)}: cannot read: {e}") from e
+    try:
+        return tomllib.loads(text)
+    except tomllib.TOMLDecodeError as e:
+        raise ConfigError(f"{display_path(path)}: invalid TOML: {e}", hint="fix the line named") from e
+
+
+def _lookup(data: dict[str, Any], dotted: str) -> tuple[bool, Any]:
+    node: Any = data
+    for part in dotted.split("."):
+        if not isinstance(node, dict) or part not in node:
+            return False, None
+        node = node[part]
+    return True, node
+
+
+def _describe(value: Any) -> str:
+    if isinstance(value, str):
+        return f'"{value}"'
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return repr(value) if not isinstance(value, dict) else "a table"
+
+
+def load_settings(config_dir: Path) -> Settings:
+    """Read and validate aggregator.toml. A missing file means all defaults."""
+    path = config_dir / "aggregator.toml"
+    data = read_toml(path) if path.exists() else {}
+    where = display_path(path)
+    known = {k for k, _, _ in SETTINGS}
+    if isinstance(data.get("smtp"), dict) and "password" in data["smtp"]:
+        raise ConfigError(
+            f"{where}: smtp.password: the password never sits in the file",
+            hint="set smtp.password_env (an environment variable) or smtp.password_file",
+        )
+    for table, body in data.items():
+        if isinstance(body, dict):
+            if table not in _KNOWN_TABLES:
+                raise ConfigError(f"{where}: [{table}]: unknown table", hint="check the spelling")
+            for key in body:
+                if f"{table}.{key}" not in known:
+                    raise ConfigError(f"{where}: {table}.{key}: unknown setting", hint="check the spelling")
+        elif table not in known:
+            raise ConfigError(f"{where}: {table}: unknown setting", hint="check the spelling")
+    values: dict[str, Any] = {}
+    for key, default, parser in SETTINGS:
+        present, raw = _lookup(data, key)
+        if not present:
+            values[key] = parser(default) if default is not None else None
+            continue
+        try:
+            values[key] = parser(raw)
+        except ValueError as e:
+            raise ConfigError(f"{where}: {key}: {e}, got {_describe(raw)}") from None
+    return Settings(config_dir=config_dir, values=values)
+
+
+# --- feeds.toml ---------------------------------------------------------------------------
+
+_SCHEMES = ("http", "https", "file")
+
+
+def normalise_feed_url(url: str, base: Path) -> str:
+    """http(s) and file:// URLs stay; a plain path becomes a file:// URL (relative to base)."""
+    url = url.strip()
+    scheme = urlsplit(url).scheme.lower()
+    if scheme in _SCHEMES:
+        return url
+    if scheme and len(scheme) > 1:
+        raise ValueError(f"expected an http, https or file URL or a path, got scheme {scheme!r}")
+    p = Path(url).expanduser()
+    return (p if p.is_absolute() else (base / p).resolve()).as_uri()
+
+
+def load_feeds(config_dir: Path) -> list[FeedSpec]:
+    path = config_dir / "feeds.toml"
+    where = display_path(path)
+    data = read_toml(path)
+    unknown = set(data) - {"feed"}
+    if unknown:
+        raise ConfigError(f"{where}: {sorted(unknown)[0]}: unknown key", hint="feeds are [[feed]] tables")
+    raw_feeds = data.get("feed", [])
+    if not isinstance(raw_feeds, list):
+        raise ConfigError(f"{where}: feed: expected an array of [[feed]] tables, got {_describe(raw_feeds)}")
+    feeds: list[FeedSpec] = []
+    seen: set[str] = set()
+    for n, raw in enumerate(raw_feeds, start=1):
+        at = f"{where}: feed #{n}"
+        extra = set(raw) - {"url", "title", "interval", "tags"}
+        if extra:
+            raise ConfigError(f"{at}: {sorted(extra)[0]}: unknown key", hint="keys: url, title, interval, tags")
+        url = raw.get("url")
+        if not isinstance(url, str) or not url.strip():
+            raise ConfigError(f'{at}: url: expected a URL or path, got {_describe(url)}')
+        try:
+            url = normalise_feed_url(url, config_dir)
+        except ValueError as e:
+            raise ConfigError(f"{at}: url: {e}") from None
+        interval = None
+        if "interval" in raw:
+            try:
+                interval = parse_duration(raw["interval"])
+            except ValueError as e:
+                raise ConfigError(f"{at}: interval: {e}, got {_describe(raw['interval'])}") from None
+        tags = raw.get("tags", [])
+        if not isinstance(tags, list) or not all(isinstance(t, str) for t in tags):
+            raise ConfigError(f"{at}: tags: expected a list of strings, got {_describe(tags)}")
+        title = raw.get("title")
+        if title is not None and not isinstance(title, str):
+            raise ConfigError(f"{at}: title: expected a string, got {_describe(title)}")
+        if url in seen:
+            raise ConfigError(f"{at}: url: {url} is listed twice", hint="remove one of the two entries")
+        seen.add(url)
+        feeds.append(FeedSpec(url=url, title=title, interval=interval, tags=tuple(tags)))
+    return feeds

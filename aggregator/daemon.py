@@ -1,0 +1,264 @@
+"""The daemon: one process, one event loop, APScheduler 3.x (AsyncIOScheduler).
+
+Jobs (all max_instances=1, coalesce=True, explicit misfire grace):
+    poll      every minute: fetch the feeds that are due (the first run at start)
+    digest    CronTrigger at digest.time in digest.timezone (weekly if digest.cadence = "weekly")
+    retry     every minute: digests waiting for another delivery attempt
+    reload    every watchlist.reload_every: feeds.toml / watchlist.toml changed -> validate -> swap
+    maintain  daily: retention of old untagged items, WAL checkpoint and vacuum
+
+Start: take the data-directory lock, migrate, import seeds/, catch up a digest missed while the
+daemon was down, poll, and write a preview of the pending digest to the outbox.
+Stop (SIGTERM/SIGINT): no new work; the feed being stored commits (each feed is one
+transaction, run between two event-loop steps); exit 0. SIGHUP: reload the configuration.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import fcntl
+import logging
+import os
+import signal
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
+from apscheduler.triggers.interval import IntervalTrigger
+
+from aggregator import delivery, schedule
+from aggregator.config import Settings, display_path, load_feeds, load_settings
+from aggregator.errors import AggregatorError, StoreError
+from aggregator.poll import Pipeline
+from aggregator.store import Store, database_path, iso
+from aggregator.watchlist import load_watchlist, watchlist_path
+
+log = logging.getLogger("aggregator.daemon")
+
+
+class DataDirLock:
+    """One daemon per data directory: an exclusive flock on data_dir/aggregator.lock holding our PID."""
+
+    def __init__(self, data_dir: Path) -> None:
+        self.path = data_dir / "aggregator.lock"
+        self.fh = None
+
+    def acquire(self) -> None:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        fh = open(self.path, "a+")
+        try:
+            fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            fh.seek(0)
+            holder = fh.read().strip() or "another process"
+            fh.close()
+            raise StoreError(f"{display_path(self.path.parent)}: another aggregator daemon (pid {holder}) is "
+                             "running on this data directory",
+                             hint="stop it first, or give this one its own data_dir") from None
+        fh.seek(0)
+        fh.truncate()
+        fh.write(str(os.getpid()))
+        fh.flush()
+        self.fh = fh
+
+    def release(self) -> None:
+        if self.fh is not None:
+            try:
+                self.path.unlink(missing_ok=True)
+            finally:
+                self.fh.close()
+                self.fh = None
+
+
+def maintain(store: Store, settings: Settings, now: datetime) -> int:
+    """Retention: delete items older than retention.days that carry no topic and belong to no story
+    a digest showed or a seed started. Never seeds. Returns how many items went."""
+    horizon = now - timedelta(days=settings["retention.days"])
+    with store.transaction():
+        cur = store.execute(
+            """DELETE FROM items WHERE fetched_at < ? AND id NOT IN (SELECT item_id FROM item_topics)
+               AND story_id NOT IN (SELECT id FROM stories WHERE seed_id IS NOT NULL)""", (iso(horizon),))
+        removed = cur.rowcount
+        store.execute("DELETE FROM item_bands WHERE item_id > 0 AND item_id NOT IN (SELECT id FROM items)")
+        store.execute("DELETE FROM item_edits WHERE item_id NOT IN (SELECT id FROM items)")
+    store.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    if removed:
+        store.execute("VACUUM")
+    log.info("maintenance: %d old untagged items removed", removed)
+    return removed
+
+
+class Daemon:
+    def __init__(self, config_dir: Path) -> None:
+        self.config_dir = config_dir
+        self.settings = load_settings(config_dir)
+        self.lock = DataDirLock(self.settings.data_dir)
+        self.stopping = asyncio.Event()
+        self._mtimes: dict[str, float] = {}
+        self.store: Store | None = None
+        self.pipeline: Pipeline | None = None
+        self.scheduler: AsyncIOScheduler | None = None
+
+    # --- start ---------------------------------------------------------------------------
+
+    async def run(self) -> int:
+        self.lock.acquire()
+        try:
+            return await self._run()
+        finally:
+            if self.store is not None:
+                self.store.close()
+            self.lock.release()
+
+    async def _run(self) -> int:
+        now = datetime.now(UTC)
+        self.store = Store(database_path(self.settings.data_dir))
+        if self.store.get_meta("first_start") is None:
+            self.store.set_meta("first_start", iso(now))
+        watchlist = load_watchlist(self.config_dir)
+        self.store.sync_feeds(load_feeds(self.config_dir), now)
+        self.pipeline = Pipeline(self.store, self.settings, watchlist, now=now)
+        self._remember_mtimes()
+        if self.settings.seeds_dir.is_dir():
+            imported = self.pipeline.import_seeds([self.settings.seeds_dir], now)
+            log.info("seeds: %d in %s, %d new or changed", len(imported), display_path(self.settings.seeds_dir),
+                     sum(changed for _, changed in imported))
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, self.stop)
+        loop.add_signal_handler(signal.SIGHUP, lambda: asyncio.ensure_future(self.reload(force=True)))
+        self.scheduler = AsyncIOScheduler(timezone=UTC)
+        self._add_jobs(now)
+        self.scheduler.start()
+        log.info("daemon started: %d feeds, %d topics, data in %s, digest at %s %s (%s)",
+                 len(self.store.feeds()), len(watchlist.topics), display_path(self.settings.data_dir),
+                 "%02d:%02d" % self.settings["digest.time"], self.settings["digest.timezone"],
+                 "SMTP " + self.settings["smtp.host"] if self.settings.smtp_configured else "outbox folder")
+        await self.catch_up(now)
+        await self.poll(first=True)
+        await self.stopping.wait()
+        self.scheduler.shutdown(wait=False)
+        log.info("daemon stopped")
+        return 0
+
+    def _add_jobs(self, now: datetime) -> None:
+        assert self.scheduler is not None
+        common = {"max_instances": 1, "coalesce": True}
+        self.scheduler.add_job(self.poll, IntervalTrigger(seconds=60), id="poll", misfire_grace_time=30,
+                               next_run_time=now + timedelta(seconds=60), **common)
+        self.scheduler.add_job(self.digest, self._digest_trigger(), id="digest", misfire_grace_time=3600, **common)
+        self.scheduler.add_job(self.retry, IntervalTrigger(seconds=60), id="retry", misfire_grace_time=60, **common)
+        self.scheduler.add_job(self.reload, IntervalTrigger(seconds=max(1, self.settings["watchlist.reload_every"])),
+                               id="reload", misfire_grace_time=10, **common)
+        self.scheduler.add_job(self.maintain, IntervalTrigger(hours=24), id="maintain", misfire_grace_time=3600,
+                               next_run_time=now + timedelta(minutes=10), **common)
+
+    def _digest_trigger(self):
+        h, m = self.settings["digest.time"]
+        return schedule.digest_trigger(h, m, self.settings["digest.timezone"], self.settings["digest.cadence"],
+                                       self.settings["digest.weekday"])
+
+    def stop(self) -> None:
+        if not self.stopping.is_set():
+            log.info("stopping: finishing the write in flight")
+            self.stopping.set()
+
+    # --- jobs ------------------------------------------------------------------------------
+
+    async def poll(self, first: bool = False) -> None:
+        assert self.pipeline is not None and self.store is not None
+        if self.stopping.is_set():
+            return
+        try:
+            await self.pipeline.poll_once(stop=self.stopping)
+        except AggregatorError as e:
+            log.error("poll cycle failed: %s", e)
+        if first:
+            now = datetime.now(UTC)
+            d, path = delivery.write_preview(self.store, self.settings, self.pipeline.watchlist, now)
+            log.info("digest preview written to %s (%d stories so far)", display_path(path), d.story_count)
+
+    async def digest(self) -> None:
+        assert self.pipeline is not None and self.store is not None
+        trigger = self._digest_trigger()
+        now = datetime.now(UTC)
+        scheduled = schedule.last_fire_before(trigger, now) or now
+        await asyncio.to_thread(lambda: None)  # let in-flight callbacks settle
+        delivery.run_digest(self.store, self.settings, self.pipeline.watchlist, now, scheduled_for=scheduled)
+
+    async def catch_up(self, now: datetime) -> None:
+        """Send once a digest that fell due while the daemon was down."""
+        assert self.pipeline is not None and self.store is not None
+        last_due = schedule.last_fire_before(self._digest_trigger(), now)
+        first_start = self.store.get_meta("first_start")
+        if last_due is None or first_start is None or datetime.fromisoformat(first_start) > last_due:
+            return
+        done = self.store.execute("SELECT 1 FROM digests WHERE scheduled_for >= ?", (iso(last_due),)).fetchone()
+        if done is None:
+            log.info("catch-up: the digest due at %s was missed; sending it now", iso(last_due))
+            delivery.run_digest(self.store, self.settings, self.pipeline.watchlist, now, scheduled_for=last_due)
+
+    async def retry(self) -> None:
+        assert self.pipeline is not None and self.store is not None
+        delivery.retry_due(self.store, self.settings, self.pipeline.watchlist, datetime.now(UTC))
+
+    async def maintain(self) -> None:
+        assert self.store is not None
+        maintain(self.store, self.settings, datetime.now(UTC))
+
+    # --- reload ----------------------------------------------------------------------------
+
+    def _files(self) -> dict[str, Path]:
+        return {"watchlist": watchlist_path(self.config_dir), "feeds": self.config_dir / "feeds.toml",
+                "settings": self.config_dir / "aggregator.toml"}
+
+    def _remember_mtimes(self) -> None:
+        for name, path in self._files().items():
+            self._mtimes[name] = path.stat().st_mtime if path.exists() else 0.0
+
+    async def reload(self, force: bool = False) -> None:
+        """Apply changed config files. A broken edit is logged (and shown by `status`); the last
+        good version stays active."""
+        assert self.pipeline is not None and self.store is not None
+        changed = {name for name, path in self._files().items()
+                   if force or (path.stat().st_mtime if path.exists() else 0.0) != self._mtimes.get(name)}
+        self._remember_mtimes()
+        now = datetime.now(UTC)
+        if "watchlist" in changed:
+            try:
+                wl = load_watchlist(self.config_dir)
+            except AggregatorError as e:
+                log.error("watchlist not reloaded, the last good one stays active: %s", e)
+                self.store.set_meta("watchlist_error", str(e))
+            else:
+                old = {t.id: t for t in self.pipeline.watchlist.topics}
+                touched = {t.id for t in wl.topics if t.id not in old or old[t.id] != t}
+                self.pipeline.set_watchlist(wl)
+                self.store.set_meta("watchlist_error", None)
+                if touched or set(old) - {t.id for t in wl.topics}:
+                    days = self.settings["watchlist.reapply_days"]
+                    n = self.pipeline.retag(now - timedelta(days=days), touched, now)
+                    log.info("watchlist reloaded: %d topics; %s applied to %d items of the last %d days",
+                             len(wl.topics), ", ".join(sorted(touched)) or "removals", n, days)
+        if "feeds" in changed:
+            try:
+                self.store.sync_feeds(load_feeds(self.config_dir), now)
+                self.store.set_meta("feeds_error", None)
+                log.info("feeds reloaded: %d feeds", len(self.store.feeds()))
+            except AggregatorError as e:
+                log.error("feeds.toml not reloaded, the last good list stays active: %s", e)
+                self.store.set_meta("feeds_error", str(e))
+        if "settings" in changed:
+            try:
+                new = load_settings(self.config_dir)
+            except AggregatorError as e:
+                log.error("aggregator.toml not reloaded, the last good settings stay active: %s", e)
+                self.store.set_meta("settings_error", str(e))
+            else:
+                self.store.set_meta("settings_error", None)
+                if new.values != self.settings.values:
+                    self.settings = new
+                    self.pipeline.settings = new
+                    if self.scheduler is not None:
+                        self.scheduler.reschedule_job("digest", trigger=self._digest_trigger())
+                    log.info("settings reloaded (poll limits and thresholds apply from the next restart)")

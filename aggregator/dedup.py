@@ -1,0 +1,271 @@
+"""Dedup stage: decide whether a new item is the same item, a near-duplicate, or part of a story.
+
+Pure: it looks only at data given to it (`decide`) and at the in-memory `StoryIndex` of recent
+items; the poll stage fetches candidates from the store. Rule order in `decide`:
+
+  1. same item: an item with the same canonical URL exists (same (feed, guid) never reaches here:
+     it is an edit or nothing, handled by the poll stage);
+  2. near-duplicate: shingle containment with an earlier item or a seed >= near_threshold;
+     the copy is marked duplicate_of the earliest original and joins its story;
+  3. same story: TF-IDF cosine with a recent item (within `window`, by published time) or a seed
+     >= story_threshold (and, for a story of several items, a second check against its first
+     item so that stories do not drift by chaining);
+  4. otherwise a new story.
+
+Near-duplicate features: word 3-shingles of the folded title + text. Similarity is containment
+|A & B| / min(|A|, |B|) when both sides have at least MIN_SHINGLES shingles (a trimmed summary
+or a feed excerpt of a seed is contained in the longer text), Jaccard otherwise. Candidates come
+from persisted keys: a hash of the folded title, plus the shingles whose hash is 0 mod SAMPLE
+(a sample that keeps containment in expectation).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+import re
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from aggregator.models import DedupDecision
+from aggregator.normalise import fold
+
+SHINGLE = 3
+SAMPLE = 8
+MIN_SHINGLES = 12
+_WORD = re.compile(r"[^\W_]+(?:['’.][^\W_]+)*", re.UNICODE)
+
+STOPWORDS = frozenset("""
+a about above after again against all also am an and any are as at be because been before being
+below between both but by can could did do does doing down during each few for from further had
+has have having he her here hers him his how i if in into is it its itself just me more most my
+no nor not now of off on once only or other our out over own same she should so some such than
+that the their them then there these they this those through to too under until up very was we
+were what when where which while who whom why will with would you your says said say new news
+report reports reported amid after over via just get gets got make makes made week year years day
+today yesterday one two three first last us's could may might must shall still yet ever even
+according told tells per like back""".split())
+
+
+def words(text: str) -> list[str]:
+    """Folded word tokens; 'U.S.' -> 'us', "China's" -> 'china'."""
+    out = []
+    for w in _WORD.findall(fold(text)):
+        w = w.replace(".", "").replace("’", "'")
+        if w.endswith("'s"):
+            w = w[:-2]
+        if w:
+            out.append(w)
+    return out
+
+
+def _h64(text: str) -> int:
+    return int.from_bytes(hashlib.blake2b(text.encode(), digest_size=8).digest(), "big", signed=True)
+
+
+def shingles(text: str) -> set[int]:
+    toks = words(text)
+    if len(toks) < SHINGLE:
+        return {_h64(" ".join(toks))} if toks else set()
+    return {_h64(" ".join(toks[i:i + SHINGLE])) for i in range(len(toks) - SHINGLE + 1)}
+
+
+def title_key(title: str) -> int:
+    return _h64("title:" + " ".join(words(title)))
+
+
+def band_keys(title: str, text: str) -> list[int]:
+    """Persisted candidate keys of a text (see module docstring)."""
+    sh = shingles(f"{title} {text}")
+    keys = {k for k in sh if k % SAMPLE == 0}
+    if not keys and sh:
+        keys.add(min(sh))
+    if title.strip():
+        keys.add(title_key(title))
+    return sorted(keys)
+
+
+def similarity(a: set[int], b: set[int]) -> float:
+    if not a or not b:
+        return 0.0
+    inter = len(a & b)
+    small = min(len(a), len(b))
+    if small >= MIN_SHINGLES:
+        return inter / small
+    return inter / len(a | b)
+
+
+# --- story features ----------------------------------------------------------------------
+
+def _stem(w: str) -> str:
+    """A light stemmer: enough to join 'bans'/'banned'/'banning' and 'restrictions'/'restriction'."""
+    if len(w) <= 4 or w.isdigit():
+        return w
+    for suffix, keep in (("ies", "y"), ("ing", ""), ("ed", ""), ("es", ""), ("s", "")):
+        if w.endswith(suffix) and len(w) - len(suffix) >= 3:
+            w = w[: -len(suffix)] + keep
+            break
+    if len(w) > 3 and w[-1] == w[-2] and w[-1] not in "aeiouls":
+        w = w[:-1]  # banned -> bann -> ban
+    return w
+
+
+def story_terms(title: str, text: str, max_text_words: int = 60) -> dict[str, float]:
+    """Term frequencies for story similarity: title words count double; text is cut to its lede."""
+    tf: dict[str, float] = defaultdict(float)
+    for w in words(title):
+        if w not in STOPWORDS and len(w) > 1:
+            tf[_stem(w)] += 2.0
+    for w in words(text)[:max_text_words]:
+        if w not in STOPWORDS and len(w) > 1:
+            tf[_stem(w)] += 1.0
+    return dict(tf)
+
+
+@dataclass
+class _Doc:
+    key: int  # item id (>0) or -seed id
+    story_id: int | None
+    when: datetime | None  # None for seeds: they match at any time
+    terms: dict[str, float]
+    vec: dict[str, float] = field(default_factory=dict)
+    norm: float = 0.0
+
+
+class StoryIndex:
+    """Recent items (within the story window) and all seeds, with document frequencies.
+
+    Memory is bounded by the window, not by the number of stored items; `prune` drops what fell
+    out of the window. Document frequencies are counted over every document ever added (they are
+    rebuilt at start from the most recent items).
+    """
+
+    def __init__(self, window: timedelta) -> None:
+        self.window = window
+        self.docs: dict[int, _Doc] = {}
+        self.postings: dict[str, set[int]] = defaultdict(set)
+        self.df: dict[str, int] = defaultdict(int)
+        self.n_docs = 0
+        self.story_first: dict[int, int] = {}  # story id -> key of its first document
+
+    def idf(self, term: str) -> float:
+        return math.log((self.n_docs + 2) / (self.df.get(term, 0) + 1))
+
+    def _vector(self, terms: dict[str, float]) -> tuple[dict[str, float], float]:
+        vec = {t: (1 + math.log(f)) * self.idf(t) for t, f in terms.items()}
+        return vec, math.sqrt(sum(v * v for v in vec.values())) or 1.0
+
+    def count(self, terms: Iterable[str]) -> None:
+        """Count a document's terms in the document frequencies (without indexing it)."""
+        self.n_docs += 1
+        for t in terms:
+            self.df[t] += 1
+
+    def add(self, key: int, story_id: int | None, when: datetime | None, terms: dict[str, float],
+            *, counted: bool = False) -> None:
+        if not counted:
+            self.count(terms)
+        doc = _Doc(key, story_id, when, terms)
+        doc.vec, doc.norm = self._vector(terms)
+        self.docs[key] = doc
+        for t in terms:
+            self.postings[t].add(key)
+        if story_id is not None and story_id not in self.story_first:
+            self.story_first[story_id] = key
+
+    def prune(self, now: datetime) -> None:
+        horizon = now - 2 * self.window
+        for key in [k for k, d in self.docs.items() if d.when is not None and d.when < horizon]:
+            doc = self.docs.pop(key)
+            for t in doc.terms:
+                bucket = self.postings.get(t)
+                if bucket is not None:
+                    bucket.discard(key)
+                    if not bucket:
+                        del self.postings[t]
+
+    def best_match(self, terms: dict[str, float], when: datetime) -> tuple[_Doc | None, float, list[str]]:
+        """The most similar document within the window (or a seed), its cosine and shared terms."""
+        vec, norm = self._vector(terms)
+        # Only terms rare enough to be evidence select candidates: common words would make every
+        # document a candidate.
+        rare = sorted(vec, key=vec.get, reverse=True)[:8]  # type: ignore[arg-type]
+        candidates: set[int] = set()
+        for t in rare:
+            candidates |= self.postings.get(t, set())
+        best, best_sim = None, 0.0
+        for key in candidates:
+            doc = self.docs[key]
+            if doc.when is not None and abs(doc.when - when) > self.window:
+                continue
+            dot = sum(v * doc.vec.get(t, 0.0) for t, v in vec.items())
+            sim = dot / (norm * doc.norm)
+            if sim > best_sim:
+                best, best_sim = doc, sim
+        shared = []
+        if best is not None:
+            shared = sorted((t for t in vec if t in best.vec), key=lambda t: -vec[t] * best.vec[t])[:6]
+        return best, best_sim, shared
+
+    def similarity_to(self, key: int, terms: dict[str, float]) -> float:
+        doc = self.docs.get(key)
+        if doc is None:
+            return 1.0  # the story's first item left the window: no drift check possible
+        vec, norm = self._vector(terms)
+        return sum(v * doc.vec.get(t, 0.0) for t, v in vec.items()) / (norm * doc.norm)
+
+
+@dataclass(frozen=True)
+class NearCandidate:
+    """An earlier item or a seed offered by the store as a possible original."""
+
+    item_id: int | None
+    seed_id: int | None
+    title: str
+    shingles: frozenset[int]
+    story_id: int | None
+    duplicate_of: int | None = None  # if the candidate is itself a copy, point at its original
+
+
+@dataclass(frozen=True)
+class Thresholds:
+    near_duplicate: float = 0.6
+    story: float = 0.5
+    window: timedelta = timedelta(hours=72)
+
+
+def decide(*, title: str, text: str, when: datetime, same_url: tuple[int, int | None] | None,
+           near: list[NearCandidate], stories: StoryIndex, terms: dict[str, float],
+           th: Thresholds) -> DedupDecision:
+    """Classify a new item. ``same_url`` is (item id, story id) of an item with the same canonical
+    URL, if any. The rule order is the one in the module docstring."""
+    if same_url is not None:
+        item_id, story_id = same_url
+        return DedupDecision(level="same-item", duplicate_of=item_id, similarity=1.0,
+                             reason="same canonical URL", story_id=story_id,
+                             story_similarity=1.0, story_reason="same article")
+    mine = shingles(f"{title} {text}")
+    best: tuple[float, NearCandidate] | None = None
+    for cand in near:
+        sim = similarity(mine, set(cand.shingles))
+        if sim >= th.near_duplicate and (best is None or sim > best[0]):
+            best = (sim, cand)
+    if best is not None:
+        sim, cand = best
+        what = "seed" if cand.seed_id is not None else "item"
+        short = cand.title if len(cand.title) <= 60 else cand.title[:57].rstrip() + "..."
+        reason = f'near-duplicate of {what} "{short}" ({sim:.2f})'
+        return DedupDecision(level="near-duplicate", duplicate_of=cand.duplicate_of or cand.item_id,
+                             duplicate_of_seed=cand.seed_id, similarity=round(sim, 3), reason=reason,
+                             story_id=cand.story_id, story_similarity=round(sim, 3), story_reason=reason)
+    doc, sim, shared = stories.best_match(terms, when)
+    if doc is not None and sim >= th.story and doc.story_id is not None:
+        first = stories.story_first.get(doc.story_id)
+        anchor = stories.similarity_to(first, terms) if first is not None and first != doc.key else sim
+        if anchor >= th.story * 0.6:
+            other = f"seed #{-doc.key}" if doc.key < 0 else f"item #{doc.key}"
+            return DedupDecision(level="new", story_id=doc.story_id, story_similarity=round(sim, 3),
+                                 story_reason=f"same story as {other} ({sim:.2f}; shared: {', '.join(shared)})")
+    return DedupDecision(level="new")

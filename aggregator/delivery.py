@@ -1,0 +1,159 @@
+"""The digest job, top to bottom: select window -> build -> render -> send -> record.
+
+Exactly once: a digest row (window, recipients, Message-ID) is committed BEFORE anything is
+sent; it moves to 'sent' only after the server (or the outbox) accepted it. A crash in between
+leaves a 'sending' row that is resent with the same Message-ID (mail clients drop the copy), and
+never a second window. Windows start at the end of the last sent (or skipped) digest, so the
+items of a failed digest roll into the next one. A cron time already recorded is never run twice.
+
+Row states: sending -> sent | retrying -> sent | failed; or skipped (empty day, digest.empty = "skip").
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from email.utils import make_msgid
+from pathlib import Path
+
+from aggregator import digest as digest_mod
+from aggregator.config import Settings
+from aggregator.digest import Digest
+from aggregator.errors import DeliveryError
+from aggregator.render import build_message, render_html, render_text
+from aggregator.send import SmtpSettings, send_smtp, write_outbox
+from aggregator.store import Store, from_iso, iso
+from aggregator.watchlist import Watchlist
+
+log = logging.getLogger("aggregator.digest")
+RETRY_STEPS = (60, 300, 900, 1800, 3600)  # seconds between attempts, the last one repeating
+
+
+@dataclass(frozen=True)
+class Outcome:
+    digest_id: int | None
+    status: str
+    message: str
+
+
+def compose(store: Store, settings: Settings, watchlist: Watchlist, start: datetime | None,
+            end: datetime) -> Digest:
+    """Select the window's rows and build the digest (no side effects)."""
+    rows = store.digest_rows(start, end)
+    story_ids = sorted({r["story_id"] for r in rows})
+    seen, dups = store.window_counts(start, end)
+    return digest_mod.build_digest(
+        rows=rows, sources=store.story_sources(story_ids, end),
+        topics=[(t.id, t.name) for t in watchlist.topics], window_start=start, window_end=end,
+        timezone=settings["digest.timezone"], items_seen=seen, duplicates=dups,
+        health=digest_mod.feed_health(store.feeds(), end),
+        daily_counts=store.topic_daily_counts(end - timedelta(days=8)),
+        max_per_topic=settings["digest.max_stories_per_topic"])
+
+
+def next_window_start(store: Store, settings: Settings, end: datetime) -> datetime:
+    last = store.last_sent_digest()
+    if last is not None:
+        return from_iso(last["window_end"]) or end
+    period = 7 if settings["digest.cadence"] == "weekly" else 1
+    return end - timedelta(days=period)
+
+
+def outbox_dir(settings: Settings) -> Path:
+    return settings.data_dir / "outbox"
+
+
+def smtp_settings(settings: Settings) -> SmtpSettings:
+    return SmtpSettings(host=settings["smtp.host"], port=settings["smtp.port"], security=settings["smtp.security"],
+                        username=settings["smtp.username"], password=settings.smtp_password(),
+                        timeout=settings["smtp.timeout"], sender=settings["smtp.from"])
+
+
+def write_preview(store: Store, settings: Settings, watchlist: Watchlist, now: datetime,
+                  since: datetime | None = None, out: Path | None = None) -> tuple[Digest, Path]:
+    """Render the pending window (or one since ``since``) to HTML (+ .eml beside it in the outbox).
+    Records nothing."""
+    start = since if since is not None else next_window_start(store, settings, now)
+    d = compose(store, settings, watchlist, start, now)
+    html = render_html(d)
+    if out is not None:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_text(html if out.suffix.lower() in (".html", ".htm") else render_text(d), encoding="utf-8")
+        return d, out
+    msg = build_message(d, sender=settings["smtp.from"], to=settings["digest.to"], now=now)
+    path = write_outbox(msg, html, outbox_dir(settings), "preview")
+    return d, path
+
+
+def run_digest(store: Store, settings: Settings, watchlist: Watchlist, now: datetime, *,
+               scheduled_for: datetime | None = None, smtp: SmtpSettings | None = None) -> Outcome:
+    """Create the due digest and deliver it. ``scheduled_for`` is the cron time being served."""
+    if scheduled_for is not None:
+        row = store.execute("SELECT id, status FROM digests WHERE scheduled_for = ?", (iso(scheduled_for),)).fetchone()
+        if row is not None:
+            return Outcome(row["id"], row["status"], f"digest for {iso(scheduled_for)} already {row['status']}")
+    pending = store.execute("SELECT id FROM digests WHERE status IN ('sending', 'retrying') ORDER BY id").fetchall()
+    for p in pending:  # an earlier one is still owed: deliver it first, in order
+        attempt(store, settings, watchlist, p["id"], now, smtp=smtp)
+    start = next_window_start(store, settings, now)
+    d = compose(store, settings, watchlist, start, now)
+    recipients = settings["digest.to"]
+    domain = settings["smtp.from"].rsplit("@", 1)[-1].strip("> ") or "aggregator.invalid"
+    with store.transaction():
+        status = "skipped" if d.empty and settings["digest.empty"] == "skip" else "sending"
+        cur = store.execute(
+            "INSERT INTO digests (window_start, window_end, created_at, status, recipients, message_id, subject, "
+            "stories, scheduled_for) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (iso(start), iso(now), iso(now), status, json.dumps(list(recipients)), make_msgid("digest", domain=domain),
+             d.subject(), d.story_count, iso(scheduled_for)))
+        digest_id = int(cur.lastrowid or 0)
+    if status == "skipped":
+        log.info("digest #%d: nothing new, skipped (digest.empty = \"skip\")", digest_id)
+        return Outcome(digest_id, "skipped", "nothing new: skipped")
+    return attempt(store, settings, watchlist, digest_id, now, smtp=smtp)
+
+
+def attempt(store: Store, settings: Settings, watchlist: Watchlist, digest_id: int, now: datetime, *,
+            smtp: SmtpSettings | None = None) -> Outcome:
+    """One delivery attempt of a recorded digest (same window, same Message-ID every time)."""
+    row = store.execute("SELECT * FROM digests WHERE id = ?", (digest_id,)).fetchone()
+    start, end = from_iso(row["window_start"]), from_iso(row["window_end"])
+    assert end is not None
+    d = compose(store, settings, watchlist, start, end)
+    recipients = tuple(json.loads(row["recipients"]))
+    msg = build_message(d, sender=settings["smtp.from"], to=recipients, now=now, message_id=row["message_id"])
+    attempts = row["attempts"] + 1
+    try:
+        if smtp is None and not settings.smtp_configured:
+            stem = "digest-" + end.astimezone(UTC).strftime("%Y%m%d-%H%M%S") + f"-{digest_id}"
+            path = write_outbox(msg, render_html(d), outbox_dir(settings), stem)
+            result, outbox = f"written to {path}", str(path)
+        else:
+            result, outbox = send_smtp(msg, recipients, smtp or smtp_settings(settings)), None
+    except DeliveryError as e:
+        created = from_iso(row["created_at"]) or now
+        give_up = e.permanent or now - created >= timedelta(seconds=settings["digest.retry_for"])
+        status = "failed" if give_up else "retrying"
+        wait = RETRY_STEPS[min(attempts - 1, len(RETRY_STEPS) - 1)]
+        with store.transaction():
+            store.execute("UPDATE digests SET status = ?, attempts = ?, last_error = ?, next_attempt_at = ? "
+                          "WHERE id = ?", (status, attempts, str(e), None if give_up else iso(now + timedelta(
+                              seconds=wait)), digest_id))
+        (log.error if give_up else log.warning)("digest #%d: %s: %s", digest_id, status, e)
+        return Outcome(digest_id, status, str(e))
+    with store.transaction():
+        store.execute("UPDATE digests SET status = 'sent', attempts = ?, sent_at = ?, outbox_path = ?, "
+                      "last_error = NULL, next_attempt_at = NULL WHERE id = ?", (attempts, iso(now), outbox, digest_id))
+    log.info("digest #%d sent: %s (%d stories, %d items seen, %d duplicates) %s", digest_id, d.subject(),
+             d.story_count, d.items_seen, d.duplicates, result)
+    return Outcome(digest_id, "sent", result)
+
+
+def retry_due(store: Store, settings: Settings, watchlist: Watchlist, now: datetime, *,
+              smtp: SmtpSettings | None = None) -> list[Outcome]:
+    """Retry digests whose next attempt is due, and any left 'sending' by a crash."""
+    rows = store.execute("SELECT id FROM digests WHERE (status = 'retrying' AND next_attempt_at <= ?) "
+                         "OR status = 'sending' ORDER BY id", (iso(now),)).fetchall()
+    return [attempt(store, settings, watchlist, r["id"], now, smtp=smtp) for r in rows]

@@ -1,0 +1,179 @@
+"""Digest building: the rows of a window -> a Digest, ready to render. Pure.
+
+Rules:
+  - one section per topic, in watchlist order; topics with no story are left out;
+  - one entry per story: its headline item is the highest-scored original (not a duplicate) of
+    the story carrying the topic, else its earliest item; entries ranked by score, then time;
+  - "also reported by": the other sources of the story (near-duplicates and same-story items);
+  - a story whose seed is known is marked as a follow-up of that seed;
+  - a topic whose new-story count today is at least twice its 7-day average (and >= 3) spikes;
+  - feed health lists feeds failing for more than 24 h and feeds that are gone.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import defaultdict
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+SNIPPET = 250
+
+
+@dataclass(frozen=True)
+class Entry:
+    story_id: int
+    title: str
+    url: str | None
+    source: str
+    when: datetime
+    snippet: str
+    score: float
+    matched: tuple[str, ...]
+    also: tuple[str, ...]  # other sources
+    follow_up_of: str | None  # seed title
+    duplicates: int
+
+
+@dataclass(frozen=True)
+class Section:
+    topic_id: str
+    name: str
+    entries: tuple[Entry, ...]
+    spike: str | None = None  # "7 new stories today, 7-day average 1.4"
+    more: int = 0  # stories left out by max_stories_per_topic
+
+
+@dataclass(frozen=True)
+class FeedHealth:
+    url: str
+    title: str
+    state: str  # "failing" | "gone"
+    since: datetime | None
+    error: str
+
+
+@dataclass(frozen=True)
+class Digest:
+    window_start: datetime | None
+    window_end: datetime
+    timezone: str
+    sections: tuple[Section, ...]
+    items_seen: int
+    duplicates: int
+    health: tuple[FeedHealth, ...] = ()
+    spikes: tuple[str, ...] = field(default_factory=tuple)
+
+    @property
+    def story_count(self) -> int:
+        return sum(len(s.entries) for s in self.sections)
+
+    @property
+    def empty(self) -> bool:
+        return self.story_count == 0
+
+    def subject(self) -> str:
+        day = self.window_end.astimezone(ZoneInfo(self.timezone)).strftime("%Y-%m-%d")
+        n, t = self.story_count, len(self.sections)
+        if not n:
+            return f"Digest {day}: nothing new"
+        return f"Digest {day}: {n} stor{'y' if n == 1 else 'ies'} on {t} topic{'' if t == 1 else 's'}"
+
+
+def snippet(text: str, limit: int = SNIPPET) -> str:
+    text = " ".join(text.split())
+    if len(text) <= limit:
+        return text
+    cut = text[:limit].rsplit(" ", 1)[0].rstrip(",;:.-–")
+    return cut + "…"
+
+
+def _dt(value: str | None) -> datetime | None:
+    return datetime.fromisoformat(value) if value else None
+
+
+def build_digest(*, rows: Sequence[Mapping[str, Any]], sources: Mapping[int, Sequence[Mapping[str, Any]]],
+                 topics: Sequence[tuple[str, str]], window_start: datetime | None, window_end: datetime,
+                 timezone: str, items_seen: int, duplicates: int, health: Iterable[FeedHealth] = (),
+                 daily_counts: Mapping[str, Mapping[str, int]] | None = None,
+                 max_per_topic: int = 30) -> Digest:
+    """``rows``: tagged items of new stories (store.digest_rows); ``sources``: story id -> its items;
+    ``topics``: (id, name) in watchlist order."""
+    by_topic: dict[str, dict[int, list[Mapping[str, Any]]]] = defaultdict(lambda: defaultdict(list))
+    for r in rows:
+        by_topic[r["topic"]][r["story_id"]].append(r)
+    sections = []
+    spikes = []
+    for topic_id, name in topics:
+        stories = by_topic.get(topic_id)
+        if not stories:
+            continue
+        entries = [_entry(story_id, members, sources.get(story_id, ())) for story_id, members in stories.items()]
+        entries.sort(key=lambda e: (-e.score, -e.when.timestamp()))
+        spike = _spike(daily_counts.get(topic_id, {}) if daily_counts else {}, window_end)
+        if spike:
+            spikes.append(f"{name}: {spike}")
+        sections.append(Section(topic_id, name, tuple(entries[:max_per_topic]), spike,
+                                max(0, len(entries) - max_per_topic)))
+    return Digest(window_start, window_end, timezone, tuple(sections), items_seen, duplicates, tuple(health),
+                  tuple(spikes))
+
+
+def _entry(story_id: int, members: Sequence[Mapping[str, Any]], sources: Sequence[Mapping[str, Any]]) -> Entry:
+    originals = [m for m in members if m["dup_level"] == "new"] or list(members)
+    head = max(originals, key=lambda m: (m["score"], -(m["id"])))
+    when = _dt(head["published"]) or _dt(head["fetched_at"])
+    assert when is not None
+    others = []
+    for s in sources:
+        name = s["feed_title"] or ""
+        if s["id"] != head["id"] and name and name not in others and name != head["feed_title"]:
+            others.append(name)
+    matched = json.loads(head["matched"]) if isinstance(head["matched"], str) else list(head["matched"])
+    matched = compact_matches(matched)
+    return Entry(
+        story_id=story_id, title=head["title"], url=head["url"], source=head["feed_title"] or "",
+        when=when, snippet=snippet(head["summary"] or ""), score=float(head["score"]),
+        matched=tuple(matched), also=tuple(others), follow_up_of=head["seed_title"],
+        duplicates=sum(1 for s in sources if s["dup_level"] != "new"))
+
+
+def compact_matches(matched: Sequence[str], limit: int = 6) -> list[str]:
+    """What matched, for a reader: title hits first, each term once, examples last, at most ``limit``."""
+    terms: dict[str, str] = {}
+    examples = []
+    for m in matched:
+        field_name, _, label = m.partition(":")
+        if field_name == "example":
+            examples.append(label)
+        elif label not in terms or field_name == "title":
+            terms[label] = field_name
+    ordered = sorted(terms, key=lambda t: (terms[t] != "title", t))
+    out = [f"{t} ({terms[t]})" for t in ordered[:limit]]
+    if len(ordered) > limit:
+        out.append(f"+{len(ordered) - limit} more")
+    return out + [f"similar to {e}" for e in examples]
+
+
+def _spike(counts: Mapping[str, int], end: datetime) -> str | None:
+    today = end.strftime("%Y-%m-%d")
+    n = counts.get(today, 0)
+    prior = [counts.get((end - timedelta(days=d)).strftime("%Y-%m-%d"), 0) for d in range(1, 8)]
+    avg = sum(prior) / 7
+    if n >= 3 and sum(prior) > 0 and n >= 2 * avg:  # no history yet: nothing to compare with
+        return f"{n} new stories today, 7-day average {avg:.1f}"
+    return None
+
+
+def feed_health(feeds: Iterable[Any], now: datetime) -> list[FeedHealth]:
+    """Feeds failing for more than 24 h, and gone feeds (FeedState objects in, FeedHealth out)."""
+    out = []
+    for f in feeds:
+        if f.gone:
+            out.append(FeedHealth(f.url, f.title or f.url, "gone", f.failing_since, f.last_error or "410 Gone"))
+        elif f.failing_since and now - f.failing_since > timedelta(hours=24):
+            out.append(FeedHealth(f.url, f.title or f.url, "failing", f.failing_since, f.last_error or ""))
+    return out

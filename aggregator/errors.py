@@ -1,0 +1,74 @@
+"""The one exception tree of aggregator.
+
+    AggregatorError                 base; `str(e)` is one line naming the resource and the phase
+    ├── ConfigError                 a config file is missing, unreadable or has a bad value
+    │   └── QuerySyntaxError        a watchlist query does not parse (file, line, column, caret)
+    ├── FetchError                  getting a feed failed (kind: timeout, http, too-large, ...)
+    ├── ParseError                  a fetched body is not a feed we can read
+    ├── StoreError                  the database refused or is locked by another daemon
+    ├── SeedError                   a seed file cannot be read
+    ├── DeliveryError               sending a digest failed (temporary or permanent)
+    └── OpmlError                   an OPML file has no recoverable feed
+
+Third-party errors are wrapped with ``raise ... from e`` at the boundary where they occur.
+Every error may carry a ``hint``: what the user should do about it.
+"""
+
+from __future__ import annotations
+
+
+class AggregatorError(Exception):
+    """Base of every error aggregator raises on purpose."""
+
+    def __init__(self, message: str, *, hint: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.hint = hint
+
+    def __str__(self) -> str:
+        return self.message
+
+
+class ConfigError(AggregatorError):
+    """A configuration file is missing, unreadable, or holds a bad value."""
+
+
+class QuerySyntaxError(ConfigError):
+    """A watchlist query does not parse. ``detail`` holds the line and a caret under the problem."""
+
+    def __init__(self, message: str, *, detail: str = "", hint: str | None = None) -> None:
+        super().__init__(message, hint=hint)
+        self.detail = detail
+
+
+class FetchError(AggregatorError):
+    """Fetching a feed failed. ``kind`` is a short stable word stored with the feed."""
+
+    def __init__(self, kind: str, message: str, *, retry_after: float | None = None) -> None:
+        super().__init__(message)
+        self.kind = kind
+        self.retry_after = retry_after
+
+
+class ParseError(AggregatorError):
+    """A body was fetched but is not a feed we can read."""
+
+
+class StoreError(AggregatorError):
+    """The database cannot be opened or written, or another daemon holds the data directory."""
+
+
+class SeedError(AggregatorError):
+    """A seed article cannot be read."""
+
+
+class DeliveryError(AggregatorError):
+    """Sending a digest failed. ``permanent`` is True for a 5xx answer: retrying will not help."""
+
+    def __init__(self, message: str, *, permanent: bool, hint: str | None = None) -> None:
+        super().__init__(message, hint=hint)
+        self.permanent = permanent
+
+
+class OpmlError(AggregatorError):
+    """An OPML file could not be read at all."""

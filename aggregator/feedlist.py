@@ -1,0 +1,254 @@
+"""Editing the feed list: add (with feed discovery), remove, OPML import and export.
+
+feeds.toml is edited with tomlkit so that the user's comments and layout stay. OPML import is
+lenient: a strict XML parse first; if that fails, unescaped "&" are escaped and it is tried again;
+if that fails too, every <outline> tag is read with a forgiving attribute scanner (values may hold
+stray quotes), and tags that still give no feed URL are reported by line.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+import xml.etree.ElementTree as ET
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import urljoin, urlsplit
+from xml.sax.saxutils import quoteattr
+
+import tomlkit
+
+from aggregator.config import display_path, load_feeds, normalise_feed_url, parse_duration
+from aggregator.errors import ConfigError, OpmlError, ParseError
+from aggregator.fetch import Fetcher
+from aggregator.models import FeedSpec
+from aggregator.parse import parse_feed
+
+_FEED_TYPES = ("application/rss+xml", "application/atom+xml", "application/feed+json", "application/json",
+               "application/rdf+xml", "text/xml", "application/xml")
+
+
+def feeds_path(config_dir: Path) -> Path:
+    return config_dir / "feeds.toml"
+
+
+def _append(config_dir: Path, specs: list[FeedSpec]) -> int:
+    """Append feeds not yet listed; validate the result before replacing the file. Returns how many."""
+    path = feeds_path(config_dir)
+    text = path.read_text(encoding="utf-8") if path.exists() else ""
+    known = {f.url for f in load_feeds(config_dir)} if path.exists() else set()
+    doc = tomlkit.parse(text)
+    if "feed" not in doc:
+        doc.append("feed", tomlkit.aot())
+    added = 0
+    for spec in specs:
+        if spec.url in known:
+            continue
+        known.add(spec.url)
+        t = tomlkit.table()
+        t.add("url", spec.url)
+        if spec.title:
+            t.add("title", spec.title)
+        if spec.interval:
+            t.add("interval", f"{spec.interval // 60}m" if spec.interval % 60 == 0 else spec.interval)
+        if spec.tags:
+            t.add("tags", list(spec.tags))
+        doc["feed"].append(t)  # type: ignore[union-attr]
+        added += 1
+    _write(path, tomlkit.dumps(doc))
+    return added
+
+
+def _write(path: Path, text: str) -> None:
+    tmp = path.with_suffix(".toml.tmp")
+    tmp.write_text(text, encoding="utf-8")
+    try:
+        load_feeds_text_check(path.parent, tmp)
+    except ConfigError:
+        tmp.unlink(missing_ok=True)
+        raise
+    tmp.replace(path)
+
+
+def load_feeds_text_check(config_dir: Path, candidate: Path) -> None:
+    """Validate a candidate feeds.toml by loading it from a scratch folder beside it."""
+    import shutil
+    import tempfile
+
+    with tempfile.TemporaryDirectory(dir=config_dir) as d:
+        shutil.copy(candidate, Path(d) / "feeds.toml")
+        load_feeds(Path(d))
+
+
+def remove_feed(config_dir: Path, url: str) -> None:
+    path = feeds_path(config_dir)
+    doc = tomlkit.parse(path.read_text(encoding="utf-8"))
+    feeds = doc.get("feed", [])
+    target = normalise_feed_url(url, config_dir)
+    idx = [i for i, f in enumerate(feeds) if normalise_feed_url(str(f.get("url", "")), config_dir) == target]
+    if not idx:
+        raise ConfigError(f"{display_path(path)}: no feed with url {url}", hint="`aggregator feeds list` shows them")
+    for i in reversed(idx):
+        del feeds[i]
+    _write(path, tomlkit.dumps(doc))
+
+
+def discover_links(page: str, base: str) -> list[tuple[str, str | None]]:
+    """Feed links of an HTML page: <link rel="alternate" type="application/rss+xml" href=...>."""
+    found = []
+    for tag in re.findall(r"<link\b[^>]*>", page, re.I):
+        attrs = {k.lower(): html.unescape(v) for k, _, v in re.findall(r'(\w+)\s*=\s*(["\'])(.*?)\2', tag)}
+        rels = attrs.get("rel", "").lower().split()
+        if "alternate" in rels and attrs.get("type", "").lower().split(";")[0].strip() in _FEED_TYPES and attrs.get("href"):
+            url = urljoin(base, attrs["href"])
+            if url not in [u for u, _ in found]:
+                found.append((url, attrs.get("title")))
+    return found
+
+
+async def add_feed(config_dir: Path, url: str, *, title: str | None = None, interval: str | None = None,
+                   tags: list[str] | None = None) -> list[str]:
+    """Add a feed. A web page is fetched and its feeds discovered; what was found is reported."""
+    seconds = parse_duration(interval) if interval else None
+    target = normalise_feed_url(url, config_dir)
+    specs: list[FeedSpec] = []
+    lines: list[str] = []
+    async with Fetcher() as fetcher:
+        result = await fetcher.fetch(target)
+        if not result.ok:
+            raise ConfigError(f"cannot add {url}: {result.error}", hint="check the URL, or add it to feeds.toml by hand")
+        try:
+            parsed = parse_feed(result.body or b"", target, result.content_type)
+            specs.append(FeedSpec(target, title or parsed.title, seconds, tuple(tags or ())))
+            lines.append(f"added feed {target} ({parsed.title or 'untitled'}, {len(parsed.entries)} entries)")
+        except ParseError:
+            links = discover_links((result.body or b"").decode("utf-8", "replace"), result.final_url)
+            if not links:
+                raise ConfigError(f"{url}: neither a feed nor a page that links to one",
+                                  hint='a page announces its feeds with <link rel="alternate" type=...>') from None
+            for link, link_title in links:
+                specs.append(FeedSpec(link, title or link_title, seconds, tuple(tags or ())))
+                lines.append(f"discovered and added {link}" + (f" ({link_title})" if link_title else ""))
+    n = _append(config_dir, specs)
+    if n < len(specs):
+        lines.append(f"{len(specs) - n} already in {display_path(feeds_path(config_dir))}")
+    return lines
+
+
+# --- OPML --------------------------------------------------------------------------------
+
+@dataclass
+class OpmlReport:
+    feeds: list[FeedSpec] = field(default_factory=list)
+    problems: list[str] = field(default_factory=list)
+    added: int = 0
+    known: int = 0
+
+
+def read_opml(text: str, where: str = "OPML") -> OpmlReport:
+    """Every feed of an OPML document, folders as tags; lenient about common breakage."""
+    for attempt in (text, re.sub(r"&(?!(?:#\d+|#x[0-9a-fA-F]+|[A-Za-z][A-Za-z0-9]*);)", "&amp;", text)):
+        try:
+            root = ET.fromstring(attempt.encode("utf-8"))
+        except ET.ParseError:
+            continue
+        report = OpmlReport()
+        body = root.find("body")
+        _walk(body if body is not None else root, [], report)
+        return report
+    return _scan(text, where)
+
+
+def _walk(node: ET.Element, folders: list[str], report: OpmlReport) -> None:
+    for child in node.findall("outline"):
+        url = child.get("xmlUrl") or child.get("xmlurl") or child.get("url")
+        name = child.get("title") or child.get("text")
+        if url:
+            _add_spec(report, url.strip(), name, folders)
+        else:
+            _walk(child, folders + [name] if name else folders, report)
+
+
+def _add_spec(report: OpmlReport, url: str, name: str | None, folders: list[str]) -> None:
+    if urlsplit(url).scheme.lower() not in ("http", "https"):
+        report.problems.append(f"{url}: not an http(s) feed URL")
+        return
+    tags = tuple(dict.fromkeys(f.strip() for f in folders if f and f.strip()))
+    report.feeds.append(FeedSpec(url, html.unescape(name).strip() if name else None, None, tags))
+
+
+_ATTR_START = re.compile(r'\s([A-Za-z_:][\w:.-]*)\s*=\s*"')
+
+
+def _attrs(tag: str) -> dict[str, str]:
+    """Attributes of one tag, tolerating unescaped quotes inside values: a value runs to the last
+    quote before the next ` name="` or the end of the tag."""
+    starts = list(_ATTR_START.finditer(tag))
+    out = {}
+    for i, m in enumerate(starts):
+        end = starts[i + 1].start() if i + 1 < len(starts) else len(tag)
+        chunk = tag[m.end():end]
+        q = chunk.rfind('"')
+        out[m.group(1)] = html.unescape(chunk[:q] if q != -1 else chunk)
+    return out
+
+
+def _scan(text: str, where: str) -> OpmlReport:
+    report = OpmlReport()
+    folders: list[str] = []
+    for n, line_tag in enumerate(re.finditer(r"<(/?)outline\b([^<]*?)(/?)>|</outline>", text)):
+        del n
+        closing, body, selfclose = line_tag.group(1), line_tag.group(2) or "", line_tag.group(3)
+        line = text.count("\n", 0, line_tag.start()) + 1
+        if line_tag.group(0) == "</outline>" or closing:
+            if folders:
+                folders.pop()
+            continue
+        attrs = _attrs(" " + body)
+        url = attrs.get("xmlUrl") or attrs.get("xmlurl")
+        name = attrs.get("title") or attrs.get("text")
+        if url:
+            _add_spec(report, url.strip(), name, folders)
+            if not selfclose:
+                folders.append("")
+        elif "xmlurl" in body.lower():
+            report.problems.append(f"{where}:{line}: an outline with an unreadable xmlUrl")
+        elif not selfclose:
+            folders.append(name or "")
+    if not report.feeds and not report.problems:
+        raise OpmlError(f"{where}: no feed found: not an OPML file, or one with no outline xmlUrl")
+    return report
+
+
+def import_opml(config_dir: Path, path: Path) -> OpmlReport:
+    try:
+        text = path.read_bytes().decode("utf-8-sig", "replace")
+    except OSError as e:
+        raise OpmlError(f"{path}: cannot read: {e.strerror}") from e
+    report = read_opml(text, display_path(path))
+    report.added = _append(config_dir, report.feeds)
+    report.known = len(report.feeds) - report.added
+    return report
+
+
+def export_opml(feeds: list[FeedSpec]) -> str:
+    """OPML 2.0; a feed's first tag becomes its folder."""
+    folders: dict[str, list[FeedSpec]] = {}
+    for f in feeds:
+        folders.setdefault(f.tags[0] if f.tags else "", []).append(f)
+    out = ['<?xml version="1.0" encoding="UTF-8"?>', '<opml version="2.0">',
+           "  <head><title>aggregator feeds</title></head>", "  <body>"]
+
+    def line(f: FeedSpec, indent: str) -> str:
+        name = quoteattr(f.title or f.url)
+        return f'{indent}<outline type="rss" text={name} title={name} xmlUrl={quoteattr(f.url)}/>'
+
+    for folder, items in folders.items():
+        if folder:
+            out.append(f"    <outline text={quoteattr(folder)} title={quoteattr(folder)}>")
+            out.extend(line(f, "      ") for f in items)
+            out.append("    </outline>")
+        else:
+            out.extend(line(f, "    ") for f in items)
+    out += ["  </body>", "</opml>", ""]
+    return "\n".join(out)

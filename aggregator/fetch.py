@@ -1,0 +1,250 @@
+"""Fetch stage: get a feed's bytes politely. The only module that touches httpx.
+
+Contract of `Fetcher.fetch`: it never raises for a network or HTTP problem; it returns a
+`FetchResult` with ``error_kind`` set (stable words: timeout, connect, http-NNN, gone,
+too-large, redirect-loop, too-many-redirects, scheme, file) and the human message in ``error``.
+
+Politeness: a global concurrency limit, a per-host limit with a minimum gap between two requests
+to one host, conditional GET (RFC 9110 13.1: If-None-Match / If-Modified-Since), and a
+User-Agent naming the project.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import time
+from collections import defaultdict
+from dataclasses import dataclass
+from email.utils import parsedate_to_datetime
+from datetime import UTC, datetime
+from pathlib import Path
+from urllib.parse import unquote, urljoin, urlsplit
+
+import httpx
+
+from aggregator import USER_AGENT
+from aggregator.models import FetchResult, Validators
+
+MAX_REDIRECTS = 5
+MAX_RETRY_AFTER = 24 * 3600
+ACCEPT = (
+    "application/atom+xml, application/rss+xml, application/feed+json, application/json;q=0.9, "
+    "application/xml;q=0.9, text/xml;q=0.9, */*;q=0.5"
+)
+
+
+@dataclass(frozen=True)
+class FetchLimits:
+    connect_timeout: float = 10.0
+    read_timeout: float = 30.0
+    total_timeout: float = 60.0
+    max_body: int = 10 * 2**20
+    concurrency: int = 16
+    per_host: int = 2
+    host_gap: float = 1.0
+
+
+def body_hash(body: bytes) -> str:
+    return hashlib.sha256(body).hexdigest()
+
+
+def parse_retry_after(value: str | None, now: datetime) -> float | None:
+    """Retry-After is delay-seconds or an HTTP-date (RFC 9110 10.2.3). Capped at 24 h."""
+    if not value:
+        return None
+    value = value.strip()
+    if value.isdigit():
+        return float(min(int(value), MAX_RETRY_AFTER))
+    try:
+        when = parsedate_to_datetime(value)
+    except (TypeError, ValueError, IndexError):
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    return max(0.0, min((when - now).total_seconds(), MAX_RETRY_AFTER))
+
+
+def parse_max_age(cache_control: str | None) -> int | None:
+    if not cache_control:
+        return None
+    for part in cache_control.split(","):
+        name, _, value = part.strip().partition("=")
+        if name.lower() == "max-age" and value.strip().strip('"').isdigit():
+            return int(value.strip().strip('"'))
+    return None
+
+
+class _BodyTooLarge(Exception):
+    pass
+
+
+class Fetcher:
+    """Holds one httpx.AsyncClient and the politeness limits. Use as an async context manager."""
+
+    def __init__(self, limits: FetchLimits | None = None, *, clock=time.monotonic) -> None:
+        self.limits = limits or FetchLimits()
+        self._clock = clock
+        self._global = asyncio.Semaphore(self.limits.concurrency)
+        self._hosts: dict[str, asyncio.Semaphore] = defaultdict(
+            lambda: asyncio.Semaphore(self.limits.per_host)
+        )
+        self._host_next: dict[str, float] = defaultdict(float)
+        self._host_lock: dict[str, asyncio.Lock] = defaultdict(asyncio.Lock)
+        self._client: httpx.AsyncClient | None = None
+
+    async def __aenter__(self) -> Fetcher:
+        lim = self.limits
+        self._client = httpx.AsyncClient(
+            follow_redirects=False,
+            timeout=httpx.Timeout(lim.read_timeout, connect=lim.connect_timeout),
+            limits=httpx.Limits(max_connections=lim.concurrency, max_keepalive_connections=lim.concurrency),
+            headers={"User-Agent": USER_AGENT, "Accept": ACCEPT, "Accept-Encoding": "gzip, deflate"},
+        )
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        if self._client is not None:
+            await self._client.aclose()
+
+    async def fetch(self, url: str, validators: Validators | None = None) -> FetchResult:
+        """Fetch one feed, conditionally when ``validators`` hold an ETag or Last-Modified."""
+        validators = validators or Validators()
+        start = self._clock()
+        scheme = urlsplit(url).scheme.lower()
+        if scheme == "file":
+            result = _read_file(url, validators, self.limits.max_body)
+        elif scheme in ("http", "https"):
+            try:
+                result = await asyncio.wait_for(
+                    self._fetch_http(url, validators), timeout=self.limits.total_timeout
+                )
+            except TimeoutError:
+                result = _error(url, url, "timeout", f"no complete answer within {self.limits.total_timeout:g} s")
+        else:
+            result = _error(url, url, "scheme", f"unsupported URL scheme {scheme!r}: use http, https or file")
+        return _with_elapsed(result, self._clock() - start)
+
+    async def _polite(self, host: str) -> None:
+        """Wait for this host's minimum gap; the lock keeps two requests from taking one slot."""
+        async with self._host_lock[host]:
+            wait = self._host_next[host] - self._clock()
+            if wait > 0:
+                await asyncio.sleep(wait)
+            self._host_next[host] = self._clock() + self.limits.host_gap
+
+    async def _fetch_http(self, url: str, validators: Validators) -> FetchResult:
+        assert self._client is not None, "use Fetcher as an async context manager"
+        headers: dict[str, str] = {}
+        if validators.etag:
+            headers["If-None-Match"] = validators.etag
+        if validators.last_modified:
+            headers["If-Modified-Since"] = validators.last_modified
+        current, seen, permanent = url, {url}, True
+        for _ in range(MAX_REDIRECTS + 1):
+            host = urlsplit(current).hostname or ""
+            async with self._global, self._hosts[host]:
+                await self._polite(host)
+                try:
+                    outcome = await self._one_request(current, headers, validators)
+                except httpx.TimeoutException as e:
+                    return _error(url, current, "timeout", f"timed out ({type(e).__name__}) while fetching {current}")
+                except httpx.HTTPError as e:
+                    kind = "connect" if isinstance(e, httpx.ConnectError | httpx.NetworkError) else "http"
+                    return _error(url, current, kind, f"{type(e).__name__} while fetching {current}: {e}")
+            if isinstance(outcome, FetchResult):
+                moved = current if (permanent and current != url and outcome.ok) else None
+                return _replace(outcome, url=url, final_url=current, permanent_redirect=moved)
+            status, location = outcome
+            nxt = urljoin(current, location)
+            if urlsplit(nxt).scheme.lower() not in ("http", "https"):
+                return _error(url, current, "scheme", f"redirect from {current} to a non-http URL {nxt}")
+            if nxt in seen:
+                return _error(url, current, "redirect-loop", f"redirect loop: {current} -> {nxt}")
+            permanent = permanent and status in (301, 308)
+            seen.add(nxt)
+            current = nxt
+        return _error(url, current, "too-many-redirects", f"more than {MAX_REDIRECTS} redirects from {url}")
+
+    async def _one_request(
+        self, url: str, headers: dict[str, str], validators: Validators
+    ) -> FetchResult | tuple[int, str]:
+        """One GET. Returns a FetchResult, or (status, Location) for a redirect to follow."""
+        assert self._client is not None
+        async with self._client.stream("GET", url, headers=headers) as resp:
+            status = resp.status_code
+            if status in (301, 302, 303, 307, 308) and resp.headers.get("location"):
+                return status, resp.headers["location"]
+            now = datetime.now(UTC)
+            if status == 304:
+                return FetchResult(url=url, final_url=url, status=304, not_modified=True, validators=validators,
+                                   max_age=parse_max_age(resp.headers.get("cache-control")))
+            if status == 410:
+                return _error(url, url, "gone", f"{url} answered 410 Gone: the publisher removed this feed", status)
+            if status in (429, 503):
+                retry = parse_retry_after(resp.headers.get("retry-after"), now)
+                return _error(url, url, f"http-{status}", f"{url} answered {status} {resp.reason_phrase}"
+                              + (f", retry after {retry:.0f} s" if retry is not None else ""), status, retry)
+            if status >= 400:
+                return _error(url, url, f"http-{status}", f"{url} answered {status} {resp.reason_phrase}", status)
+            declared = resp.headers.get("content-length")
+            if declared and declared.isdigit() and int(declared) > self.limits.max_body:
+                return _error(url, url, "too-large", f"{url} declares {declared} bytes, over the "
+                              f"{self.limits.max_body} byte cap", status)
+            try:
+                body = await self._read_capped(resp)
+            except _BodyTooLarge:
+                return _error(url, url, "too-large", f"{url}: body over the {self.limits.max_body} byte cap "
+                              "(after decompression); cut off", status)
+            new = Validators(
+                etag=resp.headers.get("etag"),
+                last_modified=resp.headers.get("last-modified"),
+                body_hash=body_hash(body),
+            )
+            return FetchResult(
+                url=url, final_url=url, status=status, body=body,
+                not_modified=new.body_hash == validators.body_hash,
+                validators=new, content_type=resp.headers.get("content-type"),
+                max_age=parse_max_age(resp.headers.get("cache-control")),
+            )
+
+    async def _read_capped(self, resp: httpx.Response) -> bytes:
+        """Stream the decoded body and stop at the cap: a gzip bomb or an endless body is cut off."""
+        chunks: list[bytes] = []
+        size = 0
+        async for chunk in resp.aiter_bytes():
+            size += len(chunk)
+            if size > self.limits.max_body:
+                raise _BodyTooLarge
+            chunks.append(chunk)
+        return b"".join(chunks)
+
+
+def _read_file(url: str, validators: Validators, max_body: int) -> FetchResult:
+    path = Path(unquote(urlsplit(url).path))
+    try:
+        size = path.stat().st_size
+        if size > max_body:
+            return _error(url, url, "too-large", f"{path}: {size} bytes, over the {max_body} byte cap")
+        body = path.read_bytes()
+    except OSError as e:
+        return _error(url, url, "file", f"cannot read {path}: {e.strerror}")
+    h = body_hash(body)
+    return FetchResult(url=url, final_url=url, status=200, body=body, not_modified=h == validators.body_hash,
+                       validators=Validators(body_hash=h))
+
+
+def _error(url: str, final: str, kind: str, message: str, status: int | None = None,
+           retry_after: float | None = None) -> FetchResult:
+    return FetchResult(url=url, final_url=final, status=status, error_kind=kind, error=message,
+                       retry_after=retry_after)
+
+
+def _replace(result: FetchResult, **changes: object) -> FetchResult:
+    from dataclasses import replace
+
+    return replace(result, **changes)
+
+
+def _with_elapsed(result: FetchResult, elapsed: float) -> FetchResult:
+    return _replace(result, elapsed=elapsed)

@@ -1,0 +1,157 @@
+"""Normalise stage: Entry -> Item. Plain text, sanitised HTML, canonical URL, content hash.
+
+Canonical URLs (the identity key of the "same item" dedup level):
+  1. scheme and host lower-cased; http and https treated alike (the key uses https);
+  2. default port, fragment, a leading "www." and a trailing dot of the host dropped;
+  3. tracking parameters removed (utm_*, fbclid, gclid, mc_cid, mc_eid, ... see TRACKING_PARAMS);
+     the remaining query parameters sorted;
+  4. AMP and mobile variants mapped to the article when the pattern is unambiguous: Google AMP
+     cache URLs, `amp.` / `m.` / `mobile.` host prefixes, a final `/amp` path segment, an `.amp`
+     suffix before `.html`, and `amp=1` / `outputType=amp` parameters;
+  5. a trailing slash on a non-root path dropped.
+We compared url-normalize, w3lib and courlan (see docs/ARCHITECTURE.md): none does all of 3-4
+without heavy dependencies, so this is a small stdlib function with property-based tests.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import html
+import re
+import unicodedata
+from datetime import datetime
+from urllib.parse import parse_qsl, quote, unquote, urlencode, urlsplit, urlunsplit
+
+import nh3
+
+from aggregator.models import Entry, Item
+
+TRACKING_PARAMS = frozenset({
+    "fbclid", "gclid", "gclsrc", "dclid", "gbraid", "wbraid", "msclkid", "yclid", "twclid", "ttclid",
+    "li_fat_id", "mc_cid", "mc_eid", "_ga", "_gl", "_hsenc", "_hsmi", "__hstc", "__hssc", "__hsfp",
+    "hsctatracking", "mkt_tok", "igshid", "igsh", "si", "ref_src", "ref_url", "cmpid", "cmp", "ocid",
+    "smid", "smtyp", "sr_share", "s_cid", "ncid", "ito", "spm", "wt.mc_id", "wt_mc", "at_medium",
+    "at_campaign", "at_custom1", "at_custom2", "at_custom3", "at_custom4", "oly_anon_id",
+    "oly_enc_id", "vero_id", "vero_conv", "rb_clickid", "s_kwcid", "ef_id", "trk", "trkcampaign",
+    "sc_campaign", "sc_channel", "sc_content", "sc_medium", "sc_outcome", "sc_geo", "sc_country",
+    "__twitter_impression", "feature", "fsrc", "ns_mchannel", "ns_source", "ns_campaign",
+    "ns_linkname", "ns_fee", "mbid", "cid_source", "rss", "rssfeed", "from_rss", "partner", "dicbo",
+})
+TRACKING_PREFIXES = ("utm_", "pk_", "mtm_", "matomo_", "hmb_", "itm_")
+AMP_PARAMS = {("amp", "1"), ("amp", "true"), ("amp", ""), ("outputtype", "amp"), ("output", "amp")}
+_MOBILE_PREFIXES = ("www.", "amp.", "m.", "mobile.")
+_AMP_CACHE = re.compile(r"^(?:[a-z0-9-]+\.)?cdn\.ampproject\.org$")
+
+
+def canonical_url(url: str | None) -> str | None:
+    """The identity key of an article URL, or None for something that is not an http(s) URL."""
+    if not url:
+        return None
+    url = url.strip()
+    try:
+        parts = urlsplit(url)
+        port = parts.port
+    except ValueError:
+        return None
+    scheme = parts.scheme.lower()
+    if scheme not in ("http", "https") or not parts.hostname:
+        return None
+    host = parts.hostname.lower().rstrip(".")
+    path = parts.path or "/"
+    # Google's AMP viewer and AMP cache wrap the publisher URL: .../amp/s/example.com/path
+    if (host in ("google.com", "www.google.com") and path.startswith("/amp/")) or _AMP_CACHE.match(host):
+        inner = re.sub(r"^/(?:amp/|[a-z]/)*(?:s/)?", "", path)
+        if "." in inner.split("/", 1)[0]:
+            return canonical_url("https://" + inner + (f"?{parts.query}" if parts.query else ""))
+    for prefix in _MOBILE_PREFIXES:
+        if host.startswith(prefix) and host.count(".") >= 2:
+            host = host[len(prefix):]
+            break
+    netloc = host if port in (None, 80, 443) else f"{host}:{port}"
+    path = _normalise_path(path)
+    query = _clean_query(parts.query)
+    return urlunsplit(("https", netloc, path, query, ""))
+
+
+def _normalise_path(path: str) -> str:
+    # Re-quote so that %7E and ~ compare equal, without touching reserved characters.
+    path = quote(unquote(path), safe="/:@!$&'()*+,;=-._~%")
+    path = re.sub(r"/amp/?$", "/", path)
+    path = re.sub(r"\.amp(\.html?)$", r"\1", path)
+    if len(path) > 1 and path.endswith("/"):
+        path = path.rstrip("/") or "/"
+    return path
+
+
+def _clean_query(query: str) -> str:
+    if not query:
+        return ""
+    kept = []
+    for key, value in parse_qsl(query, keep_blank_values=True):
+        k = key.lower()
+        if k in TRACKING_PARAMS or k.startswith(TRACKING_PREFIXES) or (k, value.lower()) in AMP_PARAMS:
+            continue
+        kept.append((key, value))
+    return urlencode(sorted(kept))
+
+
+def is_tracking_param(key: str) -> bool:
+    k = key.lower()
+    return k in TRACKING_PARAMS or k.startswith(TRACKING_PREFIXES)
+
+
+# --- text --------------------------------------------------------------------------------
+
+_WS = re.compile(r"\s+")
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\u2028\u2029]")
+
+
+def html_to_text(markup: str | None) -> str:
+    """Plain text of an HTML fragment: tags dropped (script/style with their content), entities
+    decoded, control characters removed, white space collapsed."""
+    if not markup:
+        return ""
+    if "<" in markup or "&" in markup:
+        markup = nh3.clean(markup, tags=set(), clean_content_tags={"script", "style"})
+        markup = html.unescape(markup)
+    return _WS.sub(" ", _CONTROL.sub(" ", markup)).strip()
+
+
+def sanitise_html(markup: str | None) -> str:
+    """Feed HTML made safe to show: nh3's allow-list (no script, no event handlers, no styles)."""
+    if not markup:
+        return ""
+    return nh3.clean(markup, link_rel="noopener noreferrer nofollow")
+
+
+def fold(text: str) -> str:
+    """Case- and accent-insensitive form used for matching: NFKD, combining marks dropped, casefold."""
+    decomposed = unicodedata.normalize("NFKD", text)
+    return "".join(c for c in decomposed if not unicodedata.combining(c)).casefold()
+
+
+def content_hash(title: str, summary: str) -> str:
+    return hashlib.sha1(f"{title}\n{summary}".encode()).hexdigest()
+
+
+def normalise_entry(entry: Entry, feed_url: str, fetched_at: datetime, feed_title: str | None) -> Item:
+    """Entry -> Item. The guid falls back to the link, then to a hash of the text, so that every
+    entry has a stable identity within its feed."""
+    title = html_to_text(entry.title)
+    summary = html_to_text(entry.summary_html)
+    chash = content_hash(title, summary)
+    guid = entry.guid or entry.url or f"sha1:{chash}"
+    return Item(
+        feed_url=feed_url,
+        guid=guid[:2000],
+        url=entry.url,
+        canonical_url=canonical_url(entry.url),
+        title=title or (summary[:80] + "…" if len(summary) > 80 else summary) or "(untitled)",
+        summary=summary,
+        summary_html=sanitise_html(entry.summary_html),
+        author=entry.author,
+        published=entry.published,
+        fetched_at=fetched_at,
+        content_hash=chash,
+        feed_title=feed_title,
+    )

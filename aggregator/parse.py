@@ -1,0 +1,167 @@
+"""Parse stage: bytes -> ParsedFeed. The only module that touches feedparser's dicts.
+
+RSS 0.9x/1.0/2.0 and Atom 0.3/1.0 go through feedparser 6 (its own HTTP is not used; its HTML
+sanitiser is off because `normalise` sanitises once with nh3). JSON Feed 1.0/1.1 is read here,
+since feedparser 6.0 does not know it.
+
+Rules: a feed feedparser can read despite errors (bozo) is returned with ``warning`` set; one it
+cannot read at all raises ParseError. An entry with no title, link and text is skipped and counted;
+the feed goes on.
+"""
+
+from __future__ import annotations
+
+import calendar
+import json
+from datetime import UTC, datetime
+from typing import Any
+
+import feedparser
+
+from aggregator.errors import ParseError
+from aggregator.models import Entry, ParsedFeed
+
+
+def parse_feed(body: bytes, url: str, content_type: str | None = None) -> ParsedFeed:
+    """Parse a fetched body. ``url`` is only used in messages."""
+    head = body.lstrip()[:1]
+    if head in (b"{", b"[") or (content_type and "json" in content_type.lower()):
+        return _parse_json_feed(body, url)
+    try:
+        d = feedparser.parse(body, sanitize_html=False, resolve_relative_uris=False)
+    except Exception as e:  # feedparser is not supposed to raise; if it does, it is this feed's fault
+        raise ParseError(f"{url}: feedparser failed while reading the feed: {type(e).__name__}: {e}") from e
+    feed = d.get("feed", {}) or {}
+    raw_entries = d.get("entries", []) or []
+    if d.get("bozo") and not raw_entries and not feed.get("title"):
+        exc = d.get("bozo_exception")
+        what = f"{type(exc).__name__}: {exc}" if exc else "not a feed"
+        hint = " (the server sent a web page; try `aggregator feeds add` to discover its feed)" if (
+            content_type and "html" in content_type.lower()) else ""
+        raise ParseError(f"{url}: not a readable RSS, Atom or JSON feed: {_one_line(what)}{hint}")
+    if not raw_entries and not feed and not d.get("version"):
+        raise ParseError(f"{url}: empty or unrecognised document: no feed and no entries")
+    entries: list[Entry] = []
+    skipped = 0
+    for raw in raw_entries:
+        entry = _entry(raw)
+        if entry is None:
+            skipped += 1
+        else:
+            entries.append(entry)
+    warning = None
+    if d.get("bozo"):
+        exc = d.get("bozo_exception")
+        warning = f"malformed feed, read anyway: {_one_line(f'{type(exc).__name__}: {exc}' if exc else 'bozo')}"
+    return ParsedFeed(
+        title=_clean(feed.get("title")),
+        link=feed.get("link"),
+        entries=tuple(entries),
+        warning=warning,
+        ttl=_ttl(feed.get("ttl")),
+        skipped=skipped,
+    )
+
+
+def _entry(raw: Any) -> Entry | None:
+    title = _clean(raw.get("title")) or ""
+    link = raw.get("link") or None
+    guid = raw.get("id") or raw.get("guid") or None
+    summary = raw.get("summary") or ""
+    content = raw.get("content") or []
+    if content and isinstance(content, list):
+        longest = max((c.get("value") or "" for c in content), key=len, default="")
+        if len(longest) > len(summary):
+            summary = longest
+    if not (title or link or summary.strip()):
+        return None
+    return Entry(
+        guid=str(guid).strip() if guid else None,
+        url=str(link).strip() if link else None,
+        title=title,
+        summary_html=summary,
+        author=_clean(raw.get("author")),
+        # dict.get: FeedParserDict maps a missing updated_parsed to published_parsed with a warning
+        published=_struct_time(dict.get(raw, "published_parsed")) or _struct_time(dict.get(raw, "updated_parsed")),
+        updated=_struct_time(dict.get(raw, "updated_parsed")),
+    )
+
+
+def _struct_time(value: Any) -> datetime | None:
+    if not value:
+        return None
+    try:
+        return datetime.fromtimestamp(calendar.timegm(value), tz=UTC)
+    except (TypeError, ValueError, OverflowError, OSError):
+        return None
+
+
+def _iso(value: Any) -> datetime | None:
+    if not isinstance(value, str) or not value:
+        return None
+    try:
+        dt = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return (dt if dt.tzinfo else dt.replace(tzinfo=UTC)).astimezone(UTC)
+
+
+def _parse_json_feed(body: bytes, url: str) -> ParsedFeed:
+    """JSON Feed 1.0 / 1.1 (https://jsonfeed.org/version/1.1)."""
+    try:
+        doc = json.loads(body.decode("utf-8-sig"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as e:
+        raise ParseError(f"{url}: invalid JSON: {e}") from e
+    if not isinstance(doc, dict) or not str(doc.get("version", "")).startswith("https://jsonfeed.org/version/"):
+        raise ParseError(f"{url}: JSON document is not a JSON Feed (no jsonfeed.org version)")
+    items = doc.get("items")
+    if not isinstance(items, list):
+        raise ParseError(f"{url}: JSON Feed has no items array")
+    entries: list[Entry] = []
+    skipped = 0
+    for raw in items:
+        if not isinstance(raw, dict):
+            skipped += 1
+            continue
+        authors = raw.get("authors") or ([raw["author"]] if isinstance(raw.get("author"), dict) else [])
+        author = next((a.get("name") for a in authors if isinstance(a, dict) and a.get("name")), None)
+        html = raw.get("content_html") or raw.get("summary") or raw.get("content_text") or ""
+        if not isinstance(html, str):
+            html = ""
+        title = raw.get("title") if isinstance(raw.get("title"), str) else ""
+        link = raw.get("url") if isinstance(raw.get("url"), str) else None
+        if not (title or link or html.strip()):
+            skipped += 1
+            continue
+        guid = raw.get("id")
+        entries.append(Entry(
+            guid=str(guid) if guid not in (None, "") else None,
+            url=link,
+            title=_clean(title) or "",
+            summary_html=html,
+            author=_clean(author),
+            published=_iso(raw.get("date_published")) or _iso(raw.get("date_modified")),
+            updated=_iso(raw.get("date_modified")),
+        ))
+    title = doc.get("title") if isinstance(doc.get("title"), str) else None
+    link = doc.get("home_page_url") if isinstance(doc.get("home_page_url"), str) else None
+    return ParsedFeed(title=_clean(title), link=link, entries=tuple(entries), skipped=skipped)
+
+
+def _ttl(value: Any) -> int | None:
+    try:
+        minutes = int(str(value).strip())
+    except (TypeError, ValueError):
+        return None
+    return minutes * 60 if 0 < minutes < 100000 else None
+
+
+def _clean(value: Any) -> str | None:
+    if not isinstance(value, str):
+        return None
+    value = " ".join(value.split())
+    return value or None
+
+
+def _one_line(text: str) -> str:
+    return " ".join(text.split())[:300]

@@ -1,0 +1,342 @@
+"""Poll stage orchestrator: the pipeline of one cycle, top to bottom.
+
+    due feeds | fetch (concurrent, polite) | parse | normalise | dedup | tag | store (1 tx per feed)
+
+`Pipeline` owns the state the pure stages need between cycles: the compiled watchlist and the
+in-memory story index (rebuilt from the database at start). A bad feed never stops a cycle: its
+error is stored with its next poll time; a bad entry is skipped and counted.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Iterable
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from aggregator import dedup, schedule
+from aggregator.config import Settings
+from aggregator.errors import ParseError, SeedError
+from aggregator.fetch import Fetcher, FetchLimits
+from aggregator.models import FetchResult, Item, Seed, TopicTag
+from aggregator.normalise import normalise_entry
+from aggregator.parse import parse_feed
+from aggregator.seeds import find_seed_files, read_seed
+from aggregator.store import FeedState, Store, from_iso, iso
+from aggregator.tag import CompiledTopic, Doc, tag
+from aggregator.watchlist import Watchlist
+
+log = logging.getLogger("aggregator.poll")
+WARM_ITEMS = 20000  # items read at start to rebuild document frequencies
+
+
+@dataclass
+class CycleReport:
+    feeds: int = 0
+    fetched: int = 0
+    not_modified: int = 0
+    failed: int = 0
+    new_items: int = 0
+    edited: int = 0
+    duplicates: int = 0
+    tagged: int = 0
+    skipped_entries: int = 0
+    errors: list[str] = field(default_factory=list)
+
+    def line(self) -> str:
+        return (f"poll cycle: {self.feeds} feeds: {self.fetched} fetched, {self.not_modified} not modified, "
+                f"{self.failed} failed; {self.new_items} new items, {self.edited} edited, "
+                f"{self.duplicates} duplicates, {self.tagged} tagged")
+
+
+def fetch_limits(settings: Settings) -> FetchLimits:
+    return FetchLimits(
+        connect_timeout=settings["poll.connect_timeout"], read_timeout=settings["poll.read_timeout"],
+        total_timeout=settings["poll.total_timeout"], max_body=settings["poll.max_body"],
+        concurrency=settings["poll.concurrency"], per_host=settings["poll.per_host"],
+        host_gap=settings["poll.host_gap"])
+
+
+def schedule_settings(settings: Settings) -> schedule.ScheduleSettings:
+    return schedule.ScheduleSettings(default_interval=settings["poll.default_interval"],
+                                     min_interval=settings["poll.min_interval"],
+                                     max_interval=settings["poll.max_interval"])
+
+
+def thresholds(settings: Settings) -> dedup.Thresholds:
+    return dedup.Thresholds(near_duplicate=settings["dedup.near_duplicate_threshold"],
+                            story=settings["dedup.story_threshold"],
+                            window=timedelta(seconds=settings["dedup.story_window"]))
+
+
+class Pipeline:
+    def __init__(self, store: Store, settings: Settings, watchlist: Watchlist, *, now: datetime | None = None) -> None:
+        self.store = store
+        self.settings = settings
+        self.th = thresholds(settings)
+        self.sched = schedule_settings(settings)
+        self.limits = fetch_limits(settings)
+        self.stories = dedup.StoryIndex(self.th.window)
+        self._warm(now or datetime.now(UTC))
+        self.watchlist = watchlist
+        self.topics = self.compile(watchlist)
+
+    # --- state -----------------------------------------------------------------------
+
+    def _warm(self, now: datetime) -> None:
+        """Rebuild the story index: document frequencies from recent items, documents of the
+        window, and every seed."""
+        rows = self.store.execute(
+            "SELECT id, title, summary, story_id, coalesce(published, fetched_at) AS t FROM items "
+            "ORDER BY id DESC LIMIT ?", (WARM_ITEMS,)).fetchall()
+        horizon = now - 2 * self.th.window
+        for row in rows:
+            terms = dedup.story_terms(row["title"], row["summary"])
+            when = from_iso(row["t"])
+            if when is not None and when >= horizon:
+                self.stories.add(row["id"], row["story_id"], when, terms)
+            else:
+                self.stories.count(terms)
+        for seed in self.store.seeds():
+            self.stories.add(-seed["id"], seed["story_id"], None, dedup.story_terms(seed["title"], seed["text"]))
+
+    def compile(self, watchlist: Watchlist) -> tuple[CompiledTopic, ...]:
+        out = []
+        for t in watchlist.topics:
+            examples = []
+            for path in t.examples:
+                try:
+                    seed = read_seed(path)
+                except SeedError as e:
+                    log.warning("watchlist topic %s: example skipped: %s", t.id, e)
+                    continue
+                examples.append((Path(path).name, dedup.story_terms(seed.title, seed.text, max_text_words=400)))
+            out.append(CompiledTopic(t.id, t.query, t.exclude, t.min_score, t.example_threshold, tuple(examples)))
+        return tuple(out)
+
+    def set_watchlist(self, watchlist: Watchlist) -> None:
+        self.watchlist = watchlist
+        self.topics = self.compile(watchlist)
+
+    def _similarity(self, terms: dict[str, float]):
+        vec, norm = self.stories._vector(terms)
+
+        def sim(example: dict[str, float]) -> float:
+            evec, enorm = self.stories._vector(example)
+            return sum(v * evec.get(t, 0.0) for t, v in vec.items()) / (norm * enorm)
+
+        return sim
+
+    def tag_text(self, title: str, summary: str, feed: str = "", author: str = "",
+                 topics: Iterable[CompiledTopic] | None = None) -> list[TopicTag]:
+        terms = dedup.story_terms(title, summary)
+        return tag(Doc.of(title, summary, feed, author), self.topics if topics is None else topics,
+                   self._similarity(terms))
+
+    # --- seeds -----------------------------------------------------------------------
+
+    def import_seeds(self, paths: list[Path], now: datetime) -> list[tuple[Seed, bool]]:
+        """Import seed files (idempotent). Returns each seed and whether it was new or changed."""
+        done = []
+        for path in find_seed_files(paths):
+            seed = read_seed(path)
+            with self.store.transaction():
+                seed_id, changed = self.store.upsert_seed(seed, now)
+                if changed:
+                    row = self.store.seed(seed_id)
+                    story_id = row["story_id"] if row and row["story_id"] else self.store.create_story(
+                        seed.title, now, seed.published, seed_id=seed_id)
+                    self.store.execute("UPDATE seeds SET story_id = ? WHERE id = ?", (story_id, seed_id))
+                    self.store.add_bands(-seed_id, dedup.band_keys(seed.title, seed.text))
+                    self.store.set_seed_topics(seed_id, self.tag_text(seed.title, seed.text))
+                    self.stories.add(-seed_id, story_id, None, dedup.story_terms(seed.title, seed.text))
+            done.append((seed, changed))
+        return done
+
+    # --- one cycle -------------------------------------------------------------------
+
+    def due_feeds(self, now: datetime, force: bool) -> list[FeedState]:
+        feeds = self.store.feeds()
+        if force:
+            return [f for f in feeds if not f.gone]
+        return [f for f in feeds if schedule.is_due(f.next_poll_at, now, gone=f.gone)]
+
+    async def poll_once(self, *, force: bool = False, now: datetime | None = None,
+                        fetcher: Fetcher | None = None, stop: asyncio.Event | None = None) -> CycleReport:
+        """Fetch every due feed (all with ``force``) and store what is new."""
+        now = now or datetime.now(UTC)
+        feeds = self.due_feeds(now, force)
+        report = CycleReport(feeds=len(feeds))
+        if not feeds:
+            return report
+        self.stories.prune(now)
+        own = fetcher is None
+        fetcher = fetcher or Fetcher(self.limits)
+        if own:
+            await fetcher.__aenter__()
+        try:
+            tasks = [asyncio.ensure_future(self._fetch(fetcher, f)) for f in feeds]
+            for fut in asyncio.as_completed(tasks):
+                state, result = await fut
+                self.process(state, result, now, report)
+                if stop is not None and stop.is_set():
+                    break  # the feed just stored has committed; the rest waits for the next start
+        finally:
+            for task in tasks:
+                task.cancel()
+            if own:
+                await fetcher.__aexit__(None, None, None)
+        log.info(report.line())
+        self.store.set_meta("last_poll_at", iso(now))
+        self.store.set_meta("last_poll_report", report.line())
+        return report
+
+    async def _fetch(self, fetcher: Fetcher, state: FeedState) -> tuple[FeedState, FetchResult]:
+        return state, await fetcher.fetch(state.url, state.validators)
+
+    def process(self, state: FeedState, result: FetchResult, now: datetime, report: CycleReport) -> None:
+        """Store one feed's fetch: its items and its new state, in one transaction."""
+        try:
+            with self.store.transaction():
+                self._process(state, result, now, report)
+        except Exception as e:  # one bad feed never stops a cycle; the error is stored
+            log.exception("feed %s: unexpected error while storing", state.url)
+            report.failed += 1
+            report.errors.append(f"{state.url}: {e}")
+            with self.store.transaction():
+                self.store.record_fetch(state.url, now=now, ok=False, error_kind="internal",
+                                        error=f"internal error while storing: {type(e).__name__}: {e}",
+                                        next_poll_at=schedule.next_poll(self.sched, url=state.url, now=now,
+                                                                        ok=False, errors=state.error_count + 1))
+
+    def _fail(self, state: FeedState, now: datetime, kind: str, message: str, report: CycleReport,
+              retry_after: float | None = None) -> None:
+        report.failed += 1
+        report.errors.append(message)
+        gone = kind == "gone"
+        nxt = schedule.next_poll(self.sched, url=state.url, now=now, ok=False, gone=gone,
+                                 errors=state.error_count + 1, retry_after=retry_after,
+                                 override=state.interval, gap=state.mean_gap, ttl=state.ttl)
+        log.warning("feed %s: %s (next poll %s)", state.url, message, nxt.isoformat() if nxt else "never: gone")
+        self.store.record_fetch(state.url, now=now, ok=False, error_kind=kind, error=message,
+                                next_poll_at=nxt, gone=gone)
+
+    def _process(self, state: FeedState, result: FetchResult, now: datetime, report: CycleReport) -> None:
+        if not result.ok:
+            self._fail(state, now, result.error_kind or "error", result.error or "fetch failed", report,
+                       result.retry_after)
+            return
+        url = state.url
+        nxt = schedule.next_poll(self.sched, url=url, now=now, ok=True, override=state.interval,
+                                 gap=state.mean_gap, ttl=state.ttl, max_age=result.max_age)
+        if result.not_modified:
+            report.not_modified += 1
+            self.store.record_fetch(url, now=now, ok=True, next_poll_at=nxt, max_age=result.max_age,
+                                    warning=state.warning, validators=replace(
+                                        result.validators, body_hash=result.validators.body_hash
+                                        or state.validators.body_hash), moved_to=result.permanent_redirect)
+            return
+        try:
+            parsed = parse_feed(result.body or b"", url, result.content_type)
+        except ParseError as e:
+            self._fail(state, now, "parse", str(e), report)
+            return
+        report.fetched += 1
+        report.skipped_entries += parsed.skipped
+        feed_title = state.title or parsed.title
+        for entry in parsed.entries:
+            item = normalise_entry(entry, url, now, feed_title)
+            self.ingest(item, now, report)
+        gap = schedule.mean_gap([e.published for e in parsed.entries if e.published])
+        nxt = schedule.next_poll(self.sched, url=url, now=now, ok=True, override=state.interval,
+                                 gap=gap or state.mean_gap, ttl=parsed.ttl, max_age=result.max_age)
+        if parsed.warning:
+            log.warning("feed %s: %s", url, parsed.warning)
+        self.store.record_fetch(url, now=now, ok=True, next_poll_at=nxt, validators=result.validators,
+                                title=parsed.title, site_url=parsed.link, warning=parsed.warning,
+                                ttl=parsed.ttl, max_age=result.max_age, mean_gap=gap,
+                                moved_to=result.permanent_redirect)
+
+    # --- one item --------------------------------------------------------------------
+
+    def ingest(self, item: Item, now: datetime, report: CycleReport) -> int | None:
+        """Store one item: an edit of a known one, or a new one with its dedup decision and tags."""
+        known = self.store.item_by_guid(item.feed_url, item.guid)
+        if known is not None:
+            if known["content_hash"] != item.content_hash:
+                self.store.update_edited_item(known["id"], item, now)
+                self.store.set_topics(known["id"], self.tag_text(item.title, item.summary, item.feed_title or "",
+                                                                 item.author or ""), now)
+                report.edited += 1
+            return None
+        when = item.published or item.fetched_at
+        terms = dedup.story_terms(item.title, item.summary)
+        same = self.store.item_by_canonical(item.canonical_url) if item.canonical_url else None
+        keys = dedup.band_keys(item.title, item.summary)
+        decision = dedup.decide(
+            title=item.title, text=item.summary, when=when,
+            same_url=(same["duplicate_of"] or same["id"], same["story_id"]) if same else None,
+            near=[] if same else self._near_candidates(keys),
+            stories=self.stories, terms=terms, th=self.th)
+        story_id = decision.story_id
+        if story_id is None:
+            story_id = self.store.create_story(item.title, now, item.published)
+        item_id = self.store.insert_item(
+            item, dup_level=decision.level, duplicate_of=decision.duplicate_of,
+            duplicate_of_seed=decision.duplicate_of_seed, dup_similarity=decision.similarity,
+            dup_reason=decision.reason, story_id=story_id, story_similarity=decision.story_similarity,
+            story_reason=decision.story_reason)
+        self.store.add_bands(item_id, keys)
+        self.stories.add(item_id, story_id, when, terms)
+        tags = self.tag_text(item.title, item.summary, item.feed_title or "", item.author or "")
+        self.store.set_topics(item_id, tags, now, replace=False)
+        report.new_items += 1
+        report.duplicates += decision.level != "new"
+        report.tagged += bool(tags)
+        return item_id
+
+    def _near_candidates(self, keys: list[int]) -> list[dedup.NearCandidate]:
+        out = []
+        for cid in self.store.band_candidates(keys):
+            if cid < 0:
+                seed = self.store.seed(-cid)
+                if seed is not None:
+                    out.append(dedup.NearCandidate(None, seed["id"], seed["title"],
+                                                   frozenset(dedup.shingles(f"{seed['title']} {seed['text']}")),
+                                                   seed["story_id"]))
+                continue
+            row = self.store.execute("SELECT title, summary, story_id, duplicate_of FROM items WHERE id = ?",
+                                     (cid,)).fetchone()
+            if row is not None:
+                out.append(dedup.NearCandidate(cid, None, row["title"],
+                                               frozenset(dedup.shingles(f"{row['title']} {row['summary']}")),
+                                               row["story_id"], row["duplicate_of"]))
+        return out
+
+    # --- watchlist changes -------------------------------------------------------------
+
+    def retag(self, since: datetime, topic_ids: set[str] | None = None, now: datetime | None = None) -> int:
+        """Apply (new or changed) topics to the items since ``since``; returns how many were tagged."""
+        now = now or datetime.now(UTC)
+        topics = [t for t in self.topics if topic_ids is None or t.id in topic_ids]
+        tagged = 0
+        with self.store.transaction():
+            for row in self.store.execute(
+                    "SELECT i.id, i.title, i.summary, i.author, f.title AS feed_title FROM items i LEFT JOIN feeds f "
+                    "ON f.url = i.feed_url WHERE coalesce(i.published, i.fetched_at) >= ?",
+                    (iso(since),)).fetchall():
+                tags = self.tag_text(row["title"], row["summary"], row["feed_title"] or "", row["author"] or "",
+                                     topics)
+                for t in topics:
+                    self.store.execute("DELETE FROM item_topics WHERE item_id = ? AND topic = ?", (row["id"], t.id))
+                self.store.set_topics(row["id"], tags, now, replace=False)
+                tagged += bool(tags)
+            known = {t.id for t in self.topics}
+            self.store.execute(f"DELETE FROM item_topics WHERE topic NOT IN ({','.join('?' * len(known))})"
+                               if known else "DELETE FROM item_topics", tuple(known))
+            for seed in self.store.seeds():
+                self.store.set_seed_topics(seed["id"], self.tag_text(seed["title"], seed["text"]))
+        return tagged
+

@@ -1,0 +1,88 @@
+"""Render a Digest: plain text and HTML (Jinja2, HTML autoescaped) and the MIME message.
+
+Feed text reaches the templates as plain text only (tags stripped in `normalise`), so the HTML
+autoescape is the whole defence; links are limited to http(s). No header takes feed text without
+`header_safe`, which removes CR, LF and every other control character.
+"""
+
+from __future__ import annotations
+
+import re
+import textwrap
+from datetime import datetime
+from email.message import EmailMessage
+from email.utils import format_datetime, make_msgid
+from zoneinfo import ZoneInfo
+
+import jinja2
+
+from aggregator import __version__
+from aggregator.digest import Digest
+
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]+")
+LIST_ID = "aggregator digest <digest.aggregator.invalid>"
+
+
+def header_safe(text: str, limit: int = 200) -> str:
+    return " ".join(_CONTROL.sub(" ", text).split())[:limit]
+
+
+def _safe_url(url: str | None) -> str:
+    return url if url and re.match(r"^https?://", url, re.I) else "#"
+
+
+def _environment(tz: str) -> tuple[jinja2.Environment, jinja2.Environment]:
+    zone = ZoneInfo(tz)
+
+    def localtime(dt: datetime) -> str:
+        return dt.astimezone(zone).strftime("%a %d %b %H:%M %Z")
+
+    def wrap(text: str, width: int = 76, indent: str = "") -> str:
+        return "\n".join(textwrap.wrap(text, width=width, initial_indent=indent, subsequent_indent=indent))
+
+    loader = jinja2.PackageLoader("aggregator", "templates")
+    envs = []
+    for autoescape in (False, True):
+        env = jinja2.Environment(loader=loader, autoescape=autoescape, keep_trailing_newline=True,
+                                 undefined=jinja2.StrictUndefined)
+        env.filters.update(localtime=localtime, wrap=wrap, safe_url=_safe_url)
+        envs.append(env)
+    return envs[0], envs[1]
+
+
+def window_text(d: Digest) -> str:
+    zone = ZoneInfo(d.timezone)
+    end = d.window_end.astimezone(zone).strftime("%Y-%m-%d %H:%M %Z")
+    if d.window_start is None:
+        return f"until {end}"
+    return f"{d.window_start.astimezone(zone).strftime('%Y-%m-%d %H:%M')} to {end}"
+
+
+def render_text(d: Digest) -> str:
+    text_env, _ = _environment(d.timezone)
+    return text_env.get_template("digest.txt.j2").render(
+        digest=d, subject=header_safe(d.subject()), window=window_text(d), version=__version__)
+
+
+def render_html(d: Digest) -> str:
+    _, html_env = _environment(d.timezone)
+    return html_env.get_template("digest.html.j2").render(
+        digest=d, subject=header_safe(d.subject()), window=window_text(d), version=__version__)
+
+
+def build_message(d: Digest, *, sender: str, to: tuple[str, ...], now: datetime,
+                  message_id: str | None = None) -> EmailMessage:
+    """multipart/alternative: text first, HTML second (RFC 2046 5.1.4: the last part is preferred)."""
+    msg = EmailMessage()
+    msg["Subject"] = header_safe(d.subject())
+    msg["From"] = header_safe(sender)
+    msg["To"] = ", ".join(header_safe(a) for a in to)
+    msg["Date"] = format_datetime(now)
+    domain = sender.rsplit("@", 1)[-1].strip("> ") or "aggregator.invalid"
+    msg["Message-ID"] = message_id or make_msgid("digest", domain=header_safe(domain))
+    msg["List-Id"] = LIST_ID
+    msg["Auto-Submitted"] = "auto-generated"
+    msg["X-Aggregator-Window"] = header_safe(window_text(d))
+    msg.set_content(render_text(d), cte="quoted-printable")
+    msg.add_alternative(render_html(d), subtype="html", cte="quoted-printable")
+    return msg

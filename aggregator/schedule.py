@@ -1,0 +1,98 @@
+"""Scheduling decisions: when is a feed due next. Pure: state and `now` in, a datetime out.
+
+Rules, in order:
+  1. 410 Gone -> never again (None); the feed shows as gone.
+  2. 429/503 with Retry-After -> at least that long (capped at 24 h), and at least the backoff.
+  3. any other error -> capped exponential backoff: interval x 2^(errors-1), at most max_interval.
+     A feed is never disabled for errors: it is only polled less often, and recovers on success.
+  4. success -> the user's `interval` if set, else the adaptive interval: the median gap between
+     the feed's entries, bounded to [min_interval, max_interval]. Never below what the feed asks
+     (RSS <ttl>, Cache-Control max-age) unless the user set an interval.
+Jitter of +-10% (from a hash of the URL and the time, so it is deterministic) keeps feeds from
+firing together.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import statistics
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+MAX_BACKOFF = 24 * 3600
+
+
+@dataclass(frozen=True)
+class ScheduleSettings:
+    default_interval: int = 3600
+    min_interval: int = 600
+    max_interval: int = 24 * 3600
+
+
+def jitter(url: str, now: datetime, spread: float = 0.1) -> float:
+    """A factor in [1 - spread, 1 + spread], stable for a given feed and time."""
+    h = hashlib.blake2b(f"{url}|{now.isoformat()}".encode(), digest_size=4).digest()
+    return 1 - spread + 2 * spread * (int.from_bytes(h, "big") / 0xFFFFFFFF)
+
+
+def mean_gap(published: list[datetime]) -> float | None:
+    """Median seconds between consecutive entries (median, so one old entry does not skew it)."""
+    times = sorted(set(published))[-30:]
+    if len(times) < 3:
+        return None
+    gaps = [(b - a).total_seconds() for a, b in zip(times, times[1:], strict=False) if b > a]
+    return float(statistics.median(gaps)) if gaps else None
+
+
+def success_interval(s: ScheduleSettings, *, override: int | None, gap: float | None, ttl: int | None,
+                     max_age: int | None) -> int:
+    if override:
+        return override
+    base = int(gap) if gap else s.default_interval
+    base = max(s.min_interval, min(s.max_interval, base))
+    floor = max(ttl or 0, max_age or 0)
+    return min(max(base, floor), s.max_interval)
+
+
+def backoff_interval(s: ScheduleSettings, *, base: int, errors: int, retry_after: float | None) -> int:
+    wait = min(base * 2 ** max(0, errors - 1), max(MAX_BACKOFF, base))
+    if retry_after is not None:
+        wait = max(wait, min(int(retry_after), MAX_BACKOFF))
+    return int(wait)
+
+
+def next_poll(s: ScheduleSettings, *, url: str, now: datetime, ok: bool, gone: bool = False, errors: int = 0,
+              retry_after: float | None = None, override: int | None = None, gap: float | None = None,
+              ttl: int | None = None, max_age: int | None = None) -> datetime | None:
+    """When the feed is due next. ``errors`` counts the failures in a row including this one."""
+    if gone:
+        return None
+    base = success_interval(s, override=override, gap=gap, ttl=ttl, max_age=max_age)
+    if ok:
+        return now + timedelta(seconds=base * jitter(url, now))
+    wait = backoff_interval(s, base=base, errors=errors, retry_after=retry_after)
+    # Jitter only upwards after an error, so that Retry-After is always honoured.
+    return now + timedelta(seconds=wait * (1 + (jitter(url, now) - 0.9) / 2))
+
+
+def is_due(next_poll_at: datetime | None, now: datetime, *, gone: bool) -> bool:
+    return not gone and (next_poll_at is None or next_poll_at <= now)
+
+
+def digest_trigger(hour: int, minute: int, timezone: str, cadence: str = "daily", weekday: str = "mon"):
+    """The APScheduler CronTrigger of the digest (in the user's time zone, so DST is handled)."""
+    from apscheduler.triggers.cron import CronTrigger
+
+    if cadence == "weekly":
+        return CronTrigger(day_of_week=weekday, hour=hour, minute=minute, timezone=timezone)
+    return CronTrigger(hour=hour, minute=minute, timezone=timezone)
+
+
+def last_fire_before(trigger, now: datetime, lookback: timedelta = timedelta(days=8)) -> datetime | None:
+    """The latest fire time of ``trigger`` at or before ``now`` (for catch-up after downtime)."""
+    fire = trigger.get_next_fire_time(None, now - lookback)
+    last = None
+    while fire is not None and fire <= now:
+        last = fire
+        fire = trigger.get_next_fire_time(fire, fire + timedelta(seconds=1))
+    return last

@@ -1,0 +1,87 @@
+"""Send stage: deliver a rendered message over SMTP, or write it to the outbox folder.
+
+Failure classes (RFC 5321 4.2.1): a 5xx reply is permanent (DeliveryError(permanent=True), not
+retried); refused connections, timeouts, dropped connections and 4xx replies are temporary.
+"""
+
+from __future__ import annotations
+
+import os
+import smtplib
+import socket
+import ssl
+from dataclasses import dataclass
+from email.message import EmailMessage
+from pathlib import Path
+
+from aggregator.errors import DeliveryError
+
+
+@dataclass(frozen=True)
+class SmtpSettings:
+    host: str
+    port: int = 587
+    security: str = "starttls"  # starttls | tls | none
+    username: str | None = None
+    password: str | None = None
+    timeout: float = 30.0
+    sender: str = "aggregator <digest@localhost>"
+    ssl_context: ssl.SSLContext | None = None  # tests pass one that trusts their certificate
+
+
+def send_smtp(msg: EmailMessage, to: tuple[str, ...], s: SmtpSettings) -> str:
+    """Deliver ``msg``. Returns the server's final reply. Raises DeliveryError."""
+    where = f"SMTP {s.host}:{s.port}"
+    context = s.ssl_context or ssl.create_default_context()
+    try:
+        if s.security == "tls":
+            client: smtplib.SMTP = smtplib.SMTP_SSL(s.host, s.port, timeout=s.timeout, context=context)
+        else:
+            client = smtplib.SMTP(s.host, s.port, timeout=s.timeout)
+        with client:
+            client.ehlo()
+            if s.security == "starttls":
+                client.starttls(context=context)
+                client.ehlo()
+            if s.username:
+                client.login(s.username, s.password or "")
+            refused = client.send_message(msg, to_addrs=list(to))
+            if refused:
+                raise DeliveryError(f"{where}: recipients refused: {', '.join(refused)}", permanent=True,
+                                    hint="check digest.to in aggregator.toml")
+            return "250 accepted"
+    except smtplib.SMTPAuthenticationError as e:
+        raise DeliveryError(f"{where}: login refused: {e.smtp_code} {_text(e.smtp_error)}",
+                            permanent=e.smtp_code >= 500,
+                            hint="check smtp.username and the password variable named by smtp.password_env") from e
+    except smtplib.SMTPRecipientsRefused as e:
+        codes = [code for code, _ in e.recipients.values()]
+        raise DeliveryError(f"{where}: all recipients refused: {e.recipients}",
+                            permanent=all(c >= 500 for c in codes), hint="check digest.to") from e
+    except smtplib.SMTPResponseException as e:
+        raise DeliveryError(f"{where}: server answered {e.smtp_code} {_text(e.smtp_error)}",
+                            permanent=e.smtp_code >= 500) from e
+    except smtplib.SMTPNotSupportedError as e:
+        raise DeliveryError(f"{where}: {e}", permanent=True,
+                            hint='the server does not offer STARTTLS: set smtp.security = "tls" or "none"') from e
+    except (smtplib.SMTPException, OSError, socket.timeout, ssl.SSLError) as e:
+        raise DeliveryError(f"{where}: {type(e).__name__}: {e}", permanent=False,
+                            hint="the server may be down; delivery is retried") from e
+
+
+def _text(value: bytes | str) -> str:
+    return value.decode("utf-8", "replace") if isinstance(value, bytes) else str(value)
+
+
+def write_outbox(msg: EmailMessage, html: str, outbox: Path, stem: str) -> Path:
+    """Write stem.eml and stem.html atomically (temp file + rename). Returns the .eml path."""
+    outbox.mkdir(parents=True, exist_ok=True)
+    eml = outbox / f"{stem}.eml"
+    for path, data in ((outbox / f"{stem}.html", html.encode("utf-8")), (eml, msg.as_bytes())):
+        tmp = path.with_name(path.name + ".tmp")
+        with open(tmp, "wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        tmp.replace(path)
+    return eml

@@ -1,0 +1,98 @@
+"""`aggregator status`: health at a glance, as a dict (for --json) and as text.
+
+Unhealthy (`--check` exits 1) when: no successful poll of any feed for 3 default intervals while
+feeds exist, the last digest failed, or the watchlist / feeds / settings file is invalid.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from aggregator import schedule
+from aggregator.config import Settings, load_feeds
+from aggregator.errors import AggregatorError
+from aggregator.store import Store, iso
+from aggregator.watchlist import load_watchlist
+
+
+def collect(store: Store, settings: Settings, config_dir: Path, now: datetime) -> dict[str, Any]:
+    feeds = store.feeds()
+    problems: list[str] = []
+    config_errors = {}
+    for name, load in (("watchlist", lambda: load_watchlist(config_dir)), ("feeds", lambda: load_feeds(config_dir))):
+        try:
+            load()
+        except AggregatorError as e:
+            config_errors[name] = str(e)
+            problems.append(f"{name} invalid: {e}")
+    for key in ("watchlist_error", "feeds_error", "settings_error"):
+        value = store.get_meta(key)
+        if value and key.split("_")[0] not in config_errors:
+            config_errors[key.split("_")[0]] = value
+    last_success = max((f.last_success_at for f in feeds if f.last_success_at), default=None)
+    limit = timedelta(seconds=3 * settings["poll.default_interval"])
+    first_start = store.get_meta("first_start")
+    started = datetime.fromisoformat(first_start) if first_start else None
+    if feeds and (last_success is None or now - last_success > limit) and started and now - started > limit:
+        problems.append("no successful poll for 3 intervals")
+    digests = store.digests(1)
+    last_digest = dict(digests[0]) if digests else None
+    if last_digest and last_digest["status"] == "failed":
+        problems.append(f"last digest failed: {last_digest['last_error']}")
+    h, m = settings["digest.time"]
+    trigger = schedule.digest_trigger(h, m, settings["digest.timezone"], settings["digest.cadence"],
+                                      settings["digest.weekday"])
+    next_digest = trigger.get_next_fire_time(None, now)
+    next_poll = min((f.next_poll_at for f in feeds if f.next_poll_at and not f.gone), default=None)
+    db = store.path
+    size = sum(p.stat().st_size for p in (db, Path(f"{db}-wal")) if p.exists())
+    return {
+        "healthy": not problems,
+        "problems": problems,
+        "feeds": {
+            "total": len(feeds),
+            "ok": sum(1 for f in feeds if not f.gone and not f.error_count and f.last_success_at),
+            "failing": [{"url": f.url, "errors": f.error_count, "kind": f.last_error_kind, "error": f.last_error,
+                         "since": iso(f.failing_since), "next_poll": iso(f.next_poll_at)}
+                        for f in feeds if f.error_count and not f.gone],
+            "gone": [f.url for f in feeds if f.gone],
+            "never_polled": sum(1 for f in feeds if f.last_fetch_at is None),
+        },
+        "last_poll": store.get_meta("last_poll_at"),
+        "last_poll_report": store.get_meta("last_poll_report"),
+        "next_poll": iso(next_poll),
+        "last_digest": {k: last_digest[k] for k in ("id", "status", "window_end", "sent_at", "stories", "last_error")}
+        if last_digest else None,
+        "next_digest": iso(next_digest),
+        "delivery": f"SMTP {settings['smtp.host']}:{settings['smtp.port']}" if settings.smtp_configured
+        else f"outbox {settings.data_dir / 'outbox'}",
+        "config_errors": config_errors,
+        "items": store.count_items(),
+        "database": {"path": str(db), "bytes": size, "schema_version": store.schema_version},
+    }
+
+
+def render(st: dict[str, Any]) -> str:
+    f = st["feeds"]
+    lines = [
+        f"health:      {'ok' if st['healthy'] else 'UNHEALTHY'}",
+        *[f"  problem:   {p}" for p in st["problems"]],
+        f"feeds:       {f['total']} ({f['ok']} ok, {len(f['failing'])} failing, {len(f['gone'])} gone, "
+        f"{f['never_polled']} not yet polled)",
+        *[f"  failing:   {x['url']}: {x['error']} ({x['errors']} in a row; next try {x['next_poll']})"
+          for x in f["failing"]],
+        *[f"  gone:      {u}" for u in f["gone"]],
+        f"last poll:   {st['last_poll'] or 'never'}" + (f"  ({st['last_poll_report']})" if st["last_poll_report"] else ""),
+        f"next poll:   {st['next_poll'] or '-'}",
+    ]
+    d = st["last_digest"]
+    lines.append(f"last digest: {d['status']} #{d['id']} window to {d['window_end']}" + (
+        f" ({d['last_error']})" if d["last_error"] else "") if d else "last digest: none yet")
+    lines.append(f"next digest: {st['next_digest']} via {st['delivery']}")
+    for name, err in st["config_errors"].items():
+        lines.append(f"config:      {name}: {err}")
+    db = st["database"]
+    lines.append(f"database:    {db['path']} ({db['bytes'] / 1e6:.1f} MB, {st['items']} items, schema v{db['schema_version']})")
+    return "\n".join(lines)

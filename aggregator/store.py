@@ -1,0 +1,490 @@
+"""Store stage: the SQLite database (WAL) and every query the other stages need.
+
+Schema changes are numbered migrations in MIGRATIONS; `user_version` records how many have run.
+They run at open, in one transaction each, so an upgrade that crashes leaves the old schema.
+
+Writes of one feed (its items, edits, topics, stories and its fetch state) go in ONE
+transaction (`Store.transaction()`): after a crash either all of a feed's cycle is there or none
+of it, and the feed's validators are only advanced together with its items, so nothing is lost
+(the next poll fetches it again) and nothing is doubled (UNIQUE(feed_url, guid)).
+
+Tables (see docs/ARCHITECTURE.md): feeds, items, item_edits, item_topics, item_bands, stories,
+seeds, seed_topics, digests, meta.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import sqlite_utils
+
+from aggregator.errors import StoreError
+from aggregator.models import FeedSpec, Item, Seed, TopicTag, Validators
+
+
+def iso(dt: datetime | None) -> str | None:
+    return dt.astimezone(UTC).isoformat(timespec="microseconds") if dt else None
+
+
+def from_iso(value: str | None) -> datetime | None:
+    return datetime.fromisoformat(value) if value else None
+
+
+MIGRATIONS: list[str] = [
+    # 1: the first schema
+    """
+    CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT);
+    CREATE TABLE feeds (
+        url TEXT PRIMARY KEY,
+        title TEXT, site_url TEXT, tags TEXT NOT NULL DEFAULT '[]', interval INTEGER,
+        in_config INTEGER NOT NULL DEFAULT 1, added_at TEXT NOT NULL,
+        etag TEXT, last_modified TEXT, body_hash TEXT,
+        last_fetch_at TEXT, last_success_at TEXT, next_poll_at TEXT,
+        error_count INTEGER NOT NULL DEFAULT 0, last_error_kind TEXT, last_error TEXT,
+        failing_since TEXT, gone INTEGER NOT NULL DEFAULT 0, moved_from TEXT, warning TEXT,
+        ttl INTEGER, max_age INTEGER, mean_gap REAL
+    );
+    CREATE TABLE stories (
+        id INTEGER PRIMARY KEY, created_at TEXT NOT NULL, first_published TEXT,
+        title TEXT NOT NULL, seed_id INTEGER, item_count INTEGER NOT NULL DEFAULT 0
+    );
+    CREATE TABLE items (
+        id INTEGER PRIMARY KEY,
+        feed_url TEXT NOT NULL, guid TEXT NOT NULL, url TEXT, canonical_url TEXT,
+        title TEXT NOT NULL, summary TEXT NOT NULL, summary_html TEXT NOT NULL, author TEXT,
+        published TEXT, fetched_at TEXT NOT NULL, updated_at TEXT, content_hash TEXT NOT NULL,
+        edits INTEGER NOT NULL DEFAULT 0,
+        dup_level TEXT NOT NULL DEFAULT 'new', duplicate_of INTEGER, duplicate_of_seed INTEGER,
+        dup_similarity REAL, dup_reason TEXT,
+        story_id INTEGER, story_similarity REAL, story_reason TEXT,
+        UNIQUE (feed_url, guid)
+    );
+    CREATE INDEX items_canonical ON items (canonical_url);
+    CREATE INDEX items_story ON items (story_id);
+    CREATE INDEX items_fetched ON items (fetched_at);
+    CREATE TABLE item_edits (
+        id INTEGER PRIMARY KEY, item_id INTEGER NOT NULL, changed_at TEXT NOT NULL,
+        old_title TEXT, old_summary TEXT
+    );
+    CREATE TABLE item_topics (
+        item_id INTEGER NOT NULL, topic TEXT NOT NULL, score REAL NOT NULL, matched TEXT NOT NULL,
+        tagged_at TEXT NOT NULL, PRIMARY KEY (item_id, topic)
+    ) WITHOUT ROWID;
+    CREATE INDEX item_topics_topic ON item_topics (topic);
+    -- near-duplicate LSH: one row per (band key, item); seeds use negative item ids
+    CREATE TABLE item_bands (key INTEGER NOT NULL, item_id INTEGER NOT NULL, PRIMARY KEY (key, item_id))
+        WITHOUT ROWID;
+    CREATE TABLE seeds (
+        id INTEGER PRIMARY KEY, path TEXT NOT NULL UNIQUE, title TEXT NOT NULL, url TEXT,
+        published TEXT, text TEXT NOT NULL, content_hash TEXT NOT NULL, imported_at TEXT NOT NULL,
+        story_id INTEGER
+    );
+    CREATE INDEX items_published ON items (published);
+    CREATE TABLE seed_topics (
+        seed_id INTEGER NOT NULL, topic TEXT NOT NULL, score REAL NOT NULL, matched TEXT NOT NULL,
+        PRIMARY KEY (seed_id, topic)
+    ) WITHOUT ROWID;
+    CREATE TABLE digests (
+        id INTEGER PRIMARY KEY, window_start TEXT, window_end TEXT NOT NULL, created_at TEXT NOT NULL,
+        status TEXT NOT NULL, recipients TEXT NOT NULL, message_id TEXT NOT NULL, subject TEXT,
+        stories INTEGER NOT NULL DEFAULT 0, attempts INTEGER NOT NULL DEFAULT 0, last_error TEXT,
+        sent_at TEXT, outbox_path TEXT, scheduled_for TEXT, next_attempt_at TEXT
+    );
+    """,
+]
+SCHEMA_VERSION = len(MIGRATIONS)
+
+
+@dataclass(frozen=True)
+class FeedState:
+    """A feed's stored row, as the scheduler and status see it."""
+
+    url: str
+    title: str | None
+    tags: tuple[str, ...]
+    interval: int | None
+    in_config: bool
+    validators: Validators
+    last_fetch_at: datetime | None
+    last_success_at: datetime | None
+    next_poll_at: datetime | None
+    error_count: int
+    last_error_kind: str | None
+    last_error: str | None
+    failing_since: datetime | None
+    gone: bool
+    moved_from: str | None
+    warning: str | None
+    ttl: int | None
+    max_age: int | None
+    mean_gap: float | None
+
+
+def _feed_state(row: sqlite3.Row) -> FeedState:
+    return FeedState(
+        url=row["url"], title=row["title"], tags=tuple(json.loads(row["tags"] or "[]")),
+        interval=row["interval"], in_config=bool(row["in_config"]),
+        validators=Validators(row["etag"], row["last_modified"], row["body_hash"]),
+        last_fetch_at=from_iso(row["last_fetch_at"]), last_success_at=from_iso(row["last_success_at"]),
+        next_poll_at=from_iso(row["next_poll_at"]), error_count=row["error_count"],
+        last_error_kind=row["last_error_kind"], last_error=row["last_error"],
+        failing_since=from_iso(row["failing_since"]), gone=bool(row["gone"]), moved_from=row["moved_from"],
+        warning=row["warning"], ttl=row["ttl"], max_age=row["max_age"], mean_gap=row["mean_gap"],
+    )
+
+
+class Store:
+    """One open database. Not shared across threads; the daemon uses it from its event loop."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            conn = sqlite3.connect(str(path), timeout=30, isolation_level=None)
+        except (OSError, sqlite3.Error) as e:
+            raise StoreError(f"{path}: cannot open the database: {e}",
+                             hint="check that the data directory exists and is writable") from e
+        conn.row_factory = sqlite3.Row
+        self.db = sqlite_utils.Database(conn)
+        self.conn = conn
+        try:
+            self.db.enable_wal()
+            conn.execute("PRAGMA synchronous=NORMAL")  # WAL + NORMAL: durable across app crashes
+            conn.execute("PRAGMA foreign_keys=OFF")
+            self._migrate()
+        except sqlite3.DatabaseError as e:
+            raise StoreError(f"{path}: not a usable aggregator database: {e}",
+                             hint="restore it from a backup, or move it away to start afresh") from e
+        self._depth = 0
+
+    # --- schema ------------------------------------------------------------------------
+
+    def _migrate(self) -> None:
+        version = self.conn.execute("PRAGMA user_version").fetchone()[0]
+        if version > SCHEMA_VERSION:
+            raise StoreError(
+                f"{self.path}: schema version {version} is newer than this aggregator ({SCHEMA_VERSION})",
+                hint="upgrade aggregator, or restore a backup made by this version")
+        for n in range(version, SCHEMA_VERSION):
+            self.conn.execute("BEGIN IMMEDIATE")
+            try:
+                for statement in _split_sql(MIGRATIONS[n]):
+                    self.conn.execute(statement)
+                self.conn.execute(f"PRAGMA user_version = {n + 1}")
+                self.conn.execute("COMMIT")
+            except BaseException:
+                self.conn.execute("ROLLBACK")
+                raise
+
+    @property
+    def schema_version(self) -> int:
+        return int(self.conn.execute("PRAGMA user_version").fetchone()[0])
+
+    def close(self) -> None:
+        self.conn.close()
+
+    @contextmanager
+    def transaction(self) -> Iterator[None]:
+        """One write transaction; nested calls join the outer one."""
+        if self._depth:
+            self._depth += 1
+            try:
+                yield
+            finally:
+                self._depth -= 1
+            return
+        self.conn.execute("BEGIN IMMEDIATE")
+        self._depth = 1
+        try:
+            yield
+        except BaseException:
+            self.conn.execute("ROLLBACK")
+            raise
+        else:
+            self.conn.execute("COMMIT")
+        finally:
+            self._depth = 0
+
+    def execute(self, sql: str, params: Iterable[Any] = ()) -> sqlite3.Cursor:
+        return self.conn.execute(sql, tuple(params))
+
+    # --- meta --------------------------------------------------------------------------
+
+    def get_meta(self, key: str) -> str | None:
+        row = self.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
+        return row[0] if row else None
+
+    def set_meta(self, key: str, value: str | None) -> None:
+        self.execute("INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = "
+                     "excluded.value", (key, value))
+
+    # --- feeds -------------------------------------------------------------------------
+
+    def sync_feeds(self, specs: list[FeedSpec], now: datetime) -> None:
+        """Make the feeds table follow feeds.toml. Removed feeds stay (with their items) but are
+        no longer polled; a feed that moved (301) keeps polling its new URL."""
+        with self.transaction():
+            moved = {r[0]: r[1] for r in self.execute("SELECT moved_from, url FROM feeds WHERE moved_from IS NOT NULL")}
+            wanted = set()
+            for spec in specs:
+                url = moved.get(spec.url, spec.url)
+                wanted.add(url)
+                self.execute(
+                    "INSERT INTO feeds (url, title, tags, interval, in_config, added_at) VALUES (?, ?, ?, ?, 1, ?) "
+                    "ON CONFLICT(url) DO UPDATE SET title = coalesce(excluded.title, feeds.title), "
+                    "tags = excluded.tags, interval = excluded.interval, in_config = 1",
+                    (url, spec.title, json.dumps(list(spec.tags)), spec.interval, iso(now)),
+                )
+            for (url,) in self.execute("SELECT url FROM feeds WHERE in_config = 1").fetchall():
+                if url not in wanted:
+                    self.execute("UPDATE feeds SET in_config = 0 WHERE url = ?", (url,))
+
+    def feeds(self, *, configured_only: bool = True) -> list[FeedState]:
+        sql = "SELECT * FROM feeds" + (" WHERE in_config = 1" if configured_only else "") + " ORDER BY url"
+        return [_feed_state(r) for r in self.execute(sql)]
+
+    def feed(self, url: str) -> FeedState | None:
+        row = self.execute("SELECT * FROM feeds WHERE url = ?", (url,)).fetchone()
+        return _feed_state(row) if row else None
+
+    def record_fetch(self, url: str, *, now: datetime, next_poll_at: datetime | None, ok: bool,
+                     validators: Validators | None = None, title: str | None = None,
+                     site_url: str | None = None, error_kind: str | None = None, error: str | None = None,
+                     warning: str | None = None, ttl: int | None = None, max_age: int | None = None,
+                     mean_gap: float | None = None, gone: bool = False, moved_to: str | None = None) -> str:
+        """Store the outcome of one fetch. Returns the feed's URL afterwards (the new one if it moved)."""
+        if ok:
+            self.execute(
+                "UPDATE feeds SET last_fetch_at = ?, last_success_at = ?, next_poll_at = ?, error_count = 0, "
+                "last_error_kind = NULL, last_error = NULL, failing_since = NULL, warning = ?, "
+                "title = coalesce(title, ?), site_url = coalesce(?, site_url), "
+                "ttl = coalesce(?, ttl), max_age = ?, mean_gap = coalesce(?, mean_gap) WHERE url = ?",
+                (iso(now), iso(now), iso(next_poll_at), warning, title, site_url, ttl, max_age, mean_gap, url))
+            if validators is not None:
+                self.execute("UPDATE feeds SET etag = ?, last_modified = ?, body_hash = ? WHERE url = ?",
+                             (validators.etag, validators.last_modified, validators.body_hash, url))
+        else:
+            self.execute(
+                "UPDATE feeds SET last_fetch_at = ?, next_poll_at = ?, error_count = error_count + 1, "
+                "last_error_kind = ?, last_error = ?, failing_since = coalesce(failing_since, ?), gone = ? "
+                "WHERE url = ?", (iso(now), iso(next_poll_at), error_kind, error, iso(now), int(gone), url))
+        if moved_to and moved_to != url and self.feed(moved_to) is None:
+            # 301/308: the feed lives at the new URL from now on; the old one is kept on record.
+            self.execute("UPDATE feeds SET url = ?, moved_from = ? WHERE url = ?", (moved_to, url, url))
+            self.execute("UPDATE items SET feed_url = ? WHERE feed_url = ?", (moved_to, url))
+            return moved_to
+        return url
+
+    # --- items -------------------------------------------------------------------------
+
+    def item_by_guid(self, feed_url: str, guid: str) -> sqlite3.Row | None:
+        return self.execute("SELECT id, content_hash, title, summary FROM items WHERE feed_url = ? AND guid = ?",
+                            (feed_url, guid)).fetchone()
+
+    def item_by_canonical(self, canonical: str) -> sqlite3.Row | None:
+        return self.execute("SELECT id, title, story_id, duplicate_of FROM items WHERE canonical_url = ? "
+                            "ORDER BY id LIMIT 1", (canonical,)).fetchone()
+
+    def item(self, item_id: int) -> sqlite3.Row | None:
+        return self.execute("SELECT * FROM items WHERE id = ?", (item_id,)).fetchone()
+
+    def insert_item(self, item: Item, *, dup_level: str, duplicate_of: int | None, duplicate_of_seed: int | None,
+                    dup_similarity: float | None, dup_reason: str | None, story_id: int | None,
+                    story_similarity: float | None, story_reason: str | None) -> int:
+        cur = self.execute(
+            "INSERT INTO items (feed_url, guid, url, canonical_url, title, summary, summary_html, author, "
+            "published, fetched_at, content_hash, dup_level, duplicate_of, duplicate_of_seed, dup_similarity, "
+            "dup_reason, story_id, story_similarity, story_reason) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (item.feed_url, item.guid, item.url, item.canonical_url, item.title, item.summary, item.summary_html,
+             item.author, iso(item.published), iso(item.fetched_at), item.content_hash, dup_level, duplicate_of,
+             duplicate_of_seed, dup_similarity, dup_reason, story_id, story_similarity, story_reason))
+        if story_id is not None:
+            self.execute("UPDATE stories SET item_count = item_count + 1 WHERE id = ?", (story_id,))
+        return int(cur.lastrowid or 0)
+
+    def update_edited_item(self, item_id: int, item: Item, now: datetime) -> None:
+        """An edited entry (same guid, new title or text) is updated in place; the old text is kept."""
+        old = self.execute("SELECT title, summary FROM items WHERE id = ?", (item_id,)).fetchone()
+        self.execute("INSERT INTO item_edits (item_id, changed_at, old_title, old_summary) VALUES (?, ?, ?, ?)",
+                     (item_id, iso(now), old["title"], old["summary"]))
+        self.execute(
+            "UPDATE items SET title = ?, summary = ?, summary_html = ?, url = ?, canonical_url = ?, author = ?, "
+            "content_hash = ?, updated_at = ?, edits = edits + 1 WHERE id = ?",
+            (item.title, item.summary, item.summary_html, item.url, item.canonical_url, item.author,
+             item.content_hash, iso(now), item_id))
+
+    def set_topics(self, item_id: int, tags: Iterable[TopicTag], now: datetime, *, replace: bool = True) -> None:
+        if replace:
+            self.execute("DELETE FROM item_topics WHERE item_id = ?", (item_id,))
+        for tag in tags:
+            self.execute("INSERT OR REPLACE INTO item_topics (item_id, topic, score, matched, tagged_at) "
+                         "VALUES (?, ?, ?, ?, ?)", (item_id, tag.topic, tag.score, json.dumps(list(tag.matched)),
+                                                    iso(now)))
+
+    def topics_of(self, item_id: int) -> list[dict[str, Any]]:
+        return [{"topic": r[0], "score": round(r[1], 3), "matched": json.loads(r[2])} for r in self.execute(
+            "SELECT topic, score, matched FROM item_topics WHERE item_id = ? ORDER BY score DESC", (item_id,))]
+
+    def iter_items(self, since: datetime | None = None) -> Iterator[sqlite3.Row]:
+        if since is None:
+            yield from self.execute("SELECT * FROM items ORDER BY id")
+        else:
+            yield from self.execute("SELECT * FROM items WHERE coalesce(published, fetched_at) >= ? ORDER BY id",
+                                    (iso(since),))
+
+    def count_items(self) -> int:
+        return int(self.execute("SELECT count(*) FROM items").fetchone()[0])
+
+    # --- near-duplicate band index (LSH), persisted so it is ready at start ---------------
+
+    def add_bands(self, item_id: int, keys: Iterable[int]) -> None:
+        self.conn.executemany("INSERT OR IGNORE INTO item_bands (key, item_id) VALUES (?, ?)",
+                              [(k, item_id) for k in keys])
+
+    def band_candidates(self, keys: list[int]) -> list[int]:
+        if not keys:
+            return []
+        marks = ",".join("?" * len(keys))
+        return [r[0] for r in self.execute(
+            f"SELECT item_id, count(*) AS n FROM item_bands WHERE key IN ({marks}) GROUP BY item_id "
+            "ORDER BY n DESC LIMIT 20", keys)]
+
+    # --- stories -----------------------------------------------------------------------
+
+    def create_story(self, title: str, now: datetime, published: datetime | None, seed_id: int | None = None) -> int:
+        cur = self.execute("INSERT INTO stories (created_at, first_published, title, seed_id) VALUES (?, ?, ?, ?)",
+                           (iso(now), iso(published or now), title, seed_id))
+        return int(cur.lastrowid or 0)
+
+    def story(self, story_id: int) -> sqlite3.Row | None:
+        return self.execute("SELECT * FROM stories WHERE id = ?", (story_id,)).fetchone()
+
+    def story_members(self, story_id: int) -> list[sqlite3.Row]:
+        return self.execute("SELECT i.*, f.title AS feed_title FROM items i LEFT JOIN feeds f ON f.url = i.feed_url "
+                            "WHERE i.story_id = ? ORDER BY coalesce(i.published, i.fetched_at), i.id",
+                            (story_id,)).fetchall()
+
+    # --- seeds -------------------------------------------------------------------------
+
+    def upsert_seed(self, seed: Seed, now: datetime) -> tuple[int, bool]:
+        """Returns (seed id, changed). Importing the same file twice changes nothing."""
+        row = self.execute("SELECT id, content_hash FROM seeds WHERE path = ?", (seed.path,)).fetchone()
+        if row and row["content_hash"] == seed.content_hash:
+            return int(row["id"]), False
+        if row:
+            self.execute("UPDATE seeds SET title = ?, url = ?, published = ?, text = ?, content_hash = ?, "
+                         "imported_at = ? WHERE id = ?", (seed.title, seed.url, iso(seed.published), seed.text,
+                                                          seed.content_hash, iso(now), row["id"]))
+            self.execute("DELETE FROM item_bands WHERE item_id = ?", (-int(row["id"]),))
+            return int(row["id"]), True
+        cur = self.execute("INSERT INTO seeds (path, title, url, published, text, content_hash, imported_at) "
+                           "VALUES (?, ?, ?, ?, ?, ?, ?)", (seed.path, seed.title, seed.url, iso(seed.published),
+                                                            seed.text, seed.content_hash, iso(now)))
+        return int(cur.lastrowid or 0), True
+
+    def seeds(self) -> list[sqlite3.Row]:
+        return self.execute("SELECT * FROM seeds ORDER BY id").fetchall()
+
+    def seed(self, seed_id: int) -> sqlite3.Row | None:
+        return self.execute("SELECT * FROM seeds WHERE id = ?", (seed_id,)).fetchone()
+
+    def set_seed_topics(self, seed_id: int, tags: Iterable[TopicTag]) -> None:
+        self.execute("DELETE FROM seed_topics WHERE seed_id = ?", (seed_id,))
+        for tag in tags:
+            self.execute("INSERT INTO seed_topics (seed_id, topic, score, matched) VALUES (?, ?, ?, ?)",
+                         (seed_id, tag.topic, tag.score, json.dumps(list(tag.matched))))
+
+    def seed_topics(self, seed_id: int) -> list[dict[str, Any]]:
+        return [{"topic": r[0], "score": round(r[1], 3), "matched": json.loads(r[2])} for r in self.execute(
+            "SELECT topic, score, matched FROM seed_topics WHERE seed_id = ?", (seed_id,))]
+
+
+    # --- digest queries ------------------------------------------------------------------
+
+    def digest_rows(self, start: datetime | None, end: datetime) -> list[sqlite3.Row]:
+        """Tagged items of the stories that are new in [start, end): a story is new when its earliest
+        item was fetched in the window (a seed's story is never older than its follow-ups)."""
+        return self.execute(
+            """
+            WITH fresh AS (
+                SELECT story_id FROM items GROUP BY story_id
+                HAVING min(fetched_at) >= coalesce(?, '') AND min(fetched_at) < ?
+            )
+            SELECT i.id, i.feed_url, i.url, i.title, i.summary, i.author, i.published, i.fetched_at,
+                   i.dup_level, i.duplicate_of, i.duplicate_of_seed, i.dup_reason, i.story_id, i.story_reason,
+                   t.topic, t.score, t.matched, coalesce(f.title, i.feed_url) AS feed_title,
+                   s.seed_id, sd.title AS seed_title
+            FROM items i JOIN fresh ON fresh.story_id = i.story_id
+            JOIN item_topics t ON t.item_id = i.id
+            LEFT JOIN feeds f ON f.url = i.feed_url
+            LEFT JOIN stories s ON s.id = i.story_id
+            LEFT JOIN seeds sd ON sd.id = s.seed_id
+            WHERE i.fetched_at < ?
+            ORDER BY i.id
+            """, (iso(start), iso(end), iso(end))).fetchall()
+
+
+    def story_sources(self, story_ids: list[int], end: datetime) -> dict[int, list[sqlite3.Row]]:
+        out: dict[int, list[sqlite3.Row]] = {}
+        for i in range(0, len(story_ids), 500):
+            chunk = story_ids[i:i + 500]
+            for row in self.execute(
+                    f"SELECT i.id, i.story_id, i.url, i.title, i.dup_level, coalesce(f.title, i.feed_url) AS feed_title "
+                    f"FROM items i LEFT JOIN feeds f ON f.url = i.feed_url WHERE i.story_id IN "
+                    f"({','.join('?' * len(chunk))}) AND i.fetched_at < ? ORDER BY i.id", (*chunk, iso(end))):
+                out.setdefault(row["story_id"], []).append(row)
+        return out
+
+
+    def window_counts(self, start: datetime | None, end: datetime) -> tuple[int, int]:
+        """(items seen, duplicates) fetched in the window."""
+        row = self.execute("SELECT count(*), sum(dup_level != 'new') FROM items WHERE fetched_at >= coalesce(?, '') "
+                           "AND fetched_at < ?", (iso(start), iso(end))).fetchone()
+        return int(row[0] or 0), int(row[1] or 0)
+
+
+    def topic_daily_counts(self, since: datetime) -> dict[str, dict[str, int]]:
+        """topic -> day (YYYY-MM-DD, UTC) -> number of new stories that day."""
+        out: dict[str, dict[str, int]] = {}
+        for topic, day, n in self.execute(
+                "SELECT t.topic, substr(s.created_at, 1, 10) AS day, count(DISTINCT s.id) FROM stories s "
+                "JOIN items i ON i.story_id = s.id JOIN item_topics t ON t.item_id = i.id "
+                "WHERE s.created_at >= ? GROUP BY t.topic, day", (iso(since),)):
+            out.setdefault(topic, {})[day] = n
+        return out
+
+
+    def last_sent_digest(self) -> sqlite3.Row | None:
+        return self.execute("SELECT * FROM digests WHERE status IN ('sent', 'skipped') ORDER BY window_end DESC "
+                            "LIMIT 1").fetchone()
+
+
+    def digests(self, limit: int = 20) -> list[sqlite3.Row]:
+        return self.execute("SELECT * FROM digests ORDER BY id DESC LIMIT ?", (limit,)).fetchall()
+
+
+def _split_sql(script: str) -> list[str]:
+    out, buf = [], []
+    for line in script.splitlines():
+        if line.strip().startswith("--"):
+            continue
+        buf.append(line)
+        if line.rstrip().endswith(";"):
+            out.append("\n".join(buf).strip())
+            buf = []
+    if "".join(buf).strip():
+        out.append("\n".join(buf).strip())
+    return out
+
+
+def database_path(data_dir: Path) -> Path:
+    return data_dir / "aggregator.sqlite3"
+

@@ -1,0 +1,81 @@
+"""The command line as a user drives it: help with examples, exit codes, no tracebacks, export."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+from conftest import FIXTURES, ROOT, write_config
+
+from aggregator.cli import EXAMPLES, build_parser
+
+
+def run(*args: str, env: dict[str, str] | None = None, cwd=None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "aggregator", *args], capture_output=True, text=True, timeout=120,
+                          env={**os.environ, **(env or {})}, cwd=cwd or ROOT)
+
+
+def _commands(parser, prefix=()):
+    for action in parser._actions:
+        if action.__class__.__name__ == "_SubParsersAction":
+            for name, sub in action.choices.items():
+                yield from _commands(sub, (*prefix, name))
+                if not any(a.__class__.__name__ == "_SubParsersAction" for a in sub._actions):
+                    yield (*prefix, name), sub
+
+
+def test_every_command_has_help_with_an_example():
+    commands = list(_commands(build_parser()))
+    assert len(commands) >= 18
+    for path, sub in commands:
+        text = sub.format_help()
+        assert "example:" in text, path
+        assert "aggregator " + path[0] in text, path
+        assert sub.description, path
+    assert set(EXAMPLES) >= {" ".join(p) if p[0] in ("feeds", "seeds", "export", "watchlist") else p[0]
+                             for p, _ in commands if p[0] not in ("digest",)}
+
+
+def test_wrong_flag_is_an_error_not_a_traceback():
+    p = run("feeds", "list", "--no-such-flag")
+    assert p.returncode == 2 and "Traceback" not in p.stderr and "unrecognized arguments" in p.stderr
+
+
+def test_config_error_is_one_line_and_exit_2(tmp_path):
+    cfg = write_config(tmp_path, [], settings='[digest]\ntime = "7am"\n')
+    p = run("--config", str(cfg), "status")
+    assert p.returncode == 2 and "Traceback" not in p.stderr
+    assert p.stderr.splitlines()[0].endswith('aggregator.toml: digest.time: expected "HH:MM", got "7am"')
+
+
+def test_poll_export_status_via_env(tmp_path):
+    feed = tmp_path / "wire.xml"
+    feed.write_bytes((FIXTURES / "feeds" / "wire.xml").read_bytes())
+    cfg = write_config(tmp_path, [feed.as_uri()])
+    env = {"AGGREGATOR_CONFIG": str(cfg), "AGGREGATOR_DATA_DIR": str(tmp_path / "d")}
+    p = run("poll", "--once", "--force", env=env)
+    assert p.returncode == 0, p.stderr
+    assert "12 new items" in p.stdout
+    p = run("export", "items", "--format", "jsonl", env=env)
+    items = [json.loads(line) for line in p.stdout.splitlines()]
+    assert len(items) == 12
+    required = {"id", "feed_url", "guid", "url", "title", "published", "fetched_at", "duplicate_of", "story_id", "topics"}
+    assert all(required <= set(i) for i in items)
+    entity = next(i for i in items if i["guid"] == "wire-1001")
+    assert entity["published"] == "2026-11-27T08:00:00+00:00" or entity["published"].startswith("2026-11-27T08:00:00")
+    assert entity["topics"][0]["topic"] == "us-china-tech" and entity["topics"][0]["matched"]
+    assert (tmp_path / "d" / "aggregator.sqlite3").exists()
+    p = run("status", "--json", env=env)
+    st = json.loads(p.stdout)
+    assert st["healthy"] and st["items"] == 12 and st["feeds"]["total"] == 1
+    p = run("digest", "--preview", "--out", str(tmp_path / "d.html"), env=env)
+    assert p.returncode == 0 and "<html" in (tmp_path / "d.html").read_text()
+
+
+@pytest.mark.parametrize("args", [["--help"], ["feeds", "list"], ["seeds", "list"], ["watchlist", "validate"]])
+def test_commands_exit_zero_on_shipped_config(tmp_path, args):
+    p = run("--config", str(ROOT / "config"), *args, env={"AGGREGATOR_DATA_DIR": str(tmp_path / "d")})
+    assert p.returncode == 0, p.stderr

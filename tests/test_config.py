@@ -1,0 +1,78 @@
+"""Each kind of config mistake gives one line: file, key, what was expected, what was found."""
+
+from __future__ import annotations
+
+import pytest
+from conftest import write_config
+
+from aggregator.config import load_feeds, load_settings
+from aggregator.errors import ConfigError
+
+CASES = [
+    ('[digest]\ntime = "7am"\n', 'aggregator.toml: digest.time: expected "HH:MM", got "7am"'),
+    ('[digest]\ntimezone = "Mars/Olympus"\n',
+     'digest.timezone: expected an IANA time zone name like "Europe/London", got "Mars/Olympus"'),
+    ('[digest]\nto = "not-an-address"\n', 'digest.to: expected a list of e-mail addresses'),
+    ('[smtp]\nsecurity = "ssl"\n', 'smtp.security: expected one of "starttls", "tls", "none", got "ssl"'),
+    ('[smtp]\nport = 99999\n', "smtp.port: expected a whole number from 1 to 65535, got 99999"),
+    ('[poll]\ndefault_interval = "often"\n', 'poll.default_interval: expected a duration like "30m"'),
+    ('[poll]\nmax_body = "huge"\n', 'poll.max_body: expected a size like "10MiB", got "huge"'),
+    ('[digest]\ntime = 7\n', 'digest.time: expected "HH:MM", got 7'),
+    ('[digest]\ntiem = "07:00"\n', "digest.tiem: unknown setting"),
+    ('[smpt]\nhost = "x"\n', "[smpt]: unknown table"),
+    ('[smtp]\nhost = "x"\npassword = "hunter2"\n', "smtp.password: the password never sits in the file"),
+    ('[digest\n', "aggregator.toml: invalid TOML"),
+]
+
+
+@pytest.mark.parametrize(("text", "expected"), CASES)
+def test_settings_errors_are_one_line(tmp_path, text, expected):
+    cfg = write_config(tmp_path, [], settings=text)
+    with pytest.raises(ConfigError) as e:
+        load_settings(cfg)
+    message = str(e.value)
+    assert expected in message
+    assert "\n" not in message
+    assert "aggregator.toml" in message
+    assert "hunter2" not in message
+
+
+FEED_CASES = [
+    ('[[feed]]\ntitle = "x"\n', "feed #1: url: expected a URL or path, got None"),
+    ('[[feed]]\nurl = "gopher://x"\n', "feed #1: url: expected an http, https or file URL or a path"),
+    ('[[feed]]\nurl = "https://a.example/f"\ninterval = "sometimes"\n', 'feed #1: interval: expected a duration'),
+    ('[[feed]]\nurl = "https://a.example/f"\ntags = "news"\n', "feed #1: tags: expected a list of strings"),
+    ('[[feed]]\nurl = "https://a.example/f"\n[[feed]]\nurl = "https://a.example/f"\n', "is listed twice"),
+    ('[[feed]]\nurl = "https://a.example/f"\nintervall = "5m"\n', "feed #1: intervall: unknown key"),
+]
+
+
+@pytest.mark.parametrize(("text", "expected"), FEED_CASES)
+def test_feed_errors_are_one_line(tmp_path, text, expected):
+    cfg = write_config(tmp_path, [])
+    (cfg / "feeds.toml").write_text(text)
+    with pytest.raises(ConfigError) as e:
+        load_feeds(cfg)
+    assert expected in str(e.value) and "feeds.toml" in str(e.value) and "\n" not in str(e.value)
+
+
+def test_defaults_and_data_dir_resolution(tmp_path, monkeypatch):
+    cfg = write_config(tmp_path, [])
+    monkeypatch.delenv("AGGREGATOR_DATA_DIR", raising=False)
+    s = load_settings(cfg)
+    assert s.data_dir == (tmp_path / "data").resolve()
+    assert s["digest.time"] == (7, 0) and s["poll.max_body"] == 10 * 2**20 and not s.smtp_configured
+    monkeypatch.setenv("AGGREGATOR_DATA_DIR", str(tmp_path / "elsewhere"))
+    assert load_settings(cfg).data_dir == tmp_path / "elsewhere"
+
+
+def test_password_from_env_or_file_never_in_settings(tmp_path, monkeypatch):
+    cfg = write_config(tmp_path, [], settings='[smtp]\nhost = "mail.example"\npassword_env = "MY_PW"\n')
+    monkeypatch.setenv("MY_PW", "s3cret")
+    s = load_settings(cfg)
+    assert s.smtp_password() == "s3cret"
+    assert "s3cret" not in repr(s.values)
+    (cfg / "pw").write_text("from-file\n")
+    cfg2 = write_config(tmp_path / "b", [], settings='[smtp]\nhost = "m"\npassword_file = "pw"\n')
+    (cfg2 / "pw").write_text("from-file\n")
+    assert load_settings(cfg2).smtp_password() == "from-file"

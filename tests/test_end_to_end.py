@@ -1,0 +1,104 @@
+"""The whole pipeline against a real HTTP server: poll, 304s, one change, digest."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, datetime
+from pathlib import Path
+
+from conftest import FIXTURES, rss, write_config
+
+from aggregator import delivery
+from aggregator.config import load_feeds, load_settings
+from aggregator.poll import Pipeline
+from aggregator.store import Store, database_path
+from aggregator.watchlist import load_watchlist
+
+FEEDS = FIXTURES / "feeds"
+
+
+def open_pipeline(cfg: Path) -> tuple[Store, Pipeline]:
+    settings = load_settings(cfg)
+    store = Store(database_path(settings.data_dir))
+    store.sync_feeds(load_feeds(cfg), datetime.now(UTC))
+    return store, Pipeline(store, settings, load_watchlist(cfg))
+
+
+def test_poll_then_304_then_one_change_then_digest(tmp_path, feed_server):
+    urls = [
+        feed_server.serve("/wire.xml", (FEEDS / "wire.xml").read_bytes(), headers={"Content-Type": "application/rss+xml"}),
+        feed_server.serve("/policy.atom", (FEEDS / "policy.atom").read_bytes()),
+        feed_server.serve("/briefs.json", (FEEDS / "briefs.json").read_bytes(),
+                          headers={"Content-Type": "application/feed+json"}),
+    ]
+    cfg = write_config(tmp_path, urls)
+    store, pipe = open_pipeline(cfg)
+
+    first = asyncio.run(pipe.poll_once(force=True))
+    assert (first.fetched, first.failed, first.new_items) == (3, 0, 25)
+    assert store.count_items() == 25
+    titles = {r["title"] for r in store.iter_items()}
+    assert "Appeals court weighs TikTok divest-or-ban law" in titles
+    assert "Washington puts 27 more Chinese companies on trade blacklist" in titles  # from the JSON Feed
+
+    second = asyncio.run(pipe.poll_once(force=True))
+    assert (second.not_modified, second.new_items, second.fetched) == (3, 0, 0)
+    for path in ("/wire.xml", "/policy.atom", "/briefs.json"):
+        assert feed_server.statuses(path) == [200, 304]
+    sent = [h for p, _, h in feed_server.log if p == "/wire.xml"][-1]
+    assert sent.get("If-None-Match", "").startswith('"') and sent.get("If-Modified-Since")
+    assert store.count_items() == 25
+
+    body = (FEEDS / "wire.xml").read_text().replace(
+        "<item>", "<item><title>US bars exports of chipmaking tools to Chinese foundry</title>"
+        "<link>https://wire.example.com/2026/11/28/tools</link><guid>wire-2000</guid>"
+        "<pubDate>Sat, 28 Nov 2026 07:00:00 GMT</pubDate><description>The Commerce Department barred exports "
+        "of chipmaking equipment to a Chinese foundry under new export controls.</description></item><item>", 1)
+    feed_server.serve("/wire.xml", body)
+    third = asyncio.run(pipe.poll_once(force=True))
+    assert (third.fetched, third.not_modified, third.new_items) == (1, 2, 1)
+    assert store.count_items() == 26
+
+    now = datetime.now(UTC)
+    d = delivery.compose(store, pipe.settings, pipe.watchlist, None, now)
+    sections = {s.topic_id: s for s in d.sections}
+    assert [s.topic_id for s in d.sections] == ["us-china-tech", "ai-regulation", "data-breaches"]
+    china = [e.title for e in sections["us-china-tech"].entries]
+    assert "US bars exports of chipmaking tools to Chinese foundry" in china
+    assert sum("TikTok" in t and ("appeal" in t.lower() or "court" in t.lower()) for t in china) == 1
+    assert not any("bakery" in t.lower() or "marathon" in t.lower() for t in china)
+    # the three copies of the Entity List story are one entry, with the other outlets named
+    entity = [e for e in sections["us-china-tech"].entries if "27" in e.title]
+    assert len(entity) == 1 and len(entity[0].also) == 2
+    store.close()
+
+
+def test_edited_item_is_updated_in_place(tmp_path, feed_server):
+    item = {"guid": "e-1", "title": "Huawei barred from 5G network", "link": "https://example.org/e1",
+            "description": "The government barred Huawei from the 5G network.", "pubDate": "Sat, 28 Nov 2026 08:00:00 GMT"}
+    url = feed_server.serve("/e.xml", rss([item]))
+    store, pipe = open_pipeline(write_config(tmp_path, [url]))
+    asyncio.run(pipe.poll_once(force=True))
+    feed_server.serve("/e.xml", rss([{**item, "title": "Huawei barred from 5G network (updated)"}]))
+    report = asyncio.run(pipe.poll_once(force=True))
+    assert (report.edited, report.new_items) == (1, 0)
+    rows = list(store.iter_items())
+    assert len(rows) == 1 and rows[0]["title"].endswith("(updated)") and rows[0]["edits"] == 1
+    old = store.execute("SELECT old_title FROM item_edits").fetchone()
+    assert old["old_title"] == "Huawei barred from 5G network"
+    store.close()
+
+
+def test_feed_urls_as_file_url_and_plain_path(tmp_path):
+    wire = tmp_path / "wire.xml"
+    wire.write_bytes((FEEDS / "wire.xml").read_bytes())
+    atom = tmp_path / "policy.atom"
+    atom.write_bytes((FEEDS / "policy.atom").read_bytes())
+    cfg = write_config(tmp_path, [wire.as_uri(), "../policy.atom"])
+    store, pipe = open_pipeline(cfg)
+    report = asyncio.run(pipe.poll_once(force=True))
+    assert (report.fetched, report.failed) == (2, 0)
+    assert {f.url for f in store.feeds()} == {wire.as_uri(), atom.resolve().as_uri()}
+    again = asyncio.run(pipe.poll_once(force=True))
+    assert again.not_modified == 2 and again.new_items == 0
+    store.close()

@@ -1,0 +1,86 @@
+"""Seed articles: the three formats, idempotent import, tagging and dedup against them."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, datetime
+
+from conftest import ROOT, rss, write_config
+
+from aggregator.config import load_settings
+from aggregator.poll import Pipeline
+from aggregator.seeds import read_seed
+from aggregator.store import Store, database_path
+from aggregator.watchlist import load_watchlist
+
+SEED = ROOT / "seeds" / "alibaba-cloud-us-probe-2022-01-19.txt"
+
+
+def pipeline(tmp_path, feeds=()):
+    cfg = write_config(tmp_path, list(feeds))
+    settings = load_settings(cfg)
+    store = Store(database_path(settings.data_dir))
+    return store, Pipeline(store, settings, load_watchlist(cfg))
+
+
+def test_the_seed_article_is_read():
+    seed = read_seed(SEED)
+    assert seed.title.startswith("Alibaba Cloud is on US")
+    assert seed.published == datetime(2022, 1, 19, 18, 19, tzinfo=UTC)
+    assert "Clean Network" in seed.text and not seed.text.startswith("Published")
+
+
+def test_the_seed_matches_shared_copy_when_present():
+    shared = ROOT.parent / "shared" / "seeds" / SEED.name
+    if shared.exists():
+        assert shared.read_text(encoding="utf-8") == SEED.read_text(encoding="utf-8")
+
+
+def test_markdown_and_html_seeds(tmp_path):
+    md = tmp_path / "a.md"
+    md.write_text("---\ntitle: \"TikTok ban bill advances\"\npublished: 2024-03-13\nurl: https://example.org/t\n---\n"
+                  "The House passed a bill forcing **ByteDance** to [divest](https://x) TikTok.\n")
+    s = read_seed(md)
+    assert (s.title, s.url, s.published.date().isoformat()) == ("TikTok ban bill advances", "https://example.org/t",
+                                                                "2024-03-13")
+    assert "ByteDance to divest TikTok" in s.text
+    page = tmp_path / "b.html"
+    page.write_text('<!doctype html><html><head><title>Site</title><meta property="og:title" content="Huawei cut off">'
+                    '<meta property="article:published_time" content="2019-05-16T10:00:00Z">'
+                    '<link rel="canonical" href="https://example.org/h"></head><body><nav>Menu</nav><article>'
+                    "<h1>Huawei cut off</h1><p>The US added Huawei to the Entity List.</p><script>x()</script>"
+                    "</article></body></html>")
+    h = read_seed(page)
+    assert h.title == "Huawei cut off" and h.url == "https://example.org/h"
+    assert h.text == "The US added Huawei to the Entity List." and h.published.year == 2019
+
+
+def test_import_is_idempotent_and_tagged(tmp_path):
+    store, pipe = pipeline(tmp_path)
+    now = datetime.now(UTC)
+    first = pipe.import_seeds([SEED.parent], now)
+    assert [changed for _, changed in first] == [True]
+    again = pipe.import_seeds([SEED.parent], now)
+    assert [changed for _, changed in again] == [False]
+    seeds = store.seeds()
+    assert len(seeds) == 1
+    topics = store.seed_topics(seeds[0]["id"])
+    assert [t["topic"] for t in topics] == ["us-china-tech"]
+    assert any("alibaba" in m for m in topics[0]["matched"])
+    store.close()
+
+
+def test_a_feed_copy_of_the_seed_is_a_near_duplicate_and_follow_up(tmp_path, feed_server):
+    text = read_seed(SEED).text
+    lede = text[text.index("Alibaba Cloud, the cloud computing"):][:900]
+    url = feed_server.serve("/s.xml", rss([{"guid": "s1", "title": "US weighs Alibaba cloud risk",
+                                            "link": "https://news.example/alibaba?utm_source=x", "description": lede}]))
+    store, pipe = pipeline(tmp_path, [url])
+    store.sync_feeds(__import__("aggregator.config", fromlist=["x"]).load_feeds(tmp_path / "config"), datetime.now(UTC))
+    pipe.import_seeds([SEED], datetime.now(UTC))
+    asyncio.run(pipe.poll_once(force=True))
+    row = next(store.iter_items())
+    assert row["dup_level"] == "near-duplicate" and row["duplicate_of_seed"] == store.seeds()[0]["id"]
+    assert row["dup_reason"].startswith('near-duplicate of seed "Alibaba Cloud is on US')
+    assert store.story(row["story_id"])["seed_id"] == store.seeds()[0]["id"]
+    store.close()
