@@ -346,6 +346,8 @@ def cmd_watchlist(ctx: Context) -> int:
         return 0
     wl = load_watchlist(ctx.config_dir)
     if action == "validate":
+        for warning in wl.warnings:
+            _out(f"warning: {warning}")
         _out(f"{display_path(wl.path or ctx.config_dir)}: ok, {len(wl.topics)} topics")
         return 0
     if action == "list":

@@ -103,6 +103,8 @@ class Pipeline:
             self.stories.add(-seed["id"], seed["story_id"], None, dedup.story_terms(seed["title"], seed["text"]))
 
     def compile(self, watchlist: Watchlist) -> tuple[CompiledTopic, ...]:
+        for warning in watchlist.warnings:
+            log.warning("watchlist: %s", warning)
         out = []
         for t in watchlist.topics:
             examples = []

@@ -52,6 +52,7 @@ class Watchlist:
     topics: tuple[Topic, ...]
     lists: dict[str, tuple[str, ...]] = field(default_factory=dict)
     path: Path | None = None
+    warnings: tuple[str, ...] = ()  # problems that do not stop the watchlist (a missing example file)
 
     def topic(self, topic_id: str) -> Topic | None:
         return next((t for t in self.topics if t.id == topic_id), None)
@@ -93,17 +94,15 @@ def parse_watchlist(text: str | None, path: Path) -> Watchlist:
         raise ConfigError(f"{where}: topic: expected [[topic]] tables")
     topics: list[Topic] = []
     seen: set[str] = set()
+    warnings: list[str] = []
     for n, raw in enumerate(raw_topics, start=1):
-        topics.append(_topic(raw, n, where, text or "", path.parent, lists, seen))
-    return Watchlist(topics=tuple(topics), lists=lists, path=path)
+        topics.append(_topic(raw, n, where, text or "", path.parent, lists, seen, warnings))
+    return Watchlist(topics=tuple(topics), lists=lists, path=path, warnings=tuple(warnings))
 
 
 def _topic(raw: dict[str, Any], n: int, where: str, text: str, base: Path,
-           lists: dict[str, tuple[str, ...]], seen: set[str]) -> Topic:
+           lists: dict[str, tuple[str, ...]], seen: set[str], warnings: list[str]) -> Topic:
     at = f"{where}: topic #{n}"
-    extra = set(raw) - _TOPIC_KEYS
-    if extra:
-        raise ConfigError(f"{at}: {sorted(extra)[0]}: unknown key", hint="keys: " + ", ".join(sorted(_TOPIC_KEYS)))
     tid = raw.get("id")
     if not isinstance(tid, str) or not _SLUG.match(tid):
         raise ConfigError(f'{at}: id: expected a slug like "us-china-tech", got {tid!r}')
@@ -111,6 +110,9 @@ def _topic(raw: dict[str, Any], n: int, where: str, text: str, base: Path,
         raise ConfigError(f"{at}: id: {tid!r} is used by two topics", hint="give each topic its own id")
     seen.add(tid)
     at = f"{where}: topic {tid}"
+    extra = set(raw) - _TOPIC_KEYS
+    if extra:
+        raise ConfigError(f"{at}: {sorted(extra)[0]}: unknown key", hint="keys: " + ", ".join(sorted(_TOPIC_KEYS)))
     name = raw.get("name")
     if not isinstance(name, str) or not name.strip():
         raise ConfigError(f"{at}: name: expected a non-empty string, got {name!r}")
@@ -132,8 +134,9 @@ def _topic(raw: dict[str, Any], n: int, where: str, text: str, base: Path,
     for e in examples_raw:
         p = Path(e).expanduser()
         p = p if p.is_absolute() else (base / p).resolve()
-        if not p.is_file():
-            raise ConfigError(f"{at}: examples: {e}: file not found", hint="paths are relative to the watchlist file")
+        if not p.is_file():  # the topic still works on its query: warn, do not refuse the watchlist
+            warnings.append(f"{at}: examples: {e}: file not found (paths are relative to the watchlist file)")
+            continue
         examples.append(p)
     return Topic(
         id=tid, name=name.strip(), query_text=query_text, query=query, exclude_text=exclude_text,

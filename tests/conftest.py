@@ -151,7 +151,6 @@ def write_config(root: Path, feeds: list[str], settings: str = "", watchlist: st
         'data_dir = "../data"\nseeds_dir = "../seeds"\n' + settings, encoding="utf-8")
     (cfg / "feeds.toml").write_text("".join(f'[[feed]]\nurl = "{u}"\n\n' for u in feeds), encoding="utf-8")
     shipped = (ROOT / "config" / "watchlist.toml").read_text(encoding="utf-8")
-    shipped = shipped.replace('examples = ["../seeds/alibaba-cloud-us-probe-2022-01-19.txt"]\n', "")
     (cfg / "watchlist.toml").write_text(watchlist if watchlist is not None else shipped, encoding="utf-8")
     return cfg
 

@@ -1,0 +1,59 @@
+"""The daemon as a process: start, preview, clean stop on SIGTERM/SIGINT, one daemon per data dir."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+from conftest import FIXTURES, ROOT, wait_for, write_config
+
+
+def start(cfg, data) -> subprocess.Popen[str]:
+    env = {**os.environ, "AGGREGATOR_DATA_DIR": str(data)}
+    return subprocess.Popen([sys.executable, "-m", "aggregator", "--config", str(cfg), "run"], env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=ROOT)
+
+
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT])
+def test_daemon_runs_pipeline_and_stops_cleanly(tmp_path, sig):
+    feed = tmp_path / "wire.xml"
+    feed.write_bytes((FIXTURES / "feeds" / "wire.xml").read_bytes())
+    cfg = write_config(tmp_path, [feed.as_uri()])
+    data = tmp_path / "data"
+    proc = start(cfg, data)
+    try:
+        assert wait_for(lambda: (data / "outbox" / "preview.html").exists(), 60), proc.stderr.read() if proc.poll() else ""
+        html = (data / "outbox" / "preview.html").read_text()
+        assert "US–China tech restrictions" in html and "Entity List" in html
+        assert (data / "outbox" / "preview.eml").exists()
+        began = time.monotonic()
+        proc.send_signal(sig)
+        assert proc.wait(timeout=15) == 0
+        assert time.monotonic() - began < 10
+        assert not (data / "aggregator.lock").exists()
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    log = proc.stderr.read()
+    assert "poll cycle: 1 feeds: 1 fetched" in log and "daemon stopped" in log and "Traceback" not in log
+
+
+def test_second_daemon_on_same_data_dir_is_refused(tmp_path):
+    feed = tmp_path / "wire.xml"
+    feed.write_bytes((FIXTURES / "feeds" / "wire.xml").read_bytes())
+    cfg = write_config(tmp_path, [feed.as_uri()])
+    data = tmp_path / "data"
+    first = start(cfg, data)
+    try:
+        assert wait_for(lambda: (data / "outbox" / "preview.html").exists(), 60)
+        second = start(cfg, data)
+        assert second.wait(timeout=30) != 0
+        err = second.stderr.read()
+        assert f"pid {first.pid}" in err and "another aggregator daemon" in err and "Traceback" not in err
+    finally:
+        first.send_signal(signal.SIGTERM)
+        first.wait(timeout=15)

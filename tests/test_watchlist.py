@@ -1,0 +1,81 @@
+"""The watchlist file: validation with file, line, column and caret; warnings; edits keep comments."""
+
+from __future__ import annotations
+
+import pytest
+from conftest import ROOT, write_config
+
+from aggregator.errors import ConfigError, QuerySyntaxError
+from aggregator.watchlist import add_topic, load_watchlist, remove_topic
+
+BROKEN = '''# my topics
+[lists]
+vendors = ["Huawei", "ZTE"]
+
+[[topic]]
+id = "fine"
+name = "Fine"
+query = "huawei"
+
+[[topic]]
+id = "broken"
+name = "Broken"
+query = \'\'\'
+  (@vendors OR "Chinese vendors"
+     AND ban*
+\'\'\'
+'''
+
+
+def test_syntax_error_names_file_line_column_with_caret(tmp_path):
+    cfg = write_config(tmp_path, [], watchlist=BROKEN)
+    with pytest.raises(QuerySyntaxError) as e:
+        load_watchlist(cfg)
+    msg = str(e.value)
+    assert msg.endswith("watchlist.toml:14:3: topic broken: query: unclosed parenthesis"), msg
+    assert e.value.detail.splitlines() == ['      (@vendors OR "Chinese vendors"', "      ^"]
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ('[[topic]]\nid = "Bad Id"\nname = "x"\nquery = "a"\n', "topic #1: id: expected a slug"),
+    ('[[topic]]\nid = "a"\nquery = "a"\n', "topic a: name: expected a non-empty string"),
+    ('[[topic]]\nid = "a"\nname = "A"\n', "topic a: query: expected a query string"),
+    ('[[topic]]\nid = "a"\nname = "A"\nquery = "x"\nmin_score = 2\n', "topic a: min_score: expected a number"),
+    ('[[topic]]\nid = "a"\nname = "A"\nquery = "x"\n[[topic]]\nid = "a"\nname = "B"\nquery = "y"\n', "used by two"),
+    ('[[topic]]\nid = "a"\nname = "A"\nquery = "@nope"\n', "unknown list @nope"),
+    ('[[topic]]\nid = "a"\nname = "A"\nquery = "x"\nqeury = "y"\n', "topic a: qeury: unknown key"),
+])
+def test_validation_errors(tmp_path, text, expected):
+    cfg = write_config(tmp_path, [], watchlist=text)
+    with pytest.raises(ConfigError) as e:
+        load_watchlist(cfg)
+    assert expected in str(e.value) and "watchlist.toml" in str(e.value)
+
+
+def test_missing_example_is_a_warning_not_an_error(tmp_path):
+    cfg = write_config(tmp_path, [], watchlist='[[topic]]\nid = "a"\nname = "A"\nquery = "x"\nexamples = ["nope.txt"]\n')
+    wl = load_watchlist(cfg)
+    assert wl.topic("a") is not None and wl.topic("a").examples == ()
+    assert "nope.txt: file not found" in wl.warnings[0]
+
+
+def test_shipped_watchlist_is_valid_with_its_example():
+    wl = load_watchlist(ROOT / "config")
+    assert [t.id for t in wl.topics][0] == "us-china-tech" and not wl.warnings
+    assert wl.topic("us-china-tech").examples
+
+
+def test_add_and_remove_keep_comments_and_refuse_bad_queries(tmp_path):
+    cfg = write_config(tmp_path, [], watchlist=BROKEN.replace("(@vendors", "@vendors"))
+    add_topic(cfg, "chips", "Chips", "semiconductor* AND export*", description="Chip trade")
+    text = (cfg / "watchlist.toml").read_text()
+    assert text.startswith("# my topics\n") and 'id = "chips"' in text
+    assert [t.id for t in load_watchlist(cfg).topics] == ["fine", "broken", "chips"]
+    with pytest.raises(QuerySyntaxError):
+        add_topic(cfg, "bad", "Bad", "(unclosed")
+    assert "bad" not in (cfg / "watchlist.toml").read_text()
+    remove_topic(cfg, "fine")
+    assert [t.id for t in load_watchlist(cfg).topics] == ["broken", "chips"]
+    assert (cfg / "watchlist.toml").read_text().startswith("# my topics\n")
+    with pytest.raises(ConfigError):
+        remove_topic(cfg, "fine")
