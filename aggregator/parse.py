@@ -33,14 +33,14 @@ def parse_feed(body: bytes, url: str, content_type: str | None = None) -> Parsed
         raise ParseError(f"{url}: feedparser failed while reading the feed: {type(e).__name__}: {e}") from e
     feed = d.get("feed", {}) or {}
     raw_entries = d.get("entries", []) or []
-    if d.get("bozo") and not raw_entries and not feed.get("title"):
+    # Unreadable, or not recognised as RSS/Atom (an HTML page, an empty body): an empty but real
+    # feed has a version or a title.
+    if not raw_entries and (not d.get("version") or (d.get("bozo") and not feed.get("title"))):
         exc = d.get("bozo_exception")
-        what = f"{type(exc).__name__}: {exc}" if exc else "not a feed"
-        hint = " (the server sent a web page; try `aggregator feeds add` to discover its feed)" if (
-            content_type and "html" in content_type.lower()) else ""
-        raise ParseError(f"{url}: not a readable RSS, Atom or JSON feed: {_one_line(what)}{hint}")
-    if not raw_entries and not feed and not d.get("version"):
-        raise ParseError(f"{url}: empty or unrecognised document: no feed and no entries")
+        what = _one_line(f"{type(exc).__name__}: {exc}") if exc else "no feed version and no entries"
+        page = (content_type and "html" in content_type.lower()) or b"<html" in body[:4096].lower()
+        hint = " (this is a web page; `aggregator feeds add URL` discovers the feeds it links to)" if page else ""
+        raise ParseError(f"{url}: not an RSS, Atom or JSON feed: {what}{hint}")
     entries: list[Entry] = []
     skipped = 0
     for raw in raw_entries:

@@ -71,8 +71,9 @@ def next_poll(s: ScheduleSettings, *, url: str, now: datetime, ok: bool, gone: b
     if ok:
         return now + timedelta(seconds=base * jitter(url, now))
     wait = backoff_interval(s, base=base, errors=errors, retry_after=retry_after)
-    # Jitter only upwards after an error, so that Retry-After is always honoured.
-    return now + timedelta(seconds=wait * (1 + (jitter(url, now) - 0.9) / 2))
+    # Jitter only upwards after an error, so that Retry-After is always honoured, and never past the cap.
+    jittered = min(wait * (1 + (jitter(url, now) - 0.9) / 2), max(wait, MAX_BACKOFF))
+    return now + timedelta(seconds=jittered)
 
 
 def is_due(next_poll_at: datetime | None, now: datetime, *, gone: bool) -> bool:

@@ -1,0 +1,90 @@
+"""Feed discovery, OPML import (lenient) and export, and editing feeds.toml."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+import pytest
+from conftest import FIXTURES, ROOT, rss, write_config
+
+from aggregator.config import load_feeds
+from aggregator.errors import ConfigError
+from aggregator.feedlist import add_feed, export_opml, import_opml, read_opml, remove_feed
+
+SHARED_OPML = ROOT.parent / "shared" / "data" / "opml"
+
+AMP = b"""<?xml version="1.0"?><opml version="1.0"><body><outline text="AU" title="AU">
+<outline text="KUSA" xmlUrl="http://rssfeeds.example.com/kusa/home&x=1" type="rss"/>
+<outline text="B &amp; C" xmlUrl="https://b.example/rss?a=1&amp;b=2" type="rss"/>
+</outline></body></opml>"""
+QUOTES = b"""<?xml version="1.0"?><opml version="1.0"><body><outline text="RU" title="RU">
+<outline text="The "Moscow" Times" title="The "Moscow" Times" xmlUrl="https://m.example/rss" type="rss" />
+<outline text="Plain" title="Plain" xmlUrl="https://p.example/rss" type="rss" />
+<outline text="Broken" title="Broken" xmlUrl= type="rss" />
+</outline></body></opml>"""
+
+
+def test_lenient_opml_recovers_ampersands_and_quotes():
+    amp = read_opml(AMP.decode())
+    assert [f.url for f in amp.feeds] == ["http://rssfeeds.example.com/kusa/home&x=1", "https://b.example/rss?a=1&b=2"]
+    assert all(f.tags == ("AU",) for f in amp.feeds)
+    q = read_opml(QUOTES.decode(), "q.opml")
+    assert [f.url for f in q.feeds] == ["https://m.example/rss", "https://p.example/rss"]
+    assert q.feeds[0].title == 'The "Moscow" Times' and q.feeds[0].tags == ("RU",)
+    assert q.problems == ["q.opml:4: an outline with an unreadable xmlUrl"]
+
+
+@pytest.mark.skipif(not SHARED_OPML.exists(), reason="../shared not present")
+def test_real_opml_files_all_recover():
+    for path in sorted(SHARED_OPML.glob("*.opml")):
+        text = path.read_text(encoding="utf-8")
+        report = read_opml(text, path.name)
+        assert len(report.feeds) == text.count("xmlUrl="), path.name
+        assert not report.problems
+        assert ("without_category" in path.name) == all(not f.tags for f in report.feeds)
+
+
+def test_import_export_round_trip_keeps_comments(tmp_path):
+    cfg = write_config(tmp_path, ["https://existing.example/feed"])
+    (cfg / "feeds.toml").write_text("# my feeds\n" + (cfg / "feeds.toml").read_text())
+    opml = tmp_path / "subs.opml"
+    opml.write_bytes(AMP)
+    report = import_opml(cfg, opml)
+    assert (report.added, report.known) == (2, 0)
+    again = import_opml(cfg, opml)
+    assert (again.added, again.known) == (0, 2)
+    feeds = load_feeds(cfg)
+    assert (cfg / "feeds.toml").read_text().startswith("# my feeds\n") and len(feeds) == 3
+    back = read_opml(export_opml(feeds))
+    assert [(f.url, f.tags) for f in back.feeds] == [(f.url, f.tags[:1]) for f in feeds]
+    remove_feed(cfg, "https://existing.example/feed")
+    assert len(load_feeds(cfg)) == 2
+    with pytest.raises(ConfigError):
+        remove_feed(cfg, "https://existing.example/feed")
+
+
+def test_add_discovers_feeds_of_a_page(tmp_path, feed_server):
+    feed_server.serve("/feed.xml", rss([{"title": "a", "link": "https://e.example/a"}], title="Site feed"))
+    feed_server.serve("/comments.atom", (FIXTURES / "feeds" / "policy.atom").read_bytes())
+    page = ('<html><head><link rel="alternate" type="application/rss+xml" title="Main" href="/feed.xml">'
+            '<link rel="alternate" type="application/atom+xml" href="comments.atom">'
+            '<link rel="stylesheet" href="/s.css"></head><body>hi</body></html>')
+    feed_server.serve("/", page, headers={"Content-Type": "text/html"})
+    cfg = write_config(tmp_path, [])
+    lines = asyncio.run(add_feed(cfg, feed_server.url("/"), tags=["site"]))
+    assert [f.url for f in load_feeds(cfg)] == [feed_server.url("/feed.xml"), feed_server.url("/comments.atom")]
+    assert lines[0].startswith("discovered and added") and "Main" in lines[0]
+    direct = asyncio.run(add_feed(cfg, feed_server.url("/feed.xml")))
+    assert "already in" in direct[-1] and len(load_feeds(cfg)) == 2
+    feed_server.serve("/plain", "<html><body>no feeds</body></html>", headers={"Content-Type": "text/html"})
+    with pytest.raises(ConfigError, match="neither a feed nor a page"):
+        asyncio.run(add_feed(cfg, feed_server.url("/plain")))
+
+
+def test_add_a_local_path(tmp_path):
+    cfg = write_config(tmp_path, [])
+    target = Path(tmp_path / "local.xml")
+    target.write_bytes((FIXTURES / "feeds" / "wire.xml").read_bytes())
+    lines = asyncio.run(add_feed(cfg, str(target), title="Local"))
+    assert lines[0].startswith("added feed file://") and load_feeds(cfg)[0].title == "Local"

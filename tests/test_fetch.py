@@ -1,0 +1,261 @@
+"""Polite, resilient fetching against a local server that misbehaves on purpose."""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import threading
+import time
+from datetime import UTC, datetime, timedelta
+from email.utils import format_datetime
+
+from conftest import FIXTURES, gzip_bomb, rss, write_config
+
+from aggregator.config import load_feeds, load_settings
+from aggregator.fetch import Fetcher, FetchLimits, parse_retry_after
+from aggregator.models import Validators
+from aggregator.poll import Pipeline
+from aggregator.store import Store, database_path
+from aggregator.watchlist import load_watchlist
+
+GOOD = rss([{"guid": "g1", "title": "US curbs chip exports to China", "link": "https://example.org/g1",
+             "description": "New export controls.", "pubDate": "Sat, 28 Nov 2026 08:00:00 GMT"}])
+SETTINGS = '[poll]\nhost_gap = "0s"\nconnect_timeout = "2s"\nread_timeout = "2s"\ntotal_timeout = "4s"\nmax_body = "1MiB"\n'
+
+
+def redirect(to: str, status: int = 301):
+    def handle(h):
+        h.send_response(status)
+        h.send_header("Location", to)
+        h.send_header("Content-Length", "0")
+        h.end_headers()
+    return handle
+
+
+def drip(h):
+    h.send_response(200)
+    h.send_header("Content-Type", "application/rss+xml")
+    h.send_header("Content-Length", "100000")
+    h.end_headers()
+    try:
+        for _ in range(30):  # bounded: 30 s at most, the client gives up after 4 s
+            h.wfile.write(b"<")
+            h.wfile.flush()
+            time.sleep(1)
+    except OSError:
+        pass
+
+
+def endless(h):
+    h.send_response(200)
+    h.send_header("Content-Type", "application/rss+xml")
+    h.end_headers()  # no Content-Length: the body runs until the connection closes
+    h.close_connection = True
+    chunk = b"<item><title>x</title></item>" * 1000
+    try:
+        for _ in range(10_000):  # bounded: at most ~300 MB if nobody hangs up
+            h.wfile.write(chunk)
+    except OSError:
+        pass
+
+
+def changing_etag():
+    counter = itertools.count()
+
+    def handle(h):
+        n = next(counter)
+        body = GOOD
+        h.send_response(200)
+        h.send_header("ETag", f'"v{n}"')
+        h.send_header("Content-Length", str(len(body)))
+        h.end_headers()
+        h.wfile.write(body)
+    return handle
+
+
+def bomb(h):
+    body = gzip_bomb(50 * 2**20)
+    h.send_response(200)
+    h.send_header("Content-Type", "application/rss+xml")
+    h.send_header("Content-Encoding", "gzip")
+    h.send_header("Content-Length", str(len(body)))
+    h.end_headers()
+    h.wfile.write(body)
+
+
+def setup_server(s):
+    later = format_datetime(datetime.now(UTC) + timedelta(hours=2), usegmt=True)
+    s.serve("/good.xml", GOOD)
+    s.serve("/good2.atom", (FIXTURES / "feeds" / "policy.atom").read_bytes())
+    s.serve("/html-type.xml", GOOD, headers={"Content-Type": "text/html; charset=utf-8"})
+    s.serve("/etag.xml", handler=changing_etag())
+    s.serve("/old.xml", handler=redirect("/mid.xml", 301))
+    s.serve("/mid.xml", handler=redirect("/new.xml", 308))
+    s.serve("/new.xml", GOOD)
+    s.serve("/temp.xml", handler=redirect("/temp-target.xml", 302))
+    s.serve("/temp-target.xml", GOOD)
+    s.serve("/loop1.xml", handler=redirect("/loop2.xml", 302))
+    s.serve("/loop2.xml", handler=redirect("/loop1.xml", 302))
+    for i in range(8):
+        s.serve(f"/chain{i}.xml", handler=redirect(f"/chain{i + 1}.xml", 302))
+    s.serve("/gone.xml", b"gone", status=410)
+    s.serve("/busy.xml", b"slow down", status=429, headers={"Retry-After": "7200"})
+    s.serve("/maint.xml", b"maintenance", status=503, headers={"Retry-After": later})
+    s.serve("/error.xml", b"oops", status=500)
+    s.serve("/drip.xml", handler=drip)
+    s.serve("/endless.xml", handler=endless)
+    s.serve("/bomb.xml", handler=bomb)
+    s.serve("/invalid.xml", b"this is not XML, not JSON, not a feed at all\n")
+    s.serve("/bozo.xml", b"<rss version='2.0'><channel><title>broken</title><item><title>US bans x</title>"
+                         b"<link>https://example.org/b</link></item><item><title>y</item></channel></rss>")
+    s.serve("/empty.xml", b"")
+    s.serve("/notfeed.html", b"<html><body><p>Just a page</p></body></html>", headers={"Content-Type": "text/html"})
+
+
+BAD = {"/loop1.xml": "redirect-loop", "/chain0.xml": "too-many-redirects", "/gone.xml": "gone",
+       "/busy.xml": "http-429", "/maint.xml": "http-503", "/error.xml": "http-500", "/drip.xml": "timeout",
+       "/endless.xml": "too-large", "/bomb.xml": "too-large", "/invalid.xml": "parse", "/empty.xml": "parse",
+       "/notfeed.html": "parse"}
+GOOD_PATHS = ["/good.xml", "/good2.atom", "/html-type.xml", "/etag.xml", "/old.xml", "/temp.xml", "/bozo.xml"]
+
+
+def test_one_cycle_with_every_misbehaviour(tmp_path, feed_server):
+    setup_server(feed_server)
+    cfg = write_config(tmp_path, [feed_server.url(p) for p in GOOD_PATHS + list(BAD)], settings=SETTINGS)
+    settings = load_settings(cfg)
+    store = Store(database_path(settings.data_dir))
+    now = datetime.now(UTC)
+    store.sync_feeds(load_feeds(cfg), now)
+    pipe = Pipeline(store, settings, load_watchlist(cfg))
+    began = time.monotonic()
+    report = asyncio.run(pipe.poll_once(force=True, now=now))
+    elapsed = time.monotonic() - began
+    assert elapsed < 4 + 4  # everything runs concurrently: the slowest is cut at total_timeout (4 s)
+    assert report.failed == len(BAD) and report.fetched == len(GOOD_PATHS)
+    feeds = {f.url.replace(feed_server.url(""), ""): f for f in store.feeds()}
+    # every good feed is stored; the 301+308 chain moved the feed, the 302 did not
+    assert "/old.xml" not in feeds and feeds["/new.xml"].moved_from == feed_server.url("/old.xml")
+    assert feeds["/temp.xml"].error_count == 0 and feeds["/temp.xml"].moved_from is None
+    for path in ["/good.xml", "/good2.atom", "/html-type.xml", "/etag.xml", "/new.xml", "/temp.xml", "/bozo.xml"]:
+        f = feeds[path]
+        assert f.error_count == 0 and f.last_success_at is not None, path
+        assert store.execute("SELECT count(*) FROM items WHERE feed_url = ?", (f.url,)).fetchone()[0] >= 1, path
+    # every bad feed has its stored error and its next poll time
+    for path, kind in BAD.items():
+        f = feeds[path]
+        assert f.last_error_kind == kind, (path, f.last_error_kind, f.last_error)
+        assert f.error_count == 1 and f.last_error
+        if kind == "gone":
+            assert f.gone and f.next_poll_at is None
+        else:
+            assert f.next_poll_at is not None and f.next_poll_at > now
+    assert feeds["/busy.xml"].next_poll_at >= now + timedelta(seconds=7200)
+    assert feeds["/maint.xml"].next_poll_at >= now + timedelta(hours=2) - timedelta(seconds=5)
+    assert feeds["/bozo.xml"].warning.startswith("malformed feed, read anyway")  # bozo: stored with a warning
+    assert feeds["/good.xml"].warning is None
+    # a second cycle: conditional GETs answer 304; the changing ETag is fetched but not new
+    report2 = asyncio.run(pipe.poll_once(force=True, now=now + timedelta(minutes=1)))
+    assert feed_server.statuses("/good.xml")[-1] == 304
+    assert report2.new_items == 0
+    assert report2.feeds == len(GOOD_PATHS) + len(BAD) - 1  # the gone feed is no longer polled
+    store.close()
+
+
+def test_failing_feed_backs_off_but_is_never_dropped(tmp_path, feed_server):
+    feed_server.serve("/flaky.xml", b"oops", status=500)
+    cfg = write_config(tmp_path, [feed_server.url("/flaky.xml")], settings=SETTINGS)
+    settings = load_settings(cfg)
+    store = Store(database_path(settings.data_dir))
+    now = datetime(2026, 11, 28, 8, 0, tzinfo=UTC)
+    store.sync_feeds(load_feeds(cfg), now)
+    pipe = Pipeline(store, settings, load_watchlist(cfg), now=now)
+    waits = []
+    for _ in range(10):
+        f = store.feeds()[0]
+        now = f.next_poll_at or now
+        report = asyncio.run(pipe.poll_once(now=now))
+        assert report.failed == 1
+        f = store.feeds()[0]
+        waits.append((f.next_poll_at - now).total_seconds())
+    f = store.feeds()[0]
+    assert f.error_count == 10 and not f.gone and f.next_poll_at is not None
+    assert waits[1] > waits[0] and max(waits) <= 24 * 3600 * 1.05 and waits[-1] >= 23 * 3600
+    feed_server.serve("/flaky.xml", GOOD)
+    report = asyncio.run(pipe.poll_once(now=f.next_poll_at))
+    f = store.feeds()[0]
+    assert report.fetched == 1 and f.error_count == 0 and f.last_error is None and f.failing_since is None
+    store.close()
+
+
+def test_per_host_limit_and_user_agent(feed_server):
+    active = {"now": 0, "max": 0}
+    lock = threading.Lock()
+    agents = []
+
+    def slow(h):
+        with lock:
+            active["now"] += 1
+            active["max"] = max(active["max"], active["now"])
+            agents.append(h.headers.get("User-Agent"))
+        time.sleep(0.3)
+        with lock:
+            active["now"] -= 1
+        h.send_response(200)
+        h.send_header("Content-Length", str(len(GOOD)))
+        h.end_headers()
+        h.wfile.write(GOOD)
+
+    for i in range(6):
+        feed_server.serve(f"/s{i}.xml", handler=slow)
+
+    async def go():
+        async with Fetcher(FetchLimits(per_host=2, host_gap=0.0)) as f:
+            return await asyncio.gather(*(f.fetch(feed_server.url(f"/s{i}.xml")) for i in range(6)))
+
+    results = asyncio.run(go())
+    assert all(r.ok for r in results)
+    assert active["max"] == 2
+    assert all(a and a.startswith("aggregator/") and "+http" in a for a in agents)
+
+
+def test_host_gap_spaces_requests(feed_server):
+    feed_server.serve("/a.xml", GOOD)
+
+    async def go():
+        async with Fetcher(FetchLimits(host_gap=0.4)) as f:
+            t0 = time.monotonic()
+            for _ in range(3):
+                await f.fetch(feed_server.url("/a.xml"))
+            return time.monotonic() - t0
+
+    assert asyncio.run(go()) >= 0.8  # two gaps of 0.4 s between three requests
+
+
+def test_body_identical_to_last_one_is_not_parsed_again(feed_server):
+    feed_server.serve("/same.xml", GOOD, conditional=False)
+
+    async def go():
+        async with Fetcher(FetchLimits(host_gap=0)) as f:
+            first = await f.fetch(feed_server.url("/same.xml"))
+            second = await f.fetch(feed_server.url("/same.xml"), first.validators)
+            return first, second
+
+    first, second = asyncio.run(go())
+    assert not first.not_modified and second.not_modified and second.status == 200
+
+
+def test_retry_after_forms():
+    now = datetime(2026, 11, 28, 8, 0, tzinfo=UTC)
+    assert parse_retry_after("120", now) == 120
+    assert parse_retry_after("Sat, 28 Nov 2026 09:00:00 GMT", now) == 3600
+    assert parse_retry_after("999999", now) == 24 * 3600
+    assert parse_retry_after("soon", now) is None
+
+
+def test_unsupported_scheme_is_a_stored_error():
+    async def go():
+        async with Fetcher() as f:
+            return await f.fetch("ftp://example.org/feed.xml", Validators())
+
+    r = asyncio.run(go())
+    assert r.error_kind == "scheme"

@@ -1,0 +1,61 @@
+"""Scheduling decisions, with an injected clock."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from aggregator.schedule import ScheduleSettings, jitter, last_fire_before, mean_gap, next_poll, digest_trigger
+
+S = ScheduleSettings(default_interval=3600, min_interval=600, max_interval=86400)
+NOW = datetime(2026, 11, 28, 8, 0, tzinfo=UTC)
+
+
+def wait(**kw) -> float:
+    nxt = next_poll(S, url="https://a.example/f", now=NOW, **kw)
+    return (nxt - NOW).total_seconds()
+
+
+def test_adaptive_interval_is_bounded_and_respects_feed_hints():
+    assert 3600 * 0.9 <= wait(ok=True) <= 3600 * 1.1  # unknown rate: the default
+    assert 600 * 0.9 <= wait(ok=True, gap=60) <= 600 * 1.1  # a very busy feed: not below 10 min
+    assert wait(ok=True, gap=7 * 86400) <= 86400 * 1.1  # a weekly feed: at most a day
+    assert wait(ok=True, gap=60, ttl=7200) >= 7200 * 0.9  # <ttl> asks for 2 h
+    assert wait(ok=True, gap=60, max_age=5400) >= 5400 * 0.9  # Cache-Control max-age
+    assert 300 * 0.9 <= wait(ok=True, override=300, ttl=7200) <= 300 * 1.1  # the user's interval wins
+
+
+def test_backoff_doubles_with_cap_and_retry_after_is_honoured():
+    waits = [wait(ok=False, errors=n) for n in range(1, 12)]
+    assert waits[0] >= 3600 and waits[1] >= 7200 and waits[2] >= 4 * 3600
+    assert all(w <= 86400 for w in waits) and waits[-1] >= 86400 * 0.99
+    assert wait(ok=False, errors=1, retry_after=5 * 3600) >= 5 * 3600
+    assert wait(ok=False, errors=1, retry_after=10 * 86400) <= 86400
+    assert next_poll(S, url="u", now=NOW, ok=False, gone=True) is None
+
+
+def test_jitter_is_deterministic_and_spread():
+    values = {round(jitter(f"https://feed{i}.example/", NOW), 3) for i in range(50)}
+    assert len(values) > 40 and min(values) >= 0.9 and max(values) <= 1.1
+    assert jitter("x", NOW) == jitter("x", NOW)
+
+
+def test_mean_gap_is_the_median_of_recent_gaps():
+    times = [NOW - timedelta(hours=h) for h in (0, 1, 2, 3, 100)]
+    assert mean_gap(times) == 3600
+    assert mean_gap(times[:2]) is None
+
+
+def test_digest_trigger_across_daylight_saving_change():
+    trigger = digest_trigger(7, 0, "Europe/London")
+    # the clocks go forward on 2026-03-29: 07:00 local is 07:00 UTC the day before, 06:00 UTC after
+    before = trigger.get_next_fire_time(None, datetime(2026, 3, 28, 0, 0, tzinfo=UTC))
+    after = trigger.get_next_fire_time(None, datetime(2026, 3, 29, 0, 0, tzinfo=UTC))
+    assert before.astimezone(UTC) == datetime(2026, 3, 28, 7, 0, tzinfo=UTC)
+    assert after.astimezone(UTC) == datetime(2026, 3, 29, 6, 0, tzinfo=UTC)
+    # and back on 2026-10-25
+    autumn = trigger.get_next_fire_time(None, datetime(2026, 10, 25, 0, 0, tzinfo=UTC))
+    assert autumn.astimezone(UTC) == datetime(2026, 10, 25, 7, 0, tzinfo=UTC)
+    assert last_fire_before(trigger, datetime(2026, 3, 29, 12, 0, tzinfo=UTC)).astimezone(UTC) == after.astimezone(UTC)
+    weekly = digest_trigger(9, 30, "America/New_York", "weekly", "fri")
+    nxt = weekly.get_next_fire_time(None, datetime(2026, 11, 28, 0, 0, tzinfo=UTC))
+    assert nxt.weekday() == 4 and (nxt.hour, nxt.minute) == (9, 30)
