@@ -35,6 +35,9 @@ from aggregator.normalise import fold
 SHINGLE = 3
 SAMPLE = 8
 MIN_SHINGLES = 12
+RARE_TERMS = 8  # story candidates come from the postings of this many of an item's rarest terms
+MAX_POSTINGS = 500  # a term in more recent documents than this selects no candidates
+TOP_CANDIDATES = 20  # exact cosines computed per new item
 _WORD = re.compile(r"[^\W_]+(?:['’.][^\W_]+)*", re.UNICODE)
 
 STOPWORDS = frozenset("""
@@ -76,9 +79,9 @@ def title_key(title: str) -> int:
     return _h64("title:" + " ".join(words(title)))
 
 
-def band_keys(title: str, text: str) -> list[int]:
-    """Persisted candidate keys of a text (see module docstring)."""
-    sh = shingles(f"{title} {text}")
+def band_keys(title: str, text: str, sh: set[int] | frozenset[int] | None = None) -> list[int]:
+    """Persisted candidate keys of a text (see module docstring); ``sh``: its shingles if known."""
+    sh = shingles(f"{title} {text}") if sh is None else sh
     keys = {k for k in sh if k % SAMPLE == 0}
     if not keys and sh:
         keys.add(min(sh))
@@ -187,23 +190,38 @@ class StoryIndex:
                         del self.postings[t]
 
     def best_match(self, terms: dict[str, float], when: datetime) -> tuple[_Doc | None, float, list[str]]:
-        """The most similar document within the window (or a seed), its cosine and shared terms."""
+        """The most similar document within the window (or a seed), its cosine and shared terms.
+
+        Candidates come from the postings of the query's RARE_TERMS rarest terms (terms in more than
+        MAX_POSTINGS documents are no evidence and are skipped); their scores are accumulated from those
+        terms, and only the TOP_CANDIDATES best get an exact cosine. Cost is bounded whatever the corpus.
+        """
         vec, norm = self._vector(terms)
-        # Only terms rare enough to be evidence select candidates: common words would make every
-        # document a candidate.
-        rare = sorted(vec, key=vec.get, reverse=True)[:8]  # type: ignore[arg-type]
-        candidates: set[int] = set()
+        rare = sorted(vec, key=vec.__getitem__, reverse=True)[:RARE_TERMS]
+        partial: dict[int, float] = defaultdict(float)
         for t in rare:
-            candidates |= self.postings.get(t, set())
+            bucket = self.postings.get(t)
+            if not bucket or len(bucket) > MAX_POSTINGS:
+                continue
+            weight = vec[t]
+            for key in bucket:
+                partial[key] += weight * self.docs[key].vec.get(t, 0.0)
+        if not partial:
+            return None, 0.0, []
+        top = sorted(partial, key=partial.__getitem__, reverse=True)[: TOP_CANDIDATES * 2]
         best, best_sim = None, 0.0
-        for key in candidates:
+        checked = 0
+        for key in top:
             doc = self.docs[key]
             if doc.when is not None and abs(doc.when - when) > self.window:
                 continue
-            dot = sum(v * doc.vec.get(t, 0.0) for t, v in vec.items())
-            sim = dot / (norm * doc.norm)
+            small, large = (vec, doc.vec) if len(vec) <= len(doc.vec) else (doc.vec, vec)
+            sim = sum(v * large.get(t, 0.0) for t, v in small.items()) / (norm * doc.norm)
             if sim > best_sim:
                 best, best_sim = doc, sim
+            checked += 1
+            if checked >= TOP_CANDIDATES:
+                break
         shared = []
         if best is not None:
             shared = sorted((t for t in vec if t in best.vec), key=lambda t: -vec[t] * best.vec[t])[:6]
@@ -238,7 +256,7 @@ class Thresholds:
 
 def decide(*, title: str, text: str, when: datetime, same_url: tuple[int, int | None] | None,
            near: list[NearCandidate], stories: StoryIndex, terms: dict[str, float],
-           th: Thresholds) -> DedupDecision:
+           th: Thresholds, mine: set[int] | frozenset[int] | None = None) -> DedupDecision:
     """Classify a new item. ``same_url`` is (item id, story id) of an item with the same canonical
     URL, if any. The rule order is the one in the module docstring."""
     if same_url is not None:
@@ -246,10 +264,11 @@ def decide(*, title: str, text: str, when: datetime, same_url: tuple[int, int | 
         return DedupDecision(level="same-item", duplicate_of=item_id, similarity=1.0,
                              reason="same canonical URL", story_id=story_id,
                              story_similarity=1.0, story_reason="same article")
-    mine = shingles(f"{title} {text}")
+    if mine is None:
+        mine = shingles(f"{title} {text}")
     best: tuple[float, NearCandidate] | None = None
     for cand in near:
-        sim = similarity(mine, set(cand.shingles))
+        sim = similarity(set(mine), set(cand.shingles))
         if sim >= th.near_duplicate and (best is None or sim > best[0]):
             best = (sim, cand)
     if best is not None:

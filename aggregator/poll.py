@@ -30,6 +30,7 @@ from aggregator.watchlist import Watchlist
 
 log = logging.getLogger("aggregator.poll")
 WARM_ITEMS = 20000  # items read at start to rebuild document frequencies
+SHINGLE_CACHE = 4000  # recent items whose shingles stay in memory
 
 
 @dataclass
@@ -79,6 +80,7 @@ class Pipeline:
         self.sched = schedule_settings(settings)
         self.limits = fetch_limits(settings)
         self.stories = dedup.StoryIndex(self.th.window)
+        self._shingles: dict[int, frozenset[int]] = {}
         self._warm(now or datetime.now(UTC))
         self.watchlist = watchlist
         self.topics = self.compile(watchlist)
@@ -276,12 +278,13 @@ class Pipeline:
         when = item.published or item.fetched_at
         terms = dedup.story_terms(item.title, item.summary)
         same = self.store.item_by_canonical(item.canonical_url) if item.canonical_url else None
-        keys = dedup.band_keys(item.title, item.summary)
+        sh = frozenset(dedup.shingles(f"{item.title} {item.summary}"))
+        keys = dedup.band_keys(item.title, item.summary, sh)
         decision = dedup.decide(
             title=item.title, text=item.summary, when=when,
             same_url=(same["duplicate_of"] or same["id"], same["story_id"]) if same else None,
-            near=[] if same else self._near_candidates(keys),
-            stories=self.stories, terms=terms, th=self.th)
+            near=[] if same else self._near_candidates(keys, dedup.title_key(item.title)),
+            stories=self.stories, terms=terms, th=self.th, mine=sh)
         story_id = decision.story_id
         if story_id is None:
             story_id = self.store.create_story(item.title, now, item.published)
@@ -291,6 +294,7 @@ class Pipeline:
             dup_reason=decision.reason, story_id=story_id, story_similarity=decision.story_similarity,
             story_reason=decision.story_reason)
         self.store.add_bands(item_id, keys)
+        self._remember_shingles(item_id, sh)
         self.stories.add(item_id, story_id, when, terms)
         tags = self.tag_text(item.title, item.summary, item.feed_title or "", item.author or "")
         self.store.set_topics(item_id, tags, now, replace=False)
@@ -299,9 +303,16 @@ class Pipeline:
         report.tagged += bool(tags)
         return item_id
 
-    def _near_candidates(self, keys: list[int]) -> list[dedup.NearCandidate]:
+    def _near_candidates(self, keys: list[int], title_key: int) -> list[dedup.NearCandidate]:
+        """Earlier items and seeds that may be the original of a copy. A copy shares its title key,
+        or about a share of its sampled shingle keys >= the threshold; fewer shared keys cannot make
+        the containment threshold (expected shared = containment x keys), so they are not checked."""
+        need = max(1, int(len(keys) * self.th.near_duplicate * 0.5))
+        ids = self.store.band_candidates(keys, min_shared=need)
+        if need > 1:
+            ids += [i for i in self.store.band_candidates([title_key]) if i not in ids]
         out = []
-        for cid in self.store.band_candidates(keys):
+        for cid in ids:
             if cid < 0:
                 seed = self.store.seed(-cid)
                 if seed is not None:
@@ -309,13 +320,21 @@ class Pipeline:
                                                    frozenset(dedup.shingles(f"{seed['title']} {seed['text']}")),
                                                    seed["story_id"]))
                 continue
+            cached = self._shingles.get(cid)
             row = self.store.execute("SELECT title, summary, story_id, duplicate_of FROM items WHERE id = ?",
                                      (cid,)).fetchone()
             if row is not None:
-                out.append(dedup.NearCandidate(cid, None, row["title"],
-                                               frozenset(dedup.shingles(f"{row['title']} {row['summary']}")),
-                                               row["story_id"], row["duplicate_of"]))
+                if cached is None:
+                    cached = frozenset(dedup.shingles(f"{row['title']} {row['summary']}"))
+                out.append(dedup.NearCandidate(cid, None, row["title"], cached, row["story_id"], row["duplicate_of"]))
         return out
+
+    def _remember_shingles(self, item_id: int, sh: frozenset[int]) -> None:
+        """A bounded cache of recent items' shingles: copies usually follow their original closely."""
+        self._shingles[item_id] = sh
+        if len(self._shingles) > SHINGLE_CACHE:
+            for old in list(self._shingles)[: SHINGLE_CACHE // 4]:
+                del self._shingles[old]
 
     # --- watchlist changes -------------------------------------------------------------
 

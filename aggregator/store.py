@@ -349,13 +349,14 @@ class Store:
         self.conn.executemany("INSERT OR IGNORE INTO item_bands (key, item_id) VALUES (?, ?)",
                               [(k, item_id) for k in keys])
 
-    def band_candidates(self, keys: list[int]) -> list[int]:
+    def band_candidates(self, keys: list[int], min_shared: int = 1, limit: int = 10) -> list[int]:
+        """Items (and seeds, as negative ids) sharing at least ``min_shared`` keys, most shared first."""
         if not keys:
             return []
         marks = ",".join("?" * len(keys))
         return [r[0] for r in self.execute(
             f"SELECT item_id, count(*) AS n FROM item_bands WHERE key IN ({marks}) GROUP BY item_id "
-            "ORDER BY n DESC LIMIT 20", keys)]
+            "HAVING n >= ? ORDER BY n DESC LIMIT ?", (*keys, min_shared, limit))]
 
     # --- stories -----------------------------------------------------------------------
 

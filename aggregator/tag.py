@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import math
 import re
+from bisect import bisect_left
 from collections import defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -30,11 +31,12 @@ DEFAULT_FIELDS = ("title", "summary")
 class _Field:
     """One field's tokens: folded token -> positions, and the same for tokens written in capitals."""
 
-    __slots__ = ("index", "upper")
+    __slots__ = ("index", "upper", "_sorted")
 
     def __init__(self, text: str) -> None:
         self.index: dict[str, list[int]] = defaultdict(list)
         self.upper: dict[str, list[int]] = defaultdict(list)
+        self._sorted: list[str] | None = None  # tokens in order, built on the first prefix lookup
         pos = 0
         for m in _TOKEN.finditer(text):
             raw = m.group()
@@ -52,6 +54,18 @@ class _Field:
             if "-" in raw:  # "chip-making" is also "chipmaking", at the position of its first part
                 joined = fold(raw.replace("-", "").replace(".", ""))
                 self.index[joined].append(pos - raw.count("-") - 1)
+
+    def prefixed(self, prefix: str, upper: bool) -> list[int]:
+        """Positions of the tokens that start with ``prefix`` (bisect in the sorted token list)."""
+        if self._sorted is None:
+            self._sorted = sorted(self.index)
+        index = self.upper if upper else self.index
+        out: list[int] = []
+        i = bisect_left(self._sorted, prefix)
+        while i < len(self._sorted) and self._sorted[i].startswith(prefix):
+            out.extend(index.get(self._sorted[i], ()))
+            i += 1
+        return out
 
 
 def _pieces(raw: str) -> list[str]:
@@ -72,14 +86,9 @@ Span = tuple[str, int, int, str]  # field, start, end (inclusive), label
 
 
 def _term_positions(f: _Field, term: Term) -> list[int]:
-    index = f.upper if term.upper else f.index
-    if not term.prefix:
-        return index.get(term.text, [])
-    out: list[int] = []
-    for token, positions in index.items():
-        if token.startswith(term.text):
-            out.extend(positions)
-    return out
+    if term.prefix:
+        return f.prefixed(term.text, term.upper)
+    return (f.upper if term.upper else f.index).get(term.text, [])
 
 
 def match(node: Node, doc: Doc, fields: tuple[str, ...] = DEFAULT_FIELDS) -> list[Span] | None:
