@@ -26,7 +26,7 @@ import math
 import re
 from collections import defaultdict
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 
 from aggregator.models import DedupDecision
@@ -35,9 +35,13 @@ from aggregator.normalise import fold
 SHINGLE = 3
 SAMPLE = 8
 MIN_SHINGLES = 12
+MIN_SHARED_TEXT = 30  # shared shingles (about 30 words in sequence) needed when the titles differ
+SAME_TITLE = 0.6  # title word Jaccard from which two titles count as the same headline
 RARE_TERMS = 8  # story candidates come from the postings of this many of an item's rarest terms
 MAX_POSTINGS = 500  # a term in more recent documents than this selects no candidates
 TOP_CANDIDATES = 20  # exact cosines computed per new item
+TIME_DECAY = 0.25  # similarity lost over a whole story window (tuned on topic-dev, see BENCHMARKS.md)
+ANCHOR = 0.3  # a joiner must also reach ANCHOR x threshold with the story's first item (no drift by chaining)
 _WORD = re.compile(r"[^\W_]+(?:['’.][^\W_]+)*", re.UNICODE)
 
 STOPWORDS = frozenset("""
@@ -90,6 +94,14 @@ def band_keys(title: str, text: str, sh: set[int] | frozenset[int] | None = None
     return sorted(keys)
 
 
+def title_words(title: str) -> set[str]:
+    return {w for w in words(title) if w not in STOPWORDS}
+
+
+def _jaccard(a: set[str], b: set[str]) -> float:
+    return len(a & b) / len(a | b) if a and b else 0.0
+
+
 def similarity(a: set[int], b: set[int]) -> float:
     if not a or not b:
         return 0.0
@@ -115,7 +127,7 @@ def _stem(w: str) -> str:
     return w
 
 
-def story_terms(title: str, text: str, max_text_words: int = 60) -> dict[str, float]:
+def story_terms(title: str, text: str, max_text_words: int = 40) -> dict[str, float]:
     """Term frequencies for story similarity: title words count double; text is cut to its lede."""
     tf: dict[str, float] = defaultdict(float)
     for w in words(title):
@@ -217,6 +229,8 @@ class StoryIndex:
                 continue
             small, large = (vec, doc.vec) if len(vec) <= len(doc.vec) else (doc.vec, vec)
             sim = sum(v * large.get(t, 0.0) for t, v in small.items()) / (norm * doc.norm)
+            if doc.when is not None:  # the further apart in time, the more alike two reports must be
+                sim -= TIME_DECAY * abs((doc.when - when).total_seconds()) / self.window.total_seconds()
             if sim > best_sim:
                 best, best_sim = doc, sim
             checked += 1
@@ -245,32 +259,57 @@ class NearCandidate:
     shingles: frozenset[int]
     story_id: int | None
     duplicate_of: int | None = None  # if the candidate is itself a copy, point at its original
+    feed_url: str | None = None  # None for seeds
 
 
 @dataclass(frozen=True)
 class Thresholds:
     near_duplicate: float = 0.6
-    story: float = 0.5
+    story: float = 0.25
     window: timedelta = timedelta(hours=72)
 
 
-def decide(*, title: str, text: str, when: datetime, same_url: tuple[int, int | None] | None,
+@dataclass(frozen=True)
+class SameUrl:
+    """The earlier item with the same canonical URL."""
+
+    item_id: int
+    story_id: int | None
+    title: str
+    when: datetime | None
+
+
+def decide(*, title: str, text: str, when: datetime, same_url: SameUrl | None,
            near: list[NearCandidate], stories: StoryIndex, terms: dict[str, float],
-           th: Thresholds, mine: set[int] | frozenset[int] | None = None) -> DedupDecision:
-    """Classify a new item. ``same_url`` is (item id, story id) of an item with the same canonical
-    URL, if any. The rule order is the one in the module docstring."""
+           th: Thresholds, mine: set[int] | frozenset[int] | None = None,
+           feed_url: str | None = None) -> DedupDecision:
+    """Classify a new item. The rule order is the one in the module docstring."""
     if same_url is not None:
-        item_id, story_id = same_url
-        return DedupDecision(level="same-item", duplicate_of=item_id, similarity=1.0,
-                             reason="same canonical URL", story_id=story_id,
-                             story_similarity=1.0, story_reason="same article")
+        # A living page (one URL, a new article under a new title much later) is a new item: showing
+        # it as a copy of the old article would hide it.
+        moved_on = (_jaccard(title_words(title), title_words(same_url.title)) < 0.3 and same_url.when is not None
+                    and abs(when - same_url.when) > th.window)
+        if not moved_on:
+            return DedupDecision(level="same-item", duplicate_of=same_url.item_id, similarity=1.0,
+                                 reason="same canonical URL", story_id=same_url.story_id,
+                                 story_similarity=1.0, story_reason="same article")
+        story = _story(terms, when, stories, th)
+        return replace(story, reason=f"same URL as item #{same_url.item_id}, but now another article")
     if mine is None:
         mine = shingles(f"{title} {text}")
     best: tuple[float, NearCandidate] | None = None
+    my_title = title_words(title)
     for cand in near:
         sim = similarity(set(mine), set(cand.shingles))
-        if sim >= th.near_duplicate and (best is None or sim > best[0]):
-            best = (sim, cand)
+        if sim < th.near_duplicate or (best is not None and sim <= best[0]):
+            continue
+        # Under a different title, only substantial shared text makes a copy: feeds reuse photo
+        # captions and boilerplate descriptions across unrelated articles; and within one feed,
+        # long boilerplate (a channel's promo text) too, so there the title must match as well.
+        same_title = _jaccard(my_title, title_words(cand.title)) >= SAME_TITLE
+        if not same_title and (len(mine & cand.shingles) < MIN_SHARED_TEXT or cand.feed_url == feed_url):
+            continue
+        best = (sim, cand)
     if best is not None:
         sim, cand = best
         what = "seed" if cand.seed_id is not None else "item"
@@ -279,11 +318,16 @@ def decide(*, title: str, text: str, when: datetime, same_url: tuple[int, int | 
         return DedupDecision(level="near-duplicate", duplicate_of=cand.duplicate_of or cand.item_id,
                              duplicate_of_seed=cand.seed_id, similarity=round(sim, 3), reason=reason,
                              story_id=cand.story_id, story_similarity=round(sim, 3), story_reason=reason)
+    return _story(terms, when, stories, th)
+
+
+def _story(terms: dict[str, float], when: datetime, stories: StoryIndex, th: Thresholds) -> DedupDecision:
+    """Rule 3: join the story of the most similar recent item or seed, else a new story."""
     doc, sim, shared = stories.best_match(terms, when)
     if doc is not None and sim >= th.story and doc.story_id is not None:
         first = stories.story_first.get(doc.story_id)
         anchor = stories.similarity_to(first, terms) if first is not None and first != doc.key else sim
-        if anchor >= th.story * 0.6:
+        if anchor >= th.story * ANCHOR:
             other = f"seed #{-doc.key}" if doc.key < 0 else f"item #{doc.key}"
             return DedupDecision(level="new", story_id=doc.story_id, story_similarity=round(sim, 3),
                                  story_reason=f"same story as {other} ({sim:.2f}; shared: {', '.join(shared)})")

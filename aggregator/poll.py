@@ -282,7 +282,8 @@ class Pipeline:
         keys = dedup.band_keys(item.title, item.summary, sh)
         decision = dedup.decide(
             title=item.title, text=item.summary, when=when,
-            same_url=(same["duplicate_of"] or same["id"], same["story_id"]) if same else None,
+            same_url=dedup.SameUrl(same["duplicate_of"] or same["id"], same["story_id"], same["title"],
+                                   from_iso(same["t"])) if same else None, feed_url=item.feed_url,
             near=[] if same else self._near_candidates(keys, dedup.title_key(item.title)),
             stories=self.stories, terms=terms, th=self.th, mine=sh)
         story_id = decision.story_id
@@ -321,12 +322,13 @@ class Pipeline:
                                                    seed["story_id"]))
                 continue
             cached = self._shingles.get(cid)
-            row = self.store.execute("SELECT title, summary, story_id, duplicate_of FROM items WHERE id = ?",
+            row = self.store.execute("SELECT title, summary, story_id, duplicate_of, feed_url FROM items WHERE id = ?",
                                      (cid,)).fetchone()
             if row is not None:
                 if cached is None:
                     cached = frozenset(dedup.shingles(f"{row['title']} {row['summary']}"))
-                out.append(dedup.NearCandidate(cid, None, row["title"], cached, row["story_id"], row["duplicate_of"]))
+                out.append(dedup.NearCandidate(cid, None, row["title"], cached, row["story_id"], row["duplicate_of"],
+                                               row["feed_url"]))
         return out
 
     def _remember_shingles(self, item_id: int, sh: frozenset[int]) -> None:

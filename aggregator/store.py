@@ -289,8 +289,8 @@ class Store:
                             (feed_url, guid)).fetchone()
 
     def item_by_canonical(self, canonical: str) -> sqlite3.Row | None:
-        return self.execute("SELECT id, title, story_id, duplicate_of FROM items WHERE canonical_url = ? "
-                            "ORDER BY id LIMIT 1", (canonical,)).fetchone()
+        return self.execute("SELECT id, title, story_id, duplicate_of, coalesce(published, fetched_at) AS t "
+                            "FROM items WHERE canonical_url = ? ORDER BY id LIMIT 1", (canonical,)).fetchone()
 
     def item(self, item_id: int) -> sqlite3.Row | None:
         return self.execute("SELECT * FROM items WHERE id = ?", (item_id,)).fetchone()

@@ -1,0 +1,164 @@
+"""Replay a labelled JSONL file through the real pipeline and score story clustering and tagging.
+
+    python bench/eval_stories.py [FILE.jsonl] [--topic us-china-tech] [--threshold 0.5] [--window 72h]
+
+Default FILE: ../shared/data/topic-dev/entries.jsonl (read in place, never copied: it is GPL-3.0).
+Each line: id, source, link, published, title, description, label (0/1), story (slug or null).
+Items are ingested in published order into a fresh SQLite store, exactly as a poll would store them
+(canonical URL, near-duplicate and story decisions, tags). Scored as in the set's README:
+  - tagging: precision / recall / F1 of the topic over all lines;
+  - clustering, over gold positives only: pairwise precision / recall / F1, B-cubed precision / recall,
+    the same without the largest gold story, and the items the near-duplicate level merged across
+    different gold stories (target: none).
+"""
+
+from __future__ import annotations
+
+import argparse
+import itertools
+import json
+import sys
+import tempfile
+import time
+from collections import defaultdict
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from aggregator.config import load_settings, parse_duration  # noqa: E402
+from aggregator.models import Item  # noqa: E402
+from aggregator.normalise import canonical_url, content_hash, html_to_text  # noqa: E402
+from aggregator.poll import CycleReport, Pipeline  # noqa: E402
+from aggregator.store import Store  # noqa: E402
+from aggregator.watchlist import load_watchlist  # noqa: E402
+
+DEFAULT = ROOT.parent / "shared" / "data" / "topic-dev" / "entries.jsonl"
+
+
+def replay(rows: list[dict], threshold: float | None, window: str | None, near: float | None):
+    tmp = Path(tempfile.mkdtemp(prefix="eval-"))
+    cfg = tmp / "config"
+    cfg.mkdir()
+    extra = "[dedup]\n" + (f"story_threshold = {threshold}\n" if threshold else "") + (
+        f'story_window = "{window}"\n' if window else "") + (f"near_duplicate_threshold = {near}\n" if near else "")
+    (cfg / "aggregator.toml").write_text(f'data_dir = "{tmp / "data"}"\n' + extra)
+    (cfg / "watchlist.toml").write_text((ROOT / "config" / "watchlist.toml").read_text().replace(
+        "../seeds/", str(ROOT / "seeds") + "/"))
+    settings = load_settings(cfg)
+    store = Store(settings.data_dir / "eval.sqlite3")
+    pipe = Pipeline(store, settings, load_watchlist(cfg), now=datetime(2000, 1, 1, tzinfo=UTC))
+    report = CycleReport()
+    ids: dict[str, int] = {}
+    began = time.perf_counter()
+    last_prune = None
+    with store.transaction():
+        for r in rows:
+            when = datetime.fromisoformat(r["published"].replace("Z", "+00:00"))
+            if last_prune is None or when - last_prune > timedelta(hours=6):
+                pipe.stories.prune(when)
+                last_prune = when
+            title, summary = html_to_text(r["title"]), html_to_text(r.get("description") or "")
+            item = Item(feed_url=f"dev:{r['source']}", guid=r["id"], url=r["link"], canonical_url=canonical_url(r["link"]),
+                        title=title or "(untitled)", summary=summary, summary_html=summary, author=None, published=when,
+                        fetched_at=when, content_hash=content_hash(title, summary), feed_title=r["source"])
+            item_id = pipe.ingest(item, when, report)
+            if item_id:
+                ids[r["id"]] = item_id
+    elapsed = time.perf_counter() - began
+    return store, ids, elapsed
+
+
+def score(rows, store, ids, topic):
+    by_id = {r["id"]: r for r in rows}
+    pred_story, pred_label, original = {}, {}, {}
+    rid_of = {item_id: rid for rid, item_id in ids.items()}
+    for rid, item_id in ids.items():
+        row = store.execute("SELECT story_id, dup_level, duplicate_of FROM items WHERE id = ?", (item_id,)).fetchone()
+        pred_story[rid] = row["story_id"]
+        if row["dup_level"] != "new" and row["duplicate_of"] in rid_of:
+            original[rid] = rid_of[row["duplicate_of"]]
+        pred_label[rid] = bool(store.execute("SELECT 1 FROM item_topics WHERE item_id = ? AND topic = ?",
+                                             (item_id, topic)).fetchone())
+    tp = sum(1 for i, r in by_id.items() if r["label"] and pred_label.get(i))
+    fp = sum(1 for i, r in by_id.items() if not r["label"] and pred_label.get(i))
+    fn = sum(1 for i, r in by_id.items() if r["label"] and not pred_label.get(i))
+    p = tp / (tp + fp) if tp + fp else 0.0
+    rec = tp / (tp + fn) if tp + fn else 0.0
+    out = {"tag_precision": p, "tag_recall": rec, "tag_f1": 2 * p * rec / (p + rec) if p + rec else 0.0,
+           "tp": tp, "fp": fp, "fn": fn}
+    pos = [i for i, r in by_id.items() if r["label"] == 1]
+    sizes = defaultdict(int)
+    for i in pos:
+        sizes[by_id[i]["story"]] += 1
+    biggest = max(sizes, key=sizes.get)
+    for name, subset in (("", pos), ("_without_biggest", [i for i in pos if by_id[i]["story"] != biggest])):
+        out.update({k + name: v for k, v in _cluster_scores(subset, by_id, pred_story).items()})
+    # copies (near-duplicate or same URL) whose original is a positive of another gold story
+    out["near_dup_wrong_merges"] = sum(1 for i in pos if i in original and by_id[original[i]]["label"] == 1
+                                       and by_id[original[i]]["story"] != by_id[i]["story"])
+    out["biggest_story"] = biggest
+    return out
+
+
+def _cluster_scores(pos, by_id, pred_story):
+    def pairs(key):
+        groups = defaultdict(list)
+        for i in pos:
+            groups[key(i)].append(i)
+        return {frozenset(p) for g in groups.values() for p in itertools.combinations(g, 2)}
+
+    gold = pairs(lambda i: by_id[i]["story"])
+    pred = pairs(lambda i: pred_story.get(i) or ("single", i))
+    both = len(gold & pred)
+    pp = both / len(pred) if pred else 0.0
+    pr = both / len(gold) if gold else 0.0
+    g, s = defaultdict(set), defaultdict(set)
+    for i in pos:
+        g[by_id[i]["story"]].add(i)
+        s[pred_story.get(i) or ("single", i)].add(i)
+    bp = sum(len(g[by_id[i]["story"]] & s[pred_story.get(i) or ("single", i)]) / len(s[pred_story.get(i) or ("single", i)])
+             for i in pos) / len(pos)
+    br = sum(len(g[by_id[i]["story"]] & s[pred_story.get(i) or ("single", i)]) / len(g[by_id[i]["story"]])
+             for i in pos) / len(pos)
+    return {"pair_precision": pp, "pair_recall": pr, "pair_f1": 2 * pp * pr / (pp + pr) if pp + pr else 0.0,
+            "bcubed_precision": bp, "bcubed_recall": br, "wrong_pairs": len(pred - gold)}
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("file", nargs="?", type=Path, default=DEFAULT)
+    ap.add_argument("--topic", default="us-china-tech")
+    ap.add_argument("--threshold", type=float)
+    ap.add_argument("--near", type=float)
+    ap.add_argument("--window")
+    ap.add_argument("--json", action="store_true")
+    a = ap.parse_args(argv)
+    if not a.file.exists():
+        print(f"{a.file}: not found (the dev set lives in ../shared/data/topic-dev/)", file=sys.stderr)
+        return 2
+    rows = [json.loads(line) for line in a.file.read_text(encoding="utf-8").splitlines() if line.strip()]
+    rows.sort(key=lambda r: (r["published"], r["id"]))
+    if a.window:
+        parse_duration(a.window)
+    store, ids, elapsed = replay(rows, a.threshold, a.window, a.near)
+    result = score(rows, store, ids, a.topic)
+    result["items"] = len(rows)
+    result["seconds"] = round(elapsed, 2)
+    if a.json:
+        print(json.dumps(result))
+        return 0
+    print(f"{len(rows)} items replayed in {elapsed:.1f} s ({1000 * elapsed / len(rows):.2f} ms per item)")
+    print(f"tagging {a.topic}: precision {result['tag_precision']:.3f}  recall {result['tag_recall']:.3f}  "
+          f"F1 {result['tag_f1']:.3f}  (tp {result['tp']}, fp {result['fp']}, fn {result['fn']})")
+    for suffix, label in (("", "all gold positives"), ("_without_biggest", f"without {result['biggest_story']}")):
+        print(f"stories, {label}: pairwise P {result['pair_precision' + suffix]:.3f} R {result['pair_recall' + suffix]:.3f} "
+              f"F1 {result['pair_f1' + suffix]:.3f}; B-cubed P {result['bcubed_precision' + suffix]:.3f} "
+              f"R {result['bcubed_recall' + suffix]:.3f}; wrong pairs {result['wrong_pairs' + suffix]}")
+    print(f"items merged across different stories by the near-duplicate level: {result['near_dup_wrong_merges']}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
