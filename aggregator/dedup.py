@@ -209,7 +209,8 @@ class StoryIndex:
         terms, and only the TOP_CANDIDATES best get an exact cosine. Cost is bounded whatever the corpus.
         """
         vec, norm = self._vector(terms)
-        rare = sorted(vec, key=vec.__getitem__, reverse=True)[:RARE_TERMS]
+        # the rarest terms that other documents have (a word never seen before selects nothing)
+        rare = sorted((t for t in vec if t in self.postings), key=vec.__getitem__, reverse=True)[:RARE_TERMS]
         partial: dict[int, float] = defaultdict(float)
         for t in rare:
             bucket = self.postings.get(t)
@@ -299,8 +300,11 @@ def decide(*, title: str, text: str, when: datetime, same_url: SameUrl | None,
         mine = shingles(f"{title} {text}")
     best: tuple[float, NearCandidate] | None = None
     my_title = title_words(title)
+    boilerplate = False
     for cand in near:
         sim = similarity(set(mine), set(cand.shingles))
+        if sim >= 0.5 and cand.feed_url == feed_url and _jaccard(my_title, title_words(cand.title)) < SAME_TITLE:
+            boilerplate = True  # this feed's text repeats under another title: a caption or a promo
         if sim < th.near_duplicate or (best is not None and sim <= best[0]):
             continue
         # Under a different title, only substantial shared text makes a copy: feeds reuse photo
@@ -318,6 +322,8 @@ def decide(*, title: str, text: str, when: datetime, same_url: SameUrl | None,
         return DedupDecision(level="near-duplicate", duplicate_of=cand.duplicate_of or cand.item_id,
                              duplicate_of_seed=cand.seed_id, similarity=round(sim, 3), reason=reason,
                              story_id=cand.story_id, story_similarity=round(sim, 3), story_reason=reason)
+    if boilerplate:  # the shared text says nothing about the story: compare titles only
+        terms = story_terms(title, "")
     return _story(terms, when, stories, th)
 
 

@@ -1,0 +1,136 @@
+"""Dedup at its three levels, on fixtures of syndicated copies (fixtures/dedup/syndication.json: each
+item with the level and story expected), and URL canonicalisation (examples and properties)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from datetime import UTC, datetime, timedelta
+from urllib.parse import urlsplit
+
+from conftest import FIXTURES, ROOT, write_config
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from aggregator.config import load_settings
+from aggregator.explain import explain
+from aggregator.models import Item
+from aggregator.normalise import canonical_url, content_hash, is_tracking_param
+from aggregator.poll import CycleReport, Pipeline
+from aggregator.store import Store, database_path
+from aggregator.watchlist import load_watchlist
+
+T0 = datetime(2026, 11, 26, 14, 0, tzinfo=UTC)
+
+
+def ingest_fixture(tmp_path):
+    cfg = write_config(tmp_path, [])
+    settings = load_settings(cfg)
+    store = Store(database_path(settings.data_dir))
+    pipe = Pipeline(store, settings, load_watchlist(cfg))
+    fixture = json.loads((FIXTURES / "dedup" / "syndication.json").read_text())
+    ids = {}
+    report = CycleReport()
+    for f in fixture:
+        when = T0 + timedelta(hours=f["hours"])
+        item = Item(feed_url=f"https://{f['feed']}.example/feed", guid=f["guid"], url=f["link"],
+                    canonical_url=canonical_url(f["link"]), title=f["title"], summary=f["summary"],
+                    summary_html=f["summary"], author=None, published=when, fetched_at=when,
+                    content_hash=content_hash(f["title"], f["summary"]), feed_title=f["feed"])
+        with store.transaction():
+            ids[f["key"]] = pipe.ingest(item, when, report)
+    return store, fixture, ids
+
+
+def test_every_level_on_syndicated_copies(tmp_path):
+    store, fixture, ids = ingest_fixture(tmp_path)
+    rows = {k: store.item(v) for k, v in ids.items()}
+    for f in fixture:
+        row = rows[f["key"]]
+        assert row["dup_level"] == f["expect"], (f["key"], row["dup_level"], row["dup_reason"], row["story_reason"])
+        if "of" in f:
+            assert row["duplicate_of"] == ids[f["of"]], f["key"]
+            assert row["dup_reason"]
+    # stories: same expected story <=> same stored story (null: not asserted)
+    for a in fixture:
+        for b in fixture:
+            if a["story"] is None or b["story"] is None:
+                continue
+            same = rows[a["key"]]["story_id"] == rows[b["key"]]["story_id"]
+            assert same == (a["story"] == b["story"]), (a["key"], b["key"])
+    assert rows["retitled"]["dup_reason"].startswith('near-duplicate of item "US adds 31 Chinese firms')
+    assert rows["amp"]["dup_reason"] == "same canonical URL"
+    assert rows["reaction"]["story_reason"].startswith("same story as item #")
+    store.close()
+
+
+def test_explain_tells_level_story_and_tags(tmp_path):
+    store, _, ids = ingest_fixture(tmp_path)
+    text = explain(store, ids["retitled"])
+    assert "canonical url: https://paper.example.org/world/ymtc-blacklist" in text
+    assert f"near-duplicate of item #{ids['orig']}" in text and "near-duplicate of item \"US adds 31" in text
+    assert "story:" in text and "Entity List" in text
+    assert "topic:         us-china-tech" in text and "entity list" in text
+    store.close()
+
+
+def test_explain_cli_for_missing_item(tmp_path):
+    cfg = write_config(tmp_path, [])
+    p = subprocess.run([sys.executable, "-m", "aggregator", "--config", str(cfg), "explain", "999"],
+                       capture_output=True, text=True, cwd=ROOT)
+    assert p.returncode == 2 and "no item #999" in p.stderr and "Traceback" not in p.stderr
+
+
+CANONICAL = [
+    ("HTTP://WWW.Example.COM:80/a/b/?utm_source=x&b=2&a=1#frag", "https://example.com/a/b?a=1&b=2"),
+    ("https://example.com:443/a?fbclid=1&gclid=2&mc_cid=3&mc_eid=4", "https://example.com/a"),
+    ("https://example.com/story/amp", "https://example.com/story"),
+    ("https://amp.example.com/story.amp.html", "https://example.com/story.html"),
+    ("https://www.google.com/amp/s/example.com/news/1", "https://example.com/news/1"),
+    ("https://example-com.cdn.ampproject.org/c/s/example.com/news/1", "https://example.com/news/1"),
+    ("https://m.example.co.uk/news?outputType=amp", "https://example.co.uk/news"),
+    ("https://example.com/a?id=1", "https://example.com/a?id=1"),
+    ("https://example.com:8080/a", "https://example.com:8080/a"),
+    ("https://example.com/%7Euser", "https://example.com/~user"),
+    ("mailto:x@example.com", None),
+    ("not a url", None),
+]
+
+
+def test_canonical_examples():
+    for url, expected in CANONICAL:
+        assert canonical_url(url) == expected, url
+
+
+_seg = st.text(alphabet="abcdefghijklmnopqrstuvwxyz0123456789-_", min_size=1, max_size=8)
+_urls = st.builds(
+    lambda scheme, host, path, params, frag: f"{scheme}://{host}.example/{'/'.join(path)}"
+    + ("?" + "&".join(f"{k}={v}" for k, v in params) if params else "") + (f"#{frag}" if frag else ""),
+    st.sampled_from(["http", "https", "HTTP"]), _seg, st.lists(_seg, max_size=4),
+    st.lists(st.tuples(st.one_of(_seg, st.sampled_from(["utm_source", "utm_medium", "fbclid", "gclid", "mc_cid",
+                                                         "mc_eid", "id", "page"])), _seg), max_size=4),
+    st.one_of(st.none(), _seg))
+
+
+@settings(max_examples=300, deadline=None)
+@given(_urls)
+def test_canonical_is_idempotent_and_drops_tracking(url):
+    c = canonical_url(url)
+    assert c is not None and canonical_url(c) == c
+    query = urlsplit(c).query
+    assert not any(is_tracking_param(kv.split("=")[0]) for kv in query.split("&") if kv)
+    assert "#" not in c
+
+
+@settings(max_examples=300, deadline=None)
+@given(_urls, _seg)
+def test_distinct_articles_never_collapse(url, other):
+    # a different path segment or a different non-tracking parameter value is a different article
+    base = canonical_url(url)
+    p = urlsplit(base)
+    changed = base.replace(p.path, p.path.rstrip("/") + "/" + other + "x", 1)
+    assert canonical_url(changed) != base
+    with_id = canonical_url(url + ("&" if "?" in url.split("#")[0] else "?") + "articleid=" + other)
+    if "#" not in url:
+        assert with_id != base
