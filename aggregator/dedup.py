@@ -26,7 +26,7 @@ import math
 import re
 from collections import defaultdict
 from collections.abc import Iterable
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
 from aggregator.models import DedupDecision
@@ -41,6 +41,8 @@ RARE_TERMS = 8  # story candidates come from the postings of this many of an ite
 MAX_POSTINGS = 500  # a term in more recent documents than this selects no candidates
 TOP_CANDIDATES = 20  # exact cosines computed per new item
 TIME_DECAY = 0.25  # similarity lost over a whole story window (tuned on topic-dev, see BENCHMARKS.md)
+LATE_MARGIN = timedelta(hours=24)
+DOC_TERMS = 24  # terms kept per indexed document (the norm stays that of the full vector)
 ANCHOR = 0.3  # a joiner must also reach ANCHOR x threshold with the story's first item (no drift by chaining)
 _WORD = re.compile(r"[^\W_]+(?:['’.][^\W_]+)*", re.UNICODE)
 
@@ -139,14 +141,18 @@ def story_terms(title: str, text: str, max_text_words: int = 40) -> dict[str, fl
     return dict(tf)
 
 
-@dataclass
 class _Doc:
-    key: int  # item id (>0) or -seed id
-    story_id: int | None
-    when: datetime | None  # None for seeds: they match at any time
-    terms: dict[str, float]
-    vec: dict[str, float] = field(default_factory=dict)
-    norm: float = 0.0
+    """One indexed document: its weighted term vector (weights fixed when it was added)."""
+
+    __slots__ = ("key", "story_id", "when", "vec", "norm")
+
+    def __init__(self, key: int, story_id: int | None, when: datetime | None, vec: dict[str, float],
+                 norm: float) -> None:
+        self.key = key  # item id (>0) or -seed id
+        self.story_id = story_id
+        self.when = when  # None for seeds: they match at any time
+        self.vec = vec
+        self.norm = norm
 
 
 class StoryIndex:
@@ -182,19 +188,25 @@ class StoryIndex:
             *, counted: bool = False) -> None:
         if not counted:
             self.count(terms)
-        doc = _Doc(key, story_id, when, terms)
-        doc.vec, doc.norm = self._vector(terms)
-        self.docs[key] = doc
-        for t in terms:
+        vec, norm = self._vector(terms)
+        if len(vec) > DOC_TERMS:  # the strongest terms carry the cosine; the rest costs memory
+            vec = dict(sorted(vec.items(), key=lambda kv: -kv[1])[:DOC_TERMS])
+        self.docs[key] = _Doc(key, story_id, when, vec, norm)
+        for t in vec:
             self.postings[t].add(key)
         if story_id is not None and story_id not in self.story_first:
             self.story_first[story_id] = key
 
+    def horizon(self, now: datetime) -> datetime:
+        """Documents older than this can no longer join a new item's story (a day of margin is kept
+        for late arrivals, whose published time is older than the time they are fetched)."""
+        return now - self.window - LATE_MARGIN
+
     def prune(self, now: datetime) -> None:
-        horizon = now - 2 * self.window
+        horizon = self.horizon(now)
         for key in [k for k, d in self.docs.items() if d.when is not None and d.when < horizon]:
             doc = self.docs.pop(key)
-            for t in doc.terms:
+            for t in doc.vec:
                 bucket = self.postings.get(t)
                 if bucket is not None:
                     bucket.discard(key)

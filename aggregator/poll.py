@@ -29,7 +29,7 @@ from aggregator.tag import CompiledTopic, Doc, tag
 from aggregator.watchlist import Watchlist
 
 log = logging.getLogger("aggregator.poll")
-WARM_ITEMS = 20000  # items read at start to rebuild document frequencies
+WARM_ITEMS = 5000  # recent items read at start to rebuild document frequencies
 SHINGLE_CACHE = 4000  # recent items whose shingles stay in memory
 
 
@@ -88,17 +88,17 @@ class Pipeline:
     # --- state -----------------------------------------------------------------------
 
     def _warm(self, now: datetime) -> None:
-        """Rebuild the story index: document frequencies from recent items, documents of the
-        window, and every seed."""
+        """Rebuild the story index: the documents of the window (plus a margin) and every seed, and
+        document frequencies from the window and the last WARM_ITEMS items. Each item is tokenised once."""
+        horizon = iso(self.stories.horizon(now))
         rows = self.store.execute(
             "SELECT id, title, summary, story_id, coalesce(published, fetched_at) AS t FROM items "
-            "ORDER BY id DESC LIMIT ?", (WARM_ITEMS,)).fetchall()
-        horizon = now - 2 * self.th.window
+            "WHERE id IN (SELECT id FROM items ORDER BY id DESC LIMIT ?) OR coalesce(published, fetched_at) >= ? "
+            "ORDER BY id", (WARM_ITEMS, horizon)).fetchall()
         for row in rows:
             terms = dedup.story_terms(row["title"], row["summary"])
-            when = from_iso(row["t"])
-            if when is not None and when >= horizon:
-                self.stories.add(row["id"], row["story_id"], when, terms)
+            if row["t"] >= horizon:
+                self.stories.add(row["id"], row["story_id"], from_iso(row["t"]), terms)
             else:
                 self.stories.count(terms)
         for seed in self.store.seeds():

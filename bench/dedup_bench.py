@@ -1,0 +1,139 @@
+"""Dedup and clustering with 100,000 items already indexed: time per new item, index memory, start-up.
+
+    python bench/dedup_bench.py [--items 100000] [--new 2000] [--json]
+
+Builds a store of N synthetic items (bench/corpus.py) through the real pipeline, then measures, in a
+fresh Pipeline on that database:
+  - ready: seconds to rebuild the in-memory index at start (what the daemon does);
+  - memory: bytes the index holds in Python (tracemalloc) per stored item, and the on-disk size of the
+    persisted near-duplicate keys (item_bands) per item;
+  - per item: the dedup and clustering of NEW items (canonical-URL lookup, near-duplicate candidates,
+    the decision, index update), average over --new items, tagging and storing excluded.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import tempfile
+import time
+import tracemalloc
+from datetime import UTC, datetime
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))
+
+import corpus  # noqa: E402
+
+from aggregator import dedup  # noqa: E402
+from aggregator.config import load_settings  # noqa: E402
+from aggregator.models import Item  # noqa: E402
+from aggregator.normalise import content_hash  # noqa: E402
+from aggregator.poll import CycleReport, Pipeline  # noqa: E402
+from aggregator.store import Store  # noqa: E402
+from aggregator.watchlist import Watchlist  # noqa: E402
+
+
+def make_item(n: int, title: str, summary: str, when: datetime) -> Item:
+    url = f"https://site{n % 997}.example/news/{n}"
+    return Item(feed_url=f"https://site{n % 997}.example/feed", guid=f"g{n}", url=url, canonical_url=url, title=title,
+                summary=summary, summary_html=summary, author=None, published=when, fetched_at=when,
+                content_hash=content_hash(title, summary), feed_title=None)
+
+
+def main(argv=None) -> dict:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--items", type=int, default=100_000)
+    ap.add_argument("--new", type=int, default=2000)
+    ap.add_argument("--json", action="store_true")
+    a = ap.parse_args(argv)
+    tmp = Path(tempfile.mkdtemp(prefix="dedup-bench-"))
+    (tmp / "config").mkdir()
+    (tmp / "config" / "aggregator.toml").write_text(f'data_dir = "{tmp}"\n')
+    settings = load_settings(tmp / "config")
+    empty = Watchlist(topics=())
+    store = Store(tmp / "bench.sqlite3")
+    stream = corpus.items(a.items + a.new)
+    began = time.perf_counter()
+    pipe = Pipeline(store, settings, empty)
+    report = CycleReport()
+    last = None
+    batch = 0
+    store.conn.execute("BEGIN")
+    for n in range(a.items):
+        title, summary, when, _ = next(stream)
+        if last is None or (when - last).total_seconds() > 6 * 3600:
+            pipe.stories.prune(when)
+            last = when
+        pipe.ingest(make_item(n, title, summary, when), when, report)
+        batch += 1
+        if batch == 5000:
+            store.conn.execute("COMMIT")
+            store.conn.execute("BEGIN")
+            batch = 0
+    store.conn.execute("COMMIT")
+    build = time.perf_counter() - began
+    store.close()
+
+    # a fresh start on the full database, as the daemon does
+    store = Store(tmp / "bench.sqlite3")
+    tracemalloc.start()
+    t0 = time.perf_counter()
+    pipe = Pipeline(store, settings, empty, now=last)
+    ready = time.perf_counter() - t0
+    index_bytes = tracemalloc.get_traced_memory()[0]
+    tracemalloc.stop()
+    bands_bytes = _table_bytes(store, "item_bands")
+
+    new = [next(stream) for _ in range(a.new)]
+    spent = 0.0
+    store.conn.execute("BEGIN")
+    for n, (title, summary, when, _) in enumerate(new, start=a.items):
+        item = make_item(n, title, summary, when)
+        t = time.perf_counter()
+        terms = dedup.story_terms(item.title, item.summary)
+        same = store.item_by_canonical(item.canonical_url)
+        sh = frozenset(dedup.shingles(f"{item.title} {item.summary}"))
+        keys = dedup.band_keys(item.title, item.summary, sh)
+        decision = dedup.decide(title=item.title, text=item.summary, when=when, same_url=None if same is None else
+                                dedup.SameUrl(same["id"], same["story_id"], same["title"], None),
+                                near=pipe._near_candidates(keys, dedup.title_key(item.title)), stories=pipe.stories,
+                                terms=terms, th=pipe.th, mine=sh, feed_url=item.feed_url)
+        story_id = decision.story_id or store.create_story(item.title, when, when)
+        item_id = store.insert_item(item, dup_level=decision.level, duplicate_of=decision.duplicate_of,
+                                    duplicate_of_seed=None, dup_similarity=decision.similarity,
+                                    dup_reason=decision.reason, story_id=story_id, story_similarity=None,
+                                    story_reason=decision.story_reason)
+        store.add_bands(item_id, keys)
+        pipe.stories.add(item_id, story_id, when, terms)
+        spent += time.perf_counter() - t
+    store.conn.execute("COMMIT")
+    result = {
+        "items": a.items, "build_seconds": round(build, 1),
+        "ready_seconds": round(ready, 2),
+        "index_bytes_per_item": round(index_bytes / a.items, 1),
+        "window_documents": len(pipe.stories.docs),
+        "bands_disk_bytes_per_item": round(bands_bytes / a.items, 1) if bands_bytes else None,
+        "dedup_ms_per_item": round(1000 * spent / a.new, 3),
+    }
+    if a.json:
+        print(json.dumps(result))
+    else:
+        for k, v in result.items():
+            print(f"{k:28} {v}")
+    return result
+
+
+def _table_bytes(store: Store, name: str) -> int | None:
+    try:
+        row = store.execute("SELECT sum(pgsize) FROM dbstat WHERE name = ?", (name,)).fetchone()
+        return int(row[0]) if row and row[0] else None
+    except Exception:  # dbstat is a compile-time option of SQLite
+        return None
+
+
+if __name__ == "__main__":
+    main()
