@@ -43,6 +43,7 @@ TOP_CANDIDATES = 20  # exact cosines computed per new item
 TIME_DECAY = 0.25  # similarity lost over a whole story window (tuned on topic-dev, see BENCHMARKS.md)
 LATE_MARGIN = timedelta(hours=24)
 DOC_TERMS = 24  # terms kept per indexed document (the norm stays that of the full vector)
+QUANT = 10  # indexed weights are stored as round(weight x QUANT)
 ANCHOR = 0.3  # a joiner must also reach ANCHOR x threshold with the story's first item (no drift by chaining)
 _WORD = re.compile(r"[^\W_]+(?:['’.][^\W_]+)*", re.UNICODE)
 
@@ -191,7 +192,9 @@ class StoryIndex:
         vec, norm = self._vector(terms)
         if len(vec) > DOC_TERMS:  # the strongest terms carry the cosine; the rest costs memory
             vec = dict(sorted(vec.items(), key=lambda kv: -kv[1])[:DOC_TERMS])
-        self.docs[key] = _Doc(key, story_id, when, vec, norm)
+        # Weights stored in tenths as small ints: CPython shares ints below 257, so an indexed weight
+        # costs no object of its own (a float costs 24 bytes). `_Doc.vec` is read through `weights`.
+        self.docs[key] = _Doc(key, story_id, when, {t: min(256, round(w * QUANT)) for t, w in vec.items()}, norm)
         for t in vec:
             self.postings[t].add(key)
         if story_id is not None and story_id not in self.story_first:
@@ -230,7 +233,7 @@ class StoryIndex:
                 continue
             weight = vec[t]
             for key in bucket:
-                partial[key] += weight * self.docs[key].vec.get(t, 0.0)
+                partial[key] += weight * self.docs[key].vec.get(t, 0)
         if not partial:
             return None, 0.0, []
         top = sorted(partial, key=partial.__getitem__, reverse=True)[: TOP_CANDIDATES * 2]
@@ -240,8 +243,8 @@ class StoryIndex:
             doc = self.docs[key]
             if doc.when is not None and abs(doc.when - when) > self.window:
                 continue
-            small, large = (vec, doc.vec) if len(vec) <= len(doc.vec) else (doc.vec, vec)
-            sim = sum(v * large.get(t, 0.0) for t, v in small.items()) / (norm * doc.norm)
+            dvec = doc.vec
+            sim = sum(v * dvec.get(t, 0) for t, v in vec.items()) / (norm * doc.norm * QUANT)
             if doc.when is not None:  # the further apart in time, the more alike two reports must be
                 sim -= TIME_DECAY * abs((doc.when - when).total_seconds()) / self.window.total_seconds()
             if sim > best_sim:
@@ -251,7 +254,8 @@ class StoryIndex:
                 break
         shared = []
         if best is not None:
-            shared = sorted((t for t in vec if t in best.vec), key=lambda t: -vec[t] * best.vec[t])[:6]
+            bvec = best.vec
+            shared = sorted((t for t in vec if t in bvec), key=lambda t: -vec[t] * bvec[t])[:6]
         return best, best_sim, shared
 
     def similarity_to(self, key: int, terms: dict[str, float]) -> float:
@@ -259,7 +263,7 @@ class StoryIndex:
         if doc is None:
             return 1.0  # the story's first item left the window: no drift check possible
         vec, norm = self._vector(terms)
-        return sum(v * doc.vec.get(t, 0.0) for t, v in vec.items()) / (norm * doc.norm)
+        return sum(v * doc.vec.get(t, 0) for t, v in vec.items()) / (norm * doc.norm * QUANT)
 
 
 @dataclass(frozen=True)
