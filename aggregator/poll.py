@@ -341,14 +341,14 @@ class Pipeline:
     # --- watchlist changes -------------------------------------------------------------
 
     def retag(self, since: datetime, topic_ids: set[str] | None = None, now: datetime | None = None) -> int:
-        """Apply (new or changed) topics to the items since ``since``; returns how many were tagged."""
+        """Apply (new or changed) topics to the items fetched since ``since``; returns how many were tagged."""
         now = now or datetime.now(UTC)
         topics = [t for t in self.topics if topic_ids is None or t.id in topic_ids]
         tagged = 0
         with self.store.transaction():
             for row in self.store.execute(
                     "SELECT i.id, i.title, i.summary, i.author, f.title AS feed_title FROM items i LEFT JOIN feeds f "
-                    "ON f.url = i.feed_url WHERE coalesce(i.published, i.fetched_at) >= ?",
+                    "ON f.url = i.feed_url WHERE i.fetched_at >= ?",
                     (iso(since),)).fetchall():
                 tags = self.tag_text(row["title"], row["summary"], row["feed_title"] or "", row["author"] or "",
                                      topics)

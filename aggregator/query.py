@@ -26,7 +26,7 @@ from aggregator.errors import QuerySyntaxError
 from aggregator.normalise import fold
 
 FIELDS = ("title", "summary", "text", "feed", "author")
-_WORD_CHARS = re.compile(r"[^\s()\"]+")
+_WORD_CHARS = re.compile(r"[^\s()\"“”]+")
 
 
 @dataclass(frozen=True)
@@ -36,7 +36,13 @@ class Term:
     upper: bool = False  # matches only capitalised words in the text
 
     def __str__(self) -> str:
-        return (self.text.upper() if self.upper else self.text) + ("*" if self.prefix else "")
+        text = (self.text.upper() if self.upper else self.text) + ("*" if self.prefix else "")
+        return text if _BARE.fullmatch(text) and text not in _RESERVED and not text.startswith("NEAR/") \
+            else '"' + text + '"'
+
+
+_BARE = re.compile(r"[^\s()\"“”@\-:][^\s()\"“”:]*")
+_RESERVED = {"AND", "OR", "NOT"}
 
 
 @dataclass(frozen=True)
@@ -44,7 +50,7 @@ class Phrase:
     words: tuple[Term, ...]
 
     def __str__(self) -> str:
-        return '"' + " ".join(str(w) for w in self.words) + '"'
+        return '"' + " ".join(str(w).strip('"') for w in self.words) + '"'
 
 
 @dataclass(frozen=True)
@@ -87,7 +93,9 @@ class Field:
     part: Node
 
     def __str__(self) -> str:
-        return f"{self.name}:{self.part}"
+        inner = str(self.part)
+        return f"{self.name}:{inner}" if isinstance(self.part, Term | Phrase | And | Or | Near) else \
+            f"{self.name}:({inner})"
 
 
 Node = Term | Phrase | And | Or | Not | Near | Field
@@ -160,11 +168,11 @@ def _error(q: str, col: int, what: str, hint: str | None = None) -> QuerySyntaxE
 def make_term(word: str, q: str = "", col: int = 0) -> Term:
     prefix = word.endswith("*")
     core = word.rstrip("*").replace(".", "") if word.rstrip("*") not in (".",) else word
-    core = core.strip("'’,;!?")
+    core = core.strip("'’,;!?:/-")  # edge punctuation is not part of a word (the text tokenizer agrees)
     if core.endswith(("'s", "’s")):
         core = core[:-2]
-    if not core:
-        raise _error(q, col, f"empty term {word!r}")
+    if not any(c.isalnum() for c in core):
+        raise _error(q, col, f"empty term {word!r}", "a term needs a letter or a digit")
     if "*" in core:
         raise _error(q, col, f"wildcard inside {word!r}", "only a trailing * (prefix) is supported")
     letters = [c for c in core if c.isalpha()]
@@ -248,6 +256,9 @@ class _Parser:
         if tok.kind == "phrase":
             return make_phrase(tok.value, self.q, tok.col)
         if tok.kind == "word":
+            # "chip-making" is two words in the text, so it is a phrase here ("chipmaking" matches too)
+            if "-" in tok.value.strip("-") or "/" in tok.value.strip("/"):
+                return make_phrase(tok.value, self.q, tok.col)
             return make_term(tok.value, self.q, tok.col)
         if tok.kind == "list":
             if tok.value not in self.lists:

@@ -27,10 +27,13 @@ def collect(store: Store, settings: Settings, config_dir: Path, now: datetime) -
         except AggregatorError as e:
             config_errors[name] = str(e)
             problems.append(f"{name} invalid: {e}")
-    for key in ("watchlist_error", "feeds_error", "settings_error"):
-        value = store.get_meta(key)
-        if value and key.split("_")[0] not in config_errors:
-            config_errors[key.split("_")[0]] = value
+    # what the running daemon rejected (it keeps the last good version active)
+    rejected = {key.split("_")[0]: value for key in ("watchlist_error", "feeds_error", "settings_error")
+                if (value := store.get_meta(key))}
+    for name, value in rejected.items():
+        if name not in config_errors:
+            config_errors[name] = value
+            problems.append(f"{name} rejected by the daemon: {value}")
     last_success = max((f.last_success_at for f in feeds if f.last_success_at), default=None)
     limit = timedelta(seconds=3 * settings["poll.default_interval"])
     first_start = store.get_meta("first_start")
@@ -69,6 +72,7 @@ def collect(store: Store, settings: Settings, config_dir: Path, now: datetime) -
         "delivery": f"SMTP {settings['smtp.host']}:{settings['smtp.port']}" if settings.smtp_configured
         else f"outbox {settings.data_dir / 'outbox'}",
         "config_errors": config_errors,
+        "rejected_by_daemon": rejected,
         "items": store.count_items(),
         "database": {"path": str(db), "bytes": size, "schema_version": store.schema_version},
     }
@@ -93,6 +97,8 @@ def render(st: dict[str, Any]) -> str:
     lines.append(f"next digest: {st['next_digest']} via {st['delivery']}")
     for name, err in st["config_errors"].items():
         lines.append(f"config:      {name}: {err}")
+    for name in st["rejected_by_daemon"]:
+        lines.append(f"daemon:      kept the last good {name} (the edit above was rejected)")
     db = st["database"]
     lines.append(f"database:    {db['path']} ({db['bytes'] / 1e6:.1f} MB, {st['items']} items, schema v{db['schema_version']})")
     return "\n".join(lines)

@@ -1,0 +1,121 @@
+"""The watchlist query language: what the README promises, and properties of the parser."""
+
+from __future__ import annotations
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from aggregator.errors import QuerySyntaxError
+from aggregator.query import parse
+from aggregator.tag import CompiledTopic, Doc, match, tag
+
+LISTS = {"vendors": ["Huawei", "ZTE", "Hikvision"], "firms": ["Chinese firms", "SMIC"]}
+
+
+def hits(query: str, title: str, summary: str = "", feed: str = "", author: str = "") -> bool:
+    return match(parse(query, LISTS), Doc.of(title, summary, feed, author)) is not None
+
+
+@pytest.mark.parametrize(("query", "title", "expected"), [
+    ("ban", "UK bans Huawei", False),  # whole words: "ban" is not "bans"...
+    ("ban*", "UK bans Huawei", True),  # ...unless it is a prefix
+    ("ban", "Bank of England raises rates", False),  # and never "bank"
+    ("US", "US adds firms to Entity List", True),
+    ("US", "U.S. adds firms to Entity List", True),  # U.S. is US
+    ("US", "Tell us what you think", False),  # the pronoun is not the country
+    ("us", "Tell us what you think", True),  # lower case: any case
+    ("beijing", "BEIJING responds", True),
+    ("Zurich", "Zürich bank fined", True),  # accents do not matter
+    ("zürich", "Zurich bank fined", True),
+    ('"entity list"', "Firms added to the Entity List", True),
+    ('"entity list"', "List of entities", False),
+    ("chipmaking", "Chip-making tools curbed", True),  # hyphenated text also matches joined
+    ('"chip making"', "Chip-making tools curbed", True),
+    ("Chinese-made", "Chinese-made cameras removed", True),
+    ("huawei AND ban*", "Germany bans Huawei", True),
+    ("huawei ban*", "Germany bans Huawei", True),  # juxtaposition is AND
+    ("huawei AND NOT ban*", "Germany bans Huawei", False),
+    ("huawei -ban*", "Germany bans Huawei", False),
+    ("zte OR huawei", "ZTE fined", True),
+    ("(zte OR huawei) AND fined", "ZTE fined", True),
+    ("export NEAR/2 china", "Export of chips to China", False),
+    ("export NEAR/4 china", "Export of chips to China", True),
+    ("@vendors", "Hikvision cameras ripped out", True),
+    ("@firms NEAR/5 sanction*", "US sanctions Chinese firms", True),
+    ("china's", "China's new rules", True),
+])
+def test_language(query, title, expected):
+    assert hits(query, title) is expected
+
+
+def test_fields():
+    assert hits("title:huawei", "Huawei banned", "nothing")
+    assert not hits("title:huawei", "Something banned", "Huawei again")
+    assert hits("summary:huawei", "x", "Huawei again")
+    assert hits("text:huawei", "x", "Huawei again")
+    assert hits('feed:"tech policy"', "x", "y", feed="Tech Policy Daily")
+    assert hits("author:reuters", "x", "y", author="Reuters staff")
+    assert not hits("export NEAR/3 china", "Export rules", "China responds")  # NEAR stays within one field
+
+
+@pytest.mark.parametrize(("query", "column", "what"), [
+    ("(huawei OR zte", 1, "unclosed parenthesis"),
+    ("huawei AND", 11, "query ends too early"),
+    ('"entity list', 1, "unclosed quote"),
+    ("huawei )", 8, "unexpected ')'"),
+    ("foo:bar", 1, "unknown field 'foo'"),
+    ("a NEAR/0 b", 3, "bad proximity"),
+    ("@nope", 1, "unknown list @nope"),
+    ("ab*c", 1, "wildcard inside"),
+    ("", 1, "empty query"),
+])
+def test_syntax_errors(query, column, what):
+    with pytest.raises(QuerySyntaxError) as e:
+        parse(query, LISTS)
+    assert str(e.value) == f"column {column}: {what}" or str(e.value).startswith(f"column {column}: {what}")
+
+
+def test_tags_explain_what_matched_and_score_by_field():
+    topic = CompiledTopic("t", parse('"entity list" OR huawei', LISTS), parse("title:review", LISTS), 0.3, 0.5)
+    strong = tag(Doc.of("Huawei added to Entity List", "The Entity List grows."), [topic])[0]
+    weak = tag(Doc.of("Trade news", "Huawei is mentioned."), [topic])[0]
+    assert strong.matched == ('summary:"entity list"', 'title:"entity list"', "title:huawei")
+    assert strong.score > weak.score >= 0.3
+    assert tag(Doc.of("Huawei phone review", ""), [topic]) == []  # exclude wins
+    high = CompiledTopic("t", parse("huawei", LISTS), None, 0.9, 0.5)
+    assert tag(Doc.of("x", "Huawei is mentioned."), [high]) == []  # below min_score
+
+
+_words = st.sampled_from(["huawei", "ZTE", "US", "ban*", "export", "china's", "chip-making", "10:30", "é"])
+_atoms = st.one_of(_words, _words.map(lambda w: f'"{w} {w}"'), st.just("@vendors"))
+
+
+def _queries(depth: int = 3) -> st.SearchStrategy[str]:
+    if depth == 0:
+        return _atoms
+    inner = _queries(depth - 1)
+    return st.one_of(
+        _atoms,
+        st.tuples(inner, st.sampled_from([" AND ", " OR ", " ", " NEAR/3 "]), inner).map("".join),
+        inner.map(lambda q: f"NOT {q}"),
+        inner.map(lambda q: f"({q})"),
+        st.tuples(st.sampled_from(["title:", "summary:", "feed:"]), inner).map(lambda t: t[0] + f"({t[1]})"),
+    )
+
+
+@settings(max_examples=400, deadline=None)
+@given(_queries())
+def test_round_trip(query):
+    node = parse(query, LISTS)
+    assert parse(str(node), LISTS) == node
+
+
+@settings(max_examples=1500, deadline=None)
+@given(st.text(alphabet=st.sampled_from(list('abUS() "*:-@/NEARORANDT0123456789\t\n“”')), max_size=40))
+def test_parser_raises_only_its_own_error(text):
+    try:
+        node = parse(text, LISTS)
+    except QuerySyntaxError:
+        return
+    assert parse(str(node), LISTS) == node

@@ -1,0 +1,112 @@
+"""Topic tracking end to end: hot reload in a running daemon, backtests, trends, the Atom export."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+from datetime import UTC, datetime, timedelta
+
+import feedparser
+from conftest import FIXTURES, ROOT, wait_for, write_config
+
+from aggregator.digest import _spike
+
+AI_TOPIC = '\n[[topic]]\nid = "storms"\nname = "Storms"\nquery = "storm* OR gust*"\n'
+
+
+def cli(*args, env):
+    return subprocess.run([sys.executable, "-m", "aggregator", *args], capture_output=True, text=True, env=env,
+                          cwd=ROOT, timeout=120)
+
+
+def topics_of(env, guid):
+    items = [json.loads(x) for x in cli("export", "items", "--format", "jsonl", env=env).stdout.splitlines()]
+    return [t["topic"] for i in items if i["guid"] == guid for t in i["topics"]]
+
+
+def test_hot_reload_applies_edits_rejects_broken_ones_and_obeys_sighup(tmp_path):
+    feed = tmp_path / "wire.xml"
+    feed.write_bytes((FIXTURES / "feeds" / "wire.xml").read_bytes())
+    cfg = write_config(tmp_path, [feed.as_uri()], settings='[watchlist]\nreload_every = "1s"\n')
+    env = {**os.environ, "AGGREGATOR_CONFIG": str(cfg), "AGGREGATOR_DATA_DIR": str(tmp_path / "data")}
+    proc = subprocess.Popen([sys.executable, "-m", "aggregator", "run"], env=env, stderr=subprocess.PIPE,
+                            stdout=subprocess.DEVNULL, text=True, cwd=ROOT)
+    try:
+        assert wait_for(lambda: (tmp_path / "data" / "outbox" / "preview.html").exists(), 60)
+        assert topics_of(env, "wire-1004") == []  # the storm warning matches no shipped topic
+        good = (cfg / "watchlist.toml").read_text()
+        (cfg / "watchlist.toml").write_text(good + AI_TOPIC)
+        assert wait_for(lambda: topics_of(env, "wire-1004") == ["storms"], 15)  # applied to past items
+        (cfg / "watchlist.toml").write_text(good + AI_TOPIC.replace("storm* OR gust*", "(storm* OR"))
+        assert wait_for(lambda: "watchlist" in json.loads(cli("status", "--json", env=env).stdout)["rejected_by_daemon"],
+                        15)
+        status = json.loads(cli("status", "--json", env=env).stdout)
+        assert not status["healthy"] and "watchlist" in status["config_errors"]
+        assert cli("status", "--check", env=env).returncode == 1
+        assert proc.poll() is None  # still running on the last good watchlist
+        assert topics_of(env, "wire-1004") == ["storms"]
+        # SIGHUP: with the file fixed, a reload on the signal
+        (cfg / "aggregator.toml").write_text((cfg / "aggregator.toml").read_text().replace('"1s"', '"1h"'))
+        (cfg / "watchlist.toml").write_text(good)
+        proc.send_signal(signal.SIGHUP)
+        assert wait_for(lambda: topics_of(env, "wire-1004") == [], 15)
+        assert wait_for(lambda: json.loads(cli("status", "--json", env=env).stdout)["healthy"], 15)
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(timeout=15) == 0
+    log = proc.stderr.read()
+    assert "watchlist not reloaded, the last good one stays active" in log and "Traceback" not in log
+
+
+def test_backtest_on_stored_items_and_on_labels(tmp_path):
+    feed = tmp_path / "wire.xml"
+    feed.write_bytes((FIXTURES / "feeds" / "wire.xml").read_bytes())
+    cfg = write_config(tmp_path, [feed.as_uri()])
+    env = {**os.environ, "AGGREGATOR_CONFIG": str(cfg), "AGGREGATOR_DATA_DIR": str(tmp_path / "data")}
+    assert cli("poll", "--once", env=env).returncode == 0
+    p = cli("watchlist", "test", "us-china-tech", "--since", "3650d", env=env)
+    assert p.returncode == 0 and "us-china-tech: 5 of 12 stored items" in p.stdout, p.stdout
+    assert "Entity List" in p.stdout and "score" in p.stdout
+    p = cli("watchlist", "test", "weather", "--query", "storm* OR rates", "--since", "3650d", env=env)
+    assert "weather: 2 of 12 stored items" in p.stdout and "Storm warning" in p.stdout  # a topic not yet saved
+    labels = tmp_path / "labels.jsonl"
+    labels.write_text("\n".join(json.dumps(x) for x in [
+        {"id": "a", "title": "US adds Huawei suppliers to Entity List", "description": "", "label": 1},
+        {"id": "b", "title": "Bakery wins bread award", "description": "", "label": 0},
+        {"id": "c", "title": "Netherlands curbs ASML chip tool exports to China", "description": "", "label": 1},
+        {"id": "d", "title": "New smartphone reviewed", "description": "", "label": 1},
+    ]) + "\n")
+    p = cli("watchlist", "test", "us-china-tech", "--labels", str(labels), env=env)
+    assert "precision 1.000  recall 0.667" in p.stdout and "- New smartphone reviewed" in p.stdout
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text('{"title": "x"}\n')
+    p = cli("watchlist", "test", "us-china-tech", "--labels", str(bad), env=env)
+    assert p.returncode == 2 and "bad.jsonl:1: expected a JSON object with a 0/1 label" in p.stderr
+
+
+def test_spike_marks_a_day_well_above_its_average():
+    end = datetime(2026, 11, 28, 7, 0, tzinfo=UTC)
+    day = lambda d: (end - timedelta(days=d)).strftime("%Y-%m-%d")  # noqa: E731
+    quiet = {day(d): 1 for d in range(1, 8)}
+    assert _spike({**quiet, day(0): 6}, end) == "6 new stories today, 7-day average 1.0"
+    assert _spike({**quiet, day(0): 2}, end) is None
+    assert _spike({day(0): 9}, end) is None  # no history yet: nothing to compare with
+
+
+def test_atom_export_is_a_valid_feed_of_the_topic(tmp_path):
+    feed = tmp_path / "wire.xml"
+    feed.write_bytes((FIXTURES / "feeds" / "wire.xml").read_bytes())
+    cfg = write_config(tmp_path, [feed.as_uri()])
+    env = {**os.environ, "AGGREGATOR_CONFIG": str(cfg), "AGGREGATOR_DATA_DIR": str(tmp_path / "data")}
+    cli("poll", "--once", env=env)
+    p = cli("export", "feed", "us-china-tech", env=env)
+    parsed = feedparser.parse(p.stdout.encode())
+    assert not parsed.bozo, parsed.get("bozo_exception")
+    assert parsed.version == "atom10" and parsed.feed.title == "US–China tech restrictions"
+    titles = [e.title for e in parsed.entries]
+    assert "US adds 27 Chinese firms to Entity List over military ties" in titles
+    assert not any("bakery" in t.lower() for t in titles)
+    assert cli("export", "feed", "nope", env=env).returncode == 2
