@@ -189,14 +189,14 @@ class Daemon:
     async def catch_up(self, now: datetime) -> None:
         """Send once a digest that fell due while the daemon was down."""
         assert self.pipeline is not None and self.store is not None
-        last_due = schedule.last_fire_before(self._digest_trigger(), now)
-        first_start = self.store.get_meta("first_start")
-        if last_due is None or first_start is None or datetime.fromisoformat(first_start) > last_due:
-            return
-        done = self.store.execute("SELECT 1 FROM digests WHERE scheduled_for >= ?", (iso(last_due),)).fetchone()
-        if done is None:
-            log.info("catch-up: the digest due at %s was missed; sending it now", iso(last_due))
-            delivery.run_digest(self.store, self.settings, self.pipeline.watchlist, now, scheduled_for=last_due)
+        first = self.store.get_meta("first_start")
+        row = self.store.execute("SELECT max(scheduled_for) FROM digests").fetchone()
+        due = schedule.missed_digest(self._digest_trigger(), now,
+                                     first_start=datetime.fromisoformat(first) if first else None,
+                                     last_served=datetime.fromisoformat(row[0]) if row and row[0] else None)
+        if due is not None:
+            log.info("catch-up: the digest due at %s was missed; sending it now", iso(due))
+            delivery.run_digest(self.store, self.settings, self.pipeline.watchlist, now, scheduled_for=due)
 
     async def retry(self) -> None:
         assert self.pipeline is not None and self.store is not None

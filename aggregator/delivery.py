@@ -54,9 +54,14 @@ def compose(store: Store, settings: Settings, watchlist: Watchlist, start: datet
 
 
 def next_window_start(store: Store, settings: Settings, end: datetime) -> datetime:
+    """Where the next window starts: the end of the last sent (or skipped) digest; before any was
+    sent, where the first (failed) one started, so that its items roll over; else one period back."""
     last = store.last_sent_digest()
     if last is not None:
         return from_iso(last["window_end"]) or end
+    first = store.execute("SELECT window_start FROM digests ORDER BY id LIMIT 1").fetchone()
+    if first is not None and first["window_start"]:
+        return from_iso(first["window_start"]) or end
     period = 7 if settings["digest.cadence"] == "weekly" else 1
     return end - timedelta(days=period)
 

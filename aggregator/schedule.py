@@ -97,3 +97,18 @@ def last_fire_before(trigger, now: datetime, lookback: timedelta = timedelta(day
         last = fire
         fire = trigger.get_next_fire_time(fire, fire + timedelta(seconds=1))
     return last
+
+
+def missed_digest(trigger, now: datetime, *, first_start: datetime | None,
+                  last_served: datetime | None) -> datetime | None:
+    """The digest time that fell due while the daemon was down and was never served, if any.
+
+    Only the latest missed time counts (a week of downtime gives one catch-up digest, whose window
+    covers the whole week); a time before the daemon first started is not "missed".
+    """
+    due = last_fire_before(trigger, now)
+    if due is None or first_start is None or first_start > due:
+        return None
+    if last_served is not None and last_served >= due:
+        return None
+    return due

@@ -1,0 +1,257 @@
+"""The daily digest over a real SMTP server (aiosmtpd on a reserved port): content, exactly-once
+delivery, retries, permanent failures, catch-up, header safety, TLS, and a golden text part."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import ssl
+from datetime import UTC, datetime, timedelta
+from email import message_from_bytes, policy
+from pathlib import Path
+
+import pytest
+from conftest import FIXTURES, free_port, rss, write_config
+
+from aggregator import delivery
+from aggregator.config import load_feeds, load_settings
+from aggregator.digest import FeedHealth, build_digest
+from aggregator.poll import Pipeline
+from aggregator.render import render_text
+from aggregator.schedule import digest_trigger, missed_digest
+from aggregator.send import SmtpSettings
+from aggregator.store import Store, database_path
+from aggregator.watchlist import load_watchlist
+
+TO = ["me@example.org", "you@example.org"]
+
+
+def setup(tmp_path, feeds=None, extra=""):
+    feed = tmp_path / "wire.xml"
+    feed.write_bytes((FIXTURES / "feeds" / "wire.xml").read_bytes())
+    cfg = write_config(tmp_path, feeds or [feed.as_uri()],
+                       settings=f'[digest]\ntimezone = "Europe/London"\nto = {TO!r}\n'.replace("'", '"') + extra)
+    settings = load_settings(cfg)
+    store = Store(database_path(settings.data_dir))
+    store.sync_feeds(load_feeds(cfg), datetime.now(UTC))
+    pipe = Pipeline(store, settings, load_watchlist(cfg))
+    asyncio.run(pipe.poll_once(force=True))
+    return store, settings, pipe.watchlist
+
+
+def smtp(host, port, **kw):
+    return SmtpSettings(host=host, port=port, security=kw.pop("security", "none"), timeout=5,
+                        sender="aggregator <digest@example.org>", **kw)
+
+
+def test_delivers_one_well_formed_multipart_digest(tmp_path, smtp_server):
+    host, port, sink = smtp_server
+    store, settings, wl = setup(tmp_path)
+    out = delivery.run_digest(store, settings, wl, datetime.now(UTC), smtp=smtp(host, port))
+    assert out.status == "sent"
+    assert len(sink.messages) == 1
+    rcpts, msg, raw = sink.messages[0]
+    assert rcpts == TO
+    assert msg.get_content_type() == "multipart/alternative"
+    parts = [p.get_content_type() for p in msg.walk()][1:]
+    assert parts == ["text/plain", "text/html"]
+    subject = msg["Subject"]
+    assert re.fullmatch(r"Digest \d{4}-\d{2}-\d{2}: \d+ stories on 3 topics", subject), subject
+    for header in ("Date", "Message-ID", "List-Id", "From", "To"):
+        assert msg[header], header
+    full = message_from_bytes(raw, policy=policy.default)
+    text = full.get_body(("plain",)).get_content()
+    html = full.get_body(("html",)).get_content()
+    assert "## US–China tech restrictions" in text and "Why: " in text and "items seen" in text
+    assert "US adds 27 Chinese firms to Entity List" in text or "Entity List" in text
+    assert "<script" not in html and "style=" in html and 'name="color-scheme"' in html and "<img" not in html
+    assert len(raw) < 100_000
+    row = store.digests(1)[0]
+    assert (row["status"], row["message_id"]) == ("sent", msg["Message-ID"])
+    # the next digest covers only what came since: nothing is sent twice
+    second = delivery.compose(store, settings, wl, delivery.next_window_start(store, settings, datetime.now(UTC)),
+                              datetime.now(UTC))
+    assert second.empty
+
+
+def test_refused_first_then_accepted_is_delivered_once(tmp_path, smtp_server):
+    host, port, sink = smtp_server
+    store, settings, wl = setup(tmp_path)
+    sink.fail_next = ["451 4.3.0 try again later"]
+    now = datetime.now(UTC)
+    first = delivery.run_digest(store, settings, wl, now, smtp=smtp(host, port))
+    assert first.status == "retrying" and "451" in first.message and not sink.messages
+    assert delivery.retry_due(store, settings, wl, now + timedelta(seconds=30), smtp=smtp(host, port)) == []
+    later = delivery.retry_due(store, settings, wl, now + timedelta(minutes=2), smtp=smtp(host, port))
+    assert [o.status for o in later] == ["sent"] and len(sink.messages) == 1
+    assert delivery.retry_due(store, settings, wl, now + timedelta(hours=1), smtp=smtp(host, port)) == []
+    assert len(sink.messages) == 1
+    row = store.digests(1)[0]
+    assert row["attempts"] == 2 and row["status"] == "sent"
+
+
+def test_connection_refused_is_retried_then_gives_up(tmp_path):
+    store, settings, wl = setup(tmp_path, extra='retry_for = "1h"\n')
+    closed = smtp("127.0.0.1", free_port())
+    now = datetime.now(UTC)
+    assert delivery.run_digest(store, settings, wl, now, smtp=closed).status == "retrying"
+    out = delivery.retry_due(store, settings, wl, now + timedelta(hours=2), smtp=closed)
+    assert [o.status for o in out] == ["failed"]
+    assert "ConnectionRefusedError" in store.digests(1)[0]["last_error"]
+
+
+def test_permanent_failure_is_recorded_and_items_roll_over(tmp_path, smtp_server):
+    host, port, sink = smtp_server
+    store, settings, wl = setup(tmp_path)
+    sink.fail_next = ["554 5.7.1 message rejected"]
+    now = datetime.now(UTC)
+    failed = delivery.run_digest(store, settings, wl, now, smtp=smtp(host, port))
+    assert failed.status == "failed" and "554 5.7.1 message rejected" in failed.message
+    assert delivery.retry_due(store, settings, wl, now + timedelta(hours=1), smtp=smtp(host, port)) == []
+    ok = delivery.run_digest(store, settings, wl, now + timedelta(minutes=5), smtp=smtp(host, port))
+    assert ok.status == "sent" and len(sink.messages) == 1
+    rows = store.digests(5)
+    assert rows[0]["window_start"] == rows[1]["window_start"]  # the failed window rolled into this one
+    assert rows[0]["stories"] == rows[1]["stories"] > 0
+
+
+def test_a_scheduled_time_is_served_once_across_restarts(tmp_path, smtp_server):
+    host, port, sink = smtp_server
+    store, settings, wl = setup(tmp_path)
+    t1 = datetime(2026, 11, 28, 7, 0, tzinfo=UTC)
+    assert delivery.run_digest(store, settings, wl, t1 + timedelta(seconds=2), scheduled_for=t1,
+                               smtp=smtp(host, port)).status == "sent"
+    store.close()
+    store = Store(store.path)  # "restart"
+    again = delivery.run_digest(store, settings, wl, t1 + timedelta(minutes=1), scheduled_for=t1,
+                                smtp=smtp(host, port))
+    assert "already sent" in again.message and len(sink.messages) == 1
+
+
+def test_catch_up_decision_with_injected_clock():
+    trigger = digest_trigger(7, 0, "Europe/London")
+    now = datetime(2026, 11, 28, 12, 0, tzinfo=UTC)  # 07:00 London was missed this morning
+    due = datetime(2026, 11, 28, 7, 0, tzinfo=UTC)
+    started = datetime(2026, 11, 1, tzinfo=UTC)
+    assert missed_digest(trigger, now, first_start=started, last_served=due - timedelta(days=1)) == due
+    assert missed_digest(trigger, now, first_start=started, last_served=None) == due
+    assert missed_digest(trigger, now, first_start=started, last_served=due) is None  # already sent
+    assert missed_digest(trigger, now, first_start=now - timedelta(hours=1), last_served=None) is None
+
+
+def test_feed_text_never_reaches_headers_or_html_raw(tmp_path, feed_server, smtp_server):
+    host, port, sink = smtp_server
+    evil = rss([{"title": "<script>alert(1)</script> US bans Huawei gear\r\nBcc: victim@example.com",
+                 "link": "javascript:alert(1)", "guid": "e1",
+                 "description": "<img src=x onerror=alert(1)>Huawei banned <b>now</b>"}],
+               title="Evil\r\nBcc: victim@example.com")
+    url = feed_server.serve("/evil.xml", evil)
+    store, settings, wl = setup(tmp_path, feeds=[url])
+    assert delivery.run_digest(store, settings, wl, datetime.now(UTC), smtp=smtp(host, port)).status == "sent"
+    rcpts, msg, raw = sink.messages[0]
+    assert rcpts == TO and msg["Bcc"] is None
+    head = raw.split(b"\r\n\r\n", 1)[0]
+    assert b"victim" not in head
+    full = message_from_bytes(raw, policy=policy.default)
+    html = full.get_body(("html",)).get_content()
+    assert "<script" not in html and "onerror" not in html and "javascript:" not in html
+    assert "&lt;script&gt;" in html or "alert(1)" not in html
+
+
+def test_starttls_with_login_and_implicit_tls(tmp_path):
+    trustme = pytest.importorskip("trustme")
+    from aiosmtpd.controller import Controller
+    from aiosmtpd.smtp import AuthResult
+    from conftest import SmtpSink
+
+    ca = trustme.CA()
+    cert = ca.issue_cert("127.0.0.1", "localhost")
+    server_ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    cert.configure_cert(server_ctx)
+    client_ctx = ssl.create_default_context()
+    ca.configure_trust(client_ctx)
+    logins = []
+
+    def auth(server, session, envelope, mechanism, data):
+        logins.append((data.login, data.password))
+        return AuthResult(success=data.login == b"me" and data.password == b"s3cret", handled=False)
+
+    store, settings, wl = setup(tmp_path)
+    sink = SmtpSink()
+    port = free_port()
+    starttls = Controller(sink, hostname="127.0.0.1", port=port, tls_context=server_ctx, require_starttls=True,
+                          authenticator=auth, auth_required=True)
+    starttls.start()
+    try:
+        cfg = smtp("127.0.0.1", port, security="starttls", username="me", password="s3cret", ssl_context=client_ctx)
+        assert delivery.run_digest(store, settings, wl, datetime.now(UTC), smtp=cfg).status == "sent"
+        bad = smtp("127.0.0.1", port, security="starttls", username="me", password="wrong", ssl_context=client_ctx)
+        out = delivery.run_digest(store, settings, wl, datetime.now(UTC) + timedelta(minutes=1), smtp=bad)
+        assert out.status == "failed" and "login refused: 535" in out.message  # 5xx: permanent
+    finally:
+        starttls.stop()
+    assert logins[0] == (b"me", b"s3cret") and len(sink.messages) == 1
+    tls_port = free_port()
+    implicit = Controller(sink, hostname="127.0.0.1", port=tls_port, ssl_context=server_ctx, server_hostname="127.0.0.1")
+    implicit.start()
+    try:
+        cfg = smtp("127.0.0.1", tls_port, security="tls", ssl_context=client_ctx)
+        assert delivery.run_digest(store, settings, wl, datetime.now(UTC) + timedelta(minutes=2),
+                                   smtp=cfg).status == "sent"
+    finally:
+        implicit.stop()
+    assert len(sink.messages) == 2
+
+
+def test_empty_day_sends_a_note_or_skips(tmp_path, smtp_server):
+    host, port, sink = smtp_server
+    store, settings, wl = setup(tmp_path)
+    now = datetime.now(UTC)
+    delivery.run_digest(store, settings, wl, now, smtp=smtp(host, port))
+    note = delivery.run_digest(store, settings, wl, now + timedelta(days=1), smtp=smtp(host, port))
+    assert note.status == "sent" and sink.messages[-1][1]["Subject"].endswith("nothing new")
+    cfg = settings.config_dir / "aggregator.toml"
+    cfg.write_text(cfg.read_text().replace("[digest]\n", '[digest]\nempty = "skip"\n'))
+    skipping = load_settings(settings.config_dir)
+    out = delivery.run_digest(store, skipping, wl, now + timedelta(days=2), smtp=smtp(host, port))
+    assert out.status == "skipped" and len(sink.messages) == 2
+
+
+def test_outbox_when_no_smtp_is_configured(tmp_path):
+    store, settings, wl = setup(tmp_path)
+    out = delivery.run_digest(store, settings, wl, datetime(2026, 11, 29, 7, 0, tzinfo=UTC))
+    assert out.status == "sent"
+    path = Path(store.digests(1)[0]["outbox_path"])
+    assert path.suffix == ".eml" and path.with_suffix(".html").exists()
+    msg = message_from_bytes(path.read_bytes())
+    assert msg.get_content_type() == "multipart/alternative" and msg["To"] == ", ".join(TO)
+
+
+def test_text_part_matches_golden_file():
+    t = datetime(2026, 11, 27, 9, 30, tzinfo=UTC)
+    rows = [
+        {"id": 1, "story_id": 10, "topic": "us-china-tech", "title": "US adds 27 Chinese firms to Entity List",
+         "url": "https://wire.example.com/a", "summary": "The Commerce Department added 27 Chinese companies. " * 8,
+         "published": t.isoformat(), "fetched_at": t.isoformat(), "dup_level": "new", "score": 0.93,
+         "matched": '["title:\\"entity list\\"", "title:chinese", "summary:export*"]', "feed_title": "Wire News",
+         "seed_title": None},
+        {"id": 2, "story_id": 11, "topic": "us-china-tech", "title": "US widens review of Alibaba Cloud",
+         "url": "https://tp.example.org/b", "summary": "Officials expand the national security review.",
+         "published": (t + timedelta(hours=3)).isoformat(), "fetched_at": t.isoformat(), "dup_level": "new",
+         "score": 0.61, "matched": '["summary:alibaba"]', "feed_title": "Tech Policy Daily",
+         "seed_title": "Alibaba Cloud is on US' radar"},
+    ]
+    sources = {10: [{"id": 1, "feed_title": "Wire News", "dup_level": "new"},
+                    {"id": 3, "feed_title": "World Briefs", "dup_level": "near-duplicate"},
+                    {"id": 4, "feed_title": "Tech Policy Daily", "dup_level": "near-duplicate"}],
+               11: [{"id": 2, "feed_title": "Tech Policy Daily", "dup_level": "new"}]}
+    health = [FeedHealth("https://gone.example/feed", "Gone Feed", "gone", t - timedelta(days=2), "410 Gone")]
+    d = build_digest(rows=rows, sources=sources, topics=[("us-china-tech", "US–China tech restrictions"),
+                                                         ("ai", "AI regulation")],
+                     window_start=t - timedelta(days=1), window_end=t + timedelta(hours=21), timezone="Europe/London",
+                     items_seen=40, duplicates=6, health=health)
+    golden = FIXTURES / "digest" / "golden.txt"
+    text = render_text(d)
+    if not golden.exists():  # first run writes it; review it, then commit it
+        golden.write_text(text, encoding="utf-8")
+    assert text == golden.read_text(encoding="utf-8")
