@@ -8,7 +8,8 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
     AGGREGATOR_CONFIG=/config \
     AGGREGATOR_DATA_DIR=/data
 
-RUN groupadd --system aggregator && useradd --system --gid aggregator --home-dir /data aggregator
+RUN groupadd --system --gid 10001 aggregator \
+    && useradd --system --uid 10001 --gid aggregator --home-dir /data aggregator
 
 WORKDIR /app
 COPY pyproject.toml README.md LICENSE ./
@@ -20,9 +21,9 @@ COPY seeds /seeds
 COPY samples /samples
 RUN sed -i 's|^seeds_dir = .*|seeds_dir = "/seeds"|' /config/aggregator.toml \
     && sed -i 's|"\.\./samples/|"/samples/|' /config/feeds.toml \
-    && mkdir -p /data && chown aggregator:aggregator /data
+    && mkdir -p /data && chown 10001:10001 /data
 
-USER aggregator
+USER 10001:10001
 VOLUME ["/config", "/data"]
 HEALTHCHECK --interval=5m --timeout=30s --start-period=2m CMD ["aggregator", "status", "--check"]
 STOPSIGNAL SIGTERM

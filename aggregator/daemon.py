@@ -72,12 +72,14 @@ class DataDirLock:
 
 def maintain(store: Store, settings: Settings, now: datetime) -> int:
     """Retention: delete items older than retention.days that carry no topic and belong to no story
-    a digest showed or a seed started. Never seeds. Returns how many items went."""
+    with a tagged item (one a digest showed) or a seed. Never seeds. Returns how many items went."""
     horizon = now - timedelta(days=settings["retention.days"])
     with store.transaction():
         cur = store.execute(
             """DELETE FROM items WHERE fetched_at < ? AND id NOT IN (SELECT item_id FROM item_topics)
-               AND story_id NOT IN (SELECT id FROM stories WHERE seed_id IS NOT NULL)""", (iso(horizon),))
+               AND coalesce(story_id, 0) NOT IN (SELECT id FROM stories WHERE seed_id IS NOT NULL)
+               AND coalesce(story_id, 0) NOT IN (SELECT i.story_id FROM items i JOIN item_topics t ON t.item_id = i.id
+                                                 WHERE i.story_id IS NOT NULL)""", (iso(horizon),))
         removed = cur.rowcount
         store.execute("DELETE FROM item_bands WHERE item_id > 0 AND item_id NOT IN (SELECT id FROM items)")
         store.execute("DELETE FROM item_edits WHERE item_id NOT IN (SELECT id FROM items)")
@@ -111,6 +113,11 @@ class Daemon:
             self.lock.release()
 
     async def _run(self) -> int:
+        loop = asyncio.get_running_loop()
+        # Signals first: a stop during start-up is a clean stop too (exit 0 once start-up is done).
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, self.stop)
+        loop.add_signal_handler(signal.SIGHUP, lambda: asyncio.ensure_future(self.reload(force=True)))
         now = datetime.now(UTC)
         self.store = Store(database_path(self.settings.data_dir))
         if self.store.get_meta("first_start") is None:
@@ -123,10 +130,6 @@ class Daemon:
             imported = self.pipeline.import_seeds([self.settings.seeds_dir], now)
             log.info("seeds: %d in %s, %d new or changed", len(imported), display_path(self.settings.seeds_dir),
                      sum(changed for _, changed in imported))
-        loop = asyncio.get_running_loop()
-        for sig in (signal.SIGTERM, signal.SIGINT):
-            loop.add_signal_handler(sig, self.stop)
-        loop.add_signal_handler(signal.SIGHUP, lambda: asyncio.ensure_future(self.reload(force=True)))
         self.scheduler = AsyncIOScheduler(timezone=UTC)
         self._add_jobs(now)
         self.scheduler.start()
@@ -134,6 +137,8 @@ class Daemon:
                  len(self.store.feeds()), len(watchlist.topics), display_path(self.settings.data_dir),
                  "%02d:%02d" % self.settings["digest.time"], self.settings["digest.timezone"],
                  "SMTP " + self.settings["smtp.host"] if self.settings.smtp_configured else "outbox folder")
+        # a digest a crash left half-sent goes out first, with its own window and Message-ID
+        delivery.retry_due(self.store, self.settings, self.pipeline.watchlist, now)
         await self.catch_up(now)
         await self.poll(first=True)
         await self.stopping.wait()
@@ -183,7 +188,6 @@ class Daemon:
         trigger = self._digest_trigger()
         now = datetime.now(UTC)
         scheduled = schedule.last_fire_before(trigger, now) or now
-        await asyncio.to_thread(lambda: None)  # let in-flight callbacks settle
         delivery.run_digest(self.store, self.settings, self.pipeline.watchlist, now, scheduled_for=scheduled)
 
     async def catch_up(self, now: datetime) -> None:
