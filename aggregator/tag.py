@@ -17,7 +17,7 @@ import re
 from bisect import bisect_left
 from collections import defaultdict
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from aggregator.models import TopicTag
 from aggregator.normalise import fold
@@ -75,11 +75,57 @@ def _pieces(raw: str) -> list[str]:
 @dataclass
 class Doc:
     fields: dict[str, _Field]
+    tokens: frozenset[str] = frozenset()  # every folded token of every field, for prefilters
+    _prefixes: frozenset[str] | None = None
 
     @classmethod
     def of(cls, title: str, summary: str, feed: str = "", author: str = "") -> Doc:
-        return cls({"title": _Field(title), "summary": _Field(summary), "feed": _Field(feed or ""),
-                    "author": _Field(author or "")})
+        fields = {"title": _Field(title), "summary": _Field(summary), "feed": _Field(feed or ""),
+                  "author": _Field(author or "")}
+        return cls(fields, frozenset().union(*(f.index for f in fields.values())))
+
+    @property
+    def prefixes(self) -> frozenset[str]:
+        """Every prefix of every token (built once, on the first prefix trigger)."""
+        if self._prefixes is None:
+            self._prefixes = frozenset(t[:i] for t in self.tokens for i in range(1, len(t) + 1))
+        return self._prefixes
+
+    def may_match(self, trigger: Trigger) -> bool:
+        """False when none of the words a node needs is in the document (so the node is false)."""
+        exact, prefixes = trigger
+        return not exact.isdisjoint(self.tokens) or (bool(prefixes) and not prefixes.isdisjoint(self.prefixes))
+
+
+Trigger = tuple[frozenset[str], frozenset[str]]  # exact tokens, prefixes
+
+
+def triggers(node: Node, out: dict[int, Trigger | None] | None = None) -> dict[int, Trigger | None]:
+    """For every node of a query (by id): the words one of which must be in a document for the
+    node to be true, or None when no such set exists (NOT can be true on any document).
+
+    Term -> itself; Phrase -> its first word; Or -> the union of its parts (None if any is None);
+    And / Near -> the smallest set among its parts; Field -> its part's; Not -> None.
+    """
+    out = {} if out is None else out
+    if isinstance(node, Term):
+        out[id(node)] = (frozenset(), frozenset({node.text})) if node.prefix else (frozenset({node.text}), frozenset())
+    elif isinstance(node, Phrase):
+        out[id(node)] = triggers(node.words[0], out)[id(node.words[0])]
+    elif isinstance(node, Or):
+        parts = [triggers(p, out)[id(p)] for p in node.parts]
+        out[id(node)] = None if any(t is None for t in parts) else (
+            frozenset().union(*(t[0] for t in parts if t)), frozenset().union(*(t[1] for t in parts if t)))
+    elif isinstance(node, And | Near):
+        parts = [triggers(p, out)[id(p)] for p in ((node.left, node.right) if isinstance(node, Near) else node.parts)]
+        known = [t for t in parts if t is not None]
+        out[id(node)] = min(known, key=lambda t: len(t[0]) + 5 * len(t[1])) if known else None
+    elif isinstance(node, Field):
+        out[id(node)] = triggers(node.part, out)[id(node.part)]
+    elif isinstance(node, Not):
+        triggers(node.part, out)
+        out[id(node)] = None
+    return out
 
 
 Span = tuple[str, int, int, str]  # field, start, end (inclusive), label
@@ -91,8 +137,14 @@ def _term_positions(f: _Field, term: Term) -> list[int]:
     return (f.upper if term.upper else f.index).get(term.text, [])
 
 
-def match(node: Node, doc: Doc, fields: tuple[str, ...] = DEFAULT_FIELDS) -> list[Span] | None:
-    """The spans that make ``node`` true on ``doc``, or None when it is false. NOT yields []."""
+def match(node: Node, doc: Doc, fields: tuple[str, ...] = DEFAULT_FIELDS,
+          trig: dict[int, Trigger | None] | None = None) -> list[Span] | None:
+    """The spans that make ``node`` true on ``doc``, or None when it is false. NOT yields [].
+    ``trig`` (from `triggers`) lets whole subtrees be skipped when their words are absent."""
+    if trig is not None:
+        t = trig.get(id(node))
+        if t is not None and not doc.may_match(t):
+            return None
     if isinstance(node, Term):
         spans = [(name, p, p, str(node)) for name in fields for p in _term_positions(doc.fields[name], node)]
         return spans or None
@@ -108,8 +160,13 @@ def match(node: Node, doc: Doc, fields: tuple[str, ...] = DEFAULT_FIELDS) -> lis
         return spans or None
     if isinstance(node, And):
         out: list[Span] = []
+        if trig is not None:  # a part whose words are absent makes the AND false: check all cheaply first
+            for part in node.parts:
+                t = trig.get(id(part))
+                if t is not None and not doc.may_match(t):
+                    return None
         for part in node.parts:
-            got = match(part, doc, fields)
+            got = match(part, doc, fields, trig)
             if got is None:
                 return None
             out.extend(got)
@@ -118,18 +175,22 @@ def match(node: Node, doc: Doc, fields: tuple[str, ...] = DEFAULT_FIELDS) -> lis
         out = []
         hit = False
         for part in node.parts:
-            got = match(part, doc, fields)
+            if trig is not None:  # skip, without a call, the parts whose words are absent
+                t = trig.get(id(part))
+                if t is not None and not doc.may_match(t):
+                    continue
+            got = match(part, doc, fields, trig)
             if got is not None:
                 hit = True
                 out.extend(got)
         return out if hit else None
     if isinstance(node, Not):
-        return [] if match(node.part, doc, fields) is None else None
+        return [] if match(node.part, doc, fields, trig) is None else None
     if isinstance(node, Field):
         scope = DEFAULT_FIELDS if node.name == "text" else (node.name,)
-        return match(node.part, doc, scope)
+        return match(node.part, doc, scope, trig)
     if isinstance(node, Near):
-        left, right = match(node.left, doc, fields), match(node.right, doc, fields)
+        left, right = match(node.left, doc, fields, trig), match(node.right, doc, fields, trig)
         if not left or not right:
             return None
         out = []
@@ -151,6 +212,12 @@ class CompiledTopic:
     min_score: float
     example_threshold: float
     examples: tuple[tuple[str, dict[str, float]], ...] = ()  # (name, term weights)
+    trig: dict[int, Trigger | None] = field(default_factory=dict, compare=False, repr=False)
+
+    def __post_init__(self) -> None:
+        triggers(self.query, self.trig)
+        if self.exclude is not None:
+            triggers(self.exclude, self.trig)
 
 
 def score_spans(spans: Iterable[Span]) -> tuple[float, tuple[str, ...]]:
@@ -167,9 +234,11 @@ def tag(doc: Doc, topics: Iterable[CompiledTopic],
     """Tag one document. ``similarity(example_terms)`` gives the cosine of the document to an example."""
     out = []
     for topic in topics:
-        if topic.exclude is not None and match(topic.exclude, doc) is not None:
+        spans = match(topic.query, doc, DEFAULT_FIELDS, topic.trig)
+        if spans is None and not topic.examples:
             continue
-        spans = match(topic.query, doc)
+        if topic.exclude is not None and match(topic.exclude, doc, DEFAULT_FIELDS, topic.trig) is not None:
+            continue
         best_name, best_sim = None, 0.0
         if similarity is not None:
             for name, terms in topic.examples:
