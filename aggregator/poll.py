@@ -134,10 +134,14 @@ class Pipeline:
         return sim
 
     def tag_text(self, title: str, summary: str, feed: str = "", author: str = "",
-                 topics: Iterable[CompiledTopic] | None = None) -> list[TopicTag]:
-        terms = dedup.story_terms(title, summary)
-        return tag(Doc.of(title, summary, feed, author), self.topics if topics is None else topics,
-                   self._similarity(terms))
+                 topics: Iterable[CompiledTopic] | None = None,
+                 terms: dict[str, float] | None = None) -> list[TopicTag]:
+        """Tag a text; ``terms`` are its story terms if already known (for similarity to examples)."""
+        chosen = tuple(self.topics if topics is None else topics)
+        similarity = None
+        if any(t.examples for t in chosen):
+            similarity = self._similarity(terms if terms is not None else dedup.story_terms(title, summary))
+        return tag(Doc.of(title, summary, feed, author), chosen, similarity)
 
     # --- seeds -----------------------------------------------------------------------
 
@@ -297,7 +301,7 @@ class Pipeline:
         self.store.add_bands(item_id, keys)
         self._remember_shingles(item_id, sh)
         self.stories.add(item_id, story_id, when, terms)
-        tags = self.tag_text(item.title, item.summary, item.feed_title or "", item.author or "")
+        tags = self.tag_text(item.title, item.summary, item.feed_title or "", item.author or "", terms=terms)
         self.store.set_topics(item_id, tags, now, replace=False)
         report.new_items += 1
         report.duplicates += decision.level != "new"

@@ -15,6 +15,8 @@ from email.utils import format_datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from xml.sax.saxutils import escape
 
+import corpus
+
 SUBJECTS = ["Regulators", "Lawmakers", "The Commerce Department", "Chipmakers", "Beijing", "Brussels", "Investors",
             "Analysts", "A federal judge", "The central bank", "Researchers", "Union leaders", "The ministry",
             "Shareholders", "Engineers", "City officials", "Health experts", "The court", "Farmers", "Airlines"]
@@ -33,10 +35,22 @@ FILLER = ("The decision follows months of consultation with industry groups, con
           "to say when the rules would take effect or how they would be enforced across borders.").split()
 
 
+_VOCAB: list[str] = []
+_WEIGHTS: list[float] = []
+
+
 def item_text(rng: random.Random, feed: int, n: int) -> tuple[str, str]:
-    title = f"{rng.choice(SUBJECTS)} {rng.choice(VERBS)} {rng.choice(OBJECTS)} {rng.choice(PLACES)}"
-    words = [rng.choice(FILLER) for _ in range(rng.randint(70, 95))]
-    summary = f"<p>{escape(title)}. " + " ".join(words) + f" <a href=\"https://site{feed}.example/more/{n}\">More</a></p>"
+    """A headline and a ~600-character HTML summary: real function words, a Zipf-distributed vocabulary
+    (bench/corpus.py), and a few fixed news phrases, so that text looks like news to every stage."""
+    if not _VOCAB:
+        _VOCAB.extend(corpus.vocabulary(20000, random.Random(7)))
+        _WEIGHTS.extend(1 / (i + 1) for i in range(len(_VOCAB)))
+    words = rng.choices(_VOCAB, _WEIGHTS, k=7)
+    title = f"{rng.choice(SUBJECTS)} {rng.choice(VERBS)} {' '.join(words[:4])} {rng.choice(PLACES)}"
+    body = rng.choices(_VOCAB, _WEIGHTS, k=rng.randint(45, 60)) + [rng.choice(FILLER) for _ in range(25)]
+    rng.shuffle(body)
+    summary = (f"<p>{escape(title)}. " + " ".join(body) +
+               f" <a href=\"https://site{feed}.example/more/{n}\">More</a></p>")
     return title, summary
 
 
