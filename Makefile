@@ -4,6 +4,8 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
+CORPUS := .cache/feedparser-tests
+
 .PHONY: run test lint bench clean
 
 $(STAMP): pyproject.toml
@@ -16,7 +18,16 @@ $(STAMP): pyproject.toml
 run: $(STAMP)
 	$(BIN)/aggregator --config config run
 
-test: $(STAMP)
+# feedparser's own test corpus (about 2,300 feeds) ships in its source distribution; the robustness
+# test serves every file of it through the pipeline. Fetched from the package registry at install time.
+$(CORPUS)/.done: $(STAMP)
+	rm -rf .cache/fp-sdist $(CORPUS) && mkdir -p .cache/fp-sdist $(CORPUS)
+	$(BIN)/python -m pip download --quiet --no-binary :all: --no-deps -d .cache/fp-sdist \
+		"feedparser==$$($(BIN)/python -c 'import feedparser; print(feedparser.__version__)')"
+	tar xzf .cache/fp-sdist/feedparser-*.tar.gz -C $(CORPUS) --strip-components=2 --wildcards '*/tests/*'
+	touch $@
+
+test: $(STAMP) $(CORPUS)/.done
 	$(BIN)/python -m pytest
 
 lint: $(STAMP)
@@ -27,4 +38,4 @@ bench: $(STAMP)
 	$(BIN)/python bench/run.py
 
 clean:
-	rm -rf $(VENV) build *.egg-info .pytest_cache
+	rm -rf $(VENV) build *.egg-info .pytest_cache .cache

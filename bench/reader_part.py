@@ -1,0 +1,27 @@
+"""Run in the bench-only venv that has lemon24's `reader`: update every farm feed twice (all changed,
+then all 304) with a given number of workers. Prints JSON. Imports nothing of aggregator's."""
+
+import json
+import resource
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from reader import make_reader
+
+urls = json.loads(Path(sys.argv[1]).read_text())
+workers = int(sys.argv[2])
+db = Path(tempfile.mkdtemp()) / "reader.sqlite"
+with make_reader(str(db)) as r:
+    for u in urls:
+        r.add_feed(u)
+    t0 = time.perf_counter()
+    r.update_feeds(workers=workers, scheduled=False)  # every feed now, like `aggregator poll --force`
+    full = time.perf_counter() - t0
+    entries = r.get_entry_counts().total
+    t0 = time.perf_counter()
+    r.update_feeds(workers=workers, scheduled=False)
+    again = time.perf_counter() - t0
+print(json.dumps({"workers": workers, "full_seconds": full, "not_modified_seconds": again, "entries": entries,
+                  "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
