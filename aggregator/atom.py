@@ -22,20 +22,30 @@ def topic_feed(store: Store, wl: Watchlist, topic_id: str, now: datetime, days: 
            FROM items i JOIN item_topics t ON t.item_id = i.id AND t.topic = ?
            LEFT JOIN feeds f ON f.url = i.feed_url
            WHERE i.fetched_at >= ? AND i.dup_level = 'new'
-           ORDER BY t.score DESC, i.id""", (topic_id, iso(now - timedelta(days=days)))).fetchall()
+           ORDER BY t.score DESC, i.id""",
+        (topic_id, iso(now - timedelta(days=days))),
+    ).fetchall()
     best: dict[int, object] = {}
     for r in rows:
         best.setdefault(r["story_id"], r)
     entries = sorted(best.values(), key=lambda r: r["published"] or r["fetched_at"], reverse=True)  # type: ignore[index]
-    out = ['<?xml version="1.0" encoding="utf-8"?>', '<feed xmlns="http://www.w3.org/2005/Atom">',
-           f"  <title>{escape(topic.name)}</title>", f"  <id>urn:aggregator:topic:{escape(topic_id)}</id>",
-           f"  <updated>{iso(now)}</updated>", f'  <generator version="{__version__}">aggregator</generator>']
+    out = [
+        '<?xml version="1.0" encoding="utf-8"?>',
+        '<feed xmlns="http://www.w3.org/2005/Atom">',
+        f"  <title>{escape(topic.name)}</title>",
+        f"  <id>urn:aggregator:topic:{escape(topic_id)}</id>",
+        f"  <updated>{iso(now)}</updated>",
+        f'  <generator version="{__version__}">aggregator</generator>',
+    ]
     for r in entries:
         updated = r["published"] or r["fetched_at"]  # type: ignore[index]
-        out += ["  <entry>", f"    <title>{escape(r['title'])}</title>",  # type: ignore[index]
-                f"    <id>urn:aggregator:story:{r['story_id']}</id>",  # type: ignore[index]
-                f"    <updated>{updated}</updated>",
-                f"    <author><name>{escape(r['source'])}</name></author>"]  # type: ignore[index]
+        out += [
+            "  <entry>",
+            f"    <title>{escape(r['title'])}</title>",  # type: ignore[index]
+            f"    <id>urn:aggregator:story:{r['story_id']}</id>",  # type: ignore[index]
+            f"    <updated>{updated}</updated>",
+            f"    <author><name>{escape(r['source'])}</name></author>",
+        ]  # type: ignore[index]
         if r["url"]:  # type: ignore[index]
             out.append(f'    <link rel="alternate" href="{escape(r["url"], {chr(34): "&quot;"})}"/>')  # type: ignore[index]
         out += [f"    <summary>{escape(r['summary'][:600])}</summary>", "  </entry>"]  # type: ignore[index]

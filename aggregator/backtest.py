@@ -16,16 +16,21 @@ from typing import Any
 from aggregator.config import parse_duration
 from aggregator.errors import AggregatorError
 from aggregator.query import parse
-from aggregator.tag import CompiledTopic
 from aggregator.store import iso
+from aggregator.tag import CompiledTopic
 from aggregator.watchlist import Watchlist
 
 
 def compile_for_test(pipe: Any, wl: Watchlist, topic_id: str, query: str | None, exclude: str | None) -> CompiledTopic:
     saved = wl.topic(topic_id)
     if query is not None:
-        return CompiledTopic(topic_id, parse(query, wl.lists), parse(exclude, wl.lists) if exclude else None,
-                             saved.min_score if saved else 0.3, saved.example_threshold if saved else 0.5)
+        return CompiledTopic(
+            topic_id,
+            parse(query, wl.lists),
+            parse(exclude, wl.lists) if exclude else None,
+            saved.min_score if saved else 0.3,
+            saved.example_threshold if saved else 0.5,
+        )
     if saved is None:
         raise AggregatorError(f"no topic {topic_id!r}", hint="give --query to test a topic not yet saved")
     return next(t for t in pipe.topics if t.id == topic_id)
@@ -69,8 +74,10 @@ def run(ctx: Any, wl: Watchlist, args: Any) -> Iterator[str]:
     topic = compile_for_test(pipe, wl, args.topic, args.query, args.exclude)
     if args.labels:
         m, misses, false_hits = score_labels(pipe, topic, args.labels)
-        yield (f"{topic.id} on {args.labels}: precision {m['precision']:.3f}  recall {m['recall']:.3f}  "
-               f"F1 {m['f1']:.3f}  (tp {m['tp']}, fp {m['fp']}, fn {m['fn']}, tn {m['tn']})")
+        yield (
+            f"{topic.id} on {args.labels}: precision {m['precision']:.3f}  recall {m['recall']:.3f}  "
+            f"F1 {m['f1']:.3f}  (tp {m['tp']}, fp {m['fp']}, fn {m['fn']}, tn {m['tn']})"
+        )
         yield f"misses ({len(misses)}):"
         for obj in misses[: args.show]:
             yield f"  - {obj.get('title', '')[:110]}"
@@ -82,15 +89,19 @@ def run(ctx: Any, wl: Watchlist, args: Any) -> Iterator[str]:
     n = hits = 0
     shown = []
     for row in ctx.store.execute(
-            "SELECT i.id, i.title, i.summary, i.author, coalesce(i.published, i.fetched_at) AS t, f.title AS ft "
-            "FROM items i LEFT JOIN feeds f ON f.url = i.feed_url WHERE coalesce(i.published, i.fetched_at) >= ? "
-            "ORDER BY t DESC", (iso(since),)):
+        "SELECT i.id, i.title, i.summary, i.author, coalesce(i.published, i.fetched_at) AS t, f.title AS ft "
+        "FROM items i LEFT JOIN feeds f ON f.url = i.feed_url WHERE coalesce(i.published, i.fetched_at) >= ? "
+        "ORDER BY t DESC",
+        (iso(since),),
+    ):
         n += 1
         tags = pipe.tag_text(row["title"], row["summary"], row["ft"] or "", row["author"] or "", [topic])
         if tags:
             hits += 1
             if len(shown) < args.show:
-                shown.append(f"  #{row['id']} {row['t'][:10]} {row['title'][:90]}\n"
-                             f"      score {tags[0].score}: {', '.join(tags[0].matched)}")
+                shown.append(
+                    f"  #{row['id']} {row['t'][:10]} {row['title'][:90]}\n"
+                    f"      score {tags[0].score}: {', '.join(tags[0].matched)}"
+                )
     yield f"{topic.id}: {hits} of {n} stored items since {since.date()} match"
     yield from shown

@@ -17,8 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from aggregator import __version__
-from aggregator.config import (Settings, display_path, load_feeds, load_settings, parse_duration,
-                               resolve_config_dir)
+from aggregator.config import Settings, display_path, load_feeds, load_settings, parse_duration, resolve_config_dir
 from aggregator.errors import AggregatorError, QuerySyntaxError
 from aggregator.logs import setup_logging
 from aggregator.store import Store, database_path
@@ -56,14 +55,22 @@ class _Parser(argparse.ArgumentParser):
 
 def _sub(subs: Any, name: str, help_text: str, key: str | None = None) -> argparse.ArgumentParser:
     example = EXAMPLES[key or name]
-    return subs.add_parser(name, help=help_text, description=help_text, epilog=f"example:\n  {example}",
-                           formatter_class=argparse.RawDescriptionHelpFormatter)
+    return subs.add_parser(
+        name,
+        help=help_text,
+        description=help_text,
+        epilog=f"example:\n  {example}",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
 
 
 def build_parser() -> argparse.ArgumentParser:
-    p = _Parser(prog="aggregator", description="Self-hosted news tracking: feeds in, one grouped digest out.",
-                epilog="example:\n  aggregator --config config run\n\nsee README.md for the configuration reference",
-                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = _Parser(
+        prog="aggregator",
+        description="Self-hosted news tracking: feeds in, one grouped digest out.",
+        epilog="example:\n  aggregator --config config run\n\nsee README.md for the configuration reference",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     p.add_argument("--config", metavar="DIR", help="config folder (default ./config, env AGGREGATOR_CONFIG)")
     p.add_argument("--log-format", choices=("text", "json"), help="log lines as text (default) or JSON")
     p.add_argument("--version", action="version", version=f"aggregator {__version__}")
@@ -150,6 +157,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 # --- helpers ---------------------------------------------------------------------------------
 
+
 def _out(text: str = "") -> None:
     sys.stdout.write(text + "\n")
 
@@ -165,8 +173,9 @@ def _since(value: str | None, now: datetime) -> datetime | None:
         dt = datetime.fromisoformat(value)
         return dt if dt.tzinfo else dt.replace(tzinfo=UTC)
     except ValueError:
-        raise AggregatorError(f'--since: expected a duration like "24h" or a date like "2026-11-28", '
-                              f'got "{value}"') from None
+        raise AggregatorError(
+            f'--since: expected a duration like "24h" or a date like "2026-11-28", got "{value}"'
+        ) from None
 
 
 class Context:
@@ -180,8 +189,9 @@ class Context:
     def settings(self) -> Settings:
         if self._settings is None:
             if not self.config_dir.is_dir():
-                raise AggregatorError(f"{self.config_dir}: config folder not found",
-                                      hint="pass --config DIR or set AGGREGATOR_CONFIG")
+                raise AggregatorError(
+                    f"{self.config_dir}: config folder not found", hint="pass --config DIR or set AGGREGATOR_CONFIG"
+                )
             self._settings = load_settings(self.config_dir)
         return self._settings
 
@@ -203,6 +213,7 @@ class Context:
 
 
 # --- commands ------------------------------------------------------------------------------
+
 
 def cmd_run(ctx: Context) -> int:
     from aggregator.daemon import Daemon
@@ -230,7 +241,10 @@ def cmd_seeds(ctx: Context) -> int:
     if ctx.args.action == "list":
         for s in ctx.store.seeds():
             topics = ", ".join(t["topic"] for t in ctx.store.seed_topics(s["id"])) or "-"
-            _out(f"#{s['id']}  {s['published'] or '-':25}  {s['title'][:70]}  [{topics}]  {display_path(Path(s['path']))}")
+            _out(
+                f"#{s['id']}  {s['published'] or '-':25}  {s['title'][:70]}  [{topics}]  "
+                f"{display_path(Path(s['path']))}"
+            )
         return 0
     paths = ctx.args.paths or [ctx.settings.seeds_dir]
     done = ctx.pipeline().import_seeds(paths, datetime.now(UTC))
@@ -244,17 +258,27 @@ def cmd_export(ctx: Context) -> int:
     if ctx.args.what == "feed":
         from aggregator.atom import topic_feed
 
-        sys.stdout.write(topic_feed(ctx.store, ctx.pipeline().watchlist, ctx.args.topic, datetime.now(UTC),
-                                    days=ctx.args.days))
+        sys.stdout.write(
+            topic_feed(ctx.store, ctx.pipeline().watchlist, ctx.args.topic, datetime.now(UTC), days=ctx.args.days)
+        )
         return 0
     since = _since(ctx.args.since, datetime.now(UTC))
     for row in ctx.store.iter_items(since):
         obj = {
-            "id": row["id"], "feed_url": row["feed_url"], "guid": row["guid"], "url": row["url"],
-            "canonical_url": row["canonical_url"], "title": row["title"], "published": row["published"],
-            "fetched_at": row["fetched_at"], "duplicate_of": row["duplicate_of"],
-            "duplicate_of_seed": row["duplicate_of_seed"], "dup_level": row["dup_level"],
-            "dup_reason": row["dup_reason"], "story_id": row["story_id"], "topics": ctx.store.topics_of(row["id"]),
+            "id": row["id"],
+            "feed_url": row["feed_url"],
+            "guid": row["guid"],
+            "url": row["url"],
+            "canonical_url": row["canonical_url"],
+            "title": row["title"],
+            "published": row["published"],
+            "fetched_at": row["fetched_at"],
+            "duplicate_of": row["duplicate_of"],
+            "duplicate_of_seed": row["duplicate_of_seed"],
+            "dup_level": row["dup_level"],
+            "dup_reason": row["dup_reason"],
+            "story_id": row["story_id"],
+            "topics": ctx.store.topics_of(row["id"]),
         }
         sys.stdout.write(json.dumps(obj, ensure_ascii=False) + "\n")
     return 0
@@ -267,8 +291,10 @@ def cmd_digest(ctx: Context) -> int:
     now = datetime.now(UTC)
     if ctx.args.action == "list":
         for d in ctx.store.digests(50):
-            _out(f"#{d['id']}  {d['status']:9} {d['window_end']}  {d['stories']:3} stories  {d['subject'] or ''}"
-                 + (f"  error: {d['last_error']}" if d["last_error"] else ""))
+            _out(
+                f"#{d['id']}  {d['status']:9} {d['window_end']}  {d['stories']:3} stories  {d['subject'] or ''}"
+                + (f"  error: {d['last_error']}" if d["last_error"] else "")
+            )
         return 0
     wl = load_watchlist(ctx.config_dir)
     if ctx.args.send:
@@ -277,8 +303,9 @@ def cmd_digest(ctx: Context) -> int:
         return 0 if outcome.status in ("sent", "skipped") else 1
     if not ctx.args.preview:
         raise AggregatorError("digest: say --preview, --send or list", hint=EXAMPLES["digest"])
-    d, path = delivery.write_preview(ctx.store, ctx.settings, wl, now, since=_since(ctx.args.since, now),
-                                     out=ctx.args.out)
+    d, path = delivery.write_preview(
+        ctx.store, ctx.settings, wl, now, since=_since(ctx.args.since, now), out=ctx.args.out
+    )
     _out(f"{d.subject()}: preview written to {display_path(path)}")
     return 0
 
@@ -299,13 +326,23 @@ def cmd_feeds(ctx: Context) -> int:
         ctx.store.sync_feeds(load_feeds(ctx.config_dir), datetime.now(UTC))
         for f in ctx.store.feeds():
             state = "gone" if f.gone else ("failing" if f.error_count else ("ok" if f.last_success_at else "new"))
-            _out(f"{state:8} {f.url}" + (f"  ({f.title})" if f.title else "") +
-                 (f"  [{', '.join(f.tags)}]" if f.tags else "") + (f"  last error: {f.last_error}" if f.last_error else ""))
+            _out(
+                f"{state:8} {f.url}"
+                + (f"  ({f.title})" if f.title else "")
+                + (f"  [{', '.join(f.tags)}]" if f.tags else "")
+                + (f"  last error: {f.last_error}" if f.last_error else "")
+            )
         return 0
     if action == "add":
-        added = asyncio.run(feedlist.add_feed(ctx.config_dir, ctx.args.url, title=ctx.args.title,
-                                              interval=ctx.args.interval,
-                                              tags=[t.strip() for t in (ctx.args.tags or "").split(",") if t.strip()]))
+        added = asyncio.run(
+            feedlist.add_feed(
+                ctx.config_dir,
+                ctx.args.url,
+                title=ctx.args.title,
+                interval=ctx.args.interval,
+                tags=[t.strip() for t in (ctx.args.tags or "").split(",") if t.strip()],
+            )
+        )
         for line in added:
             _out(line)
         return 0
@@ -336,8 +373,15 @@ def cmd_watchlist(ctx: Context) -> int:
 
     action = ctx.args.action
     if action == "add":
-        add_topic(ctx.config_dir, ctx.args.topic, ctx.args.name, ctx.args.query, ctx.args.exclude,
-                  ctx.args.description, ctx.args.min_score)
+        add_topic(
+            ctx.config_dir,
+            ctx.args.topic,
+            ctx.args.name,
+            ctx.args.query,
+            ctx.args.exclude,
+            ctx.args.description,
+            ctx.args.min_score,
+        )
         _out(f"topic {ctx.args.topic} added; the daemon applies it within seconds")
         return 0
     if action == "remove":
@@ -373,8 +417,15 @@ def cmd_watchlist(ctx: Context) -> int:
 
 
 COMMANDS: dict[str, Callable[[Context], int]] = {
-    "run": cmd_run, "poll": cmd_poll, "seeds": cmd_seeds, "export": cmd_export, "digest": cmd_digest,
-    "status": cmd_status, "feeds": cmd_feeds, "explain": cmd_explain, "watchlist": cmd_watchlist,
+    "run": cmd_run,
+    "poll": cmd_poll,
+    "seeds": cmd_seeds,
+    "export": cmd_export,
+    "digest": cmd_digest,
+    "status": cmd_status,
+    "feeds": cmd_feeds,
+    "explain": cmd_explain,
+    "watchlist": cmd_watchlist,
 }
 
 

@@ -335,7 +335,7 @@ def load_feeds(config_dir: Path) -> list[FeedSpec]:
             raise ConfigError(f"{at}: {sorted(extra)[0]}: unknown key", hint="keys: url, title, interval, tags")
         url = raw.get("url")
         if not isinstance(url, str) or not url.strip():
-            raise ConfigError(f'{at}: url: expected a URL or path, got {_describe(url)}')
+            raise ConfigError(f"{at}: url: expected a URL or path, got {_describe(url)}")
         try:
             url = normalise_feed_url(url, config_dir)
         except ValueError as e:

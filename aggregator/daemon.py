@@ -52,9 +52,11 @@ class DataDirLock:
             fh.seek(0)
             holder = fh.read().strip() or "another process"
             fh.close()
-            raise StoreError(f"{display_path(self.path.parent)}: another aggregator daemon (pid {holder}) is "
-                             "running on this data directory",
-                             hint="stop it first, or give this one its own data_dir") from None
+            raise StoreError(
+                f"{display_path(self.path.parent)}: another aggregator daemon (pid {holder}) is "
+                "running on this data directory",
+                hint="stop it first, or give this one its own data_dir",
+            ) from None
         fh.seek(0)
         fh.truncate()
         fh.write(str(os.getpid()))
@@ -79,7 +81,9 @@ def maintain(store: Store, settings: Settings, now: datetime) -> int:
             """DELETE FROM items WHERE fetched_at < ? AND id NOT IN (SELECT item_id FROM item_topics)
                AND coalesce(story_id, 0) NOT IN (SELECT id FROM stories WHERE seed_id IS NOT NULL)
                AND coalesce(story_id, 0) NOT IN (SELECT i.story_id FROM items i JOIN item_topics t ON t.item_id = i.id
-                                                 WHERE i.story_id IS NOT NULL)""", (iso(horizon),))
+                                                 WHERE i.story_id IS NOT NULL)""",
+            (iso(horizon),),
+        )
         removed = cur.rowcount
         store.execute("DELETE FROM item_bands WHERE item_id > 0 AND item_id NOT IN (SELECT id FROM items)")
         store.execute("DELETE FROM item_edits WHERE item_id NOT IN (SELECT id FROM items)")
@@ -128,15 +132,24 @@ class Daemon:
         self._remember_mtimes()
         if self.settings.seeds_dir.is_dir():
             imported = self.pipeline.import_seeds([self.settings.seeds_dir], now)
-            log.info("seeds: %d in %s, %d new or changed", len(imported), display_path(self.settings.seeds_dir),
-                     sum(changed for _, changed in imported))
+            log.info(
+                "seeds: %d in %s, %d new or changed",
+                len(imported),
+                display_path(self.settings.seeds_dir),
+                sum(changed for _, changed in imported),
+            )
         self.scheduler = AsyncIOScheduler(timezone=UTC)
         self._add_jobs(now)
         self.scheduler.start()
-        log.info("daemon started: %d feeds, %d topics, data in %s, digest at %s %s (%s)",
-                 len(self.store.feeds()), len(watchlist.topics), display_path(self.settings.data_dir),
-                 "%02d:%02d" % self.settings["digest.time"], self.settings["digest.timezone"],
-                 "SMTP " + self.settings["smtp.host"] if self.settings.smtp_configured else "outbox folder")
+        log.info(
+            "daemon started: %d feeds, %d topics, data in %s, digest at %s %s (%s)",
+            len(self.store.feeds()),
+            len(watchlist.topics),
+            display_path(self.settings.data_dir),
+            "{:02d}:{:02d}".format(*self.settings["digest.time"]),
+            self.settings["digest.timezone"],
+            "SMTP " + self.settings["smtp.host"] if self.settings.smtp_configured else "outbox folder",
+        )
         # a digest a crash left half-sent goes out first, with its own window and Message-ID
         delivery.retry_due(self.store, self.settings, self.pipeline.watchlist, now)
         await self.catch_up(now)
@@ -149,19 +162,37 @@ class Daemon:
     def _add_jobs(self, now: datetime) -> None:
         assert self.scheduler is not None
         common = {"max_instances": 1, "coalesce": True}
-        self.scheduler.add_job(self.poll, IntervalTrigger(seconds=60), id="poll", misfire_grace_time=30,
-                               next_run_time=now + timedelta(seconds=60), **common)
+        self.scheduler.add_job(
+            self.poll,
+            IntervalTrigger(seconds=60),
+            id="poll",
+            misfire_grace_time=30,
+            next_run_time=now + timedelta(seconds=60),
+            **common,
+        )
         self.scheduler.add_job(self.digest, self._digest_trigger(), id="digest", misfire_grace_time=3600, **common)
         self.scheduler.add_job(self.retry, IntervalTrigger(seconds=60), id="retry", misfire_grace_time=60, **common)
-        self.scheduler.add_job(self.reload, IntervalTrigger(seconds=max(1, self.settings["watchlist.reload_every"])),
-                               id="reload", misfire_grace_time=10, **common)
-        self.scheduler.add_job(self.maintain, IntervalTrigger(hours=24), id="maintain", misfire_grace_time=3600,
-                               next_run_time=now + timedelta(minutes=10), **common)
+        self.scheduler.add_job(
+            self.reload,
+            IntervalTrigger(seconds=max(1, self.settings["watchlist.reload_every"])),
+            id="reload",
+            misfire_grace_time=10,
+            **common,
+        )
+        self.scheduler.add_job(
+            self.maintain,
+            IntervalTrigger(hours=24),
+            id="maintain",
+            misfire_grace_time=3600,
+            next_run_time=now + timedelta(minutes=10),
+            **common,
+        )
 
     def _digest_trigger(self):
         h, m = self.settings["digest.time"]
-        return schedule.digest_trigger(h, m, self.settings["digest.timezone"], self.settings["digest.cadence"],
-                                       self.settings["digest.weekday"])
+        return schedule.digest_trigger(
+            h, m, self.settings["digest.timezone"], self.settings["digest.cadence"], self.settings["digest.weekday"]
+        )
 
     def stop(self) -> None:
         if not self.stopping.is_set():
@@ -195,9 +226,12 @@ class Daemon:
         assert self.pipeline is not None and self.store is not None
         first = self.store.get_meta("first_start")
         row = self.store.execute("SELECT max(scheduled_for) FROM digests").fetchone()
-        due = schedule.missed_digest(self._digest_trigger(), now,
-                                     first_start=datetime.fromisoformat(first) if first else None,
-                                     last_served=datetime.fromisoformat(row[0]) if row and row[0] else None)
+        due = schedule.missed_digest(
+            self._digest_trigger(),
+            now,
+            first_start=datetime.fromisoformat(first) if first else None,
+            last_served=datetime.fromisoformat(row[0]) if row and row[0] else None,
+        )
         if due is not None:
             log.info("catch-up: the digest due at %s was missed; sending it now", iso(due))
             delivery.run_digest(self.store, self.settings, self.pipeline.watchlist, now, scheduled_for=due)
@@ -213,8 +247,11 @@ class Daemon:
     # --- reload ----------------------------------------------------------------------------
 
     def _files(self) -> dict[str, Path]:
-        return {"watchlist": watchlist_path(self.config_dir), "feeds": self.config_dir / "feeds.toml",
-                "settings": self.config_dir / "aggregator.toml"}
+        return {
+            "watchlist": watchlist_path(self.config_dir),
+            "feeds": self.config_dir / "feeds.toml",
+            "settings": self.config_dir / "aggregator.toml",
+        }
 
     def _remember_mtimes(self) -> None:
         for name, path in self._files().items():
@@ -224,8 +261,11 @@ class Daemon:
         """Apply changed config files. A broken edit is logged (and shown by `status`); the last
         good version stays active."""
         assert self.pipeline is not None and self.store is not None
-        changed = {name for name, path in self._files().items()
-                   if force or (path.stat().st_mtime if path.exists() else 0.0) != self._mtimes.get(name)}
+        changed = {
+            name
+            for name, path in self._files().items()
+            if force or (path.stat().st_mtime if path.exists() else 0.0) != self._mtimes.get(name)
+        }
         self._remember_mtimes()
         now = datetime.now(UTC)
         if "watchlist" in changed:
@@ -242,8 +282,13 @@ class Daemon:
                 if touched or set(old) - {t.id for t in wl.topics}:
                     days = self.settings["watchlist.reapply_days"]
                     n = self.pipeline.retag(now - timedelta(days=days), touched, now)
-                    log.info("watchlist reloaded: %d topics; %s applied to %d items of the last %d days",
-                             len(wl.topics), ", ".join(sorted(touched)) or "removals", n, days)
+                    log.info(
+                        "watchlist reloaded: %d topics; %s applied to %d items of the last %d days",
+                        len(wl.topics),
+                        ", ".join(sorted(touched)) or "removals",
+                        n,
+                        days,
+                    )
         if "feeds" in changed:
             try:
                 self.store.sync_feeds(load_feeds(self.config_dir), now)

@@ -47,7 +47,8 @@ QUANT = 10  # indexed weights are stored as round(weight x QUANT)
 ANCHOR = 0.3  # a joiner must also reach ANCHOR x threshold with the story's first item (no drift by chaining)
 _WORD = re.compile(r"[^\W_]+(?:['’.][^\W_]+)*", re.UNICODE)
 
-STOPWORDS = frozenset("""
+STOPWORDS = frozenset(
+    """
 a about above after again against all also am an and any are as at be because been before being
 below between both but by can could did do does doing down during each few for from further had
 has have having he her here hers him his how i if in into is it its itself just me more most my
@@ -56,7 +57,8 @@ that the their them then there these they this those through to too under until 
 were what when where which while who whom why will with would you your says said say new news
 report reports reported amid after over via just get gets got make makes made week year years day
 today yesterday one two three first last us's could may might must shall still yet ever even
-according told tells per like back""".split())
+according told tells per like back""".split()
+)
 
 
 def words(text: str) -> list[str]:
@@ -79,7 +81,7 @@ def shingles(text: str) -> set[int]:
     toks = words(text)
     if len(toks) < SHINGLE:
         return {_h64(" ".join(toks))} if toks else set()
-    return {_h64(" ".join(toks[i:i + SHINGLE])) for i in range(len(toks) - SHINGLE + 1)}
+    return {_h64(" ".join(toks[i : i + SHINGLE])) for i in range(len(toks) - SHINGLE + 1)}
 
 
 def title_key(title: str) -> int:
@@ -117,6 +119,7 @@ def similarity(a: set[int], b: set[int]) -> float:
 
 # --- story features ----------------------------------------------------------------------
 
+
 def _stem(w: str) -> str:
     """A light stemmer: enough to join 'bans'/'banned'/'banning' and 'restrictions'/'restriction'."""
     if len(w) <= 4 or w.isdigit():
@@ -147,8 +150,9 @@ class _Doc:
 
     __slots__ = ("key", "story_id", "when", "vec", "norm")
 
-    def __init__(self, key: int, story_id: int | None, when: datetime | None, vec: dict[str, float],
-                 norm: float) -> None:
+    def __init__(
+        self, key: int, story_id: int | None, when: datetime | None, vec: dict[str, float], norm: float
+    ) -> None:
         self.key = key  # item id (>0) or -seed id
         self.story_id = story_id
         self.when = when  # None for seeds: they match at any time
@@ -185,8 +189,9 @@ class StoryIndex:
         for t in terms:
             self.df[t] += 1
 
-    def add(self, key: int, story_id: int | None, when: datetime | None, terms: dict[str, float],
-            *, counted: bool = False) -> None:
+    def add(
+        self, key: int, story_id: int | None, when: datetime | None, terms: dict[str, float], *, counted: bool = False
+    ) -> None:
         if not counted:
             self.count(terms)
         vec, norm = self._vector(terms)
@@ -296,20 +301,38 @@ class SameUrl:
     when: datetime | None
 
 
-def decide(*, title: str, text: str, when: datetime, same_url: SameUrl | None,
-           near: list[NearCandidate], stories: StoryIndex, terms: dict[str, float],
-           th: Thresholds, mine: set[int] | frozenset[int] | None = None,
-           feed_url: str | None = None) -> DedupDecision:
+def decide(
+    *,
+    title: str,
+    text: str,
+    when: datetime,
+    same_url: SameUrl | None,
+    near: list[NearCandidate],
+    stories: StoryIndex,
+    terms: dict[str, float],
+    th: Thresholds,
+    mine: set[int] | frozenset[int] | None = None,
+    feed_url: str | None = None,
+) -> DedupDecision:
     """Classify a new item. The rule order is the one in the module docstring."""
     if same_url is not None:
         # A living page (one URL, a new article under a new title much later) is a new item: showing
         # it as a copy of the old article would hide it.
-        moved_on = (_jaccard(title_words(title), title_words(same_url.title)) < 0.3 and same_url.when is not None
-                    and abs(when - same_url.when) > th.window)
+        moved_on = (
+            _jaccard(title_words(title), title_words(same_url.title)) < 0.3
+            and same_url.when is not None
+            and abs(when - same_url.when) > th.window
+        )
         if not moved_on:
-            return DedupDecision(level="same-item", duplicate_of=same_url.item_id, similarity=1.0,
-                                 reason="same canonical URL", story_id=same_url.story_id,
-                                 story_similarity=1.0, story_reason="same article")
+            return DedupDecision(
+                level="same-item",
+                duplicate_of=same_url.item_id,
+                similarity=1.0,
+                reason="same canonical URL",
+                story_id=same_url.story_id,
+                story_similarity=1.0,
+                story_reason="same article",
+            )
         story = _story(terms, when, stories, th)
         return replace(story, reason=f"same URL as item #{same_url.item_id}, but now another article")
     if mine is None:
@@ -335,9 +358,16 @@ def decide(*, title: str, text: str, when: datetime, same_url: SameUrl | None,
         what = "seed" if cand.seed_id is not None else "item"
         short = cand.title if len(cand.title) <= 60 else cand.title[:57].rstrip() + "..."
         reason = f'near-duplicate of {what} "{short}" ({sim:.2f})'
-        return DedupDecision(level="near-duplicate", duplicate_of=cand.duplicate_of or cand.item_id,
-                             duplicate_of_seed=cand.seed_id, similarity=round(sim, 3), reason=reason,
-                             story_id=cand.story_id, story_similarity=round(sim, 3), story_reason=reason)
+        return DedupDecision(
+            level="near-duplicate",
+            duplicate_of=cand.duplicate_of or cand.item_id,
+            duplicate_of_seed=cand.seed_id,
+            similarity=round(sim, 3),
+            reason=reason,
+            story_id=cand.story_id,
+            story_similarity=round(sim, 3),
+            story_reason=reason,
+        )
     if boilerplate:  # the shared text says nothing about the story: compare titles only
         terms = story_terms(title, "")
     return _story(terms, when, stories, th)
@@ -351,6 +381,10 @@ def _story(terms: dict[str, float], when: datetime, stories: StoryIndex, th: Thr
         anchor = stories.similarity_to(first, terms) if first is not None and first != doc.key else sim
         if anchor >= th.story * ANCHOR:
             other = f"seed #{-doc.key}" if doc.key < 0 else f"item #{doc.key}"
-            return DedupDecision(level="new", story_id=doc.story_id, story_similarity=round(sim, 3),
-                                 story_reason=f"same story as {other} ({sim:.2f}; shared: {', '.join(shared)})")
+            return DedupDecision(
+                level="new",
+                story_id=doc.story_id,
+                story_similarity=round(sim, 3),
+                story_reason=f"same story as {other} ({sim:.2f}; shared: {', '.join(shared)})",
+            )
     return DedupDecision(level="new")

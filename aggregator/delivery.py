@@ -38,19 +38,24 @@ class Outcome:
     message: str
 
 
-def compose(store: Store, settings: Settings, watchlist: Watchlist, start: datetime | None,
-            end: datetime) -> Digest:
+def compose(store: Store, settings: Settings, watchlist: Watchlist, start: datetime | None, end: datetime) -> Digest:
     """Select the window's rows and build the digest (no side effects)."""
     rows = store.digest_rows(start, end)
     story_ids = sorted({r["story_id"] for r in rows})
     seen, dups = store.window_counts(start, end)
     return digest_mod.build_digest(
-        rows=rows, sources=store.story_sources(story_ids, end),
-        topics=[(t.id, t.name) for t in watchlist.topics], window_start=start, window_end=end,
-        timezone=settings["digest.timezone"], items_seen=seen, duplicates=dups,
+        rows=rows,
+        sources=store.story_sources(story_ids, end),
+        topics=[(t.id, t.name) for t in watchlist.topics],
+        window_start=start,
+        window_end=end,
+        timezone=settings["digest.timezone"],
+        items_seen=seen,
+        duplicates=dups,
         health=digest_mod.feed_health(store.feeds(), end),
         daily_counts=store.topic_daily_counts(end - timedelta(days=8)),
-        max_per_topic=settings["digest.max_stories_per_topic"])
+        max_per_topic=settings["digest.max_stories_per_topic"],
+    )
 
 
 def next_window_start(store: Store, settings: Settings, end: datetime) -> datetime:
@@ -71,13 +76,25 @@ def outbox_dir(settings: Settings) -> Path:
 
 
 def smtp_settings(settings: Settings) -> SmtpSettings:
-    return SmtpSettings(host=settings["smtp.host"], port=settings["smtp.port"], security=settings["smtp.security"],
-                        username=settings["smtp.username"], password=settings.smtp_password(),
-                        timeout=settings["smtp.timeout"], sender=settings["smtp.from"])
+    return SmtpSettings(
+        host=settings["smtp.host"],
+        port=settings["smtp.port"],
+        security=settings["smtp.security"],
+        username=settings["smtp.username"],
+        password=settings.smtp_password(),
+        timeout=settings["smtp.timeout"],
+        sender=settings["smtp.from"],
+    )
 
 
-def write_preview(store: Store, settings: Settings, watchlist: Watchlist, now: datetime,
-                  since: datetime | None = None, out: Path | None = None) -> tuple[Digest, Path]:
+def write_preview(
+    store: Store,
+    settings: Settings,
+    watchlist: Watchlist,
+    now: datetime,
+    since: datetime | None = None,
+    out: Path | None = None,
+) -> tuple[Digest, Path]:
     """Render the pending window (or one since ``since``) to HTML (+ .eml beside it in the outbox).
     Records nothing."""
     start = since if since is not None else next_window_start(store, settings, now)
@@ -92,8 +109,15 @@ def write_preview(store: Store, settings: Settings, watchlist: Watchlist, now: d
     return d, path
 
 
-def run_digest(store: Store, settings: Settings, watchlist: Watchlist, now: datetime, *,
-               scheduled_for: datetime | None = None, smtp: SmtpSettings | None = None) -> Outcome:
+def run_digest(
+    store: Store,
+    settings: Settings,
+    watchlist: Watchlist,
+    now: datetime,
+    *,
+    scheduled_for: datetime | None = None,
+    smtp: SmtpSettings | None = None,
+) -> Outcome:
     """Create the due digest and deliver it. ``scheduled_for`` is the cron time being served."""
     if scheduled_for is not None:
         row = store.execute("SELECT id, status FROM digests WHERE scheduled_for = ?", (iso(scheduled_for),)).fetchone()
@@ -111,17 +135,34 @@ def run_digest(store: Store, settings: Settings, watchlist: Watchlist, now: date
         cur = store.execute(
             "INSERT INTO digests (window_start, window_end, created_at, status, recipients, message_id, subject, "
             "stories, scheduled_for) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            (iso(start), iso(now), iso(now), status, json.dumps(list(recipients)), make_msgid("digest", domain=domain),
-             d.subject(), d.story_count, iso(scheduled_for)))
+            (
+                iso(start),
+                iso(now),
+                iso(now),
+                status,
+                json.dumps(list(recipients)),
+                make_msgid("digest", domain=domain),
+                d.subject(),
+                d.story_count,
+                iso(scheduled_for),
+            ),
+        )
         digest_id = int(cur.lastrowid or 0)
     if status == "skipped":
-        log.info("digest #%d: nothing new, skipped (digest.empty = \"skip\")", digest_id)
+        log.info('digest #%d: nothing new, skipped (digest.empty = "skip")', digest_id)
         return Outcome(digest_id, "skipped", "nothing new: skipped")
     return attempt(store, settings, watchlist, digest_id, now, smtp=smtp)
 
 
-def attempt(store: Store, settings: Settings, watchlist: Watchlist, digest_id: int, now: datetime, *,
-            smtp: SmtpSettings | None = None) -> Outcome:
+def attempt(
+    store: Store,
+    settings: Settings,
+    watchlist: Watchlist,
+    digest_id: int,
+    now: datetime,
+    *,
+    smtp: SmtpSettings | None = None,
+) -> Outcome:
     """One delivery attempt of a recorded digest (same window, same Message-ID every time)."""
     row = store.execute("SELECT * FROM digests WHERE id = ?", (digest_id,)).fetchone()
     start, end = from_iso(row["window_start"]), from_iso(row["window_end"])
@@ -143,22 +184,36 @@ def attempt(store: Store, settings: Settings, watchlist: Watchlist, digest_id: i
         status = "failed" if give_up else "retrying"
         wait = RETRY_STEPS[min(attempts - 1, len(RETRY_STEPS) - 1)]
         with store.transaction():
-            store.execute("UPDATE digests SET status = ?, attempts = ?, last_error = ?, next_attempt_at = ? "
-                          "WHERE id = ?", (status, attempts, str(e), None if give_up else iso(now + timedelta(
-                              seconds=wait)), digest_id))
+            store.execute(
+                "UPDATE digests SET status = ?, attempts = ?, last_error = ?, next_attempt_at = ? WHERE id = ?",
+                (status, attempts, str(e), None if give_up else iso(now + timedelta(seconds=wait)), digest_id),
+            )
         (log.error if give_up else log.warning)("digest #%d: %s: %s", digest_id, status, e)
         return Outcome(digest_id, status, str(e))
     with store.transaction():
-        store.execute("UPDATE digests SET status = 'sent', attempts = ?, sent_at = ?, outbox_path = ?, "
-                      "last_error = NULL, next_attempt_at = NULL WHERE id = ?", (attempts, iso(now), outbox, digest_id))
-    log.info("digest #%d sent: %s (%d stories, %d items seen, %d duplicates) %s", digest_id, d.subject(),
-             d.story_count, d.items_seen, d.duplicates, result)
+        store.execute(
+            "UPDATE digests SET status = 'sent', attempts = ?, sent_at = ?, outbox_path = ?, "
+            "last_error = NULL, next_attempt_at = NULL WHERE id = ?",
+            (attempts, iso(now), outbox, digest_id),
+        )
+    log.info(
+        "digest #%d sent: %s (%d stories, %d items seen, %d duplicates) %s",
+        digest_id,
+        d.subject(),
+        d.story_count,
+        d.items_seen,
+        d.duplicates,
+        result,
+    )
     return Outcome(digest_id, "sent", result)
 
 
-def retry_due(store: Store, settings: Settings, watchlist: Watchlist, now: datetime, *,
-              smtp: SmtpSettings | None = None) -> list[Outcome]:
+def retry_due(
+    store: Store, settings: Settings, watchlist: Watchlist, now: datetime, *, smtp: SmtpSettings | None = None
+) -> list[Outcome]:
     """Retry digests whose next attempt is due, and any left 'sending' by a crash."""
-    rows = store.execute("SELECT id FROM digests WHERE (status = 'retrying' AND next_attempt_at <= ?) "
-                         "OR status = 'sending' ORDER BY id", (iso(now),)).fetchall()
+    rows = store.execute(
+        "SELECT id FROM digests WHERE (status = 'retrying' AND next_attempt_at <= ?) OR status = 'sending' ORDER BY id",
+        (iso(now),),
+    ).fetchall()
     return [attempt(store, settings, watchlist, r["id"], now, smtp=smtp) for r in rows]

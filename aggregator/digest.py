@@ -95,11 +95,20 @@ def _dt(value: str | None) -> datetime | None:
     return datetime.fromisoformat(value) if value else None
 
 
-def build_digest(*, rows: Sequence[Mapping[str, Any]], sources: Mapping[int, Sequence[Mapping[str, Any]]],
-                 topics: Sequence[tuple[str, str]], window_start: datetime | None, window_end: datetime,
-                 timezone: str, items_seen: int, duplicates: int, health: Iterable[FeedHealth] = (),
-                 daily_counts: Mapping[str, Mapping[str, int]] | None = None,
-                 max_per_topic: int = 30) -> Digest:
+def build_digest(
+    *,
+    rows: Sequence[Mapping[str, Any]],
+    sources: Mapping[int, Sequence[Mapping[str, Any]]],
+    topics: Sequence[tuple[str, str]],
+    window_start: datetime | None,
+    window_end: datetime,
+    timezone: str,
+    items_seen: int,
+    duplicates: int,
+    health: Iterable[FeedHealth] = (),
+    daily_counts: Mapping[str, Mapping[str, int]] | None = None,
+    max_per_topic: int = 30,
+) -> Digest:
     """``rows``: tagged items of new stories (store.digest_rows); ``sources``: story id -> its items;
     ``topics``: (id, name) in watchlist order."""
     by_topic: dict[str, dict[int, list[Mapping[str, Any]]]] = defaultdict(lambda: defaultdict(list))
@@ -116,10 +125,12 @@ def build_digest(*, rows: Sequence[Mapping[str, Any]], sources: Mapping[int, Seq
         spike = _spike(daily_counts.get(topic_id, {}) if daily_counts else {}, window_end)
         if spike:
             spikes.append(f"{name}: {spike}")
-        sections.append(Section(topic_id, name, tuple(entries[:max_per_topic]), spike,
-                                max(0, len(entries) - max_per_topic)))
-    return Digest(window_start, window_end, timezone, tuple(sections), items_seen, duplicates, tuple(health),
-                  tuple(spikes))
+        sections.append(
+            Section(topic_id, name, tuple(entries[:max_per_topic]), spike, max(0, len(entries) - max_per_topic))
+        )
+    return Digest(
+        window_start, window_end, timezone, tuple(sections), items_seen, duplicates, tuple(health), tuple(spikes)
+    )
 
 
 def _entry(story_id: int, members: Sequence[Mapping[str, Any]], sources: Sequence[Mapping[str, Any]]) -> Entry:
@@ -135,10 +146,18 @@ def _entry(story_id: int, members: Sequence[Mapping[str, Any]], sources: Sequenc
     matched = json.loads(head["matched"]) if isinstance(head["matched"], str) else list(head["matched"])
     matched = compact_matches(matched)
     return Entry(
-        story_id=story_id, title=head["title"], url=head["url"], source=head["feed_title"] or "",
-        when=when, snippet=snippet(head["summary"] or ""), score=float(head["score"]),
-        matched=tuple(matched), also=tuple(others), follow_up_of=head["seed_title"],
-        duplicates=sum(1 for s in sources if s["dup_level"] != "new"))
+        story_id=story_id,
+        title=head["title"],
+        url=head["url"],
+        source=head["feed_title"] or "",
+        when=when,
+        snippet=snippet(head["summary"] or ""),
+        score=float(head["score"]),
+        matched=tuple(matched),
+        also=tuple(others),
+        follow_up_of=head["seed_title"],
+        duplicates=sum(1 for s in sources if s["dup_level"] != "new"),
+    )
 
 
 def compact_matches(matched: Sequence[str], limit: int = 6) -> list[str]:

@@ -24,8 +24,15 @@ from aggregator.fetch import Fetcher
 from aggregator.models import FeedSpec
 from aggregator.parse import parse_feed
 
-_FEED_TYPES = ("application/rss+xml", "application/atom+xml", "application/feed+json", "application/json",
-               "application/rdf+xml", "text/xml", "application/xml")
+_FEED_TYPES = (
+    "application/rss+xml",
+    "application/atom+xml",
+    "application/feed+json",
+    "application/json",
+    "application/rdf+xml",
+    "text/xml",
+    "application/xml",
+)
 
 
 def feeds_path(config_dir: Path) -> Path:
@@ -99,15 +106,20 @@ def discover_links(page: str, base: str) -> list[tuple[str, str | None]]:
     for tag in re.findall(r"<link\b[^>]*>", page, re.I):
         attrs = {k.lower(): html.unescape(v) for k, _, v in re.findall(r'(\w+)\s*=\s*(["\'])(.*?)\2', tag)}
         rels = attrs.get("rel", "").lower().split()
-        if "alternate" in rels and attrs.get("type", "").lower().split(";")[0].strip() in _FEED_TYPES and attrs.get("href"):
+        if (
+            "alternate" in rels
+            and attrs.get("type", "").lower().split(";")[0].strip() in _FEED_TYPES
+            and attrs.get("href")
+        ):
             url = urljoin(base, attrs["href"])
             if url not in [u for u, _ in found]:
                 found.append((url, attrs.get("title")))
     return found
 
 
-async def add_feed(config_dir: Path, url: str, *, title: str | None = None, interval: str | None = None,
-                   tags: list[str] | None = None) -> list[str]:
+async def add_feed(
+    config_dir: Path, url: str, *, title: str | None = None, interval: str | None = None, tags: list[str] | None = None
+) -> list[str]:
     """Add a feed. A web page is fetched and its feeds discovered; what was found is reported."""
     seconds = parse_duration(interval) if interval else None
     target = normalise_feed_url(url, config_dir)
@@ -116,7 +128,9 @@ async def add_feed(config_dir: Path, url: str, *, title: str | None = None, inte
     async with Fetcher() as fetcher:
         result = await fetcher.fetch(target)
         if not result.ok:
-            raise ConfigError(f"cannot add {url}: {result.error}", hint="check the URL, or add it to feeds.toml by hand")
+            raise ConfigError(
+                f"cannot add {url}: {result.error}", hint="check the URL, or add it to feeds.toml by hand"
+            )
         try:
             parsed = parse_feed(result.body or b"", target, result.content_type)
             specs.append(FeedSpec(target, title or parsed.title, seconds, tuple(tags or ())))
@@ -124,8 +138,10 @@ async def add_feed(config_dir: Path, url: str, *, title: str | None = None, inte
         except ParseError:
             links = discover_links((result.body or b"").decode("utf-8", "replace"), result.final_url)
             if not links:
-                raise ConfigError(f"{url}: neither a feed nor a page that links to one",
-                                  hint='a page announces its feeds with <link rel="alternate" type=...>') from None
+                raise ConfigError(
+                    f"{url}: neither a feed nor a page that links to one",
+                    hint='a page announces its feeds with <link rel="alternate" type=...>',
+                ) from None
             for link, link_title in links:
                 specs.append(FeedSpec(link, title or link_title, seconds, tuple(tags or ())))
                 lines.append(f"discovered and added {link}" + (f" ({link_title})" if link_title else ""))
@@ -136,6 +152,7 @@ async def add_feed(config_dir: Path, url: str, *, title: str | None = None, inte
 
 
 # --- OPML --------------------------------------------------------------------------------
+
 
 @dataclass
 class OpmlReport:
@@ -187,7 +204,7 @@ def _attrs(tag: str) -> dict[str, str]:
     out = {}
     for i, m in enumerate(starts):
         end = starts[i + 1].start() if i + 1 < len(starts) else len(tag)
-        chunk = tag[m.end():end]
+        chunk = tag[m.end() : end]
         q = chunk.rfind('"')
         out[m.group(1)] = html.unescape(chunk[:q] if q != -1 else chunk)
     return out
@@ -236,8 +253,12 @@ def export_opml(feeds: list[FeedSpec]) -> str:
     folders: dict[str, list[FeedSpec]] = {}
     for f in feeds:
         folders.setdefault(f.tags[0] if f.tags else "", []).append(f)
-    out = ['<?xml version="1.0" encoding="UTF-8"?>', '<opml version="2.0">',
-           "  <head><title>aggregator feeds</title></head>", "  <body>"]
+    out = [
+        '<?xml version="1.0" encoding="UTF-8"?>',
+        '<opml version="2.0">',
+        "  <head><title>aggregator feeds</title></head>",
+        "  <body>",
+    ]
 
     def line(f: FeedSpec, indent: str) -> str:
         name = quoteattr(f.title or f.url)

@@ -16,8 +16,8 @@ import hashlib
 import time
 from collections import defaultdict
 from dataclasses import dataclass
-from email.utils import parsedate_to_datetime
 from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
 from pathlib import Path
 from urllib.parse import unquote, urljoin, urlsplit
 
@@ -86,9 +86,7 @@ class Fetcher:
         self.limits = limits or FetchLimits()
         self._clock = clock
         self._global = asyncio.Semaphore(self.limits.concurrency)
-        self._hosts: dict[str, asyncio.Semaphore] = defaultdict(
-            lambda: asyncio.Semaphore(self.limits.per_host)
-        )
+        self._hosts: dict[str, asyncio.Semaphore] = defaultdict(lambda: asyncio.Semaphore(self.limits.per_host))
         self._host_next: dict[str, float] = defaultdict(float)
         self._host_lock: dict[str, asyncio.Lock] = defaultdict(asyncio.Lock)
         self._client: httpx.AsyncClient | None = None
@@ -116,9 +114,7 @@ class Fetcher:
             result = _read_file(url, validators, self.limits.max_body)
         elif scheme in ("http", "https"):
             try:
-                result = await asyncio.wait_for(
-                    self._fetch_http(url, validators), timeout=self.limits.total_timeout
-                )
+                result = await asyncio.wait_for(self._fetch_http(url, validators), timeout=self.limits.total_timeout)
             except TimeoutError:
                 result = _error(url, url, "timeout", f"no complete answer within {self.limits.total_timeout:g} s")
         else:
@@ -177,34 +173,61 @@ class Fetcher:
                 return status, resp.headers["location"]
             now = datetime.now(UTC)
             if status == 304:
-                return FetchResult(url=url, final_url=url, status=304, not_modified=True, validators=validators,
-                                   max_age=parse_max_age(resp.headers.get("cache-control")))
+                return FetchResult(
+                    url=url,
+                    final_url=url,
+                    status=304,
+                    not_modified=True,
+                    validators=validators,
+                    max_age=parse_max_age(resp.headers.get("cache-control")),
+                )
             if status == 410:
                 return _error(url, url, "gone", f"{url} answered 410 Gone: the publisher removed this feed", status)
             if status in (429, 503):
                 retry = parse_retry_after(resp.headers.get("retry-after"), now)
-                return _error(url, url, f"http-{status}", f"{url} answered {status} {resp.reason_phrase}"
-                              + (f", retry after {retry:.0f} s" if retry is not None else ""), status, retry)
+                return _error(
+                    url,
+                    url,
+                    f"http-{status}",
+                    f"{url} answered {status} {resp.reason_phrase}"
+                    + (f", retry after {retry:.0f} s" if retry is not None else ""),
+                    status,
+                    retry,
+                )
             if status >= 400:
                 return _error(url, url, f"http-{status}", f"{url} answered {status} {resp.reason_phrase}", status)
             declared = resp.headers.get("content-length")
             if declared and declared.isdigit() and int(declared) > self.limits.max_body:
-                return _error(url, url, "too-large", f"{url} declares {declared} bytes, over the "
-                              f"{self.limits.max_body} byte cap", status)
+                return _error(
+                    url,
+                    url,
+                    "too-large",
+                    f"{url} declares {declared} bytes, over the {self.limits.max_body} byte cap",
+                    status,
+                )
             try:
                 body = await self._read_capped(resp)
             except _BodyTooLarge:
-                return _error(url, url, "too-large", f"{url}: body over the {self.limits.max_body} byte cap "
-                              "(after decompression); cut off", status)
+                return _error(
+                    url,
+                    url,
+                    "too-large",
+                    f"{url}: body over the {self.limits.max_body} byte cap (after decompression); cut off",
+                    status,
+                )
             new = Validators(
                 etag=resp.headers.get("etag"),
                 last_modified=resp.headers.get("last-modified"),
                 body_hash=body_hash(body),
             )
             return FetchResult(
-                url=url, final_url=url, status=status, body=body,
+                url=url,
+                final_url=url,
+                status=status,
+                body=body,
                 not_modified=new.body_hash == validators.body_hash,
-                validators=new, content_type=resp.headers.get("content-type"),
+                validators=new,
+                content_type=resp.headers.get("content-type"),
                 max_age=parse_max_age(resp.headers.get("cache-control")),
             )
 
@@ -230,14 +253,20 @@ def _read_file(url: str, validators: Validators, max_body: int) -> FetchResult:
     except OSError as e:
         return _error(url, url, "file", f"cannot read {path}: {e.strerror}")
     h = body_hash(body)
-    return FetchResult(url=url, final_url=url, status=200, body=body, not_modified=h == validators.body_hash,
-                       validators=Validators(body_hash=h))
+    return FetchResult(
+        url=url,
+        final_url=url,
+        status=200,
+        body=body,
+        not_modified=h == validators.body_hash,
+        validators=Validators(body_hash=h),
+    )
 
 
-def _error(url: str, final: str, kind: str, message: str, status: int | None = None,
-           retry_after: float | None = None) -> FetchResult:
-    return FetchResult(url=url, final_url=final, status=status, error_kind=kind, error=message,
-                       retry_after=retry_after)
+def _error(
+    url: str, final: str, kind: str, message: str, status: int | None = None, retry_after: float | None = None
+) -> FetchResult:
+    return FetchResult(url=url, final_url=final, status=status, error_kind=kind, error=message, retry_after=retry_after)
 
 
 def _replace(result: FetchResult, **changes: object) -> FetchResult:

@@ -26,17 +26,86 @@ import nh3
 
 from aggregator.models import Entry, Item
 
-TRACKING_PARAMS = frozenset({
-    "fbclid", "gclid", "gclsrc", "dclid", "gbraid", "wbraid", "msclkid", "yclid", "twclid", "ttclid",
-    "li_fat_id", "mc_cid", "mc_eid", "_ga", "_gl", "_hsenc", "_hsmi", "__hstc", "__hssc", "__hsfp",
-    "hsctatracking", "mkt_tok", "igshid", "igsh", "si", "ref_src", "ref_url", "cmpid", "cmp", "ocid",
-    "smid", "smtyp", "sr_share", "s_cid", "ncid", "ito", "spm", "wt.mc_id", "wt_mc", "at_medium",
-    "at_campaign", "at_custom1", "at_custom2", "at_custom3", "at_custom4", "oly_anon_id",
-    "oly_enc_id", "vero_id", "vero_conv", "rb_clickid", "s_kwcid", "ef_id", "trk", "trkcampaign",
-    "sc_campaign", "sc_channel", "sc_content", "sc_medium", "sc_outcome", "sc_geo", "sc_country",
-    "__twitter_impression", "feature", "fsrc", "ns_mchannel", "ns_source", "ns_campaign",
-    "ns_linkname", "ns_fee", "mbid", "cid_source", "rss", "rssfeed", "from_rss", "partner", "dicbo",
-})
+TRACKING_PARAMS = frozenset(
+    {
+        "fbclid",
+        "gclid",
+        "gclsrc",
+        "dclid",
+        "gbraid",
+        "wbraid",
+        "msclkid",
+        "yclid",
+        "twclid",
+        "ttclid",
+        "li_fat_id",
+        "mc_cid",
+        "mc_eid",
+        "_ga",
+        "_gl",
+        "_hsenc",
+        "_hsmi",
+        "__hstc",
+        "__hssc",
+        "__hsfp",
+        "hsctatracking",
+        "mkt_tok",
+        "igshid",
+        "igsh",
+        "si",
+        "ref_src",
+        "ref_url",
+        "cmpid",
+        "cmp",
+        "ocid",
+        "smid",
+        "smtyp",
+        "sr_share",
+        "s_cid",
+        "ncid",
+        "ito",
+        "spm",
+        "wt.mc_id",
+        "wt_mc",
+        "at_medium",
+        "at_campaign",
+        "at_custom1",
+        "at_custom2",
+        "at_custom3",
+        "at_custom4",
+        "oly_anon_id",
+        "oly_enc_id",
+        "vero_id",
+        "vero_conv",
+        "rb_clickid",
+        "s_kwcid",
+        "ef_id",
+        "trk",
+        "trkcampaign",
+        "sc_campaign",
+        "sc_channel",
+        "sc_content",
+        "sc_medium",
+        "sc_outcome",
+        "sc_geo",
+        "sc_country",
+        "__twitter_impression",
+        "feature",
+        "fsrc",
+        "ns_mchannel",
+        "ns_source",
+        "ns_campaign",
+        "ns_linkname",
+        "ns_fee",
+        "mbid",
+        "cid_source",
+        "rss",
+        "rssfeed",
+        "from_rss",
+        "partner",
+        "dicbo",
+    }
+)
 TRACKING_PREFIXES = ("utm_", "pk_", "mtm_", "matomo_", "hmb_", "itm_")
 AMP_PARAMS = {("amp", "1"), ("amp", "true"), ("amp", ""), ("outputtype", "amp"), ("output", "amp")}
 _MOBILE_PREFIXES = ("www.", "amp.", "m.", "mobile.")
@@ -65,7 +134,7 @@ def canonical_url(url: str | None) -> str | None:
             return canonical_url("https://" + inner + (f"?{parts.query}" if parts.query else ""))
     for prefix in _MOBILE_PREFIXES:
         if host.startswith(prefix) and host.count(".") >= 2:
-            host = host[len(prefix):]
+            host = host[len(prefix) :]
             break
     netloc = host if port in (None, 80, 443) else f"{host}:{port}"
     path = _normalise_path(path)

@@ -134,15 +134,17 @@ def _parse_json_feed(body: bytes, url: str) -> ParsedFeed:
             skipped += 1
             continue
         guid = raw.get("id")
-        entries.append(Entry(
-            guid=str(guid) if guid not in (None, "") else None,
-            url=link,
-            title=_clean(title) or "",
-            summary_html=html,
-            author=_clean(author),
-            published=_iso(raw.get("date_published")) or _iso(raw.get("date_modified")),
-            updated=_iso(raw.get("date_modified")),
-        ))
+        entries.append(
+            Entry(
+                guid=str(guid) if guid not in (None, "") else None,
+                url=link,
+                title=_clean(title) or "",
+                summary_html=html,
+                author=_clean(author),
+                published=_iso(raw.get("date_published")) or _iso(raw.get("date_modified")),
+                updated=_iso(raw.get("date_modified")),
+            )
+        )
     title = doc.get("title") if isinstance(doc.get("title"), str) else None
     link = doc.get("home_page_url") if isinstance(doc.get("home_page_url"), str) else None
     return ParsedFeed(title=_clean(title), link=link, entries=tuple(entries), skipped=skipped)

@@ -47,29 +47,39 @@ class CycleReport:
     errors: list[str] = field(default_factory=list)
 
     def line(self) -> str:
-        return (f"poll cycle: {self.feeds} feeds: {self.fetched} fetched, {self.not_modified} not modified, "
-                f"{self.failed} failed; {self.new_items} new items, {self.edited} edited, "
-                f"{self.duplicates} duplicates, {self.tagged} tagged")
+        return (
+            f"poll cycle: {self.feeds} feeds: {self.fetched} fetched, {self.not_modified} not modified, "
+            f"{self.failed} failed; {self.new_items} new items, {self.edited} edited, "
+            f"{self.duplicates} duplicates, {self.tagged} tagged"
+        )
 
 
 def fetch_limits(settings: Settings) -> FetchLimits:
     return FetchLimits(
-        connect_timeout=settings["poll.connect_timeout"], read_timeout=settings["poll.read_timeout"],
-        total_timeout=settings["poll.total_timeout"], max_body=settings["poll.max_body"],
-        concurrency=settings["poll.concurrency"], per_host=settings["poll.per_host"],
-        host_gap=settings["poll.host_gap"])
+        connect_timeout=settings["poll.connect_timeout"],
+        read_timeout=settings["poll.read_timeout"],
+        total_timeout=settings["poll.total_timeout"],
+        max_body=settings["poll.max_body"],
+        concurrency=settings["poll.concurrency"],
+        per_host=settings["poll.per_host"],
+        host_gap=settings["poll.host_gap"],
+    )
 
 
 def schedule_settings(settings: Settings) -> schedule.ScheduleSettings:
-    return schedule.ScheduleSettings(default_interval=settings["poll.default_interval"],
-                                     min_interval=settings["poll.min_interval"],
-                                     max_interval=settings["poll.max_interval"])
+    return schedule.ScheduleSettings(
+        default_interval=settings["poll.default_interval"],
+        min_interval=settings["poll.min_interval"],
+        max_interval=settings["poll.max_interval"],
+    )
 
 
 def thresholds(settings: Settings) -> dedup.Thresholds:
-    return dedup.Thresholds(near_duplicate=settings["dedup.near_duplicate_threshold"],
-                            story=settings["dedup.story_threshold"],
-                            window=timedelta(seconds=settings["dedup.story_window"]))
+    return dedup.Thresholds(
+        near_duplicate=settings["dedup.near_duplicate_threshold"],
+        story=settings["dedup.story_threshold"],
+        window=timedelta(seconds=settings["dedup.story_window"]),
+    )
 
 
 class Pipeline:
@@ -94,7 +104,9 @@ class Pipeline:
         rows = self.store.execute(
             "SELECT id, title, summary, story_id, coalesce(published, fetched_at) AS t FROM items "
             "WHERE id IN (SELECT id FROM items ORDER BY id DESC LIMIT ?) OR coalesce(published, fetched_at) >= ? "
-            "ORDER BY id", (WARM_ITEMS, horizon)).fetchall()
+            "ORDER BY id",
+            (WARM_ITEMS, horizon),
+        ).fetchall()
         for row in rows:
             terms = dedup.story_terms(row["title"], row["summary"])
             if row["t"] >= horizon:
@@ -133,9 +145,15 @@ class Pipeline:
 
         return sim
 
-    def tag_text(self, title: str, summary: str, feed: str = "", author: str = "",
-                 topics: Iterable[CompiledTopic] | None = None,
-                 terms: dict[str, float] | None = None) -> list[TopicTag]:
+    def tag_text(
+        self,
+        title: str,
+        summary: str,
+        feed: str = "",
+        author: str = "",
+        topics: Iterable[CompiledTopic] | None = None,
+        terms: dict[str, float] | None = None,
+    ) -> list[TopicTag]:
         """Tag a text; ``terms`` are its story terms if already known (for similarity to examples)."""
         chosen = tuple(self.topics if topics is None else topics)
         similarity = None
@@ -154,8 +172,11 @@ class Pipeline:
                 seed_id, changed = self.store.upsert_seed(seed, now)
                 if changed:
                     row = self.store.seed(seed_id)
-                    story_id = row["story_id"] if row and row["story_id"] else self.store.create_story(
-                        seed.title, now, seed.published, seed_id=seed_id)
+                    story_id = (
+                        row["story_id"]
+                        if row and row["story_id"]
+                        else self.store.create_story(seed.title, now, seed.published, seed_id=seed_id)
+                    )
                     self.store.execute("UPDATE seeds SET story_id = ? WHERE id = ?", (story_id, seed_id))
                     self.store.add_bands(-seed_id, dedup.band_keys(seed.title, seed.text))
                     self.store.set_seed_topics(seed_id, self.tag_text(seed.title, seed.text))
@@ -171,8 +192,14 @@ class Pipeline:
             return [f for f in feeds if not f.gone]
         return [f for f in feeds if schedule.is_due(f.next_poll_at, now, gone=f.gone)]
 
-    async def poll_once(self, *, force: bool = False, now: datetime | None = None,
-                        fetcher: Fetcher | None = None, stop: asyncio.Event | None = None) -> CycleReport:
+    async def poll_once(
+        self,
+        *,
+        force: bool = False,
+        now: datetime | None = None,
+        fetcher: Fetcher | None = None,
+        stop: asyncio.Event | None = None,
+    ) -> CycleReport:
         """Fetch every due feed (all with ``force``) and store what is new."""
         now = now or datetime.now(UTC)
         feeds = self.due_feeds(now, force)
@@ -214,37 +241,77 @@ class Pipeline:
             report.failed += 1
             report.errors.append(f"{state.url}: {e}")
             with self.store.transaction():
-                self.store.record_fetch(state.url, now=now, ok=False, error_kind="internal",
-                                        error=f"internal error while storing: {type(e).__name__}: {e}",
-                                        next_poll_at=schedule.next_poll(self.sched, url=state.url, now=now,
-                                                                        ok=False, errors=state.error_count + 1))
+                self.store.record_fetch(
+                    state.url,
+                    now=now,
+                    ok=False,
+                    error_kind="internal",
+                    error=f"internal error while storing: {type(e).__name__}: {e}",
+                    next_poll_at=schedule.next_poll(
+                        self.sched, url=state.url, now=now, ok=False, errors=state.error_count + 1
+                    ),
+                )
 
-    def _fail(self, state: FeedState, now: datetime, kind: str, message: str, report: CycleReport,
-              retry_after: float | None = None) -> None:
+    def _fail(
+        self,
+        state: FeedState,
+        now: datetime,
+        kind: str,
+        message: str,
+        report: CycleReport,
+        retry_after: float | None = None,
+    ) -> None:
         report.failed += 1
         report.errors.append(message)
         gone = kind == "gone"
-        nxt = schedule.next_poll(self.sched, url=state.url, now=now, ok=False, gone=gone,
-                                 errors=state.error_count + 1, retry_after=retry_after,
-                                 override=state.interval, gap=state.mean_gap, ttl=state.ttl)
+        nxt = schedule.next_poll(
+            self.sched,
+            url=state.url,
+            now=now,
+            ok=False,
+            gone=gone,
+            errors=state.error_count + 1,
+            retry_after=retry_after,
+            override=state.interval,
+            gap=state.mean_gap,
+            ttl=state.ttl,
+        )
         log.warning("feed %s: %s (next poll %s)", state.url, message, nxt.isoformat() if nxt else "never: gone")
-        self.store.record_fetch(state.url, now=now, ok=False, error_kind=kind, error=message,
-                                next_poll_at=nxt, gone=gone)
+        self.store.record_fetch(
+            state.url, now=now, ok=False, error_kind=kind, error=message, next_poll_at=nxt, gone=gone
+        )
 
     def _process(self, state: FeedState, result: FetchResult, now: datetime, report: CycleReport) -> None:
         if not result.ok:
-            self._fail(state, now, result.error_kind or "error", result.error or "fetch failed", report,
-                       result.retry_after)
+            self._fail(
+                state, now, result.error_kind or "error", result.error or "fetch failed", report, result.retry_after
+            )
             return
         url = state.url
-        nxt = schedule.next_poll(self.sched, url=url, now=now, ok=True, override=state.interval,
-                                 gap=state.mean_gap, ttl=state.ttl, max_age=result.max_age)
+        nxt = schedule.next_poll(
+            self.sched,
+            url=url,
+            now=now,
+            ok=True,
+            override=state.interval,
+            gap=state.mean_gap,
+            ttl=state.ttl,
+            max_age=result.max_age,
+        )
         if result.not_modified:
             report.not_modified += 1
-            self.store.record_fetch(url, now=now, ok=True, next_poll_at=nxt, max_age=result.max_age,
-                                    warning=state.warning, validators=replace(
-                                        result.validators, body_hash=result.validators.body_hash
-                                        or state.validators.body_hash), moved_to=result.permanent_redirect)
+            self.store.record_fetch(
+                url,
+                now=now,
+                ok=True,
+                next_poll_at=nxt,
+                max_age=result.max_age,
+                warning=state.warning,
+                validators=replace(
+                    result.validators, body_hash=result.validators.body_hash or state.validators.body_hash
+                ),
+                moved_to=result.permanent_redirect,
+            )
             return
         try:
             parsed = parse_feed(result.body or b"", url, result.content_type)
@@ -258,14 +325,32 @@ class Pipeline:
             item = normalise_entry(entry, url, now, feed_title)
             self.ingest(item, now, report)
         gap = schedule.mean_gap([e.published for e in parsed.entries if e.published])
-        nxt = schedule.next_poll(self.sched, url=url, now=now, ok=True, override=state.interval,
-                                 gap=gap or state.mean_gap, ttl=parsed.ttl, max_age=result.max_age)
+        nxt = schedule.next_poll(
+            self.sched,
+            url=url,
+            now=now,
+            ok=True,
+            override=state.interval,
+            gap=gap or state.mean_gap,
+            ttl=parsed.ttl,
+            max_age=result.max_age,
+        )
         if parsed.warning:
             log.warning("feed %s: %s", url, parsed.warning)
-        self.store.record_fetch(url, now=now, ok=True, next_poll_at=nxt, validators=result.validators,
-                                title=parsed.title, site_url=parsed.link, warning=parsed.warning,
-                                ttl=parsed.ttl, max_age=result.max_age, mean_gap=gap,
-                                moved_to=result.permanent_redirect)
+        self.store.record_fetch(
+            url,
+            now=now,
+            ok=True,
+            next_poll_at=nxt,
+            validators=result.validators,
+            title=parsed.title,
+            site_url=parsed.link,
+            warning=parsed.warning,
+            ttl=parsed.ttl,
+            max_age=result.max_age,
+            mean_gap=gap,
+            moved_to=result.permanent_redirect,
+        )
 
     # --- one item --------------------------------------------------------------------
 
@@ -275,8 +360,9 @@ class Pipeline:
         if known is not None:
             if known["content_hash"] != item.content_hash:
                 self.store.update_edited_item(known["id"], item, now)
-                self.store.set_topics(known["id"], self.tag_text(item.title, item.summary, item.feed_title or "",
-                                                                 item.author or ""), now)
+                self.store.set_topics(
+                    known["id"], self.tag_text(item.title, item.summary, item.feed_title or "", item.author or ""), now
+                )
                 report.edited += 1
             return None
         when = item.published or item.fetched_at
@@ -285,19 +371,35 @@ class Pipeline:
         sh = frozenset(dedup.shingles(f"{item.title} {item.summary}"))
         keys = dedup.band_keys(item.title, item.summary, sh)
         decision = dedup.decide(
-            title=item.title, text=item.summary, when=when,
-            same_url=dedup.SameUrl(same["duplicate_of"] or same["id"], same["story_id"], same["title"],
-                                   from_iso(same["t"])) if same else None, feed_url=item.feed_url,
+            title=item.title,
+            text=item.summary,
+            when=when,
+            same_url=dedup.SameUrl(
+                same["duplicate_of"] or same["id"], same["story_id"], same["title"], from_iso(same["t"])
+            )
+            if same
+            else None,
+            feed_url=item.feed_url,
             near=[] if same else self._near_candidates(keys, dedup.title_key(item.title)),
-            stories=self.stories, terms=terms, th=self.th, mine=sh)
+            stories=self.stories,
+            terms=terms,
+            th=self.th,
+            mine=sh,
+        )
         story_id = decision.story_id
         if story_id is None:
             story_id = self.store.create_story(item.title, now, item.published)
         item_id = self.store.insert_item(
-            item, dup_level=decision.level, duplicate_of=decision.duplicate_of,
-            duplicate_of_seed=decision.duplicate_of_seed, dup_similarity=decision.similarity,
-            dup_reason=decision.reason, story_id=story_id, story_similarity=decision.story_similarity,
-            story_reason=decision.story_reason)
+            item,
+            dup_level=decision.level,
+            duplicate_of=decision.duplicate_of,
+            duplicate_of_seed=decision.duplicate_of_seed,
+            dup_similarity=decision.similarity,
+            dup_reason=decision.reason,
+            story_id=story_id,
+            story_similarity=decision.story_similarity,
+            story_reason=decision.story_reason,
+        )
         self.store.add_bands(item_id, keys)
         self._remember_shingles(item_id, sh)
         self.stories.add(item_id, story_id, when, terms)
@@ -321,18 +423,28 @@ class Pipeline:
             if cid < 0:
                 seed = self.store.seed(-cid)
                 if seed is not None:
-                    out.append(dedup.NearCandidate(None, seed["id"], seed["title"],
-                                                   frozenset(dedup.shingles(f"{seed['title']} {seed['text']}")),
-                                                   seed["story_id"]))
+                    out.append(
+                        dedup.NearCandidate(
+                            None,
+                            seed["id"],
+                            seed["title"],
+                            frozenset(dedup.shingles(f"{seed['title']} {seed['text']}")),
+                            seed["story_id"],
+                        )
+                    )
                 continue
             cached = self._shingles.get(cid)
-            row = self.store.execute("SELECT title, summary, story_id, duplicate_of, feed_url FROM items WHERE id = ?",
-                                     (cid,)).fetchone()
+            row = self.store.execute(
+                "SELECT title, summary, story_id, duplicate_of, feed_url FROM items WHERE id = ?", (cid,)
+            ).fetchone()
             if row is not None:
                 if cached is None:
                     cached = frozenset(dedup.shingles(f"{row['title']} {row['summary']}"))
-                out.append(dedup.NearCandidate(cid, None, row["title"], cached, row["story_id"], row["duplicate_of"],
-                                               row["feed_url"]))
+                out.append(
+                    dedup.NearCandidate(
+                        cid, None, row["title"], cached, row["story_id"], row["duplicate_of"], row["feed_url"]
+                    )
+                )
         return out
 
     def _remember_shingles(self, item_id: int, sh: frozenset[int]) -> None:
@@ -351,19 +463,22 @@ class Pipeline:
         tagged = 0
         with self.store.transaction():
             for row in self.store.execute(
-                    "SELECT i.id, i.title, i.summary, i.author, f.title AS feed_title FROM items i LEFT JOIN feeds f "
-                    "ON f.url = i.feed_url WHERE i.fetched_at >= ?",
-                    (iso(since),)).fetchall():
-                tags = self.tag_text(row["title"], row["summary"], row["feed_title"] or "", row["author"] or "",
-                                     topics)
+                "SELECT i.id, i.title, i.summary, i.author, f.title AS feed_title FROM items i LEFT JOIN feeds f "
+                "ON f.url = i.feed_url WHERE i.fetched_at >= ?",
+                (iso(since),),
+            ).fetchall():
+                tags = self.tag_text(row["title"], row["summary"], row["feed_title"] or "", row["author"] or "", topics)
                 for t in topics:
                     self.store.execute("DELETE FROM item_topics WHERE item_id = ? AND topic = ?", (row["id"], t.id))
                 self.store.set_topics(row["id"], tags, now, replace=False)
                 tagged += bool(tags)
             known = {t.id for t in self.topics}
-            self.store.execute(f"DELETE FROM item_topics WHERE topic NOT IN ({','.join('?' * len(known))})"
-                               if known else "DELETE FROM item_topics", tuple(known))
+            self.store.execute(
+                f"DELETE FROM item_topics WHERE topic NOT IN ({','.join('?' * len(known))})"
+                if known
+                else "DELETE FROM item_topics",
+                tuple(known),
+            )
             for seed in self.store.seeds():
                 self.store.set_seed_topics(seed["id"], self.tag_text(seed["title"], seed["text"]))
         return tagged
-

@@ -37,8 +37,11 @@ class Term:
 
     def __str__(self) -> str:
         text = (self.text.upper() if self.upper else self.text) + ("*" if self.prefix else "")
-        return text if _BARE.fullmatch(text) and text not in _RESERVED and not text.startswith("NEAR/") \
+        return (
+            text
+            if _BARE.fullmatch(text) and text not in _RESERVED and not text.startswith("NEAR/")
             else '"' + text + '"'
+        )
 
 
 _BARE = re.compile(r"[^\s()\"“”@\-:][^\s()\"“”:]*")
@@ -94,8 +97,11 @@ class Field:
 
     def __str__(self) -> str:
         inner = str(self.part)
-        return f"{self.name}:{inner}" if isinstance(self.part, Term | Phrase | And | Or | Near) else \
-            f"{self.name}:({inner})"
+        return (
+            f"{self.name}:{inner}"
+            if isinstance(self.part, Term | Phrase | And | Or | Near)
+            else f"{self.name}:({inner})"
+        )
 
 
 Node = Term | Phrase | And | Or | Not | Near | Field
@@ -121,12 +127,11 @@ def _tokens(q: str) -> list[_Tok]:
         elif c == ")":
             out.append(_Tok("rparen", c, i))
             i += 1
-        elif c in "\"“”":
-            end = min((j for j in (q.find('"', i + 1), q.find("”", i + 1), q.find("“", i + 1)) if j != -1),
-                      default=-1)
+        elif c in '"“”':
+            end = min((j for j in (q.find('"', i + 1), q.find("”", i + 1), q.find("“", i + 1)) if j != -1), default=-1)
             if end == -1:
-                raise _error(q, i, "unclosed quote", "close the phrase with a second \"")
-            out.append(_Tok("phrase", q[i + 1:end], i))
+                raise _error(q, i, "unclosed quote", 'close the phrase with a second "')
+            out.append(_Tok("phrase", q[i + 1 : end], i))
             i = end + 1
         elif c == "-" and i + 1 < len(q) and not q[i + 1].isspace() and (not out or out[-1].kind != "field"):
             out.append(_Tok("not", "-", i))
@@ -209,8 +214,9 @@ class _Parser:
         node = self.or_()
         tok = self.peek()
         if tok.kind != "end":
-            raise _error(self.q, tok.col, f"unexpected {tok.value!r}",
-                         "check the parentheses" if tok.kind == "rparen" else None)
+            raise _error(
+                self.q, tok.col, f"unexpected {tok.value!r}", "check the parentheses" if tok.kind == "rparen" else None
+            )
         return node
 
     def or_(self) -> Node:
@@ -262,9 +268,13 @@ class _Parser:
             return make_term(tok.value, self.q, tok.col)
         if tok.kind == "list":
             if tok.value not in self.lists:
-                raise _error(self.q, tok.col, f"unknown list @{tok.value}",
-                             "define it under [lists] in the watchlist" + (
-                                 f" (known: {', '.join('@' + k for k in self.lists)})" if self.lists else ""))
+                raise _error(
+                    self.q,
+                    tok.col,
+                    f"unknown list @{tok.value}",
+                    "define it under [lists] in the watchlist"
+                    + (f" (known: {', '.join('@' + k for k in self.lists)})" if self.lists else ""),
+                )
             return Or(tuple(make_phrase(entry, self.q, tok.col) for entry in self.lists[tok.value]))
         if tok.kind == "end":
             raise _error(self.q, tok.col, "query ends too early", "an operator is missing its right side")

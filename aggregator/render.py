@@ -43,8 +43,9 @@ def _environment(tz: str) -> tuple[jinja2.Environment, jinja2.Environment]:
     loader = jinja2.PackageLoader("aggregator", "templates")
     envs = []
     for autoescape in (False, True):
-        env = jinja2.Environment(loader=loader, autoescape=autoescape, keep_trailing_newline=True,
-                                 undefined=jinja2.StrictUndefined)
+        env = jinja2.Environment(
+            loader=loader, autoescape=autoescape, keep_trailing_newline=True, undefined=jinja2.StrictUndefined
+        )
         env.filters.update(localtime=localtime, wrap=wrap, safe_url=_safe_url)
         envs.append(env)
     return envs[0], envs[1]
@@ -61,17 +62,20 @@ def window_text(d: Digest) -> str:
 def render_text(d: Digest) -> str:
     text_env, _ = _environment(d.timezone)
     return text_env.get_template("digest.txt.j2").render(
-        digest=d, subject=header_safe(d.subject()), window=window_text(d), version=__version__)
+        digest=d, subject=header_safe(d.subject()), window=window_text(d), version=__version__
+    )
 
 
 def render_html(d: Digest) -> str:
     _, html_env = _environment(d.timezone)
     return html_env.get_template("digest.html.j2").render(
-        digest=d, subject=header_safe(d.subject()), window=window_text(d), version=__version__)
+        digest=d, subject=header_safe(d.subject()), window=window_text(d), version=__version__
+    )
 
 
-def build_message(d: Digest, *, sender: str, to: tuple[str, ...], now: datetime,
-                  message_id: str | None = None) -> EmailMessage:
+def build_message(
+    d: Digest, *, sender: str, to: tuple[str, ...], now: datetime, message_id: str | None = None
+) -> EmailMessage:
     """multipart/alternative: text first, HTML second (RFC 2046 5.1.4: the last part is preferred)."""
     msg = EmailMessage()
     msg["Subject"] = header_safe(d.subject())

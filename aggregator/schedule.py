@@ -44,8 +44,9 @@ def mean_gap(published: list[datetime]) -> float | None:
     return float(statistics.median(gaps)) if gaps else None
 
 
-def success_interval(s: ScheduleSettings, *, override: int | None, gap: float | None, ttl: int | None,
-                     max_age: int | None) -> int:
+def success_interval(
+    s: ScheduleSettings, *, override: int | None, gap: float | None, ttl: int | None, max_age: int | None
+) -> int:
     if override:
         return override
     base = int(gap) if gap else s.default_interval
@@ -61,9 +62,20 @@ def backoff_interval(s: ScheduleSettings, *, base: int, errors: int, retry_after
     return int(wait)
 
 
-def next_poll(s: ScheduleSettings, *, url: str, now: datetime, ok: bool, gone: bool = False, errors: int = 0,
-              retry_after: float | None = None, override: int | None = None, gap: float | None = None,
-              ttl: int | None = None, max_age: int | None = None) -> datetime | None:
+def next_poll(
+    s: ScheduleSettings,
+    *,
+    url: str,
+    now: datetime,
+    ok: bool,
+    gone: bool = False,
+    errors: int = 0,
+    retry_after: float | None = None,
+    override: int | None = None,
+    gap: float | None = None,
+    ttl: int | None = None,
+    max_age: int | None = None,
+) -> datetime | None:
     """When the feed is due next. ``errors`` counts the failures in a row including this one."""
     if gone:
         return None
@@ -99,8 +111,9 @@ def last_fire_before(trigger, now: datetime, lookback: timedelta = timedelta(day
     return last
 
 
-def missed_digest(trigger, now: datetime, *, first_start: datetime | None,
-                  last_served: datetime | None) -> datetime | None:
+def missed_digest(
+    trigger, now: datetime, *, first_start: datetime | None, last_served: datetime | None
+) -> datetime | None:
     """The digest time that fell due while the daemon was down and was never served, if any.
 
     Only the latest missed time counts (a week of downtime gives one catch-up digest, whose window

@@ -19,8 +19,16 @@ from aggregator.models import Seed
 from aggregator.normalise import content_hash, html_to_text
 
 SEED_SUFFIXES = (".txt", ".md", ".markdown", ".html", ".htm")
-_DATE_FORMATS = ("%b %d, %Y %I:%M %p", "%B %d, %Y %I:%M %p", "%b %d, %Y", "%B %d, %Y", "%Y-%m-%d %H:%M",
-                 "%Y-%m-%d", "%d %B %Y", "%d %b %Y")
+_DATE_FORMATS = (
+    "%b %d, %Y %I:%M %p",
+    "%B %d, %Y %I:%M %p",
+    "%b %d, %Y",
+    "%B %d, %Y",
+    "%Y-%m-%d %H:%M",
+    "%Y-%m-%d",
+    "%d %B %Y",
+    "%d %b %Y",
+)
 
 
 def parse_date(text: str | None) -> datetime | None:
@@ -49,8 +57,13 @@ def find_seed_files(paths: list[Path]) -> list[Path]:
     out: list[Path] = []
     for p in paths:
         if p.is_dir():
-            out.extend(sorted(f for f in p.rglob("*") if f.is_file() and f.suffix.lower() in SEED_SUFFIXES
-                              and not f.name.startswith(".")))
+            out.extend(
+                sorted(
+                    f
+                    for f in p.rglob("*")
+                    if f.is_file() and f.suffix.lower() in SEED_SUFFIXES and not f.name.startswith(".")
+                )
+            )
         elif p.is_file():
             out.append(p)
         else:
@@ -76,8 +89,14 @@ def read_seed(path: Path) -> Seed:
     if not title and not text:
         raise SeedError(f"{path}: the seed is empty", hint="a seed needs a title line and a body")
     title = title or text[:80]
-    return Seed(path=str(path.resolve()), title=title, published=published, text=text,
-                content_hash=content_hash(title, text), url=url)
+    return Seed(
+        path=str(path.resolve()),
+        title=title,
+        published=published,
+        text=text,
+        content_hash=content_hash(title, text),
+        url=url,
+    )
 
 
 def _from_text(raw: str) -> tuple[str, datetime | None, str | None, str]:
@@ -107,13 +126,13 @@ def _from_markdown(raw: str) -> tuple[str, datetime | None, str | None, str]:
             key, sep, value = line.partition(":")
             if sep:
                 meta[key.strip().lower()] = value.strip().strip("\"'")
-        body = raw[m.end():]
+        body = raw[m.end() :]
     title = meta.get("title", "")
     if not title:
         h = re.search(r"^#\s+(.+)$", body, re.M)
         if h:
             title = h.group(1).strip()
-            body = body[: h.start()] + body[h.end():]
+            body = body[: h.start()] + body[h.end() :]
     text = re.sub(r"!\[[^\]]*\]\([^)]*\)", "", body)  # images
     text = re.sub(r"\[([^\]]*)\]\([^)]*\)", r"\1", text)  # links -> their text
     text = re.sub(r"^[#>*\-\s]+", "", text, flags=re.M)
@@ -122,8 +141,10 @@ def _from_markdown(raw: str) -> tuple[str, datetime | None, str | None, str]:
 
 
 def _meta(raw: str, prop: str) -> str | None:
-    for pattern in (rf'<meta[^>]+(?:property|name)=["\']{prop}["\'][^>]*content=["\']([^"\']*)["\']',
-                    rf'<meta[^>]+content=["\']([^"\']*)["\'][^>]*(?:property|name)=["\']{prop}["\']'):
+    for pattern in (
+        rf'<meta[^>]+(?:property|name)=["\']{prop}["\'][^>]*content=["\']([^"\']*)["\']',
+        rf'<meta[^>]+content=["\']([^"\']*)["\'][^>]*(?:property|name)=["\']{prop}["\']',
+    ):
         m = re.search(pattern, raw, re.I)
         if m:
             return m.group(1)
@@ -133,8 +154,9 @@ def _meta(raw: str, prop: str) -> str | None:
 def _from_html(raw: str) -> tuple[str, datetime | None, str | None, str]:
     title = _meta(raw, "og:title")
     if not title:
-        m = re.search(r"<title[^>]*>(.*?)</title>", raw, re.I | re.S) or re.search(r"<h1[^>]*>(.*?)</h1>", raw,
-                                                                                    re.I | re.S)
+        m = re.search(r"<title[^>]*>(.*?)</title>", raw, re.I | re.S) or re.search(
+            r"<h1[^>]*>(.*?)</h1>", raw, re.I | re.S
+        )
         title = html_to_text(m.group(1)) if m else ""
     published = parse_date(_meta(raw, "article:published_time"))
     if published is None:
@@ -143,8 +165,9 @@ def _from_html(raw: str) -> tuple[str, datetime | None, str | None, str]:
     m = re.search(r"<link[^>]+rel=[\"']canonical[\"'][^>]*href=[\"']([^\"']+)", raw, re.I)
     url = m.group(1) if m else None
     body = re.search(r"<article[^>]*>(.*?)</article>", raw, re.I | re.S) or re.search(
-        r"<body[^>]*>(.*?)</body>", raw, re.I | re.S)
+        r"<body[^>]*>(.*?)</body>", raw, re.I | re.S
+    )
     text = html_to_text(body.group(1) if body else raw)
     if title and text.startswith(title):
-        text = text[len(title):]
+        text = text[len(title) :]
     return html_to_text(title), published, url, text

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import os
 import smtplib
-import socket
 import ssl
 from dataclasses import dataclass
 from email.message import EmailMessage
@@ -47,26 +46,39 @@ def send_smtp(msg: EmailMessage, to: tuple[str, ...], s: SmtpSettings) -> str:
                 client.login(s.username, s.password or "")
             refused = client.send_message(msg, to_addrs=list(to))
             if refused:
-                raise DeliveryError(f"{where}: recipients refused: {', '.join(refused)}", permanent=True,
-                                    hint="check digest.to in aggregator.toml")
+                raise DeliveryError(
+                    f"{where}: recipients refused: {', '.join(refused)}",
+                    permanent=True,
+                    hint="check digest.to in aggregator.toml",
+                )
             return "250 accepted"
     except smtplib.SMTPAuthenticationError as e:
-        raise DeliveryError(f"{where}: login refused: {e.smtp_code} {_text(e.smtp_error)}",
-                            permanent=e.smtp_code >= 500,
-                            hint="check smtp.username and the password variable named by smtp.password_env") from e
+        raise DeliveryError(
+            f"{where}: login refused: {e.smtp_code} {_text(e.smtp_error)}",
+            permanent=e.smtp_code >= 500,
+            hint="check smtp.username and the password variable named by smtp.password_env",
+        ) from e
     except smtplib.SMTPRecipientsRefused as e:
         codes = [code for code, _ in e.recipients.values()]
-        raise DeliveryError(f"{where}: all recipients refused: {e.recipients}",
-                            permanent=all(c >= 500 for c in codes), hint="check digest.to") from e
+        raise DeliveryError(
+            f"{where}: all recipients refused: {e.recipients}",
+            permanent=all(c >= 500 for c in codes),
+            hint="check digest.to",
+        ) from e
     except smtplib.SMTPResponseException as e:
-        raise DeliveryError(f"{where}: server answered {e.smtp_code} {_text(e.smtp_error)}",
-                            permanent=e.smtp_code >= 500) from e
+        raise DeliveryError(
+            f"{where}: server answered {e.smtp_code} {_text(e.smtp_error)}", permanent=e.smtp_code >= 500
+        ) from e
     except smtplib.SMTPNotSupportedError as e:
-        raise DeliveryError(f"{where}: {e}", permanent=True,
-                            hint='the server does not offer STARTTLS: set smtp.security = "tls" or "none"') from e
-    except (smtplib.SMTPException, OSError, socket.timeout, ssl.SSLError) as e:
-        raise DeliveryError(f"{where}: {type(e).__name__}: {e}", permanent=False,
-                            hint="the server may be down; delivery is retried") from e
+        raise DeliveryError(
+            f"{where}: {e}",
+            permanent=True,
+            hint='the server does not offer STARTTLS: set smtp.security = "tls" or "none"',
+        ) from e
+    except (TimeoutError, smtplib.SMTPException, OSError, ssl.SSLError) as e:
+        raise DeliveryError(
+            f"{where}: {type(e).__name__}: {e}", permanent=False, hint="the server may be down; delivery is retried"
+        ) from e
 
 
 def _text(value: bytes | str) -> str:

@@ -28,8 +28,11 @@ def collect(store: Store, settings: Settings, config_dir: Path, now: datetime) -
             config_errors[name] = str(e)
             problems.append(f"{name} invalid: {e}")
     # what the running daemon rejected (it keeps the last good version active)
-    rejected = {key.split("_")[0]: value for key in ("watchlist_error", "feeds_error", "settings_error")
-                if (value := store.get_meta(key))}
+    rejected = {
+        key.split("_")[0]: value
+        for key in ("watchlist_error", "feeds_error", "settings_error")
+        if (value := store.get_meta(key))
+    }
     for name, value in rejected.items():
         if name not in config_errors:
             config_errors[name] = value
@@ -45,8 +48,9 @@ def collect(store: Store, settings: Settings, config_dir: Path, now: datetime) -
     if last_digest and last_digest["status"] == "failed":
         problems.append(f"last digest failed: {last_digest['last_error']}")
     h, m = settings["digest.time"]
-    trigger = schedule.digest_trigger(h, m, settings["digest.timezone"], settings["digest.cadence"],
-                                      settings["digest.weekday"])
+    trigger = schedule.digest_trigger(
+        h, m, settings["digest.timezone"], settings["digest.cadence"], settings["digest.weekday"]
+    )
     next_digest = trigger.get_next_fire_time(None, now)
     next_poll = min((f.next_poll_at for f in feeds if f.next_poll_at and not f.gone), default=None)
     db = store.path
@@ -57,9 +61,18 @@ def collect(store: Store, settings: Settings, config_dir: Path, now: datetime) -
         "feeds": {
             "total": len(feeds),
             "ok": sum(1 for f in feeds if not f.gone and not f.error_count and f.last_success_at),
-            "failing": [{"url": f.url, "errors": f.error_count, "kind": f.last_error_kind, "error": f.last_error,
-                         "since": iso(f.failing_since), "next_poll": iso(f.next_poll_at)}
-                        for f in feeds if f.error_count and not f.gone],
+            "failing": [
+                {
+                    "url": f.url,
+                    "errors": f.error_count,
+                    "kind": f.last_error_kind,
+                    "error": f.last_error,
+                    "since": iso(f.failing_since),
+                    "next_poll": iso(f.next_poll_at),
+                }
+                for f in feeds
+                if f.error_count and not f.gone
+            ],
             "gone": [f.url for f in feeds if f.gone],
             "never_polled": sum(1 for f in feeds if f.last_fetch_at is None),
         },
@@ -67,9 +80,11 @@ def collect(store: Store, settings: Settings, config_dir: Path, now: datetime) -
         "last_poll_report": store.get_meta("last_poll_report"),
         "next_poll": iso(next_poll),
         "last_digest": {k: last_digest[k] for k in ("id", "status", "window_end", "sent_at", "stories", "last_error")}
-        if last_digest else None,
+        if last_digest
+        else None,
         "next_digest": iso(next_digest),
-        "delivery": f"SMTP {settings['smtp.host']}:{settings['smtp.port']}" if settings.smtp_configured
+        "delivery": f"SMTP {settings['smtp.host']}:{settings['smtp.port']}"
+        if settings.smtp_configured
         else f"outbox {settings.data_dir / 'outbox'}",
         "config_errors": config_errors,
         "rejected_by_daemon": rejected,
@@ -85,20 +100,29 @@ def render(st: dict[str, Any]) -> str:
         *[f"  problem:   {p}" for p in st["problems"]],
         f"feeds:       {f['total']} ({f['ok']} ok, {len(f['failing'])} failing, {len(f['gone'])} gone, "
         f"{f['never_polled']} not yet polled)",
-        *[f"  failing:   {x['url']}: {x['error']} ({x['errors']} in a row; next try {x['next_poll']})"
-          for x in f["failing"]],
+        *[
+            f"  failing:   {x['url']}: {x['error']} ({x['errors']} in a row; next try {x['next_poll']})"
+            for x in f["failing"]
+        ],
         *[f"  gone:      {u}" for u in f["gone"]],
-        f"last poll:   {st['last_poll'] or 'never'}" + (f"  ({st['last_poll_report']})" if st["last_poll_report"] else ""),
+        f"last poll:   {st['last_poll'] or 'never'}"
+        + (f"  ({st['last_poll_report']})" if st["last_poll_report"] else ""),
         f"next poll:   {st['next_poll'] or '-'}",
     ]
     d = st["last_digest"]
-    lines.append(f"last digest: {d['status']} #{d['id']} window to {d['window_end']}" + (
-        f" ({d['last_error']})" if d["last_error"] else "") if d else "last digest: none yet")
+    lines.append(
+        f"last digest: {d['status']} #{d['id']} window to {d['window_end']}"
+        + (f" ({d['last_error']})" if d["last_error"] else "")
+        if d
+        else "last digest: none yet"
+    )
     lines.append(f"next digest: {st['next_digest']} via {st['delivery']}")
     for name, err in st["config_errors"].items():
         lines.append(f"config:      {name}: {err}")
     for name in st["rejected_by_daemon"]:
         lines.append(f"daemon:      kept the last good {name} (the edit above was rejected)")
     db = st["database"]
-    lines.append(f"database:    {db['path']} ({db['bytes'] / 1e6:.1f} MB, {st['items']} items, schema v{db['schema_version']})")
+    lines.append(
+        f"database:    {db['path']} ({db['bytes'] / 1e6:.1f} MB, {st['items']} items, schema v{db['schema_version']})"
+    )
     return "\n".join(lines)

@@ -129,14 +129,25 @@ class FeedState:
 
 def _feed_state(row: sqlite3.Row) -> FeedState:
     return FeedState(
-        url=row["url"], title=row["title"], tags=tuple(json.loads(row["tags"] or "[]")),
-        interval=row["interval"], in_config=bool(row["in_config"]),
+        url=row["url"],
+        title=row["title"],
+        tags=tuple(json.loads(row["tags"] or "[]")),
+        interval=row["interval"],
+        in_config=bool(row["in_config"]),
         validators=Validators(row["etag"], row["last_modified"], row["body_hash"]),
-        last_fetch_at=from_iso(row["last_fetch_at"]), last_success_at=from_iso(row["last_success_at"]),
-        next_poll_at=from_iso(row["next_poll_at"]), error_count=row["error_count"],
-        last_error_kind=row["last_error_kind"], last_error=row["last_error"],
-        failing_since=from_iso(row["failing_since"]), gone=bool(row["gone"]), moved_from=row["moved_from"],
-        warning=row["warning"], ttl=row["ttl"], max_age=row["max_age"], mean_gap=row["mean_gap"],
+        last_fetch_at=from_iso(row["last_fetch_at"]),
+        last_success_at=from_iso(row["last_success_at"]),
+        next_poll_at=from_iso(row["next_poll_at"]),
+        error_count=row["error_count"],
+        last_error_kind=row["last_error_kind"],
+        last_error=row["last_error"],
+        failing_since=from_iso(row["failing_since"]),
+        gone=bool(row["gone"]),
+        moved_from=row["moved_from"],
+        warning=row["warning"],
+        ttl=row["ttl"],
+        max_age=row["max_age"],
+        mean_gap=row["mean_gap"],
     )
 
 
@@ -149,8 +160,9 @@ class Store:
             path.parent.mkdir(parents=True, exist_ok=True)
             conn = sqlite3.connect(str(path), timeout=30, isolation_level=None)
         except (OSError, sqlite3.Error) as e:
-            raise StoreError(f"{path}: cannot open the database: {e}",
-                             hint="check that the data directory exists and is writable") from e
+            raise StoreError(
+                f"{path}: cannot open the database: {e}", hint="check that the data directory exists and is writable"
+            ) from e
         conn.row_factory = sqlite3.Row
         self.db = sqlite_utils.Database(conn)
         self.conn = conn
@@ -160,8 +172,10 @@ class Store:
             conn.execute("PRAGMA foreign_keys=OFF")
             self._migrate()
         except sqlite3.DatabaseError as e:
-            raise StoreError(f"{path}: not a usable aggregator database: {e}",
-                             hint="restore it from a backup, or move it away to start afresh") from e
+            raise StoreError(
+                f"{path}: not a usable aggregator database: {e}",
+                hint="restore it from a backup, or move it away to start afresh",
+            ) from e
         self._depth = 0
 
     # --- schema ------------------------------------------------------------------------
@@ -171,7 +185,8 @@ class Store:
         if version > SCHEMA_VERSION:
             raise StoreError(
                 f"{self.path}: schema version {version} is newer than this aggregator ({SCHEMA_VERSION})",
-                hint="upgrade aggregator, or restore a backup made by this version")
+                hint="upgrade aggregator, or restore a backup made by this version",
+            )
         for n in range(version, SCHEMA_VERSION):
             self.conn.execute("BEGIN IMMEDIATE")
             try:
@@ -222,8 +237,10 @@ class Store:
         return row[0] if row else None
 
     def set_meta(self, key: str, value: str | None) -> None:
-        self.execute("INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = "
-                     "excluded.value", (key, value))
+        self.execute(
+            "INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+            (key, value),
+        )
 
     # --- feeds -------------------------------------------------------------------------
 
@@ -254,11 +271,25 @@ class Store:
         row = self.execute("SELECT * FROM feeds WHERE url = ?", (url,)).fetchone()
         return _feed_state(row) if row else None
 
-    def record_fetch(self, url: str, *, now: datetime, next_poll_at: datetime | None, ok: bool,
-                     validators: Validators | None = None, title: str | None = None,
-                     site_url: str | None = None, error_kind: str | None = None, error: str | None = None,
-                     warning: str | None = None, ttl: int | None = None, max_age: int | None = None,
-                     mean_gap: float | None = None, gone: bool = False, moved_to: str | None = None) -> str:
+    def record_fetch(
+        self,
+        url: str,
+        *,
+        now: datetime,
+        next_poll_at: datetime | None,
+        ok: bool,
+        validators: Validators | None = None,
+        title: str | None = None,
+        site_url: str | None = None,
+        error_kind: str | None = None,
+        error: str | None = None,
+        warning: str | None = None,
+        ttl: int | None = None,
+        max_age: int | None = None,
+        mean_gap: float | None = None,
+        gone: bool = False,
+        moved_to: str | None = None,
+    ) -> str:
         """Store the outcome of one fetch. Returns the feed's URL afterwards (the new one if it moved)."""
         if ok:
             self.execute(
@@ -266,15 +297,20 @@ class Store:
                 "last_error_kind = NULL, last_error = NULL, failing_since = NULL, warning = ?, "
                 "title = coalesce(title, ?), site_url = coalesce(?, site_url), "
                 "ttl = coalesce(?, ttl), max_age = ?, mean_gap = coalesce(?, mean_gap) WHERE url = ?",
-                (iso(now), iso(now), iso(next_poll_at), warning, title, site_url, ttl, max_age, mean_gap, url))
+                (iso(now), iso(now), iso(next_poll_at), warning, title, site_url, ttl, max_age, mean_gap, url),
+            )
             if validators is not None:
-                self.execute("UPDATE feeds SET etag = ?, last_modified = ?, body_hash = ? WHERE url = ?",
-                             (validators.etag, validators.last_modified, validators.body_hash, url))
+                self.execute(
+                    "UPDATE feeds SET etag = ?, last_modified = ?, body_hash = ? WHERE url = ?",
+                    (validators.etag, validators.last_modified, validators.body_hash, url),
+                )
         else:
             self.execute(
                 "UPDATE feeds SET last_fetch_at = ?, next_poll_at = ?, error_count = error_count + 1, "
                 "last_error_kind = ?, last_error = ?, failing_since = coalesce(failing_since, ?), gone = ? "
-                "WHERE url = ?", (iso(now), iso(next_poll_at), error_kind, error, iso(now), int(gone), url))
+                "WHERE url = ?",
+                (iso(now), iso(next_poll_at), error_kind, error, iso(now), int(gone), url),
+            )
         if moved_to and moved_to != url and self.feed(moved_to) is None:
             # 301/308: the feed lives at the new URL from now on; the old one is kept on record.
             self.execute("UPDATE feeds SET url = ?, moved_from = ? WHERE url = ?", (moved_to, url, url))
@@ -285,27 +321,60 @@ class Store:
     # --- items -------------------------------------------------------------------------
 
     def item_by_guid(self, feed_url: str, guid: str) -> sqlite3.Row | None:
-        return self.execute("SELECT id, content_hash, title, summary FROM items WHERE feed_url = ? AND guid = ?",
-                            (feed_url, guid)).fetchone()
+        return self.execute(
+            "SELECT id, content_hash, title, summary FROM items WHERE feed_url = ? AND guid = ?", (feed_url, guid)
+        ).fetchone()
 
     def item_by_canonical(self, canonical: str) -> sqlite3.Row | None:
-        return self.execute("SELECT id, title, story_id, duplicate_of, coalesce(published, fetched_at) AS t "
-                            "FROM items WHERE canonical_url = ? ORDER BY id LIMIT 1", (canonical,)).fetchone()
+        return self.execute(
+            "SELECT id, title, story_id, duplicate_of, coalesce(published, fetched_at) AS t "
+            "FROM items WHERE canonical_url = ? ORDER BY id LIMIT 1",
+            (canonical,),
+        ).fetchone()
 
     def item(self, item_id: int) -> sqlite3.Row | None:
         return self.execute("SELECT * FROM items WHERE id = ?", (item_id,)).fetchone()
 
-    def insert_item(self, item: Item, *, dup_level: str, duplicate_of: int | None, duplicate_of_seed: int | None,
-                    dup_similarity: float | None, dup_reason: str | None, story_id: int | None,
-                    story_similarity: float | None, story_reason: str | None) -> int:
+    def insert_item(
+        self,
+        item: Item,
+        *,
+        dup_level: str,
+        duplicate_of: int | None,
+        duplicate_of_seed: int | None,
+        dup_similarity: float | None,
+        dup_reason: str | None,
+        story_id: int | None,
+        story_similarity: float | None,
+        story_reason: str | None,
+    ) -> int:
         cur = self.execute(
             "INSERT INTO items (feed_url, guid, url, canonical_url, title, summary, summary_html, author, "
             "published, fetched_at, content_hash, dup_level, duplicate_of, duplicate_of_seed, dup_similarity, "
             "dup_reason, story_id, story_similarity, story_reason) "
             "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            (item.feed_url, item.guid, item.url, item.canonical_url, item.title, item.summary, item.summary_html,
-             item.author, iso(item.published), iso(item.fetched_at), item.content_hash, dup_level, duplicate_of,
-             duplicate_of_seed, dup_similarity, dup_reason, story_id, story_similarity, story_reason))
+            (
+                item.feed_url,
+                item.guid,
+                item.url,
+                item.canonical_url,
+                item.title,
+                item.summary,
+                item.summary_html,
+                item.author,
+                iso(item.published),
+                iso(item.fetched_at),
+                item.content_hash,
+                dup_level,
+                duplicate_of,
+                duplicate_of_seed,
+                dup_similarity,
+                dup_reason,
+                story_id,
+                story_similarity,
+                story_reason,
+            ),
+        )
         if story_id is not None:
             self.execute("UPDATE stories SET item_count = item_count + 1 WHERE id = ?", (story_id,))
         return int(cur.lastrowid or 0)
@@ -313,32 +382,50 @@ class Store:
     def update_edited_item(self, item_id: int, item: Item, now: datetime) -> None:
         """An edited entry (same guid, new title or text) is updated in place; the old text is kept."""
         old = self.execute("SELECT title, summary FROM items WHERE id = ?", (item_id,)).fetchone()
-        self.execute("INSERT INTO item_edits (item_id, changed_at, old_title, old_summary) VALUES (?, ?, ?, ?)",
-                     (item_id, iso(now), old["title"], old["summary"]))
+        self.execute(
+            "INSERT INTO item_edits (item_id, changed_at, old_title, old_summary) VALUES (?, ?, ?, ?)",
+            (item_id, iso(now), old["title"], old["summary"]),
+        )
         self.execute(
             "UPDATE items SET title = ?, summary = ?, summary_html = ?, url = ?, canonical_url = ?, author = ?, "
             "content_hash = ?, updated_at = ?, edits = edits + 1 WHERE id = ?",
-            (item.title, item.summary, item.summary_html, item.url, item.canonical_url, item.author,
-             item.content_hash, iso(now), item_id))
+            (
+                item.title,
+                item.summary,
+                item.summary_html,
+                item.url,
+                item.canonical_url,
+                item.author,
+                item.content_hash,
+                iso(now),
+                item_id,
+            ),
+        )
 
     def set_topics(self, item_id: int, tags: Iterable[TopicTag], now: datetime, *, replace: bool = True) -> None:
         if replace:
             self.execute("DELETE FROM item_topics WHERE item_id = ?", (item_id,))
         for tag in tags:
-            self.execute("INSERT OR REPLACE INTO item_topics (item_id, topic, score, matched, tagged_at) "
-                         "VALUES (?, ?, ?, ?, ?)", (item_id, tag.topic, tag.score, json.dumps(list(tag.matched)),
-                                                    iso(now)))
+            self.execute(
+                "INSERT OR REPLACE INTO item_topics (item_id, topic, score, matched, tagged_at) VALUES (?, ?, ?, ?, ?)",
+                (item_id, tag.topic, tag.score, json.dumps(list(tag.matched)), iso(now)),
+            )
 
     def topics_of(self, item_id: int) -> list[dict[str, Any]]:
-        return [{"topic": r[0], "score": round(r[1], 3), "matched": json.loads(r[2])} for r in self.execute(
-            "SELECT topic, score, matched FROM item_topics WHERE item_id = ? ORDER BY score DESC", (item_id,))]
+        return [
+            {"topic": r[0], "score": round(r[1], 3), "matched": json.loads(r[2])}
+            for r in self.execute(
+                "SELECT topic, score, matched FROM item_topics WHERE item_id = ? ORDER BY score DESC", (item_id,)
+            )
+        ]
 
     def iter_items(self, since: datetime | None = None) -> Iterator[sqlite3.Row]:
         if since is None:
             yield from self.execute("SELECT * FROM items ORDER BY id")
         else:
-            yield from self.execute("SELECT * FROM items WHERE coalesce(published, fetched_at) >= ? ORDER BY id",
-                                    (iso(since),))
+            yield from self.execute(
+                "SELECT * FROM items WHERE coalesce(published, fetched_at) >= ? ORDER BY id", (iso(since),)
+            )
 
     def count_items(self) -> int:
         return int(self.execute("SELECT count(*) FROM items").fetchone()[0])
@@ -346,32 +433,42 @@ class Store:
     # --- near-duplicate band index (LSH), persisted so it is ready at start ---------------
 
     def add_bands(self, item_id: int, keys: Iterable[int]) -> None:
-        self.conn.executemany("INSERT OR IGNORE INTO item_bands (key, item_id) VALUES (?, ?)",
-                              [(k, item_id) for k in keys])
+        self.conn.executemany(
+            "INSERT OR IGNORE INTO item_bands (key, item_id) VALUES (?, ?)", [(k, item_id) for k in keys]
+        )
 
     def band_candidates(self, keys: list[int], min_shared: int = 1, limit: int = 10) -> list[int]:
         """Items (and seeds, as negative ids) sharing at least ``min_shared`` keys, most shared first."""
         if not keys:
             return []
         marks = ",".join("?" * len(keys))
-        return [r[0] for r in self.execute(
-            f"SELECT item_id, count(*) AS n FROM item_bands WHERE key IN ({marks}) GROUP BY item_id "
-            "HAVING n >= ? ORDER BY n DESC LIMIT ?", (*keys, min_shared, limit))]
+        return [
+            r[0]
+            for r in self.execute(
+                f"SELECT item_id, count(*) AS n FROM item_bands WHERE key IN ({marks}) GROUP BY item_id "
+                "HAVING n >= ? ORDER BY n DESC LIMIT ?",
+                (*keys, min_shared, limit),
+            )
+        ]
 
     # --- stories -----------------------------------------------------------------------
 
     def create_story(self, title: str, now: datetime, published: datetime | None, seed_id: int | None = None) -> int:
-        cur = self.execute("INSERT INTO stories (created_at, first_published, title, seed_id) VALUES (?, ?, ?, ?)",
-                           (iso(now), iso(published or now), title, seed_id))
+        cur = self.execute(
+            "INSERT INTO stories (created_at, first_published, title, seed_id) VALUES (?, ?, ?, ?)",
+            (iso(now), iso(published or now), title, seed_id),
+        )
         return int(cur.lastrowid or 0)
 
     def story(self, story_id: int) -> sqlite3.Row | None:
         return self.execute("SELECT * FROM stories WHERE id = ?", (story_id,)).fetchone()
 
     def story_members(self, story_id: int) -> list[sqlite3.Row]:
-        return self.execute("SELECT i.*, f.title AS feed_title FROM items i LEFT JOIN feeds f ON f.url = i.feed_url "
-                            "WHERE i.story_id = ? ORDER BY coalesce(i.published, i.fetched_at), i.id",
-                            (story_id,)).fetchall()
+        return self.execute(
+            "SELECT i.*, f.title AS feed_title FROM items i LEFT JOIN feeds f ON f.url = i.feed_url "
+            "WHERE i.story_id = ? ORDER BY coalesce(i.published, i.fetched_at), i.id",
+            (story_id,),
+        ).fetchall()
 
     # --- seeds -------------------------------------------------------------------------
 
@@ -381,14 +478,18 @@ class Store:
         if row and row["content_hash"] == seed.content_hash:
             return int(row["id"]), False
         if row:
-            self.execute("UPDATE seeds SET title = ?, url = ?, published = ?, text = ?, content_hash = ?, "
-                         "imported_at = ? WHERE id = ?", (seed.title, seed.url, iso(seed.published), seed.text,
-                                                          seed.content_hash, iso(now), row["id"]))
+            self.execute(
+                "UPDATE seeds SET title = ?, url = ?, published = ?, text = ?, content_hash = ?, "
+                "imported_at = ? WHERE id = ?",
+                (seed.title, seed.url, iso(seed.published), seed.text, seed.content_hash, iso(now), row["id"]),
+            )
             self.execute("DELETE FROM item_bands WHERE item_id = ?", (-int(row["id"]),))
             return int(row["id"]), True
-        cur = self.execute("INSERT INTO seeds (path, title, url, published, text, content_hash, imported_at) "
-                           "VALUES (?, ?, ?, ?, ?, ?, ?)", (seed.path, seed.title, seed.url, iso(seed.published),
-                                                            seed.text, seed.content_hash, iso(now)))
+        cur = self.execute(
+            "INSERT INTO seeds (path, title, url, published, text, content_hash, imported_at) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?)",
+            (seed.path, seed.title, seed.url, iso(seed.published), seed.text, seed.content_hash, iso(now)),
+        )
         return int(cur.lastrowid or 0), True
 
     def seeds(self) -> list[sqlite3.Row]:
@@ -400,13 +501,16 @@ class Store:
     def set_seed_topics(self, seed_id: int, tags: Iterable[TopicTag]) -> None:
         self.execute("DELETE FROM seed_topics WHERE seed_id = ?", (seed_id,))
         for tag in tags:
-            self.execute("INSERT INTO seed_topics (seed_id, topic, score, matched) VALUES (?, ?, ?, ?)",
-                         (seed_id, tag.topic, tag.score, json.dumps(list(tag.matched))))
+            self.execute(
+                "INSERT INTO seed_topics (seed_id, topic, score, matched) VALUES (?, ?, ?, ?)",
+                (seed_id, tag.topic, tag.score, json.dumps(list(tag.matched))),
+            )
 
     def seed_topics(self, seed_id: int) -> list[dict[str, Any]]:
-        return [{"topic": r[0], "score": round(r[1], 3), "matched": json.loads(r[2])} for r in self.execute(
-            "SELECT topic, score, matched FROM seed_topics WHERE seed_id = ?", (seed_id,))]
-
+        return [
+            {"topic": r[0], "score": round(r[1], 3), "matched": json.loads(r[2])}
+            for r in self.execute("SELECT topic, score, matched FROM seed_topics WHERE seed_id = ?", (seed_id,))
+        ]
 
     # --- digest queries ------------------------------------------------------------------
 
@@ -430,43 +534,48 @@ class Store:
             LEFT JOIN seeds sd ON sd.id = s.seed_id
             WHERE i.fetched_at < ?
             ORDER BY i.id
-            """, (iso(start), iso(end), iso(end))).fetchall()
-
+            """,
+            (iso(start), iso(end), iso(end)),
+        ).fetchall()
 
     def story_sources(self, story_ids: list[int], end: datetime) -> dict[int, list[sqlite3.Row]]:
         out: dict[int, list[sqlite3.Row]] = {}
         for i in range(0, len(story_ids), 500):
-            chunk = story_ids[i:i + 500]
+            chunk = story_ids[i : i + 500]
             for row in self.execute(
-                    f"SELECT i.id, i.story_id, i.url, i.title, i.dup_level, coalesce(f.title, i.feed_url) AS feed_title "
-                    f"FROM items i LEFT JOIN feeds f ON f.url = i.feed_url WHERE i.story_id IN "
-                    f"({','.join('?' * len(chunk))}) AND i.fetched_at < ? ORDER BY i.id", (*chunk, iso(end))):
+                f"SELECT i.id, i.story_id, i.url, i.title, i.dup_level, coalesce(f.title, i.feed_url) AS feed_title "
+                f"FROM items i LEFT JOIN feeds f ON f.url = i.feed_url WHERE i.story_id IN "
+                f"({','.join('?' * len(chunk))}) AND i.fetched_at < ? ORDER BY i.id",
+                (*chunk, iso(end)),
+            ):
                 out.setdefault(row["story_id"], []).append(row)
         return out
 
-
     def window_counts(self, start: datetime | None, end: datetime) -> tuple[int, int]:
         """(items seen, duplicates) fetched in the window."""
-        row = self.execute("SELECT count(*), sum(dup_level != 'new') FROM items WHERE fetched_at >= coalesce(?, '') "
-                           "AND fetched_at < ?", (iso(start), iso(end))).fetchone()
+        row = self.execute(
+            "SELECT count(*), sum(dup_level != 'new') FROM items WHERE fetched_at >= coalesce(?, '') "
+            "AND fetched_at < ?",
+            (iso(start), iso(end)),
+        ).fetchone()
         return int(row[0] or 0), int(row[1] or 0)
-
 
     def topic_daily_counts(self, since: datetime) -> dict[str, dict[str, int]]:
         """topic -> day (YYYY-MM-DD, UTC) -> number of new stories that day."""
         out: dict[str, dict[str, int]] = {}
         for topic, day, n in self.execute(
-                "SELECT t.topic, substr(s.created_at, 1, 10) AS day, count(DISTINCT s.id) FROM stories s "
-                "JOIN items i ON i.story_id = s.id JOIN item_topics t ON t.item_id = i.id "
-                "WHERE s.created_at >= ? GROUP BY t.topic, day", (iso(since),)):
+            "SELECT t.topic, substr(s.created_at, 1, 10) AS day, count(DISTINCT s.id) FROM stories s "
+            "JOIN items i ON i.story_id = s.id JOIN item_topics t ON t.item_id = i.id "
+            "WHERE s.created_at >= ? GROUP BY t.topic, day",
+            (iso(since),),
+        ):
             out.setdefault(topic, {})[day] = n
         return out
 
-
     def last_sent_digest(self) -> sqlite3.Row | None:
-        return self.execute("SELECT * FROM digests WHERE status IN ('sent', 'skipped') ORDER BY window_end DESC "
-                            "LIMIT 1").fetchone()
-
+        return self.execute(
+            "SELECT * FROM digests WHERE status IN ('sent', 'skipped') ORDER BY window_end DESC LIMIT 1"
+        ).fetchone()
 
     def digests(self, limit: int = 20) -> list[sqlite3.Row]:
         return self.execute("SELECT * FROM digests ORDER BY id DESC LIMIT ?", (limit,)).fetchall()
@@ -488,4 +597,3 @@ def _split_sql(script: str) -> list[str]:
 
 def database_path(data_dir: Path) -> Path:
     return data_dir / "aggregator.sqlite3"
-

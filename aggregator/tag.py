@@ -80,8 +80,12 @@ class Doc:
 
     @classmethod
     def of(cls, title: str, summary: str, feed: str = "", author: str = "") -> Doc:
-        fields = {"title": _Field(title), "summary": _Field(summary), "feed": _Field(feed or ""),
-                  "author": _Field(author or "")}
+        fields = {
+            "title": _Field(title),
+            "summary": _Field(summary),
+            "feed": _Field(feed or ""),
+            "author": _Field(author or ""),
+        }
         return cls(fields, frozenset().union(*(f.index for f in fields.values())))
 
     @property
@@ -114,8 +118,11 @@ def triggers(node: Node, out: dict[int, Trigger | None] | None = None) -> dict[i
         out[id(node)] = triggers(node.words[0], out)[id(node.words[0])]
     elif isinstance(node, Or):
         parts = [triggers(p, out)[id(p)] for p in node.parts]
-        out[id(node)] = None if any(t is None for t in parts) else (
-            frozenset().union(*(t[0] for t in parts if t)), frozenset().union(*(t[1] for t in parts if t)))
+        out[id(node)] = (
+            None
+            if any(t is None for t in parts)
+            else (frozenset().union(*(t[0] for t in parts if t)), frozenset().union(*(t[1] for t in parts if t)))
+        )
     elif isinstance(node, And | Near):
         parts = [triggers(p, out)[id(p)] for p in ((node.left, node.right) if isinstance(node, Near) else node.parts)]
         known = [t for t in parts if t is not None]
@@ -137,8 +144,9 @@ def _term_positions(f: _Field, term: Term) -> list[int]:
     return (f.upper if term.upper else f.index).get(term.text, [])
 
 
-def match(node: Node, doc: Doc, fields: tuple[str, ...] = DEFAULT_FIELDS,
-          trig: dict[int, Trigger | None] | None = None) -> list[Span] | None:
+def match(
+    node: Node, doc: Doc, fields: tuple[str, ...] = DEFAULT_FIELDS, trig: dict[int, Trigger | None] | None = None
+) -> list[Span] | None:
     """The spans that make ``node`` true on ``doc``, or None when it is false. NOT yields [].
     ``trig`` (from `triggers`) lets whole subtrees be skipped when their words are absent."""
     if trig is not None:
@@ -229,8 +237,9 @@ def score_spans(spans: Iterable[Span]) -> tuple[float, tuple[str, ...]]:
     return 1 - math.exp(-total), matched
 
 
-def tag(doc: Doc, topics: Iterable[CompiledTopic],
-        similarity: Callable[[dict[str, float]], float] | None = None) -> list[TopicTag]:
+def tag(
+    doc: Doc, topics: Iterable[CompiledTopic], similarity: Callable[[dict[str, float]], float] | None = None
+) -> list[TopicTag]:
     """Tag one document. ``similarity(example_terms)`` gives the cosine of the document to an example."""
     out = []
     for topic in topics:

@@ -100,8 +100,16 @@ def parse_watchlist(text: str | None, path: Path) -> Watchlist:
     return Watchlist(topics=tuple(topics), lists=lists, path=path, warnings=tuple(warnings))
 
 
-def _topic(raw: dict[str, Any], n: int, where: str, text: str, base: Path,
-           lists: dict[str, tuple[str, ...]], seen: set[str], warnings: list[str]) -> Topic:
+def _topic(
+    raw: dict[str, Any],
+    n: int,
+    where: str,
+    text: str,
+    base: Path,
+    lists: dict[str, tuple[str, ...]],
+    seen: set[str],
+    warnings: list[str],
+) -> Topic:
     at = f"{where}: topic #{n}"
     tid = raw.get("id")
     if not isinstance(tid, str) or not _SLUG.match(tid):
@@ -118,8 +126,10 @@ def _topic(raw: dict[str, Any], n: int, where: str, text: str, base: Path,
         raise ConfigError(f"{at}: name: expected a non-empty string, got {name!r}")
     query_text = raw.get("query")
     if not isinstance(query_text, str) or not query_text.strip():
-        raise ConfigError(f"{at}: query: expected a query string, got {query_text!r}",
-                          hint='for example: query = \'"export controls" AND (China OR Chinese)\'')
+        raise ConfigError(
+            f"{at}: query: expected a query string, got {query_text!r}",
+            hint="for example: query = '\"export controls\" AND (China OR Chinese)'",
+        )
     query = _parse_query(query_text, "query", tid, where, text, lists)
     exclude_text = raw.get("exclude")
     exclude = None
@@ -139,9 +149,16 @@ def _topic(raw: dict[str, Any], n: int, where: str, text: str, base: Path,
             continue
         examples.append(p)
     return Topic(
-        id=tid, name=name.strip(), query_text=query_text, query=query, exclude_text=exclude_text,
-        exclude=exclude, description=raw.get("description"), examples=tuple(examples),
-        min_score=_unit(raw, "min_score", 0.3, at), example_threshold=_unit(raw, "example_threshold", 0.5, at),
+        id=tid,
+        name=name.strip(),
+        query_text=query_text,
+        query=query,
+        exclude_text=exclude_text,
+        exclude=exclude,
+        description=raw.get("description"),
+        examples=tuple(examples),
+        min_score=_unit(raw, "min_score", 0.3, at),
+        example_threshold=_unit(raw, "example_threshold", 0.5, at),
     )
 
 
@@ -152,8 +169,7 @@ def _unit(raw: dict[str, Any], key: str, default: float, at: str) -> float:
     return float(value)
 
 
-def _parse_query(q: str, key: str, tid: str, where: str, text: str,
-                 lists: dict[str, tuple[str, ...]]) -> Node:
+def _parse_query(q: str, key: str, tid: str, where: str, text: str, lists: dict[str, tuple[str, ...]]) -> Node:
     try:
         return parse(q, lists)
     except QuerySyntaxError as e:
@@ -164,8 +180,8 @@ def _parse_query(q: str, key: str, tid: str, where: str, text: str,
         file_line, file_col = _locate(text, tid, q_line, col_in_line)
         loc = f"{where}:{file_line}:{file_col + 1}" if file_line else where
         raise QuerySyntaxError(
-            f"{loc}: topic {tid}: {key}: {getattr(e, 'what', str(e))}",
-            detail=caret(q_line, col_in_line), hint=e.hint) from None
+            f"{loc}: topic {tid}: {key}: {getattr(e, 'what', str(e))}", detail=caret(q_line, col_in_line), hint=e.hint
+        ) from None
 
 
 def _locate(text: str, tid: str, q_line: str, col: int) -> tuple[int, int]:
@@ -181,8 +197,16 @@ def _locate(text: str, tid: str, q_line: str, col: int) -> tuple[int, int]:
 
 # --- editing (tomlkit keeps comments and layout) -------------------------------------------
 
-def add_topic(config_dir: Path, topic_id: str, name: str, query: str, exclude: str | None = None,
-              description: str | None = None, min_score: float | None = None) -> None:
+
+def add_topic(
+    config_dir: Path,
+    topic_id: str,
+    name: str,
+    query: str,
+    exclude: str | None = None,
+    description: str | None = None,
+    min_score: float | None = None,
+) -> None:
     """Append a [[topic]] after validating the result. Comments and layout stay as they were."""
     path = watchlist_path(config_dir)
     text = path.read_text(encoding="utf-8") if path.exists() else ""
@@ -209,8 +233,9 @@ def remove_topic(config_dir: Path, topic_id: str) -> None:
     topics = doc.get("topic", [])
     keep = [t for t in topics if t.get("id") != topic_id]
     if len(keep) == len(topics):
-        raise ConfigError(f"{display_path(path)}: no topic with id {topic_id!r}",
-                          hint="`aggregator watchlist list` shows the ids")
+        raise ConfigError(
+            f"{display_path(path)}: no topic with id {topic_id!r}", hint="`aggregator watchlist list` shows the ids"
+        )
     for i in range(len(topics) - 1, -1, -1):
         if topics[i].get("id") == topic_id:
             del topics[i]

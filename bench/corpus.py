@@ -9,8 +9,10 @@ from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
 FUNCTION = "the a of to in and on for with as by at from after over amid says new its is are".split()
-TOPICAL = ("China Chinese US export controls chips Huawei TikTok ban sanctions Commerce Entity List Nvidia "
-           "semiconductor rules Beijing Washington security probe investment curbs gallium Micron").split()
+TOPICAL = (
+    "China Chinese US export controls chips Huawei TikTok ban sanctions Commerce Entity List Nvidia "
+    "semiconductor rules Beijing Washington security probe investment curbs gallium Micron"
+).split()
 
 
 def vocabulary(n: int, rng: random.Random) -> list[str]:
@@ -21,8 +23,9 @@ def vocabulary(n: int, rng: random.Random) -> list[str]:
     return sorted(words)
 
 
-def items(n: int, *, seed: int = 7, start: datetime = datetime(2026, 8, 1, tzinfo=UTC),
-          per_day: int = 1000) -> Iterator[tuple[str, str, datetime, str]]:
+def items(
+    n: int, *, seed: int = 7, start: datetime = datetime(2026, 8, 1, tzinfo=UTC), per_day: int = 1000
+) -> Iterator[tuple[str, str, datetime, str]]:
     """Yields (title, summary, published, story key)."""
     rng = random.Random(seed)
     vocab = vocabulary(20000, rng)
@@ -38,6 +41,10 @@ def items(n: int, *, seed: int = 7, start: datetime = datetime(2026, 8, 1, tzinf
             title_words = rng.sample(core, rng.randint(6, min(10, len(core)))) + rng.sample(FUNCTION, 3)
             rng.shuffle(title_words)
             text = rng.sample(body, rng.randint(40, 70)) + rng.choices(vocab, weights, k=15)
-            yield (" ".join(title_words).capitalize(), " ".join(text) + ".",
-                   when + timedelta(minutes=rng.randint(0, 600)), f"s{story}")
+            yield (
+                " ".join(title_words).capitalize(),
+                " ".join(text) + ".",
+                when + timedelta(minutes=rng.randint(0, 600)),
+                f"s{story}",
+            )
             made += 1

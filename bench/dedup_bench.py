@@ -19,7 +19,7 @@ import sys
 import tempfile
 import time
 import tracemalloc
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -39,9 +39,20 @@ from aggregator.watchlist import Watchlist  # noqa: E402
 
 def make_item(n: int, title: str, summary: str, when: datetime) -> Item:
     url = f"https://site{n % 997}.example/news/{n}"
-    return Item(feed_url=f"https://site{n % 997}.example/feed", guid=f"g{n}", url=url, canonical_url=url, title=title,
-                summary=summary, summary_html=summary, author=None, published=when, fetched_at=when,
-                content_hash=content_hash(title, summary), feed_title=None)
+    return Item(
+        feed_url=f"https://site{n % 997}.example/feed",
+        guid=f"g{n}",
+        url=url,
+        canonical_url=url,
+        title=title,
+        summary=summary,
+        summary_html=summary,
+        author=None,
+        published=when,
+        fetched_at=when,
+        content_hash=content_hash(title, summary),
+        feed_title=None,
+    )
 
 
 def main(argv=None) -> dict:
@@ -98,21 +109,37 @@ def main(argv=None) -> dict:
         same = store.item_by_canonical(item.canonical_url)
         sh = frozenset(dedup.shingles(f"{item.title} {item.summary}"))
         keys = dedup.band_keys(item.title, item.summary, sh)
-        decision = dedup.decide(title=item.title, text=item.summary, when=when, same_url=None if same is None else
-                                dedup.SameUrl(same["id"], same["story_id"], same["title"], None),
-                                near=pipe._near_candidates(keys, dedup.title_key(item.title)), stories=pipe.stories,
-                                terms=terms, th=pipe.th, mine=sh, feed_url=item.feed_url)
+        decision = dedup.decide(
+            title=item.title,
+            text=item.summary,
+            when=when,
+            same_url=None if same is None else dedup.SameUrl(same["id"], same["story_id"], same["title"], None),
+            near=pipe._near_candidates(keys, dedup.title_key(item.title)),
+            stories=pipe.stories,
+            terms=terms,
+            th=pipe.th,
+            mine=sh,
+            feed_url=item.feed_url,
+        )
         story_id = decision.story_id or store.create_story(item.title, when, when)
-        item_id = store.insert_item(item, dup_level=decision.level, duplicate_of=decision.duplicate_of,
-                                    duplicate_of_seed=None, dup_similarity=decision.similarity,
-                                    dup_reason=decision.reason, story_id=story_id, story_similarity=None,
-                                    story_reason=decision.story_reason)
+        item_id = store.insert_item(
+            item,
+            dup_level=decision.level,
+            duplicate_of=decision.duplicate_of,
+            duplicate_of_seed=None,
+            dup_similarity=decision.similarity,
+            dup_reason=decision.reason,
+            story_id=story_id,
+            story_similarity=None,
+            story_reason=decision.story_reason,
+        )
         store.add_bands(item_id, keys)
         pipe.stories.add(item_id, story_id, when, terms)
         spent += time.perf_counter() - t
     store.conn.execute("COMMIT")
     result = {
-        "items": a.items, "build_seconds": round(build, 1),
+        "items": a.items,
+        "build_seconds": round(build, 1),
         "ready_seconds": round(ready, 2),
         "index_bytes_per_item": round(index_bytes / a.items, 1),
         "window_documents": len(pipe.stories.docs),

@@ -18,7 +18,6 @@ import argparse
 import itertools
 import json
 import sys
-import tempfile
 import time
 from collections import defaultdict
 from datetime import UTC, datetime, timedelta
@@ -26,6 +25,9 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))
+
+from common import temp_config  # noqa: E402
 
 from aggregator.config import load_settings, parse_duration  # noqa: E402
 from aggregator.models import Item  # noqa: E402
@@ -38,14 +40,13 @@ DEFAULT = ROOT.parent / "shared" / "data" / "topic-dev" / "entries.jsonl"
 
 
 def replay(rows: list[dict], threshold: float | None, window: str | None, near: float | None):
-    tmp = Path(tempfile.mkdtemp(prefix="eval-"))
-    cfg = tmp / "config"
-    cfg.mkdir()
-    extra = "[dedup]\n" + (f"story_threshold = {threshold}\n" if threshold else "") + (
-        f'story_window = "{window}"\n' if window else "") + (f"near_duplicate_threshold = {near}\n" if near else "")
-    (cfg / "aggregator.toml").write_text(f'data_dir = "{tmp / "data"}"\n' + extra)
-    (cfg / "watchlist.toml").write_text((ROOT / "config" / "watchlist.toml").read_text().replace(
-        "../seeds/", str(ROOT / "seeds") + "/"))
+    extra = (
+        "[dedup]\n"
+        + (f"story_threshold = {threshold}\n" if threshold else "")
+        + (f'story_window = "{window}"\n' if window else "")
+        + (f"near_duplicate_threshold = {near}\n" if near else "")
+    )
+    cfg = temp_config(extra)
     settings = load_settings(cfg)
     store = Store(settings.data_dir / "eval.sqlite3")
     pipe = Pipeline(store, settings, load_watchlist(cfg), now=datetime(2000, 1, 1, tzinfo=UTC))
@@ -60,9 +61,20 @@ def replay(rows: list[dict], threshold: float | None, window: str | None, near: 
                 pipe.stories.prune(when)
                 last_prune = when
             title, summary = html_to_text(r["title"]), html_to_text(r.get("description") or "")
-            item = Item(feed_url=f"dev:{r['source']}", guid=r["id"], url=r["link"], canonical_url=canonical_url(r["link"]),
-                        title=title or "(untitled)", summary=summary, summary_html=summary, author=None, published=when,
-                        fetched_at=when, content_hash=content_hash(title, summary), feed_title=r["source"])
+            item = Item(
+                feed_url=f"dev:{r['source']}",
+                guid=r["id"],
+                url=r["link"],
+                canonical_url=canonical_url(r["link"]),
+                title=title or "(untitled)",
+                summary=summary,
+                summary_html=summary,
+                author=None,
+                published=when,
+                fetched_at=when,
+                content_hash=content_hash(title, summary),
+                feed_title=r["source"],
+            )
             item_id = pipe.ingest(item, when, report)
             if item_id:
                 ids[r["id"]] = item_id
@@ -79,15 +91,22 @@ def score(rows, store, ids, topic):
         pred_story[rid] = row["story_id"]
         if row["dup_level"] != "new" and row["duplicate_of"] in rid_of:
             original[rid] = rid_of[row["duplicate_of"]]
-        pred_label[rid] = bool(store.execute("SELECT 1 FROM item_topics WHERE item_id = ? AND topic = ?",
-                                             (item_id, topic)).fetchone())
+        pred_label[rid] = bool(
+            store.execute("SELECT 1 FROM item_topics WHERE item_id = ? AND topic = ?", (item_id, topic)).fetchone()
+        )
     tp = sum(1 for i, r in by_id.items() if r["label"] and pred_label.get(i))
     fp = sum(1 for i, r in by_id.items() if not r["label"] and pred_label.get(i))
     fn = sum(1 for i, r in by_id.items() if r["label"] and not pred_label.get(i))
     p = tp / (tp + fp) if tp + fp else 0.0
     rec = tp / (tp + fn) if tp + fn else 0.0
-    out = {"tag_precision": p, "tag_recall": rec, "tag_f1": 2 * p * rec / (p + rec) if p + rec else 0.0,
-           "tp": tp, "fp": fp, "fn": fn}
+    out = {
+        "tag_precision": p,
+        "tag_recall": rec,
+        "tag_f1": 2 * p * rec / (p + rec) if p + rec else 0.0,
+        "tp": tp,
+        "fp": fp,
+        "fn": fn,
+    }
     pos = [i for i, r in by_id.items() if r["label"] == 1]
     sizes = defaultdict(int)
     for i in pos:
@@ -96,8 +115,11 @@ def score(rows, store, ids, topic):
     for name, subset in (("", pos), ("_without_biggest", [i for i in pos if by_id[i]["story"] != biggest])):
         out.update({k + name: v for k, v in _cluster_scores(subset, by_id, pred_story).items()})
     # copies (near-duplicate or same URL) whose original is a positive of another gold story
-    out["near_dup_wrong_merges"] = sum(1 for i in pos if i in original and by_id[original[i]]["label"] == 1
-                                       and by_id[original[i]]["story"] != by_id[i]["story"])
+    out["near_dup_wrong_merges"] = sum(
+        1
+        for i in pos
+        if i in original and by_id[original[i]]["label"] == 1 and by_id[original[i]]["story"] != by_id[i]["story"]
+    )
     out["biggest_story"] = biggest
     return out
 
@@ -118,12 +140,21 @@ def _cluster_scores(pos, by_id, pred_story):
     for i in pos:
         g[by_id[i]["story"]].add(i)
         s[pred_story.get(i) or ("single", i)].add(i)
-    bp = sum(len(g[by_id[i]["story"]] & s[pred_story.get(i) or ("single", i)]) / len(s[pred_story.get(i) or ("single", i)])
-             for i in pos) / len(pos)
-    br = sum(len(g[by_id[i]["story"]] & s[pred_story.get(i) or ("single", i)]) / len(g[by_id[i]["story"]])
-             for i in pos) / len(pos)
-    return {"pair_precision": pp, "pair_recall": pr, "pair_f1": 2 * pp * pr / (pp + pr) if pp + pr else 0.0,
-            "bcubed_precision": bp, "bcubed_recall": br, "wrong_pairs": len(pred - gold)}
+    bp = sum(
+        len(g[by_id[i]["story"]] & s[pred_story.get(i) or ("single", i)]) / len(s[pred_story.get(i) or ("single", i)])
+        for i in pos
+    ) / len(pos)
+    br = sum(
+        len(g[by_id[i]["story"]] & s[pred_story.get(i) or ("single", i)]) / len(g[by_id[i]["story"]]) for i in pos
+    ) / len(pos)
+    return {
+        "pair_precision": pp,
+        "pair_recall": pr,
+        "pair_f1": 2 * pp * pr / (pp + pr) if pp + pr else 0.0,
+        "bcubed_precision": bp,
+        "bcubed_recall": br,
+        "wrong_pairs": len(pred - gold),
+    }
 
 
 def main(argv=None) -> int:
@@ -150,12 +181,17 @@ def main(argv=None) -> int:
         print(json.dumps(result))
         return 0
     print(f"{len(rows)} items replayed in {elapsed:.1f} s ({1000 * elapsed / len(rows):.2f} ms per item)")
-    print(f"tagging {a.topic}: precision {result['tag_precision']:.3f}  recall {result['tag_recall']:.3f}  "
-          f"F1 {result['tag_f1']:.3f}  (tp {result['tp']}, fp {result['fp']}, fn {result['fn']})")
+    print(
+        f"tagging {a.topic}: precision {result['tag_precision']:.3f}  recall {result['tag_recall']:.3f}  "
+        f"F1 {result['tag_f1']:.3f}  (tp {result['tp']}, fp {result['fp']}, fn {result['fn']})"
+    )
     for suffix, label in (("", "all gold positives"), ("_without_biggest", f"without {result['biggest_story']}")):
-        print(f"stories, {label}: pairwise P {result['pair_precision' + suffix]:.3f} R {result['pair_recall' + suffix]:.3f} "
-              f"F1 {result['pair_f1' + suffix]:.3f}; B-cubed P {result['bcubed_precision' + suffix]:.3f} "
-              f"R {result['bcubed_recall' + suffix]:.3f}; wrong pairs {result['wrong_pairs' + suffix]}")
+        print(
+            f"stories, {label}: pairwise P {result['pair_precision' + suffix]:.3f} "
+            f"R {result['pair_recall' + suffix]:.3f} "
+            f"F1 {result['pair_f1' + suffix]:.3f}; B-cubed P {result['bcubed_precision' + suffix]:.3f} "
+            f"R {result['bcubed_recall' + suffix]:.3f}; wrong pairs {result['wrong_pairs' + suffix]}"
+        )
     print(f"items merged across different stories by the near-duplicate level: {result['near_dup_wrong_merges']}")
     return 0
 

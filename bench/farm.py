@@ -17,22 +17,98 @@ from xml.sax.saxutils import escape
 
 import corpus
 
-SUBJECTS = ["Regulators", "Lawmakers", "The Commerce Department", "Chipmakers", "Beijing", "Brussels", "Investors",
-            "Analysts", "A federal judge", "The central bank", "Researchers", "Union leaders", "The ministry",
-            "Shareholders", "Engineers", "City officials", "Health experts", "The court", "Farmers", "Airlines"]
-VERBS = ["weigh", "unveil", "approve", "reject", "delay", "expand", "tighten", "ease", "probe", "announce",
-         "criticise", "back", "block", "review", "extend", "challenge", "defend", "launch", "cut", "raise"]
-OBJECTS = ["new export rules", "a merger", "interest rates", "a data centre", "battery subsidies", "a privacy law",
-           "chip tariffs", "a rail strike", "drug prices", "a climate plan", "the budget", "AI safety rules",
-           "port fees", "a telecom licence", "fishing quotas", "a vaccine rollout", "crypto oversight",
-           "housing targets", "wage talks", "satellite launches"]
-PLACES = ["in Washington", "in Brussels", "in Beijing", "in London", "in Tokyo", "in Berlin", "in Ottawa",
-          "in Canberra", "in Delhi", "in Seoul", "after a long review", "amid protests", "as talks stall",
-          "ahead of elections", "despite warnings", "under pressure", "for the first time", "this week"]
-FILLER = ("The decision follows months of consultation with industry groups, consumer advocates and officials "
-          "from several agencies. Critics say the measure goes too far, while supporters argue it is overdue. "
-          "Markets reacted calmly, and analysts expect further details in the coming weeks. Officials declined "
-          "to say when the rules would take effect or how they would be enforced across borders.").split()
+SUBJECTS = [
+    "Regulators",
+    "Lawmakers",
+    "The Commerce Department",
+    "Chipmakers",
+    "Beijing",
+    "Brussels",
+    "Investors",
+    "Analysts",
+    "A federal judge",
+    "The central bank",
+    "Researchers",
+    "Union leaders",
+    "The ministry",
+    "Shareholders",
+    "Engineers",
+    "City officials",
+    "Health experts",
+    "The court",
+    "Farmers",
+    "Airlines",
+]
+VERBS = [
+    "weigh",
+    "unveil",
+    "approve",
+    "reject",
+    "delay",
+    "expand",
+    "tighten",
+    "ease",
+    "probe",
+    "announce",
+    "criticise",
+    "back",
+    "block",
+    "review",
+    "extend",
+    "challenge",
+    "defend",
+    "launch",
+    "cut",
+    "raise",
+]
+OBJECTS = [
+    "new export rules",
+    "a merger",
+    "interest rates",
+    "a data centre",
+    "battery subsidies",
+    "a privacy law",
+    "chip tariffs",
+    "a rail strike",
+    "drug prices",
+    "a climate plan",
+    "the budget",
+    "AI safety rules",
+    "port fees",
+    "a telecom licence",
+    "fishing quotas",
+    "a vaccine rollout",
+    "crypto oversight",
+    "housing targets",
+    "wage talks",
+    "satellite launches",
+]
+PLACES = [
+    "in Washington",
+    "in Brussels",
+    "in Beijing",
+    "in London",
+    "in Tokyo",
+    "in Berlin",
+    "in Ottawa",
+    "in Canberra",
+    "in Delhi",
+    "in Seoul",
+    "after a long review",
+    "amid protests",
+    "as talks stall",
+    "ahead of elections",
+    "despite warnings",
+    "under pressure",
+    "for the first time",
+    "this week",
+]
+FILLER = (
+    "The decision follows months of consultation with industry groups, consumer advocates and officials "
+    "from several agencies. Critics say the measure goes too far, while supporters argue it is overdue. "
+    "Markets reacted calmly, and analysts expect further details in the coming weeks. Officials declined "
+    "to say when the rules would take effect or how they would be enforced across borders."
+).split()
 
 
 _VOCAB: list[str] = []
@@ -49,8 +125,7 @@ def item_text(rng: random.Random, feed: int, n: int) -> tuple[str, str]:
     title = f"{rng.choice(SUBJECTS)} {rng.choice(VERBS)} {' '.join(words[:4])} {rng.choice(PLACES)}"
     body = rng.choices(_VOCAB, _WEIGHTS, k=rng.randint(45, 60)) + [rng.choice(FILLER) for _ in range(25)]
     rng.shuffle(body)
-    summary = (f"<p>{escape(title)}. " + " ".join(body) +
-               f" <a href=\"https://site{feed}.example/more/{n}\">More</a></p>")
+    summary = f"<p>{escape(title)}. " + " ".join(body) + f' <a href="https://site{feed}.example/more/{n}">More</a></p>'
     return title, summary
 
 
@@ -66,22 +141,30 @@ def feed_body(feed: int, items: int, version: int = 0) -> bytes:
     entries.reverse()
     entries = entries[:items]
     if feed % 2 == 0:
-        parts = [f'<?xml version="1.0" encoding="utf-8"?><rss version="2.0"><channel><title>Farm feed {feed}</title>'
-                 f"<link>https://site{feed}.example/</link><description>bench</description>"]
+        parts = [
+            f'<?xml version="1.0" encoding="utf-8"?><rss version="2.0"><channel><title>Farm feed {feed}</title>'
+            f"<link>https://site{feed}.example/</link><description>bench</description>"
+        ]
         for n, title, summary, when in entries:
-            parts.append(f"<item><title>{escape(title)}</title><link>https://site{feed}.example/news/{n}</link>"
-                         f'<guid isPermaLink="false">site{feed}-{n}</guid><pubDate>{format_datetime(when)}</pubDate>'
-                         f"<description>{escape(summary)}</description></item>")
+            parts.append(
+                f"<item><title>{escape(title)}</title><link>https://site{feed}.example/news/{n}</link>"
+                f'<guid isPermaLink="false">site{feed}-{n}</guid><pubDate>{format_datetime(when)}</pubDate>'
+                f"<description>{escape(summary)}</description></item>"
+            )
         parts.append("</channel></rss>")
     else:
-        parts = [f'<?xml version="1.0" encoding="utf-8"?><feed xmlns="http://www.w3.org/2005/Atom">'
-                 f"<title>Farm feed {feed}</title><id>urn:farm:{feed}</id><updated>{base.isoformat()}</updated>"
-                 f'<link href="https://site{feed}.example/"/>']
+        parts = [
+            f'<?xml version="1.0" encoding="utf-8"?><feed xmlns="http://www.w3.org/2005/Atom">'
+            f"<title>Farm feed {feed}</title><id>urn:farm:{feed}</id><updated>{base.isoformat()}</updated>"
+            f'<link href="https://site{feed}.example/"/>'
+        ]
         for n, title, summary, when in entries:
-            parts.append(f"<entry><title>{escape(title)}</title><link href=\"https://site{feed}.example/news/{n}\"/>"
-                         f"<id>urn:site{feed}:{n}</id><updated>{when.isoformat()}</updated>"
-                         f'<summary type="html">{escape(summary)}</summary><author><name>Desk {feed}</name></author>'
-                         "</entry>")
+            parts.append(
+                f'<entry><title>{escape(title)}</title><link href="https://site{feed}.example/news/{n}"/>'
+                f"<id>urn:site{feed}:{n}</id><updated>{when.isoformat()}</updated>"
+                f'<summary type="html">{escape(summary)}</summary><author><name>Desk {feed}</name></author>'
+                "</entry>"
+            )
         parts.append("</feed>")
     return "".join(parts).encode()
 
@@ -111,8 +194,9 @@ class Farm:
                     self.end_headers()
                     return
                 body, etag = farm.body(n)
-                last_modified = format_datetime(datetime(2026, 11, 28, tzinfo=UTC) + timedelta(minutes=farm.version),
-                                                usegmt=True)
+                last_modified = format_datetime(
+                    datetime(2026, 11, 28, tzinfo=UTC) + timedelta(minutes=farm.version), usegmt=True
+                )
                 if self.headers.get("If-None-Match") == etag:
                     self.send_response(304)
                     self.send_header("ETag", etag)

@@ -23,5 +23,14 @@ with make_reader(str(db)) as r:
     t0 = time.perf_counter()
     r.update_feeds(workers=workers, scheduled=False)
     again = time.perf_counter() - t0
-print(json.dumps({"workers": workers, "full_seconds": full, "not_modified_seconds": again, "entries": entries,
-                  "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
+print(
+    json.dumps(
+        {
+            "workers": workers,
+            "full_seconds": full,
+            "not_modified_seconds": again,
+            "entries": entries,
+            "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+        }
+    )
+)

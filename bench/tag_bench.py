@@ -28,7 +28,10 @@ from aggregator.watchlist import load_watchlist, parse_watchlist  # noqa: E402
 
 THEMES = {
     "climate": (["climate", "emissions", "carbon", "net zero", "warming", "COP*"], ["policy", "target*", "law", "tax"]),
-    "elections": (["election*", "vote*", "ballot*", "poll*", "candidate*"], ["fraud", "result*", "turnout", "campaign"]),
+    "elections": (
+        ["election*", "vote*", "ballot*", "poll*", "candidate*"],
+        ["fraud", "result*", "turnout", "campaign"],
+    ),
     "energy": (["oil", "gas", "LNG", "OPEC", "pipeline*", "power grid"], ["price*", "supply", "output", "cut*"]),
     "health": (["vaccine*", "virus", "outbreak*", "hospital*", "WHO"], ["cases", "deaths", "approval", "trial*"]),
     "space": (["NASA", "rocket*", "satellite*", "SpaceX", "orbit*"], ["launch*", "mission*", "landing"]),
@@ -50,9 +53,11 @@ THEMES = {
 def topics() -> list[CompiledTopic]:
     text = (ROOT / "config" / "watchlist.toml").read_text().replace("../seeds/", str(ROOT / "seeds") + "/")
     for name, (subjects, actions) in THEMES.items():
-        q = (f'((@{name}_s NEAR/10 @{name}_a) OR "{subjects[0]} {actions[0]}" OR (title:@{name}_s AND @{name}_a))')
-        text += (f'\n[[topic]]\nid = "{name}"\nname = "{name.title()}"\nquery = \'{q}\'\n'
-                 f"exclude = 'title:(quiz OR crossword OR horoscope)'\n")
+        q = f'((@{name}_s NEAR/10 @{name}_a) OR "{subjects[0]} {actions[0]}" OR (title:@{name}_s AND @{name}_a))'
+        text += (
+            f'\n[[topic]]\nid = "{name}"\nname = "{name.title()}"\nquery = \'{q}\'\n'
+            f"exclude = 'title:(quiz OR crossword OR horoscope)'\n"
+        )
     lists = "\n".join(f"{n}_s = {json.dumps(s)}\n{n}_a = {json.dumps(a)}" for n, (s, a) in THEMES.items())
     text = text.replace("[lists]\n", "[lists]\n" + lists + "\n", 1)
     wl = parse_watchlist(text, ROOT / "config" / "watchlist.toml")
@@ -65,8 +70,11 @@ def baseline_regexes() -> list[re.Pattern[str]]:
         words = [w.rstrip("*") for w in subjects + actions]
         out.append(re.compile(r"\b(?:" + "|".join(re.escape(w) for w in words) + r")", re.I))
     wl = load_watchlist(ROOT / "config")
-    for terms in ([*wl.lists["chinese_tech"], *wl.lists["measure"]], ["AI", "artificial intelligence", "regulat"],
-                  ["data breach", "ransomware", "hack"]):
+    for terms in (
+        [*wl.lists["chinese_tech"], *wl.lists["measure"]],
+        ["AI", "artificial intelligence", "regulat"],
+        ["data breach", "ransomware", "hack"],
+    ):
         out.append(re.compile(r"\b(?:" + "|".join(re.escape(w.rstrip("*")) for w in terms) + r")", re.I))
     return out[:20]
 
@@ -103,8 +111,13 @@ def main(argv=None) -> dict:
             for r in regexes:
                 r.search(text)
         base = min(base, time.perf_counter() - t0)
-    result = {"topics": len(ts), "items": len(data), "items_tagged": tagged,
-              "items_per_second": round(len(data) / best), "baseline_regex_items_per_second": round(len(data) / base)}
+    result = {
+        "topics": len(ts),
+        "items": len(data),
+        "items_tagged": tagged,
+        "items_per_second": round(len(data) / best),
+        "baseline_regex_items_per_second": round(len(data) / base),
+    }
     print(json.dumps(result) if a.json else "\n".join(f"{k:34} {v}" for k, v in result.items()))
     return result
 

@@ -58,10 +58,17 @@ class FeedServer:
                     return route.handler(self)
                 etag = '"' + hashlib.sha1(route.body).hexdigest()[:16] + '"'
                 headers = {"ETag": etag, "Last-Modified": route.last_modified, **route.headers}
-                if route.conditional and route.status == 200 and (
+                if (
+                    route.conditional
+                    and route.status == 200
+                    and (
                         self.headers.get("If-None-Match") == etag
-                        or (self.headers.get("If-Modified-Since") == route.last_modified
-                            and not self.headers.get("If-None-Match"))):
+                        or (
+                            self.headers.get("If-Modified-Since") == route.last_modified
+                            and not self.headers.get("If-None-Match")
+                        )
+                    )
+                ):
                     return self._send(304, b"", {"ETag": etag})
                 self._send(route.status, route.body, headers)
 
@@ -151,8 +158,7 @@ def write_config(root: Path, feeds: list[str], settings: str = "", watchlist: st
     cfg.mkdir(parents=True, exist_ok=True)
     if "[poll]" not in settings:  # the tests' server is one host: no politeness gap needed
         settings = '[poll]\nhost_gap = "0s"\n' + settings
-    (cfg / "aggregator.toml").write_text(
-        'data_dir = "../data"\nseeds_dir = "../seeds"\n' + settings, encoding="utf-8")
+    (cfg / "aggregator.toml").write_text('data_dir = "../data"\nseeds_dir = "../seeds"\n' + settings, encoding="utf-8")
     (cfg / "feeds.toml").write_text("".join(f'[[feed]]\nurl = "{u}"\n\n' for u in feeds), encoding="utf-8")
     shipped = (ROOT / "config" / "watchlist.toml").read_text(encoding="utf-8")
     (cfg / "watchlist.toml").write_text(watchlist if watchlist is not None else shipped, encoding="utf-8")
@@ -163,8 +169,10 @@ def rss(items: list[dict[str, str]], title: str = "Fixture feed") -> bytes:
     """A small RSS 2.0 document. Items: guid, title, link, description, pubDate."""
     from xml.sax.saxutils import escape
 
-    parts = [f'<?xml version="1.0" encoding="utf-8"?><rss version="2.0"><channel><title>{escape(title)}</title>'
-             "<link>https://example.org/</link><description>fixture</description>"]
+    parts = [
+        f'<?xml version="1.0" encoding="utf-8"?><rss version="2.0"><channel><title>{escape(title)}</title>'
+        "<link>https://example.org/</link><description>fixture</description>"
+    ]
     for it in items:
         parts.append("<item>" + "".join(f"<{k}>{escape(v)}</{k}>" for k, v in it.items()) + "</item>")
     parts.append("</channel></rss>")

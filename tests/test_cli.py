@@ -14,8 +14,14 @@ from aggregator.cli import EXAMPLES, build_parser
 
 
 def run(*args: str, env: dict[str, str] | None = None, cwd=None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "aggregator", *args], capture_output=True, text=True, timeout=120,
-                          env={**os.environ, **(env or {})}, cwd=cwd or ROOT)
+    return subprocess.run(
+        [sys.executable, "-m", "aggregator", *args],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**os.environ, **(env or {})},
+        cwd=cwd or ROOT,
+    )
 
 
 def _commands(parser, prefix=()):
@@ -35,8 +41,11 @@ def test_every_command_has_help_with_an_example():
         assert "example:" in text, path
         assert "aggregator " + path[0] in text, path
         assert sub.description, path
-    assert set(EXAMPLES) >= {" ".join(p) if p[0] in ("feeds", "seeds", "export", "watchlist") else p[0]
-                             for p, _ in commands if p[0] not in ("digest",)}
+    assert set(EXAMPLES) >= {
+        " ".join(p) if p[0] in ("feeds", "seeds", "export", "watchlist") else p[0]
+        for p, _ in commands
+        if p[0] not in ("digest",)
+    }
 
 
 def test_wrong_flag_is_an_error_not_a_traceback():
@@ -62,7 +71,18 @@ def test_poll_export_status_via_env(tmp_path):
     p = run("export", "items", "--format", "jsonl", env=env)
     items = [json.loads(line) for line in p.stdout.splitlines()]
     assert len(items) == 12
-    required = {"id", "feed_url", "guid", "url", "title", "published", "fetched_at", "duplicate_of", "story_id", "topics"}
+    required = {
+        "id",
+        "feed_url",
+        "guid",
+        "url",
+        "title",
+        "published",
+        "fetched_at",
+        "duplicate_of",
+        "story_id",
+        "topics",
+    }
     assert all(required <= set(i) for i in items)
     entity = next(i for i in items if i["guid"] == "wire-1001")
     assert entity["published"] == "2026-11-27T08:00:00+00:00" or entity["published"].startswith("2026-11-27T08:00:00")

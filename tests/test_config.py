@@ -10,18 +10,20 @@ from aggregator.errors import ConfigError
 
 CASES = [
     ('[digest]\ntime = "7am"\n', 'aggregator.toml: digest.time: expected "HH:MM", got "7am"'),
-    ('[digest]\ntimezone = "Mars/Olympus"\n',
-     'digest.timezone: expected an IANA time zone name like "Europe/London", got "Mars/Olympus"'),
-    ('[digest]\nto = "not-an-address"\n', 'digest.to: expected a list of e-mail addresses'),
+    (
+        '[digest]\ntimezone = "Mars/Olympus"\n',
+        'digest.timezone: expected an IANA time zone name like "Europe/London", got "Mars/Olympus"',
+    ),
+    ('[digest]\nto = "not-an-address"\n', "digest.to: expected a list of e-mail addresses"),
     ('[smtp]\nsecurity = "ssl"\n', 'smtp.security: expected one of "starttls", "tls", "none", got "ssl"'),
-    ('[smtp]\nport = 99999\n', "smtp.port: expected a whole number from 1 to 65535, got 99999"),
+    ("[smtp]\nport = 99999\n", "smtp.port: expected a whole number from 1 to 65535, got 99999"),
     ('[poll]\ndefault_interval = "often"\n', 'poll.default_interval: expected a duration like "30m"'),
     ('[poll]\nmax_body = "huge"\n', 'poll.max_body: expected a size like "10MiB", got "huge"'),
-    ('[digest]\ntime = 7\n', 'digest.time: expected "HH:MM", got 7'),
+    ("[digest]\ntime = 7\n", 'digest.time: expected "HH:MM", got 7'),
     ('[digest]\ntiem = "07:00"\n', "digest.tiem: unknown setting"),
     ('[smpt]\nhost = "x"\n', "[smpt]: unknown table"),
     ('[smtp]\nhost = "x"\npassword = "hunter2"\n', "smtp.password: the password never sits in the file"),
-    ('[digest\n', "aggregator.toml: invalid TOML"),
+    ("[digest\n", "aggregator.toml: invalid TOML"),
 ]
 
 
@@ -40,7 +42,7 @@ def test_settings_errors_are_one_line(tmp_path, text, expected):
 FEED_CASES = [
     ('[[feed]]\ntitle = "x"\n', "feed #1: url: expected a URL or path, got None"),
     ('[[feed]]\nurl = "gopher://x"\n', "feed #1: url: expected an http, https or file URL or a path"),
-    ('[[feed]]\nurl = "https://a.example/f"\ninterval = "sometimes"\n', 'feed #1: interval: expected a duration'),
+    ('[[feed]]\nurl = "https://a.example/f"\ninterval = "sometimes"\n', "feed #1: interval: expected a duration"),
     ('[[feed]]\nurl = "https://a.example/f"\ntags = "news"\n', "feed #1: tags: expected a list of strings"),
     ('[[feed]]\nurl = "https://a.example/f"\n[[feed]]\nurl = "https://a.example/f"\n', "is listed twice"),
     ('[[feed]]\nurl = "https://a.example/f"\nintervall = "5m"\n', "feed #1: intervall: unknown key"),

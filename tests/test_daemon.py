@@ -14,8 +14,14 @@ from conftest import FIXTURES, ROOT, wait_for, write_config
 
 def start(cfg, data) -> subprocess.Popen[str]:
     env = {**os.environ, "AGGREGATOR_DATA_DIR": str(data)}
-    return subprocess.Popen([sys.executable, "-m", "aggregator", "--config", str(cfg), "run"], env=env,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=ROOT)
+    return subprocess.Popen(
+        [sys.executable, "-m", "aggregator", "--config", str(cfg), "run"],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        cwd=ROOT,
+    )
 
 
 @pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT])
@@ -26,7 +32,9 @@ def test_daemon_runs_pipeline_and_stops_cleanly(tmp_path, sig):
     data = tmp_path / "data"
     proc = start(cfg, data)
     try:
-        assert wait_for(lambda: (data / "outbox" / "preview.html").exists(), 60), proc.stderr.read() if proc.poll() else ""
+        assert wait_for(lambda: (data / "outbox" / "preview.html").exists(), 60), (
+            proc.stderr.read() if proc.poll() else ""
+        )
         html = (data / "outbox" / "preview.html").read_text()
         assert "US–China tech restrictions" in html and "Entity List" in html
         assert (data / "outbox" / "preview.eml").exists()

@@ -34,10 +34,20 @@ def ingest_fixture(tmp_path):
     report = CycleReport()
     for f in fixture:
         when = T0 + timedelta(hours=f["hours"])
-        item = Item(feed_url=f"https://{f['feed']}.example/feed", guid=f["guid"], url=f["link"],
-                    canonical_url=canonical_url(f["link"]), title=f["title"], summary=f["summary"],
-                    summary_html=f["summary"], author=None, published=when, fetched_at=when,
-                    content_hash=content_hash(f["title"], f["summary"]), feed_title=f["feed"])
+        item = Item(
+            feed_url=f"https://{f['feed']}.example/feed",
+            guid=f["guid"],
+            url=f["link"],
+            canonical_url=canonical_url(f["link"]),
+            title=f["title"],
+            summary=f["summary"],
+            summary_html=f["summary"],
+            author=None,
+            published=when,
+            fetched_at=when,
+            content_hash=content_hash(f["title"], f["summary"]),
+            feed_title=f["feed"],
+        )
         with store.transaction():
             ids[f["key"]] = pipe.ingest(item, when, report)
     return store, fixture, ids
@@ -69,7 +79,7 @@ def test_explain_tells_level_story_and_tags(tmp_path):
     store, _, ids = ingest_fixture(tmp_path)
     text = explain(store, ids["retitled"])
     assert "canonical url: https://paper.example.org/world/ymtc-blacklist" in text
-    assert f"near-duplicate of item #{ids['orig']}" in text and "near-duplicate of item \"US adds 31" in text
+    assert f"near-duplicate of item #{ids['orig']}" in text and 'near-duplicate of item "US adds 31' in text
     assert "story:" in text and "Entity List" in text
     assert "topic:         us-china-tech" in text and "entity list" in text
     store.close()
@@ -77,8 +87,12 @@ def test_explain_tells_level_story_and_tags(tmp_path):
 
 def test_explain_cli_for_missing_item(tmp_path):
     cfg = write_config(tmp_path, [])
-    p = subprocess.run([sys.executable, "-m", "aggregator", "--config", str(cfg), "explain", "999"],
-                       capture_output=True, text=True, cwd=ROOT)
+    p = subprocess.run(
+        [sys.executable, "-m", "aggregator", "--config", str(cfg), "explain", "999"],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+    )
     assert p.returncode == 2 and "no item #999" in p.stderr and "Traceback" not in p.stderr
 
 
@@ -105,12 +119,25 @@ def test_canonical_examples():
 
 _seg = st.text(alphabet="abcdefghijklmnopqrstuvwxyz0123456789-_", min_size=1, max_size=8)
 _urls = st.builds(
-    lambda scheme, host, path, params, frag: f"{scheme}://{host}.example/{'/'.join(path)}"
-    + ("?" + "&".join(f"{k}={v}" for k, v in params) if params else "") + (f"#{frag}" if frag else ""),
-    st.sampled_from(["http", "https", "HTTP"]), _seg, st.lists(_seg, max_size=4),
-    st.lists(st.tuples(st.one_of(_seg, st.sampled_from(["utm_source", "utm_medium", "fbclid", "gclid", "mc_cid",
-                                                         "mc_eid", "id", "page"])), _seg), max_size=4),
-    st.one_of(st.none(), _seg))
+    lambda scheme, host, path, params, frag: (
+        f"{scheme}://{host}.example/{'/'.join(path)}"
+        + ("?" + "&".join(f"{k}={v}" for k, v in params) if params else "")
+        + (f"#{frag}" if frag else "")
+    ),
+    st.sampled_from(["http", "https", "HTTP"]),
+    _seg,
+    st.lists(_seg, max_size=4),
+    st.lists(
+        st.tuples(
+            st.one_of(
+                _seg, st.sampled_from(["utm_source", "utm_medium", "fbclid", "gclid", "mc_cid", "mc_eid", "id", "page"])
+            ),
+            _seg,
+        ),
+        max_size=4,
+    ),
+    st.one_of(st.none(), _seg),
+)
 
 
 @settings(max_examples=300, deadline=None)

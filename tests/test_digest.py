@@ -29,8 +29,11 @@ TO = ["me@example.org", "you@example.org"]
 def setup(tmp_path, feeds=None, extra=""):
     feed = tmp_path / "wire.xml"
     feed.write_bytes((FIXTURES / "feeds" / "wire.xml").read_bytes())
-    cfg = write_config(tmp_path, feeds or [feed.as_uri()],
-                       settings=f'[digest]\ntimezone = "Europe/London"\nto = {TO!r}\n'.replace("'", '"') + extra)
+    cfg = write_config(
+        tmp_path,
+        feeds or [feed.as_uri()],
+        settings=f'[digest]\ntimezone = "Europe/London"\nto = {TO!r}\n'.replace("'", '"') + extra,
+    )
     settings = load_settings(cfg)
     store = Store(database_path(settings.data_dir))
     store.sync_feeds(load_feeds(cfg), datetime.now(UTC))
@@ -40,8 +43,14 @@ def setup(tmp_path, feeds=None, extra=""):
 
 
 def smtp(host, port, **kw):
-    return SmtpSettings(host=host, port=port, security=kw.pop("security", "none"), timeout=5,
-                        sender="aggregator <digest@example.org>", **kw)
+    return SmtpSettings(
+        host=host,
+        port=port,
+        security=kw.pop("security", "none"),
+        timeout=5,
+        sender="aggregator <digest@example.org>",
+        **kw,
+    )
 
 
 def test_delivers_one_well_formed_multipart_digest(tmp_path, smtp_server):
@@ -69,8 +78,9 @@ def test_delivers_one_well_formed_multipart_digest(tmp_path, smtp_server):
     row = store.digests(1)[0]
     assert (row["status"], row["message_id"]) == ("sent", msg["Message-ID"])
     # the next digest covers only what came since: nothing is sent twice
-    second = delivery.compose(store, settings, wl, delivery.next_window_start(store, settings, datetime.now(UTC)),
-                              datetime.now(UTC))
+    second = delivery.compose(
+        store, settings, wl, delivery.next_window_start(store, settings, datetime.now(UTC)), datetime.now(UTC)
+    )
     assert second.empty
 
 
@@ -119,12 +129,15 @@ def test_a_scheduled_time_is_served_once_across_restarts(tmp_path, smtp_server):
     host, port, sink = smtp_server
     store, settings, wl = setup(tmp_path)
     t1 = datetime(2026, 11, 28, 7, 0, tzinfo=UTC)
-    assert delivery.run_digest(store, settings, wl, t1 + timedelta(seconds=2), scheduled_for=t1,
-                               smtp=smtp(host, port)).status == "sent"
+    assert (
+        delivery.run_digest(
+            store, settings, wl, t1 + timedelta(seconds=2), scheduled_for=t1, smtp=smtp(host, port)
+        ).status
+        == "sent"
+    )
     store.close()
     store = Store(store.path)  # "restart"
-    again = delivery.run_digest(store, settings, wl, t1 + timedelta(minutes=1), scheduled_for=t1,
-                                smtp=smtp(host, port))
+    again = delivery.run_digest(store, settings, wl, t1 + timedelta(minutes=1), scheduled_for=t1, smtp=smtp(host, port))
     assert "already sent" in again.message and len(sink.messages) == 1
 
 
@@ -141,10 +154,17 @@ def test_catch_up_decision_with_injected_clock():
 
 def test_feed_text_never_reaches_headers_or_html_raw(tmp_path, feed_server, smtp_server):
     host, port, sink = smtp_server
-    evil = rss([{"title": "<script>alert(1)</script> US bans Huawei gear\r\nBcc: victim@example.com",
-                 "link": "javascript:alert(1)", "guid": "e1",
-                 "description": "<img src=x onerror=alert(1)>Huawei banned <b>now</b>"}],
-               title="Evil\r\nBcc: victim@example.com")
+    evil = rss(
+        [
+            {
+                "title": "<script>alert(1)</script> US bans Huawei gear\r\nBcc: victim@example.com",
+                "link": "javascript:alert(1)",
+                "guid": "e1",
+                "description": "<img src=x onerror=alert(1)>Huawei banned <b>now</b>",
+            }
+        ],
+        title="Evil\r\nBcc: victim@example.com",
+    )
     url = feed_server.serve("/evil.xml", evil)
     store, settings, wl = setup(tmp_path, feeds=[url])
     assert delivery.run_digest(store, settings, wl, datetime.now(UTC), smtp=smtp(host, port)).status == "sent"
@@ -179,8 +199,15 @@ def test_starttls_with_login_and_implicit_tls(tmp_path):
     store, settings, wl = setup(tmp_path)
     sink = SmtpSink()
     port = free_port()
-    starttls = Controller(sink, hostname="127.0.0.1", port=port, tls_context=server_ctx, require_starttls=True,
-                          authenticator=auth, auth_required=True)
+    starttls = Controller(
+        sink,
+        hostname="127.0.0.1",
+        port=port,
+        tls_context=server_ctx,
+        require_starttls=True,
+        authenticator=auth,
+        auth_required=True,
+    )
     starttls.start()
     try:
         cfg = smtp("127.0.0.1", port, security="starttls", username="me", password="s3cret", ssl_context=client_ctx)
@@ -192,12 +219,16 @@ def test_starttls_with_login_and_implicit_tls(tmp_path):
         starttls.stop()
     assert logins[0] == (b"me", b"s3cret") and len(sink.messages) == 1
     tls_port = free_port()
-    implicit = Controller(sink, hostname="127.0.0.1", port=tls_port, ssl_context=server_ctx, server_hostname="127.0.0.1")
+    implicit = Controller(
+        sink, hostname="127.0.0.1", port=tls_port, ssl_context=server_ctx, server_hostname="127.0.0.1"
+    )
     implicit.start()
     try:
         cfg = smtp("127.0.0.1", tls_port, security="tls", ssl_context=client_ctx)
-        assert delivery.run_digest(store, settings, wl, datetime.now(UTC) + timedelta(minutes=2),
-                                   smtp=cfg).status == "sent"
+        assert (
+            delivery.run_digest(store, settings, wl, datetime.now(UTC) + timedelta(minutes=2), smtp=cfg).status
+            == "sent"
+        )
     finally:
         implicit.stop()
     assert len(sink.messages) == 2
@@ -230,26 +261,57 @@ def test_outbox_when_no_smtp_is_configured(tmp_path):
 def test_text_part_matches_golden_file():
     t = datetime(2026, 11, 27, 9, 30, tzinfo=UTC)
     rows = [
-        {"id": 1, "story_id": 10, "topic": "us-china-tech", "title": "US adds 27 Chinese firms to Entity List",
-         "url": "https://wire.example.com/a", "summary": "The Commerce Department added 27 Chinese companies. " * 8,
-         "published": t.isoformat(), "fetched_at": t.isoformat(), "dup_level": "new", "score": 0.93,
-         "matched": '["title:\\"entity list\\"", "title:chinese", "summary:export*"]', "feed_title": "Wire News",
-         "seed_title": None},
-        {"id": 2, "story_id": 11, "topic": "us-china-tech", "title": "US widens review of Alibaba Cloud",
-         "url": "https://tp.example.org/b", "summary": "Officials expand the national security review.",
-         "published": (t + timedelta(hours=3)).isoformat(), "fetched_at": t.isoformat(), "dup_level": "new",
-         "score": 0.61, "matched": '["summary:alibaba"]', "feed_title": "Tech Policy Daily",
-         "seed_title": "Alibaba Cloud is on US' radar"},
+        {
+            "id": 1,
+            "story_id": 10,
+            "topic": "us-china-tech",
+            "title": "US adds 27 Chinese firms to Entity List",
+            "url": "https://wire.example.com/a",
+            "summary": "The Commerce Department added 27 Chinese companies. " * 8,
+            "published": t.isoformat(),
+            "fetched_at": t.isoformat(),
+            "dup_level": "new",
+            "score": 0.93,
+            "matched": '["title:\\"entity list\\"", "title:chinese", "summary:export*"]',
+            "feed_title": "Wire News",
+            "seed_title": None,
+        },
+        {
+            "id": 2,
+            "story_id": 11,
+            "topic": "us-china-tech",
+            "title": "US widens review of Alibaba Cloud",
+            "url": "https://tp.example.org/b",
+            "summary": "Officials expand the national security review.",
+            "published": (t + timedelta(hours=3)).isoformat(),
+            "fetched_at": t.isoformat(),
+            "dup_level": "new",
+            "score": 0.61,
+            "matched": '["summary:alibaba"]',
+            "feed_title": "Tech Policy Daily",
+            "seed_title": "Alibaba Cloud is on US' radar",
+        },
     ]
-    sources = {10: [{"id": 1, "feed_title": "Wire News", "dup_level": "new"},
-                    {"id": 3, "feed_title": "World Briefs", "dup_level": "near-duplicate"},
-                    {"id": 4, "feed_title": "Tech Policy Daily", "dup_level": "near-duplicate"}],
-               11: [{"id": 2, "feed_title": "Tech Policy Daily", "dup_level": "new"}]}
+    sources = {
+        10: [
+            {"id": 1, "feed_title": "Wire News", "dup_level": "new"},
+            {"id": 3, "feed_title": "World Briefs", "dup_level": "near-duplicate"},
+            {"id": 4, "feed_title": "Tech Policy Daily", "dup_level": "near-duplicate"},
+        ],
+        11: [{"id": 2, "feed_title": "Tech Policy Daily", "dup_level": "new"}],
+    }
     health = [FeedHealth("https://gone.example/feed", "Gone Feed", "gone", t - timedelta(days=2), "410 Gone")]
-    d = build_digest(rows=rows, sources=sources, topics=[("us-china-tech", "US–China tech restrictions"),
-                                                         ("ai", "AI regulation")],
-                     window_start=t - timedelta(days=1), window_end=t + timedelta(hours=21), timezone="Europe/London",
-                     items_seen=40, duplicates=6, health=health)
+    d = build_digest(
+        rows=rows,
+        sources=sources,
+        topics=[("us-china-tech", "US–China tech restrictions"), ("ai", "AI regulation")],
+        window_start=t - timedelta(days=1),
+        window_end=t + timedelta(hours=21),
+        timezone="Europe/London",
+        items_seen=40,
+        duplicates=6,
+        health=health,
+    )
     golden = FIXTURES / "digest" / "golden.txt"
     text = render_text(d)
     if not golden.exists():  # first run writes it; review it, then commit it

@@ -26,10 +26,13 @@ def open_pipeline(cfg: Path) -> tuple[Store, Pipeline]:
 
 def test_poll_then_304_then_one_change_then_digest(tmp_path, feed_server):
     urls = [
-        feed_server.serve("/wire.xml", (FEEDS / "wire.xml").read_bytes(), headers={"Content-Type": "application/rss+xml"}),
+        feed_server.serve(
+            "/wire.xml", (FEEDS / "wire.xml").read_bytes(), headers={"Content-Type": "application/rss+xml"}
+        ),
         feed_server.serve("/policy.atom", (FEEDS / "policy.atom").read_bytes()),
-        feed_server.serve("/briefs.json", (FEEDS / "briefs.json").read_bytes(),
-                          headers={"Content-Type": "application/feed+json"}),
+        feed_server.serve(
+            "/briefs.json", (FEEDS / "briefs.json").read_bytes(), headers={"Content-Type": "application/feed+json"}
+        ),
     ]
     cfg = write_config(tmp_path, urls)
     store, pipe = open_pipeline(cfg)
@@ -49,11 +52,18 @@ def test_poll_then_304_then_one_change_then_digest(tmp_path, feed_server):
     assert sent.get("If-None-Match", "").startswith('"') and sent.get("If-Modified-Since")
     assert store.count_items() == 25
 
-    body = (FEEDS / "wire.xml").read_text().replace(
-        "<item>", "<item><title>US bars exports of chipmaking tools to Chinese foundry</title>"
-        "<link>https://wire.example.com/2026/11/28/tools</link><guid>wire-2000</guid>"
-        "<pubDate>Sat, 28 Nov 2026 07:00:00 GMT</pubDate><description>The Commerce Department barred exports "
-        "of chipmaking equipment to a Chinese foundry under new export controls.</description></item><item>", 1)
+    body = (
+        (FEEDS / "wire.xml")
+        .read_text()
+        .replace(
+            "<item>",
+            "<item><title>US bars exports of chipmaking tools to Chinese foundry</title>"
+            "<link>https://wire.example.com/2026/11/28/tools</link><guid>wire-2000</guid>"
+            "<pubDate>Sat, 28 Nov 2026 07:00:00 GMT</pubDate><description>The Commerce Department barred exports "
+            "of chipmaking equipment to a Chinese foundry under new export controls.</description></item><item>",
+            1,
+        )
+    )
     feed_server.serve("/wire.xml", body)
     third = asyncio.run(pipe.poll_once(force=True))
     assert (third.fetched, third.not_modified, third.new_items) == (1, 2, 1)
@@ -74,8 +84,13 @@ def test_poll_then_304_then_one_change_then_digest(tmp_path, feed_server):
 
 
 def test_edited_item_is_updated_in_place(tmp_path, feed_server):
-    item = {"guid": "e-1", "title": "Huawei barred from 5G network", "link": "https://example.org/e1",
-            "description": "The government barred Huawei from the 5G network.", "pubDate": "Sat, 28 Nov 2026 08:00:00 GMT"}
+    item = {
+        "guid": "e-1",
+        "title": "Huawei barred from 5G network",
+        "link": "https://example.org/e1",
+        "description": "The government barred Huawei from the 5G network.",
+        "pubDate": "Sat, 28 Nov 2026 08:00:00 GMT",
+    }
     url = feed_server.serve("/e.xml", rss([item]))
     store, pipe = open_pipeline(write_config(tmp_path, [url]))
     asyncio.run(pipe.poll_once(force=True))

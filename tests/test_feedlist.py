@@ -67,9 +67,11 @@ def test_import_export_round_trip_keeps_comments(tmp_path):
 def test_add_discovers_feeds_of_a_page(tmp_path, feed_server):
     feed_server.serve("/feed.xml", rss([{"title": "a", "link": "https://e.example/a"}], title="Site feed"))
     feed_server.serve("/comments.atom", (FIXTURES / "feeds" / "policy.atom").read_bytes())
-    page = ('<html><head><link rel="alternate" type="application/rss+xml" title="Main" href="/feed.xml">'
-            '<link rel="alternate" type="application/atom+xml" href="comments.atom">'
-            '<link rel="stylesheet" href="/s.css"></head><body>hi</body></html>')
+    page = (
+        '<html><head><link rel="alternate" type="application/rss+xml" title="Main" href="/feed.xml">'
+        '<link rel="alternate" type="application/atom+xml" href="comments.atom">'
+        '<link rel="stylesheet" href="/s.css"></head><body>hi</body></html>'
+    )
     feed_server.serve("/", page, headers={"Content-Type": "text/html"})
     cfg = write_config(tmp_path, [])
     lines = asyncio.run(add_feed(cfg, feed_server.url("/"), tags=["site"]))

@@ -18,9 +18,20 @@ from aggregator.poll import Pipeline
 from aggregator.store import Store, database_path
 from aggregator.watchlist import load_watchlist
 
-GOOD = rss([{"guid": "g1", "title": "US curbs chip exports to China", "link": "https://example.org/g1",
-             "description": "New export controls.", "pubDate": "Sat, 28 Nov 2026 08:00:00 GMT"}])
-SETTINGS = '[poll]\nhost_gap = "0s"\nconnect_timeout = "2s"\nread_timeout = "2s"\ntotal_timeout = "4s"\nmax_body = "1MiB"\n'
+GOOD = rss(
+    [
+        {
+            "guid": "g1",
+            "title": "US curbs chip exports to China",
+            "link": "https://example.org/g1",
+            "description": "New export controls.",
+            "pubDate": "Sat, 28 Nov 2026 08:00:00 GMT",
+        }
+    ]
+)
+SETTINGS = (
+    '[poll]\nhost_gap = "0s"\nconnect_timeout = "2s"\nread_timeout = "2s"\ntotal_timeout = "4s"\nmax_body = "1MiB"\n'
+)
 
 
 def redirect(to: str, status: int = 301):
@@ -29,6 +40,7 @@ def redirect(to: str, status: int = 301):
         h.send_header("Location", to)
         h.send_header("Content-Length", "0")
         h.end_headers()
+
     return handle
 
 
@@ -70,6 +82,7 @@ def changing_etag():
         h.send_header("Content-Length", str(len(body)))
         h.end_headers()
         h.wfile.write(body)
+
     return handle
 
 
@@ -106,16 +119,29 @@ def setup_server(s):
     s.serve("/endless.xml", handler=endless)
     s.serve("/bomb.xml", handler=bomb)
     s.serve("/invalid.xml", b"this is not XML, not JSON, not a feed at all\n")
-    s.serve("/bozo.xml", b"<rss version='2.0'><channel><title>broken</title><item><title>US bans x</title>"
-                         b"<link>https://example.org/b</link></item><item><title>y</item></channel></rss>")
+    s.serve(
+        "/bozo.xml",
+        b"<rss version='2.0'><channel><title>broken</title><item><title>US bans x</title>"
+        b"<link>https://example.org/b</link></item><item><title>y</item></channel></rss>",
+    )
     s.serve("/empty.xml", b"")
     s.serve("/notfeed.html", b"<html><body><p>Just a page</p></body></html>", headers={"Content-Type": "text/html"})
 
 
-BAD = {"/loop1.xml": "redirect-loop", "/chain0.xml": "too-many-redirects", "/gone.xml": "gone",
-       "/busy.xml": "http-429", "/maint.xml": "http-503", "/error.xml": "http-500", "/drip.xml": "timeout",
-       "/endless.xml": "too-large", "/bomb.xml": "too-large", "/invalid.xml": "parse", "/empty.xml": "parse",
-       "/notfeed.html": "parse"}
+BAD = {
+    "/loop1.xml": "redirect-loop",
+    "/chain0.xml": "too-many-redirects",
+    "/gone.xml": "gone",
+    "/busy.xml": "http-429",
+    "/maint.xml": "http-503",
+    "/error.xml": "http-500",
+    "/drip.xml": "timeout",
+    "/endless.xml": "too-large",
+    "/bomb.xml": "too-large",
+    "/invalid.xml": "parse",
+    "/empty.xml": "parse",
+    "/notfeed.html": "parse",
+}
 GOOD_PATHS = ["/good.xml", "/good2.atom", "/html-type.xml", "/etag.xml", "/old.xml", "/temp.xml", "/bozo.xml"]
 
 

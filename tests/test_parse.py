@@ -32,8 +32,13 @@ def test_fixture(path):
     if "ttl" in expected:
         assert feed.ttl == expected["ttl"]
     first = normalise_entry(feed.entries[0], "https://example.org/feed", datetime.now(UTC), feed.title)
-    for key, attr in (("first_title", "title"), ("first_summary", "summary"), ("first_guid", "guid"),
-                      ("first_url", "url"), ("first_author", "author")):
+    for key, attr in (
+        ("first_title", "title"),
+        ("first_summary", "summary"),
+        ("first_guid", "guid"),
+        ("first_url", "url"),
+        ("first_author", "author"),
+    ):
         if key in expected:
             value = getattr(first, attr)
             if key == "first_title" and expected[key] == "":

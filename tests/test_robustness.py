@@ -36,9 +36,15 @@ def test_feedparser_corpus_through_the_whole_pipeline(tmp_path, feed_server):
     files = sorted(p for p in CORPUS.rglob("*") if p.is_file() and p.suffix not in (".py",) and p.name != ".done")
     assert len(files) > 2000
     urls = [feed_server.serve("/" + str(p.relative_to(CORPUS)), p.read_bytes()) for p in files]
-    cfg = write_config(tmp_path, urls, watchlist=EVERYTHING, settings=(
-        '[poll]\nhost_gap = "0s"\nper_host = 32\nconcurrency = 32\ntotal_timeout = "20s"\n'
-        '[digest]\nmax_stories_per_topic = 1000\n'))
+    cfg = write_config(
+        tmp_path,
+        urls,
+        watchlist=EVERYTHING,
+        settings=(
+            '[poll]\nhost_gap = "0s"\nper_host = 32\nconcurrency = 32\ntotal_timeout = "20s"\n'
+            "[digest]\nmax_stories_per_topic = 1000\n"
+        ),
+    )
     s = load_settings(cfg)
     store = Store(database_path(s.data_dir))
     store.sync_feeds(load_feeds(cfg), datetime.now(UTC))
@@ -61,16 +67,52 @@ def test_feedparser_corpus_through_the_whole_pipeline(tmp_path, feed_server):
         assert not DANGER.search(row["summary_html"]), row["feed_url"]
 
 
-_fragments = st.sampled_from([
-    "<title>", "</title>", "<item>", "</item>", "<entry>", "</entry>", "<description>", "</description>",
-    "<![CDATA[", "]]>", "&amp;", "&lt;script&gt;", "&#0;", "&#xD800;", "&nbsp;", "<script>alert(1)</script>",
-    '<a href="javascript:x" onclick="y">', "<link>http://x/</link>", "<guid>", "</guid>", "\x00", "\r\n", "é",
-    "<pubDate>Mon, 32 Foo 99999</pubDate>", '<?xml version="1.0" encoding="utf-16"?>', "<rss version='2.0'>",
-    "<channel>", "</channel>", "</rss>", '<feed xmlns="http://www.w3.org/2005/Atom">', "</feed>",
-    '{"version": "https://jsonfeed.org/version/1.1", "items": [', '{"title": ', '"x"', "}", "]", ",", "null",
-])
+_fragments = st.sampled_from(
+    [
+        "<title>",
+        "</title>",
+        "<item>",
+        "</item>",
+        "<entry>",
+        "</entry>",
+        "<description>",
+        "</description>",
+        "<![CDATA[",
+        "]]>",
+        "&amp;",
+        "&lt;script&gt;",
+        "&#0;",
+        "&#xD800;",
+        "&nbsp;",
+        "<script>alert(1)</script>",
+        '<a href="javascript:x" onclick="y">',
+        "<link>http://x/</link>",
+        "<guid>",
+        "</guid>",
+        "\x00",
+        "\r\n",
+        "é",
+        "<pubDate>Mon, 32 Foo 99999</pubDate>",
+        '<?xml version="1.0" encoding="utf-16"?>',
+        "<rss version='2.0'>",
+        "<channel>",
+        "</channel>",
+        "</rss>",
+        '<feed xmlns="http://www.w3.org/2005/Atom">',
+        "</feed>",
+        '{"version": "https://jsonfeed.org/version/1.1", "items": [',
+        '{"title": ',
+        '"x"',
+        "}",
+        "]",
+        ",",
+        "null",
+    ]
+)
 _documents = st.one_of(
-    st.lists(st.one_of(_fragments, st.text(max_size=20)), max_size=40).map(lambda xs: "".join(xs).encode("utf-8", "surrogatepass")),
+    st.lists(st.one_of(_fragments, st.text(max_size=20)), max_size=40).map(
+        lambda xs: "".join(xs).encode("utf-8", "surrogatepass")
+    ),
     st.binary(max_size=400),
 )
 
@@ -97,9 +139,19 @@ _text = st.text(alphabet=st.characters(blacklist_categories=("Cs",)), max_size=1
 @given(title=_text, feed_title=_text, summary=_text, sender=st.sampled_from(["a <d@example.org>", "x\r\nBcc: y@z"]))
 def test_any_feed_text_renders_a_valid_message_with_clean_headers(title, feed_title, summary, sender):
     when = datetime(2026, 11, 28, 7, 0, tzinfo=UTC)
-    entry = Entry(story_id=1, title=title or "x", url="https://example.org/a", source=feed_title, when=when,
-                  snippet=summary, score=0.5, matched=("title:x",), also=(feed_title,), follow_up_of=title or None,
-                  duplicates=0)
+    entry = Entry(
+        story_id=1,
+        title=title or "x",
+        url="https://example.org/a",
+        source=feed_title,
+        when=when,
+        snippet=summary,
+        score=0.5,
+        matched=("title:x",),
+        also=(feed_title,),
+        follow_up_of=title or None,
+        duplicates=0,
+    )
     d = Digest(None, when, "Europe/London", (Section("t", feed_title or "Topic", (entry,)),), 3, 1)
     msg = build_message(d, sender=sender, to=("me@example.org",), now=when)
     raw = msg.as_bytes()

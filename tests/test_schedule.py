@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from aggregator.schedule import ScheduleSettings, jitter, last_fire_before, mean_gap, next_poll, digest_trigger
+from aggregator.schedule import ScheduleSettings, digest_trigger, jitter, last_fire_before, mean_gap, next_poll
 
 S = ScheduleSettings(default_interval=3600, min_interval=600, max_interval=86400)
 NOW = datetime(2026, 11, 28, 8, 0, tzinfo=UTC)

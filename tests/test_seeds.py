@@ -38,18 +38,25 @@ def test_the_seed_matches_shared_copy_when_present():
 
 def test_markdown_and_html_seeds(tmp_path):
     md = tmp_path / "a.md"
-    md.write_text("---\ntitle: \"TikTok ban bill advances\"\npublished: 2024-03-13\nurl: https://example.org/t\n---\n"
-                  "The House passed a bill forcing **ByteDance** to [divest](https://x) TikTok.\n")
+    md.write_text(
+        '---\ntitle: "TikTok ban bill advances"\npublished: 2024-03-13\nurl: https://example.org/t\n---\n'
+        "The House passed a bill forcing **ByteDance** to [divest](https://x) TikTok.\n"
+    )
     s = read_seed(md)
-    assert (s.title, s.url, s.published.date().isoformat()) == ("TikTok ban bill advances", "https://example.org/t",
-                                                                "2024-03-13")
+    assert (s.title, s.url, s.published.date().isoformat()) == (
+        "TikTok ban bill advances",
+        "https://example.org/t",
+        "2024-03-13",
+    )
     assert "ByteDance to divest TikTok" in s.text
     page = tmp_path / "b.html"
-    page.write_text('<!doctype html><html><head><title>Site</title><meta property="og:title" content="Huawei cut off">'
-                    '<meta property="article:published_time" content="2019-05-16T10:00:00Z">'
-                    '<link rel="canonical" href="https://example.org/h"></head><body><nav>Menu</nav><article>'
-                    "<h1>Huawei cut off</h1><p>The US added Huawei to the Entity List.</p><script>x()</script>"
-                    "</article></body></html>")
+    page.write_text(
+        '<!doctype html><html><head><title>Site</title><meta property="og:title" content="Huawei cut off">'
+        '<meta property="article:published_time" content="2019-05-16T10:00:00Z">'
+        '<link rel="canonical" href="https://example.org/h"></head><body><nav>Menu</nav><article>'
+        "<h1>Huawei cut off</h1><p>The US added Huawei to the Entity List.</p><script>x()</script>"
+        "</article></body></html>"
+    )
     h = read_seed(page)
     assert h.title == "Huawei cut off" and h.url == "https://example.org/h"
     assert h.text == "The US added Huawei to the Entity List." and h.published.year == 2019
@@ -72,9 +79,20 @@ def test_import_is_idempotent_and_tagged(tmp_path):
 
 def test_a_feed_copy_of_the_seed_is_a_near_duplicate_and_follow_up(tmp_path, feed_server):
     text = read_seed(SEED).text
-    lede = text[text.index("Alibaba Cloud, the cloud computing"):][:900]
-    url = feed_server.serve("/s.xml", rss([{"guid": "s1", "title": "US weighs Alibaba cloud risk",
-                                            "link": "https://news.example/alibaba?utm_source=x", "description": lede}]))
+    lede = text[text.index("Alibaba Cloud, the cloud computing") :][:900]
+    url = feed_server.serve(
+        "/s.xml",
+        rss(
+            [
+                {
+                    "guid": "s1",
+                    "title": "US weighs Alibaba cloud risk",
+                    "link": "https://news.example/alibaba?utm_source=x",
+                    "description": lede,
+                }
+            ]
+        ),
+    )
     store, pipe = pipeline(tmp_path, [url])
     store.sync_feeds(__import__("aggregator.config", fromlist=["x"]).load_feeds(tmp_path / "config"), datetime.now(UTC))
     pipe.import_seeds([SEED], datetime.now(UTC))

@@ -21,14 +21,20 @@ from conftest import FIXTURES, ROOT, rss, wait_for, write_config
 
 from aggregator.config import load_settings
 from aggregator.daemon import maintain
-from aggregator.store import MIGRATIONS, SCHEMA_VERSION, Store, iso
 from aggregator.errors import StoreError
+from aggregator.store import MIGRATIONS, SCHEMA_VERSION, Store, iso
 
 
 def start(cfg, data, *extra):
     env = {**os.environ, "AGGREGATOR_DATA_DIR": str(data)}
-    return subprocess.Popen([sys.executable, "-m", "aggregator", "--config", str(cfg), *extra, "run"], env=env,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, cwd=ROOT)
+    return subprocess.Popen(
+        [sys.executable, "-m", "aggregator", "--config", str(cfg), *extra, "run"],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+        cwd=ROOT,
+    )
 
 
 class GrowingFeeds:
@@ -47,11 +53,16 @@ class GrowingFeeds:
             with self.lock:
                 self.counts[n] += 1
                 total = 40 + 15 * self.counts[n]
-            items = [{"guid": f"g{n}-{i}", "title": f"Item {i} of feed {n}: chip export rules {i % 7}",
-                      "link": f"https://site{n}.example/{i}",
-                      "description": f"Report {i} from site {n} about export controls on chips to China. " * 6,
-                      "pubDate": format_datetime(datetime(2026, 11, 28, tzinfo=UTC) + timedelta(minutes=i))}
-                     for i in range(total)]
+            items = [
+                {
+                    "guid": f"g{n}-{i}",
+                    "title": f"Item {i} of feed {n}: chip export rules {i % 7}",
+                    "link": f"https://site{n}.example/{i}",
+                    "description": f"Report {i} from site {n} about export controls on chips to China. " * 6,
+                    "pubDate": format_datetime(datetime(2026, 11, 28, tzinfo=UTC) + timedelta(minutes=i)),
+                }
+                for i in range(total)
+            ]
             body = rss(items, title=f"Growing {n}")
             with self.lock:
                 self.served.setdefault(f"/g{n}.xml", set()).update(it["guid"] for it in items)
@@ -62,14 +73,18 @@ class GrowingFeeds:
                 h.wfile.write(body)
             except OSError:
                 pass
+
         return handle
 
 
 @pytest.mark.slow
 def test_kill_9_at_random_points_loses_and_doubles_nothing(tmp_path, feed_server):
     feeds = GrowingFeeds(feed_server, 12)
-    cfg = write_config(tmp_path, [feed_server.url(f"/g{n}.xml") for n in range(12)],
-                       settings='[digest]\ntime = "00:01"\ntimezone = "UTC"\n')
+    cfg = write_config(
+        tmp_path,
+        [feed_server.url(f"/g{n}.xml") for n in range(12)],
+        settings='[digest]\ntime = "00:01"\ntimezone = "UTC"\n',
+    )
     (cfg / "feeds.toml").write_text((cfg / "feeds.toml").read_text().replace('"\n\n', '"\ninterval = "1s"\n\n'))
     data = tmp_path / "data"
     # a database that has existed for days, so every start owes a catch-up digest until one is recorded
@@ -119,8 +134,10 @@ def _build_v1(path: Path) -> None:
         conn.execute(statement)
     conn.execute("PRAGMA user_version = 1")
     conn.execute("INSERT INTO feeds (url, added_at) VALUES ('https://old.example/feed', '2026-01-01T00:00:00+00:00')")
-    conn.execute("INSERT INTO items (feed_url, guid, title, summary, summary_html, fetched_at, content_hash) "
-                 "VALUES ('https://old.example/feed', 'g1', 'Old item', '', '', '2026-01-01T00:00:00+00:00', 'h')")
+    conn.execute(
+        "INSERT INTO items (feed_url, guid, title, summary, summary_html, fetched_at, content_hash) "
+        "VALUES ('https://old.example/feed', 'g1', 'Old item', '', '', '2026-01-01T00:00:00+00:00', 'h')"
+    )
     conn.commit()
     conn.close()
 
@@ -151,8 +168,11 @@ def test_retention_keeps_tagged_and_seed_stories(tmp_path):
     with store.transaction():
         seed_story = store.create_story("seed", datetime.now(UTC), None, seed_id=1)
         for guid, story, tagged in (("plain", None, False), ("tagged", None, True), ("follow", seed_story, False)):
-            store.execute("INSERT INTO items (feed_url, guid, title, summary, summary_html, fetched_at, content_hash, "
-                          "story_id) VALUES ('f', ?, ?, '', '', ?, 'h', ?)", (guid, guid, old, story))
+            store.execute(
+                "INSERT INTO items (feed_url, guid, title, summary, summary_html, fetched_at, content_hash, "
+                "story_id) VALUES ('f', ?, ?, '', '', ?, 'h', ?)",
+                (guid, guid, old, story),
+            )
             if tagged:
                 store.execute("INSERT INTO item_topics VALUES (last_insert_rowid(), 't', 1, '[]', ?)", (old,))
     assert maintain(store, settings, datetime.now(UTC)) == 1
@@ -162,8 +182,12 @@ def test_retention_keeps_tagged_and_seed_stories(tmp_path):
 def test_status_check_is_unhealthy_without_a_successful_poll(tmp_path):
     cfg = write_config(tmp_path, ["https://127.0.0.1:9/never.xml"])
     env = {**os.environ, "AGGREGATOR_CONFIG": str(cfg), "AGGREGATOR_DATA_DIR": str(tmp_path / "d")}
-    run = lambda *a: subprocess.run([sys.executable, "-m", "aggregator", *a], env=env, capture_output=True,  # noqa
-                                    text=True, cwd=ROOT)
+
+    def run(*a):
+        return subprocess.run(
+            [sys.executable, "-m", "aggregator", *a], env=env, capture_output=True, text=True, cwd=ROOT
+        )
+
     assert run("feeds", "list").returncode == 0
     store = Store(tmp_path / "d" / "aggregator.sqlite3")
     store.set_meta("first_start", iso(datetime.now(UTC) - timedelta(days=1)))
@@ -189,8 +213,9 @@ def test_json_log_lines(tmp_path):
 
 
 def _hadolint() -> str | None:
-    return shutil.which("hadolint") or (str(Path(sys.executable).parent / "hadolint")
-                                        if (Path(sys.executable).parent / "hadolint").exists() else None)
+    return shutil.which("hadolint") or (
+        str(Path(sys.executable).parent / "hadolint") if (Path(sys.executable).parent / "hadolint").exists() else None
+    )
 
 
 def test_dockerfile_lints_clean():
@@ -200,8 +225,14 @@ def test_dockerfile_lints_clean():
     p = subprocess.run([exe, str(ROOT / "Dockerfile")], capture_output=True, text=True)
     assert p.returncode == 0, p.stdout + p.stderr
     text = (ROOT / "Dockerfile").read_text()
-    for needle in ("FROM python:3", "USER 10001", "HEALTHCHECK", "status\", \"--check", 'CMD ["aggregator", "run"]',
-                   'VOLUME ["/config", "/data"]'):
+    for needle in (
+        "FROM python:3",
+        "USER 10001",
+        "HEALTHCHECK",
+        'status", "--check',
+        'CMD ["aggregator", "run"]',
+        'VOLUME ["/config", "/data"]',
+    ):
         assert needle in text, needle
 
 
@@ -224,8 +255,9 @@ def test_dockerfile_install_steps_work_in_a_fresh_venv(tmp_path):
     assert "RUN pip install --no-cache-dir ." in text
     venv = tmp_path / "venv"
     subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
-    pip = subprocess.run([str(venv / "bin" / "pip"), "install", "--quiet", "."], cwd=app, capture_output=True,
-                         text=True, timeout=900)
+    pip = subprocess.run(
+        [str(venv / "bin" / "pip"), "install", "--quiet", "."], cwd=app, capture_output=True, text=True, timeout=900
+    )
     assert pip.returncode == 0, pip.stderr[-2000:]
     cfg = root / "config"
     toml = cfg / "aggregator.toml"
@@ -240,7 +272,14 @@ def test_dockerfile_install_steps_work_in_a_fresh_venv(tmp_path):
 
 def test_systemd_unit_is_sandboxed():
     unit = (ROOT / "deploy" / "aggregator.service").read_text()
-    for line in ("User=aggregator", "NoNewPrivileges=yes", "ProtectSystem=strict", "ReadWritePaths=/var/lib/aggregator",
-                 "Restart=on-failure", "ExecReload=/bin/kill -HUP $MAINPID", "ExecStart=/opt/aggregator/.venv/bin/aggregator run"):
+    for line in (
+        "User=aggregator",
+        "NoNewPrivileges=yes",
+        "ProtectSystem=strict",
+        "ReadWritePaths=/var/lib/aggregator",
+        "Restart=on-failure",
+        "ExecReload=/bin/kill -HUP $MAINPID",
+        "ExecStart=/opt/aggregator/.venv/bin/aggregator run",
+    ):
         assert line in unit.splitlines(), line
     assert not any(line.startswith("Environment=") and "PASSWORD" in line for line in unit.splitlines())

@@ -18,8 +18,9 @@ AI_TOPIC = '\n[[topic]]\nid = "storms"\nname = "Storms"\nquery = "storm* OR gust
 
 
 def cli(*args, env):
-    return subprocess.run([sys.executable, "-m", "aggregator", *args], capture_output=True, text=True, env=env,
-                          cwd=ROOT, timeout=120)
+    return subprocess.run(
+        [sys.executable, "-m", "aggregator", *args], capture_output=True, text=True, env=env, cwd=ROOT, timeout=120
+    )
 
 
 def topics_of(env, guid):
@@ -32,8 +33,14 @@ def test_hot_reload_applies_edits_rejects_broken_ones_and_obeys_sighup(tmp_path)
     feed.write_bytes((FIXTURES / "feeds" / "wire.xml").read_bytes())
     cfg = write_config(tmp_path, [feed.as_uri()], settings='[watchlist]\nreload_every = "1s"\n')
     env = {**os.environ, "AGGREGATOR_CONFIG": str(cfg), "AGGREGATOR_DATA_DIR": str(tmp_path / "data")}
-    proc = subprocess.Popen([sys.executable, "-m", "aggregator", "run"], env=env, stderr=subprocess.PIPE,
-                            stdout=subprocess.DEVNULL, text=True, cwd=ROOT)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "aggregator", "run"],
+        env=env,
+        stderr=subprocess.PIPE,
+        stdout=subprocess.DEVNULL,
+        text=True,
+        cwd=ROOT,
+    )
     try:
         assert wait_for(lambda: (tmp_path / "data" / "outbox" / "preview.html").exists(), 60)
         assert topics_of(env, "wire-1004") == []  # the storm warning matches no shipped topic
@@ -41,8 +48,9 @@ def test_hot_reload_applies_edits_rejects_broken_ones_and_obeys_sighup(tmp_path)
         (cfg / "watchlist.toml").write_text(good + AI_TOPIC)
         assert wait_for(lambda: topics_of(env, "wire-1004") == ["storms"], 15)  # applied to past items
         (cfg / "watchlist.toml").write_text(good + AI_TOPIC.replace("storm* OR gust*", "(storm* OR"))
-        assert wait_for(lambda: "watchlist" in json.loads(cli("status", "--json", env=env).stdout)["rejected_by_daemon"],
-                        15)
+        assert wait_for(
+            lambda: "watchlist" in json.loads(cli("status", "--json", env=env).stdout)["rejected_by_daemon"], 15
+        )
         status = json.loads(cli("status", "--json", env=env).stdout)
         assert not status["healthy"] and "watchlist" in status["config_errors"]
         assert cli("status", "--check", env=env).returncode == 1
@@ -73,12 +81,23 @@ def test_backtest_on_stored_items_and_on_labels(tmp_path):
     p = cli("watchlist", "test", "weather", "--query", "storm* OR rates", "--since", "3650d", env=env)
     assert "weather: 2 of 12 stored items" in p.stdout and "Storm warning" in p.stdout  # a topic not yet saved
     labels = tmp_path / "labels.jsonl"
-    labels.write_text("\n".join(json.dumps(x) for x in [
-        {"id": "a", "title": "US adds Huawei suppliers to Entity List", "description": "", "label": 1},
-        {"id": "b", "title": "Bakery wins bread award", "description": "", "label": 0},
-        {"id": "c", "title": "Netherlands curbs ASML chip tool exports to China", "description": "", "label": 1},
-        {"id": "d", "title": "New smartphone reviewed", "description": "", "label": 1},
-    ]) + "\n")
+    labels.write_text(
+        "\n".join(
+            json.dumps(x)
+            for x in [
+                {"id": "a", "title": "US adds Huawei suppliers to Entity List", "description": "", "label": 1},
+                {"id": "b", "title": "Bakery wins bread award", "description": "", "label": 0},
+                {
+                    "id": "c",
+                    "title": "Netherlands curbs ASML chip tool exports to China",
+                    "description": "",
+                    "label": 1,
+                },
+                {"id": "d", "title": "New smartphone reviewed", "description": "", "label": 1},
+            ]
+        )
+        + "\n"
+    )
     p = cli("watchlist", "test", "us-china-tech", "--labels", str(labels), env=env)
     assert "precision 1.000  recall 0.667" in p.stdout and "- New smartphone reviewed" in p.stdout
     bad = tmp_path / "bad.jsonl"

@@ -8,7 +8,7 @@ from conftest import ROOT, write_config
 from aggregator.errors import ConfigError, QuerySyntaxError
 from aggregator.watchlist import add_topic, load_watchlist, remove_topic
 
-BROKEN = '''# my topics
+BROKEN = """# my topics
 [lists]
 vendors = ["Huawei", "ZTE"]
 
@@ -24,7 +24,7 @@ query = \'\'\'
   (@vendors OR "Chinese vendors"
      AND ban*
 \'\'\'
-'''
+"""
 
 
 def test_syntax_error_names_file_line_column_with_caret(tmp_path):
@@ -36,15 +36,18 @@ def test_syntax_error_names_file_line_column_with_caret(tmp_path):
     assert e.value.detail.splitlines() == ['      (@vendors OR "Chinese vendors"', "      ^"]
 
 
-@pytest.mark.parametrize(("text", "expected"), [
-    ('[[topic]]\nid = "Bad Id"\nname = "x"\nquery = "a"\n', "topic #1: id: expected a slug"),
-    ('[[topic]]\nid = "a"\nquery = "a"\n', "topic a: name: expected a non-empty string"),
-    ('[[topic]]\nid = "a"\nname = "A"\n', "topic a: query: expected a query string"),
-    ('[[topic]]\nid = "a"\nname = "A"\nquery = "x"\nmin_score = 2\n', "topic a: min_score: expected a number"),
-    ('[[topic]]\nid = "a"\nname = "A"\nquery = "x"\n[[topic]]\nid = "a"\nname = "B"\nquery = "y"\n', "used by two"),
-    ('[[topic]]\nid = "a"\nname = "A"\nquery = "@nope"\n', "unknown list @nope"),
-    ('[[topic]]\nid = "a"\nname = "A"\nquery = "x"\nqeury = "y"\n', "topic a: qeury: unknown key"),
-])
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ('[[topic]]\nid = "Bad Id"\nname = "x"\nquery = "a"\n', "topic #1: id: expected a slug"),
+        ('[[topic]]\nid = "a"\nquery = "a"\n', "topic a: name: expected a non-empty string"),
+        ('[[topic]]\nid = "a"\nname = "A"\n', "topic a: query: expected a query string"),
+        ('[[topic]]\nid = "a"\nname = "A"\nquery = "x"\nmin_score = 2\n', "topic a: min_score: expected a number"),
+        ('[[topic]]\nid = "a"\nname = "A"\nquery = "x"\n[[topic]]\nid = "a"\nname = "B"\nquery = "y"\n', "used by two"),
+        ('[[topic]]\nid = "a"\nname = "A"\nquery = "@nope"\n', "unknown list @nope"),
+        ('[[topic]]\nid = "a"\nname = "A"\nquery = "x"\nqeury = "y"\n', "topic a: qeury: unknown key"),
+    ],
+)
 def test_validation_errors(tmp_path, text, expected):
     cfg = write_config(tmp_path, [], watchlist=text)
     with pytest.raises(ConfigError) as e:
@@ -53,7 +56,9 @@ def test_validation_errors(tmp_path, text, expected):
 
 
 def test_missing_example_is_a_warning_not_an_error(tmp_path):
-    cfg = write_config(tmp_path, [], watchlist='[[topic]]\nid = "a"\nname = "A"\nquery = "x"\nexamples = ["nope.txt"]\n')
+    cfg = write_config(
+        tmp_path, [], watchlist='[[topic]]\nid = "a"\nname = "A"\nquery = "x"\nexamples = ["nope.txt"]\n'
+    )
     wl = load_watchlist(cfg)
     assert wl.topic("a") is not None and wl.topic("a").examples == ()
     assert "nope.txt: file not found" in wl.warnings[0]
