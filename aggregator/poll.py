@@ -200,7 +200,12 @@ class Pipeline:
         fetcher: Fetcher | None = None,
         stop: asyncio.Event | None = None,
     ) -> CycleReport:
-        """Fetch every due feed (all with ``force``) and store what is new."""
+        """Fetch every due feed (all with ``force``) and store what is new.
+
+        Items are stamped with the time they are stored, not the time the cycle began: the digest job
+        may run between two feeds of one cycle, and an item must never land in a window already sent.
+        An injected ``now`` (tests, replays) is used for everything."""
+        injected = now is not None
         now = now or datetime.now(UTC)
         feeds = self.due_feeds(now, force)
         report = CycleReport(feeds=len(feeds))
@@ -215,7 +220,7 @@ class Pipeline:
             tasks = [asyncio.ensure_future(self._fetch(fetcher, f)) for f in feeds]
             for fut in asyncio.as_completed(tasks):
                 state, result = await fut
-                self.process(state, result, now, report)
+                self.process(state, result, now if injected else datetime.now(UTC), report)
                 if stop is not None and stop.is_set():
                     break  # the feed just stored has committed; the rest waits for the next start
         finally:

@@ -317,3 +317,46 @@ def test_text_part_matches_golden_file():
     if not golden.exists():  # first run writes it; review it, then commit it
         golden.write_text(text, encoding="utf-8")
     assert text == golden.read_text(encoding="utf-8")
+
+
+def test_items_stored_after_a_digest_in_the_same_cycle_go_to_the_next_window(tmp_path, feed_server):
+    import threading
+    import time as _time
+
+    release = threading.Event()
+
+    def slow(h):  # the second feed answers only after the digest has run
+        release.wait(10)
+        body = rss([{"guid": "b1", "title": "US adds Chinese chipmakers to Entity List", "link": "https://b.example/1",
+                     "description": "Export controls widen."}])
+        h.send_response(200)
+        h.send_header("Content-Length", str(len(body)))
+        h.end_headers()
+        h.wfile.write(body)
+
+    fast = feed_server.serve("/fast.xml", rss([{"guid": "a1", "title": "Netherlands curbs ASML exports to China",
+                                                 "link": "https://a.example/1", "description": "Chip tools."}]))
+    feed_server.serve("/slow.xml", handler=slow)
+    cfg = write_config(tmp_path, [fast, feed_server.url("/slow.xml")])
+    settings = load_settings(cfg)
+    store = Store(database_path(settings.data_dir))
+    store.sync_feeds(load_feeds(cfg), datetime.now(UTC))
+    pipe = Pipeline(store, settings, load_watchlist(cfg))
+
+    async def scenario():
+        cycle = asyncio.ensure_future(pipe.poll_once(force=True))
+        while store.count_items() < 1:
+            await asyncio.sleep(0.02)
+        first = delivery.run_digest(store, settings, pipe.watchlist, datetime.now(UTC))
+        _time.sleep(0.01)
+        release.set()
+        await cycle
+        return first
+
+    first = asyncio.run(scenario())
+    assert first.status == "sent"
+    sent = Path(store.digests(1)[0]["outbox_path"]).read_text()
+    assert "ASML" in sent and "chipmakers" not in sent
+    later = delivery.run_digest(store, settings, pipe.watchlist, datetime.now(UTC) + timedelta(seconds=1))
+    assert later.status == "sent"
+    assert "chipmakers" in Path(store.digests(1)[0]["outbox_path"]).read_text()
