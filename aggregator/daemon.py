@@ -101,6 +101,7 @@ class Daemon:
         self.lock = DataDirLock(self.settings.data_dir)
         self.stopping = asyncio.Event()
         self._mtimes: dict[str, float] = {}
+        self._previewed = False
         self.store: Store | None = None
         self.pipeline: Pipeline | None = None
         self.scheduler: AsyncIOScheduler | None = None
@@ -153,7 +154,6 @@ class Daemon:
         # a digest a crash left half-sent goes out first, with its own window and Message-ID
         delivery.retry_due(self.store, self.settings, self.pipeline.watchlist, now)
         await self.catch_up(now)
-        await self.poll(first=True)
         await self.stopping.wait()
         self.scheduler.shutdown(wait=False)
         log.info("daemon stopped")
@@ -162,12 +162,13 @@ class Daemon:
     def _add_jobs(self, now: datetime) -> None:
         assert self.scheduler is not None
         common = {"max_instances": 1, "coalesce": True}
+        # The first poll is this job's first run, at once: one cycle at a time (max_instances=1).
         self.scheduler.add_job(
             self.poll,
             IntervalTrigger(seconds=60),
             id="poll",
             misfire_grace_time=30,
-            next_run_time=now + timedelta(seconds=60),
+            next_run_time=now,
             **common,
         )
         self.scheduler.add_job(self.digest, self._digest_trigger(), id="digest", misfire_grace_time=3600, **common)
@@ -201,7 +202,7 @@ class Daemon:
 
     # --- jobs ------------------------------------------------------------------------------
 
-    async def poll(self, first: bool = False) -> None:
+    async def poll(self) -> None:
         assert self.pipeline is not None and self.store is not None
         if self.stopping.is_set():
             return
@@ -209,7 +210,8 @@ class Daemon:
             await self.pipeline.poll_once(stop=self.stopping)
         except AggregatorError as e:
             log.error("poll cycle failed: %s", e)
-        if first:
+        if not self._previewed:  # after the first cycle: a look at the pending digest
+            self._previewed = True
             now = datetime.now(UTC)
             d, path = delivery.write_preview(self.store, self.settings, self.pipeline.watchlist, now)
             log.info("digest preview written to %s (%d stories so far)", display_path(path), d.story_count)
