@@ -24,6 +24,8 @@ from __future__ import annotations
 import hashlib
 import math
 import re
+import sys
+from array import array
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
@@ -43,7 +45,7 @@ TOP_CANDIDATES = 20  # exact cosines computed per new item
 TIME_DECAY = 0.25  # similarity lost over a whole story window (tuned on topic-dev, see BENCHMARKS.md)
 LATE_MARGIN = timedelta(hours=24)
 DOC_TERMS = 24  # terms kept per indexed document (the norm stays that of the full vector)
-QUANT = 10  # indexed weights are stored as round(weight x QUANT)
+QUANT = 8  # indexed weights are stored as round(weight x QUANT), one byte each (max 31.9)
 ANCHOR = 0.3  # a joiner must also reach ANCHOR x threshold with the story's first item (no drift by chaining)
 _WORD = re.compile(r"[^\W_]+(?:['’.][^\W_]+)*", re.UNICODE)
 
@@ -142,39 +144,47 @@ def story_terms(title: str, text: str, max_text_words: int = 40) -> dict[str, fl
     for w in words(text)[:max_text_words]:
         if w not in STOPWORDS and len(w) > 1:
             tf[_stem(w)] += 1.0
-    return dict(tf)
+    return {sys.intern(t): f for t, f in tf.items()}  # interned: the index keeps one copy of each term
 
 
 class _Doc:
-    """One indexed document: its weighted term vector (weights fixed when it was added)."""
+    """One indexed document: its strongest terms and their weights (in tenths, one byte each)."""
 
-    __slots__ = ("key", "story_id", "when", "vec", "norm")
+    __slots__ = ("key", "story_id", "ts", "terms", "weights", "norm")
 
-    def __init__(
-        self, key: int, story_id: int | None, when: datetime | None, vec: dict[str, float], norm: float
-    ) -> None:
+    def __init__(self, key: int, story_id: int | None, ts: float | None, terms: tuple[str, ...], weights: bytes,
+                 norm: float) -> None:
         self.key = key  # item id (>0) or -seed id
         self.story_id = story_id
-        self.when = when  # None for seeds: they match at any time
-        self.vec = vec
-        self.norm = norm
+        self.ts = ts  # POSIX time; None for seeds: they match at any time
+        self.terms = terms
+        self.weights = weights
+        self.norm = norm  # of the full vector, so that truncation does not inflate cosines
+
+    def dot(self, vec: dict[str, float]) -> float:
+        return sum(vec.get(t, 0.0) * w for t, w in zip(self.terms, self.weights, strict=True)) / QUANT
 
 
 class StoryIndex:
     """Recent items (within the story window) and all seeds, with document frequencies.
 
-    Memory is bounded by the window, not by the number of stored items; `prune` drops what fell
-    out of the window. Document frequencies are counted over every document ever added (they are
-    rebuilt at start from the most recent items).
+    Memory is bounded by the window, not by the number of stored items, and kept small per document:
+    terms are interned strings, a document is a tuple of terms and a `bytes` of weights, and a posting
+    list is one `array('q')` whose entries pack (document key << 8 | weight). Pruned documents leave
+    stale postings behind, skipped when read and compacted once they are half of all entries.
+    Document frequencies are counted over every document ever added (rebuilt at start from recent items).
     """
 
     def __init__(self, window: timedelta) -> None:
         self.window = window
+        self._win = window.total_seconds()
         self.docs: dict[int, _Doc] = {}
-        self.postings: dict[str, set[int]] = defaultdict(set)
-        self.df: dict[str, int] = defaultdict(int)
+        self.postings: dict[str, array] = {}
+        self.df: dict[str, int] = {}
         self.n_docs = 0
         self.story_first: dict[int, int] = {}  # story id -> key of its first document
+        self._entries = 0
+        self._stale = 0
 
     def idf(self, term: str) -> float:
         return math.log((self.n_docs + 2) / (self.df.get(term, 0) + 1))
@@ -186,22 +196,28 @@ class StoryIndex:
     def count(self, terms: Iterable[str]) -> None:
         """Count a document's terms in the document frequencies (without indexing it)."""
         self.n_docs += 1
+        df = self.df
         for t in terms:
-            self.df[t] += 1
+            df[t] = df.get(t, 0) + 1
 
-    def add(
-        self, key: int, story_id: int | None, when: datetime | None, terms: dict[str, float], *, counted: bool = False
-    ) -> None:
+    def add(self, key: int, story_id: int | None, when: datetime | None, terms: dict[str, float],
+            *, counted: bool = False) -> None:
         if not counted:
             self.count(terms)
         vec, norm = self._vector(terms)
-        if len(vec) > DOC_TERMS:  # the strongest terms carry the cosine; the rest costs memory
-            vec = dict(sorted(vec.items(), key=lambda kv: -kv[1])[:DOC_TERMS])
-        # Weights stored in tenths as small ints: CPython shares ints below 257, so an indexed weight
-        # costs no object of its own (a float costs 24 bytes). `_Doc.vec` is read through `weights`.
-        self.docs[key] = _Doc(key, story_id, when, {t: min(256, round(w * QUANT)) for t, w in vec.items()}, norm)
-        for t in vec:
-            self.postings[t].add(key)
+        # the strongest terms carry the cosine; the rest costs memory
+        top = sorted(vec.items(), key=lambda kv: -kv[1])[:DOC_TERMS]
+        weights = bytes(max(1, min(255, round(w * QUANT))) for _, w in top)
+        doc = _Doc(key, story_id, when.timestamp() if when else None, tuple(t for t, _ in top), weights, norm)
+        if key in self.docs:
+            self._stale += len(self.docs[key].terms)
+        self.docs[key] = doc
+        for t, w in zip(doc.terms, weights, strict=True):
+            bucket = self.postings.get(t)
+            if bucket is None:
+                bucket = self.postings[t] = array("q")
+            bucket.append(key << 8 | w)
+        self._entries += len(doc.terms)
         if story_id is not None and story_id not in self.story_first:
             self.story_first[story_id] = key
 
@@ -211,15 +227,22 @@ class StoryIndex:
         return now - self.window - LATE_MARGIN
 
     def prune(self, now: datetime) -> None:
-        horizon = self.horizon(now)
-        for key in [k for k, d in self.docs.items() if d.when is not None and d.when < horizon]:
-            doc = self.docs.pop(key)
-            for t in doc.vec:
-                bucket = self.postings.get(t)
-                if bucket is not None:
-                    bucket.discard(key)
-                    if not bucket:
-                        del self.postings[t]
+        horizon = self.horizon(now).timestamp()
+        for key in [k for k, d in self.docs.items() if d.ts is not None and d.ts < horizon]:
+            self._stale += len(self.docs.pop(key).terms)
+        if self._stale * 2 > self._entries:
+            self._compact()
+
+    def _compact(self) -> None:
+        live = self.docs
+        for t in list(self.postings):
+            kept = array("q", (e for e in self.postings[t] if (e >> 8) in live and live[e >> 8].terms))
+            if kept:
+                self.postings[t] = kept
+            else:
+                del self.postings[t]
+        self._entries = sum(len(b) for b in self.postings.values())
+        self._stale = 0
 
     def best_match(self, terms: dict[str, float], when: datetime) -> tuple[_Doc | None, float, list[str]]:
         """The most similar document within the window (or a seed), its cosine and shared terms.
@@ -233,34 +256,35 @@ class StoryIndex:
         rare = sorted((t for t in vec if t in self.postings), key=vec.__getitem__, reverse=True)[:RARE_TERMS]
         partial: dict[int, float] = defaultdict(float)
         for t in rare:
-            bucket = self.postings.get(t)
-            if not bucket or len(bucket) > MAX_POSTINGS:
+            bucket = self.postings[t]
+            if len(bucket) > MAX_POSTINGS:
                 continue
             weight = vec[t]
-            for key in bucket:
-                partial[key] += weight * self.docs[key].vec.get(t, 0)
+            for entry in bucket:
+                partial[entry >> 8] += weight * (entry & 255)
         if not partial:
             return None, 0.0, []
-        top = sorted(partial, key=partial.__getitem__, reverse=True)[: TOP_CANDIDATES * 2]
+        docs = self.docs
+        top = [k for k in sorted(partial, key=partial.__getitem__, reverse=True) if k in docs]
+        ts = when.timestamp()
         best, best_sim = None, 0.0
         checked = 0
-        for key in top:
-            doc = self.docs[key]
-            if doc.when is not None and abs(doc.when - when) > self.window:
+        for key in top[: TOP_CANDIDATES * 2]:
+            doc = docs[key]
+            if doc.ts is not None and abs(doc.ts - ts) > self._win:
                 continue
-            dvec = doc.vec
-            sim = sum(v * dvec.get(t, 0) for t, v in vec.items()) / (norm * doc.norm * QUANT)
-            if doc.when is not None:  # the further apart in time, the more alike two reports must be
-                sim -= TIME_DECAY * abs((doc.when - when).total_seconds()) / self.window.total_seconds()
+            sim = doc.dot(vec) / (norm * doc.norm)
+            if doc.ts is not None:  # the further apart in time, the more alike two reports must be
+                sim -= TIME_DECAY * abs(doc.ts - ts) / self._win
             if sim > best_sim:
                 best, best_sim = doc, sim
             checked += 1
             if checked >= TOP_CANDIDATES:
                 break
-        shared = []
+        shared: list[str] = []
         if best is not None:
-            bvec = best.vec
-            shared = sorted((t for t in vec if t in bvec), key=lambda t: -vec[t] * bvec[t])[:6]
+            weights = dict(zip(best.terms, best.weights, strict=True))
+            shared = sorted((t for t in vec if t in weights), key=lambda t: -vec[t] * weights[t])[:6]
         return best, best_sim, shared
 
     def similarity_to(self, key: int, terms: dict[str, float]) -> float:
@@ -268,7 +292,7 @@ class StoryIndex:
         if doc is None:
             return 1.0  # the story's first item left the window: no drift check possible
         vec, norm = self._vector(terms)
-        return sum(v * doc.vec.get(t, 0) for t, v in vec.items()) / (norm * doc.norm * QUANT)
+        return doc.dot(vec) / (norm * doc.norm)
 
 
 @dataclass(frozen=True)

@@ -30,7 +30,7 @@ from aggregator.watchlist import Watchlist
 
 log = logging.getLogger("aggregator.poll")
 WARM_ITEMS = 5000  # recent items read at start to rebuild document frequencies
-SHINGLE_CACHE = 4000  # recent items whose shingles stay in memory
+SHINGLE_CACHE = 500  # recent items whose shingles stay in memory
 
 
 @dataclass
@@ -216,15 +216,22 @@ class Pipeline:
         fetcher = fetcher or Fetcher(self.limits)
         if own:
             await fetcher.__aenter__()
+        # Backpressure: fetching outruns storing, so at most BUFFERED bodies wait in memory at a time.
+        slots = asyncio.Semaphore(max(4, 2 * self.limits.concurrency))
+        pending = {asyncio.ensure_future(self._fetch(fetcher, f, slots)) for f in feeds}
         try:
-            tasks = [asyncio.ensure_future(self._fetch(fetcher, f)) for f in feeds]
-            for fut in asyncio.as_completed(tasks):
-                state, result = await fut
-                self.process(state, result, now if injected else datetime.now(UTC), report)
-                if stop is not None and stop.is_set():
-                    break  # the feed just stored has committed; the rest waits for the next start
+            while pending and not (stop is not None and stop.is_set()):
+                # done futures are dropped once stored, and their bodies with them
+                done, pending = await asyncio.wait(pending, return_when=asyncio.FIRST_COMPLETED)
+                for fut in done:
+                    state, result = fut.result()
+                    try:
+                        self.process(state, result, now if injected else datetime.now(UTC), report)
+                    finally:
+                        slots.release()
+                    # on stop: the feed just stored has committed; the rest waits for the next start
         finally:
-            for task in tasks:
+            for task in pending:
                 task.cancel()
             if own:
                 await fetcher.__aexit__(None, None, None)
@@ -233,7 +240,8 @@ class Pipeline:
         self.store.set_meta("last_poll_report", report.line())
         return report
 
-    async def _fetch(self, fetcher: Fetcher, state: FeedState) -> tuple[FeedState, FetchResult]:
+    async def _fetch(self, fetcher: Fetcher, state: FeedState, slots: asyncio.Semaphore) -> tuple[FeedState, FetchResult]:
+        await slots.acquire()  # released once the result is stored
         return state, await fetcher.fetch(state.url, state.validators)
 
     def process(self, state: FeedState, result: FetchResult, now: datetime, report: CycleReport) -> None:
