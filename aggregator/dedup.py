@@ -152,8 +152,9 @@ class _Doc:
 
     __slots__ = ("key", "story_id", "ts", "terms", "weights", "norm")
 
-    def __init__(self, key: int, story_id: int | None, ts: float | None, terms: tuple[str, ...], weights: bytes,
-                 norm: float) -> None:
+    def __init__(
+        self, key: int, story_id: int | None, ts: float | None, terms: tuple[str, ...], weights: bytes, norm: float
+    ) -> None:
         self.key = key  # item id (>0) or -seed id
         self.story_id = story_id
         self.ts = ts  # POSIX time; None for seeds: they match at any time
@@ -200,8 +201,9 @@ class StoryIndex:
         for t in terms:
             df[t] = df.get(t, 0) + 1
 
-    def add(self, key: int, story_id: int | None, when: datetime | None, terms: dict[str, float],
-            *, counted: bool = False) -> None:
+    def add(
+        self, key: int, story_id: int | None, when: datetime | None, terms: dict[str, float], *, counted: bool = False
+    ) -> None:
         if not counted:
             self.count(terms)
         vec, norm = self._vector(terms)

@@ -240,7 +240,9 @@ class Pipeline:
         self.store.set_meta("last_poll_report", report.line())
         return report
 
-    async def _fetch(self, fetcher: Fetcher, state: FeedState, slots: asyncio.Semaphore) -> tuple[FeedState, FetchResult]:
+    async def _fetch(
+        self, fetcher: Fetcher, state: FeedState, slots: asyncio.Semaphore
+    ) -> tuple[FeedState, FetchResult]:
         await slots.acquire()  # released once the result is stored
         return state, await fetcher.fetch(state.url, state.validators)
 

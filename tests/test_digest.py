@@ -327,15 +327,34 @@ def test_items_stored_after_a_digest_in_the_same_cycle_go_to_the_next_window(tmp
 
     def slow(h):  # the second feed answers only after the digest has run
         release.wait(10)
-        body = rss([{"guid": "b1", "title": "US adds Chinese chipmakers to Entity List", "link": "https://b.example/1",
-                     "description": "Export controls widen."}])
+        body = rss(
+            [
+                {
+                    "guid": "b1",
+                    "title": "US adds Chinese chipmakers to Entity List",
+                    "link": "https://b.example/1",
+                    "description": "Export controls widen.",
+                }
+            ]
+        )
         h.send_response(200)
         h.send_header("Content-Length", str(len(body)))
         h.end_headers()
         h.wfile.write(body)
 
-    fast = feed_server.serve("/fast.xml", rss([{"guid": "a1", "title": "Netherlands curbs ASML exports to China",
-                                                 "link": "https://a.example/1", "description": "Chip tools."}]))
+    fast = feed_server.serve(
+        "/fast.xml",
+        rss(
+            [
+                {
+                    "guid": "a1",
+                    "title": "Netherlands curbs ASML exports to China",
+                    "link": "https://a.example/1",
+                    "description": "Chip tools.",
+                }
+            ]
+        ),
+    )
     feed_server.serve("/slow.xml", handler=slow)
     cfg = write_config(tmp_path, [fast, feed_server.url("/slow.xml")])
     settings = load_settings(cfg)
