@@ -31,8 +31,10 @@ test: $(STAMP) $(CORPUS)/.done
 	$(BIN)/python -m pytest
 
 lint: $(STAMP)
-	$(BIN)/python -m pip install --quiet ruff
+	$(BIN)/python -m pip install --quiet ruff mypy
 	$(BIN)/ruff check aggregator tests bench
+	$(BIN)/ruff format --check aggregator tests bench
+	$(BIN)/mypy aggregator --ignore-missing-imports
 
 bench: $(STAMP)
 	$(BIN)/python bench/run.py

@@ -3,6 +3,7 @@ story (its highest-scored original item), newest first."""
 
 from __future__ import annotations
 
+import sqlite3
 from datetime import datetime, timedelta
 from xml.sax.saxutils import escape
 
@@ -25,10 +26,10 @@ def topic_feed(store: Store, wl: Watchlist, topic_id: str, now: datetime, days: 
            ORDER BY t.score DESC, i.id""",
         (topic_id, iso(now - timedelta(days=days))),
     ).fetchall()
-    best: dict[int, object] = {}
+    best: dict[int, sqlite3.Row] = {}
     for r in rows:
         best.setdefault(r["story_id"], r)
-    entries = sorted(best.values(), key=lambda r: r["published"] or r["fetched_at"], reverse=True)  # type: ignore[index]
+    entries = sorted(best.values(), key=lambda r: r["published"] or r["fetched_at"], reverse=True)
     out = [
         '<?xml version="1.0" encoding="utf-8"?>',
         '<feed xmlns="http://www.w3.org/2005/Atom">',
@@ -38,16 +39,16 @@ def topic_feed(store: Store, wl: Watchlist, topic_id: str, now: datetime, days: 
         f'  <generator version="{__version__}">aggregator</generator>',
     ]
     for r in entries:
-        updated = r["published"] or r["fetched_at"]  # type: ignore[index]
+        updated = r["published"] or r["fetched_at"]
         out += [
             "  <entry>",
-            f"    <title>{escape(r['title'])}</title>",  # type: ignore[index]
-            f"    <id>urn:aggregator:story:{r['story_id']}</id>",  # type: ignore[index]
+            f"    <title>{escape(r['title'])}</title>",
+            f"    <id>urn:aggregator:story:{r['story_id']}</id>",
             f"    <updated>{updated}</updated>",
             f"    <author><name>{escape(r['source'])}</name></author>",
-        ]  # type: ignore[index]
-        if r["url"]:  # type: ignore[index]
-            out.append(f'    <link rel="alternate" href="{escape(r["url"], {chr(34): "&quot;"})}"/>')  # type: ignore[index]
-        out += [f"    <summary>{escape(r['summary'][:600])}</summary>", "  </entry>"]  # type: ignore[index]
+        ]
+        if r["url"]:
+            out.append(f'    <link rel="alternate" href="{escape(r["url"], {chr(34): "&quot;"})}"/>')
+        out += [f"    <summary>{escape(r['summary'][:600])}</summary>", "  </entry>"]
     out += ["</feed>", ""]
     return "\n".join(out)

@@ -87,7 +87,7 @@ def run(ctx: Any, wl: Watchlist, args: Any) -> Iterator[str]:
         return
     since = datetime.now(UTC) - timedelta(seconds=parse_duration(args.since))
     n = hits = 0
-    shown = []
+    shown: list[str] = []
     for row in ctx.store.execute(
         "SELECT i.id, i.title, i.summary, i.author, coalesce(i.published, i.fetched_at) AS t, f.title AS ft "
         "FROM items i LEFT JOIN feeds f ON f.url = i.feed_url WHERE coalesce(i.published, i.fetched_at) >= ? "

@@ -14,7 +14,7 @@ import sys
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 from aggregator import __version__
 from aggregator.config import Settings, display_path, load_feeds, load_settings, parse_duration, resolve_config_dir
@@ -48,7 +48,7 @@ EXAMPLES: dict[str, str] = {
 
 
 class _Parser(argparse.ArgumentParser):
-    def error(self, message: str) -> None:  # a wrong flag: one line and usage, never a traceback
+    def error(self, message: str) -> NoReturn:  # a wrong flag: one line and usage, never a traceback
         self.print_usage(sys.stderr)
         self.exit(2, f"aggregator: {message}\n")
 
@@ -303,10 +303,10 @@ def cmd_digest(ctx: Context) -> int:
         return 0 if outcome.status in ("sent", "skipped") else 1
     if not ctx.args.preview:
         raise AggregatorError("digest: say --preview, --send or list", hint=EXAMPLES["digest"])
-    d, path = delivery.write_preview(
+    preview, path = delivery.write_preview(
         ctx.store, ctx.settings, wl, now, since=_since(ctx.args.since, now), out=ctx.args.out
     )
-    _out(f"{d.subject()}: preview written to {display_path(path)}")
+    _out(f"{preview.subject()}: preview written to {display_path(path)}")
     return 0
 
 

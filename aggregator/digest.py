@@ -97,8 +97,8 @@ def _dt(value: str | None) -> datetime | None:
 
 def build_digest(
     *,
-    rows: Sequence[Mapping[str, Any]],
-    sources: Mapping[int, Sequence[Mapping[str, Any]]],
+    rows: Sequence[Any],
+    sources: Mapping[int, Sequence[Any]],
     topics: Sequence[tuple[str, str]],
     window_start: datetime | None,
     window_end: datetime,

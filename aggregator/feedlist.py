@@ -102,7 +102,7 @@ def remove_feed(config_dir: Path, url: str) -> None:
 
 def discover_links(page: str, base: str) -> list[tuple[str, str | None]]:
     """Feed links of an HTML page: <link rel="alternate" type="application/rss+xml" href=...>."""
-    found = []
+    found: list[tuple[str, str | None]] = []
     for tag in re.findall(r"<link\b[^>]*>", page, re.I):
         attrs = {k.lower(): html.unescape(v) for k, _, v in re.findall(r'(\w+)\s*=\s*(["\'])(.*?)\2', tag)}
         rels = attrs.get("rel", "").lower().split()

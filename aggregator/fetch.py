@@ -15,7 +15,7 @@ import asyncio
 import hashlib
 import time
 from collections import defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from pathlib import Path
@@ -150,7 +150,7 @@ class Fetcher:
                     return _error(url, current, kind, f"{type(e).__name__} while fetching {current}: {e}")
             if isinstance(outcome, FetchResult):
                 moved = current if (permanent and current != url and outcome.ok) else None
-                return _replace(outcome, url=url, final_url=current, permanent_redirect=moved)
+                return replace(outcome, url=url, final_url=current, permanent_redirect=moved)
             status, location = outcome
             nxt = urljoin(current, location)
             if urlsplit(nxt).scheme.lower() not in ("http", "https"):
@@ -269,11 +269,5 @@ def _error(
     return FetchResult(url=url, final_url=final, status=status, error_kind=kind, error=message, retry_after=retry_after)
 
 
-def _replace(result: FetchResult, **changes: object) -> FetchResult:
-    from dataclasses import replace
-
-    return replace(result, **changes)
-
-
 def _with_elapsed(result: FetchResult, elapsed: float) -> FetchResult:
-    return _replace(result, elapsed=elapsed)
+    return replace(result, elapsed=elapsed)
