@@ -20,7 +20,7 @@ from aggregator import dedup, schedule
 from aggregator.config import Settings
 from aggregator.errors import ParseError, SeedError
 from aggregator.fetch import Fetcher, FetchLimits
-from aggregator.models import FetchResult, Item, Seed, TopicTag
+from aggregator.models import DedupDecision, FetchResult, Item, Seed, TopicTag
 from aggregator.normalise import normalise_entry
 from aggregator.parse import parse_feed
 from aggregator.seeds import find_seed_files, read_seed
@@ -303,18 +303,18 @@ class Pipeline:
             )
             return
         url = state.url
-        nxt = schedule.next_poll(
-            self.sched,
-            url=url,
-            now=now,
-            ok=True,
-            override=state.interval,
-            gap=state.mean_gap,
-            ttl=state.ttl,
-            max_age=result.max_age,
-        )
         if result.not_modified:
             report.not_modified += 1
+            nxt = schedule.next_poll(
+                self.sched,
+                url=url,
+                now=now,
+                ok=True,
+                override=state.interval,
+                gap=state.mean_gap,
+                ttl=state.ttl,
+                max_age=result.max_age,
+            )
             self.store.record_fetch(
                 url,
                 now=now,
@@ -380,6 +380,34 @@ class Pipeline:
                 )
                 report.edited += 1
             return None
+        decision, sh, keys, terms = self.dedup_item(item)
+        story_id = decision.story_id
+        if story_id is None:
+            story_id = self.store.create_story(item.title, now, item.published)
+        item_id = self.store.insert_item(
+            item,
+            dup_level=decision.level,
+            duplicate_of=decision.duplicate_of,
+            duplicate_of_seed=decision.duplicate_of_seed,
+            dup_similarity=decision.similarity,
+            dup_reason=decision.reason,
+            story_id=story_id,
+            story_similarity=decision.story_similarity,
+            story_reason=decision.story_reason,
+        )
+        self.store.add_bands(item_id, keys)
+        self._remember_shingles(item_id, sh)
+        self.stories.add(item_id, story_id, item.published or item.fetched_at, terms)
+        tags = self.tag_text(item.title, item.summary, item.feed_title or "", item.author or "", terms=terms)
+        self.store.set_topics(item_id, tags, now, replace=False)
+        report.new_items += 1
+        report.duplicates += decision.level != "new"
+        report.tagged += bool(tags)
+        return item_id
+
+    def dedup_item(self, item: Item) -> tuple[DedupDecision, frozenset[int], list[int], dict[str, float]]:
+        """The dedup decision for a new item, with the features computed for it (shingles, candidate
+        keys, story terms) so that storing it needs no second pass."""
         when = item.published or item.fetched_at
         terms = dedup.story_terms(item.title, item.summary)
         same = self.store.item_by_canonical(item.canonical_url) if item.canonical_url else None
@@ -401,29 +429,7 @@ class Pipeline:
             th=self.th,
             mine=sh,
         )
-        story_id = decision.story_id
-        if story_id is None:
-            story_id = self.store.create_story(item.title, now, item.published)
-        item_id = self.store.insert_item(
-            item,
-            dup_level=decision.level,
-            duplicate_of=decision.duplicate_of,
-            duplicate_of_seed=decision.duplicate_of_seed,
-            dup_similarity=decision.similarity,
-            dup_reason=decision.reason,
-            story_id=story_id,
-            story_similarity=decision.story_similarity,
-            story_reason=decision.story_reason,
-        )
-        self.store.add_bands(item_id, keys)
-        self._remember_shingles(item_id, sh)
-        self.stories.add(item_id, story_id, when, terms)
-        tags = self.tag_text(item.title, item.summary, item.feed_title or "", item.author or "", terms=terms)
-        self.store.set_topics(item_id, tags, now, replace=False)
-        report.new_items += 1
-        report.duplicates += decision.level != "new"
-        report.tagged += bool(tags)
-        return item_id
+        return decision, sh, keys, terms
 
     def _near_candidates(self, keys: list[int], title_key: int) -> list[dedup.NearCandidate]:
         """Earlier items and seeds that may be the original of a copy. A copy shares its title key,

@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 import tempfile
+from datetime import datetime
 from pathlib import Path
+
+from aggregator.models import Item
+from aggregator.normalise import canonical_url, content_hash
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -19,3 +23,21 @@ def temp_config(settings: str = "", data_dir: Path | None = None) -> Path:
         (ROOT / "config" / "watchlist.toml").read_text().replace("../seeds/", str(ROOT / "seeds") + "/")
     )
     return cfg
+
+
+def make_item(feed: str, guid: str, title: str, summary: str, when: datetime, url: str | None = None) -> Item:
+    """An Item as a poll would build it, from plain fields (the bench corpora have no feed XML)."""
+    return Item(
+        feed_url=f"https://{feed}/feed",
+        guid=guid,
+        url=url,
+        canonical_url=canonical_url(url),
+        title=title or "(untitled)",
+        summary=summary,
+        summary_html=summary,
+        author=None,
+        published=when,
+        fetched_at=when,
+        content_hash=content_hash(title, summary),
+        feed_title=feed,
+    )

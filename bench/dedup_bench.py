@@ -26,32 +26,19 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
+import common  # noqa: E402
 import corpus  # noqa: E402
 
-from aggregator import dedup  # noqa: E402
 from aggregator.config import load_settings  # noqa: E402
 from aggregator.models import Item  # noqa: E402
-from aggregator.normalise import content_hash  # noqa: E402
 from aggregator.poll import CycleReport, Pipeline  # noqa: E402
 from aggregator.store import Store  # noqa: E402
 from aggregator.watchlist import Watchlist  # noqa: E402
 
 
 def make_item(n: int, title: str, summary: str, when: datetime) -> Item:
-    url = f"https://site{n % 997}.example/news/{n}"
-    return Item(
-        feed_url=f"https://site{n % 997}.example/feed",
-        guid=f"g{n}",
-        url=url,
-        canonical_url=url,
-        title=title,
-        summary=summary,
-        summary_html=summary,
-        author=None,
-        published=when,
-        fetched_at=when,
-        content_hash=content_hash(title, summary),
-        feed_title=None,
+    return common.make_item(
+        f"site{n % 997}.example", f"g{n}", title, summary, when, url=f"https://site{n % 997}.example/news/{n}"
     )
 
 
@@ -105,32 +92,18 @@ def main(argv=None) -> dict:
     for n, (title, summary, when, _) in enumerate(new, start=a.items):
         item = make_item(n, title, summary, when)
         t = time.perf_counter()
-        terms = dedup.story_terms(item.title, item.summary)
-        same = store.item_by_canonical(item.canonical_url)
-        sh = frozenset(dedup.shingles(f"{item.title} {item.summary}"))
-        keys = dedup.band_keys(item.title, item.summary, sh)
-        decision = dedup.decide(
-            title=item.title,
-            text=item.summary,
-            when=when,
-            same_url=None if same is None else dedup.SameUrl(same["id"], same["story_id"], same["title"], None),
-            near=pipe._near_candidates(keys, dedup.title_key(item.title)),
-            stories=pipe.stories,
-            terms=terms,
-            th=pipe.th,
-            mine=sh,
-            feed_url=item.feed_url,
-        )
+        # what `Pipeline.ingest` does for a new item, less tagging and the topic rows
+        decision, sh, keys, terms = pipe.dedup_item(item)
         story_id = decision.story_id or store.create_story(item.title, when, when)
         item_id = store.insert_item(
             item,
             dup_level=decision.level,
             duplicate_of=decision.duplicate_of,
-            duplicate_of_seed=None,
+            duplicate_of_seed=decision.duplicate_of_seed,
             dup_similarity=decision.similarity,
             dup_reason=decision.reason,
             story_id=story_id,
-            story_similarity=None,
+            story_similarity=decision.story_similarity,
             story_reason=decision.story_reason,
         )
         store.add_bands(item_id, keys)

@@ -27,11 +27,10 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
-from common import temp_config  # noqa: E402
+from common import make_item, temp_config  # noqa: E402
 
 from aggregator.config import load_settings, parse_duration  # noqa: E402
-from aggregator.models import Item  # noqa: E402
-from aggregator.normalise import canonical_url, content_hash, html_to_text  # noqa: E402
+from aggregator.normalise import html_to_text  # noqa: E402
 from aggregator.poll import CycleReport, Pipeline  # noqa: E402
 from aggregator.store import Store  # noqa: E402
 from aggregator.watchlist import load_watchlist  # noqa: E402
@@ -61,20 +60,7 @@ def replay(rows: list[dict], threshold: float | None, window: str | None, near: 
                 pipe.stories.prune(when)
                 last_prune = when
             title, summary = html_to_text(r["title"]), html_to_text(r.get("description") or "")
-            item = Item(
-                feed_url=f"dev:{r['source']}",
-                guid=r["id"],
-                url=r["link"],
-                canonical_url=canonical_url(r["link"]),
-                title=title or "(untitled)",
-                summary=summary,
-                summary_html=summary,
-                author=None,
-                published=when,
-                fetched_at=when,
-                content_hash=content_hash(title, summary),
-                feed_title=r["source"],
-            )
+            item = make_item(f"dev:{r['source']}", r["id"], title, summary, when, url=r["link"])
             item_id = pipe.ingest(item, when, report)
             if item_id:
                 ids[r["id"]] = item_id

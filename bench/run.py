@@ -26,7 +26,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
-from common import temp_config  # noqa: E402
+from common import make_item, temp_config  # noqa: E402
 
 READER_VENV = ROOT / "bench" / ".venv-reader"
 
@@ -97,8 +97,6 @@ def part_digest(day_items: int) -> dict:
 
     from aggregator import delivery
     from aggregator.config import load_settings
-    from aggregator.models import Item
-    from aggregator.normalise import content_hash
     from aggregator.poll import CycleReport, Pipeline
     from aggregator.render import render_html, render_text
     from aggregator.store import Store
@@ -114,24 +112,7 @@ def part_digest(day_items: int) -> dict:
     with store.transaction():
         for n, (title, summary, feed) in enumerate(data):
             when = start + timedelta(seconds=86000 * n / len(data))
-            pipe.ingest(
-                Item(
-                    feed_url=f"https://{feed.replace(' ', '')}.example/feed",
-                    guid=f"g{n}",
-                    url=None,
-                    canonical_url=None,
-                    title=title,
-                    summary=summary,
-                    summary_html=summary,
-                    author=None,
-                    published=when,
-                    fetched_at=when,
-                    content_hash=content_hash(title, summary),
-                    feed_title=feed,
-                ),
-                when,
-                report,
-            )
+            pipe.ingest(make_item(feed.replace(" ", "") + ".example", f"g{n}", title, summary, when), when, report)
     end = start + timedelta(days=1)
     t0 = time.perf_counter()
     d = delivery.compose(store, settings, pipe.watchlist, start, end)
