@@ -305,16 +305,7 @@ class Pipeline:
         url = state.url
         if result.not_modified:
             report.not_modified += 1
-            nxt = schedule.next_poll(
-                self.sched,
-                url=url,
-                now=now,
-                ok=True,
-                override=state.interval,
-                gap=state.mean_gap,
-                ttl=state.ttl,
-                max_age=result.max_age,
-            )
+            nxt = self._next_ok(state, now, result.max_age)
             self.store.record_fetch(
                 url,
                 now=now,
@@ -340,16 +331,7 @@ class Pipeline:
             item = normalise_entry(entry, url, now, feed_title)
             self.ingest(item, now, report)
         gap = schedule.mean_gap([e.published for e in parsed.entries if e.published])
-        nxt = schedule.next_poll(
-            self.sched,
-            url=url,
-            now=now,
-            ok=True,
-            override=state.interval,
-            gap=gap or state.mean_gap,
-            ttl=parsed.ttl,
-            max_age=result.max_age,
-        )
+        nxt = self._next_ok(state, now, result.max_age, gap=gap, ttl=parsed.ttl)
         if parsed.warning:
             log.warning("feed %s: %s", url, parsed.warning)
         self.store.record_fetch(
@@ -367,6 +349,21 @@ class Pipeline:
             moved_to=result.permanent_redirect,
         )
 
+    def _next_ok(
+        self, state: FeedState, now: datetime, max_age: int | None, *, gap: float | None = None, ttl: int | None = None
+    ) -> datetime | None:
+        """Next poll after a success: the freshest publishing gap and <ttl> known, else the stored ones."""
+        return schedule.next_poll(
+            self.sched,
+            url=state.url,
+            now=now,
+            ok=True,
+            override=state.interval,
+            gap=gap or state.mean_gap,
+            ttl=ttl or state.ttl,
+            max_age=max_age,
+        )
+
     # --- one item --------------------------------------------------------------------
 
     def ingest(self, item: Item, now: datetime, report: CycleReport) -> int | None:
@@ -381,6 +378,24 @@ class Pipeline:
                 report.edited += 1
             return None
         decision, sh, keys, terms = self.dedup_item(item)
+        item_id = self.store_new(item, decision, sh, keys, terms, now)
+        tags = self.tag_text(item.title, item.summary, item.feed_title or "", item.author or "", terms=terms)
+        self.store.set_topics(item_id, tags, now, replace=False)
+        report.new_items += 1
+        report.duplicates += decision.level != "new"
+        report.tagged += bool(tags)
+        return item_id
+
+    def store_new(
+        self,
+        item: Item,
+        decision: DedupDecision,
+        sh: frozenset[int],
+        keys: list[int],
+        terms: dict[str, float],
+        now: datetime,
+    ) -> int:
+        """Store a new item with its dedup decision (a new story if it joins none) and index it."""
         story_id = decision.story_id
         if story_id is None:
             story_id = self.store.create_story(item.title, now, item.published)
@@ -398,11 +413,6 @@ class Pipeline:
         self.store.add_bands(item_id, keys)
         self._remember_shingles(item_id, sh)
         self.stories.add(item_id, story_id, item.published or item.fetched_at, terms)
-        tags = self.tag_text(item.title, item.summary, item.feed_title or "", item.author or "", terms=terms)
-        self.store.set_topics(item_id, tags, now, replace=False)
-        report.new_items += 1
-        report.duplicates += decision.level != "new"
-        report.tagged += bool(tags)
         return item_id
 
     def dedup_item(self, item: Item) -> tuple[DedupDecision, frozenset[int], list[int], dict[str, float]]:

@@ -92,22 +92,9 @@ def main(argv=None) -> dict:
     for n, (title, summary, when, _) in enumerate(new, start=a.items):
         item = make_item(n, title, summary, when)
         t = time.perf_counter()
-        # what `Pipeline.ingest` does for a new item, less tagging and the topic rows
+        # what `Pipeline.ingest` does for a new item, less tagging
         decision, sh, keys, terms = pipe.dedup_item(item)
-        story_id = decision.story_id or store.create_story(item.title, when, when)
-        item_id = store.insert_item(
-            item,
-            dup_level=decision.level,
-            duplicate_of=decision.duplicate_of,
-            duplicate_of_seed=decision.duplicate_of_seed,
-            dup_similarity=decision.similarity,
-            dup_reason=decision.reason,
-            story_id=story_id,
-            story_similarity=decision.story_similarity,
-            story_reason=decision.story_reason,
-        )
-        store.add_bands(item_id, keys)
-        pipe.stories.add(item_id, story_id, when, terms)
+        pipe.store_new(item, decision, sh, keys, terms, when)
         spent += time.perf_counter() - t
     store.conn.execute("COMMIT")
     result = {
