@@ -99,3 +99,60 @@ def test_poll_export_status_via_env(tmp_path):
 def test_commands_exit_zero_on_shipped_config(tmp_path, args):
     p = run("--config", str(ROOT / "config"), *args, env={"AGGREGATOR_DATA_DIR": str(tmp_path / "d")})
     assert p.returncode == 0, p.stderr
+
+
+def test_every_command_as_a_user_drives_it(tmp_path):
+    """The glue of each command: feeds, seeds, digest, explain, watchlist, export, status."""
+    feed = tmp_path / "wire.xml"
+    feed.write_bytes((FIXTURES / "feeds" / "wire.xml").read_bytes())
+    cfg = write_config(tmp_path, [])
+    env = {"AGGREGATOR_CONFIG": str(cfg), "AGGREGATOR_DATA_DIR": str(tmp_path / "d")}
+    ok = lambda *a: run(*a, env=env)  # noqa: E731
+
+    p = ok("feeds", "add", str(feed), "--title", "Wire", "--tags", "news,wire", "--interval", "30m")
+    assert p.returncode == 0 and "added feed file://" in p.stdout
+    opml = tmp_path / "subs.opml"
+    opml.write_text(
+        '<opml version="2.0"><body><outline text="Tech"><outline text="X" xmlUrl="https://x.example/rss"/>'
+        "</outline></body></opml>"
+    )
+    p = ok("feeds", "import", str(opml))
+    assert "1 feeds added, 0 already there" in p.stdout
+    assert 'xmlUrl="https://x.example/rss"' in ok("feeds", "export").stdout
+    assert ok("feeds", "remove", "https://x.example/rss").returncode == 0
+    listed = ok("feeds", "list").stdout
+    assert "file://" in listed and "(Wire)" in listed and "[news, wire]" in listed and "x.example" not in listed
+
+    seed = tmp_path / "note.md"
+    seed.write_text("---\ntitle: Huawei barred from UK 5G\npublished: 2020-07-14\n---\nThe UK bans Huawei.\n")
+    p = ok("seeds", "import", str(seed))
+    assert p.returncode == 0 and "imported: Huawei barred from UK 5G" in p.stdout
+    assert "unchanged" in ok("seeds", "import", str(seed)).stdout
+    assert "Huawei barred from UK 5G" in ok("seeds", "list").stdout and "[us-china-tech]" in ok("seeds", "list").stdout
+    assert ok("seeds", "import", str(tmp_path / "nope.md")).returncode == 2
+
+    assert ok("poll", "--once").returncode == 0
+    items = [
+        json.loads(line) for line in ok("export", "items", "--format", "jsonl", "--since", "3650d").stdout.splitlines()
+    ]
+    entity = next(i for i in items if i["guid"] == "wire-1001")
+    text = ok("explain", str(entity["id"])).stdout
+    assert "canonical url: https://wire.example.com/2026/11/27/us-entity-list-chinese-firms" in text
+    assert "topic:         us-china-tech" in text
+
+    p = ok("digest", "--send")
+    assert p.returncode == 0 and "sent: written to" in p.stdout
+    assert "sent" in ok("digest", "list").stdout
+    assert ok("digest").returncode == 2  # neither --preview, --send nor list
+
+    assert ok("watchlist", "add", "storms", "--name", "Storms", "--query", "storm*").returncode == 0
+    assert "storms" in ok("watchlist", "list").stdout
+    shown = ok("watchlist", "show", "storms").stdout
+    assert "name: Storms" in shown and "parsed: storm*" in shown
+    bad = ok("watchlist", "add", "bad", "--name", "Bad", "--query", "(storm")
+    assert bad.returncode == 2 and "query: unclosed parenthesis" in bad.stderr and "^" in bad.stderr
+    assert ok("watchlist", "remove", "storms").returncode == 0
+    assert "storms" not in ok("watchlist", "list").stdout
+
+    status = ok("status").stdout
+    assert "health:      ok" in status and "feeds:       1 (1 ok" in status and "last digest: sent" in status
