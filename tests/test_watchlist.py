@@ -84,3 +84,16 @@ def test_add_and_remove_keep_comments_and_refuse_bad_queries(tmp_path):
     assert (cfg / "watchlist.toml").read_text().startswith("# my topics\n")
     with pytest.raises(ConfigError):
         remove_topic(cfg, "fine")
+
+
+def test_readme_watchlist_examples_are_valid(tmp_path):
+    """The TOML blocks of the README that define topics or lists parse as a watchlist."""
+    import re
+
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    blocks = [b for b in re.findall(r"```toml\n(.*?)```", readme, re.S) if "[[topic]]" in b or "[lists]" in b]
+    assert blocks
+    for block in blocks:
+        cfg = write_config(tmp_path / str(len(block)), [], watchlist=block)
+        wl = load_watchlist(cfg)
+        assert wl.topics or wl.lists
