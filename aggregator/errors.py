@@ -36,9 +36,13 @@ class ConfigError(AggregatorError):
 class QuerySyntaxError(ConfigError):
     """A watchlist query does not parse. ``detail`` holds the line and a caret under the problem."""
 
-    def __init__(self, message: str, *, detail: str = "", hint: str | None = None) -> None:
+    def __init__(
+        self, message: str, *, detail: str = "", hint: str | None = None, column: int = 0, what: str = ""
+    ) -> None:
         super().__init__(message, hint=hint)
         self.detail = detail
+        self.column = column  # 0-based offset in the query
+        self.what = what or message  # the problem alone, without the location
 
 
 class FetchError(AggregatorError):

@@ -163,11 +163,7 @@ def _tokens(q: str) -> list[_Tok]:
 
 
 def _error(q: str, col: int, what: str, hint: str | None = None) -> QuerySyntaxError:
-    e = QuerySyntaxError(f"column {col + 1}: {what}", hint=hint)
-    e.column = col  # type: ignore[attr-defined]
-    e.query = q  # type: ignore[attr-defined]
-    e.what = what  # type: ignore[attr-defined]
-    return e
+    return QuerySyntaxError(f"column {col + 1}: {what}", hint=hint, column=col, what=what)
 
 
 def make_term(word: str, q: str = "", col: int = 0) -> Term:

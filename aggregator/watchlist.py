@@ -173,14 +173,14 @@ def _parse_query(q: str, key: str, tid: str, where: str, text: str, lists: dict[
     try:
         return parse(q, lists)
     except QuerySyntaxError as e:
-        col = getattr(e, "column", 0)
+        col = e.column
         line_in_q = q.count("\n", 0, col)
         q_line = q.split("\n")[line_in_q]
         col_in_line = col - (q.rfind("\n", 0, col) + 1)
         file_line, file_col = _locate(text, tid, q_line, col_in_line)
         loc = f"{where}:{file_line}:{file_col + 1}" if file_line else where
         raise QuerySyntaxError(
-            f"{loc}: topic {tid}: {key}: {getattr(e, 'what', str(e))}", detail=caret(q_line, col_in_line), hint=e.hint
+            f"{loc}: topic {tid}: {key}: {e.what}", detail=caret(q_line, col_in_line), hint=e.hint
         ) from None
 
 
