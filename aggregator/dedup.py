@@ -30,6 +30,10 @@ from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
+from functools import lru_cache
+from heapq import nlargest
+from itertools import repeat
+from operator import mul
 
 from aggregator.models import DedupDecision
 from aggregator.normalise import fold
@@ -47,6 +51,7 @@ LATE_MARGIN = timedelta(hours=24)
 DOC_TERMS = 24  # terms kept per indexed document (the norm stays that of the full vector)
 QUANT = 8  # indexed weights are stored as round(weight x QUANT), one byte each (max 31.9)
 ANCHOR = 0.3  # a joiner must also reach ANCHOR x threshold with the story's first item (no drift by chaining)
+_ZEROS = repeat(0.0)  # the default of vec.get for every term, in Doc.dot
 _WORD = re.compile(r"[^\W_]+(?:['’.][^\W_]+)*", re.UNICODE)
 
 STOPWORDS = frozenset(
@@ -63,8 +68,10 @@ according told tells per like back""".split()
 )
 
 
-def words(text: str) -> list[str]:
-    """Folded word tokens; 'U.S.' -> 'us', "China's" -> 'china'."""
+@lru_cache(maxsize=512)
+def words(text: str) -> tuple[str, ...]:
+    """Folded word tokens; 'U.S.' -> 'us', "China's" -> 'china'. Cached: one item's title and text are
+    tokenised once for its shingles, candidate keys, story terms and title comparisons."""
     out = []
     for w in _WORD.findall(fold(text)):
         w = w.replace(".", "").replace("’", "'")
@@ -72,15 +79,16 @@ def words(text: str) -> list[str]:
             w = w[:-2]
         if w:
             out.append(w)
-    return out
+    return tuple(out)
 
 
 def _h64(text: str) -> int:
     return int.from_bytes(hashlib.blake2b(text.encode(), digest_size=8).digest(), "big", signed=True)
 
 
-def shingles(text: str) -> set[int]:
-    toks = words(text)
+def shingles(text: str, more: str = "") -> set[int]:
+    """Hashed word 3-grams of ``text`` followed by ``more`` (a title and its text: each tokenised once)."""
+    toks = words(text) + words(more) if more else words(text)
     if len(toks) < SHINGLE:
         return {_h64(" ".join(toks))} if toks else set()
     return {_h64(" ".join(toks[i : i + SHINGLE])) for i in range(len(toks) - SHINGLE + 1)}
@@ -92,7 +100,7 @@ def title_key(title: str) -> int:
 
 def band_keys(title: str, text: str, sh: set[int] | frozenset[int] | None = None) -> list[int]:
     """Persisted candidate keys of a text (see module docstring); ``sh``: its shingles if known."""
-    sh = shingles(f"{title} {text}") if sh is None else sh
+    sh = shingles(title, text) if sh is None else sh
     keys = {k for k in sh if k % SAMPLE == 0}
     if not keys and sh:
         keys.add(min(sh))
@@ -122,6 +130,7 @@ def similarity(a: set[int], b: set[int]) -> float:
 # --- story features ----------------------------------------------------------------------
 
 
+@lru_cache(maxsize=65536)
 def _stem(w: str) -> str:
     """A light stemmer: enough to join 'bans'/'banned'/'banning' and 'restrictions'/'restriction'."""
     if len(w) <= 4 or w.isdigit():
@@ -163,7 +172,7 @@ class _Doc:
         self.norm = norm  # of the full vector, so that truncation does not inflate cosines
 
     def dot(self, vec: dict[str, float]) -> float:
-        return sum(vec.get(t, 0.0) * w for t, w in zip(self.terms, self.weights, strict=True)) / QUANT
+        return sum(map(mul, map(vec.get, self.terms, _ZEROS), self.weights)) / QUANT
 
 
 class StoryIndex:
@@ -186,13 +195,39 @@ class StoryIndex:
         self.story_first: dict[int, int] = {}  # story id -> key of its first document
         self._entries = 0
         self._stale = 0
+        self._memo: tuple[dict[str, float], int, dict[str, float], float] | None = None
+        self._fixed: dict[int, tuple[dict[str, float], int, float]] = {}  # id -> (text terms, n_docs, norm)
 
     def idf(self, term: str) -> float:
         return math.log((self.n_docs + 2) / (self.df.get(term, 0) + 1))
 
     def _vector(self, terms: dict[str, float]) -> tuple[dict[str, float], float]:
-        vec = {t: (1 + math.log(f)) * self.idf(t) for t, f in terms.items()}
-        return vec, math.sqrt(sum(v * v for v in vec.values())) or 1.0
+        """TF-IDF weights and norm of a document. The last one is remembered while the document
+        frequencies stay the same: one new item is matched, anchored and compared to examples with it."""
+        memo = self._memo
+        if memo is not None and memo[0] is terms and memo[1] == self.n_docs:
+            return memo[2], memo[3]
+        log, df = math.log, self.df
+        top = self.n_docs + 2
+        vec = {t: (1 + log(f)) * log(top / (df.get(t, 0) + 1)) for t, f in terms.items()}
+        norm = math.sqrt(sum(v * v for v in vec.values())) or 1.0
+        self._memo = (terms, self.n_docs, vec, norm)
+        return vec, norm
+
+    def cosine_to_fixed(self, terms: dict[str, float], fixed: dict[str, float]) -> float:
+        """Cosine of a document to a fixed text (a topic's example). The fixed text's norm is computed
+        again once the corpus has grown by 1% since it was last computed: exact enough for a threshold,
+        and it spares a logarithm per term of a long example for every new item."""
+        vec, norm = self._vector(terms)
+        cached = self._fixed.get(id(fixed))
+        if cached is None or cached[0] is not fixed or abs(self.n_docs - cached[1]) > cached[1] // 100:
+            if len(self._fixed) > 64:  # examples of watchlists replaced since
+                self._fixed.clear()
+            _, fixed_norm = self._vector(fixed)
+            cached = self._fixed[id(fixed)] = (fixed, self.n_docs, fixed_norm)
+        log, idf = math.log, self.idf
+        dot = sum(v * (1 + log(fixed[t])) * idf(t) for t, v in vec.items() if t in fixed)
+        return dot / (norm * cached[2])
 
     def count(self, terms: Iterable[str]) -> None:
         """Count a document's terms in the document frequencies (without indexing it)."""
@@ -267,11 +302,11 @@ class StoryIndex:
         if not partial:
             return None, 0.0, []
         docs = self.docs
-        top = [k for k in sorted(partial, key=partial.__getitem__, reverse=True) if k in docs]
+        top = nlargest(TOP_CANDIDATES * 2, (k for k in partial if k in docs), key=partial.__getitem__)
         ts = when.timestamp()
         best, best_sim = None, 0.0
         checked = 0
-        for key in top[: TOP_CANDIDATES * 2]:
+        for key in top:
             doc = docs[key]
             if doc.ts is not None and abs(doc.ts - ts) > self._win:
                 continue
@@ -362,7 +397,7 @@ def decide(
         story = _story(terms, when, stories, th)
         return replace(story, reason=f"same URL as item #{same_url.item_id}, but now another article")
     if mine is None:
-        mine = shingles(f"{title} {text}")
+        mine = shingles(title, text)
     best: tuple[float, NearCandidate] | None = None
     my_title = title_words(title)
     boilerplate = False

@@ -137,13 +137,7 @@ class Pipeline:
         self.topics = self.compile(watchlist)
 
     def _similarity(self, terms: dict[str, float]):
-        vec, norm = self.stories._vector(terms)
-
-        def sim(example: dict[str, float]) -> float:
-            evec, enorm = self.stories._vector(example)
-            return sum(v * evec.get(t, 0.0) for t, v in vec.items()) / (norm * enorm)
-
-        return sim
+        return lambda example: self.stories.cosine_to_fixed(terms, example)
 
     def tag_text(
         self,
@@ -421,7 +415,7 @@ class Pipeline:
         when = item.published or item.fetched_at
         terms = dedup.story_terms(item.title, item.summary)
         same = self.store.item_by_canonical(item.canonical_url) if item.canonical_url else None
-        sh = frozenset(dedup.shingles(f"{item.title} {item.summary}"))
+        sh = frozenset(dedup.shingles(item.title, item.summary))
         keys = dedup.band_keys(item.title, item.summary, sh)
         decision = dedup.decide(
             title=item.title,
@@ -459,7 +453,7 @@ class Pipeline:
                             None,
                             seed["id"],
                             seed["title"],
-                            frozenset(dedup.shingles(f"{seed['title']} {seed['text']}")),
+                            frozenset(dedup.shingles(seed["title"], seed["text"])),
                             seed["story_id"],
                         )
                     )
@@ -470,7 +464,7 @@ class Pipeline:
             ).fetchone()
             if row is not None:
                 if cached is None:
-                    cached = frozenset(dedup.shingles(f"{row['title']} {row['summary']}"))
+                    cached = frozenset(dedup.shingles(row["title"], row["summary"]))
                 out.append(
                     dedup.NearCandidate(
                         cid, None, row["title"], cached, row["story_id"], row["duplicate_of"], row["feed_url"]

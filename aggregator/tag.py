@@ -18,6 +18,7 @@ from bisect import bisect_left
 from collections import defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 from aggregator.models import TopicTag
 from aggregator.normalise import fold
@@ -38,22 +39,16 @@ class _Field:
         self.upper: dict[str, list[int]] = defaultdict(list)
         self._sorted: list[str] | None = None  # tokens in order, built on the first prefix lookup
         pos = 0
-        for m in _TOKEN.finditer(text):
-            raw = m.group()
-            for piece in _pieces(raw):
-                word = piece.replace(".", "")
-                if word.endswith(("'s", "’s")):
-                    word = word[:-2]
-                if not word:
-                    continue
-                folded = fold(word)
-                self.index[folded].append(pos)
-                if word.isupper() and len(word) >= 2:
-                    self.upper[folded].append(pos)
+        index, upper = self.index, self.upper
+        for raw in _TOKEN.findall(text):
+            words, joined = _analyse(raw)
+            for folded, is_upper in words:
+                index[folded].append(pos)
+                if is_upper:
+                    upper[folded].append(pos)
                 pos += 1
-            if "-" in raw:  # "chip-making" is also "chipmaking", at the position of its first part
-                joined = fold(raw.replace("-", "").replace(".", ""))
-                self.index[joined].append(pos - raw.count("-") - 1)
+            if joined:  # "chip-making" is also "chipmaking", at the position of its first part
+                index[joined].append(pos - raw.count("-") - 1)
 
     def prefixed(self, prefix: str, upper: bool) -> list[int]:
         """Positions of the tokens that start with ``prefix`` (bisect in the sorted token list)."""
@@ -68,8 +63,25 @@ class _Field:
         return out
 
 
-def _pieces(raw: str) -> list[str]:
-    return [p for p in raw.split("-") if p] if "-" in raw else [raw]
+@lru_cache(maxsize=1024)
+def _shared_field(text: str) -> _Field:
+    """Feed titles and author names repeat on every item of a feed: tokenised once (fields are read-only)."""
+    return _Field(text)
+
+
+@lru_cache(maxsize=65536)
+def _analyse(raw: str) -> tuple[tuple[tuple[str, bool], ...], str]:
+    """One raw token -> its words (folded, written in capitals?) and, if hyphenated, the joined form.
+    Cached: news reuses its words, and this is the inner loop of tagging."""
+    words = []
+    for piece in [p for p in raw.split("-") if p] if "-" in raw else [raw]:
+        word = piece.replace(".", "")
+        if word.endswith(("'s", "’s")):
+            word = word[:-2]
+        if word:
+            words.append((fold(word), word.isupper() and len(word) >= 2))
+    joined = fold(raw.replace("-", "").replace(".", "")) if "-" in raw else ""
+    return tuple(words), joined
 
 
 @dataclass
@@ -83,8 +95,8 @@ class Doc:
         fields = {
             "title": _Field(title),
             "summary": _Field(summary),
-            "feed": _Field(feed or ""),
-            "author": _Field(author or ""),
+            "feed": _shared_field(feed or ""),
+            "author": _shared_field(author or ""),
         }
         return cls(fields, frozenset().union(*(f.index for f in fields.values())))
 
