@@ -150,7 +150,7 @@ SETTINGS: list[tuple[str, Any, Callable[[Any], Any]]] = [
     ("poll.total_timeout", "60s", parse_duration),
     ("poll.max_body", "10MiB", parse_size),
     ("dedup.near_duplicate_threshold", 0.6, _float_between(0.3, 1.0)),
-    ("dedup.story_threshold", 0.25, _float_between(0.05, 1.0)),
+    ("dedup.story_threshold", 0.2, _float_between(0.05, 1.0)),
     ("dedup.story_window", "72h", parse_duration),
     ("digest.time", "07:00", parse_hhmm),
     ("digest.timezone", "UTC", parse_timezone),

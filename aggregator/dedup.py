@@ -7,9 +7,9 @@ items; the poll stage fetches candidates from the store. Rule order in `decide`:
      it is an edit or nothing, handled by the poll stage);
   2. near-duplicate: shingle containment with an earlier item or a seed >= near_threshold;
      the copy is marked duplicate_of the earliest original and joins its story;
-  3. same story: TF-IDF cosine with a recent item (within `window`, by published time) or a seed
-     >= story_threshold (and, for a story of several items, a second check against its first
-     item so that stories do not drift by chaining);
+  3. same story: the best story among recent items (within `window`, by published time) and
+     seeds, scored on all its members that resemble the item (TF-IDF cosine less a time penalty,
+     summed, divided by the square root of the story's size), when that score >= story_threshold;
   4. otherwise a new story.
 
 Near-duplicate features: word 3-shingles of the folded title + text. Similarity is containment
@@ -43,14 +43,14 @@ SAMPLE = 8
 MIN_SHINGLES = 12
 MIN_SHARED_TEXT = 30  # shared shingles (about 30 words in sequence) needed when the titles differ
 SAME_TITLE = 0.6  # title word Jaccard from which two titles count as the same headline
-RARE_TERMS = 8  # story candidates come from the postings of this many of an item's rarest terms
+RARE_TERMS = 12  # story candidates come from the postings of this many of an item's rarest terms
 MAX_POSTINGS = 500  # a term in more recent documents than this selects no candidates
-TOP_CANDIDATES = 20  # exact cosines computed per new item
-TIME_DECAY = 0.25  # similarity lost over a whole story window (tuned on topic-dev, see BENCHMARKS.md)
+TOP_CANDIDATES = 50  # exact cosines computed per new item
+TIME_DECAY = 0.5  # similarity lost over a whole story window (tuned on topic-dev, see BENCHMARKS.md)
 LATE_MARGIN = timedelta(hours=24)
 DOC_TERMS = 24  # terms kept per indexed document (the norm stays that of the full vector)
 QUANT = 8  # indexed weights are stored as round(weight x QUANT), one byte each (max 31.9)
-ANCHOR = 0.3  # a joiner must also reach ANCHOR x threshold with the story's first item (no drift by chaining)
+STORY_MASS = 0.5  # a story's score divides its members' summed similarity by (its size ** STORY_MASS)
 _ZEROS = repeat(0.0)  # the default of vec.get for every term, in Doc.dot
 _WORD = re.compile(r"[^\W_]+(?:['’.][^\W_]+)*", re.UNICODE)
 
@@ -192,7 +192,7 @@ class StoryIndex:
         self.postings: dict[str, array] = {}
         self.df: dict[str, int] = {}
         self.n_docs = 0
-        self.story_first: dict[int, int] = {}  # story id -> key of its first document
+        self.story_size: dict[int, int] = {}  # story id -> how many of its documents are indexed
         self._entries = 0
         self._stale = 0
         self._memo: tuple[dict[str, float], int, dict[str, float], float] | None = None
@@ -246,17 +246,19 @@ class StoryIndex:
         top = sorted(vec.items(), key=lambda kv: -kv[1])[:DOC_TERMS]
         weights = bytes(max(1, min(255, round(w * QUANT))) for _, w in top)
         doc = _Doc(key, story_id, when.timestamp() if when else None, tuple(t for t, _ in top), weights, norm)
-        if key in self.docs:
-            self._stale += len(self.docs[key].terms)
+        old = self.docs.get(key)
+        if old is not None:
+            self._stale += len(old.terms)
+            self._forget(old)
         self.docs[key] = doc
+        if story_id is not None:
+            self.story_size[story_id] = self.story_size.get(story_id, 0) + 1
         for t, w in zip(doc.terms, weights, strict=True):
             bucket = self.postings.get(t)
             if bucket is None:
                 bucket = self.postings[t] = array("q")
             bucket.append(key << 8 | w)
         self._entries += len(doc.terms)
-        if story_id is not None and story_id not in self.story_first:
-            self.story_first[story_id] = key
 
     def horizon(self, now: datetime) -> datetime:
         """Documents older than this can no longer join a new item's story (a day of margin is kept
@@ -266,9 +268,19 @@ class StoryIndex:
     def prune(self, now: datetime) -> None:
         horizon = self.horizon(now).timestamp()
         for key in [k for k, d in self.docs.items() if d.ts is not None and d.ts < horizon]:
-            self._stale += len(self.docs.pop(key).terms)
+            doc = self.docs.pop(key)
+            self._stale += len(doc.terms)
+            self._forget(doc)
         if self._stale * 2 > self._entries:
             self._compact()
+
+    def _forget(self, doc: _Doc) -> None:
+        if doc.story_id is not None:
+            left = self.story_size.get(doc.story_id, 1) - 1
+            if left > 0:
+                self.story_size[doc.story_id] = left
+            else:
+                self.story_size.pop(doc.story_id, None)
 
     def _compact(self) -> None:
         live = self.docs
@@ -282,7 +294,47 @@ class StoryIndex:
         self._stale = 0
 
     def best_match(self, terms: dict[str, float], when: datetime) -> tuple[_Doc | None, float, list[str]]:
-        """The most similar document within the window (or a seed), its cosine and shared terms.
+        """The most similar document within the window (or a seed), its cosine and shared terms."""
+        vec, scored = self._scored(terms, when)
+        best, best_sim = max(scored, key=lambda ds: ds[1], default=(None, 0.0))
+        return best, best_sim, self._shared(vec, best)
+
+    def best_story(self, terms: dict[str, float], when: datetime) -> StoryMatch | None:
+        """The story a document belongs with, judged on all its members among the candidates.
+
+        A story's score is the sum of its members' similarities to the document divided by the square
+        root of the story's size (STORY_MASS): one close report is enough evidence, and so are several
+        looser ones, as when different outlets cover different angles of one event, while a big story
+        cannot absorb a document by its size alone (its score grows with the members that match, not
+        with those that do not). Returns the best-scoring story, or None when nothing is similar.
+        """
+        vec, scored = self._scored(terms, when)
+        mass: dict[int, float] = defaultdict(float)
+        closest: dict[int, tuple[_Doc, float]] = {}
+        matched: dict[int, int] = defaultdict(int)
+        for doc, sim in scored:
+            if doc.story_id is None or sim <= 0:
+                continue
+            mass[doc.story_id] += sim
+            matched[doc.story_id] += 1
+            if doc.story_id not in closest or sim > closest[doc.story_id][1]:
+                closest[doc.story_id] = (doc, sim)
+        if not mass:
+            return None
+        sizes = self.story_size
+        score = {s: m / max(1, sizes.get(s, 1)) ** STORY_MASS for s, m in mass.items()}
+        story = max(score, key=score.__getitem__)
+        doc, sim = closest[story]
+        return StoryMatch(story, score[story], doc, sim, matched[story], self._shared(vec, doc))
+
+    def _shared(self, vec: dict[str, float], doc: _Doc | None) -> list[str]:
+        if doc is None:
+            return []
+        weights = dict(zip(doc.terms, doc.weights, strict=True))
+        return sorted((t for t in vec if t in weights), key=lambda t: -vec[t] * weights[t])[:6]
+
+    def _scored(self, terms: dict[str, float], when: datetime) -> tuple[dict[str, float], list[tuple[_Doc, float]]]:
+        """The document's vector and its candidates with their similarity (cosine less the time penalty).
 
         Candidates come from the postings of the query's RARE_TERMS rarest terms (terms in more than
         MAX_POSTINGS documents are no evidence and are skipped); their scores are accumulated from those
@@ -300,12 +352,11 @@ class StoryIndex:
             for entry in bucket:
                 partial[entry >> 8] += weight * (entry & 255)
         if not partial:
-            return None, 0.0, []
+            return vec, []
         docs = self.docs
         top = nlargest(TOP_CANDIDATES * 2, (k for k in partial if k in docs), key=partial.__getitem__)
         ts = when.timestamp()
-        best, best_sim = None, 0.0
-        checked = 0
+        scored = []
         for key in top:
             doc = docs[key]
             if doc.ts is not None and abs(doc.ts - ts) > self._win:
@@ -313,23 +364,20 @@ class StoryIndex:
             sim = doc.dot(vec) / (norm * doc.norm)
             if doc.ts is not None:  # the further apart in time, the more alike two reports must be
                 sim -= TIME_DECAY * abs(doc.ts - ts) / self._win
-            if sim > best_sim:
-                best, best_sim = doc, sim
-            checked += 1
-            if checked >= TOP_CANDIDATES:
+            scored.append((doc, sim))
+            if len(scored) >= TOP_CANDIDATES:
                 break
-        shared: list[str] = []
-        if best is not None:
-            weights = dict(zip(best.terms, best.weights, strict=True))
-            shared = sorted((t for t in vec if t in weights), key=lambda t: -vec[t] * weights[t])[:6]
-        return best, best_sim, shared
+        return vec, scored
 
-    def similarity_to(self, key: int, terms: dict[str, float]) -> float:
-        doc = self.docs.get(key)
-        if doc is None:
-            return 1.0  # the story's first item left the window: no drift check possible
-        vec, norm = self._vector(terms)
-        return doc.dot(vec) / (norm * doc.norm)
+
+@dataclass(frozen=True)
+class StoryMatch:
+    story_id: int
+    score: float  # the story's score (see StoryIndex.best_story)
+    doc: _Doc  # its member most similar to the document
+    similarity: float  # that member's similarity
+    members: int  # how many of its members were similar
+    shared: list[str]  # the terms the document shares most with that member
 
 
 @dataclass(frozen=True)
@@ -348,7 +396,7 @@ class NearCandidate:
 @dataclass(frozen=True)
 class Thresholds:
     near_duplicate: float = 0.6
-    story: float = 0.25
+    story: float = 0.2
     window: timedelta = timedelta(hours=72)
 
 
@@ -435,17 +483,16 @@ def decide(
 
 
 def _story(terms: dict[str, float], when: datetime, stories: StoryIndex, th: Thresholds) -> DedupDecision:
-    """Rule 3: join the story of the most similar recent item or seed, else a new story."""
-    doc, sim, shared = stories.best_match(terms, when)
-    if doc is not None and sim >= th.story and doc.story_id is not None:
-        first = stories.story_first.get(doc.story_id)
-        anchor = stories.similarity_to(first, terms) if first is not None and first != doc.key else sim
-        if anchor >= th.story * ANCHOR:
-            other = f"seed #{-doc.key}" if doc.key < 0 else f"item #{doc.key}"
-            return DedupDecision(
-                level="new",
-                story_id=doc.story_id,
-                story_similarity=round(sim, 3),
-                story_reason=f"same story as {other} ({sim:.2f}; shared: {', '.join(shared)})",
-            )
-    return DedupDecision(level="new")
+    """Rule 3: join the best-scoring story among the recent items and seeds (see
+    StoryIndex.best_story) when its score reaches the threshold, else a new story."""
+    m = stories.best_story(terms, when)
+    if m is None or m.score < th.story:
+        return DedupDecision(level="new")
+    other = f"seed #{-m.doc.key}" if m.doc.key < 0 else f"item #{m.doc.key}"
+    more = f" and {m.members - 1} more of its items" if m.members > 1 else ""
+    return DedupDecision(
+        level="new",
+        story_id=m.story_id,
+        story_similarity=round(m.score, 3),
+        story_reason=f"same story as {other}{more} ({m.score:.2f}; shared: {', '.join(m.shared)})",
+    )

@@ -161,3 +161,54 @@ def test_distinct_articles_never_collapse(url, other):
     with_id = canonical_url(url + ("&" if "?" in url.split("#")[0] else "?") + "articleid=" + other)
     if "#" not in url:
         assert with_id != base
+
+
+def _index_with(stories: dict[int, list[str]], background: int = 60):
+    """A story index holding the given stories (story id -> headlines) among unrelated background items."""
+    from aggregator.dedup import StoryIndex, story_terms
+
+    index = StoryIndex(timedelta(hours=72))
+    key = 0
+    for n in range(background):  # document frequencies of ordinary news words
+        key += 1
+        index.add(key, 10_000 + n, T0 - timedelta(hours=2), story_terms(f"Council {n} budget vote on schools", ""))
+    for story_id, titles in stories.items():
+        for title in titles:
+            key += 1
+            index.add(key, story_id, T0 - timedelta(hours=1), story_terms(title, ""))
+    return index
+
+
+HEARING = [
+    "TikTok faces Congress over data security",
+    "Lawmakers press its boss on China ties",
+    "Chew testifies as House weighs a ban",
+    "Key moments from the hearing in Washington",
+]
+
+
+def test_a_story_is_joined_on_several_loose_matches_not_one():
+    """Outlets cover different angles of one event: an item resembling several members of a story a
+    little joins it, though no single member would have been enough."""
+    from aggregator.dedup import Thresholds, story_terms
+
+    th = Thresholds()
+    new = story_terms("TikTok CEO grilled by lawmakers at House hearing", "")
+    index = _index_with({1: HEARING})
+    m = index.best_story(new, T0)
+    assert m is not None and m.story_id == 1 and m.members >= 3
+    assert m.score >= th.story > m.similarity, (m.score, m.similarity)
+    # the same item next to a single one of those reports stays a story of its own
+    lone = _index_with({2: HEARING[:1]}).best_story(new, T0)
+    assert lone is None or lone.score < th.story
+
+
+def test_a_big_story_does_not_absorb_an_item_by_its_size():
+    from aggregator.dedup import story_terms
+
+    new = story_terms("Montana governor signs TikTok ban into law", "")
+    other = ["Montana governor weighs TikTok bill"] + [f"Local team wins match number {n}" for n in range(15)]
+    small = _index_with({1: other[:1]}).best_story(new, T0)
+    big = _index_with({1: other}).best_story(new, T0)
+    assert small is not None and big is not None
+    assert big.score < small.score / 3  # one matching member among 16 weighs a quarter of one alone
