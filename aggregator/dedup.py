@@ -50,6 +50,8 @@ TIME_DECAY = 0.5  # similarity lost over a whole story window (tuned on topic-de
 LATE_MARGIN = timedelta(hours=24)
 DOC_TERMS = 24  # terms kept per indexed document (the norm stays that of the full vector)
 QUANT = 8  # indexed weights are stored as round(weight x QUANT), one byte each (max 31.9)
+TITLE_WEIGHT = 2.0  # a headline word counts this many lede words in story similarity
+LEDE_WORDS = 40  # words of an item's text used for story similarity
 STORY_MASS = 0.5  # a story's score divides its members' summed similarity by (its size ** STORY_MASS)
 _ZEROS = repeat(0.0)  # the default of vec.get for every term, in Doc.dot
 _WORD = re.compile(r"[^\W_]+(?:['’.][^\W_]+)*", re.UNICODE)
@@ -144,13 +146,14 @@ def _stem(w: str) -> str:
     return w
 
 
-def story_terms(title: str, text: str, max_text_words: int = 40) -> dict[str, float]:
-    """Term frequencies for story similarity: title words count double; text is cut to its lede."""
+def story_terms(title: str, text: str, max_text_words: int | None = None) -> dict[str, float]:
+    """Term frequencies for story similarity: title words count TITLE_WEIGHT times; text is cut to its
+    lede (LEDE_WORDS words unless told)."""
     tf: dict[str, float] = defaultdict(float)
     for w in words(title):
         if w not in STOPWORDS and len(w) > 1:
-            tf[_stem(w)] += 2.0
-    for w in words(text)[:max_text_words]:
+            tf[_stem(w)] += TITLE_WEIGHT
+    for w in words(text)[: LEDE_WORDS if max_text_words is None else max_text_words]:
         if w not in STOPWORDS and len(w) > 1:
             tf[_stem(w)] += 1.0
     return {sys.intern(t): f for t, f in tf.items()}  # interned: the index keeps one copy of each term
