@@ -31,9 +31,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from functools import lru_cache
-from heapq import nlargest
 from itertools import repeat
-from operator import mul
+from operator import itemgetter, mul
 
 from aggregator.models import DedupDecision
 from aggregator.normalise import fold
@@ -45,6 +44,7 @@ MIN_SHARED_TEXT = 30  # shared shingles (about 30 words in sequence) needed when
 SAME_TITLE = 0.6  # title word Jaccard from which two titles count as the same headline
 RARE_TERMS = 12  # story candidates come from the postings of this many of an item's rarest terms
 MAX_POSTINGS = 500  # a term in more recent documents than this selects no candidates
+SCAN = 200  # of a rare term's postings, only the most recent SCAN are read (older ones rarely win: time penalty)
 TOP_CANDIDATES = 50  # exact cosines computed per new item
 TIME_DECAY = 0.5  # similarity lost over a whole story window (tuned on topic-dev, see BENCHMARKS.md)
 LATE_MARGIN = timedelta(hours=24)
@@ -352,12 +352,13 @@ class StoryIndex:
             if len(bucket) > MAX_POSTINGS:
                 continue
             weight = vec[t]
-            for entry in bucket:
+            for entry in bucket[-SCAN:] if len(bucket) > SCAN else bucket:
                 partial[entry >> 8] += weight * (entry & 255)
         if not partial:
             return vec, []
         docs = self.docs
-        top = nlargest(TOP_CANDIDATES * 2, (k for k in partial if k in docs), key=partial.__getitem__)
+        ranked = sorted(partial.items(), key=itemgetter(1), reverse=True)[: TOP_CANDIDATES * 2]
+        top = [k for k, _ in ranked if k in docs]
         ts = when.timestamp()
         scored = []
         for key in top:
