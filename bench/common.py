@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import atexit
+import shutil
 import tempfile
 from datetime import datetime
 from pathlib import Path
@@ -12,10 +14,17 @@ from aggregator.normalise import canonical_url, content_hash
 ROOT = Path(__file__).resolve().parent.parent
 
 
+def scratch_dir(prefix: str = "aggregator-bench-") -> Path:
+    """A temporary folder removed when the process exits (bench databases reach hundreds of MB)."""
+    tmp = Path(tempfile.mkdtemp(prefix=prefix))
+    atexit.register(shutil.rmtree, tmp, ignore_errors=True)
+    return tmp
+
+
 def temp_config(settings: str = "", data_dir: Path | None = None) -> Path:
     """A config folder in a new temp dir: aggregator.toml (data_dir = the temp dir unless given, plus
     ``settings``) and the shipped watchlist.toml with its seed example path made absolute."""
-    tmp = Path(tempfile.mkdtemp(prefix="aggregator-bench-"))
+    tmp = scratch_dir()
     cfg = tmp / "config"
     cfg.mkdir()
     (cfg / "aggregator.toml").write_text(f'data_dir = "{data_dir or tmp}"\n' + settings)

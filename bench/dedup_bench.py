@@ -16,7 +16,6 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-import tempfile
 import time
 import tracemalloc
 from datetime import datetime
@@ -48,7 +47,7 @@ def main(argv=None) -> dict:
     ap.add_argument("--new", type=int, default=2000)
     ap.add_argument("--json", action="store_true")
     a = ap.parse_args(argv)
-    tmp = Path(tempfile.mkdtemp(prefix="dedup-bench-"))
+    tmp = common.scratch_dir("dedup-bench-")
     (tmp / "config").mkdir()
     (tmp / "config" / "aggregator.toml").write_text(f'data_dir = "{tmp}"\n')
     settings = load_settings(tmp / "config")

@@ -1,8 +1,10 @@
 """Run in the bench-only venv that has lemon24's `reader`: update every farm feed twice (all changed,
 then all 304) with a given number of workers. Prints JSON. Imports nothing of aggregator's."""
 
+import atexit
 import json
 import resource
+import shutil
 import sys
 import tempfile
 import time
@@ -12,7 +14,9 @@ from reader import make_reader
 
 urls = json.loads(Path(sys.argv[1]).read_text())
 workers = int(sys.argv[2])
-db = Path(tempfile.mkdtemp()) / "reader.sqlite"
+tmp = tempfile.mkdtemp()
+atexit.register(shutil.rmtree, tmp, ignore_errors=True)
+db = Path(tmp) / "reader.sqlite"
 with make_reader(str(db)) as r:
     for u in urls:
         r.add_feed(u)

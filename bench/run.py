@@ -18,7 +18,6 @@ import os
 import platform
 import subprocess
 import sys
-import tempfile
 import time
 from datetime import UTC, datetime
 from pathlib import Path
@@ -26,7 +25,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
-from common import make_item, temp_config  # noqa: E402
+from common import make_item, scratch_dir, temp_config  # noqa: E402
 
 READER_VENV = ROOT / "bench" / ".venv-reader"
 
@@ -212,7 +211,7 @@ def main() -> None:
 
     results: dict[str, object] = {"args": vars(a) | {"out": str(a.out)}}
     farm = Farm(a.feeds, a.items).start()
-    urls_file = Path(tempfile.mkdtemp()) / "urls.json"
+    urls_file = scratch_dir() / "urls.json"
     urls_file.write_text(json.dumps(farm.urls()))
     script = str(ROOT / "bench" / "run.py")
     print(f"farm: {a.feeds} feeds x {a.items} items on 127.0.0.1:{farm.port}", flush=True)
@@ -240,7 +239,7 @@ def main() -> None:
     results["digest"], results["digest_mb"] = peak_of([script, "--part", "digest", "5000"])
     print("digest", results["digest"], flush=True)
     big = Farm(a.daemon_feeds, a.daemon_items).start()
-    big_urls = Path(tempfile.mkdtemp()) / "urls.json"
+    big_urls = scratch_dir() / "urls.json"
     big_urls.write_text(json.dumps(big.urls()))
     results["daemon"], _ = peak_of([script, "--part", "daemon", str(big_urls)])
     big.stop()
