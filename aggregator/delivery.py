@@ -171,13 +171,18 @@ def attempt(
     recipients = tuple(json.loads(row["recipients"]))
     msg = build_message(d, sender=settings["smtp.from"], to=recipients, now=now, message_id=row["message_id"])
     attempts = row["attempts"] + 1
+    note = None  # recipients refused while others got the digest
     try:
         if smtp is None and not settings.smtp_configured:
             stem = "digest-" + end.astimezone(UTC).strftime("%Y%m%d-%H%M%S") + f"-{digest_id}"
             path = write_outbox(msg, render_html(d), outbox_dir(settings), stem)
             result, outbox = f"written to {path}", str(path)
         else:
-            result, outbox = send_smtp(msg, recipients, smtp or smtp_settings(settings)), None
+            sent = send_smtp(msg, recipients, smtp or smtp_settings(settings))
+            result, outbox = sent.reply, None
+            if sent.refused:
+                note = "delivered, but the server refused " + "; ".join(f"{a}: {r}" for a, r in sent.refused.items())
+                log.warning("digest #%d: %s (check digest.to in aggregator.toml)", digest_id, note)
     except DeliveryError as e:
         created = from_iso(row["created_at"]) or now
         give_up = e.permanent or now - created >= timedelta(seconds=settings["digest.retry_for"])
@@ -193,8 +198,8 @@ def attempt(
     with store.transaction():
         store.execute(
             "UPDATE digests SET status = 'sent', attempts = ?, sent_at = ?, outbox_path = ?, "
-            "last_error = NULL, next_attempt_at = NULL WHERE id = ?",
-            (attempts, iso(now), outbox, digest_id),
+            "last_error = ?, next_attempt_at = NULL WHERE id = ?",
+            (attempts, iso(now), outbox, note, digest_id),
         )
     log.info(
         "digest #%d sent: %s (%d stories, %d items seen, %d duplicates) %s",

@@ -28,8 +28,16 @@ class SmtpSettings:
     ssl_context: ssl.SSLContext | None = None  # tests pass one that trusts their certificate
 
 
-def send_smtp(msg: EmailMessage, to: tuple[str, ...], s: SmtpSettings) -> str:
-    """Deliver ``msg``. Returns the server's final reply. Raises DeliveryError."""
+@dataclass(frozen=True)
+class Sent:
+    reply: str
+    refused: dict[str, str]  # recipients the server refused while accepting the others: address -> reply
+
+
+def send_smtp(msg: EmailMessage, to: tuple[str, ...], s: SmtpSettings) -> Sent:
+    """Deliver ``msg``. Raises DeliveryError when no recipient got it. When the server accepts some
+    recipients and refuses others, the message is delivered (retrying would send it twice to those who
+    have it) and the refusals are returned, to be logged and shown."""
     where = f"SMTP {s.host}:{s.port}"
     context = s.ssl_context or ssl.create_default_context()
     try:
@@ -45,13 +53,10 @@ def send_smtp(msg: EmailMessage, to: tuple[str, ...], s: SmtpSettings) -> str:
             if s.username:
                 client.login(s.username, s.password or "")
             refused = client.send_message(msg, to_addrs=list(to))
-            if refused:
-                raise DeliveryError(
-                    f"{where}: recipients refused: {', '.join(refused)}",
-                    permanent=True,
-                    hint="check digest.to in aggregator.toml",
-                )
-            return "250 accepted"
+            return Sent(
+                f"250 accepted by {where}",
+                {addr: f"{code} {_text(reply)}" for addr, (code, reply) in refused.items()},
+            )
     except smtplib.SMTPAuthenticationError as e:
         raise DeliveryError(
             f"{where}: login refused: {e.smtp_code} {_text(e.smtp_error)}",

@@ -131,6 +131,13 @@ class SmtpSink:
     def __init__(self) -> None:
         self.messages: list[tuple[list[str], Message, bytes]] = []
         self.fail_next: list[str] = []  # e.g. ["451 4.3.0 try later"], consumed one per message
+        self.refuse: dict[str, str] = {}  # recipient -> the reply refusing it at RCPT TO
+
+    async def handle_RCPT(self, server: Any, session: Any, envelope: Any, address: str, options: Any) -> str:  # noqa: N802
+        if address in self.refuse:
+            return self.refuse[address]
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
 
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:  # noqa: N802
         if self.fail_next:

@@ -100,6 +100,21 @@ def test_refused_first_then_accepted_is_delivered_once(tmp_path, smtp_server):
     assert row["attempts"] == 2 and row["status"] == "sent"
 
 
+def test_one_recipient_refused_the_others_get_it_once(tmp_path, smtp_server):
+    """A server that refuses one address at RCPT TO and takes the other: the digest is delivered (a
+    retry would send it twice to whoever has it), and the refusal is recorded and shown."""
+    host, port, sink = smtp_server
+    store, settings, wl = setup(tmp_path)  # to: me@ and you@example.org
+    sink.refuse = {"you@example.org": "550 5.1.1 no such user"}
+    out = delivery.run_digest(store, settings, wl, datetime.now(UTC), smtp=smtp(host, port))
+    assert out.status == "sent"
+    assert [rcpts for rcpts, _, _ in sink.messages] == [["me@example.org"]]
+    row = store.digests(1)[0]
+    assert row["status"] == "sent" and "you@example.org: 550 5.1.1 no such user" in row["last_error"]
+    assert delivery.retry_due(store, settings, wl, datetime.now(UTC) + timedelta(hours=1), smtp=smtp(host, port)) == []
+    assert len(sink.messages) == 1
+
+
 def test_connection_refused_is_retried_then_gives_up(tmp_path):
     store, settings, wl = setup(tmp_path, extra='retry_for = "1h"\n')
     closed = smtp("127.0.0.1", free_port())
