@@ -184,6 +184,7 @@ def attempt(
                 note = "delivered, but the server refused " + "; ".join(f"{a}: {r}" for a, r in sent.refused.items())
                 log.warning("digest #%d: %s (check digest.to in aggregator.toml)", digest_id, note)
     except DeliveryError as e:
+        error = f"{str(e).rstrip('.')}: {e.hint}" if e.hint else str(e)  # what went wrong; what to do
         created = from_iso(row["created_at"]) or now
         give_up = e.permanent or now - created >= timedelta(seconds=settings["digest.retry_for"])
         status = "failed" if give_up else "retrying"
@@ -191,10 +192,10 @@ def attempt(
         with store.transaction():
             store.execute(
                 "UPDATE digests SET status = ?, attempts = ?, last_error = ?, next_attempt_at = ? WHERE id = ?",
-                (status, attempts, str(e), None if give_up else iso(now + timedelta(seconds=wait)), digest_id),
+                (status, attempts, error, None if give_up else iso(now + timedelta(seconds=wait)), digest_id),
             )
-        (log.error if give_up else log.warning)("digest #%d: %s: %s", digest_id, status, e)
-        return Outcome(digest_id, status, str(e))
+        (log.error if give_up else log.warning)("digest #%d: %s: %s", digest_id, status, error)
+        return Outcome(digest_id, status, error)
     with store.transaction():
         store.execute(
             "UPDATE digests SET status = 'sent', attempts = ?, sent_at = ?, outbox_path = ?, "

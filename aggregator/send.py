@@ -75,15 +75,21 @@ def send_smtp(msg: EmailMessage, to: tuple[str, ...], s: SmtpSettings) -> Sent:
             f"{where}: server answered {e.smtp_code} {_text(e.smtp_error)}", permanent=e.smtp_code >= 500
         ) from e
     except smtplib.SMTPNotSupportedError as e:
-        raise DeliveryError(
-            f"{where}: {e}",
-            permanent=True,
-            hint='the server does not offer STARTTLS: set smtp.security = "tls" or "none"',
-        ) from e
+        raise DeliveryError(f"{where}: {e}", permanent=True, hint=_unsupported_hint(str(e))) from e
     except (TimeoutError, smtplib.SMTPException, OSError, ssl.SSLError) as e:
         raise DeliveryError(
             f"{where}: {type(e).__name__}: {e}", permanent=False, hint="the server may be down; delivery is retried"
         ) from e
+
+
+def _unsupported_hint(what: str) -> str:
+    if "STARTTLS" in what:
+        return 'the server does not offer STARTTLS: set smtp.security = "tls" (port 465) or "none"'
+    if "AUTH" in what:
+        return 'the server offers no login here: remove smtp.username, or use smtp.security = "starttls" or "tls"'
+    if "SMTPUTF8" in what:
+        return "the server cannot take non-ASCII addresses: use an ASCII address in digest.to and smtp.from"
+    return "check the [smtp] settings against what the server offers"
 
 
 def _text(value: bytes | str) -> str:

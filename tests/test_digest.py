@@ -115,6 +115,17 @@ def test_one_recipient_refused_the_others_get_it_once(tmp_path, smtp_server):
     assert len(sink.messages) == 1
 
 
+def test_a_server_without_what_the_settings_ask_gives_a_clear_permanent_error(tmp_path, smtp_server):
+    host, port, sink = smtp_server  # plain SMTP: no STARTTLS, no AUTH
+    store, settings, wl = setup(tmp_path)
+    out = delivery.run_digest(store, settings, wl, datetime.now(UTC), smtp=smtp(host, port, security="starttls"))
+    assert out.status == "failed" and 'smtp.security = "tls"' in out.message
+    (tmp_path / "again").mkdir()
+    store, settings, wl = setup(tmp_path / "again")
+    out = delivery.run_digest(store, settings, wl, datetime.now(UTC), smtp=smtp(host, port, username="me"))
+    assert out.status == "failed" and "remove smtp.username" in out.message and not sink.messages
+
+
 def test_connection_refused_is_retried_then_gives_up(tmp_path):
     store, settings, wl = setup(tmp_path, extra='retry_for = "1h"\n')
     closed = smtp("127.0.0.1", free_port())
