@@ -175,12 +175,22 @@ _WS = re.compile(r"\s+")
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\u2028\u2029]")
 
 
+_BLOCK_TAG = re.compile(
+    r"<(/?(?:p|div|br|hr|li|ul|ol|dl|dt|dd|h[1-6]|tr|td|th|table|blockquote|pre|section|article|header|footer|"
+    r"aside|nav|main|figure|figcaption|address|details|summary)\b)",
+    re.I,
+)
+
+
 def html_to_text(markup: str | None) -> str:
-    """Plain text of an HTML fragment: tags dropped (script/style with their content), entities
-    decoded, control characters removed, white space collapsed."""
+    """Plain text of an HTML fragment: tags dropped (script/style with their content), a space where a
+    block ends ("<p>One.</p><p>Two</p>" is "One. Two", not "One.Two"), entities decoded, control
+    characters removed, white space collapsed."""
     if not markup:
         return ""
     if "<" in markup or "&" in markup:
+        if "<" in markup:
+            markup = _BLOCK_TAG.sub(r" <\1", markup)
         markup = nh3.clean(markup, tags=set(), clean_content_tags={"script", "style"})
         markup = html.unescape(markup)
     return _WS.sub(" ", _CONTROL.sub(" ", markup)).strip()

@@ -365,11 +365,14 @@ class Pipeline:
         known = self.store.item_by_guid(item.feed_url, item.guid)
         if known is not None:
             if known["content_hash"] != item.content_hash:
-                self.store.update_edited_item(known["id"], item, now)
+                # the same words spaced differently (text extraction improved since it was stored) is no edit
+                before = (_squeezed(known["title"]), _squeezed(known["summary"]))
+                respaced = before == (_squeezed(item.title), _squeezed(item.summary))
+                self.store.update_edited_item(known["id"], item, now, record=not respaced)
                 self.store.set_topics(
                     known["id"], self.tag_text(item.title, item.summary, item.feed_title or "", item.author or ""), now
                 )
-                report.edited += 1
+                report.edited += not respaced
             return None
         decision, sh, keys, terms = self.dedup_item(item)
         item_id = self.store_new(item, decision, sh, keys, terms, now)
@@ -507,3 +510,7 @@ class Pipeline:
             for seed in self.store.seeds():
                 self.store.set_seed_topics(seed["id"], self.tag_text(seed["title"], seed["text"]))
         return tagged
+
+
+def _squeezed(text: str | None) -> str:
+    return "".join((text or "").split())

@@ -2,17 +2,22 @@
 
 Plain text (the format of `seeds/`): first line the title, then an optional `Published:` line,
 then the body. Markdown: an optional `---` front matter block with `title:`, `published:`/`date:`
-and `url:`; else the first `# heading` is the title. HTML: `og:title` or `<title>` or `<h1>`,
-`article:published_time` or `<time datetime>`, `<link rel=canonical>`, and the text of
-`<article>` (or `<body>`).
+and `url:`; else the first `# heading` is the title. HTML (a saved web page): `og:title`,
+JSON-LD headline, `<h1>` or `<title>` (less the site's name); `article:published_time`, JSON-LD
+datePublished or `<time datetime>`; `<link rel=canonical>` or `og:url`; and the main text (see
+`_from_html`), so that menus, teasers and footers do not become part of the article.
 """
 
 from __future__ import annotations
 
+import html
+import json
 import re
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
+from html.parser import HTMLParser
 from pathlib import Path
+from typing import Any
 
 from aggregator.errors import SeedError
 from aggregator.models import Seed
@@ -147,27 +152,150 @@ def _meta(raw: str, prop: str) -> str | None:
     ):
         m = re.search(pattern, raw, re.I)
         if m:
-            return m.group(1)
+            return html.unescape(m.group(1))
     return None
 
 
+def _json_ld_article(raw: str) -> dict[str, Any]:
+    """The first NewsArticle/Article/BlogPosting object of the page's JSON-LD, if any."""
+    for m in re.finditer(r"<script[^>]+application/ld\+json[^>]*>(.*?)</script>", raw, re.I | re.S):
+        try:
+            data = json.loads(m.group(1).strip())
+        except ValueError:
+            continue
+        stack = [data]
+        while stack:
+            node = stack.pop()
+            if isinstance(node, list):
+                stack.extend(node)
+            elif isinstance(node, dict):
+                kind = node.get("@type")
+                kinds = kind if isinstance(kind, list) else [kind]
+                if any(isinstance(k, str) and k.endswith(("Article", "BlogPosting", "Report")) for k in kinds):
+                    return node
+                stack.extend(v for v in node.values() if isinstance(v, list | dict))
+    return {}
+
+
 def _from_html(raw: str) -> tuple[str, datetime | None, str | None, str]:
-    title = _meta(raw, "og:title")
+    """Title, date, URL and main text of a saved web page. The text is, in order of preference: the
+    page's JSON-LD articleBody; the paragraphs of its main <article>; its paragraphs outside navigation,
+    headers, footers, asides and forms; all the text of <body> (a page of another shape)."""
+    ld = _json_ld_article(raw)
+    title = _meta(raw, "og:title") or (ld.get("headline") if isinstance(ld.get("headline"), str) else None)
     if not title:
-        m = re.search(r"<title[^>]*>(.*?)</title>", raw, re.I | re.S) or re.search(
-            r"<h1[^>]*>(.*?)</h1>", raw, re.I | re.S
+        m = re.search(r"<h1[^>]*>(.*?)</h1>", raw, re.I | re.S) or re.search(
+            r"<title[^>]*>(.*?)</title>", raw, re.I | re.S
         )
         title = html_to_text(m.group(1)) if m else ""
+    site = _meta(raw, "og:site_name")
+    if site:  # "Headline | Site" or "Headline - Site"
+        title = re.sub(rf"\s+[|\-–—]\s+{re.escape(site)}\s*$", "", title)
     published = parse_date(_meta(raw, "article:published_time"))
+    if published is None and isinstance(ld.get("datePublished"), str):
+        published = parse_date(ld["datePublished"])
     if published is None:
         m = re.search(r"<time[^>]+datetime=[\"']([^\"']+)", raw, re.I)
         published = parse_date(m.group(1)) if m else None
     m = re.search(r"<link[^>]+rel=[\"']canonical[\"'][^>]*href=[\"']([^\"']+)", raw, re.I)
-    url = m.group(1) if m else None
-    body = re.search(r"<article[^>]*>(.*?)</article>", raw, re.I | re.S) or re.search(
-        r"<body[^>]*>(.*?)</body>", raw, re.I | re.S
-    )
-    text = html_to_text(body.group(1) if body else raw)
+    url = m.group(1) if m else _meta(raw, "og:url")
+    body = ld.get("articleBody")
+    text = html_to_text(body) if isinstance(body, str) and len(body) >= MIN_MAIN_TEXT else _main_text(raw)
+    if not text:
+        page = re.search(r"<body[^>]*>(.*?)</body>", raw, re.I | re.S)
+        text = html_to_text(page.group(1) if page else raw)
+    title = html_to_text(title)
     if title and text.startswith(title):
         text = text[len(title) :]
-    return html_to_text(title), published, url, text
+    return title, published, url, text
+
+
+MIN_MAIN_TEXT = 200  # characters of paragraphs that make a page's main text
+_BLOCKS = {"p", "h2", "h3", "h4", "blockquote", "li", "pre", "dd"}
+_SKIP = {"script", "style", "noscript", "template", "svg", "button", "select", "textarea"}
+_BOILERPLATE = {"nav", "header", "footer", "aside", "form", "figure", "dialog", "menu"}
+_BOILERPLATE_NAME = re.compile(
+    r"(?:^|[\s_-])(?:nav|navbar|menu|footer|comments?|related|share|sharing|social|newsletter|promo|advert|ads?|"
+    r"sidebar|breadcrumbs?|cookie|subscribe|recommended|most-read|outbrain|taboola)(?:$|[\s_-])",
+    re.I,
+)
+_VOID = {"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "source", "track", "wbr"}
+
+
+class _MainText(HTMLParser):
+    """Paragraph-level text of a page, with which <article> each paragraph is in and whether it sits
+    in boilerplate (navigation, header, footer, aside, form, or a container named like one)."""
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.stack: list[tuple[str, bool, int | None]] = []  # tag, boilerplate?, article number
+        self.articles = 0
+        self.blocks: list[tuple[int | None, bool, str]] = []  # article, boilerplate?, text
+        self._buf: list[str] = []
+        self._skip = 0
+
+    def _state(self) -> tuple[bool, int | None]:
+        return (self.stack[-1][1], self.stack[-1][2]) if self.stack else (False, None)
+
+    def _flush(self) -> None:
+        text = " ".join("".join(self._buf).split())
+        self._buf = []
+        if text:
+            boiler, article = self._state()
+            self.blocks.append((article, boiler, text))
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag in _VOID:
+            return
+        if tag in _SKIP:
+            self._skip += 1
+        if tag in _BLOCKS or tag in ("div", "section", "article", "main", "br"):
+            self._flush()
+        boiler, article = self._state()
+        named = " ".join(v or "" for k, v in attrs if k in ("class", "id", "role"))
+        boiler = boiler or tag in _BOILERPLATE or bool(named and _BOILERPLATE_NAME.search(named))
+        boiler = boiler or any(
+            v in ("navigation", "banner", "contentinfo", "complementary") for k, v in attrs if k == "role"
+        )
+        if tag == "article":
+            self.articles += 1
+            article = self.articles
+        self.stack.append((tag, boiler, article))
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag in _VOID or not any(t == tag for t, _, _ in self.stack):
+            return
+        if tag in _SKIP:
+            self._skip = max(0, self._skip - 1)
+        self._flush()
+        while self.stack:
+            if self.stack.pop()[0] == tag:
+                break
+
+    def handle_data(self, data: str) -> None:
+        if not self._skip:
+            self._buf.append(data)
+
+
+def _main_text(raw: str) -> str:
+    parser = _MainText()
+    try:
+        parser.feed(raw)
+        parser.close()
+    except (AssertionError, ValueError):  # html.parser gives up on some broken markup
+        pass
+    parser._flush()
+    content = [(a, t) for a, boiler, t in parser.blocks if not boiler and len(t) >= 2]
+    by_article: dict[int, list[str]] = {}
+    for article, text in content:
+        if article is not None:
+            by_article.setdefault(article, []).append(text)
+    # the main <article> is the one with the most text (pages also use <article> for teasers)
+    main = " ".join(max(by_article.values(), key=lambda ts: sum(map(len, ts)))) if by_article else ""
+    if len(main) >= MIN_MAIN_TEXT:
+        return main
+    # no long <article>: the paragraphs that read like prose (menus and link lists are short lines)
+    prose = " ".join(t for _, t in content if len(t) >= 40 or t.endswith((".", "!", "?", '"', "”")))
+    if len(prose) >= MIN_MAIN_TEXT:
+        return prose
+    return main or prose or " ".join(t for _, t in content)  # a short page: all its text but the boilerplate

@@ -379,16 +379,18 @@ class Store:
             self.execute("UPDATE stories SET item_count = item_count + 1 WHERE id = ?", (story_id,))
         return int(cur.lastrowid or 0)
 
-    def update_edited_item(self, item_id: int, item: Item, now: datetime) -> None:
-        """An edited entry (same guid, new title or text) is updated in place; the old text is kept."""
-        old = self.execute("SELECT title, summary FROM items WHERE id = ?", (item_id,)).fetchone()
-        self.execute(
-            "INSERT INTO item_edits (item_id, changed_at, old_title, old_summary) VALUES (?, ?, ?, ?)",
-            (item_id, iso(now), old["title"], old["summary"]),
-        )
+    def update_edited_item(self, item_id: int, item: Item, now: datetime, *, record: bool = True) -> None:
+        """An edited entry (same guid, new title or text) is updated in place; the old text is kept
+        (``record``=False: the same text, only extracted better; nothing to keep)."""
+        if record:
+            old = self.execute("SELECT title, summary FROM items WHERE id = ?", (item_id,)).fetchone()
+            self.execute(
+                "INSERT INTO item_edits (item_id, changed_at, old_title, old_summary) VALUES (?, ?, ?, ?)",
+                (item_id, iso(now), old["title"], old["summary"]),
+            )
         self.execute(
             "UPDATE items SET title = ?, summary = ?, summary_html = ?, url = ?, canonical_url = ?, author = ?, "
-            "content_hash = ?, updated_at = ?, edits = edits + 1 WHERE id = ?",
+            f"content_hash = ?, updated_at = ?, edits = edits + {int(record)} WHERE id = ?",
             (
                 item.title,
                 item.summary,

@@ -104,6 +104,37 @@ def test_edited_item_is_updated_in_place(tmp_path, feed_server):
     store.close()
 
 
+def test_paragraphs_keep_their_spaces_and_text_stored_glued_is_no_edit(tmp_path, feed_server):
+    """'<p>One.</p><p>Two</p>' is 'One. Two'. An item stored by an older version as 'One.Two' is
+    brought up to date on its next poll without counting as an edit."""
+    from aggregator.normalise import content_hash
+
+    item = {
+        "guid": "p-1",
+        "title": "Dutch curb chip tool exports",
+        "link": "https://example.org/p1",
+        "description": "<p>The Dutch government curbed exports.</p><p>ASML must apply for licences.</p>",
+        "pubDate": "Sat, 28 Nov 2026 08:00:00 GMT",
+    }
+    url = feed_server.serve("/p.xml", rss([item]))
+    store, pipe = open_pipeline(write_config(tmp_path, [url]))
+    asyncio.run(pipe.poll_once(force=True))
+    row = next(store.iter_items())
+    assert row["summary"] == "The Dutch government curbed exports. ASML must apply for licences."
+    glued = "The Dutch government curbed exports.ASML must apply for licences."
+    store.execute(
+        "UPDATE items SET summary = ?, content_hash = ? WHERE id = ?",
+        (glued, content_hash(row["title"], glued), row["id"]),
+    )
+    other = {**item, "guid": "p-2", "link": "https://example.org/p2", "title": "Another story"}
+    feed_server.serve("/p.xml", rss([item, other]))  # the feed changes, so the item is read again
+    report = asyncio.run(pipe.poll_once(force=True))
+    row = next(r for r in store.iter_items() if r["guid"] == "p-1")
+    assert report.new_items == 1 and report.edited == 0 and row["edits"] == 0 and "exports. ASML" in row["summary"]
+    assert store.execute("SELECT count(*) FROM item_edits").fetchone()[0] == 0
+    store.close()
+
+
 def test_feed_urls_as_file_url_and_plain_path(tmp_path):
     wire = tmp_path / "wire.xml"
     wire.write_bytes((FEEDS / "wire.xml").read_bytes())

@@ -102,3 +102,70 @@ def test_a_feed_copy_of_the_seed_is_a_near_duplicate_and_follow_up(tmp_path, fee
     assert row["dup_reason"].startswith('near-duplicate of seed "Alibaba Cloud is on US')
     assert store.story(row["story_id"])["seed_id"] == store.seeds()[0]["id"]
     store.close()
+
+
+LEDE = (
+    "The Commerce Department is reviewing Alibaba's cloud business to determine whether it poses a risk "
+    "to US national security, according to three people briefed on the matter."
+)
+MORE = (
+    "The review is focused on how the company stores customer data, including personal information and "
+    "intellectual property, and whether the Chinese government could gain access to it."
+)
+
+
+def test_html_seed_is_the_article_not_the_page(tmp_path):
+    """A saved news page: menus, a teaser <article>, share buttons, a captioned photo and a footer
+    around the story. The seed's text is the story; its title loses the site's name."""
+    page = tmp_path / "page.html"
+    page.write_text(
+        "<!DOCTYPE html><html><head><title>US probes Alibaba cloud unit | Example News</title>"
+        '<meta property="og:site_name" content="Example News"><meta property="og:url" content="https://news.example/a">'
+        "</head><body><header><ul><li><a href=/>Home</a></li><li><a href=/world>World</a></li>"
+        "<li><a href=/tech>Technology</a></li></ul></header>"
+        "<aside><article><h3>Related</h3><p>Markets rally as rates hold steady for a third month.</p></article></aside>"
+        '<main><article><h1>US probes Alibaba cloud unit</h1><div class="share-tools"><p>Share on X</p></div>'
+        f"<p>{LEDE}</p><figure><img src=a.jpg><figcaption>The company headquarters in Hangzhou.</figcaption>"
+        f"</figure><p>{MORE}</p><p>Alibaba did not respond to a request for comment.</p></article></main>"
+        '<div class="newsletter-signup"><p>Sign up for our daily briefing, delivered every morning.</p></div>'
+        "<footer><p>© 2022 Example News. All rights reserved.</p></footer></body></html>"
+    )
+    s = read_seed(page)
+    assert s.title == "US probes Alibaba cloud unit" and s.url == "https://news.example/a"
+    assert s.text == f"{LEDE} {MORE} Alibaba did not respond to a request for comment."
+
+
+def test_html_seed_from_json_ld_and_from_plain_paragraphs(tmp_path):
+    import json
+
+    ld = {
+        "@context": "https://schema.org",
+        "@graph": [
+            {"@type": "WebPage", "name": "x"},
+            {
+                "@type": "NewsArticle",
+                "headline": "US probes Alibaba cloud unit",
+                "datePublished": "2022-01-18T09:00:00Z",
+                "articleBody": f"{LEDE} {MORE}",
+            },
+        ],
+    }
+    page = tmp_path / "ld.html"
+    page.write_text(
+        f'<html><head><script type="application/ld+json">{json.dumps(ld)}</script></head>'
+        "<body><div id=app>Loading...</div></body></html>"
+    )
+    s = read_seed(page)
+    assert (s.title, s.text, s.published.isoformat()) == (
+        "US probes Alibaba cloud unit",
+        f"{LEDE} {MORE}",
+        "2022-01-18T09:00:00+00:00",
+    )
+    plain = tmp_path / "plain.html"
+    plain.write_text(
+        "<html><body><div class=top-nav><a href=/>Home</a> <a href=/news>News</a></div>"
+        "<h1>US probes Alibaba cloud unit</h1><div class=content>"
+        f"<p>{LEDE}</p><p>{MORE}</p><ul><li><a href=/1>More news</a></li></ul></div></body></html>"
+    )
+    p = read_seed(plain)
+    assert p.title == "US probes Alibaba cloud unit" and p.text == f"{LEDE} {MORE}"
