@@ -63,6 +63,12 @@ class _Field:
         return out
 
 
+def clear_caches() -> None:
+    """Forget the memoised token analyses (benchmarks measure from cold)."""
+    _analyse.cache_clear()
+    _shared_field.cache_clear()
+
+
 @lru_cache(maxsize=1024)
 def _shared_field(text: str) -> _Field:
     """Feed titles and author names repeat on every item of a feed: tokenised once (fields are read-only)."""
@@ -156,11 +162,48 @@ def _term_positions(f: _Field, term: Term) -> list[int]:
     return (f.upper if term.upper else f.index).get(term.text, [])
 
 
+OrPlan = tuple[dict[str, tuple[int, ...]], tuple[int, ...]]  # word -> parts it triggers; parts always tried
+
+
+def or_plans(node: Node, trig: dict[int, Trigger | None], out: dict[int, OrPlan] | None = None) -> dict[int, OrPlan]:
+    """For every large OR of a query (by id): which of its parts each word can make true, so that a
+    document's words pick the parts to try with one set intersection instead of a test per part."""
+    out = {} if out is None else out
+    if isinstance(node, Or):
+        if len(node.parts) >= 4:
+            by_word: dict[str, list[int]] = defaultdict(list)
+            always = []
+            for i, part in enumerate(node.parts):
+                t = trig.get(id(part))
+                if t is None or t[1]:  # no trigger, or a prefix one: tried with may_match
+                    always.append(i)
+                else:
+                    for word in t[0]:
+                        by_word[word].append(i)
+            out[id(node)] = ({w: tuple(ix) for w, ix in by_word.items()}, tuple(always))
+        for part in node.parts:
+            or_plans(part, trig, out)
+    elif isinstance(node, And):
+        for part in node.parts:
+            or_plans(part, trig, out)
+    elif isinstance(node, Near):
+        or_plans(node.left, trig, out)
+        or_plans(node.right, trig, out)
+    elif isinstance(node, Field | Not):
+        or_plans(node.part, trig, out)
+    return out
+
+
 def match(
-    node: Node, doc: Doc, fields: tuple[str, ...] = DEFAULT_FIELDS, trig: dict[int, Trigger | None] | None = None
+    node: Node,
+    doc: Doc,
+    fields: tuple[str, ...] = DEFAULT_FIELDS,
+    trig: dict[int, Trigger | None] | None = None,
+    plans: dict[int, OrPlan] | None = None,
 ) -> list[Span] | None:
     """The spans that make ``node`` true on ``doc``, or None when it is false. NOT yields [].
-    ``trig`` (from `triggers`) lets whole subtrees be skipped when their words are absent."""
+    ``trig`` (from `triggers`) lets whole subtrees be skipped when their words are absent; ``plans``
+    (from `or_plans`) lets a large OR try only the parts the document's words can make true."""
     if trig is not None:
         t = trig.get(id(node))
         if t is not None and not doc.may_match(t):
@@ -186,7 +229,7 @@ def match(
                 if t is not None and not doc.may_match(t):
                     return None
         for part in node.parts:
-            got = match(part, doc, fields, trig)
+            got = match(part, doc, fields, trig, plans)
             if got is None:
                 return None
             out.extend(got)
@@ -194,23 +237,33 @@ def match(
     if isinstance(node, Or):
         out = []
         hit = False
-        for part in node.parts:
+        plan = plans.get(id(node)) if plans is not None else None
+        if plan is not None:
+            by_word, always = plan
+            chosen = set(always)
+            for word in doc.tokens.intersection(by_word):
+                chosen.update(by_word[word])
+            parts = [node.parts[i] for i in sorted(chosen)] if len(chosen) < len(node.parts) else node.parts
+        else:
+            parts = node.parts
+        for part in parts:
             if trig is not None:  # skip, without a call, the parts whose words are absent
                 t = trig.get(id(part))
                 if t is not None and not doc.may_match(t):
                     continue
-            got = match(part, doc, fields, trig)
+            got = match(part, doc, fields, trig, plans)
             if got is not None:
                 hit = True
                 out.extend(got)
         return out if hit else None
     if isinstance(node, Not):
-        return [] if match(node.part, doc, fields, trig) is None else None
+        return [] if match(node.part, doc, fields, trig, plans) is None else None
     if isinstance(node, Field):
         scope = DEFAULT_FIELDS if node.name == "text" else (node.name,)
-        return match(node.part, doc, scope, trig)
+        return match(node.part, doc, scope, trig, plans)
     if isinstance(node, Near):
-        left, right = match(node.left, doc, fields, trig), match(node.right, doc, fields, trig)
+        left = match(node.left, doc, fields, trig, plans)
+        right = match(node.right, doc, fields, trig, plans) if left else None
         if not left or not right:
             return None
         out = []
@@ -233,11 +286,14 @@ class CompiledTopic:
     example_threshold: float
     examples: tuple[tuple[str, dict[str, float]], ...] = ()  # (name, term weights)
     trig: dict[int, Trigger | None] = field(default_factory=dict, compare=False, repr=False)
+    plans: dict[int, OrPlan] = field(default_factory=dict, compare=False, repr=False)
 
     def __post_init__(self) -> None:
         triggers(self.query, self.trig)
+        or_plans(self.query, self.trig, self.plans)
         if self.exclude is not None:
             triggers(self.exclude, self.trig)
+            or_plans(self.exclude, self.trig, self.plans)
 
 
 def score_spans(spans: Iterable[Span]) -> tuple[float, tuple[str, ...]]:
@@ -255,10 +311,10 @@ def tag(
     """Tag one document. ``similarity(example_terms)`` gives the cosine of the document to an example."""
     out = []
     for topic in topics:
-        spans = match(topic.query, doc, DEFAULT_FIELDS, topic.trig)
+        spans = match(topic.query, doc, DEFAULT_FIELDS, topic.trig, topic.plans)
         if spans is None and not topic.examples:
             continue
-        if topic.exclude is not None and match(topic.exclude, doc, DEFAULT_FIELDS, topic.trig) is not None:
+        if topic.exclude is not None and match(topic.exclude, doc, DEFAULT_FIELDS, topic.trig, topic.plans) is not None:
             continue
         best_name, best_sim = None, 0.0
         if similarity is not None:

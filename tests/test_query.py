@@ -125,3 +125,35 @@ def test_parser_raises_only_its_own_error(text):
     except QuerySyntaxError:
         return
     assert parse(str(node), LISTS) == node
+
+
+def _shipped_topics():
+    from conftest import ROOT
+
+    from aggregator.watchlist import load_watchlist
+
+    wl = load_watchlist(ROOT / "config")
+    return [CompiledTopic(t.id, t.query, t.exclude, t.min_score, t.example_threshold) for t in wl.topics]
+
+
+_TOPICS = _shipped_topics()
+_VOCAB = sorted(
+    {w for t in _TOPICS for w in str(t.query).replace("(", " ").replace(")", " ").replace('"', " ").split()}
+    - {"AND", "OR", "NOT"}
+    | {"the", "a", "of", "US", "us", "chip-making", "Chinese-owned", "U.S.", "bank", "banned", "Hua", "wei"}
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.lists(st.sampled_from(_VOCAB), max_size=14),
+    st.lists(st.sampled_from(_VOCAB), max_size=40),
+)
+def test_prefilters_never_change_a_result(title_words, summary_words):
+    """The shortcuts (word triggers that skip subtrees, OR plans that pick parts by the document's
+    words) give exactly what a plain walk of the query gives, on the shipped topics."""
+    doc = Doc.of(" ".join(title_words), " ".join(summary_words).replace("*", ""))
+    for t in _TOPICS:
+        for q in (t.query, t.exclude):
+            if q is not None:
+                assert match(q, doc, trig=t.trig, plans=t.plans) == match(q, doc), t.id
