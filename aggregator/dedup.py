@@ -70,7 +70,7 @@ according told tells per like back""".split()
 )
 
 
-@lru_cache(maxsize=512)
+@lru_cache(maxsize=64)
 def words(text: str) -> tuple[str, ...]:
     """Folded word tokens; 'U.S.' -> 'us', "China's" -> 'china'. Cached: one item's title and text are
     tokenised once for its shingles, candidate keys, story terms and title comparisons."""
@@ -132,7 +132,7 @@ def similarity(a: set[int], b: set[int]) -> float:
 # --- story features ----------------------------------------------------------------------
 
 
-@lru_cache(maxsize=65536)
+@lru_cache(maxsize=4096)
 def _stem(w: str) -> str:
     """A light stemmer: enough to join 'bans'/'banned'/'banning' and 'restrictions'/'restriction'."""
     if len(w) <= 4 or w.isdigit():

@@ -69,13 +69,13 @@ def clear_caches() -> None:
     _shared_field.cache_clear()
 
 
-@lru_cache(maxsize=1024)
+@lru_cache(maxsize=256)
 def _shared_field(text: str) -> _Field:
     """Feed titles and author names repeat on every item of a feed: tokenised once (fields are read-only)."""
     return _Field(text)
 
 
-@lru_cache(maxsize=65536)
+@lru_cache(maxsize=4096)
 def _analyse(raw: str) -> tuple[tuple[tuple[str, bool], ...], str]:
     """One raw token -> its words (folded, written in capitals?) and, if hyphenated, the joined form.
     Cached: news reuses its words, and this is the inner loop of tagging."""
