@@ -405,3 +405,17 @@ def test_items_stored_after_a_digest_in_the_same_cycle_go_to_the_next_window(tmp
     later = delivery.run_digest(store, settings, pipe.watchlist, datetime.now(UTC) + timedelta(seconds=1))
     assert later.status == "sent"
     assert "chipmakers" in Path(store.digests(1)[0]["outbox_path"]).read_text()
+
+
+def test_a_big_story_names_eight_other_outlets_and_counts_the_rest():
+    from aggregator.digest import Digest, Entry, Section
+    from aggregator.render import render_html, render_text
+
+    outlets = tuple(f"Outlet {n}" for n in range(1, 13))
+    when = datetime(2026, 11, 28, 8, 0, tzinfo=UTC)
+    entry = Entry(
+        1, "TikTok CEO testifies", "https://example.org/t", "Wire", when, "Snippet.", 0.9, (), outlets, None, 0
+    )
+    d = Digest(when, when + timedelta(days=1), "UTC", (Section("t", "Topic", (entry,)),), 13, 0, (), ())
+    for text in (render_text(d), render_html(d)):
+        assert "Outlet 1, Outlet 2" in text and "Outlet 8 and 4 more" in text and "Outlet 9" not in text
