@@ -36,6 +36,8 @@ class Entry:
     also: tuple[str, ...]  # other sources
     follow_up_of: str | None  # seed title
     duplicates: int
+    update_of: datetime | None = None  # for an update: when the story was first reported (before the window)
+    earlier: int = 0  # for an update: how many of its reports came before the window
 
 
 @dataclass(frozen=True)
@@ -120,8 +122,10 @@ def build_digest(
         stories = by_topic.get(topic_id)
         if not stories:
             continue
-        entries = [_entry(story_id, members, sources.get(story_id, ())) for story_id, members in stories.items()]
-        entries.sort(key=lambda e: (-e.score, -e.when.timestamp()))
+        entries = [
+            _entry(story_id, members, sources.get(story_id, ()), window_start) for story_id, members in stories.items()
+        ]
+        entries.sort(key=lambda e: (e.update_of is not None, -e.score, -e.when.timestamp()))  # new stories first
         spike = _spike(daily_counts.get(topic_id, {}) if daily_counts else {}, window_end)
         if spike:
             spikes.append(f"{name}: {spike}")
@@ -133,7 +137,20 @@ def build_digest(
     )
 
 
-def _entry(story_id: int, members: Sequence[Mapping[str, Any]], sources: Sequence[Mapping[str, Any]]) -> Entry:
+def _entry(
+    story_id: int,
+    members: Sequence[Mapping[str, Any]],
+    sources: Sequence[Mapping[str, Any]],
+    window_start: datetime | None = None,
+) -> Entry:
+    """One story's entry: its best-scoring original report (of the window, for an update)."""
+    first = _dt(members[0]["story_first"]) if "story_first" in members[0].keys() else None
+    update_of = first if first is not None and window_start is not None and first < window_start else None
+    earlier: list[Mapping[str, Any]] = []
+    if update_of is not None and window_start is not None:  # an update: the window's reports; count the rest
+        start = window_start
+        earlier = [s for s in sources if (fetched := _dt(s["fetched_at"])) is not None and fetched < start]
+        sources = [s for s in sources if s not in earlier]
     originals = [m for m in members if m["dup_level"] == "new"] or list(members)
     head = max(originals, key=lambda m: (m["score"], -(m["id"])))
     when = _dt(head["published"]) or _dt(head["fetched_at"])
@@ -157,6 +174,8 @@ def _entry(story_id: int, members: Sequence[Mapping[str, Any]], sources: Sequenc
         also=tuple(others),
         follow_up_of=head["seed_title"],
         duplicates=sum(1 for s in sources if s["dup_level"] != "new"),
+        update_of=update_of,
+        earlier=len(earlier),
     )
 
 

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -227,8 +227,8 @@ class Store:
         finally:
             self._depth = 0
 
-    def execute(self, sql: str, params: Iterable[Any] = ()) -> sqlite3.Cursor:
-        return self.conn.execute(sql, tuple(params))
+    def execute(self, sql: str, params: Iterable[Any] | Mapping[str, Any] = ()) -> sqlite3.Cursor:
+        return self.conn.execute(sql, params if isinstance(params, Mapping) else tuple(params))
 
     # --- meta --------------------------------------------------------------------------
 
@@ -517,27 +517,35 @@ class Store:
     # --- digest queries ------------------------------------------------------------------
 
     def digest_rows(self, start: datetime | None, end: datetime) -> list[sqlite3.Row]:
-        """Tagged items of the stories that are new in [start, end): a story is new when its earliest
-        item was fetched in the window (a seed's story is never older than its follow-ups)."""
+        """Tagged items of the stories with news in [start, end), with `story_first` (when the story's
+        first item was fetched). A story is new when its first item was fetched in the window (a seed's
+        story is never older than its follow-ups): all its items count. A story begun before the window
+        that got a new report (not a copy) in it is an update: only the window's items count."""
         return self.execute(
             """
-            WITH fresh AS (
-                SELECT story_id FROM items GROUP BY story_id
-                HAVING min(fetched_at) >= coalesce(?, '') AND min(fetched_at) < ?
+            WITH first AS (
+                SELECT story_id, min(fetched_at) AS first_fetched FROM items GROUP BY story_id
+            ), fresh AS (
+                SELECT story_id FROM first WHERE first_fetched >= coalesce(:start, '') AND first_fetched < :end
+                UNION
+                SELECT story_id FROM items
+                WHERE dup_level = 'new' AND fetched_at >= coalesce(:start, '') AND fetched_at < :end
             )
             SELECT i.id, i.feed_url, i.url, i.title, i.summary, i.author, i.published, i.fetched_at,
                    i.dup_level, i.duplicate_of, i.duplicate_of_seed, i.dup_reason, i.story_id, i.story_reason,
                    t.topic, t.score, t.matched, coalesce(f.title, i.feed_url) AS feed_title,
-                   s.seed_id, sd.title AS seed_title
+                   s.seed_id, sd.title AS seed_title, first.first_fetched AS story_first
             FROM items i JOIN fresh ON fresh.story_id = i.story_id
+            JOIN first ON first.story_id = i.story_id
             JOIN item_topics t ON t.item_id = i.id
             LEFT JOIN feeds f ON f.url = i.feed_url
             LEFT JOIN stories s ON s.id = i.story_id
             LEFT JOIN seeds sd ON sd.id = s.seed_id
-            WHERE i.fetched_at < ?
+            WHERE i.fetched_at < :end
+              AND (first.first_fetched >= coalesce(:start, '') OR i.fetched_at >= coalesce(:start, ''))
             ORDER BY i.id
             """,
-            (iso(start), iso(end), iso(end)),
+            {"start": iso(start), "end": iso(end)},
         ).fetchall()
 
     def story_sources(self, story_ids: list[int], end: datetime) -> dict[int, list[sqlite3.Row]]:
@@ -545,7 +553,8 @@ class Store:
         for i in range(0, len(story_ids), 500):
             chunk = story_ids[i : i + 500]
             for row in self.execute(
-                f"SELECT i.id, i.story_id, i.url, i.title, i.dup_level, coalesce(f.title, i.feed_url) AS feed_title "
+                f"SELECT i.id, i.story_id, i.url, i.title, i.dup_level, i.fetched_at, "
+                f"coalesce(f.title, i.feed_url) AS feed_title "
                 f"FROM items i LEFT JOIN feeds f ON f.url = i.feed_url WHERE i.story_id IN "
                 f"({','.join('?' * len(chunk))}) AND i.fetched_at < ? ORDER BY i.id",
                 (*chunk, iso(end)),

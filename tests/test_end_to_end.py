@@ -11,6 +11,7 @@ from conftest import FIXTURES, rss, write_config
 from aggregator import delivery
 from aggregator.config import load_feeds, load_settings
 from aggregator.poll import Pipeline
+from aggregator.render import render_text
 from aggregator.store import Store, database_path
 from aggregator.watchlist import load_watchlist
 
@@ -147,4 +148,42 @@ def test_feed_urls_as_file_url_and_plain_path(tmp_path):
     assert {f.url for f in store.feeds()} == {wire.as_uri(), atom.resolve().as_uri()}
     again = asyncio.run(pipe.poll_once(force=True))
     assert again.not_modified == 2 and again.new_items == 0
+    store.close()
+
+
+def test_a_new_report_on_a_story_already_sent_comes_back_as_an_update(tmp_path, feed_server):
+    """The story was in yesterday's digest; today another outlet reports the decision itself: today's
+    digest shows that report, marked as an update. A mere copy of the old report brings nothing back."""
+    first = {
+        "guid": "u-1",
+        "title": "Netherlands weighs joining US curbs on ASML chip machine exports to China",
+        "link": "https://a.example.org/1",
+        "description": "Dutch officials are weighing new export curbs on ASML lithography machines to China.",
+        "pubDate": "Fri, 27 Nov 2026 08:00:00 GMT",
+    }
+    url = feed_server.serve("/a.xml", rss([first]))
+    other = feed_server.serve("/b.xml", rss([], title="Other outlet"))
+    store, pipe = open_pipeline(write_config(tmp_path, [url, other]))
+    asyncio.run(pipe.poll_once(force=True))
+    sent_until = datetime.now(UTC)
+    copy = {**first, "guid": "b-1", "link": "https://b.example.org/copy"}
+    feed_server.serve("/b.xml", rss([copy], title="Other outlet"))
+    asyncio.run(pipe.poll_once(force=True))
+    assert delivery.compose(store, pipe.settings, pipe.watchlist, sent_until, datetime.now(UTC)).empty
+    news = {
+        "guid": "b-2",
+        "title": "Netherlands curbs ASML chip machine exports to China, joining US",
+        "link": "https://b.example.org/2",
+        "description": "The Dutch government announced export curbs on ASML lithography machines bound for China.",
+        "pubDate": "Sat, 28 Nov 2026 09:00:00 GMT",
+    }
+    feed_server.serve("/b.xml", rss([news, copy], title="Other outlet"))
+    asyncio.run(pipe.poll_once(force=True))
+    rows = {r["guid"]: r for r in store.iter_items()}
+    assert rows["b-2"]["story_id"] == rows["u-1"]["story_id"] and rows["b-2"]["dup_level"] == "new"
+    d = delivery.compose(store, pipe.settings, pipe.watchlist, sent_until, datetime.now(UTC))
+    [entry] = [e for s in d.sections for e in s.entries]
+    assert entry.title == news["title"] and entry.update_of is not None and entry.earlier == 1
+    text = render_text(d)
+    assert "Update: first reported" in text and "(1 earlier report)" in text
     store.close()
