@@ -41,6 +41,8 @@ SHINGLE = 3
 SAMPLE = 8
 MIN_SHINGLES = 12
 MIN_SHARED_TEXT = 30  # shared shingles (about 30 words in sequence) needed when the titles differ
+LEDE_SHINGLE_WORDS = 14  # an item's opening words, compared to tell a re-post from a feed's boilerplate
+REPOST_TITLE = 0.15  # title word Jaccard a re-post within one feed keeps at least
 SAME_TITLE = 0.6  # title word Jaccard from which two titles count as the same headline
 RARE_TERMS = 12  # story candidates come from the postings of this many of an item's rarest terms
 MAX_POSTINGS = 500  # a term in more recent documents than this selects no candidates
@@ -109,6 +111,13 @@ def band_keys(title: str, text: str, sh: set[int] | frozenset[int] | None = None
     if title.strip():
         keys.add(title_key(title))
     return sorted(keys)
+
+
+def _same_lede(text: str, other: frozenset[int] | set[int]) -> bool:
+    """Whether ``text`` opens with words that ``other`` (a text's shingles) also has: most of the
+    shingles of its first LEDE_SHINGLE_WORDS words."""
+    lede = shingles(" ".join(words(text)[:LEDE_SHINGLE_WORDS]))
+    return bool(lede) and len(lede & other) >= 0.6 * len(lede)
 
 
 def title_words(title: str) -> set[str]:
@@ -455,15 +464,27 @@ def decide(
     boilerplate = False
     for cand in near:
         sim = similarity(set(mine), set(cand.shingles))
-        if sim >= 0.5 and cand.feed_url == feed_url and _jaccard(my_title, title_words(cand.title)) < SAME_TITLE:
+        same_title = _jaccard(my_title, title_words(cand.title)) >= SAME_TITLE
+        # within one feed, long shared text under another title is a promo or a caption, unless it is
+        # a whole article (twice the shared text asked of other copies) that opens the same way under a
+        # headline that keeps some of its words: the article re-posted under an edited headline
+        repost = (
+            cand.feed_url == feed_url
+            and not same_title
+            and len(mine & cand.shingles) >= 2 * MIN_SHARED_TEXT
+            and _jaccard(my_title, title_words(cand.title)) >= REPOST_TITLE
+            and _same_lede(text, cand.shingles)
+        )
+        if sim >= 0.5 and cand.feed_url == feed_url and not same_title and not repost:
             boilerplate = True  # this feed's text repeats under another title: a caption or a promo
         if sim < th.near_duplicate or (best is not None and sim <= best[0]):
             continue
         # Under a different title, only substantial shared text makes a copy: feeds reuse photo
         # captions and boilerplate descriptions across unrelated articles; and within one feed,
         # long boilerplate (a channel's promo text) too, so there the title must match as well.
-        same_title = _jaccard(my_title, title_words(cand.title)) >= SAME_TITLE
-        if not same_title and (len(mine & cand.shingles) < MIN_SHARED_TEXT or cand.feed_url == feed_url):
+        if not same_title and (
+            len(mine & cand.shingles) < MIN_SHARED_TEXT or (cand.feed_url == feed_url and not repost)
+        ):
             continue
         best = (sim, cand)
     if best is not None:
