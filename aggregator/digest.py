@@ -13,6 +13,7 @@ Rules:
 from __future__ import annotations
 
 import json
+import math
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -74,6 +75,18 @@ class Digest:
         return sum(len(s.entries) for s in self.sections)
 
     @property
+    def update_count(self) -> int:
+        return sum(e.update_of is not None for s in self.sections for e in s.entries)
+
+    def counts_text(self) -> str:
+        """'12 new stories and 2 updates on 3 topics'."""
+        new, updates, t = self.story_count - self.update_count, self.update_count, len(self.sections)
+        text = f"{new} new stor{'y' if new == 1 else 'ies'}"
+        if updates:
+            text += f" and {updates} update{'' if updates == 1 else 's'}"
+        return text + f" on {t} topic{'' if t == 1 else 's'}"
+
+    @property
     def empty(self) -> bool:
         return self.story_count == 0
 
@@ -125,7 +138,7 @@ def build_digest(
         entries = [
             _entry(story_id, members, sources.get(story_id, ()), window_start) for story_id, members in stories.items()
         ]
-        entries.sort(key=lambda e: (e.update_of is not None, -e.score, -e.when.timestamp()))  # new stories first
+        entries.sort(key=lambda e: (-rank(e), -e.when.timestamp()))
         spike = _spike(daily_counts.get(topic_id, {}) if daily_counts else {}, window_end)
         if spike:
             spikes.append(f"{name}: {spike}")
@@ -177,6 +190,12 @@ def _entry(
         update_of=update_of,
         earlier=len(earlier),
     )
+
+
+def rank(e: Entry) -> float:
+    """Order of a section: the topic score, weighed by how many outlets reported the story in the window
+    (x1 for one, x2 for two, x3 for four...): the event everyone covers comes before a lone report."""
+    return e.score * (1 + math.log2(1 + len(e.also)))
 
 
 def compact_matches(matched: Sequence[str], limit: int = 6) -> list[str]:

@@ -419,3 +419,44 @@ def test_a_big_story_names_eight_other_outlets_and_counts_the_rest():
     d = Digest(when, when + timedelta(days=1), "UTC", (Section("t", "Topic", (entry,)),), 13, 0, (), ())
     for text in (render_text(d), render_html(d)):
         assert "Outlet 1, Outlet 2" in text and "Outlet 8 and 4 more" in text and "Outlet 9" not in text
+
+
+def test_the_story_many_outlets_cover_comes_first_and_updates_are_counted():
+    from aggregator.digest import build_digest
+
+    when = datetime(2026, 11, 28, 8, 0, tzinfo=UTC)
+
+    def row(item_id, story_id, score, feed, first=None):
+        return {
+            "id": item_id,
+            "story_id": story_id,
+            "topic": "t",
+            "score": score,
+            "matched": "[]",
+            "dup_level": "new",
+            "title": f"Story {story_id} report {item_id}",
+            "url": None,
+            "summary": "",
+            "published": when.isoformat(),
+            "fetched_at": when.isoformat(),
+            "feed_title": feed,
+            "seed_title": None,
+            "story_first": (first or when).isoformat(),
+        }
+
+    lone = [row(1, 1, 1.0, "Wire")]
+    covered = [row(10 + n, 2, 0.8, f"Outlet {n}", first=when - timedelta(days=2)) for n in range(5)]
+    d = build_digest(
+        rows=lone + covered,
+        sources={1: lone, 2: covered},
+        topics=[("t", "Topic")],
+        window_start=when - timedelta(hours=12),
+        window_end=when + timedelta(hours=12),
+        timezone="UTC",
+        items_seen=6,
+        duplicates=0,
+    )
+    [section] = d.sections
+    assert [e.story_id for e in section.entries] == [2, 1]  # 0.8 x five outlets before 1.0 x one
+    assert section.entries[0].update_of == when - timedelta(days=2) and section.entries[0].earlier == 0
+    assert d.counts_text() == "1 new story and 1 update on 1 topic"
