@@ -27,9 +27,12 @@ def topic_feed(store: Store, wl: Watchlist, topic_id: str, now: datetime, days: 
         (topic_id, iso(now - timedelta(days=days))),
     ).fetchall()
     best: dict[int, sqlite3.Row] = {}
+    latest: dict[int, str] = {}  # a story's entry is updated when any of its reports arrives
     for r in rows:
         best.setdefault(r["story_id"], r)
-    entries = sorted(best.values(), key=lambda r: r["published"] or r["fetched_at"], reverse=True)
+        when = r["published"] or r["fetched_at"]
+        latest[r["story_id"]] = max(latest.get(r["story_id"], when), when)
+    entries = sorted(best.values(), key=lambda r: latest[r["story_id"]], reverse=True)
     out = [
         '<?xml version="1.0" encoding="utf-8"?>',
         '<feed xmlns="http://www.w3.org/2005/Atom">',
@@ -39,7 +42,7 @@ def topic_feed(store: Store, wl: Watchlist, topic_id: str, now: datetime, days: 
         f'  <generator version="{__version__}">aggregator</generator>',
     ]
     for r in entries:
-        updated = r["published"] or r["fetched_at"]
+        updated = latest[r["story_id"]]
         out += [
             "  <entry>",
             f"    <title>{escape(r['title'])}</title>",

@@ -129,3 +129,39 @@ def test_atom_export_is_a_valid_feed_of_the_topic(tmp_path):
     assert "US adds 27 Chinese firms to Entity List over military ties" in titles
     assert not any("bakery" in t.lower() for t in titles)
     assert cli("export", "feed", "nope", env=env).returncode == 2
+
+
+def test_atom_entry_of_a_story_is_updated_by_its_latest_report(tmp_path):
+    from aggregator.atom import topic_feed
+    from aggregator.config import load_settings
+    from aggregator.models import Item
+    from aggregator.normalise import canonical_url, content_hash
+    from aggregator.poll import CycleReport, Pipeline
+    from aggregator.store import Store, database_path
+    from aggregator.watchlist import load_watchlist
+
+    cfg = write_config(tmp_path, [])
+    settings = load_settings(cfg)
+    store = Store(database_path(settings.data_dir))
+    pipe = Pipeline(store, settings, load_watchlist(cfg))
+    t0 = datetime(2026, 11, 27, 8, 0, tzinfo=UTC)
+    text = "The Dutch government announced export curbs on ASML lithography machines bound for China."
+    for n, (title, hours) in enumerate(
+        [
+            ("Netherlands curbs ASML chip machine exports to China", 0),
+            ("ASML chip machine exports to China: Netherlands curbs explained", 5),
+        ]
+    ):
+        when = t0 + timedelta(hours=hours)
+        url = f"https://site{n}.example/asml"
+        item = Item(
+            f"https://site{n}.example/feed", f"g{n}", url, canonical_url(url), title, text + f" ({n})", text, None,
+            when, when, content_hash(title, text + f" ({n})"), f"Site {n}",
+        )  # fmt: skip
+        with store.transaction():
+            pipe.ingest(item, when, CycleReport())
+    assert len({r["story_id"] for r in store.iter_items()}) == 1
+    parsed = feedparser.parse(topic_feed(store, pipe.watchlist, "us-china-tech", t0 + timedelta(days=1)).encode())
+    [entry] = parsed.entries
+    assert entry.updated.startswith("2026-11-27T13:00")  # the second report's time, not the first's
+    store.close()
