@@ -35,7 +35,7 @@ from itertools import repeat
 from operator import itemgetter, mul
 
 from aggregator.models import DedupDecision
-from aggregator.normalise import fold
+from aggregator.normalise import fold, is_photo_caption
 
 SHINGLE = 3
 SAMPLE = 8
@@ -159,6 +159,8 @@ def story_terms(title: str, text: str, max_text_words: int | None = None) -> dic
     """Term frequencies for story similarity: title words count TITLE_WEIGHT times; text is cut to its
     lede (LEDE_WORDS words unless told)."""
     tf: dict[str, float] = defaultdict(float)
+    if is_photo_caption(text):  # a picture's caption says nothing of the story
+        text = ""
     for w in words(title):
         if w not in STOPWORDS and len(w) > 1:
             tf[_stem(w)] += TITLE_WEIGHT

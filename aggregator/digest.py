@@ -21,6 +21,8 @@ from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from aggregator.normalise import is_photo_caption
+
 SNIPPET = 250
 
 
@@ -181,7 +183,7 @@ def _entry(
         url=head["url"],
         source=head["feed_title"] or "",
         when=when,
-        snippet=snippet(head["summary"] or ""),
+        snippet="" if is_photo_caption(head["summary"] or "") else snippet(head["summary"] or ""),
         score=float(head["score"]),
         matched=tuple(matched),
         also=tuple(others),

@@ -196,6 +196,18 @@ def html_to_text(markup: str | None) -> str:
     return _WS.sub(" ", _CONTROL.sub(" ", markup)).strip()
 
 
+_CREDIT = re.compile(
+    r"\((?:[^()]{0,80}(?:Getty|Images|Photo|Reuters|AFP|AP|Shutterstock|EPA|Xinhua|Bloomberg|pool|file)[^()]{0,80})\)\s*$",
+    re.I,
+)
+
+
+def is_photo_caption(text: str) -> bool:
+    """A summary that is only a photo caption ("The TikTok logo on a phone, Aug. 22, 2022. (Dado Ruvic/
+    Reuters)"), as some feeds send: it says what the picture shows, not what the article reports."""
+    return len(text) < 500 and bool(_CREDIT.search(text))
+
+
 def sanitise_html(markup: str | None) -> str:
     """Feed HTML made safe to show: nh3's allow-list (no script, no event handlers, no styles)."""
     if not markup:

@@ -212,3 +212,15 @@ def test_a_big_story_does_not_absorb_an_item_by_its_size():
     big = _index_with({1: other}).best_story(new, T0)
     assert small is not None and big is not None
     assert big.score < small.score / 3  # one matching member among 16 weighs a quarter of one alone
+
+
+def test_a_photo_caption_is_no_summary_for_stories_or_snippets():
+    from aggregator.dedup import story_terms
+    from aggregator.normalise import is_photo_caption
+
+    caption = (
+        "The TikTok logo is displayed on a phone in this illustration taken on Aug. 22, 2022. (Dado Ruvic/Reuters)"
+    )
+    assert is_photo_caption(caption) and is_photo_caption("Hikvision cameras in Hangzhou. (STR/AFP via Getty Images)")
+    assert not is_photo_caption("The Commerce Department added 31 Chinese companies to its Entity List on Thursday.")
+    assert story_terms("Montana bans TikTok", caption) == story_terms("Montana bans TikTok", "")
