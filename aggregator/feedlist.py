@@ -117,6 +117,49 @@ def discover_links(page: str, base: str) -> list[tuple[str, str | None]]:
     return found
 
 
+# Where sites keep their feed when the page does not announce it (WordPress, Blogger, static site generators).
+COMMON_FEED_PATHS = ("/feed", "/rss", "/feed.xml", "/rss.xml", "/atom.xml", "/index.xml", "/feeds/posts/default")
+_FEEDISH_HREF = re.compile(r"(?:^|/)(?:feed|rss|atom)(?:\.xml|\.rss|\.atom)?/?$|\.(?:rss|atom)$", re.I)
+
+
+def is_comments_feed(url: str, title: str | None) -> bool:
+    """A blog's comments feed (WordPress announces "Comments Feed" beside the posts feed)."""
+    parts = urlsplit(url)
+    return bool(
+        re.search(r"\bcomments\b", title or "", re.I)
+        or re.search(r"(?:^|[/=])comments(?:[/.=-]|$)", f"{parts.path}?{parts.query}", re.I)
+    )
+
+
+def feedish_anchors(page: str, base: str) -> list[str]:
+    """Links of a page (<a href>) that look like feeds: .../feed, .../rss.xml, ....atom."""
+    out: list[str] = []
+    for href in re.findall(r"<a\b[^>]*?\bhref\s*=\s*[\"']([^\"']+)", page, re.I):
+        url = urljoin(base, html.unescape(href))
+        if urlsplit(url).scheme in ("http", "https") and _FEEDISH_HREF.search(urlsplit(url).path) and url not in out:
+            out.append(url)
+    return out
+
+
+async def _probe(fetcher: Fetcher, page: str, base: str) -> tuple[str, str | None] | None:
+    """A page that announces no feed: try its feed-like links, then the usual feed paths of its site."""
+    origin = "{0.scheme}://{0.netloc}".format(urlsplit(base))
+    tried: list[str] = []
+    for url in [*feedish_anchors(page, base)[:5], *(origin + p for p in COMMON_FEED_PATHS)]:
+        if url in tried:
+            continue
+        tried.append(url)
+        result = await fetcher.fetch(url)
+        if not result.ok or not result.body:
+            continue
+        try:
+            parsed = parse_feed(result.body, url, result.content_type)
+        except ParseError:
+            continue
+        return result.final_url or url, parsed.title
+    return None
+
+
 async def add_feed(
     config_dir: Path, url: str, *, title: str | None = None, interval: str | None = None, tags: list[str] | None = None
 ) -> list[str]:
@@ -136,15 +179,25 @@ async def add_feed(
             specs.append(FeedSpec(target, title or parsed.title, seconds, tuple(tags or ())))
             lines.append(f"added feed {target} ({parsed.title or 'untitled'}, {len(parsed.entries)} entries)")
         except ParseError:
-            links = discover_links((result.body or b"").decode("utf-8", "replace"), result.final_url)
+            page = (result.body or b"").decode("utf-8", "replace")
+            links = discover_links(page, result.final_url)
+            how = "discovered and added"
             if not links:
-                raise ConfigError(
-                    f"{url}: neither a feed nor a page that links to one",
-                    hint='a page announces its feeds with <link rel="alternate" type=...>',
-                ) from None
-            for link, link_title in links:
+                probed = await _probe(fetcher, page, result.final_url)
+                if probed is None:
+                    raise ConfigError(
+                        f"{url}: neither a feed nor a page that links to one (tried its feed-like links and "
+                        f"{', '.join(COMMON_FEED_PATHS)})",
+                        hint="find the feed's address on the site and add that",
+                    ) from None
+                links, how = [probed], "found by trying and added"
+            main = [(u, t) for u, t in links if not is_comments_feed(u, t)] or links
+            for link, link_title in main:
                 specs.append(FeedSpec(link, title or link_title, seconds, tuple(tags or ())))
-                lines.append(f"discovered and added {link}" + (f" ({link_title})" if link_title else ""))
+                lines.append(f"{how} {link}" + (f" ({link_title})" if link_title else ""))
+            for link, link_title in links:
+                if (link, link_title) not in main:
+                    lines.append(f"not added, a comments feed: {link} (add it by its address if you want it)")
     n = _append(config_dir, specs)
     if n < len(specs):
         lines.append(f"{len(specs) - n} already in {display_path(feeds_path(config_dir))}")

@@ -75,13 +75,37 @@ def test_add_discovers_feeds_of_a_page(tmp_path, feed_server):
     feed_server.serve("/", page, headers={"Content-Type": "text/html"})
     cfg = write_config(tmp_path, [])
     lines = asyncio.run(add_feed(cfg, feed_server.url("/"), tags=["site"]))
-    assert [f.url for f in load_feeds(cfg)] == [feed_server.url("/feed.xml"), feed_server.url("/comments.atom")]
+    # the blog's comments feed is reported, not added
+    assert [f.url for f in load_feeds(cfg)] == [feed_server.url("/feed.xml")]
     assert lines[0].startswith("discovered and added") and "Main" in lines[0]
+    assert (
+        lines[1]
+        == f"not added, a comments feed: {feed_server.url('/comments.atom')} (add it by its address if you want it)"
+    )
     direct = asyncio.run(add_feed(cfg, feed_server.url("/feed.xml")))
-    assert "already in" in direct[-1] and len(load_feeds(cfg)) == 2
+    assert "already in" in direct[-1] and len(load_feeds(cfg)) == 1
     feed_server.serve("/plain", "<html><body>no feeds</body></html>", headers={"Content-Type": "text/html"})
+    feed_server.routes.pop("/feed.xml")  # nothing at the usual places either
     with pytest.raises(ConfigError, match="neither a feed nor a page"):
         asyncio.run(add_feed(cfg, feed_server.url("/plain")))
+
+
+def test_add_finds_a_feed_the_page_does_not_announce(tmp_path, feed_server):
+    """No <link rel="alternate">: a feed-looking link of the page is tried, then the site's usual feed
+    paths (/feed, /rss, /feed.xml, /atom.xml...), as the best readers do."""
+    cfg = write_config(tmp_path, [])
+    feed_server.serve("/news/rss.xml", rss([{"title": "a", "link": "https://e.example/a"}], title="Linked feed"))
+    feed_server.serve("/blog/", '<html><body><a href="/about">About</a> <a href="/news/rss.xml">RSS</a></body></html>',
+                      headers={"Content-Type": "text/html"})  # fmt: skip
+    lines = asyncio.run(add_feed(cfg, feed_server.url("/blog/")))
+    assert lines == [f"found by trying and added {feed_server.url('/news/rss.xml')} (Linked feed)"]
+    feed_server.serve("/atom.xml", (FIXTURES / "feeds" / "policy.atom").read_bytes())
+    feed_server.serve("/bare", "<html><body>Hello</body></html>", headers={"Content-Type": "text/html"})
+    lines = asyncio.run(add_feed(cfg, feed_server.url("/bare")))
+    assert lines[0].startswith(f"found by trying and added {feed_server.url('/atom.xml')}")
+    tried = [p for p, _, _ in feed_server.log]
+    assert tried.index("/feed") < tried.index("/rss") < tried.index("/atom.xml")  # in the documented order
+    assert [f.url for f in load_feeds(cfg)] == [feed_server.url("/news/rss.xml"), feed_server.url("/atom.xml")]
 
 
 def test_add_a_local_path(tmp_path):
