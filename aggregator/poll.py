@@ -15,13 +15,14 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 from aggregator import dedup, schedule
 from aggregator.config import Settings
 from aggregator.errors import ParseError, SeedError
 from aggregator.fetch import Fetcher, FetchLimits
 from aggregator.models import DedupDecision, FetchResult, Item, Seed, TopicTag
-from aggregator.normalise import normalise_entry
+from aggregator.normalise import canonical_url, normalise_entry
 from aggregator.parse import parse_feed
 from aggregator.seeds import find_seed_files, read_seed
 from aggregator.store import FeedState, Store, from_iso, iso
@@ -91,6 +92,7 @@ class Pipeline:
         self.limits = fetch_limits(settings)
         self.stories = dedup.StoryIndex(self.th.window)
         self._shingles: dict[int, frozenset[int]] = {}
+        self._seed_urls: dict[str, Any] | None = None  # canonical URL -> seed row, built when first needed
         self._warm(now or datetime.now(UTC))
         self.watchlist = watchlist
         self.topics = self.compile(watchlist)
@@ -176,6 +178,7 @@ class Pipeline:
                     self.store.set_seed_topics(seed_id, self.tag_text(seed.title, seed.text))
                     self.stories.add(-seed_id, story_id, None, dedup.story_terms(seed.title, seed.text))
             done.append((seed, changed))
+        self._seed_urls = None
         return done
 
     # --- one cycle -------------------------------------------------------------------
@@ -206,6 +209,7 @@ class Pipeline:
         if not feeds:
             return report
         self.stories.prune(now)
+        self._seed_urls = None  # seeds may have been imported since the last cycle
         own = fetcher is None
         fetcher = fetcher or Fetcher(self.limits)
         if own:
@@ -420,6 +424,24 @@ class Pipeline:
         same = self.store.item_by_canonical(item.canonical_url) if item.canonical_url else None
         sh = frozenset(dedup.shingles(item.title, item.summary))
         keys = dedup.band_keys(item.title, item.summary, sh)
+        seed = self._seed_at(item.canonical_url) if same is None else None
+        if seed is not None:  # the seed article itself, linked from a feed (often with no text to compare)
+            short = seed["title"] if len(seed["title"]) <= 60 else seed["title"][:57].rstrip() + "..."
+            reason = f'same URL as seed "{short}"'
+            return (
+                DedupDecision(
+                    level="near-duplicate",
+                    duplicate_of_seed=seed["id"],
+                    similarity=1.0,
+                    reason=reason,
+                    story_id=seed["story_id"],
+                    story_similarity=1.0,
+                    story_reason=reason,
+                ),
+                sh,
+                keys,
+                terms,
+            )
         decision = dedup.decide(
             title=item.title,
             text=item.summary,
@@ -437,6 +459,18 @@ class Pipeline:
             mine=sh,
         )
         return decision, sh, keys, terms
+
+    def _seed_at(self, canonical: str | None) -> Any:
+        """The seed article whose own page gave this (canonical) URL, if any."""
+        if not canonical:
+            return None
+        if self._seed_urls is None:
+            self._seed_urls = {}
+            for seed in self.store.seeds():
+                key = canonical_url(seed["url"]) if seed["url"] else None
+                if key:
+                    self._seed_urls.setdefault(key, seed)
+        return self._seed_urls.get(canonical)
 
     def _near_candidates(self, keys: list[int], title_key: int) -> list[dedup.NearCandidate]:
         """Earlier items and seeds that may be the original of a copy. A copy shares its title key,

@@ -8,7 +8,9 @@ from datetime import UTC, datetime
 from conftest import ROOT, rss, write_config
 
 from aggregator.config import load_settings
-from aggregator.poll import Pipeline
+from aggregator.models import Item
+from aggregator.normalise import canonical_url, content_hash
+from aggregator.poll import CycleReport, Pipeline
 from aggregator.seeds import read_seed
 from aggregator.store import Store, database_path
 from aggregator.watchlist import load_watchlist
@@ -169,3 +171,30 @@ def test_html_seed_from_json_ld_and_from_plain_paragraphs(tmp_path):
     )
     p = read_seed(plain)
     assert p.title == "US probes Alibaba cloud unit" and p.text == f"{LEDE} {MORE}"
+
+
+def test_a_feed_item_linking_to_a_seed_article_is_a_copy_of_it(tmp_path):
+    """A feed item with the seed's own address (as its page gave it) is that article, even when the
+    feed sends no text to compare: an AMP or tracking variant of the URL too."""
+    store, pipe = pipeline(tmp_path)
+    seed = tmp_path / "seedpages"
+    seed.mkdir()
+    (seed / "a.md").write_text(
+        "---\ntitle: US opens review of Alibaba cloud unit\nurl: https://news.example/tech/alibaba-cloud\n---\n"
+        "The Commerce Department is reviewing Alibaba's cloud business over national security concerns.\n"
+    )
+    now = datetime.now(UTC)
+    pipe.import_seeds([seed], now)
+    link = "https://www.news.example/tech/alibaba-cloud/amp?utm_source=feed"
+    item = Item(
+        "https://agg.example/feed", "x1", link, canonical_url(link), "Alibaba cloud under review", "", "", None,
+        now, now, content_hash("Alibaba cloud under review", ""), "Aggregator",
+    )  # fmt: skip
+    with store.transaction():
+        item_id = pipe.ingest(item, now, CycleReport())
+    row = store.item(item_id)
+    seed_row = store.seeds()[0]
+    assert (row["dup_level"], row["duplicate_of_seed"]) == ("near-duplicate", seed_row["id"])
+    assert row["dup_reason"] == 'same URL as seed "US opens review of Alibaba cloud unit"'
+    assert row["story_id"] == seed_row["story_id"]
+    store.close()
