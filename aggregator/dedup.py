@@ -217,7 +217,7 @@ class StoryIndex:
 
     def _vector(self, terms: dict[str, float]) -> tuple[dict[str, float], float]:
         """TF-IDF weights and norm of a document. The last one is remembered while the document
-        frequencies stay the same: one new item is matched, anchored and compared to examples with it."""
+        frequencies stay the same: one new item is matched to stories and compared to examples with it."""
         memo = self._memo
         if memo is not None and memo[0] is terms and memo[1] == self.n_docs:
             return memo[2], memo[3]
