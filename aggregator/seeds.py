@@ -212,7 +212,7 @@ def _from_html(raw: str) -> tuple[str, datetime | None, str | None, str]:
 
 MIN_MAIN_TEXT = 200  # characters of paragraphs that make a page's main text
 _BLOCKS = {"p", "h2", "h3", "h4", "blockquote", "li", "pre", "dd"}
-_SKIP = {"script", "style", "noscript", "template", "svg", "button", "select", "textarea"}
+_SKIP = {"title", "script", "style", "noscript", "template", "svg", "button", "select", "textarea"}
 _BOILERPLATE = {"nav", "header", "footer", "aside", "form", "figure", "dialog", "menu"}
 _BOILERPLATE_NAME = re.compile(
     r"(?:^|[\s_-])(?:nav|navbar|menu|footer|comments?|related|share|sharing|social|newsletter|promo|advert|ads?|"

@@ -165,7 +165,8 @@ def test_html_seed_from_json_ld_and_from_plain_paragraphs(tmp_path):
     )
     plain = tmp_path / "plain.html"
     plain.write_text(
-        "<html><body><div class=top-nav><a href=/>Home</a> <a href=/news>News</a></div>"
+        "<html><head><title>US probes Alibaba cloud unit over data risks - Example Daily News</title></head>"
+        "<body><div class=top-nav><a href=/>Home</a> <a href=/news>News</a></div>"
         "<h1>US probes Alibaba cloud unit</h1><div class=content>"
         f"<p>{LEDE}</p><p>{MORE}</p><ul><li><a href=/1>More news</a></li></ul></div></body></html>"
     )
