@@ -165,3 +165,32 @@ def test_atom_entry_of_a_story_is_updated_by_its_latest_report(tmp_path):
     [entry] = parsed.entries
     assert entry.updated.startswith("2026-11-27T13:00")  # the second report's time, not the first's
     store.close()
+
+
+def test_the_shipped_topic_reads_news_after_2023(tmp_path):
+    """The topic was tuned on 2023 headlines; the measures and names of later years are in it too, and
+    ordinary business news about the same companies stays out."""
+    from aggregator.config import load_settings
+    from aggregator.poll import Pipeline
+    from aggregator.store import Store, database_path
+    from aggregator.watchlist import load_watchlist
+
+    cfg = write_config(tmp_path, [])
+    pipe = Pipeline(Store(database_path(load_settings(cfg).data_dir)), load_settings(cfg), load_watchlist(cfg))
+    topic = [t for t in pipe.topics if t.id == "us-china-tech"]
+    on = [
+        "Australia bans DeepSeek on government devices over security concerns",
+        "Dutch government seizes control of Nexperia, citing national security",
+        "US charges two Chinese nationals with smuggling Nvidia AI chips",
+        "Pentagon adds CATL to 1260H list of Chinese military companies",
+        "Commerce expands the Entity List with an affiliates rule covering subsidiaries",
+        "TP-Link routers face possible US ban over security concerns",
+    ]
+    off = [
+        "DeepSeek releases a new reasoning model",
+        "Nexperia posts quarterly revenue growth",
+        "China plans new gaming curbs in another blow to Tencent",
+    ]
+    assert [title for title in on if not pipe.tag_text(title, "", topics=topic)] == []
+    assert [title for title in off if pipe.tag_text(title, "", topics=topic)] == []
+    pipe.store.close()
