@@ -4,7 +4,8 @@ Pure: it looks only at data given to it (`decide`) and at the in-memory `StoryIn
 items; the poll stage fetches candidates from the store. Rule order in `decide`:
 
   1. same item: an item with the same canonical URL exists (same (feed, guid) never reaches here:
-     it is an edit or nothing, handled by the poll stage);
+     it is an edit or nothing, handled by the poll stage); else, a seed published at that URL makes
+     the item a near-duplicate of the seed;
   2. near-duplicate: shingle containment with an earlier item or a seed >= near_threshold;
      the copy is marked duplicate_of the earliest original and joins its story;
   3. same story: the best story among recent items (within `window`, by published time) and
@@ -416,6 +417,19 @@ class Thresholds:
 
 
 @dataclass(frozen=True)
+class SeedAtUrl:
+    """The seed article whose own page gave the new item's canonical URL."""
+
+    seed_id: int
+    title: str
+    story_id: int | None
+
+
+def short_title(title: str, limit: int = 60) -> str:
+    return title if len(title) <= limit else title[: limit - 3].rstrip() + "..."
+
+
+@dataclass(frozen=True)
 class SameUrl:
     """The earlier item with the same canonical URL."""
 
@@ -437,8 +451,20 @@ def decide(
     th: Thresholds,
     mine: set[int] | frozenset[int] | None = None,
     feed_url: str | None = None,
+    seed_at_url: SeedAtUrl | None = None,
 ) -> DedupDecision:
     """Classify a new item. The rule order is the one in the module docstring."""
+    if same_url is None and seed_at_url is not None:  # the seed article itself, often with no text to compare
+        reason = f'same URL as seed "{short_title(seed_at_url.title)}"'
+        return DedupDecision(
+            level="near-duplicate",
+            duplicate_of_seed=seed_at_url.seed_id,
+            similarity=1.0,
+            reason=reason,
+            story_id=seed_at_url.story_id,
+            story_similarity=1.0,
+            story_reason=reason,
+        )
     if same_url is not None:
         # A living page (one URL, a new article under a new title much later) is a new item: showing
         # it as a copy of the old article would hide it.
@@ -492,8 +518,7 @@ def decide(
     if best is not None:
         sim, cand = best
         what = "seed" if cand.seed_id is not None else "item"
-        short = cand.title if len(cand.title) <= 60 else cand.title[:57].rstrip() + "..."
-        reason = f'near-duplicate of {what} "{short}" ({sim:.2f})'
+        reason = f'near-duplicate of {what} "{short_title(cand.title)}" ({sim:.2f})'
         return DedupDecision(
             level="near-duplicate",
             duplicate_of=cand.duplicate_of or cand.item_id,

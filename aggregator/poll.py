@@ -425,23 +425,6 @@ class Pipeline:
         sh = frozenset(dedup.shingles(item.title, item.summary))
         keys = dedup.band_keys(item.title, item.summary, sh)
         seed = self._seed_at(item.canonical_url) if same is None else None
-        if seed is not None:  # the seed article itself, linked from a feed (often with no text to compare)
-            short = seed["title"] if len(seed["title"]) <= 60 else seed["title"][:57].rstrip() + "..."
-            reason = f'same URL as seed "{short}"'
-            return (
-                DedupDecision(
-                    level="near-duplicate",
-                    duplicate_of_seed=seed["id"],
-                    similarity=1.0,
-                    reason=reason,
-                    story_id=seed["story_id"],
-                    story_similarity=1.0,
-                    story_reason=reason,
-                ),
-                sh,
-                keys,
-                terms,
-            )
         decision = dedup.decide(
             title=item.title,
             text=item.summary,
@@ -452,11 +435,12 @@ class Pipeline:
             if same
             else None,
             feed_url=item.feed_url,
-            near=[] if same else self._near_candidates(keys, dedup.title_key(item.title)),
+            near=[] if same or seed else self._near_candidates(keys, dedup.title_key(item.title)),
             stories=self.stories,
             terms=terms,
             th=self.th,
             mine=sh,
+            seed_at_url=dedup.SeedAtUrl(seed["id"], seed["title"], seed["story_id"]) if seed is not None else None,
         )
         return decision, sh, keys, terms
 
