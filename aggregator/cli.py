@@ -273,7 +273,9 @@ def cmd_export(ctx: Context) -> int:
             "title": row["title"],
             "published": row["published"],
             "fetched_at": row["fetched_at"],
-            "duplicate_of": row["duplicate_of"],
+            # a copy of a seed article is a duplicate too: minus the seed's id (`seeds list`), as seeds are
+            # not items; duplicate_of_seed holds the seed's own id
+            "duplicate_of": row["duplicate_of"] or (-row["duplicate_of_seed"] if row["duplicate_of_seed"] else None),
             "duplicate_of_seed": row["duplicate_of_seed"],
             "dup_level": row["dup_level"],
             "dup_reason": row["dup_reason"],

@@ -8,7 +8,7 @@ import subprocess
 import sys
 
 import pytest
-from conftest import FIXTURES, ROOT, write_config
+from conftest import FIXTURES, ROOT, rss, write_config
 
 from aggregator.cli import EXAMPLES, build_parser
 
@@ -93,6 +93,46 @@ def test_poll_export_status_via_env(tmp_path):
     assert st["healthy"] and st["items"] == 12 and st["feeds"]["total"] == 1
     p = run("digest", "--preview", "--out", str(tmp_path / "d.html"), env=env)
     assert p.returncode == 0 and "<html" in (tmp_path / "d.html").read_text()
+
+
+def test_export_marks_a_copy_of_a_seed_in_duplicate_of(tmp_path):
+    """A syndicated copy of a seed article is a duplicate in the stable export field too, not only in
+    duplicate_of_seed: duplicate_of is minus the seed's id (seeds are not items)."""
+    shipped = next((ROOT / "seeds").glob("*.txt"))
+    (tmp_path / "seeds").mkdir()
+    (tmp_path / "seeds" / shipped.name).write_bytes(shipped.read_bytes())
+    body = "\n\n".join(shipped.read_text(encoding="utf-8").split("\n\n")[2:6])
+    feed = tmp_path / "copy.xml"
+    feed.write_bytes(
+        rss(
+            [
+                {
+                    "guid": "copy-1",
+                    "title": "Washington reviews Alibaba's cloud unit",
+                    "link": "https://syndicate.example/alibaba-cloud?utm_medium=rss",
+                    "description": body,
+                },
+                {
+                    "guid": "other-1",
+                    "title": "Storm closes schools across the north",
+                    "link": "https://syndicate.example/storm",
+                    "description": "Heavy snow closed schools and roads across the north on Tuesday.",
+                },
+            ]
+        )
+    )
+    cfg = write_config(tmp_path, [feed.as_uri()])
+    env = {"AGGREGATOR_CONFIG": str(cfg)}
+    assert run("poll", "--once", "--force", env=env).returncode == 0
+    items = {
+        i["guid"]: i
+        for i in map(json.loads, run("export", "items", "--format", "jsonl", env=env).stdout.split("\n")[:-1])
+    }
+    seed_id = int(run("seeds", "list", env=env).stdout.split()[0].lstrip("#"))
+    copy = items["copy-1"]
+    assert copy["dup_level"] == "near-duplicate" and copy["dup_reason"].startswith("near-duplicate of seed")
+    assert (copy["duplicate_of"], copy["duplicate_of_seed"]) == (-seed_id, seed_id)
+    assert (items["other-1"]["duplicate_of"], items["other-1"]["duplicate_of_seed"]) == (None, None)
 
 
 @pytest.mark.parametrize("args", [["--help"], ["feeds", "list"], ["seeds", "list"], ["watchlist", "validate"]])
