@@ -9,6 +9,7 @@ from xml.sax.saxutils import escape
 
 from aggregator import __version__
 from aggregator.errors import AggregatorError
+from aggregator.normalise import clean_link
 from aggregator.store import Store, iso
 from aggregator.watchlist import Watchlist
 
@@ -51,7 +52,7 @@ def topic_feed(store: Store, wl: Watchlist, topic_id: str, now: datetime, days: 
             f"    <author><name>{escape(r['source'])}</name></author>",
         ]
         if r["url"]:
-            out.append(f'    <link rel="alternate" href="{escape(r["url"], {chr(34): "&quot;"})}"/>')
+            out.append(f'    <link rel="alternate" href="{escape(clean_link(r["url"]), {chr(34): "&quot;"})}"/>')
         out += [f"    <summary>{escape(r['summary'][:600])}</summary>", "  </entry>"]
     out += ["</feed>", ""]
     return "\n".join(out)

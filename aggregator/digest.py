@@ -21,7 +21,7 @@ from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from aggregator.normalise import is_photo_caption
+from aggregator.normalise import clean_link, is_photo_caption
 
 SNIPPET = 250
 
@@ -180,7 +180,7 @@ def _entry(
     return Entry(
         story_id=story_id,
         title=head["title"],
-        url=head["url"],
+        url=clean_link(head["url"]) if head["url"] else None,
         source=head["feed_title"] or "",
         when=when,
         snippet="" if is_photo_caption(head["summary"] or "") else snippet(head["summary"] or ""),

@@ -153,7 +153,7 @@ async def _probe(fetcher: Fetcher, page: str, base: str) -> tuple[str, str | Non
         if not result.ok or not result.body:
             continue
         try:
-            parsed = parse_feed(result.body, url, result.content_type)
+            parsed = parse_feed(result.body, url, result.content_type, base=result.final_url)
         except ParseError:
             continue
         return result.final_url or url, parsed.title
@@ -175,7 +175,7 @@ async def add_feed(
                 f"cannot add {url}: {result.error}", hint="check the URL, or add it to feeds.toml by hand"
             )
         try:
-            parsed = parse_feed(result.body or b"", target, result.content_type)
+            parsed = parse_feed(result.body or b"", target, result.content_type, base=result.final_url)
             specs.append(FeedSpec(target, title or parsed.title, seconds, tuple(tags or ())))
             lines.append(f"added feed {target} ({parsed.title or 'untitled'}, {len(parsed.entries)} entries)")
         except ParseError:

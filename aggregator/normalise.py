@@ -169,6 +169,20 @@ def is_tracking_param(key: str) -> bool:
     return k in TRACKING_PARAMS or k.startswith(TRACKING_PREFIXES)
 
 
+def clean_link(url: str) -> str:
+    """The link shown to a reader: the article's URL without its tracking parameters (utm_*, fbclid...),
+    everything else as the feed gave it (scheme, host, path, other parameters and their order, fragment)."""
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return url
+    if not parts.query:
+        return url
+    pairs = parse_qsl(parts.query, keep_blank_values=True)
+    kept = [(k, v) for k, v in pairs if not is_tracking_param(k)]
+    return url if len(kept) == len(pairs) else urlunsplit(parts._replace(query=urlencode(kept)))
+
+
 # --- text --------------------------------------------------------------------------------
 
 _WS = re.compile(r"\s+")

@@ -13,8 +13,10 @@ from __future__ import annotations
 
 import calendar
 import json
+from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
+from urllib.parse import urljoin, urlsplit
 
 import feedparser
 
@@ -22,11 +24,12 @@ from aggregator.errors import ParseError
 from aggregator.models import Entry, ParsedFeed
 
 
-def parse_feed(body: bytes, url: str, content_type: str | None = None) -> ParsedFeed:
-    """Parse a fetched body. ``url`` is only used in messages."""
+def parse_feed(body: bytes, url: str, content_type: str | None = None, base: str | None = None) -> ParsedFeed:
+    """Parse a fetched body. ``url`` names the feed in messages; ``base`` is where the body came from
+    (after redirects; default ``url``): relative links resolve against the site's link, else against it."""
     head = body.lstrip()[:1]
     if head in (b"{", b"[") or (content_type and "json" in content_type.lower()):
-        return _parse_json_feed(body, url)
+        return _resolved(_parse_json_feed(body, url), base or url)
     try:
         d = feedparser.parse(body, sanitize_html=False, resolve_relative_uris=False)
     except Exception as e:  # feedparser is not supposed to raise; if it does, it is this feed's fault
@@ -53,7 +56,7 @@ def parse_feed(body: bytes, url: str, content_type: str | None = None) -> Parsed
     if d.get("bozo"):
         exc = d.get("bozo_exception")
         warning = f"malformed feed, read anyway: {_one_line(f'{type(exc).__name__}: {exc}' if exc else 'bozo')}"
-    return ParsedFeed(
+    parsed = ParsedFeed(
         title=_clean(feed.get("title")),
         link=feed.get("link"),
         entries=tuple(entries),
@@ -61,11 +64,35 @@ def parse_feed(body: bytes, url: str, content_type: str | None = None) -> Parsed
         ttl=_ttl(feed.get("ttl")),
         skipped=skipped,
     )
+    return _resolved(parsed, base or url)
+
+
+def _absolute(link: str | None, base: str | None) -> str | None:
+    """A link as an absolute URL: feeds often give "/news/1" (xml:base, when present, is applied by
+    feedparser already). Left as it is when there is no usable base."""
+    if not link or not base:
+        return link
+    try:
+        if urlsplit(link).scheme or urlsplit(base).scheme not in ("http", "https", "file"):
+            return link
+        return urljoin(base, link)
+    except ValueError:
+        return link
+
+
+def _resolved(parsed: ParsedFeed, feed_url: str) -> ParsedFeed:
+    """Relative links made absolute: the site's own link against the feed's URL, the entries' against the
+    site's link (what it names as its home), else the feed's URL."""
+    site = _absolute(parsed.link, feed_url)
+    base = site if site and urlsplit(site).scheme in ("http", "https") else feed_url
+    entries = tuple(e if (u := _absolute(e.url, base)) == e.url else replace(e, url=u) for e in parsed.entries)
+    return replace(parsed, link=site, entries=entries)
 
 
 def _entry(raw: Any) -> Entry | None:
     title = _clean(raw.get("title")) or ""
-    link = raw.get("link") or None
+    # FeedBurner-style feeds link to a redirector and give the article's own address beside it
+    link = raw.get("feedburner_origlink") or raw.get("link") or None
     guid = raw.get("id") or raw.get("guid") or None
     summary = raw.get("summary") or ""
     content = raw.get("content") or []

@@ -318,7 +318,7 @@ class Pipeline:
             )
             return
         try:
-            parsed = parse_feed(result.body or b"", url, result.content_type)
+            parsed = parse_feed(result.body or b"", url, result.content_type, base=result.final_url)
         except ParseError as e:
             self._fail(state, now, "parse", str(e), report)
             return

@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 from aggregator.config import load_settings
 from aggregator.explain import explain
 from aggregator.models import Item
-from aggregator.normalise import canonical_url, content_hash, is_tracking_param
+from aggregator.normalise import canonical_url, clean_link, content_hash, is_tracking_param
 from aggregator.poll import CycleReport, Pipeline
 from aggregator.store import Store, database_path
 from aggregator.watchlist import load_watchlist
@@ -148,6 +148,30 @@ def test_canonical_is_idempotent_and_drops_tracking(url):
     query = urlsplit(c).query
     assert not any(is_tracking_param(kv.split("=")[0]) for kv in query.split("&") if kv)
     assert "#" not in c
+
+
+def test_links_shown_to_readers_lose_only_their_trackers():
+    assert (
+        clean_link("http://www.example.com/a/?utm_source=rss&id=7&fbclid=x#top") == "http://www.example.com/a/?id=7#top"
+    )
+    assert clean_link("https://example.com/a?utm_medium=feed") == "https://example.com/a"
+    for kept in ("https://example.com/a?b=2&a=1", "https://example.com/a", "https://example.com/a?q=x%20y&p="):
+        assert clean_link(kept) == kept
+
+
+@settings(max_examples=300, deadline=None)
+@given(_urls)
+def test_clean_link_drops_trackers_and_keeps_the_article(url):
+    shown = clean_link(url)
+    parts, before = urlsplit(shown), urlsplit(url)
+    assert not any(is_tracking_param(kv.split("=")[0]) for kv in parts.query.split("&") if kv)
+    assert (parts.scheme, parts.netloc, parts.path, parts.fragment) == (
+        before.scheme,
+        before.netloc,
+        before.path,
+        before.fragment,
+    )
+    assert canonical_url(shown) == canonical_url(url)  # still the same article
 
 
 @settings(max_examples=300, deadline=None)

@@ -460,3 +460,23 @@ def test_the_story_many_outlets_cover_comes_first_and_updates_are_counted():
     assert [e.story_id for e in section.entries] == [2, 1]  # 0.8 x five outlets before 1.0 x one
     assert section.entries[0].update_of == when - timedelta(days=2) and section.entries[0].earlier == 0
     assert d.counts_text() == "1 new story and 1 update on 1 topic"
+
+
+def test_digest_and_atom_links_carry_no_trackers(tmp_path, feed_server):
+    from aggregator.atom import topic_feed
+    from aggregator.render import render_html
+
+    item = {
+        "guid": "t1",
+        "title": "US adds Chinese chipmakers to the Entity List",
+        "link": "https://news.example/2026/entity-list?utm_source=rss&utm_medium=feed&id=42&fbclid=abc",
+        "description": "The Commerce Department added Chinese chipmakers to the Entity List on Thursday.",
+    }
+    store, settings, wl = setup(tmp_path, feeds=[feed_server.serve("/t.xml", rss([item]))])
+    now = datetime.now(UTC)
+    d = delivery.compose(store, settings, wl, now - timedelta(days=1), now + timedelta(seconds=1))
+    html, text = render_html(d), render_text(d)
+    for shown in (html, text, topic_feed(store, wl, "us-china-tech", now)):
+        assert "https://news.example/2026/entity-list?id=42" in shown and "utm_" not in shown and "fbclid" not in shown
+    # stored as the feed gave it
+    assert next(store.iter_items())["url"] == item["link"]

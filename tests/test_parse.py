@@ -48,3 +48,54 @@ def test_fixture(path):
     if "first_published" in expected:
         assert first.published.isoformat() == expected["first_published"]
     assert "<script" not in first.summary_html and "onclick" not in first.summary_html
+
+
+def test_relative_links_resolve_against_the_site_then_the_feed():
+    rss = (
+        b'<?xml version="1.0"?><rss version="2.0"><channel><title>Site</title><link>https://www.site.example/</link>'
+        b"<item><title>a</title><link>/news/1</link></item>"
+        b"<item><title>b</title><link>news/2?x=1</link></item>"
+        b"<item><title>c</title><link>//cdn.site.example/3</link></item>"
+        b"<item><title>d</title><link>https://other.example/4</link></item>"
+        b"</channel></rss>"
+    )
+    feed = parse_feed(rss, "https://feeds.host.example/site", base="https://feeds.host.example/site.xml")
+    assert [e.url for e in feed.entries] == [
+        "https://www.site.example/news/1",
+        "https://www.site.example/news/2?x=1",
+        "https://cdn.site.example/3",
+        "https://other.example/4",
+    ]
+    # no site link: the feed's own URL (after redirects) is the base; a relative site link resolves too
+    atom = (
+        b'<feed xmlns="http://www.w3.org/2005/Atom"><title>t</title><link rel="alternate" href="/blog/"/>'
+        b'<entry><title>a</title><id>1</id><link href="post/1"/></entry></feed>'
+    )
+    feed = parse_feed(atom, "http://old.example/atom", base="https://new.example/feeds/atom.xml")
+    assert feed.link == "https://new.example/blog/"
+    assert feed.entries[0].url == "https://new.example/blog/post/1"
+    # xml:base, when given, wins (feedparser applies it)
+    based = atom.replace(b"<feed ", b'<feed xml:base="https://base.example/x/" ')
+    assert parse_feed(based, "https://new.example/a.xml").entries[0].url == "https://base.example/x/post/1"
+    # JSON Feed too
+    doc = {
+        "version": "https://jsonfeed.org/version/1.1",
+        "title": "j",
+        "home_page_url": "https://j.example/",
+        "items": [{"id": "1", "url": "/p/1", "content_text": "x"}],
+    }
+    assert parse_feed(json.dumps(doc).encode(), "https://j.example/feed.json").entries[0].url == "https://j.example/p/1"
+    # nothing to resolve against: left as it is
+    bare = b'<rss version="2.0"><channel><title>t</title><item><title>a</title><link>/n/1</link></item></channel></rss>'
+    assert parse_feed(bare, "stdin").entries[0].url == "/n/1"
+
+
+def test_a_redirector_link_gives_way_to_the_original_address():
+    rss = (
+        b'<?xml version="1.0"?><rss version="2.0" xmlns:feedburner="http://rssnamespace.org/feedburner/ext/1.0">'
+        b"<channel><title>x</title><item><title>a</title><link>http://feedproxy.google.com/~r/site/~3/abc/</link>"
+        b"<feedburner:origLink>https://site.example/2024/a.html?utm_source=feedburner</feedburner:origLink>"
+        b'<guid isPermaLink="false">g1</guid></item></channel></rss>'
+    )
+    [entry] = parse_feed(rss, "https://feeds.example/site").entries
+    assert entry.url == "https://site.example/2024/a.html?utm_source=feedburner" and entry.guid == "g1"
