@@ -11,6 +11,7 @@ from __future__ import annotations
 import html
 import re
 import xml.etree.ElementTree as ET
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urljoin, urlsplit
@@ -215,11 +216,21 @@ class OpmlReport:
     known: int = 0
 
 
-def read_opml(text: str, where: str = "OPML") -> OpmlReport:
-    """Every feed of an OPML document, folders as tags; lenient about common breakage."""
-    for attempt in (text, re.sub(r"&(?!(?:#\d+|#x[0-9a-fA-F]+|[A-Za-z][A-Za-z0-9]*);)", "&amp;", text)):
+def read_opml(data: str | bytes, where: str = "OPML") -> OpmlReport:
+    """Every feed of an OPML document, folders as tags; lenient about common breakage: unescaped `&`
+    and quotes in attributes, attribute names in any case (xmlURL), `feed://` URLs, and bytes in the
+    encoding the XML declaration names."""
+    attempts: list[bytes] = []
+    if isinstance(data, bytes):
+        attempts.append(data)  # as it is: the parser honours the declared encoding
+        text = _decode(data)
+    else:
+        text = data
+    fixed = re.sub(r"&(?!(?:#\d+|#x[0-9a-fA-F]+|[A-Za-z][A-Za-z0-9]*);)", "&amp;", text)
+    attempts += [_utf8(text), _utf8(fixed)]
+    for attempt in attempts:
         try:
-            root = ET.fromstring(attempt.encode("utf-8"))
+            root = ET.fromstring(attempt)
         except ET.ParseError:
             continue
         report = OpmlReport()
@@ -229,10 +240,36 @@ def read_opml(text: str, where: str = "OPML") -> OpmlReport:
     return _scan(text, where)
 
 
+def _decode(data: bytes) -> str:
+    declared = re.match(rb"""\s*<\?xml[^>]*encoding\s*=\s*["']([A-Za-z0-9._-]+)["']""", data)
+    if declared:
+        try:
+            return data.decode(declared.group(1).decode("ascii"), "replace")
+        except LookupError:
+            pass
+    return data.decode("utf-8-sig", "replace")
+
+
+def _utf8(text: str) -> bytes:
+    """Text as UTF-8 bytes that say so (a declaration naming another encoding would mislead the parser)."""
+    text = re.sub(r"""^\s*<\?xml[^>]*\?>""", "", text.lstrip("\ufeff"))
+    return text.encode("utf-8")
+
+
+def _get(attrs: Mapping[str, str], name: str) -> str | None:
+    """An OPML attribute by name in any case (exporters write xmlUrl, xmlurl or xmlURL)."""
+    value = attrs.get(name)
+    if value is None:
+        lower = name.lower()
+        value = next((v for k, v in attrs.items() if k.lower() == lower), None)
+    return value
+
+
 def _walk(node: ET.Element, folders: list[str], report: OpmlReport) -> None:
     for child in node.findall("outline"):
-        url = child.get("xmlUrl") or child.get("xmlurl") or child.get("url")
-        name = child.get("title") or child.get("text")
+        a = child.attrib
+        url = _get(a, "xmlUrl") or (_get(a, "url") if (_get(a, "type") or "").lower() in ("rss", "atom") else None)
+        name = _get(a, "title") or _get(a, "text")
         if url:
             _add_spec(report, url.strip(), name, folders)
         else:
@@ -240,6 +277,9 @@ def _walk(node: ET.Element, folders: list[str], report: OpmlReport) -> None:
 
 
 def _add_spec(report: OpmlReport, url: str, name: str | None, folders: list[str]) -> None:
+    if url[:5].lower() == "feed:":  # feed://host/path and feed:https://host/path (old Apple and Firefox lists)
+        rest = url[5:]
+        url = rest if rest[:6].lower() in ("http:/", "https:") else "http:" + rest
     if urlsplit(url).scheme.lower() not in ("http", "https"):
         report.problems.append(f"{url}: not an http(s) feed URL")
         return
@@ -275,8 +315,8 @@ def _scan(text: str, where: str) -> OpmlReport:
                 folders.pop()
             continue
         attrs = _attrs(" " + body)
-        url = attrs.get("xmlUrl") or attrs.get("xmlurl")
-        name = attrs.get("title") or attrs.get("text")
+        url = _get(attrs, "xmlUrl")
+        name = _get(attrs, "title") or _get(attrs, "text")
         if url:
             _add_spec(report, url.strip(), name, folders)
             if not selfclose:
@@ -292,10 +332,10 @@ def _scan(text: str, where: str) -> OpmlReport:
 
 def import_opml(config_dir: Path, path: Path) -> OpmlReport:
     try:
-        text = path.read_bytes().decode("utf-8-sig", "replace")
+        data = path.read_bytes()
     except OSError as e:
         raise OpmlError(f"{path}: cannot read: {e.strerror}") from e
-    report = read_opml(text, display_path(path))
+    report = read_opml(data, display_path(path))
     report.added = _append(config_dir, report.feeds)
     report.known = len(report.feeds) - report.added
     return report

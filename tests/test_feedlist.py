@@ -35,6 +35,29 @@ def test_lenient_opml_recovers_ampersands_and_quotes():
     assert q.problems == ["q.opml:4: an outline with an unreadable xmlUrl"]
 
 
+def test_opml_as_other_exporters_write_it():
+    """Latin-1 with a declaration, attribute names in other cases, feed:// URLs, a link outline."""
+    latin = (
+        '<?xml version="1.0" encoding="ISO-8859-1"?><opml version="1.1"><body><outline text="Presse"'
+        ' title="Presse"><outline TEXT="Le Monde diplomatique" xmlURL="https://monde.example/rss"/>'
+        '<outline text="Caf\u00e9 tech" type="rss" xmlurl="feed://cafe.example/feed"/>'
+        '<outline text="Secure" xmlUrl="feed:https://secure.example/atom.xml"/>'
+        '<outline text="Just a page" type="link" url="https://page.example/"/>'
+        "</outline></body></opml>"
+    ).encode("latin-1")
+    report = read_opml(latin, "latin.opml")
+    assert [(f.url, f.title, f.tags) for f in report.feeds] == [
+        ("https://monde.example/rss", "Le Monde diplomatique", ("Presse",)),
+        ("http://cafe.example/feed", "Caf\u00e9 tech", ("Presse",)),
+        ("https://secure.example/atom.xml", "Secure", ("Presse",)),
+    ]
+    assert not report.problems
+    # the same, broken (an unescaped &), goes through the lenient paths with its encoding understood
+    broken = latin.replace(b"Presse\"", b"Presse & Co\"")
+    report = read_opml(broken, "broken.opml")
+    assert [f.title for f in report.feeds][1] == "Caf\u00e9 tech" and report.feeds[0].tags == ("Presse & Co",)
+
+
 @pytest.mark.skipif(not SHARED_OPML.exists(), reason="../shared not present")
 def test_real_opml_files_all_recover():
     for path in sorted(SHARED_OPML.glob("*.opml")):
