@@ -19,7 +19,7 @@ import hashlib
 import html
 import re
 import unicodedata
-from datetime import datetime
+from datetime import datetime, timedelta
 from urllib.parse import parse_qsl, quote, unquote, urlencode, urlsplit, urlunsplit
 
 import nh3
@@ -241,6 +241,9 @@ def content_hash(title: str, summary: str) -> str:
     return hashlib.sha1(f"{title}\n{summary}".encode()).hexdigest()
 
 
+FUTURE_SLACK = timedelta(minutes=10)  # clock skew allowed between a publisher and us
+
+
 def normalise_entry(entry: Entry, feed_url: str, fetched_at: datetime, feed_title: str | None) -> Item:
     """Entry -> Item. The guid falls back to the link, then to a hash of the text, so that every
     entry has a stable identity within its feed."""
@@ -248,6 +251,9 @@ def normalise_entry(entry: Entry, feed_url: str, fetched_at: datetime, feed_titl
     summary = html_to_text(entry.summary_html)
     chash = content_hash(title, summary)
     guid = entry.guid or entry.url or f"sha1:{chash}"
+    published = entry.published
+    if published is not None and published > fetched_at + FUTURE_SLACK:
+        published = fetched_at  # a feed's clock or time zone is off: it cannot be published after we saw it
     return Item(
         feed_url=feed_url,
         guid=guid[:2000],
@@ -257,7 +263,7 @@ def normalise_entry(entry: Entry, feed_url: str, fetched_at: datetime, feed_titl
         summary=summary,
         summary_html=sanitise_html(entry.summary_html),
         author=entry.author,
-        published=entry.published,
+        published=published,
         fetched_at=fetched_at,
         content_hash=chash,
         feed_title=feed_title,
