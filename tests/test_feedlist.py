@@ -53,7 +53,7 @@ def test_opml_as_other_exporters_write_it():
     ]
     assert not report.problems
     # the same, broken (an unescaped &), goes through the lenient paths with its encoding understood
-    broken = latin.replace(b"Presse\"", b"Presse & Co\"")
+    broken = latin.replace(b'Presse"', b'Presse & Co"')
     report = read_opml(broken, "broken.opml")
     assert [f.title for f in report.feeds][1] == "Caf\u00e9 tech" and report.feeds[0].tags == ("Presse & Co",)
 
