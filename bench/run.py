@@ -409,7 +409,8 @@ NOTES = """## Notes
   the cycles include fetching over HTTP, parsing, dedup, tagging and storing in SQLite.
 - reader is installed only in `bench/.venv-reader`; its "best" setting is the fastest of 4 and 16 workers.
 - The dedup benchmark builds its 100,000 items from a synthetic Zipf-vocabulary corpus (`bench/corpus.py`).
-- Peak RSS is each child process's own ru_maxrss.
+- Peak RSS is each child process's own ru_maxrss. Measured in the environment `make` installs: where numpy
+  is installed too, sqlite-utils imports it and every process is about 11 MB larger.
 - Story clustering with a sentence-embedding model (not part of `make bench`; `bench/semantic_trial.py`,
   all-MiniLM-L6-v2 in numpy, its cosine added to the TF-IDF similarity over a grid of weights and
   thresholds, measured 2026-11-29 on topic-dev): best pairwise F1 0.675 (P 0.66, R 0.69) on headlines and
