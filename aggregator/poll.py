@@ -325,10 +325,13 @@ class Pipeline:
         report.fetched += 1
         report.skipped_entries += parsed.skipped
         feed_title = state.title or parsed.title
+        published = []  # as normalised: a date in the future is the time of this fetch
         for entry in parsed.entries:
             item = normalise_entry(entry, url, now, feed_title)
+            if item.published:
+                published.append(item.published)
             self.ingest(item, now, report)
-        gap = schedule.mean_gap([e.published for e in parsed.entries if e.published])
+        gap = schedule.mean_gap(published)
         nxt = self._next_ok(state, now, result.max_age, gap=gap, ttl=parsed.ttl)
         if parsed.warning:
             log.warning("feed %s: %s", url, parsed.warning)
