@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import calendar
 import json
+import re
 from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
@@ -27,11 +28,10 @@ from aggregator.models import Entry, ParsedFeed
 def parse_feed(body: bytes, url: str, content_type: str | None = None, base: str | None = None) -> ParsedFeed:
     """Parse a fetched body. ``url`` names the feed in messages; ``base`` is where the body came from
     (after redirects; default ``url``): relative links resolve against the site's link, else against it."""
-    head = body.lstrip()[:1]
-    if head in (b"{", b"[") or (content_type and "json" in content_type.lower()):
-        return _resolved(_parse_json_feed(body, url), base or url)
+    if _starts_like_json(body) or (content_type and "json" in content_type.lower()):
+        return _resolved(_parse_json_feed(body, url, content_type), base or url)
     try:
-        d = feedparser.parse(body, sanitize_html=False, resolve_relative_uris=False)
+        d = feedparser.parse(_as_utf8(body, content_type), sanitize_html=False, resolve_relative_uris=False)
     except Exception as e:  # feedparser is not supposed to raise; if it does, it is this feed's fault
         raise ParseError(f"{url}: feedparser failed while reading the feed: {type(e).__name__}: {e}") from e
     feed = d.get("feed", {}) or {}
@@ -65,6 +65,45 @@ def parse_feed(body: bytes, url: str, content_type: str | None = None, base: str
         skipped=skipped,
     )
     return _resolved(parsed, base or url)
+
+
+_XML_DECL = re.compile(rb"^\s*<\?xml[^>]*?encoding\s*=\s*[\"']([A-Za-z0-9._:-]+)[\"'][^>]*\?>")
+_CHARSET = re.compile(r"charset\s*=\s*[\"']?([A-Za-z0-9._:-]+)", re.I)
+_BOMS = (b"\xef\xbb\xbf", b"\xff\xfe", b"\xfe\xff")
+
+
+def _as_utf8(body: bytes, content_type: str | None) -> bytes:
+    """The body re-encoded as UTF-8 where its declared encoding is wrong, which is common: a feed written in
+    UTF-8 under a prolog or a server default saying ISO-8859-1, or a feed in windows-1251 with no prolog whose
+    encoding only the HTTP header names. Bytes that are valid UTF-8 are UTF-8 (a legacy 8-bit text almost never
+    is); otherwise the prolog's encoding if it reads the bytes, else the header's. UTF-16/32 and BOMs are left
+    to feedparser, as is anything that none of these read (it falls back to windows-1252 with a warning)."""
+    if body.startswith(_BOMS) or b"\x00" in body[:4]:
+        return body
+    m = _XML_DECL.match(body)
+    declared = m.group(1).decode("ascii").lower() if m else None
+    if declared and declared.startswith(("utf-16", "utf-32", "ucs")):
+        return body
+    header = _CHARSET.search(content_type or "")
+    candidates = ["utf-8"] + ([declared] if declared else []) + ([header.group(1).lower()] if header else [])
+    for encoding in candidates:
+        try:
+            text = body.decode(encoding)
+        except (UnicodeDecodeError, LookupError):
+            continue
+        if encoding == (declared or "utf-8"):
+            return body  # what feedparser reads it as anyway
+        text = text[m.end() :] if m else text  # the prolog is ASCII: as many characters as bytes
+        return b"<?xml version='1.0' encoding='utf-8'?>" + text.encode("utf-8")
+    return body
+
+
+def _starts_like_json(body: bytes) -> bool:
+    head = body[:64]
+    for bom, encoding in ((b"\xef\xbb\xbf", "utf-8"), (b"\xff\xfe", "utf-16-le"), (b"\xfe\xff", "utf-16-be")):
+        if head.startswith(bom):
+            return head[len(bom) :].decode(encoding, "ignore").lstrip()[:1] in ("{", "[")
+    return head.lstrip()[:1] in (b"{", b"[")
 
 
 def _absolute(link: str | None, base: str | None) -> str | None:
@@ -133,11 +172,18 @@ def _iso(value: Any) -> datetime | None:
     return (dt if dt.tzinfo else dt.replace(tzinfo=UTC)).astimezone(UTC)
 
 
-def _parse_json_feed(body: bytes, url: str) -> ParsedFeed:
-    """JSON Feed 1.0 / 1.1 (https://jsonfeed.org/version/1.1)."""
+def _parse_json_feed(body: bytes, url: str, content_type: str | None = None) -> ParsedFeed:
+    """JSON Feed 1.0 / 1.1 (https://jsonfeed.org/version/1.1). UTF-8 by the spec; JSON's UTF-16/32, or the
+    charset the HTTP header names, where a server got that wrong."""
+    header = _CHARSET.search(content_type or "")
     try:
-        doc = json.loads(body.decode("utf-8-sig"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as e:
+        try:
+            doc = json.loads(body)
+        except UnicodeDecodeError:
+            if not header:
+                raise
+            doc = json.loads(body.decode(header.group(1)))
+    except (UnicodeDecodeError, LookupError, json.JSONDecodeError) as e:
         raise ParseError(f"{url}: invalid JSON: {e}") from e
     if not isinstance(doc, dict) or not str(doc.get("version", "")).startswith("https://jsonfeed.org/version/"):
         raise ParseError(f"{url}: JSON document is not a JSON Feed (no jsonfeed.org version)")

@@ -113,3 +113,45 @@ def test_a_date_in_the_future_becomes_the_time_we_saw_the_item():
     feed = parse_feed(rss, "https://example.org/feed")
     published = [normalise_entry(e, "https://example.org/feed", seen, "t").published for e in feed.entries]
     assert published == [seen, datetime(2026, 11, 29, 10, 5, tzinfo=UTC), datetime(2026, 11, 28, 10, 0, tzinfo=UTC)]
+
+
+def _rss(title: str, prolog: str | None) -> str:
+    decl = f'<?xml version="1.0" encoding="{prolog}"?>\n' if prolog else ""
+    return f'{decl}<rss version="2.0"><channel><title>t</title><item><title>{title}</title><guid>1</guid></item></channel></rss>'
+
+
+@pytest.mark.parametrize(
+    ("body", "content_type"),
+    [
+        # UTF-8 written under a prolog, or a server default, that says ISO-8859-1
+        (_rss("Café déjà vu", "ISO-8859-1").encode("utf-8"), None),
+        (_rss("Café déjà vu", None).encode("utf-8"), "text/xml; charset=iso-8859-1"),
+        # an 8-bit encoding named only by the HTTP header
+        (_rss("Новости дня", None).encode("cp1251"), "application/rss+xml; charset=windows-1251"),
+        # the prolog is right and the header is a server default
+        (_rss("Новости дня", "windows-1251").encode("cp1251"), "text/xml; charset=utf-8"),
+        (_rss("Café déjà vu", "windows-1252").encode("cp1252"), None),
+        (_rss("Новости дня", "utf-16").encode("utf-16"), None),
+    ],
+    ids=["utf8-under-latin1-prolog", "utf8-under-latin1-header", "header-only", "prolog-over-header", "cp1252", "utf16"],
+)
+def test_the_text_is_decoded_in_the_encoding_it_is_really_in(body, content_type):
+    feed = parse_feed(body, "https://example.org/feed", content_type)
+    assert feed.entries[0].title in ("Café déjà vu", "Новости дня")
+    assert feed.warning is None
+
+
+_JSON = '{"version": "https://jsonfeed.org/version/1.1", "items": [{"id": "1", "title": "Новости"}]}'
+
+
+@pytest.mark.parametrize(
+    ("raw", "content_type"),
+    [
+        (("\ufeff" + _JSON).encode("utf-8"), None),
+        (_JSON.encode("utf-16"), None),
+        (_JSON.encode("cp1251"), "application/feed+json; charset=windows-1251"),
+    ],
+    ids=["utf8-bom", "utf16-bom", "header-charset"],
+)
+def test_a_json_feed_is_recognised_and_decoded_whatever_its_encoding(raw, content_type):
+    assert [e.title for e in parse_feed(raw, "https://example.org/feed.json", content_type).entries] == ["Новости"]
