@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import re
+import ssl
 import tomllib
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -167,6 +168,7 @@ SETTINGS: list[tuple[str, Any, Callable[[Any], Any]]] = [
     ("smtp.password_env", "AGGREGATOR_SMTP_PASSWORD", _string),
     ("smtp.password_file", None, _optional_string),
     ("smtp.from", "aggregator <digest@localhost>", _string),
+    ("smtp.ca_file", None, _optional_string),
     ("smtp.timeout", "30s", parse_duration),
     ("watchlist.reapply_days", 7, _int_between(0, 3650)),
     ("watchlist.reload_every", "5s", parse_duration),
@@ -218,6 +220,25 @@ class Settings:
                     hint="create the file, or use smtp.password_env instead",
                 ) from e
         return os.environ.get(self.values["smtp.password_env"]) or None
+
+    def smtp_ssl_context(self) -> ssl.SSLContext | None:
+        """None for the system's trust store alone; with smtp.ca_file, a context that also trusts the CA
+        certificates in that PEM file (a private CA, a self-signed relay)."""
+        path = self.values["smtp.ca_file"]
+        if not path:
+            return None
+        p = Path(path).expanduser()
+        p = p if p.is_absolute() else self.config_dir / p
+        context = ssl.create_default_context()
+        try:
+            context.load_verify_locations(cafile=str(p))
+        except (OSError, ssl.SSLError) as e:
+            raise ConfigError(
+                f"{display_path(self.config_dir / 'aggregator.toml')}: smtp.ca_file: cannot load {p}: "
+                f"{getattr(e, 'strerror', None) or e}",
+                hint="give the path of a PEM file of CA certificates",
+            ) from e
+        return context
 
 
 def display_path(path: Path) -> str:

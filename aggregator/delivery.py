@@ -21,7 +21,7 @@ from pathlib import Path
 from aggregator import digest as digest_mod
 from aggregator.config import Settings
 from aggregator.digest import Digest
-from aggregator.errors import DeliveryError
+from aggregator.errors import ConfigError, DeliveryError
 from aggregator.render import build_message, render_html, render_text
 from aggregator.send import SmtpSettings, send_smtp, write_outbox
 from aggregator.store import Store, from_iso, iso
@@ -84,6 +84,7 @@ def smtp_settings(settings: Settings) -> SmtpSettings:
         password=settings.smtp_password(),
         timeout=settings["smtp.timeout"],
         sender=settings["smtp.from"],
+        ssl_context=settings.smtp_ssl_context(),
     )
 
 
@@ -183,10 +184,10 @@ def attempt(
             if sent.refused:
                 note = "delivered, but the server refused " + "; ".join(f"{a}: {r}" for a, r in sent.refused.items())
                 log.warning("digest #%d: %s (check digest.to in aggregator.toml)", digest_id, note)
-    except DeliveryError as e:
+    except (DeliveryError, ConfigError) as e:  # ConfigError: the password or CA file cannot be read (fixable)
         error = f"{str(e).rstrip('.')}: {e.hint}" if e.hint else str(e)  # what went wrong; what to do
         created = from_iso(row["created_at"]) or now
-        give_up = e.permanent or now - created >= timedelta(seconds=settings["digest.retry_for"])
+        give_up = getattr(e, "permanent", False) or now - created >= timedelta(seconds=settings["digest.retry_for"])
         status = "failed" if give_up else "retrying"
         wait = RETRY_STEPS[min(attempts - 1, len(RETRY_STEPS) - 1)]
         with store.transaction():

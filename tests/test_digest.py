@@ -260,6 +260,34 @@ def test_starttls_with_login_and_implicit_tls(tmp_path):
     assert len(sink.messages) == 2
 
 
+def test_a_relay_with_a_private_ca_is_trusted_through_smtp_ca_file(tmp_path):
+    """End to end from aggregator.toml: implicit TLS to a server whose certificate only smtp.ca_file vouches
+    for; a missing CA file is a delivery error naming the key, retried, not a crash."""
+    trustme = pytest.importorskip("trustme")
+    from aiosmtpd.controller import Controller
+    from conftest import SmtpSink
+
+    ca = trustme.CA()
+    server_ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    ca.issue_cert("127.0.0.1").configure_cert(server_ctx)
+    port = free_port()
+    extra = f'[smtp]\nhost = "127.0.0.1"\nport = {port}\nsecurity = "tls"\nca_file = "relay-ca.pem"\ntimeout = "5s"\n'
+    store, settings, wl = setup(tmp_path, extra=extra)
+    sink = SmtpSink()
+    server = Controller(sink, hostname="127.0.0.1", port=port, ssl_context=server_ctx, server_hostname="127.0.0.1")
+    server.start()
+    try:
+        now = datetime.now(UTC)
+        missing = delivery.run_digest(store, settings, wl, now)
+        assert missing.status == "retrying" and "smtp.ca_file: cannot load" in missing.message
+        ca.cert_pem.write_to_path(str(settings.config_dir / "relay-ca.pem"))
+        retried = delivery.retry_due(store, settings, wl, now + timedelta(hours=1))
+        assert [o.status for o in retried] == ["sent"]
+    finally:
+        server.stop()
+    assert len(sink.messages) == 1
+
+
 def test_empty_day_sends_a_note_or_skips(tmp_path, smtp_server):
     host, port, sink = smtp_server
     store, settings, wl = setup(tmp_path)
