@@ -117,7 +117,8 @@ def test_a_date_in_the_future_becomes_the_time_we_saw_the_item():
 
 def _rss(title: str, prolog: str | None) -> str:
     decl = f'<?xml version="1.0" encoding="{prolog}"?>\n' if prolog else ""
-    return f'{decl}<rss version="2.0"><channel><title>t</title><item><title>{title}</title><guid>1</guid></item></channel></rss>'
+    item = f"<item><title>{title}</title><guid>1</guid></item>"
+    return f'{decl}<rss version="2.0"><channel><title>t</title>{item}</channel></rss>'
 
 
 @pytest.mark.parametrize(
@@ -133,7 +134,14 @@ def _rss(title: str, prolog: str | None) -> str:
         (_rss("Café déjà vu", "windows-1252").encode("cp1252"), None),
         (_rss("Новости дня", "utf-16").encode("utf-16"), None),
     ],
-    ids=["utf8-under-latin1-prolog", "utf8-under-latin1-header", "header-only", "prolog-over-header", "cp1252", "utf16"],
+    ids=[
+        "utf8-under-latin1-prolog",
+        "utf8-under-latin1-header",
+        "header-only",
+        "prolog-over-header",
+        "cp1252",
+        "utf16",
+    ],
 )
 def test_the_text_is_decoded_in_the_encoding_it_is_really_in(body, content_type):
     feed = parse_feed(body, "https://example.org/feed", content_type)
