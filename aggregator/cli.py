@@ -271,6 +271,7 @@ def cmd_export(ctx: Context) -> int:
             "url": row["url"],
             "canonical_url": row["canonical_url"],
             "title": row["title"],
+            "source": row["source"],
             "published": row["published"],
             "fetched_at": row["fetched_at"],
             # a copy of a seed article is a duplicate too: minus the seed's id (`seeds list`), as seeds are

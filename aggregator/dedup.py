@@ -45,6 +45,7 @@ MIN_SHARED_TEXT = 30  # shared shingles (about 30 words in sequence) needed when
 LEDE_SHINGLE_WORDS = 14  # an item's opening words, compared to tell a re-post from a feed's boilerplate
 REPOST_TITLE = 0.15  # title word Jaccard a re-post within one feed keeps at least
 SAME_TITLE = 0.6  # title word Jaccard from which two titles count as the same headline
+HEADLINE_WORDS = 6  # a headline alone identifies an article (against a report with text) from this length
 RARE_TERMS = 12  # story candidates come from the postings of this many of an item's rarest terms
 MAX_POSTINGS = 500  # a term in more recent documents than this selects no candidates
 SCAN = 200  # of a rare term's postings, only the most recent SCAN are read (older ones rarely win: time penalty)
@@ -407,6 +408,7 @@ class NearCandidate:
     story_id: int | None
     duplicate_of: int | None = None  # if the candidate is itself a copy, point at its original
     feed_url: str | None = None  # None for seeds
+    when: datetime | None = None  # published, else fetched (items)
 
 
 @dataclass(frozen=True)
@@ -493,6 +495,8 @@ def decide(
     for cand in near:
         sim = similarity(set(mine), set(cand.shingles))
         same_title = _jaccard(my_title, title_words(cand.title)) >= SAME_TITLE
+        if same_title and sim < th.near_duplicate:
+            sim = max(sim, _headline_match(title, text, cand, when, th))
         # within one feed, long shared text under another title is a promo or a caption, unless it is
         # a whole article (twice the shared text asked of other copies) that opens the same way under a
         # headline that keeps some of its words: the article re-posted under an edited headline
@@ -532,6 +536,22 @@ def decide(
     if boilerplate:  # the shared text says nothing about the story: compare titles only
         terms = story_terms(title, "")
     return _story(terms, when, stories, th)
+
+
+def _headline_match(title: str, text: str, cand: NearCandidate, when: datetime, th: Thresholds) -> float:
+    """A news aggregator's entry is often the headline alone (Google News: the outlet's name stripped, no
+    text). Against the outlet's own report under the same headline, its few shingles are all there is to
+    compare, and the report's text dilutes them: when one side is a headline alone of HEADLINE_WORDS or
+    more, compare the headlines (Jaccard of their shingles), within the story window (a recurring headline,
+    "Apple reports record quarterly revenue", is another article a year later)."""
+    if len(words(title)) < HEADLINE_WORDS or len(words(cand.title)) < HEADLINE_WORDS:
+        return 0.0
+    if cand.item_id is not None and (cand.when is None or abs(when - cand.when) > th.window):
+        return 0.0
+    head, cand_head = shingles(title), shingles(cand.title)
+    if text.strip() and not cand.shingles <= cand_head:
+        return 0.0  # both have text: the text decides
+    return len(head & cand_head) / len(head | cand_head)
 
 
 def _story(terms: dict[str, float], when: datetime, stories: StoryIndex, th: Thresholds) -> DedupDecision:

@@ -12,7 +12,7 @@ def explain(store: Store, item_id: int) -> str:
         raise AggregatorError(f"no item #{item_id}", hint="`aggregator export items` lists the ids")
     lines = [
         f"item #{row['id']}: {row['title']}",
-        f"  feed:          {row['feed_url']}",
+        f"  feed:          {row['feed_url']}" + (f"   (outlet: {row['source']})" if row["source"] else ""),
         f"  url:           {row['url'] or '-'}",
         f"  canonical url: {row['canonical_url'] or '-'}",
         f"  published:     {row['published'] or '-'}   fetched: {row['fetched_at']}",

@@ -63,6 +63,7 @@ class Entry:
     author: str | None = None
     published: datetime | None = None
     updated: datetime | None = None
+    source: str | None = None  # the outlet an aggregator's entry comes from (RSS/Atom <source>)
 
 
 @dataclass(frozen=True)
@@ -91,6 +92,7 @@ class Item:
     fetched_at: datetime
     content_hash: str  # of title + summary: detects edits
     feed_title: str | None = None
+    source: str | None = None  # the outlet, when the feed is an aggregator's (Google News: <source>)
 
 
 @dataclass(frozen=True)

@@ -241,6 +241,30 @@ def content_hash(title: str, summary: str) -> str:
     return hashlib.sha1(f"{title}\n{summary}".encode()).hexdigest()
 
 
+_SOURCE_SEPARATORS = (" - ", " – ", " — ", " | ", " :: ")
+_NOT_WORDS = re.compile(r"[\W_]+")
+
+
+def strip_source(title: str, source: str) -> str:
+    """The headline without the outlet a news aggregator appends ("US adds firms to list - Reuters", with
+    <source>Reuters</source>): the outlet is shown as the source, and the headline matches the outlet's own."""
+    for sep in _SOURCE_SEPARATORS:
+        head, found, tail = title.rpartition(sep)
+        if found and head.strip() and fold(tail.strip()) == fold(source.strip()):
+            return head.strip()
+    return title
+
+
+def _repeats(summary: str, title: str, source: str | None) -> bool:
+    """The summary is the headline again, perhaps followed by the outlet's name (Google News)."""
+    rest = _NOT_WORDS.sub(" ", fold(summary)).strip()
+    head = _NOT_WORDS.sub(" ", fold(title)).strip()
+    if not head or not rest.startswith(head):
+        return False
+    rest = rest[len(head) :].strip()
+    return not rest or (source is not None and rest == _NOT_WORDS.sub(" ", fold(source)).strip())
+
+
 FUTURE_SLACK = timedelta(minutes=10)  # clock skew allowed between a publisher and us
 
 
@@ -249,6 +273,13 @@ def normalise_entry(entry: Entry, feed_url: str, fetched_at: datetime, feed_titl
     entry has a stable identity within its feed."""
     title = html_to_text(entry.title)
     summary = html_to_text(entry.summary_html)
+    if entry.source:
+        title = strip_source(title, entry.source)
+        if summary.startswith(title):  # Google News: "<headline> <outlet>", then related headlines
+            rest = summary[len(title) :].lstrip(" -–—|:\u00a0")
+            summary = rest[len(entry.source) :].lstrip() if rest.startswith(entry.source) else summary
+    if summary and _repeats(summary, title, entry.source):
+        summary = ""  # a description that only repeats the headline says nothing more
     chash = content_hash(title, summary)
     guid = entry.guid or entry.url or f"sha1:{chash}"
     published = entry.published
@@ -267,4 +298,5 @@ def normalise_entry(entry: Entry, feed_url: str, fetched_at: datetime, feed_titl
         fetched_at=fetched_at,
         content_hash=chash,
         feed_title=feed_title,
+        source=entry.source,
     )

@@ -150,7 +150,13 @@ def _entry(raw: Any) -> Entry | None:
         # dict.get: FeedParserDict maps a missing updated_parsed to published_parsed with a warning
         published=_struct_time(dict.get(raw, "published_parsed")) or _struct_time(dict.get(raw, "updated_parsed")),
         updated=_struct_time(dict.get(raw, "updated_parsed")),
+        source=_source(raw.get("source")),
     )
+
+
+def _source(value: Any) -> str | None:
+    """The outlet named by an RSS <source> or an Atom <source><title> (news aggregators set it)."""
+    return _clean(value.get("title")) if isinstance(value, dict) else None
 
 
 def _struct_time(value: Any) -> datetime | None:

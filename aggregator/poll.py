@@ -484,14 +484,23 @@ class Pipeline:
                 continue
             cached = self._shingles.get(cid)
             row = self.store.execute(
-                "SELECT title, summary, story_id, duplicate_of, feed_url FROM items WHERE id = ?", (cid,)
+                "SELECT title, summary, story_id, duplicate_of, feed_url, coalesce(published, fetched_at) AS t "
+                "FROM items WHERE id = ?",
+                (cid,),
             ).fetchone()
             if row is not None:
                 if cached is None:
                     cached = frozenset(dedup.shingles(row["title"], row["summary"]))
                 out.append(
                     dedup.NearCandidate(
-                        cid, None, row["title"], cached, row["story_id"], row["duplicate_of"], row["feed_url"]
+                        cid,
+                        None,
+                        row["title"],
+                        cached,
+                        row["story_id"],
+                        row["duplicate_of"],
+                        row["feed_url"],
+                        from_iso(row["t"]),
                     )
                 )
         return out

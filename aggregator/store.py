@@ -98,6 +98,10 @@ MIGRATIONS: list[str] = [
         sent_at TEXT, outbox_path TEXT, scheduled_for TEXT, next_attempt_at TEXT
     );
     """,
+    # 2: the outlet of an aggregator's item (RSS/Atom <source>), shown as its source in the digest
+    """
+    ALTER TABLE items ADD COLUMN source TEXT;
+    """,
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
 
@@ -351,8 +355,8 @@ class Store:
         cur = self.execute(
             "INSERT INTO items (feed_url, guid, url, canonical_url, title, summary, summary_html, author, "
             "published, fetched_at, content_hash, dup_level, duplicate_of, duplicate_of_seed, dup_similarity, "
-            "dup_reason, story_id, story_similarity, story_reason) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            "dup_reason, story_id, story_similarity, story_reason, source) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (
                 item.feed_url,
                 item.guid,
@@ -373,6 +377,7 @@ class Store:
                 story_id,
                 story_similarity,
                 story_reason,
+                item.source,
             ),
         )
         if story_id is not None:
@@ -467,8 +472,8 @@ class Store:
 
     def story_members(self, story_id: int) -> list[sqlite3.Row]:
         return self.execute(
-            "SELECT i.*, f.title AS feed_title FROM items i LEFT JOIN feeds f ON f.url = i.feed_url "
-            "WHERE i.story_id = ? ORDER BY coalesce(i.published, i.fetched_at), i.id",
+            "SELECT i.*, coalesce(i.source, f.title) AS feed_title FROM items i LEFT JOIN feeds f "
+            "ON f.url = i.feed_url WHERE i.story_id = ? ORDER BY coalesce(i.published, i.fetched_at), i.id",
             (story_id,),
         ).fetchall()
 
@@ -533,7 +538,7 @@ class Store:
             )
             SELECT i.id, i.feed_url, i.url, i.title, i.summary, i.author, i.published, i.fetched_at,
                    i.dup_level, i.duplicate_of, i.duplicate_of_seed, i.dup_reason, i.story_id, i.story_reason,
-                   t.topic, t.score, t.matched, coalesce(f.title, i.feed_url) AS feed_title,
+                   t.topic, t.score, t.matched, coalesce(i.source, f.title, i.feed_url) AS feed_title,
                    s.seed_id, sd.title AS seed_title, first.first_fetched AS story_first
             FROM items i JOIN fresh ON fresh.story_id = i.story_id
             JOIN first ON first.story_id = i.story_id
@@ -554,7 +559,7 @@ class Store:
             chunk = story_ids[i : i + 500]
             for row in self.execute(
                 f"SELECT i.id, i.story_id, i.url, i.title, i.dup_level, i.fetched_at, "
-                f"coalesce(f.title, i.feed_url) AS feed_title "
+                f"coalesce(i.source, f.title, i.feed_url) AS feed_title "
                 f"FROM items i LEFT JOIN feeds f ON f.url = i.feed_url WHERE i.story_id IN "
                 f"({','.join('?' * len(chunk))}) AND i.fetched_at < ? ORDER BY i.id",
                 (*chunk, iso(end)),

@@ -248,3 +248,46 @@ def test_a_photo_caption_is_no_summary_for_stories_or_snippets():
     assert is_photo_caption(caption) and is_photo_caption("Hikvision cameras in Hangzhou. (STR/AFP via Getty Images)")
     assert not is_photo_caption("The Commerce Department added 31 Chinese companies to its Entity List on Thursday.")
     assert story_terms("Montana bans TikTok", caption) == story_terms("Montana bans TikTok", "")
+
+
+def test_a_headline_alone_is_a_copy_of_the_report_under_that_headline_within_the_window():
+    """An aggregator's entry (the headline, no text) and the outlet's own report, in either order; not a
+    recurring headline a year apart, not a short generic one, and not two reports that both have text."""
+    from aggregator.dedup import NearCandidate, StoryIndex, Thresholds, decide, shingles
+    from aggregator.normalise import strip_source
+
+    th = Thresholds()
+    headline = "US adds 36 Chinese companies to trade blacklist over chip concerns"
+    report = "The Commerce Department added 36 Chinese companies, including chipmaker YMTC, to its Entity List. " * 3
+    assert strip_source(headline + " - Reuters", "Reuters") == headline
+    assert strip_source("Talks end - for now", "Reuters") == "Talks end - for now"
+
+    def placed(title, text, cand_title, cand_text, hours_apart=1.0):
+        cand = NearCandidate(
+            1,
+            None,
+            cand_title,
+            frozenset(shingles(cand_title, cand_text)),
+            7,
+            None,
+            "https://a.example/feed",
+            T0 - timedelta(hours=hours_apart),
+        )
+        return decide(
+            title=title,
+            text=text,
+            when=T0,
+            same_url=None,
+            near=[cand],
+            stories=StoryIndex(th.window),
+            terms={},
+            th=th,
+            feed_url="https://b.example/feed",
+        )
+
+    assert placed(headline, "", headline, report).level == "near-duplicate"  # the aggregator's entry comes second
+    assert placed(headline, report, headline, "").level == "near-duplicate"  # or first
+    assert placed(headline, "", headline, report, hours_apart=24 * 365).level == "new"
+    assert placed("Markets wrap up the week", "", "Markets wrap up the week", report).level == "new"
+    other = "Beijing says it will respond to the new US restrictions on its firms with its own measures. " * 3
+    assert placed(headline, other, headline, report).level == "new"

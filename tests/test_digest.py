@@ -508,3 +508,62 @@ def test_digest_and_atom_links_carry_no_trackers(tmp_path, feed_server):
         assert "https://news.example/2026/entity-list?id=42" in shown and "utm_" not in shown and "fbclid" not in shown
     # stored as the feed gave it
     assert next(store.iter_items())["url"] == item["link"]
+
+
+def _aggregator_entry(n: int, headline: str, outlet: str, when: datetime) -> dict[str, str]:
+    """An entry as Google News writes it: the outlet appended to the headline, a description that only
+    repeats both, a redirector link, and the outlet in <source>."""
+    link = f"https://news.google.com/rss/articles/CBMi{n:04d}?oc=5"
+    return {
+        "title": f"{headline} - {outlet}",
+        "link": link,
+        "guid": f"CBMi{n:04d}",
+        "pubDate": when.strftime("%a, %d %b %Y %H:%M:%S +0000"),
+        "description": f'<a href="{link}">{headline}</a>&nbsp;&nbsp;<font color="#6f6f6f">{outlet}</font>',
+        "source": outlet,
+    }
+
+
+def test_a_news_aggregators_entries_name_their_outlet_and_match_its_own_reports(tmp_path):
+    now = datetime.now(UTC).replace(microsecond=0)
+    headline = "US adds 36 Chinese companies to trade blacklist over chip concerns"
+    aggregator = tmp_path / "google-news.xml"
+    aggregator.write_bytes(
+        rss(
+            [
+                _aggregator_entry(1, headline, "Reuters", now - timedelta(hours=2)),
+                _aggregator_entry(
+                    2, "US revokes Intel and Qualcomm licences to sell chips to Huawei", "Bloomberg", now
+                ),
+            ],
+            title='"export controls" - Google News',
+        )
+    )
+    outlet = tmp_path / "reuters.xml"
+    report = "The Commerce Department added 36 Chinese companies, including memory chipmaker YMTC, to its Entity List."
+    outlet.write_bytes(
+        rss(
+            [
+                {
+                    "title": headline,
+                    "link": "https://www.reuters.com/technology/us-adds-36-chinese-companies/",
+                    "pubDate": (now - timedelta(hours=1)).strftime("%a, %d %b %Y %H:%M:%S +0000"),
+                    "description": report,
+                }
+            ],
+            title="Reuters Technology",
+        )
+    )
+    store, settings, wl = setup(tmp_path, feeds=[aggregator.as_uri(), outlet.as_uri()])
+    rows = {r["feed_url"]: r for r in store.execute("SELECT * FROM items ORDER BY id").fetchall()}
+    items = store.execute("SELECT * FROM items WHERE feed_url = ? ORDER BY id", (aggregator.as_uri(),)).fetchall()
+    assert [(i["title"], i["source"], i["summary"]) for i in items] == [
+        (headline, "Reuters", ""),
+        ("US revokes Intel and Qualcomm licences to sell chips to Huawei", "Bloomberg", ""),
+    ]
+    own = rows[outlet.as_uri()]
+    assert own["dup_level"] == "near-duplicate" and own["duplicate_of"] == items[0]["id"], own["dup_reason"]
+    text = render_text(delivery.compose(store, settings, wl, None, datetime.now(UTC) + timedelta(minutes=1)))
+    assert f"{headline}\n   Reuters ·" in text and "Also reported by: Reuters Technology" in text
+    assert "US revokes Intel and Qualcomm licences to sell chips to Huawei\n   Bloomberg ·" in text
+    assert " - Reuters" not in text and "Google News" not in text

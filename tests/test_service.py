@@ -147,7 +147,7 @@ def test_migrations_run_from_the_first_schema_and_refuse_a_newer_one(tmp_path):
     _build_v1(path)
     store = Store(path)
     assert store.schema_version == SCHEMA_VERSION
-    assert [r["title"] for r in store.iter_items()] == ["Old item"]
+    assert [(r["title"], r["source"]) for r in store.iter_items()] == [("Old item", None)]  # the column added
     store.close()
     conn = sqlite3.connect(path)
     conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION + 1}")
@@ -195,7 +195,8 @@ def test_status_check_is_unhealthy_without_a_successful_poll(tmp_path):
     p = run("status", "--check")
     assert p.returncode == 1 and "no successful poll for 3 intervals" in p.stdout
     st = json.loads(run("status", "--json").stdout)
-    assert st["healthy"] is False and st["feeds"]["never_polled"] == 1 and st["database"]["schema_version"] == 1
+    assert st["healthy"] is False and st["feeds"]["never_polled"] == 1
+    assert st["database"]["schema_version"] == SCHEMA_VERSION
 
 
 def test_json_log_lines(tmp_path):
