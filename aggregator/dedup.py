@@ -126,6 +126,11 @@ def title_words(title: str) -> set[str]:
     return {w for w in words(title) if w not in STOPWORDS}
 
 
+def title_overlap(words_of_title: set[str], other_title: str) -> float:
+    """Word Jaccard of a title (its title_words) with another title."""
+    return _jaccard(words_of_title, title_words(other_title))
+
+
 def _jaccard(a: set[str], b: set[str]) -> float:
     return len(a & b) / len(a | b) if a and b else 0.0
 
@@ -470,12 +475,7 @@ def decide(
     if same_url is not None:
         # A living page (one URL, a new article under a new title much later) is a new item: showing
         # it as a copy of the old article would hide it.
-        moved_on = (
-            _jaccard(title_words(title), title_words(same_url.title)) < 0.3
-            and same_url.when is not None
-            and abs(when - same_url.when) > th.window
-        )
-        if not moved_on:
+        if not moved_on(title, when, same_url.title, same_url.when, th.window):
             return DedupDecision(
                 level="same-item",
                 duplicate_of=same_url.item_id,
@@ -536,6 +536,16 @@ def decide(
     if boilerplate:  # the shared text says nothing about the story: compare titles only
         terms = story_terms(title, "")
     return _story(terms, when, stories, th)
+
+
+def moved_on(title: str, when: datetime, old_title: str, old_when: datetime | None, window: timedelta) -> bool:
+    """A URL now carrying another article (a "living page": a daily briefing, a live blog): a new headline
+    sharing few words with the old one, outside the story window."""
+    return (
+        _jaccard(title_words(title), title_words(old_title)) < 0.3
+        and old_when is not None
+        and abs(when - old_when) > window
+    )
 
 
 def _headline_match(title: str, text: str, cand: NearCandidate, when: datetime, th: Thresholds) -> float:

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from aggregator import dedup, schedule
 from aggregator.config import Settings
@@ -325,12 +326,12 @@ class Pipeline:
         report.fetched += 1
         report.skipped_entries += parsed.skipped
         feed_title = state.title or parsed.title
-        published = []  # as normalised: a date in the future is the time of this fetch
-        for entry in parsed.entries:
-            item = normalise_entry(entry, url, now, feed_title)
-            if item.published:
-                published.append(item.published)
-            self.ingest(item, now, report)
+        items = [normalise_entry(entry, url, now, feed_title) for entry in parsed.entries]
+        present = {item.guid for item in items}
+        for item in items:
+            self.ingest(item, now, report, present=present)
+        # as normalised: a date in the future is the time of this fetch
+        published = [item.published for item in items if item.published]
         gap = schedule.mean_gap(published)
         nxt = self._next_ok(state, now, result.max_age, gap=gap, ttl=parsed.ttl)
         if parsed.warning:
@@ -367,9 +368,13 @@ class Pipeline:
 
     # --- one item --------------------------------------------------------------------
 
-    def ingest(self, item: Item, now: datetime, report: CycleReport) -> int | None:
-        """Store one item: an edit of a known one, or a new one with its dedup decision and tags."""
+    def ingest(self, item: Item, now: datetime, report: CycleReport, *, present: set[str] | None = None) -> int | None:
+        """Store one item: an edit of a known one, or a new one with its dedup decision and tags.
+        ``present``: the guids of the feed document the item comes from, when it comes from one."""
         known = self.store.item_by_guid(item.feed_url, item.guid)
+        key = _article_key(item.canonical_url)
+        if known is None and present is not None and item.canonical_url:
+            known = self._reissued(item, item.canonical_url, present, now, front_page=key is None)
         if known is not None:
             if known["content_hash"] != item.content_hash:
                 # the same words spaced differently (text extraction improved since it was stored) is no edit
@@ -381,7 +386,7 @@ class Pipeline:
                 )
                 report.edited += not respaced
             return None
-        decision, sh, keys, terms = self.dedup_item(item)
+        decision, sh, keys, terms = self.dedup_item(item, present)
         item_id = self.store_new(item, decision, sh, keys, terms, now)
         tags = self.tag_text(item.title, item.summary, item.feed_title or "", item.author or "", terms=terms)
         self.store.set_topics(item_id, tags, now, replace=False)
@@ -419,15 +424,36 @@ class Pipeline:
         self.stories.add(item_id, story_id, item.published or item.fetched_at, terms)
         return item_id
 
-    def dedup_item(self, item: Item) -> tuple[DedupDecision, frozenset[int], list[int], dict[str, float]]:
+    def _reissued(self, item: Item, key: str, present: set[str], now: datetime, *, front_page: bool) -> Any:
+        """This feed's item at this URL whose guid is gone from the feed: the guid changed (some feeds make
+        one per fetch; some re-post an edited article under a new one), so it is the same item, not a copy.
+        Entries of one document sharing a URL are separate entries (a feed linking a listing page); where
+        the feed has several items at the URL, or the URL is the site's front page, the one with the same
+        headline."""
+        rows = [r for r in self.store.items_in_feed_at(item.feed_url, key) if r["guid"] not in present]
+        if not rows:
+            return None
+        mine = dedup.title_words(item.title)
+        best = max(rows, key=lambda r: dedup.title_overlap(mine, r["title"]))
+        if (len(rows) > 1 or front_page) and dedup.title_overlap(mine, best["title"]) < dedup.SAME_TITLE:
+            return None
+        if dedup.moved_on(item.title, item.published or now, best["title"], from_iso(best["t"]), self.th.window):
+            return None
+        return best
+
+    def dedup_item(
+        self, item: Item, present: set[str] | None = None
+    ) -> tuple[DedupDecision, frozenset[int], list[int], dict[str, float]]:
         """The dedup decision for a new item, with the features computed for it (shingles, candidate
-        keys, story terms) so that storing it needs no second pass."""
+        keys, story terms) so that storing it needs no second pass. ``present``: as for ingest; another
+        entry of the same document is never "the same item" by its URL."""
         when = item.published or item.fetched_at
         terms = dedup.story_terms(item.title, item.summary)
-        same = self.store.item_by_canonical(item.canonical_url) if item.canonical_url else None
+        key = _article_key(item.canonical_url)
+        same = self.store.item_by_canonical(key, feed_url=item.feed_url, skip=present or ()) if key else None
         sh = frozenset(dedup.shingles(item.title, item.summary))
         keys = dedup.band_keys(item.title, item.summary, sh)
-        seed = self._seed_at(item.canonical_url) if same is None else None
+        seed = self._seed_at(key) if same is None else None
         decision = dedup.decide(
             title=item.title,
             text=item.summary,
@@ -540,6 +566,15 @@ class Pipeline:
             for seed in self.store.seeds():
                 self.store.set_seed_topics(seed["id"], self.tag_text(seed["title"], seed["text"]))
         return tagged
+
+
+def _article_key(canonical: str | None) -> str | None:
+    """The canonical URL as an article's identity; a site's front page (some feeds link every entry to it)
+    identifies none."""
+    if not canonical:
+        return None
+    parts = urlsplit(canonical)
+    return None if parts.path in ("", "/") and not parts.query else canonical
 
 
 def _squeezed(text: str | None) -> str:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from conftest import FIXTURES, rss, write_config
@@ -102,6 +102,56 @@ def test_edited_item_is_updated_in_place(tmp_path, feed_server):
     assert len(rows) == 1 and rows[0]["title"].endswith("(updated)") and rows[0]["edits"] == 1
     old = store.execute("SELECT old_title FROM item_edits").fetchone()
     assert old["old_title"] == "Huawei barred from 5G network"
+    store.close()
+
+
+def test_an_entry_whose_guid_changed_is_the_same_item_and_entries_sharing_a_page_are_not(tmp_path, feed_server):
+    """Some feeds make a new guid on every fetch, or re-post an edited article under a new one: the old guid
+    is gone from the feed, the URL is the same: one item, edited in place. Entries of one document that share
+    a URL (a feed linking every entry to its front page or a listing page) are separate items, and a URL
+    that carries another article days later (a daily briefing page) is a new item."""
+    day = datetime(2026, 11, 28, 8, 0, tzinfo=UTC)
+
+    def entry(guid, title, link, text, when=day):
+        return {
+            "guid": guid,
+            "title": title,
+            "link": link,
+            "description": text,
+            "pubDate": when.strftime("%a, %d %b %Y %H:%M:%S GMT"),
+        }
+
+    article = entry("a-1", "Huawei barred from 5G network", "https://example.org/a", "The government barred Huawei.")
+    pointers = [
+        entry(f"p-{n}", title, link, f"Notice {n}: {title}.")
+        for n, (title, link) in enumerate(
+            [
+                ("Ministry publishes chip import statistics", "https://example.org/"),
+                ("Ministry opens consultation on cloud rules", "https://example.org/"),
+                ("Agency lists new licence conditions for exporters", "https://example.org/notices"),
+                ("Agency extends deadline for comments on licences", "https://example.org/notices"),
+            ]
+        )
+    ]
+    url = feed_server.serve("/g.xml", rss([article, *pointers]))
+    store, pipe = open_pipeline(write_config(tmp_path, [url]))
+    first = asyncio.run(pipe.poll_once(force=True, now=day))
+    assert (first.new_items, first.duplicates) == (5, 0)
+    # the next fetch: the same entries under new guids, one headline edited
+    reissued = [{**article, "guid": "a-2", "title": "Huawei barred from 5G network, ministry says"}]
+    reissued += [{**p, "guid": p["guid"] + "-b"} for p in pointers]
+    feed_server.serve("/g.xml", rss(reissued))
+    second = asyncio.run(pipe.poll_once(force=True, now=day + timedelta(hours=1)))
+    assert (second.new_items, second.edited) == (0, 1)
+    rows = list(store.iter_items())
+    assert len(rows) == 5 and rows[0]["edits"] == 1 and rows[0]["title"].endswith("ministry says")
+    # a week later the URL carries another article: a new item, not an edit of the old one
+    briefing = entry(
+        "a-3", "Chipmakers report record quarter", "https://example.org/a", "Sales rose.", day + timedelta(days=7)
+    )
+    feed_server.serve("/g.xml", rss([briefing]))
+    third = asyncio.run(pipe.poll_once(force=True, now=day + timedelta(days=7)))
+    assert (third.new_items, third.edited, third.duplicates) == (1, 0, 0)
     store.close()
 
 
