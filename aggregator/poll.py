@@ -326,7 +326,7 @@ class Pipeline:
         report.fetched += 1
         report.skipped_entries += parsed.skipped
         feed_title = state.title or parsed.title
-        items = [normalise_entry(entry, url, now, feed_title) for entry in parsed.entries]
+        items = _unique_guids([normalise_entry(entry, url, now, feed_title) for entry in parsed.entries])
         present = {item.guid for item in items}
         for item in items:
             self.ingest(item, now, report, present=present)
@@ -566,6 +566,26 @@ class Pipeline:
             for seed in self.store.seeds():
                 self.store.set_seed_topics(seed["id"], self.tag_text(seed["title"], seed["text"]))
         return tagged
+
+
+def _unique_guids(items: list[Item]) -> list[Item]:
+    """Some feeds give every entry one guid (a CMS writing the site's address into each): those entries would
+    collapse into one item, each overwriting the last. A guid shared by different entries of one document
+    identifies none of them; each is known by its link instead (unique among them), else by its text."""
+    seen: dict[str, set[tuple[str | None, str]]] = {}
+    for item in items:
+        seen.setdefault(item.guid, set()).add((item.url, item.content_hash))
+    shared = {guid for guid, versions in seen.items() if len(versions) > 1}
+    if not shared:
+        return items
+    out = []
+    for item in items:
+        if item.guid in shared:
+            urls = [u for u, _ in seen[item.guid]]
+            unique_url = item.url and urls.count(item.url) == 1
+            item = replace(item, guid=item.url if unique_url else f"sha1:{item.content_hash}")
+        out.append(item)
+    return out
 
 
 def _article_key(canonical: str | None) -> str | None:

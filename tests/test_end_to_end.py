@@ -155,6 +155,34 @@ def test_an_entry_whose_guid_changed_is_the_same_item_and_entries_sharing_a_page
     store.close()
 
 
+def test_entries_sharing_one_guid_are_kept_apart(tmp_path, feed_server):
+    """A CMS that writes the site's address into every guid: three different entries, three items, and no
+    edit on the next fetch; once only one entry is left with that guid, it is still its own item."""
+    entries = [
+        {
+            "guid": "https://example.org/",
+            "title": title,
+            "link": f"https://example.org/news/{n}",
+            "description": f"{title}, the council said.",
+            "pubDate": "Sat, 28 Nov 2026 08:00:00 GMT",
+        }
+        for n, title in enumerate(
+            ["Council approves school budget", "US adds Chinese chipmakers to Entity List", "Rail strike called off"]
+        )
+    ]
+    url = feed_server.serve("/s.xml", rss(entries))
+    store, pipe = open_pipeline(write_config(tmp_path, [url]))
+    first = asyncio.run(pipe.poll_once(force=True))
+    assert (first.new_items, first.edited, first.duplicates) == (3, 0, 0)
+    feed_server.serve("/s.xml", rss(entries[::-1]))
+    again = asyncio.run(pipe.poll_once(force=True))
+    feed_server.serve("/s.xml", rss(entries[1:2]))
+    last = asyncio.run(pipe.poll_once(force=True))
+    assert (again.new_items, again.edited, last.new_items, last.edited) == (0, 0, 0, 0)
+    assert sorted(r["title"] for r in store.iter_items()) == sorted(e["title"] for e in entries)
+    store.close()
+
+
 def test_paragraphs_keep_their_spaces_and_text_stored_glued_is_no_edit(tmp_path, feed_server):
     """'<p>One.</p><p>Two</p>' is 'One. Two'. An item stored by an older version as 'One.Two' is
     brought up to date on its next poll without counting as an edit."""
