@@ -275,7 +275,7 @@ def normalise_entry(entry: Entry, feed_url: str, fetched_at: datetime, feed_titl
     summary = html_to_text(entry.summary_html)
     if entry.source:
         title = strip_source(title, entry.source)
-        if summary.startswith(title):  # Google News: "<headline> <outlet>", then related headlines
+        if title and summary.startswith(title):  # Google News: "<headline> <outlet>", then related headlines
             rest = summary[len(title) :].lstrip(" -–—|:\u00a0")
             summary = rest[len(entry.source) :].lstrip() if rest.startswith(entry.source) else summary
     if summary and _repeats(summary, title, entry.source):
