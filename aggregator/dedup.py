@@ -180,14 +180,22 @@ def story_terms(title: str, text: str, max_text_words: int | None = None) -> dic
 class _Doc:
     """One indexed document: its strongest terms and their weights (in tenths, one byte each)."""
 
-    __slots__ = ("key", "story_id", "ts", "terms", "weights", "norm")
+    __slots__ = ("key", "story_id", "ts", "terms", "weights", "norm", "seen")
 
     def __init__(
-        self, key: int, story_id: int | None, ts: float | None, terms: tuple[str, ...], weights: bytes, norm: float
+        self,
+        key: int,
+        story_id: int | None,
+        ts: float | None,
+        terms: tuple[str, ...],
+        weights: bytes,
+        norm: float,
+        seen: float | None = None,
     ) -> None:
         self.key = key  # item id (>0) or -seed id
         self.story_id = story_id
         self.ts = ts  # POSIX time; None for seeds: they match at any time
+        self.seen = seen  # when it was fetched, for a late arrival (published long before); else None
         self.terms = terms
         self.weights = weights
         self.norm = norm  # of the full vector, so that truncation does not inflate cosines
@@ -258,15 +266,27 @@ class StoryIndex:
             df[t] = df.get(t, 0) + 1
 
     def add(
-        self, key: int, story_id: int | None, when: datetime | None, terms: dict[str, float], *, counted: bool = False
+        self,
+        key: int,
+        story_id: int | None,
+        when: datetime | None,
+        terms: dict[str, float],
+        *,
+        counted: bool = False,
+        seen: datetime | None = None,
     ) -> None:
+        """Index a document published at ``when`` (None: a seed, at any time) and fetched at ``seen``. It is
+        kept until both are past the horizon: a report published days before it was fetched (a feed added
+        today, a late wire copy) can still gather the other reports of its time that arrive with it."""
         if not counted:
             self.count(terms)
         vec, norm = self._vector(terms)
         # the strongest terms carry the cosine; the rest costs memory
         top = sorted(vec.items(), key=lambda kv: -kv[1])[:DOC_TERMS]
         weights = bytes(max(1, min(255, round(w * QUANT))) for _, w in top)
-        doc = _Doc(key, story_id, when.timestamp() if when else None, tuple(t for t, _ in top), weights, norm)
+        ts = when.timestamp() if when else None
+        late = seen.timestamp() if seen is not None and ts is not None and seen.timestamp() - ts > self._win else None
+        doc = _Doc(key, story_id, ts, tuple(t for t, _ in top), weights, norm, late)
         old = self.docs.get(key)
         if old is not None:
             self._stale += len(old.terms)
@@ -288,7 +308,9 @@ class StoryIndex:
 
     def prune(self, now: datetime) -> None:
         horizon = self.horizon(now).timestamp()
-        for key in [k for k, d in self.docs.items() if d.ts is not None and d.ts < horizon]:
+        for key in [
+            k for k, d in self.docs.items() if d.ts is not None and d.ts < horizon and (d.seen or 0.0) < horizon
+        ]:
             doc = self.docs.pop(key)
             self._stale += len(doc.terms)
             self._forget(doc)

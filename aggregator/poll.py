@@ -105,15 +105,17 @@ class Pipeline:
         document frequencies from the window and the last WARM_ITEMS items. Each item is tokenised once."""
         horizon = iso(self.stories.horizon(now))
         rows = self.store.execute(
-            "SELECT id, title, summary, story_id, coalesce(published, fetched_at) AS t FROM items "
+            "SELECT id, title, summary, story_id, coalesce(published, fetched_at) AS t, fetched_at FROM items "
             "WHERE id IN (SELECT id FROM items ORDER BY id DESC LIMIT ?) OR coalesce(published, fetched_at) >= ? "
-            "ORDER BY id",
-            (WARM_ITEMS, horizon),
+            "OR fetched_at >= ? ORDER BY id",
+            (WARM_ITEMS, horizon, horizon),
         ).fetchall()
         for row in rows:
             terms = dedup.story_terms(row["title"], row["summary"])
-            if row["t"] >= horizon:
-                self.stories.add(row["id"], row["story_id"], from_iso(row["t"]), terms)
+            if row["t"] >= horizon or row["fetched_at"] >= horizon:
+                self.stories.add(
+                    row["id"], row["story_id"], from_iso(row["t"]), terms, seen=from_iso(row["fetched_at"])
+                )
             else:
                 self.stories.count(terms)
         for seed in self.store.seeds():
@@ -421,7 +423,7 @@ class Pipeline:
         )
         self.store.add_bands(item_id, keys)
         self._remember_shingles(item_id, sh)
-        self.stories.add(item_id, story_id, item.published or item.fetched_at, terms)
+        self.stories.add(item_id, story_id, item.published or item.fetched_at, terms, seen=item.fetched_at)
         return item_id
 
     def _reissued(self, item: Item, key: str, present: set[str], now: datetime, *, front_page: bool) -> Any:
@@ -582,8 +584,10 @@ def _unique_guids(items: list[Item]) -> list[Item]:
     for item in items:
         if item.guid in shared:
             urls = [u for u, _ in seen[item.guid]]
-            unique_url = item.url and urls.count(item.url) == 1
-            item = replace(item, guid=item.url if unique_url else f"sha1:{item.content_hash}")
+            unique = item.url is not None and urls.count(item.url) == 1
+            item = replace(
+                item, guid=item.url[:2000] if item.url is not None and unique else f"sha1:{item.content_hash}"
+            )
         out.append(item)
     return out
 

@@ -554,7 +554,10 @@ def test_a_news_aggregators_entries_name_their_outlet_and_match_its_own_reports(
             title="Reuters Technology",
         )
     )
-    store, settings, wl = setup(tmp_path, feeds=[aggregator.as_uri(), outlet.as_uri()])
+    store, settings, wl = setup(tmp_path, feeds=[aggregator.as_uri()])  # the aggregator first, then the outlet
+    (settings.config_dir / "feeds.toml").write_text(f'[[feed]]\nurl = "{outlet.as_uri()}"\n')
+    store.sync_feeds(load_feeds(settings.config_dir), datetime.now(UTC))
+    asyncio.run(Pipeline(store, settings, wl).poll_once(force=True))
     rows = {r["feed_url"]: r for r in store.execute("SELECT * FROM items ORDER BY id").fetchall()}
     items = store.execute("SELECT * FROM items WHERE feed_url = ? ORDER BY id", (aggregator.as_uri(),)).fetchall()
     assert [(i["title"], i["source"], i["summary"]) for i in items] == [

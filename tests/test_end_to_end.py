@@ -265,3 +265,54 @@ def test_a_new_report_on_a_story_already_sent_comes_back_as_an_update(tmp_path, 
     text = render_text(d)
     assert "Update: first reported" in text and "(1 earlier report)" in text
     store.close()
+
+
+def test_reports_published_long_before_they_are_fetched_still_form_their_story(tmp_path):
+    """A feed added today brings reports from ten days ago; another feed's report of the same event, fetched
+    in a later cycle or after a restart, joins their story (the window is by published time, whenever the
+    reports are fetched)."""
+    now = datetime(2026, 11, 28, 8, 0, tzinfo=UTC)
+    then = now - timedelta(days=10)
+
+    def feed(name, items):
+        path = tmp_path / f"{name}.xml"
+        path.write_bytes(
+            rss(
+                [
+                    {
+                        "guid": f"{name}-{n}",
+                        "title": title,
+                        "link": f"https://{name}.example/{n}",
+                        "description": text,
+                        "pubDate": (then + timedelta(hours=n)).strftime("%a, %d %b %Y %H:%M:%S GMT"),
+                    }
+                    for n, (title, text) in enumerate(items)
+                ],
+                title=name,
+            )
+        )
+        return path.as_uri()
+
+    first = feed(
+        "wire",
+        [
+            ("US adds YMTC and 35 Chinese chip firms to Entity List", "Commerce put 36 firms on the Entity List."),
+            ("Council approves school budget after long debate", "The council voted on the budget."),
+            ("Rail strike called off after overnight talks", "Unions and operators reached a deal."),
+        ],
+    )
+    later = feed(
+        "paper",
+        [("Entity List: YMTC among 36 Chinese chip firms added by US", "The Commerce Department added 36 firms.")],
+    )
+    cfg = write_config(tmp_path, [first])
+    store, pipe = open_pipeline(cfg)
+    asyncio.run(pipe.poll_once(force=True, now=now))
+    (cfg / "feeds.toml").write_text(f'[[feed]]\nurl = "{first}"\n\n[[feed]]\nurl = "{later}"\n')
+    store.close()
+    store, pipe = open_pipeline(cfg)  # a restart: the index is rebuilt from the database
+    asyncio.run(pipe.poll_once(force=True, now=now + timedelta(hours=1)))
+    rows = {r["guid"]: r for r in store.iter_items()}
+    assert rows["paper-0"]["story_id"] == rows["wire-0"]["story_id"], rows["paper-0"]["story_reason"]
+    assert rows["wire-1"]["story_id"] != rows["wire-0"]["story_id"]
+    store.close()
