@@ -12,7 +12,7 @@ import html
 import re
 import xml.etree.ElementTree as ET
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from urllib.parse import urljoin, urlsplit
 from xml.sax.saxutils import quoteattr
@@ -48,8 +48,13 @@ def _append(config_dir: Path, specs: list[FeedSpec]) -> int:
     doc = tomlkit.parse(text)
     if "feed" not in doc:
         doc.append("feed", tomlkit.aot())
-    added = 0
+    merged: dict[str, FeedSpec] = {}  # one feed listed in several folders: one entry with all their tags
     for spec in specs:
+        first = merged.setdefault(spec.url, spec)
+        if first is not spec:
+            merged[spec.url] = replace(first, tags=tuple(dict.fromkeys(first.tags + spec.tags)))
+    added = 0
+    for spec in merged.values():
         if spec.url in known:
             continue
         known.add(spec.url)
@@ -271,9 +276,16 @@ def _walk(node: ET.Element, folders: list[str], report: OpmlReport) -> None:
         url = _get(a, "xmlUrl") or (_get(a, "url") if (_get(a, "type") or "").lower() in ("rss", "atom") else None)
         name = _get(a, "title") or _get(a, "text")
         if url:
-            _add_spec(report, url.strip(), name, folders)
+            _add_spec(report, url.strip(), name, folders + _categories(_get(a, "category")))
         else:
             _walk(child, folders + [name] if name else folders, report)
+
+
+def _categories(value: str | None) -> list[str]:
+    """OPML 2.0 `category`: comma-separated tags or slash-delimited paths ("/Tech/AI"): the last part of each."""
+    if not value:
+        return []
+    return [part.strip("/ ").rsplit("/", 1)[-1].strip() for part in value.split(",") if part.strip("/ ")]
 
 
 def _add_spec(report: OpmlReport, url: str, name: str | None, folders: list[str]) -> None:
@@ -318,7 +330,7 @@ def _scan(text: str, where: str) -> OpmlReport:
         url = _get(attrs, "xmlUrl")
         name = _get(attrs, "title") or _get(attrs, "text")
         if url:
-            _add_spec(report, url.strip(), name, folders)
+            _add_spec(report, url.strip(), name, folders + _categories(_get(attrs, "category")))
             if not selfclose:
                 folders.append("")
         elif "xmlurl" in body.lower():
@@ -337,7 +349,7 @@ def import_opml(config_dir: Path, path: Path) -> OpmlReport:
         raise OpmlError(f"{path}: cannot read: {e.strerror}") from e
     report = read_opml(data, display_path(path))
     report.added = _append(config_dir, report.feeds)
-    report.known = len(report.feeds) - report.added
+    report.known = len({f.url for f in report.feeds}) - report.added
     return report
 
 
@@ -355,7 +367,9 @@ def export_opml(feeds: list[FeedSpec]) -> str:
 
     def line(f: FeedSpec, indent: str) -> str:
         name = quoteattr(f.title or f.url)
-        return f'{indent}<outline type="rss" text={name} title={name} xmlUrl={quoteattr(f.url)}/>'
+        # every tag, as OPML 2.0 categories (the folder holds only the first)
+        category = f" category={quoteattr(','.join(t.replace(',', ' ') for t in f.tags))}" if f.tags else ""
+        return f'{indent}<outline type="rss" text={name} title={name} xmlUrl={quoteattr(f.url)}{category}/>'
 
     for folder, items in folders.items():
         if folder:

@@ -68,6 +68,28 @@ def test_real_opml_files_all_recover():
         assert ("without_category" in path.name) == all(not f.tags for f in report.feeds)
 
 
+def test_opml_categories_and_a_feed_in_two_folders(tmp_path):
+    """OPML 2.0 `category` (tags, or slash paths) adds to the folder; a feed listed in two folders is one
+    feed with both tags; every tag survives an export and a new import."""
+    opml = tmp_path / "subs.opml"
+    opml.write_text(
+        '<opml version="2.0"><body><outline text="News">'
+        '<outline text="Wire" xmlUrl="https://wire.example/rss" category="/World/Asia,china"/>'
+        '<outline text="Tech" xmlUrl="https://tech.example/rss"/></outline>'
+        '<outline text="Tech"><outline text="Tech" xmlUrl="https://tech.example/rss"/></outline></body></opml>',
+        encoding="utf-8",
+    )
+    cfg = write_config(tmp_path, [])
+    report = import_opml(cfg, opml)
+    assert (report.added, report.known) == (2, 0)
+    feeds = load_feeds(cfg)
+    assert [(f.url, f.tags) for f in feeds] == [
+        ("https://wire.example/rss", ("News", "Asia", "china")),
+        ("https://tech.example/rss", ("News", "Tech")),
+    ]
+    assert [(f.url, f.tags) for f in read_opml(export_opml(feeds)).feeds] == [(f.url, f.tags) for f in feeds]
+
+
 def test_import_export_round_trip_keeps_comments(tmp_path):
     cfg = write_config(tmp_path, ["https://existing.example/feed"])
     (cfg / "feeds.toml").write_text("# my feeds\n" + (cfg / "feeds.toml").read_text())
@@ -80,7 +102,7 @@ def test_import_export_round_trip_keeps_comments(tmp_path):
     feeds = load_feeds(cfg)
     assert (cfg / "feeds.toml").read_text().startswith("# my feeds\n") and len(feeds) == 3
     back = read_opml(export_opml(feeds))
-    assert [(f.url, f.tags) for f in back.feeds] == [(f.url, f.tags[:1]) for f in feeds]
+    assert [(f.url, f.tags) for f in back.feeds] == [(f.url, f.tags) for f in feeds]  # every tag, not the folder
     remove_feed(cfg, "https://existing.example/feed")
     assert len(load_feeds(cfg)) == 2
     with pytest.raises(ConfigError):
