@@ -447,12 +447,14 @@ class Pipeline:
         self, item: Item, present: set[str] | None = None
     ) -> tuple[DedupDecision, frozenset[int], list[int], dict[str, float]]:
         """The dedup decision for a new item, with the features computed for it (shingles, candidate
-        keys, story terms) so that storing it needs no second pass. ``present``: as for ingest; another
-        entry of the same document is never "the same item" by its URL."""
+        keys, story terms) so that storing it needs no second pass. ``present``: as for ingest."""
         when = item.published or item.fetched_at
         terms = dedup.story_terms(item.title, item.summary)
         key = _article_key(item.canonical_url)
-        same = self.store.item_by_canonical(key, feed_url=item.feed_url, skip=present or ()) if key else None
+        # within its own feed, an item's URL was matched by ingest (_reissued), which knows that entries
+        # sharing a URL in one document are separate entries
+        other_than = item.feed_url if present is not None else None
+        same = self.store.item_by_canonical(key, other_than_feed=other_than) if key else None
         sh = frozenset(dedup.shingles(item.title, item.summary))
         keys = dedup.band_keys(item.title, item.summary, sh)
         seed = self._seed_at(key) if same is None else None

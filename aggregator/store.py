@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from collections.abc import Container, Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -329,19 +329,13 @@ class Store:
             "SELECT id, content_hash, title, summary FROM items WHERE feed_url = ? AND guid = ?", (feed_url, guid)
         ).fetchone()
 
-    def item_by_canonical(
-        self, canonical: str, *, feed_url: str | None = None, skip: Container[str] = ()
-    ) -> sqlite3.Row | None:
-        """The first item stored with this canonical URL, other than the items of ``feed_url`` whose guids
-        are in ``skip``."""
-        for row in self.execute(
-            "SELECT id, feed_url, guid, title, story_id, duplicate_of, coalesce(published, fetched_at) AS t "
-            "FROM items WHERE canonical_url = ? ORDER BY id LIMIT 50",
-            (canonical,),
-        ):
-            if row["feed_url"] != feed_url or row["guid"] not in skip:
-                return row
-        return None
+    def item_by_canonical(self, canonical: str, *, other_than_feed: str | None = None) -> sqlite3.Row | None:
+        """The first item stored with this canonical URL (in another feed than ``other_than_feed``)."""
+        return self.execute(
+            "SELECT id, title, story_id, duplicate_of, coalesce(published, fetched_at) AS t "
+            "FROM items WHERE canonical_url = ? AND feed_url IS NOT ? ORDER BY id LIMIT 1",
+            (canonical, other_than_feed),
+        ).fetchone()
 
     def items_in_feed_at(self, feed_url: str, canonical: str) -> list[sqlite3.Row]:
         """The latest items of one feed with this canonical URL (columns as item_by_guid, and `t`)."""

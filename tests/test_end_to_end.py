@@ -145,6 +145,11 @@ def test_an_entry_whose_guid_changed_is_the_same_item_and_entries_sharing_a_page
     assert (second.new_items, second.edited) == (0, 1)
     rows = list(store.iter_items())
     assert len(rows) == 5 and rows[0]["edits"] == 1 and rows[0]["title"].endswith("ministry says")
+    # the older notices leave the feed and a new one links the same listing page: a new item, no copy
+    notice = entry("p-9", "Agency publishes licence guidance for chip exporters", "https://example.org/notices", "New.")
+    feed_server.serve("/g.xml", rss([notice]))
+    fourth = asyncio.run(pipe.poll_once(force=True, now=day + timedelta(hours=2)))
+    assert (fourth.new_items, fourth.edited, fourth.duplicates) == (1, 0, 0)
     # a week later the URL carries another article: a new item, not an edit of the old one
     briefing = entry(
         "a-3", "Chipmakers report record quarter", "https://example.org/a", "Sales rose.", day + timedelta(days=7)
