@@ -20,7 +20,7 @@ def topic_feed(store: Store, wl: Watchlist, topic_id: str, now: datetime, days: 
         raise AggregatorError(f"no topic {topic_id!r}", hint="`aggregator watchlist list` shows the ids")
     rows = store.execute(
         """SELECT i.id, i.story_id, i.title, i.url, i.summary, i.published, i.fetched_at, t.score, t.matched,
-                  coalesce(f.title, i.feed_url) AS source
+                  coalesce(i.source, f.title, i.feed_url) AS source
            FROM items i JOIN item_topics t ON t.item_id = i.id AND t.topic = ?
            LEFT JOIN feeds f ON f.url = i.feed_url
            WHERE i.fetched_at >= ? AND i.dup_level = 'new'

@@ -168,6 +168,9 @@ def _entry(
         sources = [s for s in sources if s not in earlier]
     originals = [m for m in members if m["dup_level"] == "new"] or list(members)
     head = max(originals, key=lambda m: (m["score"], -(m["id"])))
+    if not (head["summary"] or "").strip():  # a headline alone (a news aggregator's entry): show a copy with text
+        copies = [m for m in members if "duplicate_of" in m.keys() and m["duplicate_of"] == head["id"]]
+        head = next((m for m in copies if (m["summary"] or "").strip()), head)
     when = _dt(head["published"]) or _dt(head["fetched_at"])
     assert when is not None
     others = []

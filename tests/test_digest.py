@@ -567,6 +567,9 @@ def test_a_news_aggregators_entries_name_their_outlet_and_match_its_own_reports(
     own = rows[outlet.as_uri()]
     assert own["dup_level"] == "near-duplicate" and own["duplicate_of"] == items[0]["id"], own["dup_reason"]
     text = render_text(delivery.compose(store, settings, wl, None, datetime.now(UTC) + timedelta(minutes=1)))
-    assert f"{headline}\n   Reuters ·" in text and "Also reported by: Reuters Technology" in text
+    # the story is shown by the outlet's own report (a direct link and its text), the aggregator's entry
+    # counts as a source; an entry alone is shown under its outlet's name
+    assert f"{headline}\n   Reuters Technology ·" in text and "Also reported by: Reuters\n" in text
+    assert "https://www.reuters.com/technology/us-adds-36-chinese-companies/" in text and report[:40] in text
     assert "US revokes Intel and Qualcomm licences to sell chips to Huawei\n   Bloomberg ·" in text
     assert " - Reuters" not in text and "Google News" not in text
