@@ -226,6 +226,7 @@ class StoryIndex:
         self._stale = 0
         self._memo: tuple[dict[str, float], int, dict[str, float], float] | None = None
         self._fixed: dict[int, tuple[dict[str, float], int, float]] = {}  # id -> (text terms, n_docs, norm)
+        self._hours: dict[float, float] = {}  # fetch hours of late arrivals (see add)
 
     def idf(self, term: str) -> float:
         return math.log((self.n_docs + 2) / (self.df.get(term, 0) + 1))
@@ -285,7 +286,11 @@ class StoryIndex:
         top = sorted(vec.items(), key=lambda kv: -kv[1])[:DOC_TERMS]
         weights = bytes(max(1, min(255, round(w * QUANT))) for _, w in top)
         ts = when.timestamp() if when else None
-        late = seen.timestamp() if seen is not None and ts is not None and seen.timestamp() - ts > self._win else None
+        late = None
+        if seen is not None and ts is not None and seen.timestamp() - ts > self._win:
+            # the next full hour, one shared float per hour: a cycle's late arrivals cost no memory each
+            hour = math.ceil(seen.timestamp() / 3600) * 3600.0
+            late = self._hours.setdefault(hour, hour)
         doc = _Doc(key, story_id, ts, tuple(t for t, _ in top), weights, norm, late)
         old = self.docs.get(key)
         if old is not None:
@@ -316,6 +321,7 @@ class StoryIndex:
             self._forget(doc)
         if self._stale * 2 > self._entries:
             self._compact()
+        self._hours = {h: h for h in self._hours if h >= horizon}
 
     def _forget(self, doc: _Doc) -> None:
         if doc.story_id is not None:
