@@ -104,6 +104,25 @@ TRACKING_PARAMS = frozenset(
         "from_rss",
         "partner",
         "dicbo",
+        "emc",  # NYT feeds: emc=rss
+        "xtor",  # AT Internet (Le Monde and other French sites): xtor=RSS-3208
+        "tpcc",
+        "ftag",
+        "taid",
+        "sref",
+        "traffic_source",
+        "guccounter",
+        "guce_referrer",
+        "guce_referrer_sig",
+        "soc_src",
+        "soc_trk",
+        "wickedid",
+        "srsltid",
+        "ck_subscriber_id",
+        "vgo_ee",
+        "epik",
+        "rdt_cid",
+        "irclickid",
     }
 )
 TRACKING_PREFIXES = ("utm_", "pk_", "mtm_", "matomo_", "hmb_", "itm_")
