@@ -12,6 +12,7 @@ the feed goes on.
 from __future__ import annotations
 
 import calendar
+import codecs
 import json
 import re
 from dataclasses import replace
@@ -93,9 +94,35 @@ def _as_utf8(body: bytes, content_type: str | None) -> bytes:
             continue
         if encoding == (declared or "utf-8"):
             return body  # what feedparser reads it as anyway
-        text = text[m.end() :] if m else text  # the prolog is ASCII: as many characters as bytes
-        return b"<?xml version='1.0' encoding='utf-8'?>" + text.encode("utf-8")
+        return _utf8_document(text, m)
+    if _mostly_utf8(body):
+        # UTF-8 with a few windows-1252 bytes pasted in (a smart quote from a word processor): read those
+        # bytes alone as windows-1252 rather than the whole document, which would garble every accent
+        return _utf8_document(body.decode("utf-8", "aggregator-cp1252"), m)
     return body
+
+
+def _mostly_utf8(body: bytes) -> bool:
+    """Most non-ASCII bytes form valid UTF-8 sequences (in an 8-bit legacy text, hardly any do)."""
+    head = body[:262144]
+    high = len(_HIGH_BYTE.findall(head))
+    valid = sum(map(len, _UTF8_MULTIBYTE.findall(head)))
+    return valid >= 6 and valid >= 0.8 * high
+
+
+def _utf8_document(text: str, prolog: re.Match[bytes] | None) -> bytes:
+    text = text[prolog.end() :] if prolog else text  # the prolog is ASCII: as many characters as bytes
+    return b"<?xml version='1.0' encoding='utf-8'?>" + text.encode("utf-8")
+
+
+def _cp1252_bytes(e: UnicodeError) -> tuple[str, int]:
+    assert isinstance(e, UnicodeDecodeError)
+    return e.object[e.start : e.end].decode("cp1252", "replace"), e.end
+
+
+codecs.register_error("aggregator-cp1252", _cp1252_bytes)
+_HIGH_BYTE = re.compile(rb"[\x80-\xff]")
+_UTF8_MULTIBYTE = re.compile(rb"[\xc2-\xdf][\x80-\xbf]|[\xe0-\xef][\x80-\xbf]{2}|[\xf0-\xf4][\x80-\xbf]{3}")
 
 
 def _starts_like_json(body: bytes) -> bool:

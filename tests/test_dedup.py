@@ -107,7 +107,10 @@ CANONICAL = [
     ("https://example.com/a?id=1", "https://example.com/a?id=1"),
     # the parameters real news feeds add (BBC, NYT, Le Monde, Yahoo)
     ("https://www.bbc.co.uk/news/articles/c1?at_medium=RSS&at_campaign=rss", "https://bbc.co.uk/news/articles/c1"),
-    ("https://www.nytimes.com/2026/11/28/tech/x.html?partner=rss&emc=rss", "https://nytimes.com/2026/11/28/tech/x.html"),
+    (
+        "https://www.nytimes.com/2026/11/28/tech/x.html?partner=rss&emc=rss",
+        "https://nytimes.com/2026/11/28/tech/x.html",
+    ),
     ("https://www.lemonde.fr/a/article_1.html?xtor=RSS-3208", "https://lemonde.fr/a/article_1.html"),
     ("https://finance.yahoo.com/news/x.html?guccounter=1&guce_referrer=aHR0", "https://finance.yahoo.com/news/x.html"),
     ("https://example.com:8080/a", "https://example.com:8080/a"),
