@@ -116,7 +116,9 @@ class Fetcher:
             try:
                 result = await asyncio.wait_for(self._fetch_http(url, validators), timeout=self.limits.total_timeout)
             except TimeoutError:
-                result = _error(url, url, "timeout", f"no complete answer within {self.limits.total_timeout:g} s")
+                result = _error(
+                    url, url, "timeout", f"{url}: no complete answer within {self.limits.total_timeout:g} s"
+                )
         else:
             result = _error(url, url, "scheme", f"unsupported URL scheme {scheme!r}: use http, https or file")
         return _with_elapsed(result, self._clock() - start)
@@ -263,9 +265,39 @@ def _read_file(url: str, validators: Validators, max_body: int) -> FetchResult:
     )
 
 
+_RETRIED = "retried later, with backoff"
+_HINTS = {
+    "timeout": f"a slow or overloaded server; {_RETRIED} (poll.total_timeout sets the limit)",
+    "connect": f"check the URL's host name and the network; {_RETRIED}",
+    "http": _RETRIED,
+    "redirect-loop": f"the publisher's server is misconfigured; {_RETRIED}",
+    "too-many-redirects": f"the publisher's server is misconfigured; {_RETRIED}",
+    "gone": "remove it with `aggregator feeds remove URL`; it is no longer polled",
+    "too-large": "raise poll.max_body if the feed really is this big",
+    "file": "check the path in feeds.toml (a relative path starts from the config folder)",
+    "http-401": "the feed needs a login, which aggregator does not do; remove it or find a public feed",
+    "http-403": f"the server refuses this reader (a login, or a block on automated clients); {_RETRIED}",
+    "http-404": "the feed moved or the URL is wrong: `aggregator feeds add` with the site's address finds its feeds",
+    "http-429": "the server asks us to slow down: the next poll waits as long as it asks",
+}
+
+
+def _hint(kind: str) -> str | None:
+    """What the user can do about a fetch error of this kind (shown with it by status and the digest)."""
+    if kind in _HINTS:
+        return _HINTS[kind]
+    if kind.startswith("http-5"):
+        return f"a fault at the publisher's end; {_RETRIED}"
+    if kind.startswith("http-4"):
+        return f"check the URL; {_RETRIED}"
+    return None
+
+
 def _error(
     url: str, final: str, kind: str, message: str, status: int | None = None, retry_after: float | None = None
 ) -> FetchResult:
+    hint = _hint(kind)
+    message = f"{message}; {hint}" if hint else message
     return FetchResult(url=url, final_url=final, status=status, error_kind=kind, error=message, retry_after=retry_after)
 
 

@@ -43,7 +43,11 @@ def parse_feed(body: bytes, url: str, content_type: str | None = None, base: str
         exc = d.get("bozo_exception")
         what = _one_line(f"{type(exc).__name__}: {exc}") if exc else "no feed version and no entries"
         page = (content_type and "html" in content_type.lower()) or b"<html" in body[:4096].lower()
-        hint = " (this is a web page; `aggregator feeds add URL` discovers the feeds it links to)" if page else ""
+        hint = (
+            "; this is a web page: `aggregator feeds add URL` discovers the feeds it links to"
+            if page
+            else "; check that the URL is the feed's own (the publisher's feed may be broken: retried later)"
+        )
         raise ParseError(f"{url}: not an RSS, Atom or JSON feed: {what}{hint}")
     entries: list[Entry] = []
     skipped = 0

@@ -171,6 +171,8 @@ def test_one_cycle_with_every_misbehaviour(tmp_path, feed_server):
         f = feeds[path]
         assert f.last_error_kind == kind, (path, f.last_error_kind, f.last_error)
         assert f.error_count == 1 and f.last_error
+        # one line: what went wrong, where, and what to do
+        assert "\n" not in f.last_error and f.url in f.last_error and "; " in f.last_error, f.last_error
         if kind == "gone":
             assert f.gone and f.next_poll_at is None
         else:
