@@ -120,7 +120,7 @@ class Fetcher:
                     url, url, "timeout", f"{url}: no complete answer within {self.limits.total_timeout:g} s"
                 )
         else:
-            result = _error(url, url, "scheme", f"unsupported URL scheme {scheme!r}: use http, https or file")
+            result = _error(url, url, "scheme", f"{url}: unsupported URL scheme {scheme!r}: use http, https or file")
         return _with_elapsed(result, self._clock() - start)
 
     async def _polite(self, host: str) -> None:
