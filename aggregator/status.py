@@ -74,6 +74,10 @@ def collect(store: Store, settings: Settings, config_dir: Path, now: datetime) -
                 if f.error_count and not f.gone
             ],
             "gone": [f.url for f in feeds if f.gone],
+            # read, but malformed (feedparser's bozo): worth telling the publisher, not a failure
+            "warnings": [
+                {"url": f.url, "warning": f.warning} for f in feeds if f.warning and not f.error_count and not f.gone
+            ],
             "never_polled": sum(1 for f in feeds if f.last_fetch_at is None),
         },
         "last_poll": store.get_meta("last_poll_at"),
@@ -105,6 +109,7 @@ def render(st: dict[str, Any]) -> str:
             for x in f["failing"]
         ],
         *[f"  gone:      {u}" for u in f["gone"]],
+        *[f"  warning:   {x['url']}: {x['warning']}" for x in f["warnings"]],
         f"last poll:   {st['last_poll'] or 'never'}"
         + (f"  ({st['last_poll_report']})" if st["last_poll_report"] else ""),
         f"next poll:   {st['next_poll'] or '-'}",

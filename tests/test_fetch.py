@@ -180,6 +180,11 @@ def test_one_cycle_with_every_misbehaviour(tmp_path, feed_server):
     assert feeds["/busy.xml"].next_poll_at >= now + timedelta(seconds=7200)
     assert feeds["/maint.xml"].next_poll_at >= now + timedelta(hours=2) - timedelta(seconds=5)
     assert feeds["/bozo.xml"].warning.startswith("malformed feed, read anyway")  # bozo: stored with a warning
+    from aggregator import status
+
+    st = status.collect(store, settings, cfg, now)
+    assert [w["url"] for w in st["feeds"]["warnings"]] == [feeds["/bozo.xml"].url]
+    assert f"warning:   {feeds['/bozo.xml'].url}: malformed feed" in status.render(st)
     assert feeds["/good.xml"].warning is None
     # a second cycle: conditional GETs answer 304; the changing ETag is fetched but not new
     report2 = asyncio.run(pipe.poll_once(force=True, now=now + timedelta(minutes=1)))
