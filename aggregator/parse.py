@@ -18,7 +18,7 @@ import re
 from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
-from urllib.parse import urljoin, urlsplit
+from urllib.parse import parse_qs, urljoin, urlsplit
 
 import feedparser
 
@@ -162,7 +162,7 @@ def _resolved(parsed: ParsedFeed, feed_url: str) -> ParsedFeed:
 def _entry(raw: Any) -> Entry | None:
     title = _clean(raw.get("title")) or ""
     # FeedBurner-style feeds link to a redirector and give the article's own address beside it
-    link = raw.get("feedburner_origlink") or raw.get("link") or None
+    link = unwrap_redirect(raw.get("feedburner_origlink") or raw.get("link") or None)
     guid = raw.get("id") or raw.get("guid") or None
     summary = raw.get("summary") or ""
     content = raw.get("content") or []
@@ -181,13 +181,48 @@ def _entry(raw: Any) -> Entry | None:
         # dict.get: FeedParserDict maps a missing updated_parsed to published_parsed with a warning
         published=_struct_time(dict.get(raw, "published_parsed")) or _struct_time(dict.get(raw, "updated_parsed")),
         updated=_struct_time(dict.get(raw, "updated_parsed")),
-        source=_source(raw.get("source")),
+        source=_source(raw.get("source")) or _clean(raw.get("news_source")),
     )
 
 
 def _source(value: Any) -> str | None:
-    """The outlet named by an RSS <source> or an Atom <source><title> (news aggregators set it)."""
+    """The outlet named by an RSS <source> or an Atom <source><title> (news aggregators set it; Bing News
+    writes <News:Source>, read by the caller)."""
     return _clean(value.get("title")) if isinstance(value, dict) else None
+
+
+# Click-through redirectors that carry the article's address in a parameter: Google Alerts
+# (google.com/url?url=), Google News' older links, Bing News, Facebook and DuckDuckGo link wrappers.
+_REDIRECTORS = {
+    "/url": ("url", "q"),
+    "/news/url": ("url",),
+    "/news/apiclick.aspx": ("url",),
+    "/l.php": ("u",),
+    "/l/": ("uddg",),
+}
+_REDIRECTOR_HOSTS = re.compile(
+    r"^(?:www\.|news\.|l\.|lm\.)?(?:google\.[a-z.]+|bing\.com|facebook\.com|duckduckgo\.com)$"
+)
+
+
+def unwrap_redirect(link: str | None) -> str | None:
+    """The article's own address for a link through a known redirector, so that the digest links straight to
+    it and its copies in other feeds are recognised by URL; any other link as it is."""
+    if not link:
+        return link
+    try:
+        parts = urlsplit(link.strip())
+    except ValueError:
+        return link
+    names = _REDIRECTORS.get(parts.path)
+    if not names or not _REDIRECTOR_HOSTS.match((parts.hostname or "").lower()):
+        return link
+    query = parse_qs(parts.query)
+    for name in names:
+        for target in query.get(name, ()):
+            if urlsplit(target).scheme in ("http", "https") and urlsplit(target).hostname:
+                return target
+    return link
 
 
 def _struct_time(value: Any) -> datetime | None:
@@ -239,7 +274,7 @@ def _parse_json_feed(body: bytes, url: str, content_type: str | None = None) -> 
         if not isinstance(html, str):
             html = ""
         title = raw.get("title") if isinstance(raw.get("title"), str) else ""
-        link = raw.get("url") if isinstance(raw.get("url"), str) else None
+        link = unwrap_redirect(raw.get("url")) if isinstance(raw.get("url"), str) else None
         if not (title or link or html.strip()):
             skipped += 1
             continue

@@ -166,3 +166,30 @@ _JSON = '{"version": "https://jsonfeed.org/version/1.1", "items": [{"id": "1", "
 )
 def test_a_json_feed_is_recognised_and_decoded_whatever_its_encoding(raw, content_type):
     assert [e.title for e in parse_feed(raw, "https://example.org/feed.json", content_type).entries] == ["Новости"]
+
+
+def test_links_through_a_redirector_become_the_articles_own():
+    """Google Alerts and Bing News wrap every link in a click-through redirector; Bing names the outlet in
+    <News:Source>. Other links, and redirector-looking links on other hosts, stay as they are."""
+    alert = (
+        b'<?xml version="1.0" encoding="utf-8"?><feed xmlns="http://www.w3.org/2005/Atom">'
+        b"<id>tag:google.com,2005:alerts/1</id><title>Google Alert - export controls</title>"
+        b"<entry><id>tag:google.com,2013:googlealerts/feed:1</id>"
+        b'<title type="html">US tightens chip &lt;b&gt;export controls&lt;/b&gt; on China</title>'
+        b'<link href="https://www.google.com/url?rct=j&amp;sa=t&amp;url=https://www.reuters.com/tech/us-1/&amp;ct=ga"/>'
+        b"<published>2024-12-02T14:00:00Z</published><content type='html'>The US tightened rules.</content></entry>"
+        b"</feed>"
+    )
+    entry = parse_feed(alert, "https://www.google.com/alerts/feeds/1/2").entries[0]
+    assert entry.url == "https://www.reuters.com/tech/us-1/"
+    bing = (
+        b'<?xml version="1.0" encoding="utf-8"?><rss version="2.0" xmlns:News="https://www.bing.com/news">'
+        b"<channel><title>export controls - Bing News</title><item><title>US tightens chip rules</title>"
+        b"<link>http://www.bing.com/news/apiclick.aspx?ref=FexRss&amp;url=https%3a%2f%2fwww.ft.com%2fcontent%2fa1"
+        b"&amp;c=1</link><description>The US tightened rules.</description><News:Source>Financial Times</News:Source>"
+        b"</item><item><title>Other</title><link>https://example.org/url?url=https://elsewhere.example/</link>"
+        b"</item></channel></rss>"
+    )
+    first, other = parse_feed(bing, "https://www.bing.com/news/search?format=rss").entries
+    assert (first.url, first.source) == ("https://www.ft.com/content/a1", "Financial Times")
+    assert other.url == "https://example.org/url?url=https://elsewhere.example/"
