@@ -228,10 +228,13 @@ def cmd_poll(ctx: Context) -> int:
     setup_logging(ctx.args.log_format or ctx.settings["log_format"], "warning")
     ctx.store.sync_feeds(load_feeds(ctx.config_dir), now)
     pipe = ctx.pipeline()
+    problems: list[str] = []
     if ctx.settings.seeds_dir.is_dir():
-        pipe.import_seeds([ctx.settings.seeds_dir], now)
+        pipe.import_seeds([ctx.settings.seeds_dir], now, problems)
     report = asyncio.run(pipe.poll_once(force=ctx.args.force))
     _out(report.line())
+    for problem in problems:
+        _out(f"  seed skipped: {problem}")
     for err in report.errors:
         _out(f"  failed: {err}")
     return 0
@@ -247,11 +250,17 @@ def cmd_seeds(ctx: Context) -> int:
             )
         return 0
     paths = ctx.args.paths or [ctx.settings.seeds_dir]
-    done = ctx.pipeline().import_seeds(paths, datetime.now(UTC))
+    problems: list[str] = []
+    done = ctx.pipeline().import_seeds(paths, datetime.now(UTC), problems)
     for seed, changed in done:
         _out(f"{'imported' if changed else 'unchanged'}: {seed.title[:70]} ({display_path(Path(seed.path))})")
-    _out(f"{len(done)} seeds, {sum(c for _, c in done)} new or changed")
-    return 0
+    for problem in problems:
+        _out(f"skipped: {problem}")
+    _out(
+        f"{len(done)} seeds, {sum(c for _, c in done)} new or changed"
+        + (f"; {len(problems)} skipped (see above)" if problems else "")
+    )
+    return 1 if problems else 0
 
 
 def cmd_export(ctx: Context) -> int:

@@ -4,7 +4,8 @@ Jobs (all max_instances=1, coalesce=True, explicit misfire grace):
     poll      every minute: fetch the feeds that are due (the first run at start)
     digest    CronTrigger at digest.time in digest.timezone (weekly if digest.cadence = "weekly")
     retry     every minute: digests waiting for another delivery attempt
-    reload    every watchlist.reload_every: feeds.toml / watchlist.toml changed -> validate -> swap
+    reload    every watchlist.reload_every: feeds.toml / watchlist.toml changed -> validate -> swap;
+              a seed file added or changed in seeds/ -> imported (a broken one skipped with a warning)
     maintain  daily: retention of old untagged items, WAL checkpoint and vacuum
 
 Start: take the data-directory lock, migrate, import seeds/, catch up a digest missed while the
@@ -31,6 +32,7 @@ from aggregator import delivery, schedule
 from aggregator.config import Settings, display_path, load_feeds, load_settings
 from aggregator.errors import AggregatorError, StoreError
 from aggregator.poll import Pipeline
+from aggregator.seeds import find_seed_files
 from aggregator.store import Store, database_path, iso
 from aggregator.watchlist import load_watchlist, watchlist_path
 
@@ -102,6 +104,7 @@ class Daemon:
         self.lock = DataDirLock(self.settings.data_dir)
         self.stopping = asyncio.Event()
         self._mtimes: dict[str, float] = {}
+        self._seeds: tuple[tuple[str, float, int], ...] = ()  # the seed folder as last imported
         self._previewed = False
         self.store: Store | None = None
         self.pipeline: Pipeline | None = None
@@ -132,14 +135,7 @@ class Daemon:
         self.store.sync_feeds(load_feeds(self.config_dir), now)
         self.pipeline = Pipeline(self.store, self.settings, watchlist, now=now)
         self._remember_mtimes()
-        if self.settings.seeds_dir.is_dir():
-            imported = self.pipeline.import_seeds([self.settings.seeds_dir], now)
-            log.info(
-                "seeds: %d in %s, %d new or changed",
-                len(imported),
-                display_path(self.settings.seeds_dir),
-                sum(changed for _, changed in imported),
-            )
+        self._import_seeds(now, at_start=True)
         self.scheduler = AsyncIOScheduler(timezone=UTC)
         self._add_jobs(now)
         self.scheduler.start()
@@ -249,6 +245,31 @@ class Daemon:
 
     # --- reload ----------------------------------------------------------------------------
 
+    def _seed_signature(self) -> tuple[tuple[str, float, int], ...]:
+        """What identifies the seed folder's state: each seed file's path, mtime and size."""
+        try:
+            files = find_seed_files([self.settings.seeds_dir]) if self.settings.seeds_dir.is_dir() else []
+            return tuple((str(f), (st := f.stat()).st_mtime, st.st_size) for f in files)
+        except (OSError, AggregatorError):
+            return ()
+
+    def _import_seeds(self, now: datetime, *, at_start: bool = False) -> None:
+        """Import the seed folder (idempotent: only new or changed files count). A file that cannot be read
+        is skipped with a warning; the others are imported."""
+        assert self.pipeline is not None
+        self._seeds = self._seed_signature()
+        if not self.settings.seeds_dir.is_dir():
+            return
+        problems: list[str] = []
+        imported = self.pipeline.import_seeds([self.settings.seeds_dir], now, problems)
+        for problem in problems:
+            log.warning("seed skipped: %s", problem)
+        changed = sum(changed for _, changed in imported)
+        if at_start or changed:
+            log.info(
+                "seeds: %d in %s, %d new or changed", len(imported), display_path(self.settings.seeds_dir), changed
+            )
+
     def _files(self) -> dict[str, Path]:
         return {
             "watchlist": watchlist_path(self.config_dir),
@@ -271,6 +292,8 @@ class Daemon:
         }
         self._remember_mtimes()
         now = datetime.now(UTC)
+        if force or self._seed_signature() != self._seeds:  # an article dropped into seeds/
+            self._import_seeds(now)
         if "watchlist" in changed:
             try:
                 wl = load_watchlist(self.config_dir)

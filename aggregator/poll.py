@@ -162,11 +162,21 @@ class Pipeline:
 
     # --- seeds -----------------------------------------------------------------------
 
-    def import_seeds(self, paths: list[Path], now: datetime) -> list[tuple[Seed, bool]]:
-        """Import seed files (idempotent). Returns each seed and whether it was new or changed."""
+    def import_seeds(
+        self, paths: list[Path], now: datetime, problems: list[str] | None = None
+    ) -> list[tuple[Seed, bool]]:
+        """Import seed files (idempotent). Returns each seed and whether it was new or changed. With a
+        ``problems`` list, a file that cannot be read is skipped (its error, with what to do, is appended)
+        and the others are imported; without one, it raises SeedError."""
         done = []
         for path in find_seed_files(paths):
-            seed = read_seed(path)
+            try:
+                seed = read_seed(path)
+            except SeedError as e:
+                if problems is None:
+                    raise
+                problems.append(f"{e}: {e.hint}" if e.hint else str(e))
+                continue
             with self.store.transaction():
                 seed_id, changed = self.store.upsert_seed(seed, now)
                 if changed:

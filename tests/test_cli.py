@@ -196,3 +196,19 @@ def test_every_command_as_a_user_drives_it(tmp_path):
 
     status = ok("status").stdout
     assert "health:      ok" in status and "feeds:       1 (1 ok" in status and "last digest: sent" in status
+
+
+def test_seeds_import_skips_a_broken_file_and_imports_the_rest(tmp_path):
+    cfg = write_config(tmp_path, [])
+    seeds = tmp_path / "seeds"
+    seeds.mkdir()
+    (seeds / "a-empty.txt").write_text("")
+    (seeds / "b-probe.txt").write_text("US reviews Alibaba's cloud business\n\nThe review looks at national security.\n")
+    env = {"AGGREGATOR_CONFIG": str(cfg), "AGGREGATOR_DATA_DIR": str(tmp_path / "d")}
+    p = run("seeds", "import", env=env)
+    assert p.returncode == 1 and "Traceback" not in p.stderr
+    assert "imported: US reviews Alibaba's cloud business" in p.stdout
+    assert "skipped: " in p.stdout and "a-empty.txt: the seed is empty" in p.stdout
+    assert "1 seeds, 1 new or changed; 1 skipped" in p.stdout
+    p = run("poll", "--once", env=env)  # a broken seed never stops a poll either
+    assert p.returncode == 0 and "seed skipped: " in p.stdout

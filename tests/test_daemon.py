@@ -65,3 +65,37 @@ def test_second_daemon_on_same_data_dir_is_refused(tmp_path):
     finally:
         first.send_signal(signal.SIGTERM)
         first.wait(timeout=15)
+
+
+def test_a_broken_seed_does_not_stop_the_daemon_and_new_seeds_are_picked_up(tmp_path):
+    """An empty seed file is skipped with a warning (the daemon starts); an article dropped into seeds/
+    while it runs is imported within seconds, without a restart."""
+    import sqlite3
+
+    feed = tmp_path / "wire.xml"
+    feed.write_bytes((FIXTURES / "feeds" / "wire.xml").read_bytes())
+    cfg = write_config(tmp_path, [feed.as_uri()], settings='[watchlist]\nreload_every = "1s"\n')
+    seeds = tmp_path / "seeds"
+    seeds.mkdir()
+    (seeds / "empty.txt").write_text("")
+    data = tmp_path / "data"
+    proc = start(cfg, data)
+
+    def seed_titles() -> list[str]:
+        with sqlite3.connect(data / "aggregator.sqlite3") as conn:
+            return [r[0] for r in conn.execute("SELECT title FROM seeds ORDER BY id")]
+
+    try:
+        assert wait_for(lambda: (data / "outbox" / "preview.html").exists(), 60), (
+            proc.stderr.read() if proc.poll() is not None else ""
+        )
+        (seeds / "chip-rules.txt").write_text(
+            "US widens chip export rules to more Chinese firms\nPublished: 2026-11-20\n\n"
+            "The Commerce Department widened its export rules on advanced chips to more Chinese firms.\n"
+        )
+        assert wait_for(lambda: seed_titles() == ["US widens chip export rules to more Chinese firms"], 30)
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        proc.wait(timeout=15)
+    log = proc.stderr.read()
+    assert "seed skipped:" in log and "empty.txt: the seed is empty" in log and "Traceback" not in log
