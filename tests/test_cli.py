@@ -203,7 +203,8 @@ def test_seeds_import_skips_a_broken_file_and_imports_the_rest(tmp_path):
     seeds = tmp_path / "seeds"
     seeds.mkdir()
     (seeds / "a-empty.txt").write_text("")
-    (seeds / "b-probe.txt").write_text("US reviews Alibaba's cloud business\n\nThe review looks at national security.\n")
+    probe = "US reviews Alibaba's cloud business\n\nThe review looks at national security.\n"
+    (seeds / "b-probe.txt").write_text(probe)
     env = {"AGGREGATOR_CONFIG": str(cfg), "AGGREGATOR_DATA_DIR": str(tmp_path / "d")}
     p = run("seeds", "import", env=env)
     assert p.returncode == 1 and "Traceback" not in p.stderr
