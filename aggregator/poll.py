@@ -341,7 +341,13 @@ class Pipeline:
         items = _unique_guids([normalise_entry(entry, url, now, feed_title) for entry in parsed.entries])
         present = {item.guid for item in items}
         for item in items:
-            self.ingest(item, now, report, present=present)
+            try:
+                with self.store.savepoint():
+                    self.ingest(item, now, report, present=present)
+            except Exception as e:  # one entry that trips a bug never costs the feed its other entries
+                log.exception("feed %s: entry %s skipped: unexpected error", url, item.guid)
+                report.skipped_entries += 1
+                report.errors.append(f"{url}: entry {item.guid[:200]} skipped: internal error: {type(e).__name__}: {e}")
         # as normalised: a date in the future is the time of this fetch
         published = [item.published for item in items if item.published]
         gap = schedule.mean_gap(published)
@@ -398,9 +404,10 @@ class Pipeline:
                 )
                 report.edited += not respaced
             return None
+        # every decision first, the writes and the index after: an error in one leaves nothing half done
         decision, sh, keys, terms = self.dedup_item(item, present)
-        item_id = self.store_new(item, decision, sh, keys, terms, now)
         tags = self.tag_text(item.title, item.summary, item.feed_title or "", item.author or "", terms=terms)
+        item_id = self.store_new(item, decision, sh, keys, terms, now)
         self.store.set_topics(item_id, tags, now, replace=False)
         report.new_items += 1
         report.duplicates += decision.level != "new"

@@ -231,6 +231,19 @@ class Store:
         finally:
             self._depth = 0
 
+    @contextmanager
+    def savepoint(self) -> Iterator[None]:
+        """A part of the current transaction that an error undoes alone (one item of a feed)."""
+        self.conn.execute("SAVEPOINT part")
+        try:
+            yield
+        except BaseException:
+            self.conn.execute("ROLLBACK TO part")
+            self.conn.execute("RELEASE part")
+            raise
+        else:
+            self.conn.execute("RELEASE part")
+
     def execute(self, sql: str, params: Iterable[Any] | Mapping[str, Any] = ()) -> sqlite3.Cursor:
         return self.conn.execute(sql, params if isinstance(params, Mapping) else tuple(params))
 

@@ -321,3 +321,28 @@ def test_reports_published_long_before_they_are_fetched_still_form_their_story(t
     assert rows["paper-0"]["story_id"] == rows["wire-0"]["story_id"], rows["paper-0"]["story_reason"]
     assert rows["wire-1"]["story_id"] != rows["wire-0"]["story_id"]
     store.close()
+
+
+def test_an_entry_that_cannot_be_stored_costs_its_feed_nothing_else(tmp_path, feed_server):
+    """A write that fails for one entry (here a real SQLite trigger refuses it) is undone alone: the feed's
+    other entries are stored, the feed is not in error, and the entry is tried again on the next fetch."""
+    entries = [
+        {"guid": f"x-{n}", "title": title, "link": f"https://example.org/x{n}", "description": f"{title}."}
+        for n, title in enumerate(["Council approves school budget", "Poisoned entry", "Rail strike called off"])
+    ]
+    url = feed_server.serve("/x.xml", rss(entries))
+    store, pipe = open_pipeline(write_config(tmp_path, [url]))
+    store.execute(
+        "CREATE TEMP TRIGGER refuse BEFORE INSERT ON items WHEN NEW.title LIKE 'Poisoned%' "
+        "BEGIN SELECT RAISE(ABORT, 'refused for the test'); END"
+    )
+    report = asyncio.run(pipe.poll_once(force=True))
+    assert (report.new_items, report.skipped_entries, report.failed) == (2, 1, 0)
+    assert any("entry x-1 skipped" in e and "refused for the test" in e for e in report.errors)
+    assert sorted(r["guid"] for r in store.iter_items()) == ["x-0", "x-2"]
+    assert store.feeds()[0].error_count == 0
+    store.execute("DROP TRIGGER refuse")
+    feed_server.serve("/x.xml", rss(entries + [{"guid": "x-3", "title": "New", "link": "https://example.org/x3"}]))
+    again = asyncio.run(pipe.poll_once(force=True))
+    assert again.new_items == 2 and sorted(r["guid"] for r in store.iter_items()) == ["x-0", "x-1", "x-2", "x-3"]
+    store.close()
