@@ -517,14 +517,16 @@ def decide(
         return replace(story, reason=f"same URL as item #{same_url.item_id}, but now another article")
     if mine is None:
         mine = shingles(title, text)
-    best: tuple[float, NearCandidate] | None = None
+    best: tuple[float, NearCandidate, bool] | None = None  # similarity, candidate, on the headline alone
     my_title = title_words(title)
     boilerplate = False
     for cand in near:
         sim = similarity(set(mine), set(cand.shingles))
         same_title = _jaccard(my_title, title_words(cand.title)) >= SAME_TITLE
+        by_headline = False
         if same_title and sim < th.near_duplicate:
-            sim = max(sim, _headline_match(title, text, cand, when, th))
+            headline = _headline_match(title, text, cand, when, th)
+            sim, by_headline = max(sim, headline), headline > sim
         # within one feed, long shared text under another title is a promo or a caption, unless it is
         # a whole article (twice the shared text asked of other copies) that opens the same way under a
         # headline that keeps some of its words: the article re-posted under an edited headline
@@ -546,11 +548,16 @@ def decide(
             len(mine & cand.shingles) < MIN_SHARED_TEXT or (cand.feed_url == feed_url and not repost)
         ):
             continue
-        best = (sim, cand)
+        best = (sim, cand, by_headline)
     if best is not None:
-        sim, cand = best
+        sim, cand, by_headline = best
         what = "seed" if cand.seed_id is not None else "item"
         reason = f'near-duplicate of {what} "{short_title(cand.title)}" ({sim:.2f})'
+        if by_headline:  # a news aggregator's entry and the outlet's report
+            reason = (
+                f'near-duplicate of {what} "{short_title(cand.title)}": the same headline ({sim:.2f}), one without text'
+            )
+
         return DedupDecision(
             level="near-duplicate",
             duplicate_of=cand.duplicate_of or cand.item_id,

@@ -293,7 +293,8 @@ def test_a_headline_alone_is_a_copy_of_the_report_under_that_headline_within_the
             feed_url="https://b.example/feed",
         )
 
-    assert placed(headline, "", headline, report).level == "near-duplicate"  # the aggregator's entry comes second
+    second = placed(headline, "", headline, report)  # the aggregator's entry comes second
+    assert second.level == "near-duplicate" and "the same headline (1.00), one without text" in second.reason
     assert placed(headline, report, headline, "").level == "near-duplicate"  # or first
     assert placed(headline, "", headline, report, hours_apart=24 * 365).level == "new"
     assert placed("Markets wrap up the week", "", "Markets wrap up the week", report).level == "new"
