@@ -94,7 +94,7 @@ def _as_utf8(body: bytes, content_type: str | None) -> bytes:
     for encoding in candidates:
         try:
             text = body.decode(encoding)
-        except (UnicodeDecodeError, LookupError):
+        except (UnicodeError, LookupError):  # UnicodeError: codecs such as idna raise it
             continue
         if encoding == (declared or "utf-8"):
             return body  # what feedparser reads it as anyway
@@ -255,7 +255,7 @@ def _parse_json_feed(body: bytes, url: str, content_type: str | None = None) -> 
             if not header:
                 raise
             doc = json.loads(body.decode(header.group(1)))
-    except (UnicodeDecodeError, LookupError, json.JSONDecodeError) as e:
+    except (UnicodeError, LookupError, json.JSONDecodeError) as e:
         raise ParseError(f"{url}: invalid JSON: {e}") from e
     if not isinstance(doc, dict) or not str(doc.get("version", "")).startswith("https://jsonfeed.org/version/"):
         raise ParseError(f"{url}: JSON document is not a JSON Feed (no jsonfeed.org version)")
