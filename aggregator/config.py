@@ -325,9 +325,18 @@ def load_settings(config_dir: Path) -> Settings:
 _SCHEMES = ("http", "https", "file")
 
 
+def without_feed_scheme(url: str) -> str:
+    """feed://host/path and feed:https://host/path (browsers' and old readers' subscribe links) as http(s)."""
+    if url[:5].lower() == "feed:":
+        rest = url[5:]
+        return rest if rest[:6].lower() in ("http:/", "https:") else "http:" + rest
+    return url
+
+
 def normalise_feed_url(url: str, base: Path) -> str:
-    """http(s) and file:// URLs stay; a plain path becomes a file:// URL (relative to base)."""
-    url = url.strip()
+    """http(s) and file:// URLs stay (feed:// becomes http://); a plain path becomes a file:// URL (relative
+    to base)."""
+    url = without_feed_scheme(url.strip())
     scheme = urlsplit(url).scheme.lower()
     if scheme in _SCHEMES:
         return url

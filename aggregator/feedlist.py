@@ -19,7 +19,7 @@ from xml.sax.saxutils import quoteattr
 
 import tomlkit
 
-from aggregator.config import display_path, load_feeds, normalise_feed_url, parse_duration
+from aggregator.config import display_path, load_feeds, normalise_feed_url, parse_duration, without_feed_scheme
 from aggregator.errors import ConfigError, OpmlError, ParseError
 from aggregator.fetch import Fetcher
 from aggregator.models import FeedSpec
@@ -166,12 +166,24 @@ async def _probe(fetcher: Fetcher, page: str, base: str) -> tuple[str, str | Non
     return None
 
 
+def _looks_like_a_host(text: str) -> bool:
+    """ "example.com/feed" or "www.example.org": a host name first (a dot, no path separators before it)."""
+    host = text.split("/", 1)[0]
+    return "." in host and not host.startswith(".") and " " not in host and not host.endswith((".xml", ".json"))
+
+
 async def add_feed(
     config_dir: Path, url: str, *, title: str | None = None, interval: str | None = None, tags: list[str] | None = None
 ) -> list[str]:
     """Add a feed. A web page is fetched and its feeds discovered; what was found is reported."""
     seconds = parse_duration(interval) if interval else None
-    target = normalise_feed_url(url, config_dir)
+    url = url.strip()
+    if not urlsplit(url).scheme and not (config_dir / url).expanduser().exists() and _looks_like_a_host(url):
+        url = "https://" + url  # "example.com/feed": a site, not a file beside the config
+    try:
+        target = normalise_feed_url(url, config_dir)
+    except ValueError as e:
+        raise ConfigError(f"cannot add {url}: {e}", hint="give an http(s) URL, a file:// URL or a path") from e
     specs: list[FeedSpec] = []
     lines: list[str] = []
     async with Fetcher() as fetcher:
@@ -289,9 +301,7 @@ def _categories(value: str | None) -> list[str]:
 
 
 def _add_spec(report: OpmlReport, url: str, name: str | None, folders: list[str]) -> None:
-    if url[:5].lower() == "feed:":  # feed://host/path and feed:https://host/path (old Apple and Firefox lists)
-        rest = url[5:]
-        url = rest if rest[:6].lower() in ("http:/", "https:") else "http:" + rest
+    url = without_feed_scheme(url)  # feed://host/path and feed:https://host/path (old Apple and Firefox lists)
     if urlsplit(url).scheme.lower() not in ("http", "https"):
         report.problems.append(f"{url}: not an http(s) feed URL")
         return

@@ -296,9 +296,15 @@ def _hint(kind: str) -> str | None:
 def _error(
     url: str, final: str, kind: str, message: str, status: int | None = None, retry_after: float | None = None
 ) -> FetchResult:
-    hint = _hint(kind)
-    message = f"{message}; {hint}" if hint else message
-    return FetchResult(url=url, final_url=final, status=status, error_kind=kind, error=message, retry_after=retry_after)
+    return FetchResult(
+        url=url,
+        final_url=final,
+        status=status,
+        error_kind=kind,
+        error=message,
+        retry_after=retry_after,
+        hint=_hint(kind),
+    )
 
 
 def _with_elapsed(result: FetchResult, elapsed: float) -> FetchResult:

@@ -45,6 +45,7 @@ class FetchResult:
     error_kind: str | None = None  # "timeout", "http-500", "gone", "too-large", ...
     error: str | None = None
     retry_after: float | None = None  # seconds, from Retry-After on 429/503
+    hint: str | None = None  # what the user can do about the error (stored and shown with it)
     elapsed: float = 0.0
 
     @property

@@ -310,7 +310,13 @@ class Pipeline:
     def _process(self, state: FeedState, result: FetchResult, now: datetime, report: CycleReport) -> None:
         if not result.ok:
             self._fail(
-                state, now, result.error_kind or "error", result.error or "fetch failed", report, result.retry_after
+                state,
+                now,
+                result.error_kind or "error",
+                # stored and shown in one line: what went wrong, where, and what to do
+                f"{result.error or 'fetch failed'}; {result.hint}" if result.hint else result.error or "fetch failed",
+                report,
+                result.retry_after,
             )
             return
         url = state.url

@@ -159,3 +159,17 @@ def test_add_a_local_path(tmp_path):
     target.write_bytes((FIXTURES / "feeds" / "wire.xml").read_bytes())
     lines = asyncio.run(add_feed(cfg, str(target), title="Local"))
     assert lines[0].startswith("added feed file://") and load_feeds(cfg)[0].title == "Local"
+
+
+def test_add_takes_the_forms_people_paste(tmp_path, feed_server):
+    """feed:// (a browser's subscribe link) is http://; an unknown scheme is a one-line error, not a
+    traceback; feeds.toml may hold feed:// too."""
+    url = feed_server.serve("/sub.xml", rss([{"guid": "s1", "title": "One", "link": "https://example.org/1"}]))
+    cfg = write_config(tmp_path, [])
+    lines = asyncio.run(add_feed(cfg, url.replace("http://", "feed://")))
+    assert lines[0].startswith(f"added feed {url}")
+    assert [f.url for f in load_feeds(cfg)] == [url]
+    with pytest.raises(ConfigError, match="cannot add gopher://x/y: expected an http, https or file URL"):
+        asyncio.run(add_feed(cfg, "gopher://x/y"))
+    (cfg / "feeds.toml").write_text('[[feed]]\nurl = "feed:https://news.example/rss"\n')
+    assert [f.url for f in load_feeds(cfg)] == ["https://news.example/rss"]
