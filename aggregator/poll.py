@@ -396,9 +396,8 @@ class Pipeline:
         """Store one item: an edit of a known one, or a new one with its dedup decision and tags.
         ``present``: the guids of the feed document the item comes from, when it comes from one."""
         known = self.store.item_by_guid(item.feed_url, item.guid)
-        key = _article_key(item.canonical_url)
         if known is None and present is not None and item.canonical_url:
-            known = self._reissued(item, item.canonical_url, present, now, front_page=key is None)
+            known = self._reissued(item, item.canonical_url, present, now)
         if known is not None:
             if known["content_hash"] != item.content_hash:
                 # the same words spaced differently (text extraction improved since it was stored) is no edit
@@ -449,19 +448,22 @@ class Pipeline:
         self.stories.add(item_id, story_id, item.published or item.fetched_at, terms, seen=item.fetched_at)
         return item_id
 
-    def _reissued(self, item: Item, key: str, present: set[str], now: datetime, *, front_page: bool) -> Any:
-        """This feed's item at this URL whose guid is gone from the feed: the guid changed (some feeds make
-        one per fetch; some re-post an edited article under a new one), so it is the same item, not a copy.
-        Entries of one document sharing a URL are separate entries (a feed linking a listing page); where
-        the feed has several items at the URL, or the URL is the site's front page, the one with the same
-        headline."""
+    def _reissued(self, item: Item, key: str, present: set[str], now: datetime) -> Any:
+        """This feed's item at this URL whose guid is gone from the feed, with the same headline or the same
+        text: the guid changed (some feeds make one per fetch; some re-post an edited article under a new
+        one), so it is the same item, edited in place, not a copy. Entries of one document sharing a URL are
+        separate entries (a feed linking a listing page), and so is a new article at a URL the feed reuses
+        (a daily briefing page, a front page): another headline and another text."""
         rows = [r for r in self.store.items_in_feed_at(item.feed_url, key) if r["guid"] not in present]
         if not rows:
             return None
         mine = dedup.title_words(item.title)
         best = max(rows, key=lambda r: dedup.title_overlap(mine, r["title"]))
-        if (len(rows) > 1 or front_page) and dedup.title_overlap(mine, best["title"]) < dedup.SAME_TITLE:
-            return None
+        if dedup.title_overlap(mine, best["title"]) < dedup.SAME_TITLE:
+            text = dedup.shingles(item.title, item.summary)
+            best = max(rows, key=lambda r: dedup.similarity(text, dedup.shingles(r["title"], r["summary"])))
+            if dedup.similarity(text, dedup.shingles(best["title"], best["summary"])) < self.th.near_duplicate:
+                return None
         if dedup.moved_on(item.title, item.published or now, best["title"], from_iso(best["t"]), self.th.window):
             return None
         return best

@@ -150,6 +150,18 @@ def test_an_entry_whose_guid_changed_is_the_same_item_and_entries_sharing_a_page
     feed_server.serve("/g.xml", rss([notice]))
     fourth = asyncio.run(pipe.poll_once(force=True, now=day + timedelta(hours=2)))
     assert (fourth.new_items, fourth.edited, fourth.duplicates) == (1, 0, 0)
+    # the next day the article's URL carries the day's briefing under a new guid: another headline and text,
+    # so a new item, although the URL was seen a day ago
+    daily = entry(
+        "a-4",
+        "Daily briefing: ports reopen after storm",
+        "https://example.org/a",
+        "Ports reopened.",
+        day + timedelta(days=1),
+    )
+    feed_server.serve("/g.xml", rss([daily]))
+    fifth = asyncio.run(pipe.poll_once(force=True, now=day + timedelta(days=1)))
+    assert (fifth.new_items, fifth.edited, fifth.duplicates) == (1, 0, 0)
     # a week later the URL carries another article: a new item, not an edit of the old one
     briefing = entry(
         "a-3", "Chipmakers report record quarter", "https://example.org/a", "Sales rose.", day + timedelta(days=7)
