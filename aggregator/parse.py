@@ -83,6 +83,11 @@ def _as_utf8(body: bytes, content_type: str | None) -> bytes:
     encoding only the HTTP header names. Bytes that are valid UTF-8 are UTF-8 (a legacy 8-bit text almost never
     is); otherwise the prolog's encoding if it reads the bytes, else the header's. UTF-16/32 and BOMs are left
     to feedparser, as is anything that none of these read (it falls back to windows-1252 with a warning)."""
+    if body.startswith(b"\xef\xbb\xbf"):  # a UTF-8 byte-order mark is UTF-8, whatever the prolog says
+        try:
+            return _utf8_document(body[3:].decode("utf-8"), _XML_DECL.match(body[3:]))
+        except UnicodeDecodeError:
+            return body
     if body.startswith(_BOMS) or b"\x00" in body[:4]:
         return body
     m = _XML_DECL.match(body)

@@ -133,6 +133,8 @@ def _rss(title: str, prolog: str | None) -> str:
         (_rss("Новости дня", "windows-1251").encode("cp1251"), "text/xml; charset=utf-8"),
         (_rss("Café déjà vu", "windows-1252").encode("cp1252"), None),
         (_rss("Новости дня", "utf-16").encode("utf-16"), None),
+        # a UTF-8 byte-order mark under a prolog that says otherwise
+        (b"\xef\xbb\xbf" + _rss("Café déjà vu", "ISO-8859-1").encode("utf-8"), None),
         # UTF-8 with a smart quote pasted in as windows-1252: only those bytes are read as windows-1252
         (_rss("Café déjà vu", "utf-8").encode("utf-8").replace(b"vu<", b"vu\x93<"), None),
     ],
@@ -143,6 +145,7 @@ def _rss(title: str, prolog: str | None) -> str:
         "prolog-over-header",
         "cp1252",
         "utf16",
+        "bom-over-prolog",
         "mixed",
     ],
 )
