@@ -176,7 +176,10 @@ async def add_feed(
     config_dir: Path, url: str, *, title: str | None = None, interval: str | None = None, tags: list[str] | None = None
 ) -> list[str]:
     """Add a feed. A web page is fetched and its feeds discovered; what was found is reported."""
-    seconds = parse_duration(interval) if interval else None
+    try:
+        seconds = parse_duration(interval) if interval else None
+    except ValueError as e:
+        raise ConfigError(f"--interval: {e}, got {interval!r}", hint='for example --interval 30m') from e
     url = url.strip()
     if not urlsplit(url).scheme and not (config_dir / url).expanduser().exists() and _looks_like_a_host(url):
         url = "https://" + url  # "example.com/feed": a site, not a file beside the config

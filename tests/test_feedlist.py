@@ -171,5 +171,7 @@ def test_add_takes_the_forms_people_paste(tmp_path, feed_server):
     assert [f.url for f in load_feeds(cfg)] == [url]
     with pytest.raises(ConfigError, match="cannot add gopher://x/y: expected an http, https or file URL"):
         asyncio.run(add_feed(cfg, "gopher://x/y"))
+    with pytest.raises(ConfigError, match='--interval: expected a duration like "30m"'):
+        asyncio.run(add_feed(cfg, url, interval="bogus"))
     (cfg / "feeds.toml").write_text('[[feed]]\nurl = "feed:https://news.example/rss"\n')
     assert [f.url for f in load_feeds(cfg)] == ["https://news.example/rss"]
