@@ -253,6 +253,20 @@ def resolve_config_dir(cli_value: str | None) -> Path:
     return Path(cli_value or os.environ.get(CONFIG_ENV) or "config").expanduser()
 
 
+def read_config_text(path: Path) -> str | None:
+    """A config file's text, None when it does not exist; unreadable or not UTF-8 is a one-line error."""
+    try:
+        return path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        return None
+    except UnicodeDecodeError as e:
+        raise ConfigError(
+            f"{display_path(path)}: not UTF-8 text (byte {e.start})", hint="save the file as UTF-8"
+        ) from e
+    except OSError as e:
+        raise ConfigError(f"{display_path(path)}: cannot read: {e.strerror}") from e
+
+
 def read_toml(path: Path) -> dict[str, Any]:
     """Read a TOML file; a syntax error names the file, line and column."""
     try:

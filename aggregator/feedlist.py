@@ -179,7 +179,7 @@ async def add_feed(
     try:
         seconds = parse_duration(interval) if interval else None
     except ValueError as e:
-        raise ConfigError(f"--interval: {e}, got {interval!r}", hint='for example --interval 30m') from e
+        raise ConfigError(f"--interval: {e}, got {interval!r}", hint="for example --interval 30m") from e
     url = url.strip()
     if not urlsplit(url).scheme and not (config_dir / url).expanduser().exists() and _looks_like_a_host(url):
         url = "https://" + url  # "example.com/feed": a site, not a file beside the config

@@ -24,8 +24,9 @@ from pathlib import Path
 from typing import Any
 
 import tomlkit
+import tomlkit.exceptions
 
-from aggregator.config import display_path, read_toml
+from aggregator.config import display_path, read_config_text, read_toml
 from aggregator.errors import ConfigError, QuerySyntaxError
 from aggregator.query import Node, caret, parse
 
@@ -62,9 +63,20 @@ def watchlist_path(config_dir: Path) -> Path:
     return config_dir / "watchlist.toml"
 
 
+def _editable(path: Path) -> tomlkit.TOMLDocument:
+    """The watchlist as a tomlkit document (comments kept), for an edit; a broken file is a one-line error."""
+    text = read_config_text(path) or ""
+    try:
+        return tomlkit.parse(text)
+    except tomlkit.exceptions.ParseError as e:
+        raise ConfigError(
+            f"{display_path(path)}: invalid TOML: {e}", hint="fix the file (`aggregator watchlist validate`)"
+        ) from e
+
+
 def load_watchlist(config_dir: Path) -> Watchlist:
     path = watchlist_path(config_dir)
-    return parse_watchlist(path.read_text(encoding="utf-8") if path.exists() else None, path)
+    return parse_watchlist(read_config_text(path), path)
 
 
 def parse_watchlist(text: str | None, path: Path) -> Watchlist:
@@ -209,8 +221,7 @@ def add_topic(
 ) -> None:
     """Append a [[topic]] after validating the result. Comments and layout stay as they were."""
     path = watchlist_path(config_dir)
-    text = path.read_text(encoding="utf-8") if path.exists() else ""
-    doc = tomlkit.parse(text)
+    doc = _editable(path)
     if "topic" not in doc:
         doc.append("topic", tomlkit.aot())
     table = tomlkit.table()
@@ -229,7 +240,7 @@ def add_topic(
 
 def remove_topic(config_dir: Path, topic_id: str) -> None:
     path = watchlist_path(config_dir)
-    doc = tomlkit.parse(path.read_text(encoding="utf-8"))
+    doc = _editable(path)
     topics = doc.get("topic", [])
     keep = [t for t in topics if t.get("id") != topic_id]
     if len(keep) == len(topics):

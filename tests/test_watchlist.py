@@ -97,3 +97,20 @@ def test_readme_watchlist_examples_are_valid(tmp_path):
         cfg = write_config(tmp_path / str(len(block)), [], watchlist=block)
         wl = load_watchlist(cfg)
         assert wl.topics or wl.lists
+
+
+def test_a_watchlist_that_is_not_utf8_or_not_toml_is_a_one_line_error_for_every_command(tmp_path):
+    cfg = write_config(tmp_path, [], watchlist="")
+    path = cfg / "watchlist.toml"
+    path.write_bytes(b'[[topic]]\nid = "x"\nname = "Caf\xe9"\nquery = "chips"\n')  # Latin-1, not UTF-8
+    for action in (
+        lambda: load_watchlist(cfg),
+        lambda: add_topic(cfg, "y", name="Y", query="chips"),
+        lambda: remove_topic(cfg, "x"),
+    ):
+        with pytest.raises(ConfigError, match=r"watchlist.toml: not UTF-8 text \(byte 30\)"):
+            action()
+    path.write_text('[[topic]\nid = "x"\n')
+    with pytest.raises(ConfigError, match="watchlist.toml: invalid TOML"):
+        add_topic(cfg, "y", name="Y", query="chips")
+    assert path.read_text() == '[[topic]\nid = "x"\n'  # left as it was
