@@ -21,7 +21,7 @@ from pathlib import Path
 from aggregator import digest as digest_mod
 from aggregator.config import Settings
 from aggregator.digest import Digest
-from aggregator.errors import ConfigError, DeliveryError
+from aggregator.errors import AggregatorError, ConfigError, DeliveryError
 from aggregator.render import build_message, render_html, render_text
 from aggregator.send import SmtpSettings, send_smtp, write_outbox
 from aggregator.store import Store, from_iso, iso
@@ -102,8 +102,13 @@ def write_preview(
     d = compose(store, settings, watchlist, start, now)
     html = render_html(d)
     if out is not None:
-        out.parent.mkdir(parents=True, exist_ok=True)
-        out.write_text(html if out.suffix.lower() in (".html", ".htm") else render_text(d), encoding="utf-8")
+        try:
+            out.parent.mkdir(parents=True, exist_ok=True)
+            out.write_text(html if out.suffix.lower() in (".html", ".htm") else render_text(d), encoding="utf-8")
+        except OSError as e:
+            raise AggregatorError(
+                f"{out}: cannot write the preview: {e.strerror}", hint="give --out a file path you can write"
+            ) from e
         return d, out
     msg = build_message(d, sender=settings["smtp.from"], to=settings["digest.to"], now=now)
     path = write_outbox(msg, html, outbox_dir(settings), "preview")

@@ -256,6 +256,8 @@ def read_opml(data: str | bytes, where: str = "OPML") -> OpmlReport:
         report = OpmlReport()
         body = root.find("body")
         _walk(body if body is not None else root, [], report)
+        if not report.feeds and not report.problems:
+            raise OpmlError(f"{where}: no feed found: not an OPML file, or one with no outline xmlUrl")
         return report
     return _scan(text, where)
 

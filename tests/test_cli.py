@@ -213,3 +213,10 @@ def test_seeds_import_skips_a_broken_file_and_imports_the_rest(tmp_path):
     assert "1 seeds, 1 new or changed; 1 skipped" in p.stdout
     p = run("poll", "--once", env=env)  # a broken seed never stops a poll either
     assert p.returncode == 0 and "seed skipped: " in p.stdout
+
+
+def test_a_preview_that_cannot_be_written_is_a_one_line_error(tmp_path):
+    cfg = write_config(tmp_path, [])
+    env = {"AGGREGATOR_CONFIG": str(cfg), "AGGREGATOR_DATA_DIR": str(tmp_path / "d")}
+    p = run("digest", "--preview", "--out", str(tmp_path), env=env)  # a folder, not a file
+    assert p.returncode != 0 and "Traceback" not in p.stderr and "cannot write the preview" in p.stderr

@@ -175,3 +175,11 @@ def test_add_takes_the_forms_people_paste(tmp_path, feed_server):
         asyncio.run(add_feed(cfg, url, interval="bogus"))
     (cfg / "feeds.toml").write_text('[[feed]]\nurl = "feed:https://news.example/rss"\n')
     assert [f.url for f in load_feeds(cfg)] == ["https://news.example/rss"]
+
+
+def test_a_file_with_no_feed_is_an_error_even_when_well_formed():
+    from aggregator.errors import OpmlError
+
+    for text in ("<html><body><p>hi</p></body></html>", '<opml version="2.0"><body></body></opml>'):
+        with pytest.raises(OpmlError, match="page.opml: no feed found"):
+            read_opml(text, "page.opml")
