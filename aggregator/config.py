@@ -127,7 +127,7 @@ _EMAIL = re.compile(r"^[^@\s<>]+@[^@\s<>]+$")
 def _email_list(value: Any) -> tuple[str, ...]:
     if isinstance(value, str):
         value = [value]
-    if isinstance(value, list) and all(isinstance(v, str) and _EMAIL.match(v.strip()) for v in value):
+    if isinstance(value, list) and value and all(isinstance(v, str) and _EMAIL.match(v.strip()) for v in value):
         return tuple(v.strip() for v in value)
     raise ValueError('expected a list of e-mail addresses like ["me@example.org"]')
 
