@@ -47,8 +47,15 @@ class DataDirLock:
         self.fh: TextIO | None = None
 
     def acquire(self) -> None:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        fh = open(self.path, "a+")
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            fh = open(self.path, "a+")
+        except OSError as e:
+            why = "it is a file, not a folder" if self.path.parent.is_file() else e.strerror
+            raise StoreError(
+                f"{display_path(self.path.parent)}: cannot use it as the data directory: {why}",
+                hint="data_dir (or AGGREGATOR_DATA_DIR) must be a folder aggregator can write",
+            ) from e
         try:
             fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except OSError:

@@ -99,3 +99,13 @@ def test_a_broken_seed_does_not_stop_the_daemon_and_new_seeds_are_picked_up(tmp_
         proc.wait(timeout=15)
     log = proc.stderr.read()
     assert "seed skipped:" in log and "empty.txt: the seed is empty" in log and "Traceback" not in log
+
+
+def test_a_data_dir_that_is_a_file_is_a_one_line_error(tmp_path):
+    cfg = write_config(tmp_path, [])
+    data = tmp_path / "data"
+    data.write_text("not a folder")
+    proc = start(cfg, data)
+    assert proc.wait(timeout=30) != 0
+    err = proc.stderr.read()
+    assert "cannot use it as the data directory: it is a file, not a folder" in err and "Traceback" not in err
