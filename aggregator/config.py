@@ -351,7 +351,10 @@ def normalise_feed_url(url: str, base: Path) -> str:
     """http(s) and file:// URLs stay (feed:// becomes http://); a plain path becomes a file:// URL (relative
     to base)."""
     url = without_feed_scheme(url.strip())
-    scheme = urlsplit(url).scheme.lower()
+    parts = urlsplit(url)
+    scheme = parts.scheme.lower()
+    if scheme in ("http", "https") and (not parts.hostname or any(c.isspace() for c in url)):
+        raise ValueError(f"not a valid {scheme} URL: {url!r} (a host name is needed, and no spaces)")
     if scheme in _SCHEMES:
         return url
     if scheme and len(scheme) > 1:
