@@ -307,7 +307,12 @@ def _categories(value: str | None) -> list[str]:
 
 def _add_spec(report: OpmlReport, url: str, name: str | None, folders: list[str]) -> None:
     url = without_feed_scheme(url)  # feed://host/path and feed:https://host/path (old Apple and Firefox lists)
-    if urlsplit(url).scheme.lower() not in ("http", "https"):
+    try:
+        parts = urlsplit(url)
+        usable = parts.scheme.lower() in ("http", "https") and bool(parts.hostname)
+    except ValueError:
+        usable = False
+    if not usable or any(c.isspace() for c in url):
         report.problems.append(f"{url}: not an http(s) feed URL")
         return
     tags = tuple(dict.fromkeys(f.strip() for f in folders if f and f.strip()))
