@@ -353,8 +353,10 @@ def normalise_feed_url(url: str, base: Path) -> str:
     url = without_feed_scheme(url.strip())
     parts = urlsplit(url)
     scheme = parts.scheme.lower()
-    if scheme in ("http", "https") and (not parts.hostname or any(c.isspace() for c in url)):
-        raise ValueError(f"not a valid {scheme} URL: {url!r} (a host name is needed, and no spaces)")
+    if scheme in ("http", "https"):
+        if not parts.hostname or any(c.isspace() for c in parts.netloc):
+            raise ValueError(f"not a valid {scheme} URL: {url!r} (no host name)")
+        url = re.sub(r"\s", lambda m: f"%{ord(m.group()):02X}", url)  # a space pasted into a path is %20
     if scheme in _SCHEMES:
         return url
     if scheme and len(scheme) > 1:

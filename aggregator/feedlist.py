@@ -306,13 +306,13 @@ def _categories(value: str | None) -> list[str]:
 
 
 def _add_spec(report: OpmlReport, url: str, name: str | None, folders: list[str]) -> None:
-    url = without_feed_scheme(url)  # feed://host/path and feed:https://host/path (old Apple and Firefox lists)
+    # feed://host/path and feed:https://host/path (old Apple and Firefox lists) are http(s); a space in a
+    # path is %20 (normalise_feed_url, as for feeds.toml); anything else that is not an http(s) URL is reported
     try:
-        parts = urlsplit(url)
-        usable = parts.scheme.lower() in ("http", "https") and bool(parts.hostname)
+        if urlsplit(without_feed_scheme(url)).scheme.lower() not in ("http", "https"):
+            raise ValueError("not http(s)")
+        url = normalise_feed_url(url, Path("."))
     except ValueError:
-        usable = False
-    if not usable or any(c.isspace() for c in url):
         report.problems.append(f"{url}: not an http(s) feed URL")
         return
     tags = tuple(dict.fromkeys(f.strip() for f in folders if f and f.strip()))

@@ -48,7 +48,7 @@ FEED_CASES = [
     ('[[feed]]\nurl = "https://a.example/f"\n[[feed]]\nurl = "https://a.example/f"\n', "is listed twice"),
     ('[[feed]]\nurl = "https://a.example/f"\nintervall = "5m"\n', "feed #1: intervall: unknown key"),
     ('[[feed]]\nurl = "http://"\n', "feed #1: url: not a valid http URL"),
-    ('[[feed]]\nurl = "https://exa mple.com/rss"\n', "feed #1: url: not a valid https URL"),
+    ('[[feed]]\nurl = "https://exa mple.com/rss"\n', "feed #1: url: not a valid https URL"),  # a space in the host
 ]
 
 

@@ -183,3 +183,13 @@ def test_a_file_with_no_feed_is_an_error_even_when_well_formed():
     for text in ("<html><body><p>hi</p></body></html>", '<opml version="2.0"><body></body></opml>'):
         with pytest.raises(OpmlError, match="page.opml: no feed found"):
             read_opml(text, "page.opml")
+
+
+def test_urls_with_a_space_in_the_path_are_recovered_and_hostless_ones_reported(tmp_path):
+    report = read_opml(
+        '<opml><body><outline xmlUrl="https://example.com/my feed.xml"/><outline xmlUrl="http://"/></body></opml>'
+    )
+    assert [f.url for f in report.feeds] == ["https://example.com/my%20feed.xml"]
+    assert report.problems == ["http://: not an http(s) feed URL"]
+    cfg = write_config(tmp_path, ["https://example.com/my feed.xml"])
+    assert [f.url for f in load_feeds(cfg)] == ["https://example.com/my%20feed.xml"]
