@@ -458,11 +458,14 @@ class Pipeline:
         if not rows:
             return None
         mine = dedup.title_words(item.title)
-        best = max(rows, key=lambda r: dedup.title_overlap(mine, r["title"]))
-        if dedup.title_overlap(mine, best["title"]) < dedup.SAME_TITLE:
+        overlap, best = max(((dedup.title_overlap(mine, r["title"]), r) for r in rows), key=lambda x: x[0])
+        if overlap < dedup.SAME_TITLE:
             text = dedup.shingles(item.title, item.summary)
-            best = max(rows, key=lambda r: dedup.similarity(text, dedup.shingles(r["title"], r["summary"])))
-            if dedup.similarity(text, dedup.shingles(best["title"], best["summary"])) < self.th.near_duplicate:
+            sim, best = max(
+                ((dedup.similarity(text, dedup.shingles(r["title"], r["summary"])), r) for r in rows),
+                key=lambda x: x[0],
+            )
+            if sim < self.th.near_duplicate:
                 return None
         if dedup.moved_on(item.title, item.published or now, best["title"], from_iso(best["t"]), self.th.window):
             return None
