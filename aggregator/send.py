@@ -77,9 +77,23 @@ def send_smtp(msg: EmailMessage, to: tuple[str, ...], s: SmtpSettings) -> Sent:
     except smtplib.SMTPNotSupportedError as e:
         raise DeliveryError(f"{where}: {e}", permanent=True, hint=_unsupported_hint(str(e))) from e
     except (TimeoutError, smtplib.SMTPException, OSError, ssl.SSLError) as e:
-        raise DeliveryError(
-            f"{where}: {type(e).__name__}: {e}", permanent=False, hint="the server may be down; delivery is retried"
-        ) from e
+        raise DeliveryError(f"{where}: {type(e).__name__}: {e}", permanent=False, hint=_transport_hint(e, s)) from e
+
+
+def _transport_hint(e: BaseException, s: SmtpSettings) -> str:
+    """What to do about a failed connection. A certificate the client does not trust and a TLS mode that
+    does not match the port are settings to fix, not an outage (delivery is retried all the same, so a
+    corrected aggregator.toml still gets the digest out)."""
+    if isinstance(e, ssl.SSLCertVerificationError):
+        what = e.verify_message or "not trusted"
+        if "mismatch" in what.lower():
+            return f"the certificate is not valid for {s.host!r}: set smtp.host to the name it was issued for"
+        return f"the server's certificate is not trusted ({what}): set smtp.ca_file to the CA that issued it"
+    if isinstance(e, ssl.SSLError) and "WRONG_VERSION_NUMBER" in str(e) and s.security == "tls":
+        return 'the server does not speak TLS on connect on this port: set smtp.security = "starttls" (port 587)'
+    if isinstance(e, TimeoutError | smtplib.SMTPServerDisconnected) and s.security != "tls" and s.port == 465:
+        return 'port 465 expects TLS from the first byte: set smtp.security = "tls"'
+    return "the server may be down; delivery is retried"
 
 
 def _unsupported_hint(what: str) -> str:

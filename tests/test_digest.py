@@ -288,6 +288,46 @@ def test_a_relay_with_a_private_ca_is_trusted_through_smtp_ca_file(tmp_path):
     assert len(sink.messages) == 1
 
 
+def test_tls_settings_that_do_not_match_the_server_say_which_key_to_fix(tmp_path, smtp_server):
+    """An untrusted certificate, a certificate for another name and implicit TLS against a plain port are
+    settings to fix: the stored message says which key, and delivery is still retried."""
+    trustme = pytest.importorskip("trustme")
+    from aiosmtpd.controller import Controller
+    from conftest import SmtpSink
+
+    store, settings, wl = setup(tmp_path)
+    now = datetime.now(UTC)
+    host, plain_port, _ = smtp_server
+    out = delivery.run_digest(store, settings, wl, now, smtp=smtp(host, plain_port, security="tls"))
+    assert out.status == "retrying" and 'set smtp.security = "starttls"' in out.message, out.message
+
+    ca = trustme.CA()
+    server_ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    ca.issue_cert("localhost").configure_cert(server_ctx)  # not valid for 127.0.0.1
+    port = free_port()
+    sink = SmtpSink()
+    server = Controller(sink, hostname="127.0.0.1", port=port, ssl_context=server_ctx, server_hostname="localhost")
+    server.start()
+    try:
+        untrusted = delivery.run_digest(
+            store, settings, wl, now + timedelta(minutes=1), smtp=smtp("127.0.0.1", port, security="tls")
+        )
+        assert untrusted.status == "retrying" and "set smtp.ca_file" in untrusted.message, untrusted.message
+        trusting = ssl.create_default_context()
+        ca.configure_trust(trusting)
+        other_name = delivery.run_digest(
+            store,
+            settings,
+            wl,
+            now + timedelta(minutes=2),
+            smtp=smtp("127.0.0.1", port, security="tls", ssl_context=trusting),
+        )
+        assert other_name.status == "retrying" and "set smtp.host" in other_name.message, other_name.message
+    finally:
+        server.stop()
+    assert sink.messages == []
+
+
 def test_empty_day_sends_a_note_or_skips(tmp_path, smtp_server):
     host, port, sink = smtp_server
     store, settings, wl = setup(tmp_path)
