@@ -356,6 +356,10 @@ def normalise_feed_url(url: str, base: Path) -> str:
     if scheme in ("http", "https"):
         if not parts.hostname or any(c.isspace() for c in parts.netloc):
             raise ValueError(f"not a valid {scheme} URL: {url!r} (no host name)")
+        try:
+            parts.port  # noqa: B018  (raises on a port that is not a number from 0 to 65535)
+        except ValueError as e:
+            raise ValueError(f"not a valid {scheme} URL: {url!r} ({e})") from e
         url = re.sub(r"\s", lambda m: f"%{ord(m.group()):02X}", url)  # a space pasted into a path is %20
     if scheme in _SCHEMES:
         return url

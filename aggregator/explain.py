@@ -7,7 +7,7 @@ from aggregator.store import Store
 
 
 def explain(store: Store, item_id: int) -> str:
-    row = store.item(item_id)
+    row = store.item(item_id) if 0 < item_id < 2**63 else None  # SQLite ids are 64-bit
     if row is None:
         raise AggregatorError(f"no item #{item_id}", hint="`aggregator export items` lists the ids")
     lines = [

@@ -181,9 +181,11 @@ async def add_feed(
     except ValueError as e:
         raise ConfigError(f"--interval: {e}, got {interval!r}", hint="for example --interval 30m") from e
     url = url.strip()
-    if not urlsplit(url).scheme and not (config_dir / url).expanduser().exists() and _looks_like_a_host(url):
-        url = "https://" + url  # "example.com/feed": a site, not a file beside the config
+    if not url:
+        raise ConfigError("feeds add: no URL given", hint="aggregator feeds add https://example.org/feed.xml")
     try:
+        if not urlsplit(url).scheme and not (config_dir / url).expanduser().exists() and _looks_like_a_host(url):
+            url = "https://" + url  # "example.com/feed": a site, not a file beside the config
         target = normalise_feed_url(url, config_dir)
     except ValueError as e:
         raise ConfigError(f"cannot add {url}: {e}", hint="give an http(s) URL, a file:// URL or a path") from e

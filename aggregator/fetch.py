@@ -149,12 +149,17 @@ class Fetcher:
                     return _error(url, current, "timeout", f"timed out ({type(e).__name__}) while fetching {current}")
                 except httpx.HTTPError as e:
                     kind = "connect" if isinstance(e, httpx.ConnectError | httpx.NetworkError) else "http"
+                    if "location header" in str(e).lower():  # a redirect to a URL that cannot be read
+                        kind = "redirect"
                     return _error(url, current, kind, f"{type(e).__name__} while fetching {current}: {e}")
+                except (httpx.InvalidURL, ValueError) as e:  # a bad port, a broken IPv6 literal
+                    kind = "url" if current == url else "redirect"
+                    return _error(url, current, kind, f"{current}: not a valid URL: {e}")
             if isinstance(outcome, FetchResult):
                 moved = current if (permanent and current != url and outcome.ok) else None
                 return replace(outcome, url=url, final_url=current, permanent_redirect=moved)
             status, location = outcome
-            nxt = urljoin(current, location)
+            nxt = urljoin(current, location)  # httpx has checked that Location is a URL
             if urlsplit(nxt).scheme.lower() not in ("http", "https"):
                 return _error(url, current, "scheme", f"redirect from {current} to a non-http URL {nxt}")
             if nxt in seen:
@@ -272,6 +277,8 @@ _HINTS = {
     "http": _RETRIED,
     "redirect-loop": f"the publisher's server is misconfigured; {_RETRIED}",
     "too-many-redirects": f"the publisher's server is misconfigured; {_RETRIED}",
+    "redirect": f"the publisher's server is misconfigured; {_RETRIED}",
+    "url": "fix the feed's URL in feeds.toml",
     "gone": "remove it with `aggregator feeds remove URL`; it is no longer polled",
     "too-large": "raise poll.max_body if the feed really is this big",
     "file": "check the path in feeds.toml (a relative path starts from the config folder)",

@@ -94,6 +94,14 @@ def test_explain_cli_for_missing_item(tmp_path):
         cwd=ROOT,
     )
     assert p.returncode == 2 and "no item #999" in p.stderr and "Traceback" not in p.stderr
+    huge = str(2**70)  # beyond SQLite's 64-bit integers
+    p = subprocess.run(
+        [sys.executable, "-m", "aggregator", "--config", str(cfg), "explain", huge],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+    )
+    assert p.returncode == 2 and f"no item #{huge}" in p.stderr and "Traceback" not in p.stderr
 
 
 CANONICAL = [

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import re
 from pathlib import Path
 
 import pytest
@@ -175,6 +176,19 @@ def test_add_takes_the_forms_people_paste(tmp_path, feed_server):
         asyncio.run(add_feed(cfg, url, interval="bogus"))
     (cfg / "feeds.toml").write_text('[[feed]]\nurl = "feed:https://news.example/rss"\n')
     assert [f.url for f in load_feeds(cfg)] == ["https://news.example/rss"]
+    # mistyped URLs: one line each, nothing fetched, nothing written
+    for bad, why in [
+        ("", "no URL given"),
+        ("http://[::1", "Invalid IPv6 URL"),
+        ("http://example.com:abc/feed", "Port could not be cast"),
+        ("https://example.com:99999/feed", "Port out of range"),
+    ]:
+        with pytest.raises(ConfigError, match=re.escape(why)):
+            asyncio.run(add_feed(cfg, bad))
+    assert [f.url for f in load_feeds(cfg)] == ["https://news.example/rss"]
+    (cfg / "feeds.toml").write_text('[[feed]]\nurl = "https://news.example:port/rss"\n')
+    with pytest.raises(ConfigError, match=r"feeds.toml: feed #1: url: .*Port could not be cast"):
+        load_feeds(cfg)
 
 
 def test_a_file_with_no_feed_is_an_error_even_when_well_formed():

@@ -111,6 +111,8 @@ def setup_server(s):
     s.serve("/loop2.xml", handler=redirect("/loop1.xml", 302))
     for i in range(8):
         s.serve(f"/chain{i}.xml", handler=redirect(f"/chain{i + 1}.xml", 302))
+    s.serve("/bad-location.xml", handler=redirect("http://[::1/feed.xml", 301))  # a broken IPv6 literal
+    s.serve("/bad-port.xml", handler=redirect("http://127.0.0.1:http/feed.xml", 302))
     s.serve("/gone.xml", b"gone", status=410)
     s.serve("/busy.xml", b"slow down", status=429, headers={"Retry-After": "7200"})
     s.serve("/maint.xml", b"maintenance", status=503, headers={"Retry-After": later})
@@ -131,6 +133,8 @@ def setup_server(s):
 BAD = {
     "/loop1.xml": "redirect-loop",
     "/chain0.xml": "too-many-redirects",
+    "/bad-location.xml": "redirect",
+    "/bad-port.xml": "redirect",
     "/gone.xml": "gone",
     "/busy.xml": "http-429",
     "/maint.xml": "http-503",
