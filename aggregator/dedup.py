@@ -178,17 +178,17 @@ def story_terms(title: str, text: str, max_text_words: int | None = None) -> dic
 
 
 class _Doc:
-    """One indexed document: its strongest terms and their weights (in tenths, one byte each)."""
+    """One indexed document: its strongest terms and their weights in one `bytes`: the terms as 4-byte
+    ids (see StoryIndex.term_id), then the weights (in eighths, one byte each)."""
 
-    __slots__ = ("key", "story_id", "ts", "terms", "weights", "norm", "seen")
+    __slots__ = ("key", "story_id", "ts", "data", "norm", "seen")
 
     def __init__(
         self,
         key: int,
         story_id: int | None,
         ts: float | None,
-        terms: tuple[str, ...],
-        weights: bytes,
+        data: bytes,
         norm: float,
         seen: float | None = None,
     ) -> None:
@@ -196,21 +196,32 @@ class _Doc:
         self.story_id = story_id
         self.ts = ts  # POSIX time; None for seeds: they match at any time
         self.seen = seen  # when it was fetched, for a late arrival (published long before); else None
-        self.terms = terms
-        self.weights = weights
+        self.data = data
         self.norm = norm  # of the full vector, so that truncation does not inflate cosines
 
-    def dot(self, vec: dict[str, float]) -> float:
-        return sum(map(mul, map(vec.get, self.terms, _ZEROS), self.weights)) / QUANT
+    def __len__(self) -> int:
+        return len(self.data) // 5
+
+    def term_ids(self) -> memoryview:
+        return memoryview(self.data)[: 4 * len(self)].cast("i")
+
+    @property
+    def weights(self) -> memoryview:
+        return memoryview(self.data)[4 * len(self) :]
+
+    def dot(self, vec: dict[int, float]) -> float:
+        """Dot product with a vector keyed by term id."""
+        return sum(map(mul, map(vec.get, self.term_ids(), _ZEROS), self.weights)) / QUANT
 
 
 class StoryIndex:
     """Recent items (within the story window) and all seeds, with document frequencies.
 
     Memory is bounded by the window, not by the number of stored items, and kept small per document:
-    terms are interned strings, a document is a tuple of terms and a `bytes` of weights, and a posting
-    list is one `array('q')` whose entries pack (document key << 8 | weight). Pruned documents leave
-    stale postings behind, skipped when read and compacted once they are half of all entries.
+    a term is a 4-byte id (one interned string per term in the vocabulary), a document's terms and weights
+    are one `bytes`, and a posting list is one `array('q')` whose entries pack (document key << 8 | weight).
+    Pruned documents leave stale postings behind, skipped when read and compacted once they are half of all
+    entries; the vocabulary is rebuilt from the live documents then.
     Document frequencies are counted over every document ever added (rebuilt at start from recent items).
     """
 
@@ -227,6 +238,8 @@ class StoryIndex:
         self._memo: tuple[dict[str, float], int, dict[str, float], float] | None = None
         self._fixed: dict[int, tuple[dict[str, float], int, float]] = {}  # id -> (text terms, n_docs, norm)
         self._hours: dict[float, float] = {}  # fetch hours of late arrivals (see add)
+        self.term_id: dict[str, int] = {}  # term -> id, for the terms of indexed documents (see _compact)
+        self.term_of: list[str] = []  # id -> term
 
     def idf(self, term: str) -> float:
         return math.log((self.n_docs + 2) / (self.df.get(term, 0) + 1))
@@ -291,20 +304,25 @@ class StoryIndex:
             # the next full hour, one shared float per hour: a cycle's late arrivals cost no memory each
             hour = math.ceil(seen.timestamp() / 3600) * 3600.0
             late = self._hours.setdefault(hour, hour)
-        doc = _Doc(key, story_id, ts, tuple(t for t, _ in top), weights, norm, late)
+        ids = self.term_id
+        for t, _ in top:
+            if t not in ids:
+                ids[t] = len(self.term_of)
+                self.term_of.append(t)
+        doc = _Doc(key, story_id, ts, array("i", [ids[t] for t, _ in top]).tobytes() + weights, norm, late)
         old = self.docs.get(key)
         if old is not None:
-            self._stale += len(old.terms)
+            self._stale += len(old)
             self._forget(old)
         self.docs[key] = doc
         if story_id is not None:
             self.story_size[story_id] = self.story_size.get(story_id, 0) + 1
-        for t, w in zip(doc.terms, weights, strict=True):
+        for (t, _), w in zip(top, weights, strict=True):
             bucket = self.postings.get(t)
             if bucket is None:
                 bucket = self.postings[t] = array("q")
             bucket.append(key << 8 | w)
-        self._entries += len(doc.terms)
+        self._entries += len(weights)
 
     def horizon(self, now: datetime) -> datetime:
         """Documents older than this can no longer join a new item's story (a day of margin is kept
@@ -317,7 +335,7 @@ class StoryIndex:
             k for k, d in self.docs.items() if d.ts is not None and d.ts < horizon and (d.seen or 0.0) < horizon
         ]:
             doc = self.docs.pop(key)
-            self._stale += len(doc.terms)
+            self._stale += len(doc)
             self._forget(doc)
         if self._stale * 2 > self._entries:
             self._compact()
@@ -333,8 +351,23 @@ class StoryIndex:
 
     def _compact(self) -> None:
         live = self.docs
+        # a fresh vocabulary of the live documents' terms: it stays bounded by the window too
+        names = self.term_of
+        term_id: dict[str, int] = {}
+        term_of: list[str] = []
+        for doc in live.values():
+            ids = []
+            for old in doc.term_ids():
+                t = names[old]
+                new = term_id.get(t)
+                if new is None:
+                    new = term_id[t] = len(term_of)
+                    term_of.append(t)
+                ids.append(new)
+            doc.data = array("i", ids).tobytes() + bytes(doc.weights)
+        self.term_id, self.term_of = term_id, term_of
         for t in list(self.postings):
-            kept = array("q", (e for e in self.postings[t] if (e >> 8) in live and live[e >> 8].terms))
+            kept = array("q", (e for e in self.postings[t] if (e >> 8) in live))
             if kept:
                 self.postings[t] = kept
             else:
@@ -379,7 +412,8 @@ class StoryIndex:
     def _shared(self, vec: dict[str, float], doc: _Doc | None) -> list[str]:
         if doc is None:
             return []
-        weights = dict(zip(doc.terms, doc.weights, strict=True))
+        names = self.term_of
+        weights = {names[i]: w for i, w in zip(doc.term_ids(), doc.weights, strict=True)}
         return sorted((t for t in vec if t in weights), key=lambda t: -vec[t] * weights[t])[:6]
 
     def _scored(self, terms: dict[str, float], when: datetime) -> tuple[dict[str, float], list[tuple[_Doc, float]]]:
@@ -403,6 +437,8 @@ class StoryIndex:
         if not partial:
             return vec, []
         docs = self.docs
+        ids = self.term_id
+        by_id = {ids[t]: v for t, v in vec.items() if t in ids}
         ranked = sorted(partial.items(), key=itemgetter(1), reverse=True)[: TOP_CANDIDATES * 2]
         top = [k for k, _ in ranked if k in docs]
         ts = when.timestamp()
@@ -411,7 +447,7 @@ class StoryIndex:
             doc = docs[key]
             if doc.ts is not None and abs(doc.ts - ts) > self._win:
                 continue
-            sim = doc.dot(vec) / (norm * doc.norm)
+            sim = doc.dot(by_id) / (norm * doc.norm)
             if doc.ts is not None:  # the further apart in time, the more alike two reports must be
                 sim -= TIME_DECAY * abs(doc.ts - ts) / self._win
             scored.append((doc, sim))

@@ -308,3 +308,26 @@ def test_a_headline_alone_is_a_copy_of_the_report_under_that_headline_within_the
     assert placed("Markets wrap up the week", "", "Markets wrap up the week", report).level == "new"
     other = "Beijing says it will respond to the new US restrictions on its firms with its own measures. " * 3
     assert placed(headline, other, headline, report).level == "new"
+
+
+def test_pruning_forgets_old_documents_and_keeps_matching_the_rest():
+    """Documents past the horizon leave the index; once their postings are compacted the vocabulary holds
+    the live documents' terms only, and the live documents match as before, with the same shared terms."""
+    from aggregator.dedup import StoryIndex, story_terms
+
+    index = StoryIndex(timedelta(hours=72))
+    old = T0 - timedelta(days=10)
+    for n in range(200):  # last week's news, all about other things
+        index.add(n + 1, n + 1, old, story_terms(f"Harbour ferry strike day {n} talks stall over wages", ""))
+    index.add(500, 77, T0, story_terms("Dutch government restricts exports of ASML lithography machines", ""))
+    query = story_terms("Netherlands curbs ASML lithography machine exports", "")
+    before = index.best_story(query, T0)
+    index.prune(T0)
+    after = index.best_story(query, T0)
+    assert list(index.docs) == [500]
+    assert "ferry" not in index.term_id and "ferry" not in index.postings
+    assert index.term_of[index.term_id["asml"]] == "asml"
+    assert before is not None and after is not None
+    assert (after.story_id, after.shared) == (before.story_id, before.shared) == (77, before.shared)
+    assert "asml" in after.shared and after.similarity == before.similarity
+    assert index.best_story(story_terms("Harbour ferry strike talks stall", ""), T0) is None
