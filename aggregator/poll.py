@@ -169,7 +169,8 @@ class Pipeline:
         ``problems`` list, a file that cannot be read is skipped (its error, with what to do, is appended)
         and the others are imported; without one, it raises SeedError."""
         done = []
-        for path in find_seed_files(paths):
+        other: list[Path] = []
+        for path in find_seed_files(paths, other):
             try:
                 seed = read_seed(path)
             except SeedError as e:
@@ -191,6 +192,12 @@ class Pipeline:
                     self.store.set_seed_topics(seed_id, self.tag_text(seed.title, seed.text))
                     self.stories.add(-seed_id, story_id, None, dedup.story_terms(seed.title, seed.text))
             done.append((seed, changed))
+        if problems is not None:
+            problems.extend(
+                f"{path}: unknown format: seeds are plain text (.txt or no suffix), Markdown (.md) "
+                "or saved pages (.html)"
+                for path in other
+            )
         self._seed_urls = None
         return done
 

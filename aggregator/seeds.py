@@ -23,7 +23,10 @@ from aggregator.errors import SeedError
 from aggregator.models import Seed
 from aggregator.normalise import content_hash, html_to_text
 
-SEED_SUFFIXES = (".txt", ".md", ".markdown", ".html", ".htm")
+HTML_SUFFIXES = (".html", ".htm", ".xhtml", ".shtml")
+# read from a seeds folder; a file without a suffix is plain text (a file named on the command line is read
+# whatever its name)
+SEED_SUFFIXES = (".txt", ".text", ".md", ".markdown", "", *HTML_SUFFIXES)
 _DATE_FORMATS = (
     "%b %d, %Y %I:%M %p",
     "%B %d, %Y %I:%M %p",
@@ -58,17 +61,17 @@ def parse_date(text: str | None) -> datetime | None:
         return None
 
 
-def find_seed_files(paths: list[Path]) -> list[Path]:
+def find_seed_files(paths: list[Path], other: list[Path] | None = None) -> list[Path]:
+    """The seed files of ``paths`` (files, and the seed files of folders). ``other`` collects the files of
+    those folders that are not read as seeds (another suffix: a PDF, a Word file), to be reported."""
     out: list[Path] = []
     for p in paths:
         if p.is_dir():
-            out.extend(
-                sorted(
-                    f
-                    for f in p.rglob("*")
-                    if f.is_file() and f.suffix.lower() in SEED_SUFFIXES and not f.name.startswith(".")
-                )
-            )
+            for f in sorted(f for f in p.rglob("*") if f.is_file() and not f.name.startswith(".")):
+                if f.suffix.lower() in SEED_SUFFIXES:
+                    out.append(f)
+                elif other is not None:
+                    other.append(f)
         elif p.is_file():
             out.append(p)
         else:
@@ -76,15 +79,38 @@ def find_seed_files(paths: list[Path]) -> list[Path]:
     return out
 
 
+_META_CHARSET = re.compile(rb"""<meta[^>]+charset\s*=\s*["']?([A-Za-z0-9._:-]+)""", re.I)
+_XML_ENCODING = re.compile(rb"""^\s*<\?xml[^>]*encoding\s*=\s*["']([A-Za-z0-9._:-]+)""")
+
+
+def decode_seed(data: bytes) -> str:
+    """A seed file's text. UTF-8 (with or without a byte-order mark) and UTF-16 with a mark (what Windows
+    Notepad saves as "Unicode") are recognised; other bytes are read in the encoding a saved page declares
+    (`<meta charset>`, an XML prolog: a Chinese site in GBK, a Japanese one in Shift_JIS), else as
+    windows-1252, the usual 8-bit encoding of text saved on Windows (Latin-1 with its curly quotes)."""
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return data.decode("utf-16", "replace")
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        pass
+    head = data[:4096]
+    m = _META_CHARSET.search(head) or _XML_ENCODING.match(head)
+    if m:
+        try:
+            return data.decode(m.group(1).decode("ascii"))
+        except (LookupError, UnicodeError):
+            pass
+    return data.decode("cp1252", "replace")
+
+
 def read_seed(path: Path) -> Seed:
     try:
-        raw = path.read_text(encoding="utf-8-sig")
-    except UnicodeDecodeError:
-        raw = path.read_bytes().decode("latin-1")
+        raw = decode_seed(path.read_bytes())
     except OSError as e:
         raise SeedError(f"{path}: cannot read the seed: {e.strerror}") from e
     suffix = path.suffix.lower()
-    if suffix in (".html", ".htm") or raw.lstrip()[:15].lower().startswith(("<!doctype", "<html")):
+    if suffix in HTML_SUFFIXES or raw.lstrip()[:15].lower().startswith(("<!doctype", "<html")):
         title, published, url, text = _from_html(raw)
     elif suffix in (".md", ".markdown"):
         title, published, url, text = _from_markdown(raw)

@@ -199,3 +199,42 @@ def test_a_feed_item_linking_to_a_seed_article_is_a_copy_of_it(tmp_path):
     assert row["dup_reason"] == 'same URL as seed "US opens review of Alibaba cloud unit"'
     assert row["story_id"] == seed_row["story_id"]
     store.close()
+
+
+def test_seeds_saved_in_other_encodings_and_names_are_read(tmp_path):
+    """What people save: Notepad's UTF-16 "Unicode", windows-1252 with curly quotes, a GBK page that says so
+    in <meta charset>, a file without a suffix. A PDF in the folder is reported, not silently ignored."""
+    folder = tmp_path / "seeds"
+    folder.mkdir()
+    text = (
+        "US widens the “Entity List” to 140 firms\nPublished: 2024-12-02\n\n"
+        "The Commerce Department’s rule hits chip toolmakers.\n"
+    )
+    (folder / "notepad.txt").write_bytes(text.replace("140", "141").encode("utf-16"))
+    (folder / "windows.txt").write_bytes(text.replace("140", "142").encode("cp1252"))
+    (folder / "no-suffix").write_text(text.replace("140", "143"), encoding="utf-8")
+    gbk = (
+        '<html><head><meta http-equiv="Content-Type" content="text/html; charset=gbk">'
+        "<title>美国商务部将140家中国实体列入清单</title></head><body><article><h1>美国商务部将140家中国实体列入清单</h1>"
+        "<p>美国商务部周一宣布，将140家中国半导体企业列入实体清单。</p></article></body></html>"
+    )
+    (folder / "xinhua.htm").write_bytes(gbk.encode("gbk"))
+    (folder / "report.pdf").write_bytes(b"%PDF-1.7\n\xe2\xe3\xcf\xd3\n")
+    store, pipe = pipeline(tmp_path)
+    problems: list[str] = []
+    done = pipe.import_seeds([folder], datetime.now(UTC), problems)
+    titles = sorted(seed.title for seed, _ in done)
+    assert titles == [
+        "US widens the “Entity List” to 141 firms",
+        "US widens the “Entity List” to 142 firms",
+        "US widens the “Entity List” to 143 firms",
+        "美国商务部将140家中国实体列入清单",
+    ]
+    by_title = {seed.title: seed for seed, _ in done}
+    assert (
+        by_title["US widens the “Entity List” to 142 firms"].text
+        == "The Commerce Department’s rule hits chip toolmakers."
+    )
+    assert "半导体企业" in by_title["美国商务部将140家中国实体列入清单"].text
+    assert len(problems) == 1 and "report.pdf: unknown format" in problems[0]
+    store.close()
