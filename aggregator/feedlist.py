@@ -23,6 +23,7 @@ from aggregator.config import display_path, load_feeds, normalise_feed_url, pars
 from aggregator.errors import ConfigError, OpmlError, ParseError
 from aggregator.fetch import Fetcher
 from aggregator.models import FeedSpec
+from aggregator.normalise import decode_document
 from aggregator.parse import parse_feed
 
 _FEED_TYPES = (
@@ -245,7 +246,7 @@ def read_opml(data: str | bytes, where: str = "OPML") -> OpmlReport:
     attempts: list[bytes] = []
     if isinstance(data, bytes):
         attempts.append(data)  # as it is: the parser honours the declared encoding
-        text = _decode(data)
+        text = decode_document(data)
     else:
         text = data
     fixed = re.sub(r"&(?!(?:#\d+|#x[0-9a-fA-F]+|[A-Za-z][A-Za-z0-9]*);)", "&amp;", text)
@@ -262,16 +263,6 @@ def read_opml(data: str | bytes, where: str = "OPML") -> OpmlReport:
             raise OpmlError(f"{where}: no feed found: not an OPML file, or one with no outline xmlUrl")
         return report
     return _scan(text, where)
-
-
-def _decode(data: bytes) -> str:
-    declared = re.match(rb"""\s*<\?xml[^>]*encoding\s*=\s*["']([A-Za-z0-9._-]+)["']""", data)
-    if declared:
-        try:
-            return data.decode(declared.group(1).decode("ascii"), "replace")
-        except LookupError:
-            pass
-    return data.decode("utf-8-sig", "replace")
 
 
 def _utf8(text: str) -> bytes:

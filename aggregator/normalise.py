@@ -248,6 +248,32 @@ def sanitise_html(markup: str | None) -> str:
     return nh3.clean(markup, link_rel="noopener noreferrer nofollow")
 
 
+_META_CHARSET = re.compile(rb"""<meta[^>]+charset\s*=\s*["']?([A-Za-z0-9._:-]+)""", re.I)
+_XML_ENCODING = re.compile(rb"""^\s*<\?xml[^>]*encoding\s*=\s*["']([A-Za-z0-9._:-]+)""")
+
+
+def decode_document(data: bytes) -> str:
+    """The text of a file a person saved (a seed article, an OPML export). UTF-8 (with or without a
+    byte-order mark) and UTF-16 with a mark (what Windows Notepad saves as "Unicode") are recognised; other
+    bytes are read in the encoding the file declares (`<meta charset>`, an XML prolog: a Chinese site in
+    GBK, a Japanese one in Shift_JIS), else as windows-1252, the usual 8-bit encoding of text saved on
+    Windows (Latin-1 with its curly quotes)."""
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return data.decode("utf-16", "replace")
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        pass
+    head = data[:4096]
+    m = _META_CHARSET.search(head) or _XML_ENCODING.match(head)
+    if m:
+        try:
+            return data.decode(m.group(1).decode("ascii"))
+        except (LookupError, UnicodeError):
+            pass
+    return data.decode("cp1252", "replace")
+
+
 def fold(text: str) -> str:
     """Case- and accent-insensitive form used for matching: NFKD, combining marks dropped, casefold."""
     if text.isascii():  # the common case, 20x faster

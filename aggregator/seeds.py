@@ -21,7 +21,7 @@ from typing import Any
 
 from aggregator.errors import SeedError
 from aggregator.models import Seed
-from aggregator.normalise import content_hash, html_to_text
+from aggregator.normalise import content_hash, decode_document, html_to_text
 
 HTML_SUFFIXES = (".html", ".htm", ".xhtml", ".shtml")
 # read from a seeds folder; a file without a suffix is plain text (a file named on the command line is read
@@ -79,34 +79,9 @@ def find_seed_files(paths: list[Path], other: list[Path] | None = None) -> list[
     return out
 
 
-_META_CHARSET = re.compile(rb"""<meta[^>]+charset\s*=\s*["']?([A-Za-z0-9._:-]+)""", re.I)
-_XML_ENCODING = re.compile(rb"""^\s*<\?xml[^>]*encoding\s*=\s*["']([A-Za-z0-9._:-]+)""")
-
-
-def decode_seed(data: bytes) -> str:
-    """A seed file's text. UTF-8 (with or without a byte-order mark) and UTF-16 with a mark (what Windows
-    Notepad saves as "Unicode") are recognised; other bytes are read in the encoding a saved page declares
-    (`<meta charset>`, an XML prolog: a Chinese site in GBK, a Japanese one in Shift_JIS), else as
-    windows-1252, the usual 8-bit encoding of text saved on Windows (Latin-1 with its curly quotes)."""
-    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
-        return data.decode("utf-16", "replace")
-    try:
-        return data.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        pass
-    head = data[:4096]
-    m = _META_CHARSET.search(head) or _XML_ENCODING.match(head)
-    if m:
-        try:
-            return data.decode(m.group(1).decode("ascii"))
-        except (LookupError, UnicodeError):
-            pass
-    return data.decode("cp1252", "replace")
-
-
 def read_seed(path: Path) -> Seed:
     try:
-        raw = decode_seed(path.read_bytes())
+        raw = decode_document(path.read_bytes())
     except OSError as e:
         raise SeedError(f"{path}: cannot read the seed: {e.strerror}") from e
     suffix = path.suffix.lower()

@@ -57,6 +57,15 @@ def test_opml_as_other_exporters_write_it():
     broken = latin.replace(b'Presse"', b'Presse & Co"')
     report = read_opml(broken, "broken.opml")
     assert [f.title for f in report.feeds][1] == "Caf\u00e9 tech" and report.feeds[0].tags == ("Presse & Co",)
+    # saved by Windows tools: UTF-16 with a byte-order mark, and windows-1252 under a prolog saying UTF-8
+    text = broken.decode("latin-1").replace("Caf\u00e9", "Caf\u00e9 \u201cnews\u201d")
+    for data in (
+        text.replace("ISO-8859-1", "UTF-16").encode("utf-16"),
+        text.replace("ISO-8859-1", "UTF-8").encode("cp1252"),
+    ):
+        report = read_opml(data, "windows.opml")
+        assert [f.title for f in report.feeds][1] == "Caf\u00e9 \u201cnews\u201d tech", report.feeds
+        assert report.feeds[0].tags == ("Presse & Co",)
 
 
 @pytest.mark.skipif(not SHARED_OPML.exists(), reason="../shared not present")
