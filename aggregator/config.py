@@ -13,6 +13,7 @@ import ssl
 import tomllib
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from email.utils import getaddresses, parseaddr
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -124,12 +125,40 @@ def _bool(value: Any) -> bool:
 _EMAIL = re.compile(r"^[^@\s<>]+@[^@\s<>]+$")
 
 
+def _mailbox(name: str, addr: str) -> str:
+    """``Name <addr>`` as a header shows it (the name quoted when it holds a comma or the like)."""
+    name = " ".join(name.replace('"', "").replace("\\", "").split())
+    if not name:
+        return addr
+    return f'"{name}" <{addr}>' if re.search(r'[,;:<>@()\[\]"]', name) or "." in name else f"{name} <{addr}>"
+
+
 def _email_list(value: Any) -> tuple[str, ...]:
+    """Addresses as people write them: "me@example.org", "Jane Doe <jane@example.org>", or several in one
+    string separated by commas."""
     if isinstance(value, str):
         value = [value]
-    if isinstance(value, list) and value and all(isinstance(v, str) and _EMAIL.match(v.strip()) for v in value):
-        return tuple(v.strip() for v in value)
-    raise ValueError('expected a list of e-mail addresses like ["me@example.org"]')
+    if isinstance(value, list) and value and all(isinstance(v, str) for v in value):
+        found = getaddresses(value)
+        if found and all(_EMAIL.match(addr) for _, addr in found) and len(found) >= len(value):
+            return tuple(_mailbox(name, addr) for name, addr in found)
+    raise ValueError(
+        'expected e-mail addresses like ["me@example.org", "Jane Doe <jane@example.org>"] '
+        '(a name with a comma in quotes: "\\"Doe, Jane\\" <jane@example.org>")'
+    )
+
+
+def _sender(value: Any) -> str:
+    if isinstance(value, str):
+        found = getaddresses([value])
+        if len(found) == 1 and _EMAIL.match(found[0][1]):
+            return _mailbox(*found[0])
+    raise ValueError('expected one address like "aggregator <digest@example.org>"')
+
+
+def envelope_address(mailbox: str) -> str:
+    """The bare address of ``Name <addr>`` (what SMTP's MAIL FROM and RCPT TO take)."""
+    return parseaddr(mailbox)[1] or mailbox
 
 
 _WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
@@ -167,7 +196,7 @@ SETTINGS: list[tuple[str, Any, Callable[[Any], Any]]] = [
     ("smtp.username", None, _optional_string),
     ("smtp.password_env", "AGGREGATOR_SMTP_PASSWORD", _string),
     ("smtp.password_file", None, _optional_string),
-    ("smtp.from", "aggregator <digest@localhost>", _string),
+    ("smtp.from", "aggregator <digest@localhost>", _sender),
     ("smtp.ca_file", None, _optional_string),
     ("smtp.timeout", "30s", parse_duration),
     ("watchlist.reapply_days", 7, _int_between(0, 3650)),

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from email.message import EmailMessage
 from pathlib import Path
 
+from aggregator.config import envelope_address
 from aggregator.errors import DeliveryError
 
 
@@ -52,7 +53,7 @@ def send_smtp(msg: EmailMessage, to: tuple[str, ...], s: SmtpSettings) -> Sent:
                 client.ehlo()
             if s.username:
                 client.login(s.username, s.password or "")
-            refused = client.send_message(msg, to_addrs=list(to))
+            refused = client.send_message(msg, to_addrs=[envelope_address(a) for a in to])
             return Sent(
                 f"250 accepted by {where}",
                 {addr: f"{code} {_text(reply)}" for addr, (code, reply) in refused.items()},

@@ -14,8 +14,8 @@ CASES = [
         '[digest]\ntimezone = "Mars/Olympus"\n',
         'digest.timezone: expected an IANA time zone name like "Europe/London", got "Mars/Olympus"',
     ),
-    ('[digest]\nto = "not-an-address"\n', "digest.to: expected a list of e-mail addresses"),
-    ("[digest]\nto = []\n", "digest.to: expected a list of e-mail addresses"),  # nobody to send it to
+    ('[digest]\nto = "not-an-address"\n', "digest.to: expected e-mail addresses"),
+    ("[digest]\nto = []\n", "digest.to: expected e-mail addresses"),  # nobody to send it to
     ('[smtp]\nsecurity = "ssl"\n', 'smtp.security: expected one of "starttls", "tls", "none", got "ssl"'),
     ("[smtp]\nport = 99999\n", "smtp.port: expected a whole number from 1 to 65535, got 99999"),
     ('[poll]\ndefault_interval = "often"\n', 'poll.default_interval: expected a duration like "30m"'),

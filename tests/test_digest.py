@@ -16,6 +16,7 @@ from conftest import FIXTURES, free_port, rss, write_config
 from aggregator import delivery
 from aggregator.config import load_feeds, load_settings
 from aggregator.digest import FeedHealth, build_digest
+from aggregator.errors import ConfigError
 from aggregator.poll import Pipeline
 from aggregator.render import render_text
 from aggregator.schedule import digest_trigger, missed_digest
@@ -82,6 +83,49 @@ def test_delivers_one_well_formed_multipart_digest(tmp_path, smtp_server):
         store, settings, wl, delivery.next_window_start(store, settings, datetime.now(UTC)), datetime.now(UTC)
     )
     assert second.empty
+
+
+def test_recipients_with_names_get_it_at_their_bare_addresses(tmp_path, smtp_server):
+    """digest.to and smtp.from as mail clients write them ("Jane Doe <jane@...>", a quoted name with a
+    comma, a non-ASCII name): the envelope has the bare addresses, the headers keep the names."""
+    host, port, sink = smtp_server
+    feed = tmp_path / "wire.xml"
+    feed.write_bytes((FIXTURES / "feeds" / "wire.xml").read_bytes())
+    cfg = write_config(
+        tmp_path,
+        [feed.as_uri()],
+        settings='[digest]\nto = ["Jane Doe <jane@example.org>", "\\"Roe, Rick\\" <rick@example.org>, '
+        'Zoë Brûlé <zoe@example.org>"]\n'
+        f'[smtp]\nhost = "{host}"\nport = {port}\nsecurity = "none"\nfrom = "Zoë\'s digest <digest@example.org>"\n',
+    )
+    settings = load_settings(cfg)
+    assert settings["digest.to"] == (
+        "Jane Doe <jane@example.org>",
+        '"Roe, Rick" <rick@example.org>',
+        "Zoë Brûlé <zoe@example.org>",
+    )
+    store = Store(database_path(settings.data_dir))
+    store.sync_feeds(load_feeds(cfg), datetime.now(UTC))
+    pipe = Pipeline(store, settings, load_watchlist(cfg))
+    asyncio.run(pipe.poll_once(force=True))
+    out = delivery.run_digest(store, settings, pipe.watchlist, datetime.now(UTC))
+    assert out.status == "sent", out.message
+    rcpts, _, raw = sink.messages[0]
+    assert rcpts == ["jane@example.org", "rick@example.org", "zoe@example.org"]
+    head = raw.split(b"\r\n\r\n", 1)[0]
+    assert head.isascii()  # the names are RFC 2047 encoded
+    full = message_from_bytes(raw, policy=policy.default)
+    assert [(a.display_name, a.addr_spec) for a in full["To"].addresses] == [
+        ("Jane Doe", "jane@example.org"),
+        ("Roe, Rick", "rick@example.org"),
+        ("Zoë Brûlé", "zoe@example.org"),
+    ]
+    assert full["From"].addresses[0].display_name == "Zoë's digest"
+    for bad in ('to = ["Doe, Jane <jane@example.org>"]', 'to = ["jane"]', "to = []"):
+        (cfg / "aggregator.toml").write_text(f"[digest]\n{bad}\n")
+        with pytest.raises(ConfigError, match="digest.to: expected e-mail addresses"):
+            load_settings(cfg)
+    store.close()
 
 
 def test_refused_first_then_accepted_is_delivered_once(tmp_path, smtp_server):
