@@ -376,6 +376,35 @@ def without_feed_scheme(url: str) -> str:
     return url
 
 
+def replace_config_file(path: Path, text: str, check: Callable[[Path], None] | None = None) -> None:
+    """Write a config file the commands edit (feeds.toml, watchlist.toml) atomically: a temporary file beside
+    it, checked by ``check`` (which raises ConfigError), then renamed over it. A symlinked file (config kept
+    in a dotfiles repository) is written where the link points, and the link stays."""
+    target = path.resolve() if path.is_symlink() else path
+    tmp = target.with_name(target.name + ".tmp")
+    try:
+        tmp.write_text(text, encoding="utf-8")
+        if check is not None:
+            check(tmp)
+        tmp.replace(target)
+    except OSError as e:
+        _remove(tmp)
+        raise ConfigError(
+            f"{display_path(path)}: cannot write: {e.strerror}",
+            hint="the config folder is read-only here (a container mount?): edit the file where it is managed",
+        ) from e
+    except ConfigError:
+        _remove(tmp)
+        raise
+
+
+def _remove(path: Path) -> None:
+    try:
+        path.unlink(missing_ok=True)
+    except OSError:  # a folder in the way, a read-only folder: nothing of ours to remove
+        pass
+
+
 def normalise_feed_url(url: str, base: Path) -> str:
     """http(s) and file:// URLs stay (feed:// becomes http://); a plain path becomes a file:// URL (relative
     to base)."""

@@ -19,7 +19,14 @@ from xml.sax.saxutils import quoteattr
 
 import tomlkit
 
-from aggregator.config import display_path, load_feeds, normalise_feed_url, parse_duration, without_feed_scheme
+from aggregator.config import (
+    display_path,
+    load_feeds,
+    normalise_feed_url,
+    parse_duration,
+    replace_config_file,
+    without_feed_scheme,
+)
 from aggregator.errors import ConfigError, OpmlError, ParseError
 from aggregator.fetch import Fetcher
 from aggregator.models import FeedSpec
@@ -74,14 +81,7 @@ def _append(config_dir: Path, specs: list[FeedSpec]) -> int:
 
 
 def _write(path: Path, text: str) -> None:
-    tmp = path.with_suffix(".toml.tmp")
-    tmp.write_text(text, encoding="utf-8")
-    try:
-        load_feeds_text_check(path.parent, tmp)
-    except ConfigError:
-        tmp.unlink(missing_ok=True)
-        raise
-    tmp.replace(path)
+    replace_config_file(path, text, lambda tmp: load_feeds_text_check(path.parent, tmp))
 
 
 def load_feeds_text_check(config_dir: Path, candidate: Path) -> None:

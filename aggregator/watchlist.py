@@ -26,7 +26,7 @@ from typing import Any
 import tomlkit
 import tomlkit.exceptions
 
-from aggregator.config import display_path, read_config_text, read_toml
+from aggregator.config import display_path, read_config_text, read_toml, replace_config_file
 from aggregator.errors import ConfigError, QuerySyntaxError
 from aggregator.query import Node, caret, parse
 
@@ -256,6 +256,4 @@ def remove_topic(config_dir: Path, topic_id: str) -> None:
 def _write_validated(path: Path, new_text: str) -> None:
     """Validate first, then replace the file atomically: a bad edit never reaches the disk."""
     parse_watchlist(new_text, path)
-    tmp = path.with_suffix(".toml.tmp")
-    tmp.write_text(new_text, encoding="utf-8")
-    tmp.replace(path)
+    replace_config_file(path, new_text)

@@ -119,6 +119,33 @@ def test_import_export_round_trip_keeps_comments(tmp_path):
         remove_feed(cfg, "https://existing.example/feed")
 
 
+def test_edits_write_through_a_symlink_and_fail_in_one_line_when_they_cannot(tmp_path):
+    """feeds.toml and watchlist.toml kept elsewhere (a dotfiles repository) and linked into the config folder:
+    an edit writes the real file and the link stays. A file that cannot be written is a one-line error that
+    leaves it as it was."""
+    from aggregator.watchlist import add_topic
+
+    cfg = write_config(tmp_path, ["https://existing.example/feed"])
+    kept = tmp_path / "dotfiles"
+    kept.mkdir()
+    for name in ("feeds.toml", "watchlist.toml"):
+        (cfg / name).replace(kept / name)
+        (cfg / name).symlink_to(kept / name)
+    opml = tmp_path / "subs.opml"
+    opml.write_bytes(AMP)
+    assert import_opml(cfg, opml).added == 2
+    add_topic(cfg, "chips", "Chips", "chip* AND export*")
+    for name in ("feeds.toml", "watchlist.toml"):
+        assert (cfg / name).is_symlink(), name
+    assert len(load_feeds(cfg)) == 3 and "b.example" in (kept / "feeds.toml").read_text()
+    assert 'id = "chips"' in (kept / "watchlist.toml").read_text()
+    before = (kept / "feeds.toml").read_text()
+    (kept / "feeds.toml.tmp").mkdir()  # something in the way of the temporary file: the write fails
+    with pytest.raises(ConfigError, match=r"feeds.toml: cannot write: Is a directory"):
+        remove_feed(cfg, "https://existing.example/feed")
+    assert (kept / "feeds.toml").read_text() == before
+
+
 def test_add_discovers_feeds_of_a_page(tmp_path, feed_server):
     feed_server.serve("/feed.xml", rss([{"title": "a", "link": "https://e.example/a"}], title="Site feed"))
     feed_server.serve("/comments.atom", (FIXTURES / "feeds" / "policy.atom").read_bytes())
