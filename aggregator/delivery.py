@@ -101,16 +101,20 @@ def write_preview(
     start = since if since is not None else next_window_start(store, settings, now)
     d = compose(store, settings, watchlist, start, now)
     html = render_html(d)
+    msg = build_message(d, sender=settings["smtp.from"], to=settings["digest.to"], now=now)
     if out is not None:
+        suffix = out.suffix.lower()
         try:
             out.parent.mkdir(parents=True, exist_ok=True)
-            out.write_text(html if out.suffix.lower() in (".html", ".htm") else render_text(d), encoding="utf-8")
+            if suffix == ".eml":  # the message as it would be sent, for a mail client to open
+                out.write_bytes(msg.as_bytes())
+            else:
+                out.write_text(html if suffix in (".html", ".htm") else render_text(d), encoding="utf-8")
         except OSError as e:
             raise AggregatorError(
                 f"{out}: cannot write the preview: {e.strerror}", hint="give --out a file path you can write"
             ) from e
         return d, out
-    msg = build_message(d, sender=settings["smtp.from"], to=settings["digest.to"], now=now)
     path = write_outbox(msg, html, outbox_dir(settings), "preview")
     return d, path
 

@@ -6,6 +6,7 @@ import json
 import os
 import subprocess
 import sys
+from email import message_from_bytes, policy
 
 import pytest
 from conftest import FIXTURES, ROOT, rss, write_config
@@ -93,6 +94,14 @@ def test_poll_export_status_via_env(tmp_path):
     assert st["healthy"] and st["items"] == 12 and st["feeds"]["total"] == 1
     p = run("digest", "--preview", "--out", str(tmp_path / "d.html"), env=env)
     assert p.returncode == 0 and "<html" in (tmp_path / "d.html").read_text()
+    # .eml: the message as it would be sent (a mail client opens it); any other name: the text part
+    p = run("digest", "--preview", "--out", str(tmp_path / "d.eml"), env=env)
+    msg = message_from_bytes((tmp_path / "d.eml").read_bytes(), policy=policy.default)
+    assert p.returncode == 0 and msg["Subject"].startswith("Digest ") and msg["Message-ID"]
+    assert [part.get_content_type() for part in msg.iter_parts()] == ["text/plain", "text/html"]
+    assert "Entity List" in msg.get_body(("plain",)).get_content()
+    p = run("digest", "--preview", "--out", str(tmp_path / "d.txt"), env=env)
+    assert p.returncode == 0 and (tmp_path / "d.txt").read_text().startswith("Digest ")
 
 
 def test_export_marks_a_copy_of_a_seed_in_duplicate_of(tmp_path):
