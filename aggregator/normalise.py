@@ -129,6 +129,7 @@ TRACKING_PREFIXES = ("utm_", "pk_", "mtm_", "matomo_", "hmb_", "itm_")
 AMP_PARAMS = {("amp", "1"), ("amp", "true"), ("amp", ""), ("outputtype", "amp"), ("output", "amp")}
 _MOBILE_PREFIXES = ("www.", "amp.", "m.", "mobile.")
 _AMP_CACHE = re.compile(r"^(?:[a-z0-9-]+\.)?cdn\.ampproject\.org$")
+_AMP_SUFFIX = re.compile(r"\.amp(\.html?)?$")  # story.amp.html -> story.html, world-123.amp -> world-123
 
 
 def canonical_url(url: str | None) -> str | None:
@@ -165,7 +166,7 @@ def _normalise_path(path: str) -> str:
     # Re-quote so that %7E and ~ compare equal, without touching reserved characters.
     path = quote(unquote(path), safe="/:@!$&'()*+,;=-._~%")
     path = re.sub(r"/amp/?$", "/", path)
-    path = re.sub(r"\.amp(\.html?)$", r"\1", path)
+    path = _AMP_SUFFIX.sub(r"\1", path)
     if len(path) > 1 and path.endswith("/"):
         path = path.rstrip("/") or "/"
     return path
@@ -189,17 +190,36 @@ def is_tracking_param(key: str) -> bool:
 
 
 def clean_link(url: str) -> str:
-    """The link shown to a reader: the article's URL without its tracking parameters (utm_*, fbclid...),
-    everything else as the feed gave it (scheme, host, path, other parameters and their order, fragment)."""
+    """The link shown to a reader: the article's own page. Tracking parameters (utm_*, fbclid...) go; an AMP
+    version becomes the regular page (an AMP cache or Google's AMP viewer unwrapped to the publisher's URL,
+    an `amp.` host made `www.`, a final `/amp` segment, `.amp` before `.html` or at the end, and `?amp=1`
+    dropped). Everything else
+    stays as the feed gave it (scheme, host, path, other parameters and their order, fragment)."""
     try:
         parts = urlsplit(url)
+        parts.port  # noqa: B018  (raises on a malformed port: such a link is shown as it is)
     except ValueError:
         return url
-    if not parts.query:
+    host = (parts.hostname or "").lower()
+    if parts.scheme.lower() not in ("http", "https") or not host:
         return url
-    pairs = parse_qsl(parts.query, keep_blank_values=True)
-    kept = [(k, v) for k, v in pairs if not is_tracking_param(k)]
-    return url if len(kept) == len(pairs) else urlunsplit(parts._replace(query=urlencode(kept)))
+    if (host in ("google.com", "www.google.com") and parts.path.startswith("/amp/")) or _AMP_CACHE.match(host):
+        inner = re.sub(r"^/(?:amp/|[a-z]/)*(?:s/)?", "", parts.path)
+        if "." in inner.split("/", 1)[0]:
+            rest = (f"?{parts.query}" if parts.query else "") + (f"#{parts.fragment}" if parts.fragment else "")
+            return clean_link("https://" + inner + rest)
+    netloc = parts.netloc
+    if host.startswith("amp.") and host.count(".") >= 2 and "@" not in netloc:
+        netloc = "www." + netloc[4:]
+    path = _AMP_SUFFIX.sub(r"\1", re.sub(r"/amp/?$", "/", parts.path))
+    query = parts.query
+    if query:
+        pairs = parse_qsl(query, keep_blank_values=True)
+        kept = [(k, v) for k, v in pairs if not is_tracking_param(k) and (k.lower(), v.lower()) not in AMP_PARAMS]
+        query = query if len(kept) == len(pairs) else urlencode(kept)
+    if (netloc, path, query) == (parts.netloc, parts.path, parts.query):
+        return url
+    return urlunsplit(parts._replace(netloc=netloc, path=path, query=query))
 
 
 # --- text --------------------------------------------------------------------------------

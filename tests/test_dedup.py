@@ -7,10 +7,10 @@ import json
 import subprocess
 import sys
 from datetime import UTC, datetime, timedelta
-from urllib.parse import urlsplit
+from urllib.parse import parse_qsl, urlsplit
 
 from conftest import FIXTURES, ROOT, write_config
-from hypothesis import given, settings
+from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 from aggregator.config import load_settings
@@ -173,11 +173,26 @@ def test_links_shown_to_readers_lose_only_their_trackers():
     assert clean_link("https://example.com/a?utm_medium=feed") == "https://example.com/a"
     for kept in ("https://example.com/a?b=2&a=1", "https://example.com/a", "https://example.com/a?q=x%20y&p="):
         assert clean_link(kept) == kept
+    # an AMP version is shown as the regular page (privacy: an AMP cache is someone else's server)
+    for amp, page in [
+        ("https://amp.news.example.org/world/story-1/amp", "https://www.news.example.org/world/story-1/"),
+        (
+            "https://www-news-example-org.cdn.ampproject.org/c/s/www.news.example.org/a.html?utm_source=x",
+            "https://www.news.example.org/a.html",
+        ),
+        ("https://www.google.com/amp/s/www.bbc.co.uk/news/world-123.amp", "https://www.bbc.co.uk/news/world-123"),
+        ("https://example.com/a.amp.html?amp=1&id=3#x", "https://example.com/a.html?id=3#x"),
+    ]:
+        assert clean_link(amp) == page and canonical_url(page) == canonical_url(amp), amp
+    for kept in ("https://example.com/lamp", "https://amp.dev/documentation", "https://example.com/x.amphtml"):
+        assert clean_link(kept) == kept
 
 
 @settings(max_examples=300, deadline=None)
 @given(_urls)
 def test_clean_link_drops_trackers_and_keeps_the_article(url):
+    parts = urlsplit(url)
+    assume(not parts.path.endswith("/amp") and not any(k == "amp" for k, _ in parse_qsl(parts.query)))
     shown = clean_link(url)
     parts, before = urlsplit(shown), urlsplit(url)
     assert not any(is_tracking_param(kv.split("=")[0]) for kv in parts.query.split("&") if kv)
