@@ -55,7 +55,11 @@ class FetchError(AggregatorError):
 
 
 class ParseError(AggregatorError):
-    """A body was fetched but is not a feed we can read."""
+    """A body was fetched but is not a feed we can read. ``blocked``: it is a CDN's bot check."""
+
+    def __init__(self, message: str, *, hint: str | None = None, blocked: bool = False) -> None:
+        super().__init__(message, hint=hint)
+        self.blocked = blocked
 
 
 class StoreError(AggregatorError):

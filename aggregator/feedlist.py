@@ -202,7 +202,12 @@ async def add_feed(
             parsed = parse_feed(result.body or b"", target, result.content_type, base=result.final_url)
             specs.append(FeedSpec(target, title or parsed.title, seconds, tuple(tags or ())))
             lines.append(f"added feed {target} ({parsed.title or 'untitled'}, {len(parsed.entries)} entries)")
-        except ParseError:
+        except ParseError as e:
+            if e.blocked:  # nothing to discover in a challenge page
+                raise ConfigError(
+                    f"cannot add {url}: the site answered with a bot check (Cloudflare or the like), not a feed",
+                    hint="it blocks automated readers: ask the publisher, or find the feed elsewhere",
+                ) from e
             page = (result.body or b"").decode("utf-8", "replace")
             links = discover_links(page, result.final_url)
             how = "discovered and added"

@@ -42,13 +42,19 @@ def parse_feed(body: bytes, url: str, content_type: str | None = None, base: str
     if not raw_entries and (not d.get("version") or (d.get("bozo") and not feed.get("title"))):
         exc = d.get("bozo_exception")
         what = _one_line(f"{type(exc).__name__}: {exc}") if exc else "no feed version and no entries"
-        page = (content_type and "html" in content_type.lower()) or b"<html" in body[:4096].lower()
-        hint = (
-            "; this is a web page: `aggregator feeds add URL` discovers the feeds it links to"
-            if page
-            else "; check that the URL is the feed's own (the publisher's feed may be broken: retried later)"
-        )
-        raise ParseError(f"{url}: not an RSS, Atom or JSON feed: {what}{hint}")
+        head = body[:16384].lower()
+        page = (content_type and "html" in content_type.lower()) or b"<html" in head
+        blocked = bool(page) and any(marker in head for marker in _BOT_CHECKS)
+        if blocked:
+            hint = (
+                "; the site answered with a bot check (Cloudflare or the like) instead of the feed: it blocks "
+                "automated readers; retried later (ask the publisher, or find the feed elsewhere)"
+            )
+        elif page:
+            hint = "; this is a web page: `aggregator feeds add URL` discovers the feeds it links to"
+        else:
+            hint = "; check that the URL is the feed's own (the publisher's feed may be broken: retried later)"
+        raise ParseError(f"{url}: not an RSS, Atom or JSON feed: {what}{hint}", blocked=blocked)
     entries: list[Entry] = []
     skipped = 0
     for raw in raw_entries:
@@ -72,6 +78,18 @@ def parse_feed(body: bytes, url: str, content_type: str | None = None, base: str
     return _resolved(parsed, base or url)
 
 
+# what the anti-bot pages of CDNs put in the challenge page they answer with, with a 200
+_BOT_CHECKS = (
+    b"cf-chl",
+    b"challenge-platform",
+    b"<title>just a moment",
+    b"attention required! | cloudflare",
+    b"_incapsula_resource",
+    b"px-captcha",
+    b"ddos-guard",
+    b"sgcaptcha",
+    b"are you a robot",
+)
 _XML_DECL = re.compile(rb"^\s*<\?xml[^>]*?encoding\s*=\s*[\"']([A-Za-z0-9._:-]+)[\"'][^>]*\?>")
 _CHARSET = re.compile(r"charset\s*=\s*[\"']?([A-Za-z0-9._:-]+)", re.I)
 _BOMS = (b"\xef\xbb\xbf", b"\xff\xfe", b"\xfe\xff")

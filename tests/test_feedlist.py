@@ -212,6 +212,13 @@ def test_add_takes_the_forms_people_paste(tmp_path, feed_server):
         asyncio.run(add_feed(cfg, url, interval="bogus"))
     (cfg / "feeds.toml").write_text('[[feed]]\nurl = "feed:https://news.example/rss"\n')
     assert [f.url for f in load_feeds(cfg)] == ["https://news.example/rss"]
+    challenge = feed_server.serve(
+        "/protected.xml",
+        b"<!DOCTYPE html><html><head><title>Just a moment...</title></head><body>cf-chl</body></html>",
+        headers={"Content-Type": "text/html"},
+    )
+    with pytest.raises(ConfigError, match="answered with a bot check"):
+        asyncio.run(add_feed(cfg, challenge))
     # mistyped URLs: one line each, nothing fetched, nothing written
     for bad, why in [
         ("", "no URL given"),
