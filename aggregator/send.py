@@ -73,12 +73,31 @@ def send_smtp(msg: EmailMessage, to: tuple[str, ...], s: SmtpSettings) -> Sent:
         ) from e
     except smtplib.SMTPResponseException as e:
         raise DeliveryError(
-            f"{where}: server answered {e.smtp_code} {_text(e.smtp_error)}", permanent=e.smtp_code >= 500
+            f"{where}: server answered {e.smtp_code} {_text(e.smtp_error)}",
+            permanent=e.smtp_code >= 500,
+            hint=_reply_hint(e, s),
         ) from e
     except smtplib.SMTPNotSupportedError as e:
         raise DeliveryError(f"{where}: {e}", permanent=True, hint=_unsupported_hint(str(e))) from e
     except (TimeoutError, smtplib.SMTPException, OSError, ssl.SSLError) as e:
         raise DeliveryError(f"{where}: {type(e).__name__}: {e}", permanent=False, hint=_transport_hint(e, s)) from e
+
+
+def _reply_hint(e: smtplib.SMTPResponseException, s: SmtpSettings) -> str | None:
+    """What to do about a refusal that the settings can fix."""
+    if e.smtp_code == 530 or (e.smtp_code == 550 and b"auth" in _bytes(e.smtp_error).lower()):
+        if not s.username:
+            return "the server wants a login: set smtp.username and the password (smtp.password_env)"
+        return "the server wants a login over TLS: set smtp.security to \"starttls\" or \"tls\""
+    if isinstance(e, smtplib.SMTPSenderRefused):
+        return "the server refuses the sender: set smtp.from to an address this account may send as"
+    if isinstance(e, smtplib.SMTPDataError) and e.smtp_code == 552:
+        return "the server finds the message too big: lower digest.max_stories_per_topic"
+    return None
+
+
+def _bytes(value: bytes | str) -> bytes:
+    return value if isinstance(value, bytes) else str(value).encode()
 
 
 def _transport_hint(e: BaseException, s: SmtpSettings) -> str:

@@ -132,6 +132,14 @@ class SmtpSink:
         self.messages: list[tuple[list[str], Message, bytes]] = []
         self.fail_next: list[str] = []  # e.g. ["451 4.3.0 try later"], consumed one per message
         self.refuse: dict[str, str] = {}  # recipient -> the reply refusing it at RCPT TO
+        self.refuse_sender: str | None = None  # the reply refusing every sender at MAIL FROM
+
+    async def handle_MAIL(self, server: Any, session: Any, envelope: Any, address: str, options: Any) -> str:  # noqa: N802
+        if self.refuse_sender:
+            return self.refuse_sender
+        envelope.mail_from = address
+        envelope.mail_options.extend(options)
+        return "250 OK"
 
     async def handle_RCPT(self, server: Any, session: Any, envelope: Any, address: str, options: Any) -> str:  # noqa: N802
         if address in self.refuse:

@@ -372,6 +372,36 @@ def test_tls_settings_that_do_not_match_the_server_say_which_key_to_fix(tmp_path
     assert sink.messages == []
 
 
+def test_refusals_the_settings_can_fix_say_which(tmp_path, smtp_server):
+    """A relay that wants a login the settings do not give, and one that refuses the sender: permanent,
+    each with the key to change."""
+    from aiosmtpd.controller import Controller
+    from aiosmtpd.smtp import AuthResult
+    from conftest import SmtpSink
+
+    store, settings, wl = setup(tmp_path)
+    now = datetime.now(UTC)
+    host, port, sink = smtp_server
+    sink.refuse_sender = "553 5.7.1 <digest@example.org>: Sender address rejected: not owned by user me"
+    out = delivery.run_digest(store, settings, wl, now, smtp=smtp(host, port))
+    assert out.status == "failed" and "553" in out.message and "set smtp.from" in out.message, out.message
+    login_port = free_port()
+    relay = Controller(
+        SmtpSink(),
+        hostname="127.0.0.1",
+        port=login_port,
+        auth_required=True,
+        auth_require_tls=False,
+        authenticator=lambda *a: AuthResult(success=True),
+    )
+    relay.start()
+    try:
+        out = delivery.run_digest(store, settings, wl, now + timedelta(minutes=1), smtp=smtp("127.0.0.1", login_port))
+    finally:
+        relay.stop()
+    assert out.status == "failed" and "530" in out.message and "set smtp.username" in out.message, out.message
+
+
 def test_empty_day_sends_a_note_or_skips(tmp_path, smtp_server):
     host, port, sink = smtp_server
     store, settings, wl = setup(tmp_path)
