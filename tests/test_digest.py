@@ -372,6 +372,7 @@ def test_tls_settings_that_do_not_match_the_server_say_which_key_to_fix(tmp_path
     assert sink.messages == []
 
 
+@pytest.mark.filterwarnings("ignore:Requiring AUTH while not requiring TLS")
 def test_refusals_the_settings_can_fix_say_which(tmp_path, smtp_server):
     """A relay that wants a login the settings do not give, and one that refuses the sender: permanent,
     each with the key to change."""
