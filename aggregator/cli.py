@@ -10,6 +10,7 @@ import argparse
 import asyncio
 import json
 import logging
+import sqlite3
 import sys
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
@@ -20,7 +21,7 @@ from aggregator import __version__
 from aggregator.config import Settings, display_path, load_feeds, load_settings, parse_duration, resolve_config_dir
 from aggregator.errors import AggregatorError, QuerySyntaxError
 from aggregator.logs import setup_logging
-from aggregator.store import Store, database_path
+from aggregator.store import Store, database_error, database_path
 
 EXAMPLES: dict[str, str] = {
     "run": "aggregator --config config run",
@@ -452,6 +453,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     except AggregatorError as e:
         sys.stderr.write(f"aggregator: {e}\n" + (f"hint: {e.hint}\n" if e.hint else ""))
         return 2
+    except sqlite3.Error as e:  # the machine's (a lock held elsewhere, a full disk), not a bug: one line
+        where = ctx._store.path if ctx._store is not None else Path("the database")
+        err = database_error(e, where)
+        sys.stderr.write(f"aggregator: {err}\nhint: {err.hint}\n")
+        return 1
     except KeyboardInterrupt:
         return 130
     except BrokenPipeError:

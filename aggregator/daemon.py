@@ -21,6 +21,7 @@ import fcntl
 import logging
 import os
 import signal
+import sqlite3
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TextIO
@@ -33,7 +34,7 @@ from aggregator.config import Settings, display_path, load_feeds, load_settings
 from aggregator.errors import AggregatorError, StoreError
 from aggregator.poll import Pipeline
 from aggregator.seeds import find_seed_files
-from aggregator.store import Store, database_path, iso
+from aggregator.store import Store, database_error, database_path, iso
 from aggregator.watchlist import load_watchlist, watchlist_path
 
 log = logging.getLogger("aggregator.daemon")
@@ -82,6 +83,14 @@ class DataDirLock:
                 self.fh = None
 
 
+def _line(e: BaseException, path: Path) -> str:
+    """An error as one line: what went wrong and what to do."""
+    if isinstance(e, sqlite3.Error):
+        e = database_error(e, path)
+    hint = getattr(e, "hint", None)
+    return f"{e}: {hint}" if hint else str(e)
+
+
 def maintain(store: Store, settings: Settings, now: datetime) -> int:
     """Retention: delete items older than retention.days that carry no topic and belong to no story
     with a tagged item (one a digest showed) or a seed. Never seeds. Returns how many items went."""
@@ -113,6 +122,7 @@ class Daemon:
         self._mtimes: dict[str, float] = {}
         self._seeds: tuple[tuple[str, float, int], ...] = ()  # the seed folder as last imported
         self._previewed = False
+        self._owed: datetime | None = None  # a digest that fell due and could not be recorded yet
         self.store: Store | None = None
         self.pipeline: Pipeline | None = None
         self.scheduler: AsyncIOScheduler | None = None
@@ -212,8 +222,9 @@ class Daemon:
             return
         try:
             await self.pipeline.poll_once(stop=self.stopping)
-        except AggregatorError as e:
-            log.error("poll cycle failed: %s", e)
+        except (AggregatorError, sqlite3.Error) as e:
+            log.error("poll cycle stopped: %s; the rest is fetched again next cycle", _line(e, self.store.path))
+            return
         if not self._previewed:  # after the first cycle: a look at the pending digest
             self._previewed = True
             now = datetime.now(UTC)
@@ -224,8 +235,23 @@ class Daemon:
         assert self.pipeline is not None and self.store is not None
         trigger = self._digest_trigger()
         now = datetime.now(UTC)
-        scheduled = schedule.last_fire_before(trigger, now) or now
-        delivery.run_digest(self.store, self.settings, self.pipeline.watchlist, now, scheduled_for=scheduled)
+        self._owed = schedule.last_fire_before(trigger, now) or now
+        self._send_owed(now)
+
+    def _send_owed(self, now: datetime) -> None:
+        """Serve the digest that fell due. One the database could not even record (another program's lock, a
+        full disk) stays owed, and the retry job tries it again every minute: a day's digest is never lost."""
+        assert self.pipeline is not None and self.store is not None
+        if self._owed is None:
+            return
+        try:
+            delivery.run_digest(self.store, self.settings, self.pipeline.watchlist, now, scheduled_for=self._owed)
+        except (AggregatorError, sqlite3.Error) as e:
+            log.error(
+                "digest due at %s not recorded: %s; tried again in a minute", iso(self._owed), _line(e, self.store.path)
+            )
+            return
+        self._owed = None
 
     async def catch_up(self, now: datetime) -> None:
         """Send once a digest that fell due while the daemon was down."""
@@ -240,15 +266,24 @@ class Daemon:
         )
         if due is not None:
             log.info("catch-up: the digest due at %s was missed; sending it now", iso(due))
-            delivery.run_digest(self.store, self.settings, self.pipeline.watchlist, now, scheduled_for=due)
+            self._owed = due
+            self._send_owed(now)
 
     async def retry(self) -> None:
         assert self.pipeline is not None and self.store is not None
-        delivery.retry_due(self.store, self.settings, self.pipeline.watchlist, datetime.now(UTC))
+        now = datetime.now(UTC)
+        self._send_owed(now)
+        try:
+            delivery.retry_due(self.store, self.settings, self.pipeline.watchlist, now)
+        except (AggregatorError, sqlite3.Error) as e:
+            log.error("digest retry failed: %s; tried again in a minute", _line(e, self.store.path))
 
     async def maintain(self) -> None:
         assert self.store is not None
-        maintain(self.store, self.settings, datetime.now(UTC))
+        try:
+            maintain(self.store, self.settings, datetime.now(UTC))
+        except (AggregatorError, sqlite3.Error) as e:
+            log.error("maintenance (retention) failed: %s; tried again tomorrow", _line(e, self.store.path))
 
     # --- reload ----------------------------------------------------------------------------
 
@@ -290,7 +325,15 @@ class Daemon:
 
     async def reload(self, force: bool = False) -> None:
         """Apply changed config files. A broken edit is logged (and shown by `status`); the last
-        good version stays active."""
+        good version stays active. One the database cannot take now is applied on the next try."""
+        assert self.store is not None
+        try:
+            await self._reload(force)
+        except sqlite3.Error as e:
+            self._mtimes.clear()  # every file counts as changed on the next try
+            log.error("config changes not applied yet: %s", _line(e, self.store.path))
+
+    async def _reload(self, force: bool) -> None:
         assert self.pipeline is not None and self.store is not None
         changed = {
             name

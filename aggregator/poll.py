@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import sqlite3
 from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
@@ -26,7 +27,7 @@ from aggregator.models import DedupDecision, FetchResult, Item, Seed, TopicTag
 from aggregator.normalise import canonical_url, normalise_entry
 from aggregator.parse import parse_feed
 from aggregator.seeds import find_seed_files, read_seed
-from aggregator.store import FeedState, Store, from_iso, iso
+from aggregator.store import FeedState, Store, database_error, from_iso, iso
 from aggregator.tag import CompiledTopic, Doc, tag
 from aggregator.watchlist import Watchlist
 
@@ -269,6 +270,10 @@ class Pipeline:
         try:
             with self.store.transaction():
                 self._process(state, result, now, report)
+        except sqlite3.OperationalError as e:
+            # the database cannot be written now (another program's lock, a full disk): the cycle stops, and
+            # this feed and the rest stay due, to be fetched again on the next one
+            raise database_error(e, self.store.path) from e
         except Exception as e:  # one bad feed never stops a cycle; the error is stored
             log.exception("feed %s: unexpected error while storing", state.url)
             report.failed += 1
@@ -357,6 +362,8 @@ class Pipeline:
             try:
                 with self.store.savepoint():
                     self.ingest(item, now, report, present=present)
+            except sqlite3.OperationalError:  # the database, not the entry (a lock, a full disk): stop the feed
+                raise
             except Exception as e:  # one entry that trips a bug never costs the feed its other entries
                 log.exception("feed %s: entry %s skipped: unexpected error", url, item.guid)
                 report.skipped_entries += 1

@@ -88,7 +88,7 @@ def _reply_hint(e: smtplib.SMTPResponseException, s: SmtpSettings) -> str | None
     if e.smtp_code == 530 or (e.smtp_code == 550 and b"auth" in _bytes(e.smtp_error).lower()):
         if not s.username:
             return "the server wants a login: set smtp.username and the password (smtp.password_env)"
-        return "the server wants a login over TLS: set smtp.security to \"starttls\" or \"tls\""
+        return 'the server wants a login over TLS: set smtp.security to "starttls" or "tls"'
     if isinstance(e, smtplib.SMTPSenderRefused):
         return "the server refuses the sender: set smtp.from to an address this account may send as"
     if isinstance(e, smtplib.SMTPDataError) and e.smtp_code == 552:

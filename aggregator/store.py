@@ -155,14 +155,33 @@ def _feed_state(row: sqlite3.Row) -> FeedState:
     )
 
 
+def database_error(e: sqlite3.Error, path: Path) -> StoreError:
+    """A database failure that is the machine's, not a bug (a lock held by another program, a full disk, a
+    read-only file), as one line saying what to do. What was not stored is fetched again on the next cycle."""
+    text = str(e)
+    low = text.lower()
+    if "locked" in low or "busy" in low:
+        what, hint = "locked by another program for over 30 s", "close the other program (a sqlite3 shell, a backup)"
+    elif "full" in low:
+        what, hint = "the disk is full", "free space on the data directory's disk; nothing stored is lost"
+    elif "readonly" in low or "read-only" in low:
+        what, hint = "read-only", "make the data directory and its files writable by the user running aggregator"
+    elif "malformed" in low or "not a database" in low or "i/o" in low:
+        what, hint = "damaged or unreadable", "check the disk; restore the database from a backup"
+    else:
+        what, hint = "unusable", "check the data directory; restore the database from a backup if need be"
+    return StoreError(f"{path}: database {what} ({text})", hint=hint)
+
+
 class Store:
     """One open database. Not shared across threads; the daemon uses it from its event loop."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, *, busy_timeout: float = 30.0) -> None:
+        """``busy_timeout``: how long a write waits for a lock another program holds before it fails."""
         self.path = path
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
-            conn = sqlite3.connect(str(path), timeout=30, isolation_level=None)
+            conn = sqlite3.connect(str(path), timeout=busy_timeout, isolation_level=None)
         except (OSError, sqlite3.Error) as e:
             raise StoreError(
                 f"{path}: cannot open the database: {e}", hint="check that the data directory exists and is writable"
@@ -224,10 +243,16 @@ class Store:
         try:
             yield
         except BaseException:
-            self.conn.execute("ROLLBACK")
+            if self.conn.in_transaction:  # SQLite may have rolled back already (a full disk)
+                self.conn.execute("ROLLBACK")
             raise
         else:
-            self.conn.execute("COMMIT")
+            try:
+                self.conn.execute("COMMIT")
+            except BaseException:  # a full disk or a lock at commit: nothing of it is kept
+                if self.conn.in_transaction:
+                    self.conn.execute("ROLLBACK")
+                raise
         finally:
             self._depth = 0
 
@@ -238,8 +263,9 @@ class Store:
         try:
             yield
         except BaseException:
-            self.conn.execute("ROLLBACK TO part")
-            self.conn.execute("RELEASE part")
+            if self.conn.in_transaction:
+                self.conn.execute("ROLLBACK TO part")
+                self.conn.execute("RELEASE part")
             raise
         else:
             self.conn.execute("RELEASE part")

@@ -358,3 +358,58 @@ def test_an_entry_that_cannot_be_stored_costs_its_feed_nothing_else(tmp_path, fe
     again = asyncio.run(pipe.poll_once(force=True))
     assert again.new_items == 2 and sorted(r["guid"] for r in store.iter_items()) == ["x-0", "x-1", "x-2", "x-3"]
     store.close()
+
+
+def test_a_database_that_cannot_be_written_stops_the_cycle_and_loses_nothing(tmp_path, feed_server):
+    """Another program holding the write lock (a sqlite3 shell, a backup), then a full disk (a real SQLite
+    page limit): the cycle stops with one line saying what to do, nothing is half stored, and every feed not
+    stored is still due, so the next cycle stores it all."""
+    import sqlite3
+
+    import pytest
+
+    from aggregator.errors import StoreError
+
+    urls = [
+        feed_server.serve(
+            f"/f{n}.xml",
+            rss(
+                [
+                    {
+                        "guid": f"{n}-{k}",
+                        "title": f"Report {n}.{k} on the port strike",
+                        "link": f"https://e.org/{n}/{k}",
+                        "description": f"Dockers in port {n} walked out on day {k}. " * 60,
+                    }
+                    for k in range(3)
+                ]
+            ),
+        )
+        for n in range(3)
+    ]
+    cfg = write_config(tmp_path, urls)
+    settings = load_settings(cfg)
+    path = database_path(settings.data_dir)
+    store = Store(path, busy_timeout=0.2)
+    store.sync_feeds(load_feeds(cfg), datetime.now(UTC))
+    pipe = Pipeline(store, settings, load_watchlist(cfg))
+    other = sqlite3.connect(str(path), isolation_level=None)
+    other.execute("BEGIN IMMEDIATE")
+    with pytest.raises(StoreError, match="database locked by another program") as caught:
+        asyncio.run(pipe.poll_once())
+    assert caught.value.hint and "close the other program" in caught.value.hint
+    other.execute("ROLLBACK")
+    other.close()
+    assert store.execute("SELECT count(*) FROM items").fetchone()[0] == 0
+    assert len(pipe.due_feeds(datetime.now(UTC), force=False)) == 3  # all still due
+    # a full disk: SQLite cannot grow the file past its current size
+    pages = store.execute("PRAGMA page_count").fetchone()[0]
+    store.execute(f"PRAGMA max_page_count = {pages}")
+    with pytest.raises(StoreError, match="the disk is full"):
+        asyncio.run(pipe.poll_once())
+    assert store.execute("SELECT count(*) FROM items").fetchone()[0] == 0
+    store.execute("PRAGMA max_page_count = 1073741823")
+    report = asyncio.run(pipe.poll_once())
+    assert (report.fetched, report.new_items, report.failed) == (3, 9, 0)
+    assert pipe.due_feeds(datetime.now(UTC), force=False) == []
+    store.close()
