@@ -228,8 +228,12 @@ class Daemon:
         if not self._previewed:  # after the first cycle: a look at the pending digest
             self._previewed = True
             now = datetime.now(UTC)
-            d, path = delivery.write_preview(self.store, self.settings, self.pipeline.watchlist, now)
-            log.info("digest preview written to %s (%d stories so far)", display_path(path), d.story_count)
+            try:
+                d, path = delivery.write_preview(self.store, self.settings, self.pipeline.watchlist, now)
+            except (AggregatorError, sqlite3.Error) as e:
+                log.warning("digest preview not written: %s", _line(e, self.store.path))
+            else:
+                log.info("digest preview written to %s (%d stories so far)", display_path(path), d.story_count)
 
     async def digest(self) -> None:
         assert self.pipeline is not None and self.store is not None

@@ -131,14 +131,22 @@ def _text(value: bytes | str) -> str:
 
 
 def write_outbox(msg: EmailMessage, html: str, outbox: Path, stem: str) -> Path:
-    """Write stem.eml and stem.html atomically (temp file + rename). Returns the .eml path."""
-    outbox.mkdir(parents=True, exist_ok=True)
+    """Write stem.eml and stem.html atomically (temp file + rename). Returns the .eml path. A folder that
+    cannot be written (a full disk, no permission) is a temporary delivery error: retried like an outage."""
     eml = outbox / f"{stem}.eml"
-    for path, data in ((outbox / f"{stem}.html", html.encode("utf-8")), (eml, msg.as_bytes())):
-        tmp = path.with_name(path.name + ".tmp")
-        with open(tmp, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        tmp.replace(path)
+    try:
+        outbox.mkdir(parents=True, exist_ok=True)
+        for path, data in ((outbox / f"{stem}.html", html.encode("utf-8")), (eml, msg.as_bytes())):
+            tmp = path.with_name(path.name + ".tmp")
+            with open(tmp, "wb") as fh:
+                fh.write(data)
+                fh.flush()
+                os.fsync(fh.fileno())
+            tmp.replace(path)
+    except OSError as e:
+        raise DeliveryError(
+            f"outbox {outbox}: cannot write {stem}: {e.strerror or e}",
+            permanent=False,
+            hint="free disk space, or make the outbox folder writable; delivery is retried",
+        ) from e
     return eml

@@ -427,6 +427,21 @@ def test_outbox_when_no_smtp_is_configured(tmp_path):
     assert msg.get_content_type() == "multipart/alternative" and msg["To"] == ", ".join(TO)
 
 
+def test_an_outbox_that_cannot_be_written_is_retried(tmp_path):
+    """The outbox's place taken by a file (as a full disk or a lost permission would do): the digest is
+    retrying with one line saying what to do, and goes out once the folder can be written."""
+    store, settings, wl = setup(tmp_path)
+    outbox = delivery.outbox_dir(settings)
+    outbox.parent.mkdir(parents=True, exist_ok=True)
+    outbox.write_text("not a folder")
+    now = datetime(2026, 11, 29, 7, 0, tzinfo=UTC)
+    out = delivery.run_digest(store, settings, wl, now)
+    assert out.status == "retrying" and "cannot write" in out.message and "outbox folder writable" in out.message
+    outbox.unlink()
+    assert [o.status for o in delivery.retry_due(store, settings, wl, now + timedelta(hours=1))] == ["sent"]
+    assert len(list(outbox.glob("digest-*.eml"))) == 1
+
+
 def test_text_part_matches_golden_file():
     t = datetime(2026, 11, 27, 9, 30, tzinfo=UTC)
     rows = [
