@@ -5,13 +5,19 @@ from __future__ import annotations
 
 import sqlite3
 from datetime import datetime, timedelta
-from xml.sax.saxutils import escape
+from xml.sax.saxutils import escape as _escape
 
 from aggregator import __version__
 from aggregator.errors import AggregatorError
-from aggregator.normalise import clean_link
+from aggregator.normalise import clean_link, xml_safe
 from aggregator.store import Store, iso
 from aggregator.watchlist import Watchlist
+
+
+def escape(text: str, entities: dict[str, str] | None = None) -> str:
+    """Text for an XML document: escaped, and without the characters XML cannot carry (a feed's title may
+    hold a stray control character; the export must stay well-formed)."""
+    return _escape(xml_safe(text), entities or {})
 
 
 def topic_feed(store: Store, wl: Watchlist, topic_id: str, now: datetime, days: int = 30) -> str:

@@ -30,7 +30,7 @@ from aggregator.config import (
 from aggregator.errors import ConfigError, OpmlError, ParseError
 from aggregator.fetch import Fetcher
 from aggregator.models import FeedSpec
-from aggregator.normalise import decode_document
+from aggregator.normalise import decode_document, xml_safe
 from aggregator.parse import parse_feed
 
 _FEED_TYPES = (
@@ -371,6 +371,10 @@ def import_opml(config_dir: Path, path: Path) -> OpmlReport:
     return report
 
 
+def _attr(text: str) -> str:
+    return quoteattr(xml_safe(text))
+
+
 def export_opml(feeds: list[FeedSpec]) -> str:
     """OPML 2.0; a feed's first tag becomes its folder."""
     folders: dict[str, list[FeedSpec]] = {}
@@ -384,14 +388,14 @@ def export_opml(feeds: list[FeedSpec]) -> str:
     ]
 
     def line(f: FeedSpec, indent: str) -> str:
-        name = quoteattr(f.title or f.url)
+        name = _attr(f.title or f.url)
         # every tag, as OPML 2.0 categories (the folder holds only the first)
-        category = f" category={quoteattr(','.join(t.replace(',', ' ') for t in f.tags))}" if f.tags else ""
-        return f'{indent}<outline type="rss" text={name} title={name} xmlUrl={quoteattr(f.url)}{category}/>'
+        category = f" category={_attr(','.join(t.replace(',', ' ') for t in f.tags))}" if f.tags else ""
+        return f'{indent}<outline type="rss" text={name} title={name} xmlUrl={_attr(f.url)}{category}/>'
 
     for folder, items in folders.items():
         if folder:
-            out.append(f"    <outline text={quoteattr(folder)} title={quoteattr(folder)}>")
+            out.append(f"    <outline text={_attr(folder)} title={_attr(folder)}>")
             out.extend(line(f, "      ") for f in items)
             out.append("    </outline>")
         else:

@@ -235,6 +235,15 @@ _BLOCK_TAG = re.compile(
 )
 
 
+# characters XML 1.0 cannot carry: C0 controls but tab and newlines, lone surrogates, U+FFFE/U+FFFF
+_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
+
+
+def xml_safe(text: str) -> str:
+    """Text without the characters an XML document cannot hold (before escaping it into Atom or OPML)."""
+    return _NOT_XML.sub("", text)
+
+
 def html_to_text(markup: str | None) -> str:
     """Plain text of an HTML fragment: tags dropped (script/style with their content), a space where a
     block ends ("<p>One.</p><p>Two</p>" is "One. Two", not "One.Two"), entities decoded, control

@@ -131,6 +131,28 @@ def test_atom_export_is_a_valid_feed_of_the_topic(tmp_path):
     assert cli("export", "feed", "nope", env=env).returncode == 2
 
 
+def test_exports_stay_well_formed_xml_whatever_the_titles_hold(tmp_path):
+    """A feed title with a control character (a TOML escape, a broken feed): the Atom and OPML exports drop
+    what XML cannot carry and parse cleanly."""
+    from xml.etree import ElementTree
+
+    feed = tmp_path / "wire.xml"
+    feed.write_bytes((FIXTURES / "feeds" / "wire.xml").read_bytes())
+    cfg = write_config(tmp_path, [])
+    (cfg / "feeds.toml").write_text(
+        f'[[feed]]\nurl = "{feed.as_uri()}"\ntitle = "Wire\\u0001 News\\u001b"\ntags = ["a\\u0002b"]\n'
+    )
+    env = {**os.environ, "AGGREGATOR_CONFIG": str(cfg), "AGGREGATOR_DATA_DIR": str(tmp_path / "data")}
+    cli("poll", "--once", env=env)
+    atom = cli("export", "feed", "us-china-tech", env=env).stdout
+    root = ElementTree.fromstring(atom.encode())
+    names = {e.text for e in root.iter("{http://www.w3.org/2005/Atom}name")}
+    assert names == {"Wire News"}
+    opml = cli("feeds", "export", env=env).stdout
+    outline = next(o for o in ElementTree.fromstring(opml.encode()).iter("outline") if o.get("xmlUrl"))
+    assert outline.get("title") == "Wire News" and outline.get("category") == "ab"
+
+
 def test_atom_entry_of_a_story_is_updated_by_its_latest_report(tmp_path):
     from aggregator.atom import topic_feed
     from aggregator.config import load_settings
