@@ -17,7 +17,7 @@ from __future__ import annotations
 import hashlib
 import statistics
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 MAX_BACKOFF = 24 * 3600
 
@@ -102,13 +102,19 @@ def digest_trigger(hour: int, minute: int, timezone: str, cadence: str = "daily"
 
 
 def last_fire_before(trigger, now: datetime, lookback: timedelta = timedelta(days=8)) -> datetime | None:
-    """The latest fire time of ``trigger`` at or before ``now`` (for catch-up after downtime)."""
+    """The latest fire time of ``trigger`` at or before ``now`` (for catch-up after downtime), in UTC.
+
+    Time is stepped in UTC: in the hour a DST change repeats, local wall-clock arithmetic goes backwards
+    (01:30 GMT + 1 s is 01:30:01 BST, an hour earlier) and the search would never end. A wall-clock time
+    that comes round twice that night counts once, at its first occurrence, as cron does: one digest."""
     fire = trigger.get_next_fire_time(None, now - lookback)
     last = None
     while fire is not None and fire <= now:
-        last = fire
-        fire = trigger.get_next_fire_time(fire, fire + timedelta(seconds=1))
-    return last
+        wall = fire.replace(tzinfo=None)
+        if last is None or wall != last[1]:
+            last = (fire.astimezone(UTC), wall)
+        fire = trigger.get_next_fire_time(fire, fire.astimezone(UTC) + timedelta(seconds=1))
+    return last[0] if last else None
 
 
 def missed_digest(

@@ -59,3 +59,32 @@ def test_digest_trigger_across_daylight_saving_change():
     weekly = digest_trigger(9, 30, "America/New_York", "weekly", "fri")
     nxt = weekly.get_next_fire_time(None, datetime(2026, 11, 28, 0, 0, tzinfo=UTC))
     assert nxt.weekday() == 4 and (nxt.hour, nxt.minute) == (9, 30)
+
+
+def test_a_digest_time_in_the_hour_clocks_repeat_or_skip_is_served_once():
+    """01:30 in London: on the autumn night that hour comes round twice (01:30 BST, then 01:30 GMT); the
+    search for the last due time once never ended there (local arithmetic went backwards). It ends, and
+    the night has one digest time, the first. On the spring night 01:30 does not exist: one time still."""
+    import signal
+
+    def hung(*_):
+        raise AssertionError("last_fire_before did not end")
+
+    signal.signal(signal.SIGALRM, hung)
+    signal.alarm(10)
+    try:
+        trigger = digest_trigger(1, 30, "Europe/London")
+        first = datetime(2027, 10, 31, 0, 30, tzinfo=UTC)  # 01:30 BST
+        for now in (first, first + timedelta(hours=1), first + timedelta(hours=5)):
+            assert last_fire_before(trigger, now) == first, now
+        assert last_fire_before(trigger, datetime(2027, 11, 1, 2, 0, tzinfo=UTC)) == datetime(
+            2027, 11, 1, 1, 30, tzinfo=UTC
+        )
+        spring = {last_fire_before(trigger, datetime(2027, 3, 28, h, 0, tzinfo=UTC)) for h in range(2, 12)}
+        assert len(spring) == 1 and spring.pop().date() == datetime(2027, 3, 28).date()
+        ny = digest_trigger(1, 30, "America/New_York")  # the repeated hour there: 2027-11-07
+        assert last_fire_before(ny, datetime(2027, 11, 7, 12, 0, tzinfo=UTC)) == datetime(
+            2027, 11, 7, 5, 30, tzinfo=UTC
+        )
+    finally:
+        signal.alarm(0)
