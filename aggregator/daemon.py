@@ -83,6 +83,9 @@ class DataDirLock:
                 self.fh = None
 
 
+MISSED_GRACE = timedelta(minutes=2)  # a digest time this far past without a digest is served by the retry job
+
+
 def _line(e: BaseException, path: Path) -> str:
     """An error as one line: what went wrong and what to do."""
     if isinstance(e, sqlite3.Error):
@@ -257,25 +260,40 @@ class Daemon:
             return
         self._owed = None
 
-    async def catch_up(self, now: datetime) -> None:
-        """Send once a digest that fell due while the daemon was down."""
-        assert self.pipeline is not None and self.store is not None
+    def _missed(self, now: datetime) -> datetime | None:
+        """The latest digest time that has passed without a digest recorded for it, if any."""
+        assert self.store is not None
         first = self.store.get_meta("first_start")
         row = self.store.execute("SELECT max(scheduled_for) FROM digests").fetchone()
-        due = schedule.missed_digest(
+        return schedule.missed_digest(
             self._digest_trigger(),
             now,
             first_start=datetime.fromisoformat(first) if first else None,
             last_served=datetime.fromisoformat(row[0]) if row and row[0] else None,
         )
+
+    async def catch_up(self, now: datetime) -> None:
+        """Send once a digest that fell due while the daemon was down."""
+        due = self._missed(now)
         if due is not None:
             log.info("catch-up: the digest due at %s was missed; sending it now", iso(due))
             self._owed = due
             self._send_owed(now)
 
-    async def retry(self) -> None:
+    async def retry(self, now: datetime | None = None) -> None:
+        """Every minute: a digest time that passed without its job running (the machine was asleep, the clock
+        jumped: the scheduler drops a run more than an hour late) is served now; then due retries."""
         assert self.pipeline is not None and self.store is not None
-        now = datetime.now(UTC)
+        now = now or datetime.now(UTC)
+        if self._owed is None:
+            try:
+                due = self._missed(now)
+            except sqlite3.Error as e:
+                log.error("digest check failed: %s; tried again in a minute", _line(e, self.store.path))
+                due = None
+            if due is not None and now - due >= MISSED_GRACE:  # not the digest job's own run, seconds late
+                log.info("the digest due at %s did not run (was the machine asleep?); sending it now", iso(due))
+                self._owed = due
         self._send_owed(now)
         try:
             delivery.retry_due(self.store, self.settings, self.pipeline.watchlist, now)

@@ -211,6 +211,27 @@ def test_a_scheduled_time_is_served_once_across_restarts(tmp_path, smtp_server):
     assert "already sent" in again.message and len(sink.messages) == 1
 
 
+def test_a_digest_time_slept_through_is_served_when_the_machine_wakes(tmp_path):
+    """A laptop asleep at 07:00 wakes at 09:30: the scheduler drops a run more than an hour late, so the
+    daemon's minute job serves the day's digest then, once; a run a few seconds late is left to the
+    digest job itself."""
+    from aggregator.daemon import Daemon
+
+    store, settings, wl = setup(tmp_path)
+    daemon = Daemon(settings.config_dir)
+    daemon.store, daemon.pipeline = store, Pipeline(store, daemon.settings, wl)
+    day = datetime(2026, 11, 27, tzinfo=UTC)
+    store.set_meta("first_start", (day - timedelta(days=3)).isoformat())
+    seven = day.replace(hour=7)  # Europe/London in winter: 07:00 UTC
+    asyncio.run(daemon.retry(seven + timedelta(seconds=20)))
+    assert store.digests(5) == []  # seconds late: the digest job's own run
+    asyncio.run(daemon.retry(seven + timedelta(hours=2, minutes=30)))
+    rows = store.digests(5)
+    assert [(r["status"], r["scheduled_for"]) for r in rows] == [("sent", "2026-11-27T07:00:00.000000+00:00")]
+    asyncio.run(daemon.retry(seven + timedelta(hours=2, minutes=31)))
+    assert len(store.digests(5)) == 1 and len(list(delivery.outbox_dir(settings).glob("digest-*.eml"))) == 1
+
+
 def test_catch_up_decision_with_injected_clock():
     trigger = digest_trigger(7, 0, "Europe/London")
     now = datetime(2026, 11, 28, 12, 0, tzinfo=UTC)  # 07:00 London was missed this morning
