@@ -340,6 +340,7 @@ def _repeats(summary: str, title: str, source: str | None) -> bool:
 
 
 FUTURE_SLACK = timedelta(minutes=10)  # clock skew allowed between a publisher and us
+EARLIEST_YEAR = 1995  # a published date before this is a placeholder (the epoch, year 1, 1900)
 
 
 def normalise_entry(entry: Entry, feed_url: str, fetched_at: datetime, feed_title: str | None) -> Item:
@@ -359,6 +360,8 @@ def normalise_entry(entry: Entry, feed_url: str, fetched_at: datetime, feed_titl
     published = entry.published
     if published is not None and published > fetched_at + FUTURE_SLACK:
         published = fetched_at  # a feed's clock or time zone is off: it cannot be published after we saw it
+    elif published is not None and published.year < EARLIEST_YEAR:
+        published = None  # 1970-01-01 and the like: a CMS's empty date, not a date (no web feeds before 1995)
     return Item(
         feed_url=feed_url,
         guid=guid[:2000],

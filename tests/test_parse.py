@@ -101,18 +101,26 @@ def test_a_redirector_link_gives_way_to_the_original_address():
     assert entry.url == "https://site.example/2024/a.html?utm_source=feedburner" and entry.guid == "g1"
 
 
-def test_a_date_in_the_future_becomes_the_time_we_saw_the_item():
+def test_a_date_in_the_future_becomes_the_time_we_saw_the_item_and_the_epoch_no_date():
     rss = (
         b'<rss version="2.0"><channel><title>t</title>'
         b"<item><title>skewed</title><guid>1</guid><pubDate>Sun, 29 Nov 2026 15:00:00 GMT</pubDate></item>"
         b"<item><title>early clock</title><guid>2</guid><pubDate>Sun, 29 Nov 2026 10:05:00 GMT</pubDate></item>"
         b"<item><title>past</title><guid>3</guid><pubDate>Sat, 28 Nov 2026 10:00:00 GMT</pubDate></item>"
+        b"<item><title>epoch</title><guid>4</guid><pubDate>Thu, 01 Jan 1970 00:00:00 +0000</pubDate></item>"
+        b"<item><title>old web</title><guid>5</guid><pubDate>Mon, 02 Jan 1995 09:00:00 GMT</pubDate></item>"
         b"</channel></rss>"
     )
     seen = datetime(2026, 11, 29, 10, 0, tzinfo=UTC)
     feed = parse_feed(rss, "https://example.org/feed")
     published = [normalise_entry(e, "https://example.org/feed", seen, "t").published for e in feed.entries]
-    assert published == [seen, datetime(2026, 11, 29, 10, 5, tzinfo=UTC), datetime(2026, 11, 28, 10, 0, tzinfo=UTC)]
+    assert published == [
+        seen,
+        datetime(2026, 11, 29, 10, 5, tzinfo=UTC),
+        datetime(2026, 11, 28, 10, 0, tzinfo=UTC),
+        None,  # the epoch is a CMS's empty date: the item counts as published when seen
+        datetime(1995, 1, 2, 9, 0, tzinfo=UTC),
+    ]
 
 
 def _rss(title: str, prolog: str | None) -> str:
