@@ -116,6 +116,11 @@ def _optional_string(value: Any) -> str | None:
     return None if value in (None, "") else _string(value)
 
 
+def _optional_duration(value: Any) -> int | None:
+    """A duration, or none ("" or 0: off)."""
+    return None if value in (None, "", 0, "0") else parse_duration(value) or None
+
+
 def _bool(value: Any) -> bool:
     if isinstance(value, bool):
         return value
@@ -190,6 +195,7 @@ SETTINGS: list[tuple[str, Any, Callable[[Any], Any]]] = [
     ("digest.empty", "send", _one_of("send", "skip")),
     ("digest.retry_for", "6h", parse_duration),
     ("digest.max_stories_per_topic", 30, _int_between(1, 1000)),
+    ("digest.max_age", None, _optional_duration),
     ("smtp.host", None, _optional_string),
     ("smtp.port", 587, _int_between(1, 65535)),
     ("smtp.security", "starttls", _one_of("starttls", "tls", "none")),

@@ -41,6 +41,9 @@ class Outcome:
 def compose(store: Store, settings: Settings, watchlist: Watchlist, start: datetime | None, end: datetime) -> Digest:
     """Select the window's rows and build the digest (no side effects)."""
     rows = store.digest_rows(start, end)
+    if settings["digest.max_age"]:  # reports published long before they were fetched (a feed's archive) stay out
+        oldest = end - timedelta(seconds=settings["digest.max_age"])
+        rows = [r for r in rows if (from_iso(r["published"]) or from_iso(r["fetched_at"]) or end) >= oldest]
     story_ids = sorted({r["story_id"] for r in rows})
     seen, dups = store.window_counts(start, end)
     return digest_mod.build_digest(

@@ -463,6 +463,42 @@ def test_an_outbox_that_cannot_be_written_is_retried(tmp_path):
     assert len(list(outbox.glob("digest-*.eml"))) == 1
 
 
+def test_max_age_keeps_a_feeds_archive_out_of_the_digest(tmp_path):
+    """A feed added with years of archive: with digest.max_age its old reports are stored and tagged but
+    not in the digest; without it (the default) everything fetched in the window is."""
+    from email.utils import format_datetime
+
+    now = datetime.now(UTC)
+    feed = tmp_path / "archive.xml"
+    feed.write_bytes(
+        rss(
+            [
+                {
+                    "guid": "old",
+                    "title": "US adds Huawei to the Entity List",
+                    "link": "https://e.org/2019/huawei",
+                    "pubDate": "Thu, 16 May 2019 10:00:00 GMT",
+                },
+                {
+                    "guid": "new",
+                    "title": "US adds 27 Chinese chip firms to the Entity List",
+                    "link": "https://e.org/today/entity-list",
+                    "pubDate": format_datetime(now - timedelta(hours=3), usegmt=True),
+                },
+            ]
+        )
+    )
+    for extra, expected in (('max_age = "7d"\n', ["US adds 27 Chinese chip firms to the Entity List"]), ("", 2)):
+        root = tmp_path / ("aged" if extra else "all")
+        root.mkdir()
+        store, settings, wl = setup(root, feeds=[feed.as_uri()], extra=extra)
+        d = delivery.compose(store, settings, wl, now - timedelta(days=1), datetime.now(UTC))
+        titles = [e.title for s in d.sections for e in s.entries]
+        assert titles == expected if isinstance(expected, list) else len(titles) == expected, titles
+        assert store.execute("SELECT count(*) FROM item_topics").fetchone()[0] == 2  # both stored and tagged
+        store.close()
+
+
 def test_text_part_matches_golden_file():
     t = datetime(2026, 11, 27, 9, 30, tzinfo=UTC)
     rows = [
