@@ -199,15 +199,16 @@ class _Doc:
         self.data = data
         self.norm = norm  # of the full vector, so that truncation does not inflate cosines
 
-    def __len__(self) -> int:
+    def size(self) -> int:
+        """How many terms (not __len__: a document with none must not be falsy)."""
         return len(self.data) // 5
 
     def term_ids(self) -> memoryview:
-        return memoryview(self.data)[: 4 * len(self)].cast("i")
+        return memoryview(self.data)[: 4 * self.size()].cast("i")
 
     @property
     def weights(self) -> memoryview:
-        return memoryview(self.data)[4 * len(self) :]
+        return memoryview(self.data)[4 * self.size() :]
 
     def dot(self, vec: dict[int, float]) -> float:
         """Dot product with a vector keyed by term id."""
@@ -312,7 +313,7 @@ class StoryIndex:
         doc = _Doc(key, story_id, ts, array("i", [ids[t] for t, _ in top]).tobytes() + weights, norm, late)
         old = self.docs.get(key)
         if old is not None:
-            self._stale += len(old)
+            self._stale += old.size()
             self._forget(old)
         self.docs[key] = doc
         if story_id is not None:
@@ -335,7 +336,7 @@ class StoryIndex:
             k for k, d in self.docs.items() if d.ts is not None and d.ts < horizon and (d.seen or 0.0) < horizon
         ]:
             doc = self.docs.pop(key)
-            self._stale += len(doc)
+            self._stale += doc.size()
             self._forget(doc)
         if self._stale * 2 > self._entries:
             self._compact()

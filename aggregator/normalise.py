@@ -193,8 +193,8 @@ def clean_link(url: str) -> str:
     """The link shown to a reader: the article's own page. Tracking parameters (utm_*, fbclid...) go; an AMP
     version becomes the regular page (an AMP cache or Google's AMP viewer unwrapped to the publisher's URL,
     an `amp.` host made `www.`, a final `/amp` segment, `.amp` before `.html` or at the end, and `?amp=1`
-    dropped). Everything else
-    stays as the feed gave it (scheme, host, path, other parameters and their order, fragment)."""
+    dropped). Everything else stays as the feed gave it (scheme, host, path, other parameters and their
+    order, fragment)."""
     try:
         parts = urlsplit(url)
         parts.port  # noqa: B018  (raises on a malformed port: such a link is shown as it is)

@@ -161,7 +161,7 @@ def database_error(e: sqlite3.Error, path: Path) -> StoreError:
     text = str(e)
     low = text.lower()
     if "locked" in low or "busy" in low:
-        what, hint = "locked by another program for over 30 s", "close the other program (a sqlite3 shell, a backup)"
+        what, hint = "locked by another program", "close the other program (a sqlite3 shell, a backup) that holds it"
     elif "full" in low:
         what, hint = "the disk is full", "free space on the data directory's disk; nothing stored is lost"
     elif "readonly" in low or "read-only" in low:
