@@ -211,8 +211,10 @@ class _Doc:
         return memoryview(self.data)[4 * self.size() :]
 
     def dot(self, vec: dict[int, float]) -> float:
-        """Dot product with a vector keyed by term id."""
-        return sum(map(mul, map(vec.get, self.term_ids(), _ZEROS), self.weights)) / QUANT
+        """Dot product with a vector keyed by term id (the hot loop of story matching: one memoryview)."""
+        view = memoryview(self.data)
+        split = len(self.data) // 5 * 4
+        return sum(map(mul, map(vec.get, view[:split].cast("i"), _ZEROS), view[split:])) / QUANT
 
 
 class StoryIndex:
