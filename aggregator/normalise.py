@@ -244,12 +244,25 @@ def xml_safe(text: str) -> str:
     return _NOT_XML.sub("", text)
 
 
-def html_to_text(markup: str | None) -> str:
+# what is left in a text that a feed escaped twice ("&amp;lt;p&amp;gt;", "&amp;#8217;"): markup or entities
+_ESCAPED_TAG = re.compile(
+    r"</?(?:p|br|div|span|a|img|strong|em|b|i|u|ul|ol|li|h[1-6]|blockquote|figure)\b[^<>]{0,300}>"
+)
+_LEFT_ENTITY = re.compile(r"&(?:#\d{2,7}|#x[0-9a-fA-F]{2,6}|[a-zA-Z]{2,8});")
+
+
+def html_to_text(markup: str | None, _again: bool = True) -> str:
     """Plain text of an HTML fragment: tags dropped (script/style with their content), a space where a
     block ends ("<p>One.</p><p>Two</p>" is "One. Two", not "One.Two"), entities decoded, control
-    characters removed, white space collapsed."""
+    characters removed, white space collapsed. A fragment escaped twice, as some feeds send it, is
+    decoded twice: its tags and entities never show as text."""
     if not markup:
         return ""
+    if _again and "&" in markup:
+        text = html_to_text(markup, _again=False)
+        if ("<" in text and _ESCAPED_TAG.search(text)) or ("&" in text and _LEFT_ENTITY.search(text)):
+            return html_to_text(text, _again=False)
+        return text
     if "<" in markup or "&" in markup:
         if "<" in markup:
             markup = _BLOCK_TAG.sub(r" <\1", markup)

@@ -204,3 +204,25 @@ def test_links_through_a_redirector_become_the_articles_own():
     first, other = parse_feed(bing, "https://www.bing.com/news/search?format=rss").entries
     assert (first.url, first.source) == ("https://www.ft.com/content/a1", "Financial Times")
     assert other.url == "https://example.org/url?url=https://elsewhere.example/"
+
+
+def test_text_escaped_twice_by_the_feed_is_decoded_twice():
+    """Some feeds escape their HTML twice ("&amp;lt;p&amp;gt;", "&amp;#8217;"): their tags and entities
+    never show as text; text escaped once keeps its "<", ">" and "&"."""
+    rss = (
+        b'<?xml version="1.0"?><rss version="2.0"><channel><title>t</title>'
+        b"<item><title>Apple&amp;#8217;s chip &amp;amp; China</title><link>https://e.org/1</link>"
+        b"<description>&amp;lt;p&amp;gt;Text &amp;amp;amp; more&amp;lt;/p&amp;gt;</description></item>"
+        b"<item><title><![CDATA[Huawei&#8217;s <b>phone</b>]]></title><link>https://e.org/2</link>"
+        b"<description><![CDATA[<p>Hi &amp;nbsp;there</p>]]></description></item>"
+        b"<item><title>AT&amp;T &lt;3 5G</title><link>https://e.org/3</link>"
+        b"<description>x &lt; y and R&amp;D &gt; b</description></item>"
+        b"</channel></rss>"
+    )
+    seen = datetime(2026, 11, 29, tzinfo=UTC)
+    items = [normalise_entry(e, "https://e.org/feed", seen, "t") for e in parse_feed(rss, "https://e.org/feed").entries]
+    assert [(i.title, i.summary) for i in items] == [
+        ("Apple\u2019s chip & China", "Text & more"),
+        ("Huawei\u2019s phone", "Hi there"),
+        ("AT&T <3 5G", "x < y and R&D > b"),
+    ]
