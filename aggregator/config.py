@@ -154,11 +154,11 @@ def _email_list(value: Any) -> tuple[str, ...]:
 
 
 def _sender(value: Any) -> str:
-    if isinstance(value, str):
-        found = getaddresses([value])
-        if len(found) == 1 and _EMAIL.match(found[0][1]):
-            return _mailbox(*found[0])
-    raise ValueError('expected one address like "aggregator <digest@example.org>"')
+    """The From of the digest: one address, with or without a name; anything else is kept as written (an
+    outbox-only setup may never send it to a server)."""
+    text = _string(value)
+    found = getaddresses([text])
+    return _mailbox(*found[0]) if len(found) == 1 and _EMAIL.match(found[0][1]) else text
 
 
 def envelope_address(mailbox: str) -> str:
