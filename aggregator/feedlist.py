@@ -190,6 +190,10 @@ async def add_feed(
         target = normalise_feed_url(url, config_dir)
     except ValueError as e:
         raise ConfigError(f"cannot add {url}: {e}", hint="give an http(s) URL, a file:// URL or a path") from e
+    where = display_path(feeds_path(config_dir))
+    known = {f.url for f in load_feeds(config_dir)} if feeds_path(config_dir).exists() else set()
+    if target in known:
+        return [f"already in {where}: {target}"]
     specs: list[FeedSpec] = []
     lines: list[str] = []
     async with Fetcher() as fetcher:
@@ -222,14 +226,15 @@ async def add_feed(
                 links, how = [probed], "found by trying and added"
             main = [(u, t) for u, t in links if not is_comments_feed(u, t)] or links
             for link, link_title in main:
+                if link in known:
+                    lines.append(f"already in {where}: {link}")
+                    continue
                 specs.append(FeedSpec(link, title or link_title, seconds, tuple(tags or ())))
                 lines.append(f"{how} {link}" + (f" ({link_title})" if link_title else ""))
             for link, link_title in links:
                 if (link, link_title) not in main:
                     lines.append(f"not added, a comments feed: {link} (add it by its address if you want it)")
-    n = _append(config_dir, specs)
-    if n < len(specs):
-        lines.append(f"{len(specs) - n} already in {display_path(feeds_path(config_dir))}")
+    _append(config_dir, specs)
     return lines
 
 

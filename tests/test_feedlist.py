@@ -164,8 +164,14 @@ def test_add_discovers_feeds_of_a_page(tmp_path, feed_server):
         lines[1]
         == f"not added, a comments feed: {feed_server.url('/comments.atom')} (add it by its address if you want it)"
     )
+    # already listed: said so, and nothing else (it used to say "added" too); the page again finds it listed
+    fetched = len(feed_server.statuses("/feed.xml"))
     direct = asyncio.run(add_feed(cfg, feed_server.url("/feed.xml")))
-    assert "already in" in direct[-1] and len(load_feeds(cfg)) == 1
+    assert len(direct) == 1 and direct[0].endswith(f"feeds.toml: {feed_server.url('/feed.xml')}")
+    assert direct[0].startswith("already in ") and len(load_feeds(cfg)) == 1
+    assert len(feed_server.statuses("/feed.xml")) == fetched  # not even fetched
+    again = asyncio.run(add_feed(cfg, feed_server.url("/")))
+    assert again[0] == direct[0] and len(load_feeds(cfg)) == 1
     feed_server.serve("/plain", "<html><body>no feeds</body></html>", headers={"Content-Type": "text/html"})
     feed_server.routes.pop("/feed.xml")  # nothing at the usual places either
     with pytest.raises(ConfigError, match="neither a feed nor a page"):
