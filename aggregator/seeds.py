@@ -198,17 +198,35 @@ def _from_html(raw: str) -> tuple[str, datetime | None, str | None, str]:
     if published is None:
         m = re.search(r"<time[^>]+datetime=[\"']([^\"']+)", raw, re.I)
         published = parse_date(m.group(1)) if m else None
+    body_match = re.search(r"<body[^>]*>(.*?)(?:</body>|$)", raw, re.I | re.S)
+    visible = html_to_text(
+        re.sub(r"<(script|style)\b.*?</\1>", " ", body_match.group(1) if body_match else raw, flags=re.I | re.S)
+    )
+    if published is None:  # a byline as the reader sees it: "Published: Jan 19, 2022 06:19 PM"
+        m = _BYLINE_DATE.search(visible)
+        published = parse_date(m.group(1)) if m else None
     m = re.search(r"<link[^>]+rel=[\"']canonical[\"'][^>]*href=[\"']([^\"']+)", raw, re.I)
     url = m.group(1) if m else _meta(raw, "og:url")
     body = ld.get("articleBody")
     text = html_to_text(body) if isinstance(body, str) and len(body) >= MIN_MAIN_TEXT else _main_text(raw)
     if not text:
-        page = re.search(r"<body[^>]*>(.*?)</body>", raw, re.I | re.S)
-        text = html_to_text(page.group(1) if page else raw)
+        text = visible
     title = html_to_text(title)
+    if not site:  # "Headline - Site" from <title>: the site's name goes when the page shows the headline alone
+        head, sep, _ = max((title.rpartition(s) for s in _TITLE_SEPARATORS), key=lambda p: len(p[0]))
+        if sep and len(head.split()) >= 3 and head in visible:
+            title = head
     if title and text.startswith(title):
-        text = text[len(title) :]
+        text = text[len(title) :].lstrip()
     return title, published, url, text
+
+
+_TITLE_SEPARATORS = (" - ", " | ", " – ", " — ")
+_BYLINE_DATE = re.compile(
+    r"(?:Published|Posted|Updated|Date)(?: on)?\s*:?\s*"  # no \b: inline tags glue "By staffPublished:"
+    r"((?:[A-Z][a-z]{2,8}\.? \d{1,2},? \d{4}|\d{1,2} [A-Z][a-z]{2,8} \d{4}|\d{4}-\d{2}-\d{2})"
+    r"(?:,? \d{1,2}:\d{2}(?: ?[AP]M)?)?)"
+)
 
 
 MIN_MAIN_TEXT = 200  # characters of paragraphs that make a page's main text

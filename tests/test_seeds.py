@@ -238,3 +238,31 @@ def test_seeds_saved_in_other_encodings_and_names_are_read(tmp_path):
     assert "半导体企业" in by_title["美国商务部将140家中国实体列入清单"].text
     assert len(problems) == 1 and "report.pdf: unknown format" in problems[0]
     store.close()
+
+
+def test_a_page_without_metadata_gives_its_headline_and_byline_date(tmp_path):
+    """A saved page with no Open Graph, JSON-LD or <time> (as some news sites are): the title loses the
+    " - Site" suffix when the page shows the headline alone, and the date comes from the visible byline.
+    A title whose tail is part of the headline keeps it."""
+    body = (
+        "Alibaba Cloud, the cloud computing division of Alibaba Group, is reportedly on the US government's "
+        "radar as Washington cites national security risks. " * 3
+    )
+    page = tmp_path / "gt.html"
+    page.write_text(
+        "<!DOCTYPE html><html><head><title>Alibaba Cloud is on US radar over data - Global Times</title></head>"
+        '<body><ul class="nav"><li>HOME</li><li>CHINA</li></ul>'
+        '<div class="article_title">Alibaba Cloud is on US radar over data</div>'
+        '<span class="byline">By GT staff reporters</span><span class="pub_time">Published: Jan 19, 2022 06:19 PM'
+        f'</span><div class="article_right">{body}<br><br>{body}</div></body></html>'
+    )
+    seed = read_seed(page)
+    assert seed.title == "Alibaba Cloud is on US radar over data"
+    assert seed.published == datetime(2022, 1, 19, 18, 19, tzinfo=UTC)
+    assert seed.text.startswith("Alibaba Cloud, the cloud computing division")
+    other = tmp_path / "wire.html"
+    other.write_text(
+        "<html><head><title>US probes Alibaba cloud unit - sources</title></head><body>"
+        f"<article><p>{body}</p></article></body></html>"
+    )
+    assert read_seed(other).title == "US probes Alibaba cloud unit - sources"
