@@ -311,6 +311,8 @@ def cmd_digest(ctx: Context) -> int:
         return 0
     wl = load_watchlist(ctx.config_dir)
     if ctx.args.send:
+        # the outcome line below says all (a refusal too): the delivery log lines would repeat it
+        setup_logging(ctx.args.log_format or ctx.settings["log_format"], "critical")
         outcome = delivery.run_digest(ctx.store, ctx.settings, wl, now)
         _out(f"digest #{outcome.digest_id}: {outcome.status}: {outcome.message}")
         return 0 if outcome.status in ("sent", "skipped") else 1

@@ -224,7 +224,7 @@ def attempt(
         d.duplicates,
         result,
     )
-    return Outcome(digest_id, "sent", result)
+    return Outcome(digest_id, "sent", f"{result}; {note}" if note else result)
 
 
 def retry_due(

@@ -151,7 +151,7 @@ def test_one_recipient_refused_the_others_get_it_once(tmp_path, smtp_server):
     store, settings, wl = setup(tmp_path)  # to: me@ and you@example.org
     sink.refuse = {"you@example.org": "550 5.1.1 no such user"}
     out = delivery.run_digest(store, settings, wl, datetime.now(UTC), smtp=smtp(host, port))
-    assert out.status == "sent"
+    assert out.status == "sent" and "refused you@example.org: 550 5.1.1 no such user" in out.message
     assert [rcpts for rcpts, _, _ in sink.messages] == [["me@example.org"]]
     row = store.digests(1)[0]
     assert row["status"] == "sent" and "you@example.org: 550 5.1.1 no such user" in row["last_error"]
