@@ -226,7 +226,8 @@ def cmd_run(ctx: Context) -> int:
 
 def cmd_poll(ctx: Context) -> int:
     now = datetime.now(UTC)
-    setup_logging(ctx.args.log_format or ctx.settings["log_format"], "warning")
+    # a feed's failure is printed once, in the summary below (its warning line would repeat it)
+    setup_logging(ctx.args.log_format or ctx.settings["log_format"], "error")
     ctx.store.sync_feeds(load_feeds(ctx.config_dir), now)
     pipe = ctx.pipeline()
     problems: list[str] = []
