@@ -96,17 +96,18 @@ def _line(e: BaseException, path: Path) -> str:
 
 def maintain(store: Store, settings: Settings, now: datetime) -> int:
     """Retention: delete items older than retention.days that carry no topic and belong to no story
-    with a tagged item (one a digest showed) or a seed. Never seeds. Returns how many items went."""
+    with a tagged item (one a digest showed) or a seed. Never seeds. Their (feed, guid) is kept: a feed that
+    still lists such an entry does not bring it back as new. Returns how many items went."""
     horizon = now - timedelta(days=settings["retention.days"])
     with store.transaction():
-        cur = store.execute(
-            """DELETE FROM items WHERE fetched_at < ? AND id NOT IN (SELECT item_id FROM item_topics)
+        removed = store.remove_old_items(
+            """fetched_at < ? AND id NOT IN (SELECT item_id FROM item_topics)
                AND coalesce(story_id, 0) NOT IN (SELECT id FROM stories WHERE seed_id IS NOT NULL)
                AND coalesce(story_id, 0) NOT IN (SELECT i.story_id FROM items i JOIN item_topics t ON t.item_id = i.id
                                                  WHERE i.story_id IS NOT NULL)""",
             (iso(horizon),),
+            now,
         )
-        removed = cur.rowcount
         store.execute("DELETE FROM item_bands WHERE item_id > 0 AND item_id NOT IN (SELECT id FROM items)")
         store.execute("DELETE FROM item_edits WHERE item_id NOT IN (SELECT id FROM items)")
     store.execute("PRAGMA wal_checkpoint(TRUNCATE)")

@@ -410,6 +410,8 @@ class Pipeline:
         """Store one item: an edit of a known one, or a new one with its dedup decision and tags.
         ``present``: the guids of the feed document the item comes from, when it comes from one."""
         known = self.store.item_by_guid(item.feed_url, item.guid)
+        if known is None and self.store.was_removed(item.feed_url, item.guid):
+            return None  # removed by retention, still in its feed: seen long ago, not new
         if known is None and present is not None and item.canonical_url:
             known = self._reissued(item, item.canonical_url, present, now)
         if known is not None:

@@ -102,6 +102,12 @@ MIGRATIONS: list[str] = [
     """
     ALTER TABLE items ADD COLUMN source TEXT;
     """,
+    # 3: the (feed, guid) of items retention removed: an entry its feed still lists is not new again
+    """
+    CREATE TABLE item_gone (
+        feed_url TEXT NOT NULL, guid TEXT NOT NULL, removed_at TEXT NOT NULL, PRIMARY KEY (feed_url, guid)
+    ) WITHOUT ROWID;
+    """,
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
 
@@ -200,6 +206,7 @@ class Store:
                 hint="restore it from a backup, or move it away to start afresh",
             ) from e
         self._depth = 0
+        self._any_removed: bool | None = None  # whether item_gone has rows (see was_removed)
 
     # --- schema ------------------------------------------------------------------------
 
@@ -362,6 +369,29 @@ class Store:
         return url
 
     # --- items -------------------------------------------------------------------------
+
+    def was_removed(self, feed_url: str, guid: str) -> bool:
+        """Whether retention removed this feed's item with this guid (then it is not new when seen again)."""
+        if self._any_removed is None:
+            self._any_removed = self.execute("SELECT 1 FROM item_gone LIMIT 1").fetchone() is not None
+        if not self._any_removed:  # the common case: one query per process, none per item
+            return False
+        return (
+            self.execute("SELECT 1 FROM item_gone WHERE feed_url = ? AND guid = ?", (feed_url, guid)).fetchone()
+            is not None
+        )
+
+    def remove_old_items(self, where: str, params: tuple[Any, ...], now: datetime) -> int:
+        """Delete the items matching ``where``, keeping their (feed, guid) so that they stay known."""
+        self.execute(
+            "INSERT OR IGNORE INTO item_gone (feed_url, guid, removed_at) "
+            f"SELECT feed_url, guid, ? FROM items WHERE {where}",
+            (iso(now), *params),
+        )
+        removed = self.execute(f"DELETE FROM items WHERE {where}", params).rowcount
+        if removed:
+            self._any_removed = True
+        return removed
 
     def item_by_guid(self, feed_url: str, guid: str) -> sqlite3.Row | None:
         return self.execute(

@@ -179,6 +179,42 @@ def test_retention_keeps_tagged_and_seed_stories(tmp_path):
     assert sorted(r["guid"] for r in store.iter_items()) == ["follow", "tagged"]
 
 
+def test_an_entry_retention_removed_is_not_new_again_while_its_feed_lists_it(tmp_path, feed_server):
+    """A slow feed keeps listing a year-old entry: retention removes the untagged item, and the next poll
+    must not store it again as new (it would reach the digest as news)."""
+    import asyncio
+
+    from aggregator.config import load_feeds
+    from aggregator.poll import Pipeline
+    from aggregator.watchlist import load_watchlist
+
+    entries = [
+        {"guid": "old-recipe", "title": "A recipe for plum cake", "link": "https://blog.example/plum"},
+        {"guid": "old-ban", "title": "US adds Huawei to the Entity List", "link": "https://blog.example/huawei"},
+    ]
+    url = feed_server.serve("/slow.xml", rss(entries))
+    cfg = write_config(tmp_path, [url])
+    settings = load_settings(cfg)
+    store = Store(tmp_path / "r.sqlite3")
+    long_ago = datetime.now(UTC) - timedelta(days=400)
+    store.sync_feeds(load_feeds(cfg), long_ago)
+    pipe = Pipeline(store, settings, load_watchlist(cfg), now=long_ago)
+    assert asyncio.run(pipe.poll_once(force=True, now=long_ago)).new_items == 2
+    assert maintain(store, settings, datetime.now(UTC)) == 1  # the untagged recipe goes, the tagged ban stays
+    feed_server.serve("/slow.xml", rss(entries, title="Slow blog, renamed"))  # a changed body: parsed again
+    again = asyncio.run(pipe.poll_once(force=True))
+    assert again.new_items == 0 and again.fetched == 1
+    assert [r["guid"] for r in store.iter_items()] == ["old-ban"]
+    feed_server.serve(
+        "/slow.xml", rss([*entries, {"guid": "new", "title": "Fresh post", "link": "https://blog.example/n"}])
+    )
+    assert asyncio.run(pipe.poll_once(force=True)).new_items == 1
+    reopened = Store(tmp_path / "r.sqlite3")  # a new process knows it too
+    assert reopened.was_removed(url, "old-recipe") and not reopened.was_removed(url, "new")
+    reopened.close()
+    store.close()
+
+
 def test_status_check_is_unhealthy_without_a_successful_poll(tmp_path):
     cfg = write_config(tmp_path, ["https://127.0.0.1:9/never.xml"])
     env = {**os.environ, "AGGREGATOR_CONFIG": str(cfg), "AGGREGATOR_DATA_DIR": str(tmp_path / "d")}
