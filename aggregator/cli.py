@@ -239,6 +239,8 @@ def cmd_poll(ctx: Context) -> int:
         _out(f"  seed skipped: {problem}")
     for err in report.errors:
         _out(f"  failed: {err}")
+    for warning in report.warnings:
+        _out(f"  warning: {warning}")
     return 0
 
 

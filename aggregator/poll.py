@@ -48,6 +48,7 @@ class CycleReport:
     tagged: int = 0
     skipped_entries: int = 0
     errors: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)  # feeds read despite being malformed
 
     def line(self) -> str:
         return (
@@ -374,6 +375,7 @@ class Pipeline:
         nxt = self._next_ok(state, now, result.max_age, gap=gap, ttl=parsed.ttl)
         if parsed.warning:
             log.warning("feed %s: %s", url, parsed.warning)
+            report.warnings.append(f"{url}: {parsed.warning}")
         self.store.record_fetch(
             url,
             now=now,

@@ -61,6 +61,25 @@ def test_config_error_is_one_line_and_exit_2(tmp_path):
     assert p.stderr.splitlines()[0].endswith('aggregator.toml: digest.time: expected "HH:MM", got "7am"')
 
 
+def test_poll_once_prints_each_failure_and_warning_once(tmp_path):
+    """A feed that cannot be read and one read despite being malformed: one summary line each, no log
+    line repeating them."""
+    broken = tmp_path / "broken.xml"
+    broken.write_bytes(
+        b"<rss version='2.0'><channel><title>broken</title><item><title>US bans x</title>"
+        b"<link>https://example.org/b</link></item><item><title>y</item></channel></rss>"
+    )
+    cfg = write_config(tmp_path, [broken.as_uri(), (tmp_path / "missing.xml").as_uri()])
+    env = {"AGGREGATOR_CONFIG": str(cfg), "AGGREGATOR_DATA_DIR": str(tmp_path / "d")}
+    p = run("poll", "--once", env=env)
+    assert p.returncode == 0, p.stderr
+    lines = p.stdout.splitlines()
+    assert lines[0].startswith("poll cycle: 2 feeds: 1 fetched") and "1 failed" in lines[0]
+    assert [line.split(":")[0].strip() for line in lines[1:]] == ["failed", "warning"]
+    assert "missing.xml" in lines[1] and "malformed feed, read anyway" in lines[2]
+    assert "missing.xml" not in p.stderr and "malformed" not in p.stderr
+
+
 def test_poll_export_status_via_env(tmp_path):
     feed = tmp_path / "wire.xml"
     feed.write_bytes((FIXTURES / "feeds" / "wire.xml").read_bytes())
