@@ -151,6 +151,8 @@ class Fetcher:
                     kind = "connect" if isinstance(e, httpx.ConnectError | httpx.NetworkError) else "http"
                     if "location header" in str(e).lower():  # a redirect to a URL that cannot be read
                         kind = "redirect"
+                    elif "CERTIFICATE_VERIFY_FAILED" in str(e) or "certificate verify failed" in str(e).lower():
+                        kind = "tls"  # expired, self-signed or for another host: the publisher's to fix
                     return _error(url, current, kind, f"{type(e).__name__} while fetching {current}: {e}")
                 except (httpx.InvalidURL, ValueError) as e:  # a bad port, a broken IPv6 literal
                     kind = "url" if current == url else "redirect"
@@ -278,6 +280,7 @@ _HINTS = {
     "redirect-loop": f"the publisher's server is misconfigured; {_RETRIED}",
     "too-many-redirects": f"the publisher's server is misconfigured; {_RETRIED}",
     "redirect": f"the publisher's server is misconfigured; {_RETRIED}",
+    "tls": f"the site's TLS certificate is not valid (expired, self-signed or for another name); {_RETRIED}",
     "url": "fix the feed's URL in feeds.toml",
     "gone": "remove it with `aggregator feeds remove URL`; it is no longer polled",
     "too-large": "raise poll.max_body if the feed really is this big",

@@ -9,6 +9,7 @@ import time
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
 
+import pytest
 from conftest import FIXTURES, gzip_bomb, rss, write_config
 
 from aggregator.config import load_feeds, load_settings
@@ -305,3 +306,39 @@ def test_unsupported_scheme_is_a_stored_error():
 
     r = asyncio.run(go())
     assert r.error_kind == "scheme"
+
+
+def test_a_site_whose_certificate_is_not_valid_is_a_tls_error():
+    """An HTTPS feed behind a certificate no CA vouches for (expired, self-signed, another host's): its
+    stored error says so, not "check the host name and the network"."""
+    import ssl
+    import threading
+    from http.server import BaseHTTPRequestHandler, HTTPServer
+
+    trustme = pytest.importorskip("trustme")
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self):  # noqa: N802
+            self.send_response(200)
+            self.end_headers()
+            self.wfile.write(GOOD)
+
+        def log_message(self, *args):
+            pass
+
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    trustme.CA().issue_cert("127.0.0.1").configure_cert(context)
+    server = HTTPServer(("127.0.0.1", 0), Handler)
+    server.socket = context.wrap_socket(server.socket, server_side=True)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+
+        async def fetch():
+            async with Fetcher() as fetcher:
+                return await fetcher.fetch(f"https://127.0.0.1:{server.server_address[1]}/feed.xml")
+
+        result = asyncio.run(fetch())
+    finally:
+        server.shutdown()
+    assert result.error_kind == "tls" and "CERTIFICATE_VERIFY_FAILED" in result.error
+    assert result.hint and "certificate is not valid" in result.hint
