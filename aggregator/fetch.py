@@ -113,12 +113,7 @@ class Fetcher:
         if scheme == "file":
             result = _read_file(url, validators, self.limits.max_body)
         elif scheme in ("http", "https"):
-            try:
-                result = await asyncio.wait_for(self._fetch_http(url, validators), timeout=self.limits.total_timeout)
-            except TimeoutError:
-                result = _error(
-                    url, url, "timeout", f"{url}: no complete answer within {self.limits.total_timeout:g} s"
-                )
+            result = await self._fetch_http(url, validators)
         else:
             result = _error(url, url, "scheme", f"{url}: unsupported URL scheme {scheme!r}: use http, https or file")
         return _with_elapsed(result, self._clock() - start)
@@ -139,12 +134,23 @@ class Fetcher:
         if validators.last_modified:
             headers["If-Modified-Since"] = validators.last_modified
         current, seen, permanent = url, {url}, True
+        # poll.total_timeout bounds the feed's own requests (redirects included), from its first request: the
+        # time spent queued behind other feeds of its host (politeness) or all hosts (concurrency) is not its
+        # server's slowness, and a feed among hundreds from one host must not time out for waiting its turn
+        deadline: float | None = None
         for _ in range(MAX_REDIRECTS + 1):
             host = urlsplit(current).hostname or ""
             async with self._global, self._hosts[host]:
                 await self._polite(host)
+                if deadline is None:
+                    deadline = time.monotonic() + self.limits.total_timeout
                 try:
-                    outcome = await self._one_request(current, headers, validators)
+                    outcome = await asyncio.wait_for(
+                        self._one_request(current, headers, validators), timeout=max(0.0, deadline - time.monotonic())
+                    )
+                except TimeoutError:
+                    total = self.limits.total_timeout
+                    return _error(url, current, "timeout", f"{url}: no complete answer within {total:g} s")
                 except httpx.TimeoutException as e:
                     return _error(url, current, "timeout", f"timed out ({type(e).__name__}) while fetching {current}")
                 except httpx.HTTPError as e:

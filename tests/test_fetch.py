@@ -208,6 +208,41 @@ def test_one_cycle_with_every_misbehaviour(tmp_path, feed_server):
     store.close()
 
 
+def test_waiting_for_its_turn_on_a_busy_host_is_no_timeout(tmp_path, feed_server):
+    """Four feeds of one host, one request at a time (per_host = 1), each answered in 1.2 s, with a 2 s
+    total timeout: the last waits 3.6 s for its turn, which is politeness, not its server's slowness, so
+    every feed is stored. A feed whose own answer takes longer than the timeout still times out."""
+
+    def slow(h):
+        time.sleep(1.2)
+        body = rss([{"guid": h.path, "title": f"Report {h.path}", "link": f"https://e.example{h.path}"}])
+        h.send_response(200)
+        h.send_header("Content-Type", "application/rss+xml")
+        h.send_header("Content-Length", str(len(body)))
+        h.end_headers()
+        h.wfile.write(body)
+
+    def slower(h):
+        time.sleep(2.5)
+        slow(h)
+
+    paths = [f"/busy{n}.xml" for n in range(4)]
+    for path in paths:
+        feed_server.serve(path, handler=slow)
+    feed_server.serve("/too-slow.xml", handler=slower)
+    settings = (
+        '[poll]\nhost_gap = "0s"\nper_host = 1\nconnect_timeout = "2s"\nread_timeout = "5s"\ntotal_timeout = "2s"\n'
+    )
+    cfg = write_config(tmp_path, [feed_server.url(p) for p in [*paths, "/too-slow.xml"]], settings=settings)
+    store = Store(database_path(load_settings(cfg).data_dir))
+    store.sync_feeds(load_feeds(cfg), datetime.now(UTC))
+    pipe = Pipeline(store, load_settings(cfg), load_watchlist(cfg))
+    report = asyncio.run(pipe.poll_once(force=True))
+    assert (report.fetched, report.new_items, report.failed) == (4, 4, 1), report.errors
+    assert [f.last_error_kind for f in store.feeds() if f.error_count] == ["timeout"]
+    store.close()
+
+
 def test_failing_feed_backs_off_but_is_never_dropped(tmp_path, feed_server):
     feed_server.serve("/flaky.xml", b"oops", status=500)
     cfg = write_config(tmp_path, [feed_server.url("/flaky.xml")], settings=SETTINGS)
