@@ -15,6 +15,7 @@ import sqlite3
 from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
+from itertools import zip_longest
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -226,7 +227,7 @@ class Pipeline:
         An injected ``now`` (tests, replays) is used for everything."""
         injected = now is not None
         now = now or datetime.now(UTC)
-        feeds = self.due_feeds(now, force)
+        feeds = _by_turns_of_host(self.due_feeds(now, force))
         report = CycleReport(feeds=len(feeds))
         if not feeds:
             return report
@@ -616,6 +617,18 @@ class Pipeline:
             for seed in self.store.seeds():
                 self.store.set_seed_topics(seed["id"], self.tag_text(seed["title"], seed["text"]))
         return tagged
+
+
+def _by_turns_of_host(feeds: list[FeedState]) -> list[FeedState]:
+    """Feeds in turns of their hosts (a.example, b.example, a.example...): a host with hundreds of feeds
+    (YouTube channels, Google News searches), fetched one at a time for politeness, must not hold every
+    fetch slot of the cycle while the other hosts' feeds wait behind it."""
+    queues: dict[str, list[FeedState]] = {}
+    for f in feeds:
+        queues.setdefault((urlsplit(f.url).hostname or "").lower(), []).append(f)
+    if len(queues) < 2:
+        return feeds
+    return [f for turn in zip_longest(*queues.values()) for f in turn if f is not None]
 
 
 def _unique_guids(items: list[Item]) -> list[Item]:

@@ -88,3 +88,27 @@ def test_a_digest_time_in_the_hour_clocks_repeat_or_skip_is_served_once():
         )
     finally:
         signal.alarm(0)
+
+
+def test_a_cycle_takes_the_feeds_in_turns_of_their_hosts():
+    """Hundreds of feeds from one host (fetched one at a time, for politeness) must not hold every fetch
+    slot while other hosts wait: a cycle takes hosts in turns, each host's feeds in their order."""
+    from types import SimpleNamespace
+
+    from aggregator.poll import _by_turns_of_host
+
+    def feed(url):  # the order needs only a feed's URL
+        return SimpleNamespace(url=url)
+
+    urls = [f"https://www.youtube.com/feeds/videos.xml?channel_id={n}" for n in range(4)]
+    urls += ["https://news.example/rss", "https://blog.example/feed", "https://news.example/world/rss"]
+    ordered = [f.url.split("/")[2] for f in _by_turns_of_host([feed(u) for u in urls])]
+    assert ordered == [
+        "www.youtube.com",
+        "news.example",
+        "blog.example",
+        "www.youtube.com",
+        "news.example",
+        "www.youtube.com",
+        "www.youtube.com",
+    ]
