@@ -90,8 +90,7 @@ def _line(e: BaseException, path: Path) -> str:
     """An error as one line: what went wrong and what to do."""
     if isinstance(e, sqlite3.Error):
         e = database_error(e, path)
-    hint = getattr(e, "hint", None)
-    return f"{e}: {hint}" if hint else str(e)
+    return e.one_line() if isinstance(e, AggregatorError) else str(e)
 
 
 def maintain(store: Store, settings: Settings, now: datetime) -> int:

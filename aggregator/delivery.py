@@ -197,7 +197,7 @@ def attempt(
                 note = "delivered, but the server refused " + "; ".join(f"{a}: {r}" for a, r in sent.refused.items())
                 log.warning("digest #%d: %s (check digest.to in aggregator.toml)", digest_id, note)
     except (DeliveryError, ConfigError) as e:  # ConfigError: the password or CA file cannot be read (fixable)
-        error = f"{str(e).rstrip('.')}: {e.hint}" if e.hint else str(e)  # what went wrong; what to do
+        error = e.one_line()
         created = from_iso(row["created_at"]) or now
         give_up = getattr(e, "permanent", False) or now - created >= timedelta(seconds=settings["digest.retry_for"])
         status = "failed" if give_up else "retrying"

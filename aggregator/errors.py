@@ -28,6 +28,10 @@ class AggregatorError(Exception):
     def __str__(self) -> str:
         return self.message
 
+    def one_line(self) -> str:
+        """What went wrong and what to do, on one line (for a log, a stored error, a report)."""
+        return f"{self.message.rstrip('.')}: {self.hint}" if self.hint else self.message
+
 
 class ConfigError(AggregatorError):
     """A configuration file is missing, unreadable, or holds a bad value."""

@@ -179,7 +179,7 @@ class Pipeline:
             except SeedError as e:
                 if problems is None:
                     raise
-                problems.append(f"{e}: {e.hint}" if e.hint else str(e))
+                problems.append(e.one_line())
                 continue
             with self.store.transaction():
                 seed_id, changed = self.store.upsert_seed(seed, now)
