@@ -106,6 +106,14 @@ def _one_of(*choices: str) -> Callable[[Any], str]:
     return parse
 
 
+def _security(value: Any) -> str:
+    """smtp.security, as other mail tools spell it too: "ssl" is implicit TLS; any case."""
+    if isinstance(value, str):
+        value = value.strip().lower()
+        value = {"ssl": "tls", "ssl/tls": "tls", "plain": "none"}.get(value, value)
+    return _one_of("auto", "starttls", "tls", "none")(value)
+
+
 def _string(value: Any) -> str:
     if isinstance(value, str):
         return value
@@ -197,8 +205,8 @@ SETTINGS: list[tuple[str, Any, Callable[[Any], Any]]] = [
     ("digest.max_stories_per_topic", 30, _int_between(1, 1000)),
     ("digest.max_age", None, _optional_duration),
     ("smtp.host", None, _optional_string),
-    ("smtp.port", 587, _int_between(1, 65535)),
-    ("smtp.security", "starttls", _one_of("starttls", "tls", "none")),
+    ("smtp.port", None, _int_between(1, 65535)),
+    ("smtp.security", "auto", _security),
     ("smtp.username", None, _optional_string),
     ("smtp.password_env", "AGGREGATOR_SMTP_PASSWORD", _string),
     ("smtp.password_file", None, _optional_string),
@@ -366,6 +374,8 @@ def load_settings(config_dir: Path) -> Settings:
             values[key] = parser(raw)
         except ValueError as e:
             raise ConfigError(f"{where}: {key}: {e}, got {_describe(raw)}") from None
+    if values["smtp.port"] is None:  # the port of the TLS mode: 465 for implicit TLS, else submission
+        values["smtp.port"] = 465 if values["smtp.security"] == "tls" else 587
     return Settings(config_dir=config_dir, values=values)
 
 

@@ -6,6 +6,7 @@ retried); refused connections, timeouts, dropped connections and 4xx replies are
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import smtplib
 import ssl
@@ -21,7 +22,7 @@ from aggregator.errors import DeliveryError
 class SmtpSettings:
     host: str
     port: int = 587
-    security: str = "starttls"  # starttls | tls | none
+    security: str = "starttls"  # auto | starttls | tls | none
     username: str | None = None
     password: str | None = None
     timeout: float = 30.0
@@ -40,17 +41,25 @@ def send_smtp(msg: EmailMessage, to: tuple[str, ...], s: SmtpSettings) -> Sent:
     recipients and refuses others, the message is delivered (retrying would send it twice to those who
     have it) and the refusals are returned, to be logged and shown."""
     where = f"SMTP {s.host}:{s.port}"
-    context = s.ssl_context or ssl.create_default_context()
+    mode = _mode(s)
+    context = _context(s)
     try:
-        if s.security == "tls":
+        if mode == "tls":
             client: smtplib.SMTP = smtplib.SMTP_SSL(s.host, s.port, timeout=s.timeout, context=context)
         else:
             client = smtplib.SMTP(s.host, s.port, timeout=s.timeout)
         with client:
             client.ehlo()
-            if s.security == "starttls":
+            if mode == "starttls" or (mode == "auto" and client.has_extn("starttls")):
                 client.starttls(context=context)
                 client.ehlo()
+            elif mode == "auto" and s.username and not is_loopback(s.host):
+                raise DeliveryError(
+                    f"{where}: the server does not offer STARTTLS, so the login would cross the network in the clear",
+                    permanent=True,
+                    hint='set smtp.security = "tls" if the server takes TLS on another port (465), '
+                    'or "none" to log in without encryption',
+                )
             if s.username:
                 client.login(s.username, s.password or "")
             refused = client.send_message(msg, to_addrs=[envelope_address(a) for a in to])
@@ -83,6 +92,36 @@ def send_smtp(msg: EmailMessage, to: tuple[str, ...], s: SmtpSettings) -> Sent:
         raise DeliveryError(f"{where}: {type(e).__name__}: {e}", permanent=False, hint=_transport_hint(e, s)) from e
 
 
+def _mode(s: SmtpSettings) -> str:
+    """The connection to open: smtp.security as set; "auto" (the setting left out) is implicit TLS on port
+    465, else STARTTLS when the server offers it (decided after EHLO)."""
+    return "tls" if s.security == "auto" and s.port == 465 else s.security
+
+
+def _context(s: SmtpSettings) -> ssl.SSLContext:
+    """The TLS context: smtp.ca_file's (or the system's trust store). With smtp.security left out, a relay on
+    this machine (localhost) is not asked for a valid certificate: mail to it never crosses a network, and
+    local MTAs offer STARTTLS with a self-signed ("snakeoil") certificate by default."""
+    if s.ssl_context is not None:
+        return s.ssl_context
+    context = ssl.create_default_context()
+    if s.security == "auto" and is_loopback(s.host):
+        context.check_hostname = False
+        context.verify_mode = ssl.CERT_NONE
+    return context
+
+
+def is_loopback(host: str) -> bool:
+    """Whether ``host`` names this machine (localhost or a loopback address)."""
+    name = host.strip("[]").lower().rstrip(".")
+    if name == "localhost" or name.endswith(".localhost"):
+        return True
+    try:
+        return ipaddress.ip_address(name).is_loopback
+    except ValueError:
+        return False
+
+
 def _reply_hint(e: smtplib.SMTPResponseException, s: SmtpSettings) -> str | None:
     """What to do about a refusal that the settings can fix."""
     if e.smtp_code == 530 or (e.smtp_code == 550 and b"auth" in _bytes(e.smtp_error).lower()):
@@ -109,9 +148,9 @@ def _transport_hint(e: BaseException, s: SmtpSettings) -> str:
         if "mismatch" in what.lower():
             return f"the certificate is not valid for {s.host!r}: set smtp.host to the name it was issued for"
         return f"the server's certificate is not trusted ({what}): set smtp.ca_file to the CA that issued it"
-    if isinstance(e, ssl.SSLError) and "WRONG_VERSION_NUMBER" in str(e) and s.security == "tls":
+    if isinstance(e, ssl.SSLError) and "WRONG_VERSION_NUMBER" in str(e) and _mode(s) == "tls":
         return 'the server does not speak TLS on connect on this port: set smtp.security = "starttls" (port 587)'
-    if isinstance(e, TimeoutError | smtplib.SMTPServerDisconnected) and s.security != "tls" and s.port == 465:
+    if isinstance(e, TimeoutError | smtplib.SMTPServerDisconnected) and _mode(s) != "tls" and s.port == 465:
         return 'port 465 expects TLS from the first byte: set smtp.security = "tls"'
     return "the server may be down; delivery is retried"
 

@@ -16,7 +16,7 @@ CASES = [
     ),
     ('[digest]\nto = "not-an-address"\n', "digest.to: expected e-mail addresses"),
     ("[digest]\nto = []\n", "digest.to: expected e-mail addresses"),  # nobody to send it to
-    ('[smtp]\nsecurity = "ssl"\n', 'smtp.security: expected one of "starttls", "tls", "none", got "ssl"'),
+    ('[smtp]\nsecurity = "tsl"\n', 'smtp.security: expected one of "auto", "starttls", "tls", "none", got "tsl"'),
     ("[smtp]\nport = 99999\n", "smtp.port: expected a whole number from 1 to 65535, got 99999"),
     ('[poll]\ndefault_interval = "often"\n', 'poll.default_interval: expected a duration like "30m"'),
     ('[poll]\nmax_body = "huge"\n', 'poll.max_body: expected a size like "10MiB", got "huge"'),
@@ -38,6 +38,21 @@ def test_settings_errors_are_one_line(tmp_path, text, expected):
     assert "\n" not in message
     assert "aggregator.toml" in message
     assert "hunter2" not in message
+
+
+@pytest.mark.parametrize(
+    ("text", "security", "port"),
+    [
+        ("", "auto", 587),
+        ('[smtp]\nsecurity = "SSL"\n', "tls", 465),  # as other mail tools name implicit TLS
+        ('[smtp]\nsecurity = "tls"\nport = 2465\n', "tls", 2465),
+        ('[smtp]\nsecurity = "none"\n', "none", 587),
+        ("[smtp]\nport = 465\n", "auto", 465),  # sent with implicit TLS: see send._mode
+    ],
+)
+def test_smtp_port_follows_the_security_mode_unless_given(tmp_path, text, security, port):
+    settings = load_settings(write_config(tmp_path, [], settings=text))
+    assert (settings["smtp.security"], settings["smtp.port"]) == (security, port)
 
 
 FEED_CASES = [

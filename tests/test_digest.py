@@ -393,6 +393,48 @@ def test_tls_settings_that_do_not_match_the_server_say_which_key_to_fix(tmp_path
     assert sink.messages == []
 
 
+def test_smtp_security_left_out_uses_starttls_when_offered_and_a_local_relay_as_it_is(tmp_path, smtp_server):
+    """[smtp] with only host and port, as most people first write it: a plain local relay (no STARTTLS) gets
+    the digest; one offering STARTTLS with a self-signed certificate (a local MTA's default) gets it over
+    TLS. Set explicitly, "starttls" still checks that certificate."""
+    trustme = pytest.importorskip("trustme")
+    from aiosmtpd.controller import Controller
+    from conftest import SmtpSink
+
+    host, plain_port, plain_sink = smtp_server
+    store, settings, wl = setup(tmp_path, extra=f'[smtp]\nhost = "{host}"\nport = {plain_port}\ntimeout = "5s"\n')
+    assert settings["smtp.security"] == "auto"
+    now = datetime.now(UTC)
+    assert delivery.run_digest(store, settings, wl, now).status == "sent"
+    assert len(plain_sink.messages) == 1
+
+    server_ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    trustme.CA().issue_cert("127.0.0.1").configure_cert(server_ctx)  # a CA nobody trusts
+    port = free_port()
+    sink = SmtpSink()
+    server = Controller(sink, hostname="127.0.0.1", port=port, tls_context=server_ctx, require_starttls=True)
+    server.start()
+    try:
+        strict = delivery.run_digest(
+            store, settings, wl, now + timedelta(minutes=1), smtp=smtp("127.0.0.1", port, security="starttls")
+        )
+        assert strict.status == "retrying" and "set smtp.ca_file" in strict.message, strict.message
+        auto = delivery.run_digest(
+            store, settings, wl, now + timedelta(minutes=2), smtp=smtp("127.0.0.1", port, security="auto")
+        )
+        assert auto.status == "sent", auto.message  # require_starttls: the server took it only over TLS
+    finally:
+        server.stop()
+    assert len(sink.messages) == 2  # the digest the strict attempt left to retry, then this one
+
+
+def test_only_this_machine_is_exempt_from_the_login_and_certificate_rules():
+    from aggregator.send import is_loopback
+
+    assert all(map(is_loopback, ["localhost", "LOCALHOST.", "127.0.0.1", "127.1.2.3", "::1", "[::1]"]))
+    assert not any(map(is_loopback, ["smtp.example.org", "192.168.1.10", "10.0.0.1", "localhost.example.org"]))
+
+
 @pytest.mark.filterwarnings("ignore:Requiring AUTH while not requiring TLS")
 def test_refusals_the_settings_can_fix_say_which(tmp_path, smtp_server):
     """A relay that wants a login the settings do not give, and one that refuses the sender: permanent,
