@@ -22,6 +22,7 @@ from urllib.parse import parse_qs, urljoin, urlsplit
 
 import feedparser
 
+from aggregator.dates import misread_by_feedparser, read_date
 from aggregator.errors import ParseError
 from aggregator.models import Entry, ParsedFeed
 
@@ -201,9 +202,8 @@ def _entry(raw: Any) -> Entry | None:
         title=title,
         summary_html=summary,
         author=_clean(raw.get("author")),
-        # dict.get: FeedParserDict maps a missing updated_parsed to published_parsed with a warning
-        published=_struct_time(dict.get(raw, "published_parsed")) or _struct_time(dict.get(raw, "updated_parsed")),
-        updated=_struct_time(dict.get(raw, "updated_parsed")),
+        published=_date(raw, "published") or _date(raw, "updated"),
+        updated=_date(raw, "updated"),
         source=_source(raw.get("source")) or _clean(raw.get("news_source")),
     )
 
@@ -248,6 +248,17 @@ def unwrap_redirect(link: str | None) -> str | None:
     return link
 
 
+def _date(raw: Any, key: str) -> datetime | None:
+    """The entry's date ``key`` as feedparser read it, or as dates.read_date reads the text where feedparser
+    could not (a localised month name) or misread it (a zone abbreviation it takes for UTC)."""
+    # dict.get: FeedParserDict maps a missing updated_parsed to published_parsed with a warning
+    parsed = _struct_time(dict.get(raw, f"{key}_parsed"))
+    text = dict.get(raw, key)
+    if isinstance(text, str) and (parsed is None or misread_by_feedparser(text)):
+        return read_date(text) or parsed
+    return parsed
+
+
 def _struct_time(value: Any) -> datetime | None:
     if not value:
         return None
@@ -263,7 +274,7 @@ def _iso(value: Any) -> datetime | None:
     try:
         dt = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
     except ValueError:
-        return None
+        return read_date(value)  # a JSON feed written by hand or by a plugin: "2026-11-28 10:00:00 +0100"
     return (dt if dt.tzinfo else dt.replace(tzinfo=UTC)).astimezone(UTC)
 
 

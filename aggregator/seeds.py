@@ -2,7 +2,8 @@
 
 Plain text (the format of `seeds/`): first line the title, then an optional `Published:` line,
 then the body. Markdown: an optional `---` front matter block with `title:`, `published:`/`date:`
-and `url:`; else the first `# heading` is the title. HTML (a saved web page): `og:title`,
+and `url:` (or `source:`, `link:`, `canonical_url:`); else the first `# heading` is the title.
+HTML (a saved web page): `og:title`,
 JSON-LD headline, `<h1>` or `<title>` (less the site's name); `article:published_time`, JSON-LD
 datePublished or `<time datetime>`; `<link rel=canonical>` or `og:url`; and the main text (see
 `_from_html`), so that menus, teasers and footers do not become part of the article.
@@ -19,6 +20,7 @@ from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any
 
+from aggregator.dates import read_date
 from aggregator.errors import SeedError
 from aggregator.models import Seed
 from aggregator.normalise import content_hash, decode_document, html_to_text
@@ -54,11 +56,11 @@ def parse_date(text: str | None) -> datetime | None:
             return datetime.strptime(cleaned, fmt).replace(tzinfo=UTC)
         except ValueError:
             continue
-    try:  # RFC 2822 last: its parser is lenient and misreads "06:19 PM"
+    try:  # RFC 2822 next: its parser is lenient and misreads "06:19 PM"
         dt = parsedate_to_datetime(text)
         return (dt if dt.tzinfo else dt.replace(tzinfo=UTC)).astimezone(UTC)
     except (TypeError, ValueError, IndexError):
-        return None
+        return read_date(text)  # "28. November 2026", "28.11.2026 10:00", "Nov 28th, 2026 at 9:15 pm EST"
 
 
 def find_seed_files(paths: list[Path], other: list[Path] | None = None) -> list[Path]:
@@ -143,7 +145,12 @@ def _from_markdown(raw: str) -> tuple[str, datetime | None, str | None, str]:
     text = re.sub(r"\[([^\]]*)\]\([^)]*\)", r"\1", text)  # links -> their text
     text = re.sub(r"^[#>*\-\s]+", "", text, flags=re.M)
     text = re.sub(r"[*_`]+", "", text)
-    return title, parse_date(meta.get("published") or meta.get("date")), meta.get("url"), text
+    # url: as most tools write it; source: Obsidian's web clipper; link, canonical_url: static-site generators
+    url = next((meta[k] for k in _URL_KEYS if meta.get(k, "").startswith(("http://", "https://"))), None)
+    return title, parse_date(meta.get("published") or meta.get("date")), url, text
+
+
+_URL_KEYS = ("url", "source", "link", "canonical_url", "canonical", "original_url")
 
 
 def _meta(raw: str, prop: str) -> str | None:

@@ -123,6 +123,47 @@ def test_a_date_in_the_future_becomes_the_time_we_saw_the_item_and_the_epoch_no_
     ]
 
 
+DATES = [
+    # as written by real feeds, and what they mean in UTC (None: not a whole date, no guess)
+    ("Sat, 28 Nov 2026 10:00:00 +0100", datetime(2026, 11, 28, 9, 0)),  # feedparser's own reading
+    ("Sa, 28 Nov 2026 10:00:00 +0100", datetime(2026, 11, 28, 9, 0)),  # a German weekday
+    ("Di, 27 Okt 2026 10:00:00 +0100", datetime(2026, 10, 27, 9, 0)),
+    ("mar., 24 nov. 2026 10:00:00 +0100", datetime(2026, 11, 24, 9, 0)),  # French: mardi, not March
+    ("28 de noviembre de 2026 10:30", datetime(2026, 11, 28, 10, 30)),
+    ("28 novembre 2026 à 10h30", datetime(2026, 11, 28, 10, 30)),
+    ("28.11.2026 10:00", datetime(2026, 11, 28, 10, 0)),
+    ("November 28, 2026", datetime(2026, 11, 28, 0, 0)),
+    ("Nov 28th, 2026 at 9:15 pm EST", datetime(2026, 11, 29, 2, 15)),
+    ("11/28/2026 3:05 PM", datetime(2026, 11, 28, 15, 5)),
+    ("Saturday, 28-Nov-26 10:00:00 GMT", datetime(2026, 11, 28, 10, 0)),  # RFC 850
+    ("2026/11/28 10:00:00", datetime(2026, 11, 28, 10, 0)),  # feedparser: November 1st
+    ("Sat, 28 Nov 2026 10:00:00 CEST", datetime(2026, 11, 28, 8, 0)),  # feedparser: 10:00 UTC
+    ("Sat, 28 Nov 2026 10:00:00 PST", datetime(2026, 11, 28, 18, 0)),
+    ("03/04/2026", None),  # March 4th or April 3rd
+    ("30 Feb 2026", None),
+    ("soon", None),
+]
+
+
+@pytest.mark.parametrize(("written", "meant"), DATES)
+def test_dates_as_real_feeds_write_them(written, meant):
+    rss = (
+        '<rss version="2.0"><channel><title>t</title>'
+        f"<item><title>a</title><guid>1</guid><pubDate>{written}</pubDate></item></channel></rss>"
+    ).encode()
+    [entry] = parse_feed(rss, "https://example.org/feed").entries
+    assert entry.published == (meant.replace(tzinfo=UTC) if meant else None)
+
+
+def test_a_json_feed_date_that_is_not_rfc_3339_is_read_too():
+    doc = {
+        "version": "https://jsonfeed.org/version/1.1",
+        "items": [{"id": "1", "title": "a", "date_published": "2026-11-28 10:00:00 +0100"}],
+    }
+    [entry] = parse_feed(json.dumps(doc).encode(), "https://example.org/feed.json").entries
+    assert entry.published == datetime(2026, 11, 28, 9, 0, tzinfo=UTC)
+
+
 def _rss(title: str, prolog: str | None) -> str:
     decl = f'<?xml version="1.0" encoding="{prolog}"?>\n' if prolog else ""
     item = f"<item><title>{title}</title><guid>1</guid></item>"

@@ -64,6 +64,20 @@ def test_markdown_and_html_seeds(tmp_path):
     assert h.text == "The US added Huawei to the Entity List." and h.published.year == 2019
 
 
+def test_markdown_from_a_web_clipper_and_a_localised_date(tmp_path):
+    """Obsidian's web clipper names the page `source:`; a date as a German site prints it."""
+    md = tmp_path / "clip.md"
+    md.write_text(
+        '---\ntitle: "USA verschärfen Exportkontrollen"\nsource: "https://www.heise.de/news/a-1.html"\n'
+        'author:\n  - "[[Jane Doe]]"\npublished: 28. November 2026\ntags:\n  - "clippings"\n---\n'
+        "Die US-Regierung setzt weitere chinesische Firmen auf die Entity List.\n"
+    )
+    s = read_seed(md)
+    assert (s.title, s.url) == ("USA verschärfen Exportkontrollen", "https://www.heise.de/news/a-1.html")
+    assert s.published == datetime(2026, 11, 28, tzinfo=UTC)
+    assert s.text == "Die US-Regierung setzt weitere chinesische Firmen auf die Entity List."
+
+
 def test_import_is_idempotent_and_tagged(tmp_path):
     store, pipe = pipeline(tmp_path)
     now = datetime.now(UTC)
