@@ -352,6 +352,34 @@ def _repeats(summary: str, title: str, source: str | None) -> bool:
     return not rest or (source is not None and rest == _NOT_WORDS.sub(" ", fold(source)).strip())
 
 
+# What blog software appends to every excerpt: WordPress's (Yoast's) "The post X appeared first on Site.",
+# a "Continue reading ->" link after the cut, "[...]" where the excerpt was cut.
+_POST_APPEARED = re.compile(
+    r"(?:(?<=[.!?…\]»”\"])|^)\s*The post (.{1,400}?) (?:appeared first|first appeared) on [^.!?]{1,200}\.?$", re.S
+)
+_READ_MORE = re.compile(
+    r"(?:(?<=[.!?…:\]»”\"])|^)\s*(?:Continue reading|Read more|Read More|READ MORE|Keep reading|Read the full "
+    r"(?:story|article|post)|Read full (?:story|article)|Click here to read more|Lire la suite|Weiterlesen|Leer más"
+    r"|Leggi tutto)\b[^.!?]{0,120}[.!?]?$"
+)
+_CUT = re.compile(r"\s*\[(?:…|\.\.\.|&hellip;)\]$")
+
+
+def strip_boilerplate(text: str, title: str) -> str:
+    """An excerpt without the sentences its blog software adds to every entry (they would show in the
+    digest's snippet and make every entry of the feed look alike). "The post X appeared first on Y" goes
+    only when X is the entry's own headline."""
+    before = None
+    while text and text != before:
+        before = text
+        m = _POST_APPEARED.search(text)
+        if m and fold(m.group(1)) == fold(title):
+            text = text[: m.start()]
+        text = _READ_MORE.sub("", text).rstrip()
+        text = _CUT.sub("…", text)
+    return text
+
+
 FUTURE_SLACK = timedelta(minutes=10)  # clock skew allowed between a publisher and us
 EARLIEST_YEAR = 1995  # a published date before this is a placeholder (the epoch, year 1, 1900)
 
@@ -360,7 +388,7 @@ def normalise_entry(entry: Entry, feed_url: str, fetched_at: datetime, feed_titl
     """Entry -> Item. The guid falls back to the link, then to a hash of the text, so that every
     entry has a stable identity within its feed."""
     title = html_to_text(entry.title)
-    summary = html_to_text(entry.summary_html)
+    summary = strip_boilerplate(html_to_text(entry.summary_html), title)
     if entry.source:
         title = strip_source(title, entry.source)
         if title and summary.startswith(title):  # Google News: "<headline> <outlet>", then related headlines

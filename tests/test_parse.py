@@ -10,6 +10,7 @@ import pytest
 from conftest import FIXTURES
 
 from aggregator.errors import ParseError
+from aggregator.models import Entry
 from aggregator.normalise import normalise_entry
 from aggregator.parse import parse_feed
 
@@ -162,6 +163,35 @@ def test_a_json_feed_date_that_is_not_rfc_3339_is_read_too():
     }
     [entry] = parse_feed(json.dumps(doc).encode(), "https://example.org/feed.json").entries
     assert entry.published == datetime(2026, 11, 28, 9, 0, tzinfo=UTC)
+
+
+@pytest.mark.parametrize(
+    ("excerpt", "text"),
+    [
+        (  # WordPress with Yoast SEO: after every excerpt
+            "<p>Commerce widened its chip controls &#8230;</p><p>The post <a href='https://b.example/p'>Chip rules "
+            "tighten again</a> appeared first on <a href='https://b.example'>Policy Blog</a>.</p>",
+            "Commerce widened its chip controls …",
+        ),
+        (
+            "Notes on the week. <a href='https://b.example/n'>Continue reading <span>&#8594;</span></a>",
+            "Notes on the week.",
+        ),
+        ("The excerpt stops here [&hellip;]", "The excerpt stops here…"),
+        ("Le texte. Lire la suite", "Le texte."),
+        # the same words as part of the article stay
+        ("Officials said they would read more of the files.", "Officials said they would read more of the files."),
+        (
+            "A video of the ban, which first appeared on Weibo, spread.",
+            "A video of the ban, which first appeared on Weibo, spread.",
+        ),
+        ("The post Other headline appeared first on Weibo.", "The post Other headline appeared first on Weibo."),
+    ],
+)
+def test_what_blog_software_adds_to_every_excerpt_is_not_its_text(excerpt, text):
+    entry = Entry(guid="1", url="https://b.example/p", title="Chip rules tighten again", summary_html=excerpt)
+    item = normalise_entry(entry, "https://b.example/feed", datetime(2026, 11, 29, tzinfo=UTC), "Policy Blog")
+    assert item.summary == text
 
 
 def _rss(title: str, prolog: str | None) -> str:
