@@ -22,7 +22,7 @@ from aggregator import digest as digest_mod
 from aggregator.config import Settings
 from aggregator.digest import Digest
 from aggregator.errors import AggregatorError, ConfigError, DeliveryError
-from aggregator.render import build_message, render_html, render_text
+from aggregator.render import build_message, fit, render_html, render_text
 from aggregator.send import SmtpSettings, send_smtp, write_outbox
 from aggregator.store import Store, from_iso, iso
 from aggregator.watchlist import Watchlist
@@ -46,7 +46,7 @@ def compose(store: Store, settings: Settings, watchlist: Watchlist, start: datet
         rows = [r for r in rows if (from_iso(r["published"]) or from_iso(r["fetched_at"]) or end) >= oldest]
     story_ids = sorted({r["story_id"] for r in rows})
     seen, dups = store.window_counts(start, end)
-    return digest_mod.build_digest(
+    digest = digest_mod.build_digest(
         rows=rows,
         sources=store.story_sources(story_ids, end),
         topics=[(t.id, t.name) for t in watchlist.topics],
@@ -59,6 +59,7 @@ def compose(store: Store, settings: Settings, watchlist: Watchlist, start: datet
         daily_counts=store.topic_daily_counts(end - timedelta(days=8)),
         max_per_topic=settings["digest.max_stories_per_topic"],
     )
+    return fit(digest)
 
 
 def next_window_start(store: Store, settings: Settings, end: datetime) -> datetime:

@@ -16,7 +16,7 @@ import json
 import math
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -71,6 +71,7 @@ class Digest:
     duplicates: int
     health: tuple[FeedHealth, ...] = ()
     spikes: tuple[str, ...] = field(default_factory=tuple)
+    health_more: int = 0  # failing feeds left out of the feed-health section (`status` lists them all)
 
     @property
     def story_count(self) -> int:
@@ -147,9 +148,29 @@ def build_digest(
         sections.append(
             Section(topic_id, name, tuple(entries[:max_per_topic]), spike, max(0, len(entries) - max_per_topic))
         )
+    health = list(health)
     return Digest(
-        window_start, window_end, timezone, tuple(sections), items_seen, duplicates, tuple(health), tuple(spikes)
+        window_start,
+        window_end,
+        timezone,
+        tuple(sections),
+        items_seen,
+        duplicates,
+        tuple(health[:MAX_HEALTH]),
+        tuple(spikes),
+        max(0, len(health) - MAX_HEALTH),
     )
+
+
+MAX_HEALTH = 30  # feeds named in the feed-health section; a host down for days can fail hundreds
+
+
+def capped(d: Digest, per_topic: int) -> Digest:
+    """``d`` with at most ``per_topic`` stories a section, the ones left out counted in its "more"."""
+    sections = tuple(
+        replace(s, entries=s.entries[:per_topic], more=s.more + max(0, len(s.entries) - per_topic)) for s in d.sections
+    )
+    return replace(d, sections=sections)
 
 
 def _entry(

@@ -17,7 +17,7 @@ from zoneinfo import ZoneInfo
 import jinja2
 
 from aggregator import __version__
-from aggregator.digest import Digest
+from aggregator.digest import Digest, capped
 
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]+")
 LIST_ID = "aggregator digest <digest.aggregator.invalid>"
@@ -71,6 +71,24 @@ def render_html(d: Digest) -> str:
     return html_env.get_template("digest.html.j2").render(
         digest=d, subject=header_safe(d.subject()), window=window_text(d), version=__version__
     )
+
+
+# Gmail shows only the first 102 KB of a message's HTML and hides the rest (the last sections, feed health)
+# behind "View entire message"; some mobile clients do the same. A digest is trimmed to stay under it.
+MAX_HTML_BYTES = 95_000
+
+
+def fit(d: Digest, limit: int = MAX_HTML_BYTES) -> Digest:
+    """``d`` with its longest sections cut (their "...and N more" counting the rest) until its HTML is at
+    most ``limit`` bytes; every section keeps at least its first story."""
+    size = len(render_html(d).encode())
+    while size > limit:
+        longest = max((len(s.entries) for s in d.sections), default=0)
+        if longest <= 1:
+            break
+        d = capped(d, max(1, min(longest - 1, int(longest * limit / size))))
+        size = len(render_html(d).encode())
+    return d
 
 
 def build_message(

@@ -802,3 +802,63 @@ def test_a_news_aggregators_entries_name_their_outlet_and_match_its_own_reports(
     assert "https://www.reuters.com/technology/us-adds-36-chinese-companies/" in text and report[:40] in text
     assert "US revokes Intel and Qualcomm licences to sell chips to Huawei\n   Bloomberg ·" in text
     assert " - Reuters" not in text and "Google News" not in text
+
+
+def test_a_busy_day_is_trimmed_to_what_mail_clients_show_whole():
+    """Five topics of 30 stories each are about 160 KB of HTML: Gmail would hide everything after its
+    first 102 KB (the last topics, feed health). The longest sections are cut, each keeping its best
+    stories and saying how many more there are; a long feed-health list is cut too."""
+    from aggregator.digest import FeedHealth, build_digest
+    from aggregator.render import MAX_HTML_BYTES, fit, render_html
+
+    when = datetime(2026, 11, 28, 8, 0, tzinfo=UTC)
+    rows, sources = [], {}
+    for t in range(6):
+        for n in range(30 if t < 5 else 3):
+            story = t * 100 + n
+            members = [
+                {
+                    "id": story * 10 + k,
+                    "story_id": story,
+                    "topic": f"t{t}",
+                    "score": 1.0 - n / 100,
+                    "matched": '["title:export*", "summary:\\"entity list\\"", "title:china"]',
+                    "dup_level": "new",
+                    "title": f"Topic {t} story {n}: officials announce new measures on a long headline",
+                    "url": f"https://news{k}.example/2026/11/28/topic-{t}/story-{n}-with-a-long-slug",
+                    "summary": "The officials said the measures would take effect next month. " * 6,
+                    "published": when.isoformat(),
+                    "fetched_at": when.isoformat(),
+                    "feed_title": f"Outlet number {k}",
+                    "seed_title": None,
+                    "story_first": when.isoformat(),
+                }
+                for k in range(8)
+            ]
+            rows += members
+            sources[story] = members
+    health = [FeedHealth(f"https://f{n}.example/rss", f"Feed {n}", "failing", when, "timeout") for n in range(100)]
+    d = build_digest(
+        rows=rows,
+        sources=sources,
+        topics=[(f"t{t}", f"Topic {t}") for t in range(6)],
+        window_start=when - timedelta(hours=12),
+        window_end=when + timedelta(hours=12),
+        timezone="UTC",
+        items_seen=len(rows),
+        duplicates=0,
+        health=health,
+    )
+    assert len(render_html(d).encode()) > 1.5 * MAX_HTML_BYTES
+    fitted = fit(d)
+    html = render_html(fitted)
+    assert len(html.encode()) <= MAX_HTML_BYTES
+    for before, after in zip(d.sections, fitted.sections, strict=True):
+        assert after.entries == before.entries[: len(after.entries)]  # the best stories stay, in order
+        assert len(after.entries) + after.more == len(before.entries)
+    assert [len(s.entries) for s in fitted.sections][-1] == 3  # a short section is not cut
+    assert fitted.subject().endswith(f"{fitted.story_count} stories on 6 topics")
+    assert len(fitted.health) == 30 and fitted.health_more == 70
+    assert "and 70 more: <code>aggregator status</code>" in html
+    assert "...and 70 more: `aggregator status` lists them all." in render_text(fitted)
+    assert fit(fitted) == fitted  # already small enough: unchanged
