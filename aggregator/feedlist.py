@@ -224,16 +224,20 @@ async def add_feed(
                         hint="find the feed's address on the site and add that",
                     ) from None
                 links, how = [probed], "found by trying and added"
-            main = [(u, t) for u, t in links if not is_comments_feed(u, t)] or links
-            for link, link_title in main:
-                if link in known:
-                    lines.append(f"already in {where}: {link}")
-                    continue
+            # the page's first feed is its main one (HTML: the first alternate is preferred); the others are
+            # the same feed in another format, sections, comments: listed for the user to pick, not added
+            main = next(((u, t) for u, t in links if not is_comments_feed(u, t)), links[0])
+            link, link_title = main
+            if link in known:
+                lines.append(f"already in {where}: {link}")
+            else:
                 specs.append(FeedSpec(link, title or link_title, seconds, tuple(tags or ())))
                 lines.append(f"{how} {link}" + (f" ({link_title})" if link_title else ""))
             for link, link_title in links:
-                if (link, link_title) not in main:
-                    lines.append(f"not added, a comments feed: {link} (add it by its address if you want it)")
+                if (link, link_title) != main:
+                    what = "a comments feed" if is_comments_feed(link, link_title) else "also on the page"
+                    named = f" ({link_title})" if link_title else ""
+                    lines.append(f"not added, {what}: {link}{named} (add it by its address if you want it)")
     _append(config_dir, specs)
     return lines
 

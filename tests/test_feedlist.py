@@ -178,6 +178,28 @@ def test_add_discovers_feeds_of_a_page(tmp_path, feed_server):
         asyncio.run(add_feed(cfg, feed_server.url("/plain")))
 
 
+def test_add_takes_the_pages_main_feed_and_lists_the_others(tmp_path, feed_server):
+    """A news site announces its main feed, the same in Atom and a feed per section: the first is added, the
+    others are listed to be added by address (adding them all polled one feed twice and sections unasked)."""
+    page = (
+        '<html><head><link rel="alternate" type="application/rss+xml" title="Top stories" href="/rss.xml">'
+        '<link rel="alternate" type="application/atom+xml" title="Top stories (Atom)" href="/atom.xml">'
+        '<link rel="alternate" type="application/rss+xml" title="Business" href="/business/rss.xml">'
+        "</head><body>news</body></html>"
+    )
+    feed_server.serve("/", page, headers={"Content-Type": "text/html"})
+    cfg = write_config(tmp_path, [])
+    lines = asyncio.run(add_feed(cfg, feed_server.url("/")))
+    assert [f.url for f in load_feeds(cfg)] == [feed_server.url("/rss.xml")]
+    assert lines == [
+        f"discovered and added {feed_server.url('/rss.xml')} (Top stories)",
+        f"not added, also on the page: {feed_server.url('/atom.xml')} (Top stories (Atom)) "
+        "(add it by its address if you want it)",
+        f"not added, also on the page: {feed_server.url('/business/rss.xml')} (Business) "
+        "(add it by its address if you want it)",
+    ]
+
+
 def test_add_finds_a_feed_the_page_does_not_announce(tmp_path, feed_server):
     """No <link rel="alternate">: a feed-looking link of the page is tried, then the site's usual feed
     paths (/feed, /rss, /feed.xml, /atom.xml...), as the best readers do."""
