@@ -19,7 +19,7 @@ from typing import Any, NoReturn
 
 from aggregator import __version__
 from aggregator.config import Settings, display_path, load_feeds, load_settings, parse_duration, resolve_config_dir
-from aggregator.errors import AggregatorError, QuerySyntaxError
+from aggregator.errors import AggregatorError, QuerySyntaxError, redact
 from aggregator.logs import setup_logging
 from aggregator.store import Store, database_error, database_path
 
@@ -160,7 +160,11 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _out(text: str = "") -> None:
-    sys.stdout.write(text + "\n")
+    sys.stdout.write(redact(text) + "\n")
+
+
+def _err(text: str) -> None:
+    sys.stderr.write(redact(text))
 
 
 def _since(value: str | None, now: datetime) -> datetime | None:
@@ -279,7 +283,7 @@ def cmd_export(ctx: Context) -> int:
     for row in ctx.store.iter_items(since):
         obj = {
             "id": row["id"],
-            "feed_url": row["feed_url"],
+            "feed_url": redact(row["feed_url"]),  # a feed behind a login: never its password
             "guid": row["guid"],
             "url": row["url"],
             "canonical_url": row["canonical_url"],
@@ -374,7 +378,7 @@ def cmd_feeds(ctx: Context) -> int:
         for problem in report.problems:
             _out(f"  skipped: {problem}")
         return 0
-    sys.stdout.write(feedlist.export_opml(load_feeds(ctx.config_dir)))
+    sys.stdout.write(redact(feedlist.export_opml(load_feeds(ctx.config_dir))))
     return 0
 
 
@@ -453,15 +457,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return COMMANDS[args.command](ctx)
     except QuerySyntaxError as e:
-        sys.stderr.write(f"aggregator: {e}\n{e.detail}\n" + (f"hint: {e.hint}\n" if e.hint else ""))
+        _err(f"aggregator: {e}\n{e.detail}\n" + (f"hint: {e.hint}\n" if e.hint else ""))
         return 2
     except AggregatorError as e:
-        sys.stderr.write(f"aggregator: {e}\n" + (f"hint: {e.hint}\n" if e.hint else ""))
+        _err(f"aggregator: {e}\n" + (f"hint: {e.hint}\n" if e.hint else ""))
         return 2
     except sqlite3.Error as e:  # the machine's (a lock held elsewhere, a full disk), not a bug: one line
         where = ctx._store.path if ctx._store is not None else Path("the database")
         err = database_error(e, where)
-        sys.stderr.write(f"aggregator: {err}\nhint: {err.hint}\n")
+        _err(f"aggregator: {err}\nhint: {err.hint}\n")
         return 1
     except KeyboardInterrupt:
         return 130

@@ -21,6 +21,7 @@ from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from aggregator.errors import redact
 from aggregator.normalise import clean_link, is_photo_caption
 
 SNIPPET = 250
@@ -255,8 +256,9 @@ def feed_health(feeds: Iterable[Any], now: datetime) -> list[FeedHealth]:
     """Feeds failing for more than 24 h, and gone feeds (FeedState objects in, FeedHealth out)."""
     out = []
     for f in feeds:
+        name = f.title or redact(f.url)
         if f.gone:
-            out.append(FeedHealth(f.url, f.title or f.url, "gone", f.failing_since, f.last_error or "410 Gone"))
+            out.append(FeedHealth(f.url, name, "gone", f.failing_since, redact(f.last_error or "410 Gone")))
         elif f.failing_since and now - f.failing_since > timedelta(hours=24):
-            out.append(FeedHealth(f.url, f.title or f.url, "failing", f.failing_since, f.last_error or ""))
+            out.append(FeedHealth(f.url, name, "failing", f.failing_since, redact(f.last_error or "")))
     return out

@@ -16,6 +16,17 @@ Every error may carry a ``hint``: what the user should do about it.
 
 from __future__ import annotations
 
+import re
+
+# user:password@ in a URL (a feed behind HTTP Basic auth, given as https://user:password@host/feed)
+_PASSWORD_IN_URL = re.compile(r"(?<=://)([^/\s:@]*):([^/\s@]+)@")
+
+
+def redact(text: str) -> str:
+    """``text`` with the password of any ``scheme://user:password@host`` replaced by ***: it is printed and
+    logged, and shown in the digest, never with the password."""
+    return _PASSWORD_IN_URL.sub(r"\1:***@", text) if "@" in text else text
+
 
 class AggregatorError(Exception):
     """Base of every error aggregator raises on purpose."""

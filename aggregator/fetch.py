@@ -291,7 +291,8 @@ _HINTS = {
     "gone": "remove it with `aggregator feeds remove URL`; it is no longer polled",
     "too-large": "raise poll.max_body if the feed really is this big",
     "file": "check the path in feeds.toml (a relative path starts from the config folder)",
-    "http-401": "the feed needs a login, which aggregator does not do; remove it or find a public feed",
+    "http-401": 'the feed needs a login: put "user:password@" before the host in its URL in feeds.toml '
+    "(the password is never printed or logged)",
     "http-403": f"the server refuses this reader (a login, or a block on automated clients); {_RETRIED}",
     "http-404": "the feed moved or the URL is wrong: `aggregator feeds add` with the site's address finds its feeds",
     "http-429": "the server asks us to slow down: the next poll waits as long as it asks",

@@ -7,6 +7,16 @@ import logging
 import sys
 from datetime import UTC, datetime
 
+from aggregator.errors import redact
+
+
+def _redacted(record: logging.LogRecord) -> bool:
+    """Handler filter: the message with no password of a feed URL in it (errors quote the feed's URL)."""
+    message = record.getMessage()
+    if "@" in message:
+        record.msg, record.args = redact(message), None
+    return True
+
 
 class JsonFormatter(logging.Formatter):
     def format(self, record: logging.LogRecord) -> str:
@@ -23,6 +33,7 @@ class JsonFormatter(logging.Formatter):
 
 def setup_logging(fmt: str = "text", level: str = "info") -> None:
     handler = logging.StreamHandler(sys.stderr)
+    handler.addFilter(_redacted)
     if fmt == "json":
         handler.setFormatter(JsonFormatter())
     else:

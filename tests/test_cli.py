@@ -248,3 +248,69 @@ def test_a_preview_that_cannot_be_written_is_a_one_line_error(tmp_path):
     env = {"AGGREGATOR_CONFIG": str(cfg), "AGGREGATOR_DATA_DIR": str(tmp_path / "d")}
     p = run("digest", "--preview", "--out", str(tmp_path), env=env)  # a folder, not a file
     assert p.returncode != 0 and "Traceback" not in p.stderr and "cannot write the preview" in p.stderr
+
+
+def test_a_feed_behind_a_login_is_read_and_its_password_never_shown(tmp_path, feed_server):
+    """HTTP Basic auth given in the feed's URL: the feed is read with it; a wrong password is a 401 error
+    saying what to do; status, poll output, logs, the digest, `feeds list`, the exports never show it."""
+    import base64
+
+    from conftest import Route
+
+    body = rss([{"guid": "p1", "title": "Members-only briefing on chip export rules", "link": "https://m.example/1"}])
+    accepted = "Basic " + base64.b64encode(b"reader:s3cr%t").decode()
+
+    def members_only(handler):
+        ok = handler.headers.get("Authorization") == accepted
+        answer = body if ok else b"login required"
+        handler.send_response(200 if ok else 401)
+        if not ok:
+            handler.send_header("WWW-Authenticate", 'Basic realm="members"')
+        handler.send_header("Content-Length", str(len(answer)))
+        handler.end_headers()
+        handler.wfile.write(answer)
+
+    feed_server.routes["/private.xml"] = Route(handler=members_only)
+    url = feed_server.url("/private.xml").replace("http://", "http://reader:s3cr%25t@")
+    cfg = write_config(tmp_path, [url])
+    first = run("--config", str(cfg), "poll", "--once")
+    assert first.returncode == 0 and "1 new items" in first.stdout, first.stdout + first.stderr
+    (cfg / "feeds.toml").write_text((cfg / "feeds.toml").read_text().replace("s3cr%25t", "wrong%25pw"))
+    outputs = [run("--config", str(cfg), "poll", "--once", "--force")]
+    assert "answered 401" in outputs[0].stdout and '"user:password@" before the host' in outputs[0].stdout
+    outputs += [
+        run("--config", str(cfg), "status"),
+        run("--config", str(cfg), "status", "--json"),
+        run("--config", str(cfg), "feeds", "list"),
+        run("--config", str(cfg), "feeds", "export"),
+        run("--config", str(cfg), "export", "items", "--format", "jsonl"),
+        run("--config", str(cfg), "--log-format", "json", "digest", "--preview", "--out", str(tmp_path / "d.txt")),
+    ]
+    shown = "".join(p.stdout + p.stderr for p in outputs) + (tmp_path / "d.txt").read_text()
+    assert "reader:***@127.0.0.1" in shown
+    assert "s3cr" not in shown and "wrong" not in shown, shown
+
+
+def test_logs_and_the_digests_feed_health_never_show_a_feeds_password(capsys):
+    import logging
+    from datetime import UTC, datetime, timedelta
+    from types import SimpleNamespace
+
+    from aggregator.digest import feed_health
+    from aggregator.logs import setup_logging
+
+    url = "https://reader:hunter2@members.example/feed"
+    root = logging.getLogger()
+    handlers, level = root.handlers[:], root.level
+    try:
+        for fmt in ("text", "json"):
+            setup_logging(fmt)
+            logging.getLogger("aggregator.poll").warning("failed: %s answered %d", url, 401)
+    finally:
+        root.handlers[:], root.level = handlers, level
+    logged = capsys.readouterr().err
+    assert logged.count("https://reader:***@members.example/feed") == 2 and "hunter2" not in logged
+    now = datetime.now(UTC)
+    state = SimpleNamespace(url=url, title=None, gone=False, failing_since=now - timedelta(days=2), last_error=url)
+    [health] = feed_health([state], now)
+    assert "hunter2" not in health.title + health.error and health.title == "https://reader:***@members.example/feed"
