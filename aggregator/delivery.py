@@ -22,7 +22,7 @@ from aggregator import digest as digest_mod
 from aggregator.config import Settings
 from aggregator.digest import Digest
 from aggregator.errors import AggregatorError, ConfigError, DeliveryError
-from aggregator.render import build_message, fit, render_html, render_text
+from aggregator.render import build_message, fit, message_id_domain, render_html, render_text
 from aggregator.send import SmtpSettings, send_smtp, write_outbox
 from aggregator.store import Store, from_iso, iso
 from aggregator.watchlist import Watchlist
@@ -143,7 +143,6 @@ def run_digest(
     start = next_window_start(store, settings, now)
     d = compose(store, settings, watchlist, start, now)
     recipients = settings["digest.to"]
-    domain = settings["smtp.from"].rsplit("@", 1)[-1].strip("> ") or "aggregator.invalid"
     with store.transaction():
         status = "skipped" if d.empty and settings["digest.empty"] == "skip" else "sending"
         cur = store.execute(
@@ -155,7 +154,7 @@ def run_digest(
                 iso(now),
                 status,
                 json.dumps(list(recipients)),
-                make_msgid("digest", domain=domain),
+                make_msgid("digest", domain=message_id_domain(settings["smtp.from"])),
                 d.subject(),
                 d.story_count,
                 iso(scheduled_for),

@@ -91,6 +91,16 @@ def fit(d: Digest, limit: int = MAX_HTML_BYTES) -> Digest:
     return d
 
 
+def message_id_domain(sender: str) -> str:
+    """The sender's domain for Message-IDs, in ASCII (an internationalised domain as punycode: a Message-ID
+    must pass servers without SMTPUTF8)."""
+    domain = header_safe(sender.rsplit("@", 1)[-1].strip("> ")) if "@" in sender else ""
+    try:
+        return domain.encode("idna").decode("ascii") if domain else "aggregator.invalid"
+    except UnicodeError:
+        return "aggregator.invalid"
+
+
 def build_message(
     d: Digest, *, sender: str, to: tuple[str, ...], now: datetime, message_id: str | None = None
 ) -> EmailMessage:
@@ -100,8 +110,7 @@ def build_message(
     msg["From"] = header_safe(sender)
     msg["To"] = ", ".join(header_safe(a) for a in to)
     msg["Date"] = format_datetime(now)
-    domain = sender.rsplit("@", 1)[-1].strip("> ") or "aggregator.invalid"
-    msg["Message-ID"] = message_id or make_msgid("digest", domain=header_safe(domain))
+    msg["Message-ID"] = message_id or make_msgid("digest", domain=message_id_domain(sender))
     msg["List-Id"] = LIST_ID
     msg["Auto-Submitted"] = "auto-generated"
     msg["X-Aggregator-Window"] = header_safe(window_text(d))

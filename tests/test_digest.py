@@ -862,3 +862,20 @@ def test_a_busy_day_is_trimmed_to_what_mail_clients_show_whole():
     assert "and 70 more: <code>aggregator status</code>" in html
     assert "...and 70 more: `aggregator status` lists them all." in render_text(fitted)
     assert fit(fitted) == fitted  # already small enough: unchanged
+
+
+def test_the_message_id_is_ascii_whatever_the_senders_domain():
+    from aggregator.digest import build_digest
+    from aggregator.render import build_message
+
+    now = datetime(2026, 11, 29, 7, 0, tzinfo=UTC)
+    d = build_digest(
+        rows=[], sources={}, topics=[], window_start=None, window_end=now, timezone="UTC", items_seen=0, duplicates=0
+    )
+    for sender, domain in [
+        ("Digest <digest@exämple.de>", "@xn--exmple-cua.de>"),  # an internationalised domain: punycode
+        ("digest@example.org", "@example.org>"),
+        ("aggregator", "@aggregator.invalid>"),  # an outbox-only setup with no address at all
+    ]:
+        msg = build_message(d, sender=sender, to=("me@example.org",), now=now)
+        assert msg["Message-ID"].isascii() and msg["Message-ID"].endswith(domain), msg["Message-ID"]
