@@ -123,8 +123,14 @@ TRACKING_PARAMS = frozenset(
         "epik",
         "rdt_cid",
         "irclickid",
+        "feedtype",  # Reuters: feedType=RSS&feedName=technologyNews
+        "feedname",
     }
 )
+# Parameters that mark a link as "from the feed" only by their value: ref=rss, source=rss, mod=rss_Technology
+# (WSJ), src=feed, via=rss. With another value (ref=v2, source=api) they may select content, so they stay.
+_FEED_MARKED_PARAMS = frozenset({"ref", "source", "src", "via", "mod", "from", "origin", "channel", "medium"})
+_FEED_VALUE = re.compile(r"^(?:rss|feed|atom|syndication)|[-_.](?:rss|feed)(?:$|[-_.])", re.I)
 TRACKING_PREFIXES = ("utm_", "pk_", "mtm_", "matomo_", "hmb_", "itm_")
 AMP_PARAMS = {("amp", "1"), ("amp", "true"), ("amp", ""), ("outputtype", "amp"), ("output", "amp")}
 _MOBILE_PREFIXES = ("www.", "amp.", "m.", "mobile.")
@@ -177,16 +183,19 @@ def _clean_query(query: str) -> str:
         return ""
     kept = []
     for key, value in parse_qsl(query, keep_blank_values=True):
-        k = key.lower()
-        if k in TRACKING_PARAMS or k.startswith(TRACKING_PREFIXES) or (k, value.lower()) in AMP_PARAMS:
+        if is_tracking_param(key, value) or (key.lower(), value.lower()) in AMP_PARAMS:
             continue
         kept.append((key, value))
     return urlencode(sorted(kept))
 
 
-def is_tracking_param(key: str) -> bool:
+def is_tracking_param(key: str, value: str = "") -> bool:
     k = key.lower()
-    return k in TRACKING_PARAMS or k.startswith(TRACKING_PREFIXES)
+    return (
+        k in TRACKING_PARAMS
+        or k.startswith(TRACKING_PREFIXES)
+        or (k in _FEED_MARKED_PARAMS and bool(_FEED_VALUE.search(value)))
+    )
 
 
 def clean_link(url: str) -> str:
@@ -215,7 +224,7 @@ def clean_link(url: str) -> str:
     query = parts.query
     if query:
         pairs = parse_qsl(query, keep_blank_values=True)
-        kept = [(k, v) for k, v in pairs if not is_tracking_param(k) and (k.lower(), v.lower()) not in AMP_PARAMS]
+        kept = [(k, v) for k, v in pairs if not is_tracking_param(k, v) and (k.lower(), v.lower()) not in AMP_PARAMS]
         query = query if len(kept) == len(pairs) else urlencode(kept)
     if (netloc, path, query) == (parts.netloc, parts.path, parts.query):
         return url

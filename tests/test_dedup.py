@@ -121,6 +121,13 @@ CANONICAL = [
     ),
     ("https://www.lemonde.fr/a/article_1.html?xtor=RSS-3208", "https://lemonde.fr/a/article_1.html"),
     ("https://finance.yahoo.com/news/x.html?guccounter=1&guce_referrer=aHR0", "https://finance.yahoo.com/news/x.html"),
+    # parameters that mark the link as coming from a feed by their value only (WSJ, Reuters, blogs)
+    ("https://www.wsj.com/articles/x-123?mod=rss_Technology", "https://wsj.com/articles/x-123"),
+    ("https://www.reuters.com/a?feedType=RSS&feedName=technologyNews", "https://reuters.com/a"),
+    ("https://blog.example/p?ref=rss&page=2", "https://blog.example/p?page=2"),
+    ("https://blog.example/p?source=rss_feed", "https://blog.example/p"),
+    # ...and with another value they may choose what the page shows: kept
+    ("https://blog.example/p?ref=v2&source=api", "https://blog.example/p?ref=v2&source=api"),
     ("https://example.com:8080/a", "https://example.com:8080/a"),
     ("https://example.com/%7Euser", "https://example.com/~user"),
     ("mailto:x@example.com", None),
