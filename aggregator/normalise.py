@@ -381,12 +381,20 @@ def strip_boilerplate(text: str, title: str) -> str:
     before = None
     while text and text != before:
         before = text
-        m = _POST_APPEARED.search(text)
+        tail = max(0, len(text) - _TAIL)  # every pattern ends the text: search its end only
+        m = _POST_APPEARED.search(text, tail) if "The post " in text[tail:] else None
         if m and fold(m.group(1)) == fold(title):
             text = text[: m.start()]
-        text = _READ_MORE.sub("", text).rstrip()
-        text = _CUT.sub("…", text)
+        tail = max(0, len(text) - _TAIL)
+        if any(w in text[tail:] for w in _READ_MORE_WORDS) and (m := _READ_MORE.search(text, tail)):
+            text = text[: m.start()].rstrip()
+        if text.endswith("]"):
+            text = _CUT.sub("…", text)
     return text
+
+
+_TAIL = 700  # longer than any match of the patterns above
+_READ_MORE_WORDS = ("ead", "EAD", "ontinue", "Keep", "Click", "Lire", "Weiterlesen", "Leer", "Leggi")  # cheap test
 
 
 FUTURE_SLACK = timedelta(minutes=10)  # clock skew allowed between a publisher and us
