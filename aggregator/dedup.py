@@ -481,6 +481,7 @@ class NearCandidate:
     duplicate_of: int | None = None  # if the candidate is itself a copy, point at its original
     feed_url: str | None = None  # None for seeds
     when: datetime | None = None  # published, else fetched (items)
+    source: str | None = None  # the outlet a news aggregator's entry names (items.source)
 
 
 @dataclass(frozen=True)
@@ -526,6 +527,7 @@ def decide(
     mine: set[int] | frozenset[int] | None = None,
     feed_url: str | None = None,
     seed_at_url: SeedAtUrl | None = None,
+    source: str | None = None,
 ) -> DedupDecision:
     """Classify a new item. The rule order is the one in the module docstring."""
     if same_url is None and seed_at_url is not None:  # the seed article itself, often with no text to compare
@@ -560,10 +562,13 @@ def decide(
     my_title = title_words(title)
     boilerplate = False
     for cand in near:
+        recurring = _recurring(cand, feed_url, source)
+        if recurring and (not text.strip() or cand.shingles <= frozenset(shingles(cand.title))):
+            continue  # the feed's recurring headline, and no text to tell a re-post from the next issue
         sim = similarity(set(mine), set(cand.shingles))
         same_title = _jaccard(my_title, title_words(cand.title)) >= SAME_TITLE
         by_headline = False
-        if same_title and sim < th.near_duplicate:
+        if same_title and sim < th.near_duplicate and not recurring:
             headline = _headline_match(title, text, cand, when, th)
             sim, by_headline = max(sim, headline), headline > sim
         # within one feed, long shared text under another title is a promo or a caption, unless it is
@@ -590,12 +595,7 @@ def decide(
         best = (sim, cand, by_headline)
     if best is not None:
         sim, cand, by_headline = best
-        what = "seed" if cand.seed_id is not None else "item"
-        reason = f'near-duplicate of {what} "{short_title(cand.title)}" ({sim:.2f})'
-        if by_headline:  # a news aggregator's entry and the outlet's report
-            reason = (
-                f'near-duplicate of {what} "{short_title(cand.title)}": the same headline ({sim:.2f}), one without text'
-            )
+        reason = near_reason("seed" if cand.seed_id is not None else "item", cand.title, sim, by_headline)
 
         return DedupDecision(
             level="near-duplicate",
@@ -612,6 +612,16 @@ def decide(
     return _story(terms, when, stories, th)
 
 
+def near_reason(what: str, title: str, sim: float, by_headline: bool = False) -> str:
+    """Why an item is a near-duplicate of an item or seed titled ``title``."""
+    if by_headline:  # a news aggregator's entry and the outlet's report
+        return f'near-duplicate of {what} "{short_title(title)}": the same headline ({sim:.2f}), {HEADLINE_ONLY}'
+    return f'near-duplicate of {what} "{short_title(title)}" ({sim:.2f})'
+
+
+HEADLINE_ONLY = "one without text"
+
+
 def moved_on(title: str, when: datetime, old_title: str, old_when: datetime | None, window: timedelta) -> bool:
     """A URL now carrying another article (a "living page": a daily briefing, a live blog): a new headline
     sharing few words with the old one, outside the story window."""
@@ -620,6 +630,15 @@ def moved_on(title: str, when: datetime, old_title: str, old_when: datetime | No
         and old_when is not None
         and abs(when - old_when) > window
     )
+
+
+def _recurring(cand: NearCandidate, feed_url: str | None, source: str | None) -> bool:
+    """Whether a headline again in the same feed is the feed's recurring title ("The China tech briefing:
+    what you need to know", every morning), not a copy. A news aggregator's feed listing one wire story at
+    two outlets names two different outlets: that is a copy."""
+    if cand.feed_url is None or cand.feed_url != feed_url:
+        return False
+    return not (source and cand.source and fold(source) != fold(cand.source))
 
 
 def _headline_match(title: str, text: str, cand: NearCandidate, when: datetime, th: Thresholds) -> float:

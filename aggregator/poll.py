@@ -432,6 +432,8 @@ class Pipeline:
         decision, sh, keys, terms = self.dedup_item(item, present)
         tags = self.tag_text(item.title, item.summary, item.feed_title or "", item.author or "", terms=terms)
         item_id = self.store_new(item, decision, sh, keys, terms, now)
+        if decision.duplicate_of is not None:
+            self._earliest_first(item, item_id, decision)
         self.store.set_topics(item_id, tags, now, replace=False)
         report.new_items += 1
         report.duplicates += decision.level != "new"
@@ -466,6 +468,28 @@ class Pipeline:
         self._remember_shingles(item_id, sh)
         self.stories.add(item_id, story_id, item.published or item.fetched_at, terms, seen=item.fetched_at)
         return item_id
+
+    def _earliest_first(self, item: Item, item_id: int, decision: DedupDecision) -> None:
+        """The original of copies is the earliest published: a copy found before its original (a syndicating
+        site's feed polled first, in this cycle or an earlier one) gives the original its place, unless a
+        sent digest already showed the copy as the report (changing it now would bring the story back)."""
+        original = self.store.execute(
+            "SELECT id, title, fetched_at, coalesce(published, fetched_at) AS t FROM items WHERE id = ?",
+            (decision.duplicate_of,),
+        ).fetchone()
+        mine = item.published or item.fetched_at
+        if original is None or mine >= (from_iso(original["t"]) or mine):
+            return
+        sent = self.store.last_sent_digest()
+        if sent is not None and original["fetched_at"] < sent["window_end"]:
+            return
+        reason = decision.reason or ""
+        if decision.level == "near-duplicate":  # the same reason, now naming this item
+            sim = decision.similarity or 0.0
+            reason = dedup.near_reason("item", item.title, sim, reason.endswith(dedup.HEADLINE_ONLY))
+        self.store.swap_original(
+            original["id"], item_id, level=decision.level, similarity=decision.similarity, reason=reason
+        )
 
     def _reissued(self, item: Item, key: str, present: set[str], now: datetime) -> Any:
         """This feed's item at this URL whose guid is gone from the feed, with the same headline or the same
@@ -521,6 +545,7 @@ class Pipeline:
             th=self.th,
             mine=sh,
             seed_at_url=dedup.SeedAtUrl(seed["id"], seed["title"], seed["story_id"]) if seed is not None else None,
+            source=item.source,
         )
         return decision, sh, keys, terms
 
@@ -561,7 +586,7 @@ class Pipeline:
                 continue
             cached = self._shingles.get(cid)
             row = self.store.execute(
-                "SELECT title, summary, story_id, duplicate_of, feed_url, coalesce(published, fetched_at) AS t "
+                "SELECT title, summary, story_id, duplicate_of, feed_url, source, coalesce(published, fetched_at) AS t "
                 "FROM items WHERE id = ?",
                 (cid,),
             ).fetchone()
@@ -578,6 +603,7 @@ class Pipeline:
                         row["duplicate_of"],
                         row["feed_url"],
                         from_iso(row["t"]),
+                        row["source"],
                     )
                 )
         return out

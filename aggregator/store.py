@@ -462,6 +462,21 @@ class Store:
             self.execute("UPDATE stories SET item_count = item_count + 1 WHERE id = ?", (story_id,))
         return int(cur.lastrowid or 0)
 
+    def swap_original(self, original: int, copy: int, *, level: str, similarity: float | None, reason: str) -> None:
+        """``copy``, stored as a copy of ``original``, was published first: it becomes the original, and
+        ``original`` (with the copies that pointed at it) its copy."""
+        self.execute(
+            "UPDATE items SET dup_level = 'new', duplicate_of = NULL, dup_similarity = NULL, dup_reason = NULL, "
+            "story_similarity = 1.0, story_reason = ? WHERE id = ?",
+            (f"same article as item #{original}, published first", copy),
+        )
+        self.execute("UPDATE items SET duplicate_of = ? WHERE duplicate_of = ? AND id != ?", (copy, original, copy))
+        self.execute(
+            "UPDATE items SET dup_level = ?, duplicate_of = ?, dup_similarity = ?, dup_reason = ?, "
+            "story_similarity = ?, story_reason = ? WHERE id = ?",
+            (level, copy, similarity, reason, similarity, reason, original),
+        )
+
     def update_edited_item(self, item_id: int, item: Item, now: datetime, *, record: bool = True) -> None:
         """An edited entry (same guid, new title or text) is updated in place; the old text is kept
         (``record``=False: the same text, only extracted better; nothing to keep)."""

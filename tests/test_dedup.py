@@ -332,6 +332,116 @@ def test_a_headline_alone_is_a_copy_of_the_report_under_that_headline_within_the
     assert placed(headline, other, headline, report).level == "new"
 
 
+def _pipeline(tmp_path):
+    cfg = write_config(tmp_path, [])
+    settings = load_settings(cfg)
+    store = Store(database_path(settings.data_dir))
+    return store, Pipeline(store, settings, load_watchlist(cfg))
+
+
+def _item(feed, guid, title, summary, published, fetched, source=None):
+    link = f"https://{feed}.example/{guid}"
+    return Item(
+        feed_url=f"https://{feed}.example/feed",
+        guid=guid,
+        url=link,
+        canonical_url=canonical_url(link),
+        title=title,
+        summary=summary,
+        summary_html=summary,
+        author=None,
+        published=published,
+        fetched_at=fetched,
+        content_hash=content_hash(title, summary),
+        feed_title=feed,
+        source=source,
+    )
+
+
+REPLY_TEXT = (
+    "BEIJING (Wire) - China's commerce ministry said on Sunday it would take necessary measures to protect the "
+    "rights of Chinese companies after Washington restricted exports of advanced chips, calling the rules an "
+    "abuse of export controls that would hurt global supply chains and American firms alike."
+)
+WIRE_TEXT = (
+    "WASHINGTON (Wire) - The U.S. Commerce Department on Friday added 27 Chinese companies and research "
+    "institutes to its Entity List, citing support for China's military modernisation and its hypersonic "
+    "weapons programme. Firms on the list need a licence for most American technology exports."
+)
+
+
+def test_the_earliest_published_is_the_original_whatever_feed_came_first(tmp_path):
+    """A syndicating paper's feed polled before the wire's: the wire's report, published first, becomes the
+    original, and the copies point at it; once a digest has shown the copy as the report, it stays so."""
+    store, pipe = _pipeline(tmp_path)
+    report = CycleReport()
+    with store.transaction():
+        paper = pipe.ingest(
+            _item(
+                "paper",
+                "p1",
+                "Washington blacklists 27 Chinese companies",
+                WIRE_TEXT,
+                T0 + timedelta(hours=3),
+                T0 + timedelta(hours=4),
+            ),
+            T0 + timedelta(hours=4),
+            report,
+        )
+        radio = pipe.ingest(
+            _item(
+                "radio",
+                "r1",
+                "27 Chinese firms added to US Entity List",
+                WIRE_TEXT,
+                T0 + timedelta(hours=2),
+                T0 + timedelta(hours=4),
+            ),
+            T0 + timedelta(hours=4),
+            report,
+        )
+        wire = pipe.ingest(_item("wire", "w1", "US adds 27 Chinese firms to trade blacklist", WIRE_TEXT,
+                                 T0, T0 + timedelta(hours=4)), T0 + timedelta(hours=4), report)  # fmt: skip
+    rows = {r["id"]: r for r in store.execute("SELECT * FROM items")}
+    assert rows[wire]["dup_level"] == "new" and rows[wire]["duplicate_of"] is None
+    assert rows[paper]["duplicate_of"] == wire and rows[radio]["duplicate_of"] == wire
+    assert rows[paper]["dup_level"] == rows[radio]["dup_level"] == "near-duplicate"
+    assert rows[radio]["dup_reason"].startswith('near-duplicate of item "US adds 27 Chinese firms')
+    assert len({r["story_id"] for r in rows.values()}) == 1 and report.duplicates == 2
+    # a digest has shown the paper's copy as the report: a wire report found after that does not take over
+    store.execute(
+        "INSERT INTO digests (window_start, window_end, created_at, status, recipients, message_id, subject, stories) "
+        "VALUES (?, ?, ?, 'sent', '[]', '<m@x>', 's', 1)",
+        ((T0 - timedelta(days=1)).isoformat(), (T0 + timedelta(hours=30)).isoformat(), T0.isoformat()),
+    )
+    later = T0 + timedelta(hours=31)
+    shown = _item("paper", "p2", "Beijing vows response to US chip curbs", REPLY_TEXT, later, T0 + timedelta(hours=29))
+    earlier = _item(
+        "wire", "w2", "China vows response to new US chip curbs", REPLY_TEXT, T0 + timedelta(hours=28), later
+    )
+    with store.transaction():
+        first = pipe.ingest(shown, later, report)
+        wire2 = pipe.ingest(earlier, later, report)
+    assert store.item(wire2)["duplicate_of"] == first and store.item(first)["duplicate_of"] is None
+
+
+def test_a_feeds_recurring_headline_is_not_a_copy_but_an_aggregators_two_outlets_are(tmp_path):
+    """One feed, the same headline on two days and no text (a daily briefing): two items. A news
+    aggregator's feed listing one wire story at two outlets (same headline, outlets named): a copy."""
+    store, pipe = _pipeline(tmp_path)
+    report = CycleReport()
+    briefing = "The China tech briefing: what you need to know"
+    day = timedelta(days=1)
+    with store.transaction():
+        for n in range(2):
+            pipe.ingest(_item("daily", f"b{n}", briefing, "", T0 + n * day, T0 + n * day), T0 + n * day, report)
+        headline = "US adds 36 Chinese companies to trade blacklist over chip concerns"
+        for outlet in ("Reuters", "Yahoo News"):
+            pipe.ingest(_item("news", outlet, headline, "", T0, T0, source=outlet), T0, report)
+    levels = [r["dup_level"] for r in store.execute("SELECT dup_level FROM items ORDER BY id")]
+    assert levels == ["new", "new", "new", "near-duplicate"]
+
+
 def test_pruning_forgets_old_documents_and_keeps_matching_the_rest():
     """Documents past the horizon leave the index; once their postings are compacted the vocabulary holds
     the live documents' terms only, and the live documents match as before, with the same shared terms."""
