@@ -10,6 +10,7 @@ import argparse
 import asyncio
 import json
 import logging
+import re
 import sqlite3
 import sys
 from collections.abc import Callable, Sequence
@@ -31,7 +32,7 @@ EXAMPLES: dict[str, str] = {
     "feeds remove": "aggregator feeds remove https://example.org/feed.xml",
     "feeds import": "aggregator feeds import subscriptions.opml",
     "feeds export": "aggregator feeds export > subscriptions.opml",
-    "seeds import": "aggregator seeds import seeds/ ~/notes/article.md",
+    "seeds import": "aggregator seeds import seeds/ ~/notes/article.md https://www.example.com/news/article.html",
     "seeds list": "aggregator seeds list",
     "digest": "aggregator digest --preview --out /tmp/digest.html",
     "digest list": "aggregator digest list",
@@ -102,8 +103,14 @@ def build_parser() -> argparse.ArgumentParser:
     seeds = _sub(subs, "seeds", "import or list seed articles", "seeds list")
     ss = seeds.add_subparsers(dest="action", metavar="ACTION", parser_class=_Parser)
     ss.required = True
-    s = _sub(ss, "import", "import seed articles (.txt, .md, .html); default: seeds_dir", "seeds import")
-    s.add_argument("paths", nargs="*", type=Path)
+    s = _sub(
+        ss,
+        "import",
+        "import seed articles (.txt, .md, .html files or folders; an article's URL is saved into seeds_dir); "
+        "default: seeds_dir",
+        "seeds import",
+    )
+    s.add_argument("paths", nargs="*", metavar="PATH_OR_URL")
     _sub(ss, "list", "list imported seeds", "seeds list")
 
     s = _sub(subs, "digest", "preview, send or list digests")
@@ -257,7 +264,16 @@ def cmd_seeds(ctx: Context) -> int:
                 f"{display_path(Path(s['path']))}"
             )
         return 0
-    paths = ctx.args.paths or [ctx.settings.seeds_dir]
+    paths: list[Path] = []
+    for arg in ctx.args.paths or [ctx.settings.seeds_dir]:
+        if isinstance(arg, str) and re.match(r"https?://", arg, re.I):  # an article online: saved as a seed file
+            from aggregator.seeds import download_seed
+
+            saved = asyncio.run(download_seed(arg, ctx.settings.seeds_dir))
+            _out(f"saved {arg} as {display_path(saved)}")
+            paths.append(saved)
+        else:
+            paths.append(Path(arg))
     problems: list[str] = []
     done = ctx.pipeline().import_seeds(paths, datetime.now(UTC), problems)
     for seed, changed in done:

@@ -45,7 +45,7 @@ def parse_feed(body: bytes, url: str, content_type: str | None = None, base: str
         what = _one_line(f"{type(exc).__name__}: {exc}") if exc else "no feed version and no entries"
         head = body[:16384].lower()
         page = (content_type and "html" in content_type.lower()) or b"<html" in head
-        blocked = bool(page) and any(marker in head for marker in _BOT_CHECKS)
+        blocked = bool(page) and is_bot_check(body)
         if blocked:
             hint = (
                 "; the site answered with a bot check (Cloudflare or the like) instead of the feed: it blocks "
@@ -91,6 +91,14 @@ _BOT_CHECKS = (
     b"sgcaptcha",
     b"are you a robot",
 )
+
+
+def is_bot_check(body: bytes) -> bool:
+    """Whether a page is a CDN's bot check (Cloudflare's "Just a moment...") rather than what was asked for."""
+    head = body[:16384].lower()
+    return any(marker in head for marker in _BOT_CHECKS)
+
+
 _XML_DECL = re.compile(rb"^\s*<\?xml[^>]*?encoding\s*=\s*[\"']([A-Za-z0-9._:-]+)[\"'][^>]*\?>")
 _CHARSET = re.compile(r"charset\s*=\s*[\"']?([A-Za-z0-9._:-]+)", re.I)
 _BOMS = (b"\xef\xbb\xbf", b"\xff\xfe", b"\xfe\xff")

@@ -19,11 +19,14 @@ from email.utils import parsedate_to_datetime
 from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any
+from urllib.parse import unquote, urlsplit
 
 from aggregator.dates import read_date
 from aggregator.errors import SeedError
+from aggregator.fetch import Fetcher
 from aggregator.models import Seed
 from aggregator.normalise import content_hash, decode_document, html_to_text
+from aggregator.parse import is_bot_check
 
 HTML_SUFFIXES = (".html", ".htm", ".xhtml", ".shtml")
 # read from a seeds folder; a file without a suffix is plain text (a file named on the command line is read
@@ -105,6 +108,56 @@ def read_seed(path: Path) -> Seed:
         content_hash=content_hash(title, text),
         url=url,
     )
+
+
+async def download_seed(url: str, folder: Path) -> Path:
+    """Fetch an article's page and save it in ``folder`` (the seeds folder) as a seed: a saved page, read as
+    any other, that stays the user's. Its address is written into it as `<link rel=canonical>` when the page
+    names none, so that the feed items linking to it are recognised as the seed. Returns the file."""
+    async with Fetcher() as fetcher:
+        result = await fetcher.fetch(url)
+    if not result.ok or not result.body:
+        raise SeedError(f"cannot fetch {url}: {result.error or 'empty answer'}", hint=result.hint or "check the URL")
+    kind = (result.content_type or "text/html").split(";")[0].strip().lower()
+    if "html" not in kind:
+        raise SeedError(f"{url}: not a web page ({kind})", hint="save the article as text or HTML and import the file")
+    if is_bot_check(result.body):
+        raise SeedError(
+            f"{url}: the site answered with a bot check (Cloudflare or the like), not the article",
+            hint="open it in a browser, save the page (.html) into the seeds folder",
+        )
+    page = decode_document(result.body)
+    address = result.final_url or url
+    if not re.search(r"<link[^>]+rel=[\"']canonical[\"']", page, re.I) and not _meta(page, "og:url"):
+        tag = f'<link rel="canonical" href="{html.escape(address)}">'
+        head = re.search(r"<head[^>]*>", page, re.I)
+        page = page[: head.end()] + tag + page[head.end() :] if head else tag + page
+    # the same article fetched again replaces its file (its page changes: ads, a correction); another
+    # article whose address makes the same name gets a numbered one
+    path = folder / (_file_stem(address) + ".html")
+    n = 1
+    while path.exists() and html.escape(address) not in path.read_text(encoding="utf-8", errors="replace"):
+        n += 1
+        path = folder / f"{_file_stem(address)}-{n}.html"
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(path.name + ".tmp")
+        tmp.write_text(page, encoding="utf-8")
+        tmp.replace(path)
+    except OSError as e:
+        raise SeedError(f"{path}: cannot save the page: {e.strerror}", hint="check the seeds folder") from e
+    return path
+
+
+def _file_stem(url: str) -> str:
+    """A file name for a page: the last words of its path ("us-reviews-alibaba-cloud"), else its host."""
+    parts = urlsplit(url)
+    segments = [s for s in unquote(parts.path).split("/") if s]
+    stem = re.sub(r"\.(?:s?html?|php|aspx?)$", "", segments[-1], flags=re.I) if segments else ""
+    if len(re.sub(r"\d", "", stem)) < 4 and len(segments) > 1:  # /news/2026/11/28/123456: the segment before
+        stem = segments[-2] + "-" + stem
+    stem = re.sub(r"[^\w.-]+", "-", stem or parts.hostname or "page").strip("-.")[:80]
+    return f"{parts.hostname or 'page'}-{stem}" if stem != parts.hostname else stem
 
 
 def _from_text(raw: str) -> tuple[str, datetime | None, str | None, str]:

@@ -280,3 +280,60 @@ def test_a_page_without_metadata_gives_its_headline_and_byline_date(tmp_path):
         f"<article><p>{body}</p></article></body></html>"
     )
     assert read_seed(other).title == "US probes Alibaba cloud unit - sources"
+
+
+def test_a_seed_imported_by_its_url_is_saved_and_recognised_in_feeds(tmp_path, feed_server):
+    """`seeds import URL`: the page is fetched and saved into seeds_dir (with its address, which it did not
+    name), imported, and a feed item linking to it (trackers and all) is that seed; a missing page, a PDF
+    and a bot check are one-line errors."""
+    import json
+    import os
+    import subprocess
+    import sys
+
+    page = (
+        "<!doctype html><html><head><title>US reviews Alibaba cloud business - Example News</title></head><body>"
+        "<nav>Home | World | Tech</nav><article><h1>US reviews Alibaba cloud business</h1>"
+        "<p>The Commerce Department is reviewing Alibaba's cloud business to determine whether it poses a risk "
+        "to US national security, according to three people briefed on the matter.</p>"
+        "<p>The focus of the probe is how the company stores the data of its US clients.</p></article></body></html>"
+    )
+    url = feed_server.serve("/tech/2026/us-reviews-alibaba-cloud.html", page, headers={"Content-Type": "text/html"})
+    feed = feed_server.serve(
+        "/feed.xml",
+        rss([{"guid": "x1", "title": "Alibaba cloud under US review", "link": url + "?utm_source=rss"}]),
+    )
+    cfg = write_config(tmp_path, [feed])
+
+    def run(*args):
+        return subprocess.run(
+            [sys.executable, "-m", "aggregator", "--config", str(cfg), *args],
+            capture_output=True, text=True, timeout=120, cwd=ROOT, env=dict(os.environ),
+        )  # fmt: skip
+
+    p = run("seeds", "import", url)
+    assert p.returncode == 0, p.stdout + p.stderr
+    [saved] = (tmp_path / "seeds").glob("*.html")
+    assert (
+        saved.name == "127.0.0.1-us-reviews-alibaba-cloud.html" and f'rel="canonical" href="{url}"' in saved.read_text()
+    )
+    assert "imported: US reviews Alibaba cloud business" in p.stdout
+    assert run("poll", "--once").returncode == 0
+    [item] = [json.loads(line) for line in run("export", "items", "--format", "jsonl").stdout.splitlines()]
+    assert item["duplicate_of_seed"] == 1 and item["duplicate_of"] == -1
+    assert run("seeds", "import", url).stdout.count("unchanged") == 1  # again: the same file, nothing new
+    feed_server.serve(url.split(":" + str(feed_server.port))[1], page.replace("three people", "four people"),
+                      headers={"Content-Type": "text/html"})  # fmt: skip
+    again = run("seeds", "import", url)
+    assert "imported: US reviews Alibaba" in again.stdout  # corrected since: the seed is updated, not doubled
+    assert len(list((tmp_path / "seeds").glob("*.html"))) == 1
+    assert run("seeds", "list").stdout.count("\n") == 1
+    feed_server.serve("/report.pdf", b"%PDF-1.4", headers={"Content-Type": "application/pdf"})
+    feed_server.serve("/blocked", "<html><title>Just a moment...</title></html>", headers={"Content-Type": "text/html"})
+    for path, message in (
+        ("/missing", "answered 404"),
+        ("/report.pdf", "not a web page (application/pdf)"),
+        ("/blocked", "bot check"),
+    ):
+        p = run("seeds", "import", feed_server.url(path))
+        assert p.returncode == 2 and message in p.stderr and "Traceback" not in p.stderr, p.stderr
