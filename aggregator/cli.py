@@ -96,8 +96,8 @@ def build_parser() -> argparse.ArgumentParser:
     _sub(fs, "list", "list feeds and their health", "feeds list")
     s = _sub(fs, "remove", "remove a feed from feeds.toml (its items stay)", "feeds remove")
     s.add_argument("url")
-    s = _sub(fs, "import", "import an OPML file (folders become tags)", "feeds import")
-    s.add_argument("file", type=Path)
+    s = _sub(fs, "import", "import an OPML file, or one online by its URL (folders become tags)", "feeds import")
+    s.add_argument("file", metavar="FILE_OR_URL")
     _sub(fs, "export", "write the feeds as OPML to standard output", "feeds export")
 
     seeds = _sub(subs, "seeds", "import or list seed articles", "seeds list")
@@ -389,8 +389,11 @@ def cmd_feeds(ctx: Context) -> int:
         _out(f"removed {ctx.args.url} from {display_path(ctx.config_dir / 'feeds.toml')} (its items stay)")
         return 0
     if action == "import":
-        report = feedlist.import_opml(ctx.config_dir, ctx.args.file)
-        _out(f"{report.added} feeds added, {report.known} already there, from {display_path(ctx.args.file)}")
+        source = ctx.args.file
+        online = bool(re.match(r"https?://", source, re.I))
+        report = feedlist.import_opml(ctx.config_dir, source if online else Path(source))
+        where = source if online else display_path(Path(source))
+        _out(f"{report.added} feeds added, {report.known} already there, from {where}")
         for problem in report.problems:
             _out(f"  skipped: {problem}")
         return 0

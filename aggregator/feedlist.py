@@ -8,6 +8,7 @@ stray quotes), and tags that still give no feed URL are reported by line.
 
 from __future__ import annotations
 
+import asyncio
 import html
 import re
 import xml.etree.ElementTree as ET
@@ -369,15 +370,29 @@ def _scan(text: str, where: str) -> OpmlReport:
     return report
 
 
-def import_opml(config_dir: Path, path: Path) -> OpmlReport:
-    try:
-        data = path.read_bytes()
-    except OSError as e:
-        raise OpmlError(f"{path}: cannot read: {e.strerror}") from e
-    report = read_opml(data, display_path(path))
+def import_opml(config_dir: Path, path: Path | str) -> OpmlReport:
+    """Add the feeds of an OPML file, or of one online (an http(s) URL: a shared subscription list)."""
+    if isinstance(path, str) and re.match(r"https?://", path, re.I):
+        data, where = asyncio.run(_fetch_opml(path)), path
+    else:
+        path = Path(path)
+        try:
+            data = path.read_bytes()
+        except OSError as e:
+            raise OpmlError(f"{path}: cannot read: {e.strerror}") from e
+        where = display_path(path)
+    report = read_opml(data, where)
     report.added = _append(config_dir, report.feeds)
     report.known = len({f.url for f in report.feeds}) - report.added
     return report
+
+
+async def _fetch_opml(url: str) -> bytes:
+    async with Fetcher() as fetcher:
+        result = await fetcher.fetch(url)
+    if not result.ok or not result.body:
+        raise OpmlError(f"cannot fetch {url}: {result.error or 'empty answer'}", hint=result.hint or "check the URL")
+    return result.body
 
 
 def _attr(text: str) -> str:

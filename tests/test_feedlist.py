@@ -10,7 +10,7 @@ import pytest
 from conftest import FIXTURES, ROOT, rss, write_config
 
 from aggregator.config import load_feeds
-from aggregator.errors import ConfigError
+from aggregator.errors import ConfigError, OpmlError
 from aggregator.feedlist import add_feed, export_opml, import_opml, read_opml, remove_feed
 
 SHARED_OPML = ROOT.parent / "shared" / "data" / "opml"
@@ -117,6 +117,23 @@ def test_import_export_round_trip_keeps_comments(tmp_path):
     assert len(load_feeds(cfg)) == 2
     with pytest.raises(ConfigError):
         remove_feed(cfg, "https://existing.example/feed")
+
+
+def test_an_opml_list_online_is_imported_by_its_url(tmp_path, feed_server):
+    """A subscription list shared online (a raw GitHub file): `feeds import URL`, through the CLI."""
+    import subprocess
+    import sys
+
+    cfg = write_config(tmp_path, [])
+    url = feed_server.serve("/lists/tech.opml", AMP, headers={"Content-Type": "text/x-opml"})
+    p = subprocess.run(
+        [sys.executable, "-m", "aggregator", "--config", str(cfg), "feeds", "import", url],
+        capture_output=True, text=True, timeout=120, cwd=ROOT,
+    )  # fmt: skip
+    assert p.returncode == 0 and p.stdout.startswith(f"2 feeds added, 0 already there, from {url}"), p.stderr
+    assert len(load_feeds(cfg)) == 2
+    with pytest.raises(OpmlError, match=r"cannot fetch .*/lists/gone.opml: .* answered 404"):
+        import_opml(cfg, feed_server.url("/lists/gone.opml"))
 
 
 def test_edits_write_through_a_symlink_and_fail_in_one_line_when_they_cannot(tmp_path):
