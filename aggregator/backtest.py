@@ -89,13 +89,17 @@ def run(ctx: Any, wl: Watchlist, args: Any) -> Iterator[str]:
     n = hits = 0
     shown: list[str] = []
     for row in ctx.store.execute(
-        "SELECT i.id, i.title, i.summary, i.author, coalesce(i.published, i.fetched_at) AS t, f.title AS ft "
+        "SELECT i.id, i.title, i.summary, i.author, coalesce(i.published, i.fetched_at) AS t, f.title AS ft, "
+        "f.tags AS feed_tags "
         "FROM items i LEFT JOIN feeds f ON f.url = i.feed_url WHERE coalesce(i.published, i.fetched_at) >= ? "
         "ORDER BY t DESC",
         (iso(since),),
     ):
         n += 1
-        tags = pipe.tag_text(row["title"], row["summary"], row["ft"] or "", row["author"] or "", [topic])
+        feed_tags = json.loads(row["feed_tags"] or "[]")
+        tags = pipe.tag_text(
+            row["title"], row["summary"], row["ft"] or "", row["author"] or "", [topic], tags=feed_tags
+        )
         if tags:
             hits += 1
             if len(shown) < args.show:

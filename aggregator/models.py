@@ -94,6 +94,7 @@ class Item:
     content_hash: str  # of title + summary: detects edits
     feed_title: str | None = None
     source: str | None = None  # the outlet, when the feed is an aggregator's (Google News: <source>)
+    feed_tags: tuple[str, ...] = ()  # the feed's tags in feeds.toml (watchlist queries: tag:china)
 
 
 @dataclass(frozen=True)

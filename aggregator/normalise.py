@@ -401,7 +401,9 @@ FUTURE_SLACK = timedelta(minutes=10)  # clock skew allowed between a publisher a
 EARLIEST_YEAR = 1995  # a published date before this is a placeholder (the epoch, year 1, 1900)
 
 
-def normalise_entry(entry: Entry, feed_url: str, fetched_at: datetime, feed_title: str | None) -> Item:
+def normalise_entry(
+    entry: Entry, feed_url: str, fetched_at: datetime, feed_title: str | None, feed_tags: tuple[str, ...] = ()
+) -> Item:
     """Entry -> Item. The guid falls back to the link, then to a hash of the text, so that every
     entry has a stable identity within its feed."""
     title = html_to_text(entry.title)
@@ -434,4 +436,5 @@ def normalise_entry(entry: Entry, feed_url: str, fetched_at: datetime, feed_titl
         content_hash=chash,
         feed_title=feed_title,
         source=entry.source,
+        feed_tags=feed_tags,
     )

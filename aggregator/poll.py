@@ -10,9 +10,10 @@ error is stored with its next poll time; a bad entry is skipped and counted.
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import sqlite3
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from itertools import zip_longest
@@ -155,13 +156,15 @@ class Pipeline:
         author: str = "",
         topics: Iterable[CompiledTopic] | None = None,
         terms: dict[str, float] | None = None,
+        tags: Sequence[str] = (),
     ) -> list[TopicTag]:
-        """Tag a text; ``terms`` are its story terms if already known (for similarity to examples)."""
+        """Tag a text; ``terms`` are its story terms if already known (for similarity to examples); ``tags``
+        its feed's tags."""
         chosen = tuple(self.topics if topics is None else topics)
         similarity = None
         if any(t.examples for t in chosen):
             similarity = self._similarity(terms if terms is not None else dedup.story_terms(title, summary))
-        return tag(Doc.of(title, summary, feed, author), chosen, similarity)
+        return tag(Doc.of(title, summary, feed, author, tags), chosen, similarity)
 
     # --- seeds -----------------------------------------------------------------------
 
@@ -358,7 +361,7 @@ class Pipeline:
         report.fetched += 1
         report.skipped_entries += parsed.skipped
         feed_title = state.title or parsed.title
-        items = _unique_guids([normalise_entry(entry, url, now, feed_title) for entry in parsed.entries])
+        items = _unique_guids([normalise_entry(e, url, now, feed_title, state.tags) for e in parsed.entries])
         present = {item.guid for item in items}
         for item in items:
             try:
@@ -424,13 +427,19 @@ class Pipeline:
                 respaced = before == (_squeezed(item.title), _squeezed(item.summary))
                 self.store.update_edited_item(known["id"], item, now, record=not respaced)
                 self.store.set_topics(
-                    known["id"], self.tag_text(item.title, item.summary, item.feed_title or "", item.author or ""), now
+                    known["id"],
+                    self.tag_text(
+                        item.title, item.summary, item.feed_title or "", item.author or "", tags=item.feed_tags
+                    ),
+                    now,
                 )
                 report.edited += not respaced
             return None
         # every decision first, the writes and the index after: an error in one leaves nothing half done
         decision, sh, keys, terms = self.dedup_item(item, present)
-        tags = self.tag_text(item.title, item.summary, item.feed_title or "", item.author or "", terms=terms)
+        tags = self.tag_text(
+            item.title, item.summary, item.feed_title or "", item.author or "", terms=terms, tags=item.feed_tags
+        )
         item_id = self.store_new(item, decision, sh, keys, terms, now)
         if decision.duplicate_of is not None:
             self._earliest_first(item, item_id, decision)
@@ -624,11 +633,18 @@ class Pipeline:
         tagged = 0
         with self.store.transaction():
             for row in self.store.execute(
-                "SELECT i.id, i.title, i.summary, i.author, f.title AS feed_title FROM items i LEFT JOIN feeds f "
-                "ON f.url = i.feed_url WHERE i.fetched_at >= ?",
+                "SELECT i.id, i.title, i.summary, i.author, f.title AS feed_title, f.tags AS feed_tags FROM items i "
+                "LEFT JOIN feeds f ON f.url = i.feed_url WHERE i.fetched_at >= ?",
                 (iso(since),),
             ).fetchall():
-                tags = self.tag_text(row["title"], row["summary"], row["feed_title"] or "", row["author"] or "", topics)
+                tags = self.tag_text(
+                    row["title"],
+                    row["summary"],
+                    row["feed_title"] or "",
+                    row["author"] or "",
+                    topics,
+                    tags=json.loads(row["feed_tags"] or "[]"),
+                )
                 for t in topics:
                     self.store.execute("DELETE FROM item_topics WHERE item_id = ? AND topic = ?", (row["id"], t.id))
                 self.store.set_topics(row["id"], tags, now, replace=False)

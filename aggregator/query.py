@@ -7,7 +7,8 @@
     unary   := ("NOT" | "-") unary | primary
     primary := "(" query ")" | FIELD ":" primary | "\"" phrase "\"" | WORD["*"] | "@" LIST
 
-FIELD is one of title, summary, text (title + summary), feed, author. Operators are written in
+FIELD is one of title, summary, text (title + summary), feed (its title), tag (its tags in feeds.toml),
+author. Operators are written in
 capitals (lower-case "and"/"or"/"not" are ordinary words). A WORD ending in "*" is a prefix. A
 WORD written all in capitals with 2-5 letters ("US", "UK", "EU") matches only words written in
 capitals in the text (with dots removed, so "U.S." is "US"): the country, not the pronoun.
@@ -25,7 +26,7 @@ from dataclasses import dataclass
 from aggregator.errors import QuerySyntaxError
 from aggregator.normalise import fold
 
-FIELDS = ("title", "summary", "text", "feed", "author")
+FIELDS = ("title", "summary", "text", "feed", "tag", "author")
 _WORD_CHARS = re.compile(r"[^\s()\"“”]+")
 
 

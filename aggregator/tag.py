@@ -16,7 +16,7 @@ import math
 import re
 from bisect import bisect_left
 from collections import defaultdict
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 
@@ -25,7 +25,7 @@ from aggregator.normalise import fold
 from aggregator.query import And, Field, Near, Node, Not, Or, Phrase, Term
 
 _TOKEN = re.compile(r"[^\W_]+(?:[.'’\-][^\W_]+)*\.?", re.UNICODE)
-FIELD_WEIGHT = {"title": 1.0, "summary": 0.5, "feed": 0.3, "author": 0.3}
+FIELD_WEIGHT = {"title": 1.0, "summary": 0.5, "feed": 0.3, "tag": 0.3, "author": 0.3}
 DEFAULT_FIELDS = ("title", "summary")
 
 
@@ -97,12 +97,13 @@ class Doc:
     _prefixes: frozenset[str] | None = None
 
     @classmethod
-    def of(cls, title: str, summary: str, feed: str = "", author: str = "") -> Doc:
+    def of(cls, title: str, summary: str, feed: str = "", author: str = "", tags: Sequence[str] = ()) -> Doc:
         fields = {
             "title": _Field(title),
             "summary": _Field(summary),
             "feed": _shared_field(feed or ""),
             "author": _shared_field(author or ""),
+            "tag": _shared_field(" ".join(tags)),
         }
         return cls(fields, frozenset().union(*(f.index for f in fields.values())))
 

@@ -216,3 +216,42 @@ def test_the_shipped_topic_reads_news_after_2023(tmp_path):
     assert [title for title in on if not pipe.tag_text(title, "", topics=topic)] == []
     assert [title for title in off if pipe.tag_text(title, "", topics=topic)] == []
     pipe.store.close()
+
+
+def test_a_topic_can_ask_for_the_feeds_tags(tmp_path):
+    """tag:china in a query matches the items of the feeds tagged "china" in feeds.toml (an OPML folder):
+    at poll time, in `watchlist test` and when an edited watchlist is applied to past items."""
+    from conftest import rss
+
+    body = rss([{"guid": "s1", "title": "Semiconductor tariffs announced", "link": "https://e.example/s1"}])
+    for name in ("asia", "misc"):
+        (tmp_path / f"{name}.xml").write_bytes(body.replace(b"s1", name.encode()))
+    cfg = write_config(tmp_path, [])
+    (cfg / "feeds.toml").write_text(
+        f'[[feed]]\nurl = "{(tmp_path / "asia.xml").as_uri()}"\ntags = ["China desk", "Tech"]\n\n'
+        f'[[feed]]\nurl = "{(tmp_path / "misc.xml").as_uri()}"\ntags = ["Tech"]\n'
+    )
+    topic = '\n[[topic]]\nid = "china-trade"\nname = "China trade"\nquery = "tag:china AND tariff*"\n'
+    (cfg / "watchlist.toml").write_text((cfg / "watchlist.toml").read_text() + topic)
+    env = {**os.environ, "AGGREGATOR_CONFIG": str(cfg), "AGGREGATOR_DATA_DIR": str(tmp_path / "data")}
+    assert cli("poll", "--once", env=env).returncode == 0
+    items = [json.loads(x) for x in cli("export", "items", "--format", "jsonl", env=env).stdout.splitlines()]
+    tagged = {i["guid"]: [(t["topic"], t["matched"]) for t in i["topics"]] for i in items}
+    assert tagged["asia"] == [("china-trade", ["tag:china", "title:tariff*"])]
+    assert tagged["misc"] == []
+    p = cli("watchlist", "test", "china-trade", "--since", "3650d", env=env)
+    assert "china-trade: 1 of 2 stored items" in p.stdout, p.stdout
+    p = cli("watchlist", "test", "x", "--query", "tag:tech AND semiconductor*", "--since", "3650d", env=env)
+    assert "x: 2 of 2 stored items" in p.stdout, p.stdout
+    # the daemon applies an edited topic to the items already stored (Pipeline.retag), tags included
+    from aggregator.config import load_settings
+    from aggregator.poll import Pipeline
+    from aggregator.store import Store, database_path
+    from aggregator.watchlist import load_watchlist
+
+    (cfg / "watchlist.toml").write_text((cfg / "watchlist.toml").read_text().replace("tag:china", "tag:tech"))
+    settings = load_settings(cfg)
+    store = Store(database_path(tmp_path / "data"))
+    pipe = Pipeline(store, settings, load_watchlist(cfg))
+    assert pipe.retag(datetime.now(UTC) - timedelta(days=1), {"china-trade"}) == 2
+    store.close()
