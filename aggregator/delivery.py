@@ -80,12 +80,19 @@ def outbox_dir(settings: Settings) -> Path:
 
 
 def smtp_settings(settings: Settings) -> SmtpSettings:
+    password = settings.smtp_password()
+    if settings["smtp.username"] and password is None:  # a login with an empty password: refused, and why?
+        raise ConfigError(
+            f"smtp.username is set but there is no password: the environment variable {settings['smtp.password_env']} "
+            "is not set for aggregator",
+            hint="set it where the daemon starts (a systemd unit's Environment=, docker -e) or use smtp.password_file",
+        )
     return SmtpSettings(
         host=settings["smtp.host"],
         port=settings["smtp.port"],
         security=settings["smtp.security"],
         username=settings["smtp.username"],
-        password=settings.smtp_password(),
+        password=password,
         timeout=settings["smtp.timeout"],
         sender=settings["smtp.from"],
         ssl_context=settings.smtp_ssl_context(),

@@ -879,3 +879,34 @@ def test_the_message_id_is_ascii_whatever_the_senders_domain():
     ]:
         msg = build_message(d, sender=sender, to=("me@example.org",), now=now)
         assert msg["Message-ID"].isascii() and msg["Message-ID"].endswith(domain), msg["Message-ID"]
+
+
+@pytest.mark.filterwarnings("ignore:Requiring AUTH while not requiring TLS")
+def test_a_login_without_its_password_says_which_variable_is_missing(tmp_path, monkeypatch):
+    """smtp.username set, the password variable not exported to the daemon: not a 535 "login refused" but
+    the variable named; retried, so exporting it (and restarting) or a password file gets the digest out."""
+    from aiosmtpd.controller import Controller
+    from aiosmtpd.smtp import AuthResult
+    from conftest import SmtpSink
+
+    def auth(server, session, envelope, mechanism, data):
+        return AuthResult(success=(data.login, data.password) == (b"me", b"s3cret"), handled=False)
+
+    port = free_port()
+    sink = SmtpSink()
+    server = Controller(
+        sink, hostname="127.0.0.1", port=port, authenticator=auth, auth_required=True, auth_require_tls=False
+    )
+    monkeypatch.delenv("DIGEST_PW", raising=False)
+    extra = f'[smtp]\nhost = "127.0.0.1"\nport = {port}\nusername = "me"\npassword_env = "DIGEST_PW"\n'
+    store, settings, wl = setup(tmp_path, extra=extra)
+    server.start()
+    try:
+        now = datetime.now(UTC)
+        out = delivery.run_digest(store, settings, wl, now)
+        assert out.status == "retrying" and "the environment variable DIGEST_PW is not set" in out.message
+        monkeypatch.setenv("DIGEST_PW", "s3cret")
+        assert [o.status for o in delivery.retry_due(store, settings, wl, now + timedelta(hours=1))] == ["sent"]
+    finally:
+        server.stop()
+    assert len(sink.messages) == 1
