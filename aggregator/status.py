@@ -87,7 +87,7 @@ def collect(store: Store, settings: Settings, config_dir: Path, now: datetime) -
         if last_digest
         else None,
         "next_digest": iso(next_digest),
-        "delivery": f"SMTP {settings['smtp.host']}:{settings['smtp.port']}"
+        "delivery": f"SMTP {settings['smtp.host']}:{settings['smtp.port']} ({settings['smtp.security']})"
         if settings.smtp_configured
         else f"outbox {settings.data_dir / 'outbox'}",
         "config_errors": config_errors,
