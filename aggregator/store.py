@@ -108,8 +108,15 @@ MIGRATIONS: list[str] = [
         feed_url TEXT NOT NULL, guid TEXT NOT NULL, removed_at TEXT NOT NULL, PRIMARY KEY (feed_url, guid)
     ) WITHOUT ROWID;
     """,
+    # 4: an item's edit history is read and trimmed by item
+    """
+    CREATE INDEX item_edits_item ON item_edits (item_id, id);
+    """,
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
+# Versions of an edited item kept: its first text and the latest ones. Some feeds change an entry at every
+# poll (a points or comments count in the description): without a cap, one such entry adds 24 rows a day.
+MAX_EDITS = 20
 
 
 @dataclass(frozen=True)
@@ -485,6 +492,11 @@ class Store:
             self.execute(
                 "INSERT INTO item_edits (item_id, changed_at, old_title, old_summary) VALUES (?, ?, ?, ?)",
                 (item_id, iso(now), old["title"], old["summary"]),
+            )
+            self.execute(  # the first version and the latest ones stay
+                "DELETE FROM item_edits WHERE item_id = ? AND id > (SELECT min(id) FROM item_edits WHERE item_id = ?) "
+                "AND id <= (SELECT id FROM item_edits WHERE item_id = ? ORDER BY id DESC LIMIT 1 OFFSET ?)",
+                (item_id, item_id, item_id, MAX_EDITS - 1),
             )
         self.execute(
             "UPDATE items SET title = ?, summary = ?, summary_html = ?, url = ?, canonical_url = ?, author = ?, "

@@ -102,6 +102,16 @@ def test_edited_item_is_updated_in_place(tmp_path, feed_server):
     assert len(rows) == 1 and rows[0]["title"].endswith("(updated)") and rows[0]["edits"] == 1
     old = store.execute("SELECT old_title FROM item_edits").fetchone()
     assert old["old_title"] == "Huawei barred from 5G network"
+    # an entry that changes at every poll (a points or comments count in its text): its first version and
+    # the latest ones are kept, not one row per poll for ever
+    from aggregator.store import MAX_EDITS
+
+    for n in range(MAX_EDITS + 10):
+        feed_server.serve("/e.xml", rss([{**item, "description": f"{item['description']} Points: {n}"}]))
+        asyncio.run(pipe.poll_once(force=True))
+    versions = [r["old_summary"] for r in store.execute("SELECT old_summary FROM item_edits ORDER BY id")]
+    assert len(versions) == MAX_EDITS and store.item(rows[0]["id"])["edits"] == MAX_EDITS + 11
+    assert versions[0] == item["description"] and versions[-1].endswith(f"Points: {MAX_EDITS + 8}")
     store.close()
 
 
