@@ -265,6 +265,9 @@ def _from_html(raw: str) -> tuple[str, datetime | None, str | None, str]:
     if published is None:  # a byline as the reader sees it: "Published: Jan 19, 2022 06:19 PM"
         m = _BYLINE_DATE.search(visible)
         published = parse_date(m.group(1)) if m else None
+    if published is None:  # an element the page marks as its byline or date: "By Jane Doe · January 18, 2022"
+        dated = (read_date(html_to_text(m.group(2))) for m in _DATED_ELEMENT.finditer(raw[:200_000]))
+        published = next((d for d in dated if d is not None), None)
     m = re.search(r"<link[^>]+rel=[\"']canonical[\"'][^>]*href=[\"']([^\"']+)", raw, re.I)
     url = m.group(1) if m else _meta(raw, "og:url")
     body = ld.get("articleBody")
@@ -286,6 +289,13 @@ _BYLINE_DATE = re.compile(
     r"(?:Published|Posted|Updated|Date)(?: on)?\s*:?\s*"  # no \b: inline tags glue "By staffPublished:"
     r"((?:[A-Z][a-z]{2,8}\.? \d{1,2},? \d{4}|\d{1,2} [A-Z][a-z]{2,8} \d{4}|\d{4}-\d{2}-\d{2})"
     r"(?:,? \d{1,2}:\d{2}(?: ?[AP]M)?)?)"
+)
+
+
+_DATED_ELEMENT = re.compile(
+    r"<(div|span|p|small|time|li)\b[^>]*\b(?:class|id)=[\"'][^\"']*(?:byline|dateline|date|timestamp|published|posted)"
+    r"[^\"']*[\"'][^>]*>(.{0,400}?)</\1>",
+    re.I | re.S,
 )
 
 

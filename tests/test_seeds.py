@@ -280,6 +280,15 @@ def test_a_page_without_metadata_gives_its_headline_and_byline_date(tmp_path):
         f"<article><p>{body}</p></article></body></html>"
     )
     assert read_seed(other).title == "US probes Alibaba cloud unit - sources"
+    # no label, but an element the page calls its byline or date
+    for byline in (
+        '<div class="byline">By Jane Reporter · January 18, 2022 · 4 min read</div>',
+        '<p class="article-date">18.01.2022 09:30</p>',
+    ):
+        other.write_text(
+            f"<html><body><h1>US probes Alibaba</h1>{byline}<article><p>{body}</p></article></body></html>"
+        )
+        assert read_seed(other).published.date().isoformat() == "2022-01-18", byline
 
 
 def test_a_seed_imported_by_its_url_is_saved_and_recognised_in_feeds(tmp_path, feed_server):
