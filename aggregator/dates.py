@@ -2,7 +2,7 @@
 
 feedparser reads the standard forms. What it gives up on, or misreads, is common enough in real feeds:
 weekday and month names in the site's language ("Sa, 28 Okt 2026", "mar., 28 nov. 2026"), day-first
-numeric dates ("28.11.2026 10:00"), "November 28, 2026", RFC 850 ("Saturday, 28-Nov-26"), slashed ISO
+numeric dates ("28.11.2026 10:00"), "2026年11月28日", "November 28, 2026", RFC 850 ("Saturday, 28-Nov-26"), slashed ISO
 dates ("2026/11/28", which it reads as November 1st) and zone abbreviations it does not know ("CEST",
 "BST", "JST", which it takes for UTC). ``read_date`` reads those; ``misread_by_feedparser`` says when its
 answer should replace feedparser's.
@@ -46,7 +46,7 @@ _WORD = r"[^\W\d_]+"
 _LEADING_WEEKDAY = re.compile(rf"^{_WORD}\.?\s*,\s*")
 _TIME = re.compile(r"(?<![\d.])(\d{1,2})[:h](\d{2})(?::(\d{2}))?(?:[.,]\d+)?\s*([ap]\.?m\.?)?(?![\d])", re.I)
 _OFFSET = re.compile(r"(?:\b(?:gmt|utc)\s*)?([+-])(\d{2}):?(\d{2})\b|\b(gmt|utc|ut|z)\b|\b([a-z]{3,4})\s*$", re.I)
-_YMD = re.compile(r"\b(\d{4})[-/.](\d{1,2})[-/.](\d{1,2})\b")
+_YMD = re.compile(r"\b(\d{4})[-/.](\d{1,2})[-/.](\d{1,2})\b|(\d{4})\s*年\s*(\d{1,2})\s*月\s*(\d{1,2})\s*日")
 _DMY = re.compile(r"\b(\d{1,2})([./-])(\d{1,2})\2(\d{4}|\d{2})\b")
 _D_MONTH_Y = re.compile(
     rf"\b(\d{{1,2}})(?:st|nd|rd|th|er|º|\.)?[\s-]*(?:de\s+)?({_WORD})\.?[\s,-]*(?:de\s+)?(\d{{4}}|\d{{2}})\b"
@@ -81,8 +81,9 @@ def read_date(text: str | None) -> datetime | None:
 
 
 def _day(s: str) -> tuple[int, int, int] | None:
-    if m := _YMD.search(s):
-        return int(m.group(1)), int(m.group(2)), int(m.group(3))
+    if m := _YMD.search(s):  # 2026-11-28, 2026/11/28, 2026年11月28日 (Chinese and Japanese sites)
+        y, mo, d = (m.group(1), m.group(2), m.group(3)) if m.group(1) else (m.group(4), m.group(5), m.group(6))
+        return int(y), int(mo), int(d)
     if m := _DMY.search(s):
         first, second, year = int(m.group(1)), int(m.group(3)), _year(m.group(4))
         if m.group(2) == "/" and first <= 12 and second <= 12:
@@ -113,10 +114,11 @@ def _offset(rest: str) -> float:
 
 
 def misread_by_feedparser(text: str) -> bool:
-    """Whether feedparser's reading of ``text`` is wrong although it gave one: a slashed ISO date
-    (2026/11/28 read as November 1st) or a zone abbreviation it does not know (taken for UTC)."""
+    """Whether feedparser's reading of ``text`` is wrong although it gave one: a slashed ISO date or a
+    Chinese one (2026/11/28, 2026年11月28日: read as November 1st) or a zone abbreviation it does not know
+    (taken for UTC)."""
     s = text.strip()
-    if re.match(r"\d{4}/\d{1,2}/\d{1,2}", s):
+    if re.match(r"\d{4}\s*[/年]\s*\d{1,2}", s):  # feedparser: the 1st of the month
         return True
     m = re.search(r"\b([A-Za-z]{3,4})\s*$", s)
     return bool(m and m.group(1).lower() in ZONES.keys() - _FEEDPARSER_ZONES)

@@ -133,6 +133,7 @@ DATES = [
     ("28 de noviembre de 2026 10:30", datetime(2026, 11, 28, 10, 30)),
     ("28 novembre 2026 à 10h30", datetime(2026, 11, 28, 10, 30)),
     ("28.11.2026 10:00", datetime(2026, 11, 28, 10, 0)),
+    ("2026年11月28日 18:19", datetime(2026, 11, 28, 18, 19)),  # a Chinese site's CMS
     ("November 28, 2026", datetime(2026, 11, 28, 0, 0)),
     ("Nov 28th, 2026 at 9:15 pm EST", datetime(2026, 11, 29, 2, 15)),
     ("11/28/2026 3:05 PM", datetime(2026, 11, 28, 15, 5)),
