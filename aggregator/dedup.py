@@ -36,7 +36,7 @@ from itertools import repeat
 from operator import itemgetter, mul
 
 from aggregator.models import DedupDecision
-from aggregator.normalise import fold, is_photo_caption
+from aggregator.normalise import cjk_split, fold, has_cjk, is_photo_caption
 
 SHINGLE = 3
 SAMPLE = 8
@@ -79,7 +79,11 @@ def words(text: str) -> tuple[str, ...]:
     """Folded word tokens; 'U.S.' -> 'us', "China's" -> 'china'. Cached: one item's title and text are
     tokenised once for its shingles, candidate keys, story terms and title comparisons."""
     out = []
-    for w in _WORD.findall(fold(text)):
+    folded = fold(text)
+    tokens = _WORD.findall(folded)
+    if has_cjk(folded):  # Chinese or Japanese: character bigrams are its words
+        tokens = [piece for t in tokens for piece in (cjk_split(t, 2) if has_cjk(t) else (t,))]
+    for w in tokens:
         w = w.replace(".", "").replace("’", "'")
         if w.endswith("'s"):
             w = w[:-2]

@@ -333,6 +333,31 @@ def fold(text: str) -> str:
     return "".join(c for c in decomposed if not unicodedata.combining(c)).casefold()
 
 
+# Chinese and Japanese are written without spaces between words: a "word" of the tokenisers is a clause.
+_CJK_RUN = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]+")
+
+
+def has_cjk(text: str) -> bool:
+    return not text.isascii() and _CJK_RUN.search(text) is not None
+
+
+def cjk_split(token: str, n: int) -> list[str]:
+    """A token holding Chinese or Japanese characters, in pieces: each run of them as its overlapping
+    ``n``-character grams (2 to compare articles, as search engines index CJK; 1 for watchlist terms,
+    matched as phrases of characters), the other parts ("mate60" in "华为mate60") as they are."""
+    out: list[str] = []
+    pos = 0
+    for m in _CJK_RUN.finditer(token):
+        if m.start() > pos:
+            out.append(token[pos : m.start()])
+        run = m.group()
+        out.extend(run[i : i + n] for i in range(max(1, len(run) - n + 1)))
+        pos = m.end()
+    if pos < len(token):
+        out.append(token[pos:])
+    return out
+
+
 def content_hash(title: str, summary: str) -> str:
     return hashlib.sha1(f"{title}\n{summary}".encode()).hexdigest()
 

@@ -24,7 +24,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from aggregator.errors import QuerySyntaxError
-from aggregator.normalise import fold
+from aggregator.normalise import cjk_split, fold, has_cjk
 
 FIELDS = ("title", "summary", "text", "feed", "tag", "author")
 _WORD_CHARS = re.compile(r"[^\s()\"“”]+")
@@ -184,6 +184,9 @@ def make_term(word: str, q: str = "", col: int = 0) -> Term:
 
 def make_phrase(text: str, q: str = "", col: int = 0) -> Node:
     parts = [p for p in re.split(r"[\s\-/]+", text.strip()) if p.strip("'’,;!?.")]
+    # 华为: the phrase "华 为" (characters are the words of Chinese and Japanese text); as any run of
+    # characters matches inside a longer one, a * after it adds nothing
+    parts = [c for p in parts for c in (cjk_split(p, 1) if has_cjk(p) else [p]) if c != "*"]
     if not parts:
         raise _error(q, col, "empty phrase")
     terms = tuple(make_term(p, q, col) for p in parts)
@@ -260,7 +263,7 @@ class _Parser:
             return make_phrase(tok.value, self.q, tok.col)
         if tok.kind == "word":
             # "chip-making" is two words in the text, so it is a phrase here ("chipmaking" matches too)
-            if "-" in tok.value.strip("-") or "/" in tok.value.strip("/"):
+            if "-" in tok.value.strip("-") or "/" in tok.value.strip("/") or has_cjk(tok.value):
                 return make_phrase(tok.value, self.q, tok.col)
             return make_term(tok.value, self.q, tok.col)
         if tok.kind == "list":

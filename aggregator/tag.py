@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 
 from aggregator.models import TopicTag
-from aggregator.normalise import fold
+from aggregator.normalise import cjk_split, fold, has_cjk
 from aggregator.query import And, Field, Near, Node, Not, Or, Phrase, Term
 
 _TOKEN = re.compile(r"[^\W_]+(?:[.'’\-][^\W_]+)*\.?", re.UNICODE)
@@ -80,7 +80,10 @@ def _analyse(raw: str) -> tuple[tuple[tuple[str, bool], ...], str]:
     """One raw token -> its words (folded, written in capitals?) and, if hyphenated, the joined form.
     Cached: news reuses its words, and this is the inner loop of tagging."""
     words = []
-    for piece in [p for p in raw.split("-") if p] if "-" in raw else [raw]:
+    pieces = [p for p in raw.split("-") if p] if "-" in raw else [raw]
+    if has_cjk(raw):  # Chinese or Japanese: one word per character, a query term is a phrase of them
+        pieces = [c for p in pieces for c in cjk_split(p, 1)]
+    for piece in pieces:
         word = piece.replace(".", "")
         if word.endswith(("'s", "’s")):
             word = word[:-2]

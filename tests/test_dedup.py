@@ -463,3 +463,41 @@ def test_pruning_forgets_old_documents_and_keeps_matching_the_rest():
     assert (after.story_id, after.shared) == (before.story_id, before.shared) == (77, before.shared)
     assert "asml" in after.shared and after.similarity == before.similarity
     assert index.best_story(story_terms("Harbour ferry strike talks stall", ""), T0) is None
+
+
+def test_chinese_copies_stories_and_topics(tmp_path):
+    """Chinese is written without spaces: a syndicated copy under another headline is found, another report
+    of the event joins its story, and a watchlist topic written in Chinese matches inside the text."""
+    topic = '[[topic]]\nid = "huawei-zh"\nname = "华为"\nquery = "华为 AND (实体清单 OR 禁令 OR 出口管制)"\n'
+    cfg = write_config(tmp_path, [], watchlist=topic)
+    settings = load_settings(cfg)
+    store = Store(database_path(settings.data_dir))
+    pipe = Pipeline(store, settings, load_watchlist(cfg))
+    text = (
+        "美国商务部周五宣布，将华为技术有限公司及其在二十多个国家的六十八家关联企业列入实体清单，"
+        "美国企业向这些公司出售技术须获得许可证。中国外交部表示坚决反对，将采取必要措施维护中国企业的正当权益。"
+    )
+    other = "中国商务部周六回应称，美方将华为列入实体清单是滥用出口管制措施，中方将坚决维护中国企业的合法权益。"
+    report = CycleReport()
+    background = [  # the rest of the day's news: what makes a shared word rare or common
+        ("北京明天有雨", "北京气象台预报明天有中到大雨，气温下降五度，市民出行请携带雨具。"),
+        ("国足客场战平对手", "中国男足周五在客场与对手战成一比一平，积分暂列小组第三。"),
+        ("央行下调存款准备金率", "中国人民银行宣布下调金融机构存款准备金率零点五个百分点，释放长期资金。"),
+        ("上海车展开幕", "第二十届上海国际汽车工业展览会开幕，多家企业发布新能源车型。"),
+        ("春运火车票开售", "铁路部门表示春运火车票将于下周开始发售，旅客可通过官方网站购票。"),
+        ("美国商务部发布就业数据", "美国商务部发布的数据显示，上月非农就业人数增加二十万人，失业率持平。"),
+    ]
+    with store.transaction():
+        for n, (title, body) in enumerate(background):
+            when = T0 - timedelta(hours=10 - n)
+            pipe.ingest(_item("bg", f"b{n}", title, body, when, when), when, report)
+        wire = pipe.ingest(_item("xinhua", "x1", "美国将华为列入实体清单", text, T0, T0), T0, report)
+        copy = pipe.ingest(_item("paper", "p1", "华为被美方列入出口管制实体清单", text, T0 + timedelta(hours=2),
+                                 T0 + timedelta(hours=2)), T0 + timedelta(hours=2), report)  # fmt: skip
+        reply = pipe.ingest(_item("cctv", "c1", "商务部回应美方将华为列入实体清单", other, T0 + timedelta(hours=20),
+                                  T0 + timedelta(hours=20)), T0 + timedelta(hours=20), report)  # fmt: skip
+    assert store.item(copy)["duplicate_of"] == wire and store.item(copy)["dup_level"] == "near-duplicate"
+    assert store.item(reply)["dup_level"] == "new" and store.item(reply)["story_id"] == store.item(wire)["story_id"]
+    assert len({r["story_id"] for r in store.execute("SELECT story_id FROM items")}) == len(background) + 1
+    tagged = {r["item_id"] for r in store.execute("SELECT item_id FROM item_topics WHERE topic = 'huawei-zh'")}
+    assert tagged == {wire, copy, reply}
