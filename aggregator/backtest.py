@@ -41,7 +41,7 @@ def score_labels(pipe: Any, topic: CompiledTopic, path: Path) -> tuple[dict[str,
     tp = fp = fn = tn = 0
     misses, false_hits = [], []
     try:
-        lines = path.read_text(encoding="utf-8").splitlines()
+        lines = path.read_text(encoding="utf-8-sig").splitlines()
     except OSError as e:
         raise AggregatorError(f"{path}: cannot read the labels: {e.strerror}") from e
     for n, line in enumerate(lines, start=1):

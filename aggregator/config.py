@@ -255,7 +255,7 @@ class Settings:
             p = Path(path).expanduser()
             p = p if p.is_absolute() else self.config_dir / p
             try:
-                return p.read_text(encoding="utf-8").rstrip("\r\n")
+                return p.read_text(encoding="utf-8-sig").rstrip("\r\n")
             except OSError as e:
                 raise ConfigError(
                     f"{display_path(self.config_dir / 'aggregator.toml')}: smtp.password_file: "
@@ -299,7 +299,7 @@ def resolve_config_dir(cli_value: str | None) -> Path:
 def read_config_text(path: Path) -> str | None:
     """A config file's text, None when it does not exist; unreadable or not UTF-8 is a one-line error."""
     try:
-        return path.read_text(encoding="utf-8")
+        return path.read_text(encoding="utf-8-sig")
     except FileNotFoundError:
         return None
     except UnicodeDecodeError as e:
@@ -313,7 +313,7 @@ def read_config_text(path: Path) -> str | None:
 def read_toml(path: Path) -> dict[str, Any]:
     """Read a TOML file; a syntax error names the file, line and column."""
     try:
-        text = path.read_text(encoding="utf-8")
+        text = path.read_text(encoding="utf-8-sig")
     except FileNotFoundError as e:
         raise ConfigError(
             f"{display_path(path)}: file not found",

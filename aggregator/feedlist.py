@@ -52,7 +52,7 @@ def feeds_path(config_dir: Path) -> Path:
 def _append(config_dir: Path, specs: list[FeedSpec]) -> int:
     """Append feeds not yet listed; validate the result before replacing the file. Returns how many."""
     path = feeds_path(config_dir)
-    text = path.read_text(encoding="utf-8") if path.exists() else ""
+    text = path.read_text(encoding="utf-8-sig") if path.exists() else ""
     known = {f.url for f in load_feeds(config_dir)} if path.exists() else set()
     doc = tomlkit.parse(text)
     if "feed" not in doc:
@@ -97,7 +97,7 @@ def load_feeds_text_check(config_dir: Path, candidate: Path) -> None:
 
 def remove_feed(config_dir: Path, url: str) -> None:
     path = feeds_path(config_dir)
-    doc = tomlkit.parse(path.read_text(encoding="utf-8"))
+    doc = tomlkit.parse(path.read_text(encoding="utf-8-sig"))
     feeds = doc.get("feed", [])
     target = normalise_feed_url(url, config_dir)
     idx = [i for i, f in enumerate(feeds) if normalise_feed_url(str(f.get("url", "")), config_dir) == target]

@@ -96,3 +96,24 @@ def test_password_from_env_or_file_never_in_settings(tmp_path, monkeypatch):
     cfg2 = write_config(tmp_path / "b", [], settings='[smtp]\nhost = "m"\npassword_file = "pw"\n')
     (cfg2 / "pw").write_text("from-file\n")
     assert load_settings(cfg2).smtp_password() == "from-file"
+
+
+def test_files_saved_by_windows_editors_are_read(tmp_path):
+    """Notepad's UTF-8 (a byte-order mark) and Windows line ends in every config file, the password file
+    and a labels file: read as if plain UTF-8; the mark is never part of a value (a password)."""
+    from aggregator.feedlist import remove_feed
+    from aggregator.watchlist import load_watchlist
+
+    cfg = write_config(tmp_path, ["https://a.example/feed", "https://b.example/feed"])
+    (cfg / "pw").write_bytes("\ufeffs3cret\r\n".encode())
+    with open(cfg / "aggregator.toml", "a") as f:
+        f.write('[smtp]\nhost = "mail.example"\nusername = "me"\npassword_file = "pw"\n')
+    for name in ("aggregator.toml", "feeds.toml", "watchlist.toml"):
+        path = cfg / name
+        path.write_bytes(b"\xef\xbb\xbf" + path.read_bytes().replace(b"\n", b"\r\n"))
+    settings = load_settings(cfg)
+    assert settings["smtp.host"] == "mail.example" and settings.smtp_password() == "s3cret"
+    assert [f.url for f in load_feeds(cfg)] == ["https://a.example/feed", "https://b.example/feed"]
+    assert any(t.id == "us-china-tech" for t in load_watchlist(cfg).topics)
+    remove_feed(cfg, "https://a.example/feed")  # an edit of such a file keeps the rest of it
+    assert [f.url for f in load_feeds(cfg)] == ["https://b.example/feed"]
