@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import time
+import zlib
 from collections import defaultdict
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
@@ -255,7 +256,22 @@ class Fetcher:
             if size > self.limits.max_body:
                 raise _BodyTooLarge
             chunks.append(chunk)
-        return b"".join(chunks)
+        return gunzipped(b"".join(chunks), self.limits.max_body)
+
+
+def gunzipped(body: bytes, cap: int) -> bytes:
+    """A body that is still gzip (a feed.xml.gz served as is, or compressed twice by a misconfigured server)
+    decompressed, under the same cap; any other body as it is."""
+    if body[:2] != b"\x1f\x8b":
+        return body
+    inflater = zlib.decompressobj(wbits=31)
+    try:
+        out = inflater.decompress(body, cap + 1)
+    except zlib.error:
+        return body  # not gzip after all: the parser says what it is
+    if len(out) > cap:
+        raise _BodyTooLarge
+    return out
 
 
 def _read_file(url: str, validators: Validators, max_body: int) -> FetchResult:
@@ -264,9 +280,11 @@ def _read_file(url: str, validators: Validators, max_body: int) -> FetchResult:
         size = path.stat().st_size
         if size > max_body:
             return _error(url, url, "too-large", f"{path}: {size} bytes, over the {max_body} byte cap")
-        body = path.read_bytes()
+        body = gunzipped(path.read_bytes(), max_body)
     except OSError as e:
         return _error(url, url, "file", f"cannot read {path}: {e.strerror}")
+    except _BodyTooLarge:
+        return _error(url, url, "too-large", f"{path}: over the {max_body} byte cap after decompression")
     h = body_hash(body)
     return FetchResult(
         url=url,

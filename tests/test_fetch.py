@@ -326,6 +326,34 @@ def test_body_identical_to_last_one_is_not_parsed_again(feed_server):
     assert not first.not_modified and second.not_modified and second.status == 200
 
 
+def test_a_feed_still_gzipped_is_read_and_a_gzipped_bomb_cut_off(tmp_path, feed_server):
+    """feed.xml.gz served as it is (no Content-Encoding), or compressed twice: decompressed under the cap;
+    a gzip bomb sent that way is cut off like any other. Files too."""
+    import gzip
+
+    from aggregator.parse import parse_feed
+
+    feed_server.serve("/feed.xml.gz", gzip.compress(GOOD), headers={"Content-Type": "application/x-gzip"})
+    feed_server.serve("/bomb.xml.gz", gzip_bomb(20 * 2**20), headers={"Content-Type": "application/x-gzip"})
+    local = tmp_path / "feed.xml.gz"
+    local.write_bytes(gzip.compress(GOOD))
+
+    async def go():
+        async with Fetcher(FetchLimits(host_gap=0, max_body=2**20)) as f:
+            return [await f.fetch(u) for u in (feed_server.url("/feed.xml.gz"), feed_server.url("/bomb.xml.gz"))]
+
+    packed, bomb = asyncio.run(go())
+    assert packed.ok and packed.body == GOOD and parse_feed(packed.body, packed.url).entries
+    assert bomb.error_kind == "too-large" and bomb.body is None
+    from_file = asyncio.run(_fetch_file(local.as_uri()))
+    assert from_file.ok and from_file.body == GOOD
+
+
+async def _fetch_file(url):
+    async with Fetcher() as f:
+        return await f.fetch(url)
+
+
 def test_retry_after_forms():
     now = datetime(2026, 11, 28, 8, 0, tzinfo=UTC)
     assert parse_retry_after("120", now) == 120
