@@ -195,6 +195,8 @@ def _entry(raw: Any) -> Entry | None:
     title = _clean(raw.get("title")) or ""
     # FeedBurner-style feeds link to a redirector and give the article's own address beside it
     link = unwrap_redirect(raw.get("feedburner_origlink") or raw.get("link") or None)
+    if not link:  # a podcast episode with no page: its audio (or video) is what there is to open
+        link = next((e.get("href") for e in raw.get("enclosures") or () if isinstance(e, dict) and e.get("href")), None)
     guid = raw.get("id") or raw.get("guid") or None
     summary = raw.get("summary") or ""
     content = raw.get("content") or []

@@ -195,6 +195,20 @@ def test_what_blog_software_adds_to_every_excerpt_is_not_its_text(excerpt, text)
     assert item.summary == text
 
 
+def test_an_episode_without_a_page_links_to_its_audio():
+    rss = (
+        b'<rss version="2.0"><channel><title>Podcast</title>'
+        b'<item><title>Ep 1</title><guid isPermaLink="false">ep1</guid>'
+        b'<enclosure url="https://cdn.example/ep1.mp3" type="audio/mpeg" length="1"/></item>'
+        b"<item><title>Ep 2</title><link>https://pod.example/ep2</link>"
+        b'<enclosure url="https://cdn.example/ep2.mp3" type="audio/mpeg" length="1"/></item></channel></rss>'
+    )
+    assert [(e.guid, e.url) for e in parse_feed(rss, "https://pod.example/feed").entries] == [
+        ("ep1", "https://cdn.example/ep1.mp3"),
+        (None, "https://pod.example/ep2"),  # its page, when it has one
+    ]
+
+
 def _rss(title: str, prolog: str | None) -> str:
     decl = f'<?xml version="1.0" encoding="{prolog}"?>\n' if prolog else ""
     item = f"<item><title>{title}</title><guid>1</guid></item>"
