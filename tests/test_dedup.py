@@ -375,33 +375,15 @@ def test_the_earliest_published_is_the_original_whatever_feed_came_first(tmp_pat
     original, and the copies point at it; once a digest has shown the copy as the report, it stays so."""
     store, pipe = _pipeline(tmp_path)
     report = CycleReport()
+    seen = T0 + timedelta(hours=4)  # one cycle finds all three
+
+    def add(feed, title, hours):
+        return pipe.ingest(_item(feed, f"{feed}-1", title, WIRE_TEXT, T0 + timedelta(hours=hours), seen), seen, report)
+
     with store.transaction():
-        paper = pipe.ingest(
-            _item(
-                "paper",
-                "p1",
-                "Washington blacklists 27 Chinese companies",
-                WIRE_TEXT,
-                T0 + timedelta(hours=3),
-                T0 + timedelta(hours=4),
-            ),
-            T0 + timedelta(hours=4),
-            report,
-        )
-        radio = pipe.ingest(
-            _item(
-                "radio",
-                "r1",
-                "27 Chinese firms added to US Entity List",
-                WIRE_TEXT,
-                T0 + timedelta(hours=2),
-                T0 + timedelta(hours=4),
-            ),
-            T0 + timedelta(hours=4),
-            report,
-        )
-        wire = pipe.ingest(_item("wire", "w1", "US adds 27 Chinese firms to trade blacklist", WIRE_TEXT,
-                                 T0, T0 + timedelta(hours=4)), T0 + timedelta(hours=4), report)  # fmt: skip
+        paper = add("paper", "Washington blacklists 27 Chinese companies", 3)
+        radio = add("radio", "27 Chinese firms added to US Entity List", 2)
+        wire = add("wire", "US adds 27 Chinese firms to trade blacklist", 0)
     rows = {r["id"]: r for r in store.execute("SELECT * FROM items")}
     assert rows[wire]["dup_level"] == "new" and rows[wire]["duplicate_of"] is None
     assert rows[paper]["duplicate_of"] == wire and rows[radio]["duplicate_of"] == wire
