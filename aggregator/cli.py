@@ -27,7 +27,7 @@ from aggregator.store import Store, database_error, database_path
 EXAMPLES: dict[str, str] = {
     "run": "aggregator --config config run",
     "poll": "aggregator poll --once --force",
-    "feeds add": "aggregator feeds add https://example.org/news/ --tags china,tech",
+    "feeds add": "aggregator feeds add https://example.org/news/ https://example.com/feed.xml --tags china,tech",
     "feeds list": "aggregator feeds list",
     "feeds remove": "aggregator feeds remove https://example.org/feed.xml",
     "feeds import": "aggregator feeds import subscriptions.opml",
@@ -88,8 +88,8 @@ def build_parser() -> argparse.ArgumentParser:
     feeds = _sub(subs, "feeds", "add, list, remove, import or export feeds", "feeds list")
     fs = feeds.add_subparsers(dest="action", metavar="ACTION", parser_class=_Parser)
     fs.required = True
-    s = _sub(fs, "add", "add a feed (a web page's feeds are discovered)", "feeds add")
-    s.add_argument("url")
+    s = _sub(fs, "add", "add feeds (a web page's feed is discovered)", "feeds add")
+    s.add_argument("urls", nargs="+", metavar="URL")
     s.add_argument("--title")
     s.add_argument("--interval", help='e.g. "30m"')
     s.add_argument("--tags", help="comma-separated")
@@ -372,18 +372,30 @@ def cmd_feeds(ctx: Context) -> int:
             )
         return 0
     if action == "add":
-        added = asyncio.run(
-            feedlist.add_feed(
-                ctx.config_dir,
-                ctx.args.url,
-                title=ctx.args.title,
-                interval=ctx.args.interval,
-                tags=[t.strip() for t in (ctx.args.tags or "").split(",") if t.strip()],
-            )
-        )
-        for line in added:
-            _out(line)
-        return 0
+        urls = ctx.args.urls
+        if ctx.args.title and len(urls) > 1:
+            raise AggregatorError("--title names one feed, and several URLs were given", hint="add them one by one")
+        failed = 0
+        for url in urls:
+            try:
+                added = asyncio.run(
+                    feedlist.add_feed(
+                        ctx.config_dir,
+                        url,
+                        title=ctx.args.title,
+                        interval=ctx.args.interval,
+                        tags=[t.strip() for t in (ctx.args.tags or "").split(",") if t.strip()],
+                    )
+                )
+            except AggregatorError as e:
+                if len(urls) == 1:
+                    raise
+                _err(f"aggregator: {e}\n" + (f"hint: {e.hint}\n" if e.hint else ""))  # the others still go in
+                failed += 1
+                continue
+            for line in added:
+                _out(line)
+        return 2 if failed else 0
     if action == "remove":
         feedlist.remove_feed(ctx.config_dir, ctx.args.url)
         _out(f"removed {ctx.args.url} from {display_path(ctx.config_dir / 'feeds.toml')} (its items stay)")

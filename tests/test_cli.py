@@ -184,6 +184,14 @@ def test_every_command_as_a_user_drives_it(tmp_path):
         '<opml version="2.0"><body><outline text="Tech"><outline text="X" xmlUrl="https://x.example/rss"/>'
         "</outline></body></opml>"
     )
+    # several at once, as pasted: the ones that can be added are, the others say why (exit 2)
+    other = tmp_path / "other.xml"
+    other.write_bytes(rss([{"guid": "o1", "title": "Other", "link": "https://o.example/1"}], title="Other"))
+    p = ok("feeds", "add", str(other), str(tmp_path / "missing.xml"), str(feed))
+    assert p.returncode == 2 and "added feed file://" in p.stdout and "already in" in p.stdout
+    assert "missing.xml" in p.stderr and "Traceback" not in p.stderr
+    assert ok("feeds", "add", str(other), str(feed), "--title", "X").returncode == 2
+    assert ok("feeds", "remove", other.as_uri()).returncode == 0
     p = ok("feeds", "import", str(opml))
     assert "1 feeds added, 0 already there" in p.stdout
     assert 'xmlUrl="https://x.example/rss"' in ok("feeds", "export").stdout
