@@ -292,6 +292,22 @@ def test_links_through_a_redirector_become_the_articles_own():
     assert other.url == "https://example.org/url?url=https://elsewhere.example/"
 
 
+def test_a_google_news_link_of_the_older_kind_gives_the_articles_address():
+    """Older Google News ids are base64 of a protobuf holding the article's URL; newer ones hold a key only
+    Google resolves, and stay as they are (the headline rule finds their copies)."""
+    import base64
+
+    from aggregator.parse import unwrap_redirect
+
+    article = "https://www.reuters.com/technology/us-adds-chinese-firms-2026-11-28/"
+    packed = b"\x08\x13\x22" + bytes([len(article)]) + article.encode() + b"\xd2\x01\x00"
+    old = base64.urlsafe_b64encode(packed).decode().rstrip("=")
+    assert unwrap_redirect(f"https://news.google.com/rss/articles/{old}?oc=5") == article
+    new = "https://news.google.com/rss/articles/CBMiU0FVX3lxTE1hYmNkZWZnaGlqa2xtbm9wcXJzdHV2d3h5ejAxMjM0NTY3ODk?oc=5"
+    assert unwrap_redirect(new) == new
+    assert unwrap_redirect("https://news.google.com/rss/articles/%%%") == "https://news.google.com/rss/articles/%%%"
+
+
 def test_text_escaped_twice_by_the_feed_is_decoded_twice():
     """Some feeds escape their HTML twice ("&amp;lt;p&amp;gt;", "&amp;#8217;"): their tags and entities
     never show as text; text escaped once keeps its "<", ">" and "&"."""
