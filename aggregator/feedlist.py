@@ -127,6 +127,8 @@ def discover_links(page: str, base: str) -> list[tuple[str, str | None]]:
 
 # Where sites keep their feed when the page does not announce it (WordPress, Blogger, static site generators).
 COMMON_FEED_PATHS = ("/feed", "/rss", "/feed.xml", "/rss.xml", "/atom.xml", "/index.xml", "/feeds/posts/default")
+# The feed of a page itself: WordPress category and tag pages (/feed), Reddit and others (.rss), /rss.
+PAGE_FEED_SUFFIXES = ("/feed", "/.rss", ".rss", "/rss")
 _FEEDISH_HREF = re.compile(r"(?:^|/)(?:feed|rss|atom)(?:\.xml|\.rss|\.atom)?/?$|\.(?:rss|atom)$", re.I)
 
 
@@ -150,10 +152,14 @@ def feedish_anchors(page: str, base: str) -> list[str]:
 
 
 async def _probe(fetcher: Fetcher, page: str, base: str) -> tuple[str, str | None] | None:
-    """A page that announces no feed: try its feed-like links, then the usual feed paths of its site."""
-    origin = "{0.scheme}://{0.netloc}".format(urlsplit(base))
+    """A page that announces no feed: try its feed-like links, then the page's own feed where sites keep it
+    (a WordPress category's /feed, a subreddit's .rss), then the usual feed paths of its site."""
+    parts = urlsplit(base)
+    origin = f"{parts.scheme}://{parts.netloc}"
+    path = parts.path.rstrip("/")
+    own = [f"{origin}{path}{suffix}" for suffix in PAGE_FEED_SUFFIXES] if path else []
     tried: list[str] = []
-    for url in [*feedish_anchors(page, base)[:5], *(origin + p for p in COMMON_FEED_PATHS)]:
+    for url in [*feedish_anchors(page, base)[:5], *own, *(origin + p for p in COMMON_FEED_PATHS)]:
         if url in tried:
             continue
         tried.append(url)

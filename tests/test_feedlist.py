@@ -217,6 +217,25 @@ def test_add_takes_the_pages_main_feed_and_lists_the_others(tmp_path, feed_serve
     ]
 
 
+def test_add_finds_the_feed_of_the_page_itself(tmp_path, feed_server):
+    """A WordPress category page keeps its own feed at .../feed, a subreddit at .../.rss: the page's feed is
+    found before the site's main feed at /feed."""
+    html = {"Content-Type": "text/html"}
+    feed_server.serve("/feed", rss([{"title": "all", "link": "https://e.example/a"}], title="Whole site"))
+    feed_server.serve("/category/china/", "<html><body>China posts</body></html>", headers=html)
+    feed_server.serve("/category/china/feed", rss([{"title": "c", "link": "https://e.example/c"}], title="China"))
+    feed_server.serve("/r/worldnews/", "<html><body>subreddit</body></html>", headers=html)
+    feed_server.serve("/r/worldnews/.rss", rss([{"title": "w", "link": "https://e.example/w"}], title="worldnews"))
+    cfg = write_config(tmp_path, [])
+    for page, feed in (("/category/china/", "/category/china/feed"), ("/r/worldnews/", "/r/worldnews/.rss")):
+        lines = asyncio.run(add_feed(cfg, feed_server.url(page)))
+        assert lines[0].startswith(f"found by trying and added {feed_server.url(feed)}"), lines
+    assert [f.url for f in load_feeds(cfg)] == [
+        feed_server.url("/category/china/feed"),
+        feed_server.url("/r/worldnews/.rss"),
+    ]
+
+
 def test_add_finds_a_feed_the_page_does_not_announce(tmp_path, feed_server):
     """No <link rel="alternate">: a feed-looking link of the page is tried, then the site's usual feed
     paths (/feed, /rss, /feed.xml, /atom.xml...), as the best readers do."""
