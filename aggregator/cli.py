@@ -266,6 +266,8 @@ def cmd_seeds(ctx: Context) -> int:
         return 0
     paths: list[Path] = []
     for arg in ctx.args.paths or [ctx.settings.seeds_dir]:
+        if isinstance(arg, str) and not arg.strip():  # "" would be the current folder, every file in it
+            raise AggregatorError("seeds import: an empty path", hint="give seed files, folders or URLs")
         if isinstance(arg, str) and re.match(r"https?://", arg, re.I):  # an article online: saved as a seed file
             from aggregator.seeds import download_seed
 
@@ -402,6 +404,8 @@ def cmd_feeds(ctx: Context) -> int:
         return 0
     if action == "import":
         source = ctx.args.file
+        if not source.strip():
+            raise AggregatorError("feeds import: no file given", hint="aggregator feeds import subscriptions.opml")
         online = bool(re.match(r"https?://", source, re.I))
         report = feedlist.import_opml(ctx.config_dir, source if online else Path(source))
         where = source if online else display_path(Path(source))

@@ -117,7 +117,10 @@ async def download_seed(url: str, folder: Path) -> Path:
     async with Fetcher() as fetcher:
         result = await fetcher.fetch(url)
     if not result.ok or not result.body:
-        raise SeedError(f"cannot fetch {url}: {result.error or 'empty answer'}", hint=result.hint or "check the URL")
+        raise SeedError(
+            f"cannot fetch {url}: {result.error or 'empty answer'}",
+            hint="check the address, or save the page from the browser into the seeds folder",
+        )
     kind = (result.content_type or "text/html").split(";")[0].strip().lower()
     if "html" not in kind:
         raise SeedError(f"{url}: not a web page ({kind})", hint="save the article as text or HTML and import the file")

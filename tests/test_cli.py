@@ -206,6 +206,9 @@ def test_every_command_as_a_user_drives_it(tmp_path):
     assert "unchanged" in ok("seeds", "import", str(seed)).stdout
     assert "Huawei barred from UK 5G" in ok("seeds", "list").stdout and "[us-china-tech]" in ok("seeds", "list").stdout
     assert ok("seeds", "import", str(tmp_path / "nope.md")).returncode == 2
+    empty = ok("seeds", "import", "")  # not the current folder and every file in it
+    assert empty.returncode == 2 and "an empty path" in empty.stderr
+    assert "no file given" in ok("feeds", "import", "").stderr
 
     assert ok("poll", "--once").returncode == 0
     items = [
