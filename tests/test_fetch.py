@@ -405,3 +405,39 @@ def test_a_site_whose_certificate_is_not_valid_is_a_tls_error():
         server.shutdown()
     assert result.error_kind == "tls" and "CERTIFICATE_VERIFY_FAILED" in result.error
     assert result.hint and "certificate is not valid" in result.hint
+
+
+def test_an_http_proxy_from_the_environment_is_used(monkeypatch):
+    """Behind a corporate proxy: HTTP_PROXY / HTTPS_PROXY / NO_PROXY are honoured (httpx reads them). The
+    feed's host does not resolve here, so only the proxy can have answered."""
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    asked: list[str] = []
+
+    class Proxy(BaseHTTPRequestHandler):
+        def do_GET(self):  # noqa: N802
+            asked.append(self.path)  # a proxy is sent the absolute URL
+            self.send_response(200)
+            self.send_header("Content-Type", "application/rss+xml")
+            self.send_header("Content-Length", str(len(GOOD)))
+            self.end_headers()
+            self.wfile.write(GOOD)
+
+        def log_message(self, *args):
+            pass
+
+    proxy = ThreadingHTTPServer(("127.0.0.1", 0), Proxy)
+    threading.Thread(target=proxy.serve_forever, daemon=True).start()
+    try:
+        for name in ("NO_PROXY", "no_proxy", "ALL_PROXY", "all_proxy"):
+            monkeypatch.delenv(name, raising=False)
+        monkeypatch.setenv("HTTP_PROXY", f"http://127.0.0.1:{proxy.server_port}")
+
+        async def go():
+            async with Fetcher(FetchLimits(host_gap=0)) as f:
+                return await f.fetch("http://feeds.invalid/news.xml")
+
+        result = asyncio.run(go())
+    finally:
+        proxy.shutdown()
+    assert result.ok and result.body == GOOD and asked == ["http://feeds.invalid/news.xml"]
