@@ -48,7 +48,7 @@ def send_smtp(msg: EmailMessage, to: tuple[str, ...], s: SmtpSettings) -> Sent:
             client: smtplib.SMTP = smtplib.SMTP_SSL(s.host, s.port, timeout=s.timeout, context=context)
         else:
             client = smtplib.SMTP(s.host, s.port, timeout=s.timeout)
-        with client:
+        try:
             client.ehlo()
             if mode == "starttls" or (mode == "auto" and client.has_extn("starttls")):
                 client.starttls(context=context)
@@ -67,6 +67,8 @@ def send_smtp(msg: EmailMessage, to: tuple[str, ...], s: SmtpSettings) -> Sent:
                 f"250 accepted by {where}",
                 {addr: f"{code} {_text(reply)}" for addr, (code, reply) in refused.items()},
             )
+        finally:
+            _close(client)
     except smtplib.SMTPAuthenticationError as e:
         raise DeliveryError(
             f"{where}: login refused: {e.smtp_code} {_text(e.smtp_error)}",
@@ -90,6 +92,17 @@ def send_smtp(msg: EmailMessage, to: tuple[str, ...], s: SmtpSettings) -> Sent:
         raise DeliveryError(f"{where}: {e}", permanent=True, hint=_unsupported_hint(str(e))) from e
     except (TimeoutError, smtplib.SMTPException, OSError, ssl.SSLError) as e:
         raise DeliveryError(f"{where}: {type(e).__name__}: {e}", permanent=False, hint=_transport_hint(e, s)) from e
+
+
+def _close(client: smtplib.SMTP) -> None:
+    """QUIT and close, whatever the server answers to QUIT: once it has taken the message after DATA, an
+    odd reply to QUIT (or none) is no failure, and a retry would mail the digest twice."""
+    try:
+        client.quit()
+    except (smtplib.SMTPException, OSError):
+        pass
+    finally:
+        client.close()
 
 
 def _mode(s: SmtpSettings) -> str:

@@ -910,3 +910,26 @@ def test_a_login_without_its_password_says_which_variable_is_missing(tmp_path, m
     finally:
         server.stop()
     assert len(sink.messages) == 1
+
+
+def test_a_server_that_answers_quit_oddly_after_taking_the_digest_gets_it_once(tmp_path):
+    """The message was accepted (250 after DATA); the server then answers QUIT with something else than
+    221. That is no failure: retrying would mail the digest twice."""
+    from aiosmtpd.controller import Controller
+    from conftest import SmtpSink
+
+    class OddQuit(SmtpSink):
+        async def handle_QUIT(self, server, session, envelope):  # noqa: N802
+            return "554 5.0.0 closing anyway"
+
+    sink = OddQuit()
+    port = free_port()
+    server = Controller(sink, hostname="127.0.0.1", port=port)
+    server.start()
+    try:
+        store, settings, wl = setup(tmp_path)
+        out = delivery.run_digest(store, settings, wl, datetime.now(UTC), smtp=smtp("127.0.0.1", port))
+    finally:
+        server.stop()
+    assert out.status == "sent", out.message
+    assert len(sink.messages) == 1 and store.digests(1)[0]["status"] == "sent"
