@@ -308,7 +308,14 @@ _SKIP = {"title", "script", "style", "noscript", "template", "svg", "button", "s
 _BOILERPLATE = {"nav", "header", "footer", "aside", "form", "figure", "dialog", "menu"}
 _BOILERPLATE_NAME = re.compile(
     r"(?:^|[\s_-])(?:nav|navbar|menu|footer|comments?|related|share|sharing|social|newsletter|promo|advert|ads?|"
-    r"sidebar|breadcrumbs?|cookie|subscribe|recommended|most-read|outbrain|taboola)(?:$|[\s_-])",
+    r"sidebar|breadcrumbs?|cookie|subscribe|recommended|most-read|outbrain|taboola|more|trending|popular|teasers?)"
+    r"(?:$|[\s_-])",
+    re.I,
+)
+# the container of an article's text as CMSs name it (WordPress entry-content, story-body, article__body...)
+_BODY_NAME = re.compile(
+    r"(?:^|\s)(?:article[-_]*body|story[-_]*body|entry[-_]*content|post[-_]*(?:content|body)|article[-_]*content|"
+    r"article[-_]*text|story[-_]*content|body[-_]*text)(?:$|\s)",
     re.I,
 )
 _VOID = {"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "source", "track", "wbr"}
@@ -349,8 +356,9 @@ class _MainText(HTMLParser):
         boiler = boiler or any(
             v in ("navigation", "banner", "contentinfo", "complementary") for k, v in attrs if k == "role"
         )
-        if tag == "article":
-            self.articles += 1
+        itemprop = next((v or "" for k, v in attrs if k == "itemprop"), "")
+        if tag == "article" or itemprop == "articleBody" or (named and _BODY_NAME.search(named)):
+            self.articles += 1  # an article's body, by its element or by its name (schema.org, CMS classes)
             article = self.articles
         self.stack.append((tag, boiler, article))
 

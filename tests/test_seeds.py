@@ -346,3 +346,27 @@ def test_a_seed_imported_by_its_url_is_saved_and_recognised_in_feeds(tmp_path, f
     ):
         p = run("seeds", "import", feed_server.url(path))
         assert p.returncode == 2 and message in p.stderr and "Traceback" not in p.stderr, p.stderr
+
+
+def test_html_seed_whose_body_is_named_not_an_article_element(tmp_path):
+    """No <article> around the story, but a body the CMS names (itemprop="articleBody", "entry-content"),
+    and teasers of other stories in <article> elements below: the story's text only."""
+    story = (
+        "<p>The Dutch government on Friday published rules requiring exporters of advanced lithography "
+        "equipment to apply for a licence before shipping to China.</p>"
+        "<p>ASML said the rules would affect a small share of its sales and that it expected licences for "
+        "most existing orders, which it would ship as planned.</p>"
+    )
+    teasers = (
+        '<section class="grid"><article><h3>Apple unveils new iPhone</h3><p>Apple on Tuesday unveiled '
+        "its latest phone with a faster chip and a better camera.</p></article><article><h3>Bitcoin rallies</h3>"
+        "<p>Bitcoin rose above a key level on Wednesday as investors returned.</p></article></section>"
+    )
+    for opening in ('<div itemprop="articleBody">', '<div class="entry-content clearfix">'):
+        page = tmp_path / "asml.html"
+        page.write_text(
+            "<html><head><title>Netherlands restricts ASML exports | Daily Tech</title></head><body>"
+            f"<h1>Netherlands restricts ASML exports</h1>{opening}{story}</div>{teasers}</body></html>"
+        )
+        seed = read_seed(page)
+        assert seed.text.startswith("The Dutch government on Friday") and seed.text.endswith("ship as planned.")
