@@ -106,7 +106,7 @@ def build_parser() -> argparse.ArgumentParser:
     s = _sub(
         ss,
         "import",
-        "import seed articles (.txt, .md, .html files or folders; an article's URL is saved into seeds_dir); "
+        "import seed articles (.txt, .md, .html, .eml files or folders; an article's URL is saved into seeds_dir); "
         "default: seeds_dir",
         "seeds import",
     )

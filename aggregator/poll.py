@@ -200,8 +200,8 @@ class Pipeline:
             done.append((seed, changed))
         if problems is not None:
             problems.extend(
-                f"{path}: unknown format: seeds are plain text (.txt or no suffix), Markdown (.md) "
-                "or saved pages (.html)"
+                f"{path}: unknown format: seeds are plain text (.txt or no suffix), Markdown (.md), "
+                "saved pages (.html) or saved mails (.eml)"
                 for path in other
             )
         self._seed_urls = None

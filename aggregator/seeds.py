@@ -1,4 +1,4 @@
-"""Seed articles: the user's own corpus. Read plain text, Markdown with front matter, and HTML.
+"""Seed articles: the user's own corpus. Read plain text, Markdown with front matter, HTML, and mails.
 
 Plain text (the format of `seeds/`): first line the title, then an optional `Published:` line,
 then the body. Markdown: an optional `---` front matter block with `title:`, `published:`/`date:`
@@ -15,6 +15,8 @@ import html
 import json
 import re
 from datetime import UTC, datetime
+from email import policy as email_policy
+from email.parser import BytesParser
 from email.utils import parsedate_to_datetime
 from html.parser import HTMLParser
 from pathlib import Path
@@ -31,7 +33,7 @@ from aggregator.parse import is_bot_check
 HTML_SUFFIXES = (".html", ".htm", ".xhtml", ".shtml")
 # read from a seeds folder; a file without a suffix is plain text (a file named on the command line is read
 # whatever its name)
-SEED_SUFFIXES = (".txt", ".text", ".md", ".markdown", "", *HTML_SUFFIXES)
+SEED_SUFFIXES = (".txt", ".text", ".md", ".markdown", "", ".eml", *HTML_SUFFIXES)
 _DATE_FORMATS = (
     "%b %d, %Y %I:%M %p",
     "%B %d, %Y %I:%M %p",
@@ -86,16 +88,24 @@ def find_seed_files(paths: list[Path], other: list[Path] | None = None) -> list[
 
 def read_seed(path: Path) -> Seed:
     try:
-        raw = decode_document(path.read_bytes())
+        data = path.read_bytes()
     except OSError as e:
         raise SeedError(f"{path}: cannot read the seed: {e.strerror}") from e
     suffix = path.suffix.lower()
+    if suffix == ".eml":
+        title, published, url, text = _from_email(data)
+        return _seed(path, title, published, url, text)
+    raw = decode_document(data)
     if suffix in HTML_SUFFIXES or raw.lstrip()[:15].lower().startswith(("<!doctype", "<html")):
         title, published, url, text = _from_html(raw)
     elif suffix in (".md", ".markdown"):
         title, published, url, text = _from_markdown(raw)
     else:
         title, published, url, text = _from_text(raw)
+    return _seed(path, title, published, url, text)
+
+
+def _seed(path: Path, title: str, published: datetime | None, url: str | None, text: str) -> Seed:
     text = " ".join(text.split())
     if not title and not text:
         raise SeedError(f"{path}: the seed is empty", hint="a seed needs a title line and a body")
@@ -161,6 +171,25 @@ def _file_stem(url: str) -> str:
         stem = segments[-2] + "-" + stem
     stem = re.sub(r"[^\w.-]+", "-", stem or parts.hostname or "page").strip("-.")[:80]
     return f"{parts.hostname or 'page'}-{stem}" if stem != parts.hostname else stem
+
+
+def _from_email(data: bytes) -> tuple[str, datetime | None, str | None, str]:
+    """A newsletter saved from a mail client (.eml): its subject, date and text (the HTML part read as a
+    page, else the plain one)."""
+    msg = BytesParser(policy=email_policy.default).parsebytes(data)
+    title = " ".join(str(msg.get("Subject") or "").split())
+    published = parse_date(str(msg.get("Date") or "")) if msg.get("Date") else None
+    text = ""
+    try:
+        html_part = msg.get_body(preferencelist=("html",))
+        if html_part is not None:
+            text = _main_text(html_part.get_content())
+        if not text.strip():
+            plain = msg.get_body(preferencelist=("plain",))
+            text = plain.get_content() if plain is not None else ""
+    except (LookupError, UnicodeError, AttributeError):  # an unknown charset, a broken part
+        text = text or ""
+    return title, published, None, text
 
 
 def _from_text(raw: str) -> tuple[str, datetime | None, str | None, str]:

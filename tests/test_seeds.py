@@ -370,3 +370,35 @@ def test_html_seed_whose_body_is_named_not_an_article_element(tmp_path):
         )
         seed = read_seed(page)
         assert seed.text.startswith("The Dutch government on Friday") and seed.text.endswith("ship as planned.")
+
+
+def test_a_newsletter_saved_from_the_mail_client_is_a_seed(tmp_path):
+    """A newsletter kept as .eml: its subject, its date and the text of its HTML part (links, the
+    unsubscribe footer and the "view in browser" line are not the article); a plain-text mail too."""
+    from email.message import EmailMessage
+
+    body = (
+        "The Commerce Department added 36 Chinese companies to the Entity List on Thursday, including "
+        "memory chipmaker YMTC's suppliers, in the widest round of export restrictions this year."
+    )
+    msg = EmailMessage()
+    msg["Subject"] = "China Tech Weekly: the Entity List grows again"
+    msg["From"] = "China Tech Weekly <news@weekly.example>"
+    msg["Date"] = "Fri, 16 Dec 2022 09:00:00 +0000"
+    msg.set_content(f"{body}\n\nUnsubscribe: https://weekly.example/u\n")
+    msg.add_alternative(
+        '<html><body><table><tr><td><a href="https://weekly.example/web">View in browser</a></td></tr>'
+        f"<tr><td><h1>The Entity List grows again</h1><p>{body}</p></td></tr>"
+        '<tr><td class="footer"><a href="https://weekly.example/u">Unsubscribe</a></td></tr></table></body></html>',
+        subtype="html",
+    )
+    (tmp_path / "weekly.eml").write_bytes(bytes(msg))
+    seed = read_seed(tmp_path / "weekly.eml")
+    assert seed.title == "China Tech Weekly: the Entity List grows again"
+    assert seed.published == datetime(2022, 12, 16, 9, 0, tzinfo=UTC)
+    assert body in seed.text and "Unsubscribe" not in seed.text and "View in browser" not in seed.text
+    plain = EmailMessage()
+    plain["Subject"] = "Note"
+    plain.set_content(body)
+    (tmp_path / "note.eml").write_bytes(bytes(plain))
+    assert read_seed(tmp_path / "note.eml").text == body
