@@ -15,7 +15,12 @@ def _redacted(record: logging.LogRecord) -> bool:
     message = record.getMessage()
     if "@" in message:
         record.msg, record.args = redact(message), None
+    if record.exc_info and not record.exc_text:  # a traceback can quote the URL too
+        record.exc_text = redact(_TRACEBACKS.formatException(record.exc_info))
     return True
+
+
+_TRACEBACKS = logging.Formatter()
 
 
 class JsonFormatter(logging.Formatter):
@@ -27,7 +32,7 @@ class JsonFormatter(logging.Formatter):
             "message": record.getMessage(),
         }
         if record.exc_info:
-            obj["exception"] = self.formatException(record.exc_info)
+            obj["exception"] = record.exc_text or self.formatException(record.exc_info)
         return json.dumps(obj, ensure_ascii=False)
 
 

@@ -317,10 +317,14 @@ def test_logs_and_the_digests_feed_health_never_show_a_feeds_password(capsys):
         for fmt in ("text", "json"):
             setup_logging(fmt)
             logging.getLogger("aggregator.poll").warning("failed: %s answered %d", url, 401)
+            try:
+                raise ValueError(f"while fetching {url}")
+            except ValueError:
+                logging.getLogger("aggregator.poll").exception("entry skipped")
     finally:
         root.handlers[:], root.level = handlers, level
     logged = capsys.readouterr().err
-    assert logged.count("https://reader:***@members.example/feed") == 2 and "hunter2" not in logged
+    assert logged.count("https://reader:***@members.example/feed") == 4 and "hunter2" not in logged
     now = datetime.now(UTC)
     state = SimpleNamespace(url=url, title=None, gone=False, failing_since=now - timedelta(days=2), last_error=url)
     [health] = feed_health([state], now)
