@@ -8,9 +8,8 @@
     primary := "(" query ")" | FIELD ":" primary | "\"" phrase "\"" | WORD["*"] | "@" LIST
 
 FIELD is one of title, summary, text (title + summary), feed (its title), tag (its tags in feeds.toml),
-author. Operators are written in
-capitals (lower-case "and"/"or"/"not" are ordinary words). A WORD ending in "*" is a prefix. A
-WORD written all in capitals with 2-5 letters ("US", "UK", "EU") matches only words written in
+author. Operators are written in capitals (lower-case "and"/"or"/"not" are ordinary words). A WORD
+ending in "*" is a prefix. A WORD written all in capitals with 2-5 letters ("US", "UK", "EU") matches only words written in
 capitals in the text (with dots removed, so "U.S." is "US"): the country, not the pronoun.
 Matching is case- and accent-insensitive otherwise, on whole words ("ban" never matches "bank").
 
@@ -186,7 +185,7 @@ def make_phrase(text: str, q: str = "", col: int = 0) -> Node:
     parts = [p for p in re.split(r"[\s\-/]+", text.strip()) if p.strip("'’,;!?.")]
     # 华为: the phrase "华 为" (characters are the words of Chinese and Japanese text); as any run of
     # characters matches inside a longer one, a * after it adds nothing
-    parts = [c for p in parts for c in (cjk_split(p, 1) if has_cjk(p) else [p]) if c != "*"]
+    parts = [c for p in parts for c in ([c for c in cjk_split(p, 1) if c != "*"] if has_cjk(p) else [p])]
     if not parts:
         raise _error(q, col, "empty phrase")
     terms = tuple(make_term(p, q, col) for p in parts)
