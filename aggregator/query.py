@@ -9,9 +9,10 @@
 
 FIELD is one of title, summary, text (title + summary), feed (its title), tag (its tags in feeds.toml),
 author. Operators are written in capitals (lower-case "and"/"or"/"not" are ordinary words). A WORD
-ending in "*" is a prefix. A WORD written all in capitals with 2-5 letters ("US", "UK", "EU") matches only words written in
-capitals in the text (with dots removed, so "U.S." is "US"): the country, not the pronoun.
-Matching is case- and accent-insensitive otherwise, on whole words ("ban" never matches "bank").
+ending in "*" is a prefix. A WORD written all in capitals with 2-5 letters ("US", "UK", "EU") matches
+only words written in capitals in the text (with dots removed, so "U.S." is "US"): the country, not the
+pronoun. Matching is case- and accent-insensitive otherwise, on whole words ("ban" never matches "bank");
+Chinese and Japanese, written without spaces, character by character ("华为" is the phrase "华 为").
 
 `parse` raises QuerySyntaxError with the column; `watchlist` adds the file and line.
 """
