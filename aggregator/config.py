@@ -154,7 +154,10 @@ def _email_list(value: Any) -> tuple[str, ...]:
     if isinstance(value, list) and value and all(isinstance(v, str) for v in value):
         found = getaddresses(value)
         if found and all(_EMAIL.match(addr) for _, addr in found) and len(found) >= len(value):
-            return tuple(_mailbox(name, addr) for name, addr in found)
+            unique: dict[str, str] = {}  # an address listed twice gets one copy (as it is first written)
+            for name, addr in found:
+                unique.setdefault(addr.lower(), _mailbox(name, addr))
+            return tuple(unique.values())
     raise ValueError(
         'expected e-mail addresses like ["me@example.org", "Jane Doe <jane@example.org>"] '
         '(a name with a comma in quotes: "\\"Doe, Jane\\" <jane@example.org>")'

@@ -117,3 +117,11 @@ def test_files_saved_by_windows_editors_are_read(tmp_path):
     assert any(t.id == "us-china-tech" for t in load_watchlist(cfg).topics)
     remove_feed(cfg, "https://a.example/feed")  # an edit of such a file keeps the rest of it
     assert [f.url for f in load_feeds(cfg)] == ["https://b.example/feed"]
+
+
+def test_a_recipient_listed_twice_gets_one_copy(tmp_path):
+    text = '[digest]\nto = ["me@example.org", "Me <ME@example.org>", "you@example.org, me@example.org"]\n'
+    assert load_settings(write_config(tmp_path, [], settings=text))["digest.to"] == (
+        "me@example.org",
+        "you@example.org",
+    )
