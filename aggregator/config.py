@@ -379,6 +379,10 @@ def load_settings(config_dir: Path) -> Settings:
             raise ConfigError(f"{where}: {key}: {e}, got {_describe(raw)}") from None
     if values["smtp.port"] is None:  # the port of the TLS mode: 465 for implicit TLS, else submission
         values["smtp.port"] = 465 if values["smtp.security"] == "tls" else 587
+    login = values["smtp.username"] or ""
+    if not _lookup(data, "smtp.from")[0] and _EMAIL.match(login):
+        # a relay refuses a sender its account does not own (digest@localhost): send as the account
+        values["smtp.from"] = _mailbox("aggregator", login)
     return Settings(config_dir=config_dir, values=values)
 
 

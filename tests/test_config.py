@@ -125,3 +125,18 @@ def test_a_recipient_listed_twice_gets_one_copy(tmp_path):
         "me@example.org",
         "you@example.org",
     )
+
+
+def test_the_sender_is_the_login_when_it_is_an_address_and_from_is_left_out(tmp_path):
+    """A relay refuses a sender its account does not own: with smtp.from left out and a login that is an
+    address, the digest is sent as that address; an explicit smtp.from always wins."""
+    login = '[smtp]\nhost = "smtp.example.org"\nusername = "jane@example.org"\n'
+    assert (
+        load_settings(write_config(tmp_path / "a", [], settings=login))["smtp.from"] == "aggregator <jane@example.org>"
+    )
+    given = login + 'from = "News <news@example.org>"\n'
+    assert load_settings(write_config(tmp_path / "b", [], settings=given))["smtp.from"] == "News <news@example.org>"
+    plain = '[smtp]\nhost = "smtp.example.org"\nusername = "jane"\n'  # not an address: the default stays
+    assert (
+        load_settings(write_config(tmp_path / "c", [], settings=plain))["smtp.from"] == "aggregator <digest@localhost>"
+    )
