@@ -177,6 +177,7 @@ def envelope_address(mailbox: str) -> str:
     return parseaddr(mailbox)[1] or mailbox
 
 
+PLACEHOLDER_RECIPIENT = "me@example.org"  # digest.to's default: `status` says when mail would go there
 _WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 
 # key, default, parser. Order is the order of the reference table in the README.
@@ -200,7 +201,7 @@ SETTINGS: list[tuple[str, Any, Callable[[Any], Any]]] = [
     ("dedup.story_window", "72h", parse_duration),
     ("digest.time", "07:00", parse_hhmm),
     ("digest.timezone", "UTC", parse_timezone),
-    ("digest.to", ["me@example.org"], _email_list),
+    ("digest.to", [PLACEHOLDER_RECIPIENT], _email_list),
     ("digest.cadence", "daily", _one_of("daily", "weekly")),
     ("digest.weekday", "mon", _one_of(*_WEEKDAYS)),
     ("digest.empty", "send", _one_of("send", "skip")),

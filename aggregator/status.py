@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from aggregator import schedule
-from aggregator.config import Settings, load_feeds
+from aggregator.config import PLACEHOLDER_RECIPIENT, Settings, load_feeds
 from aggregator.errors import AggregatorError
 from aggregator.store import Store, iso
 from aggregator.watchlist import load_watchlist
@@ -87,6 +87,7 @@ def collect(store: Store, settings: Settings, config_dir: Path, now: datetime) -
         if last_digest
         else None,
         "next_digest": iso(next_digest),
+        "recipients": list(settings["digest.to"]),
         "delivery": f"SMTP {settings['smtp.host']}:{settings['smtp.port']} ({settings['smtp.security']})"
         if settings.smtp_configured
         else f"outbox {settings.data_dir / 'outbox'}",
@@ -121,7 +122,10 @@ def render(st: dict[str, Any]) -> str:
         if d
         else "last digest: none yet"
     )
-    lines.append(f"next digest: {st['next_digest']} via {st['delivery']}")
+    to = ", ".join(st["recipients"])
+    if st["recipients"] == [PLACEHOLDER_RECIPIENT] and st["delivery"].startswith("SMTP"):
+        to += " (the example address: set digest.to in aggregator.toml)"
+    lines.append(f"next digest: {st['next_digest']} via {st['delivery']} to {to}")
     for name, err in st["config_errors"].items():
         lines.append(f"config:      {name}: {err}")
     for name in st["rejected_by_daemon"]:

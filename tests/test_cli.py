@@ -111,6 +111,11 @@ def test_poll_export_status_via_env(tmp_path):
     p = run("status", "--json", env=env)
     st = json.loads(p.stdout)
     assert st["healthy"] and st["items"] == 12 and st["feeds"]["total"] == 1
+    assert st["recipients"] == ["me@example.org"]
+    assert "via outbox" in run("status", env=env).stdout  # the example address only matters for mail
+    with open(cfg / "aggregator.toml", "a") as f:
+        f.write('[smtp]\nhost = "127.0.0.1"\n')
+    assert "to me@example.org (the example address: set digest.to" in run("status", env=env).stdout
     p = run("digest", "--preview", "--out", str(tmp_path / "d.html"), env=env)
     assert p.returncode == 0 and "<html" in (tmp_path / "d.html").read_text()
     # .eml: the message as it would be sent (a mail client opens it); any other name: the text part
