@@ -30,7 +30,7 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.interval import IntervalTrigger
 
 from aggregator import delivery, schedule
-from aggregator.config import Settings, display_path, load_feeds, load_settings
+from aggregator.config import PLACEHOLDER_RECIPIENT, Settings, display_path, load_feeds, load_settings
 from aggregator.errors import AggregatorError, StoreError
 from aggregator.poll import Pipeline
 from aggregator.seeds import find_seed_files
@@ -168,6 +168,10 @@ class Daemon:
             self.settings["digest.timezone"],
             "SMTP " + self.settings["smtp.host"] if self.settings.smtp_configured else "outbox folder",
         )
+        if self.settings.smtp_configured and self.settings["digest.to"] == (PLACEHOLDER_RECIPIENT,):
+            log.warning(
+                "digest.to is the example address %s: set who gets the digest in aggregator.toml", PLACEHOLDER_RECIPIENT
+            )
         # a digest a crash left half-sent goes out first, with its own window and Message-ID
         delivery.retry_due(self.store, self.settings, self.pipeline.watchlist, now)
         await self.catch_up(now)
