@@ -378,6 +378,15 @@ def load_settings(config_dir: Path) -> Settings:
             values[key] = parser(raw)
         except ValueError as e:
             raise ConfigError(f"{where}: {key}: {e}, got {_describe(raw)}") from None
+    host = values["smtp.host"] or ""
+    if m := re.fullmatch(r"(?:smtps?://)?([^\s:/\[\]]+):(\d{1,5})/?", host.strip()):  # "smtp.example.org:465"
+        if not 1 <= int(m.group(2)) <= 65535:
+            raise ConfigError(f"{where}: smtp.host: {host!r}: the port must be a number from 1 to 65535")
+        if values["smtp.port"] not in (None, int(m.group(2))):
+            raise ConfigError(
+                f"{where}: smtp.host: {host!r} names port {m.group(2)}, smtp.port says {values['smtp.port']}"
+            )
+        values["smtp.host"], values["smtp.port"] = m.group(1), int(m.group(2))
     if values["smtp.port"] is None:  # the port of the TLS mode: 465 for implicit TLS, else submission
         values["smtp.port"] = 465 if values["smtp.security"] == "tls" else 587
     login = values["smtp.username"] or ""

@@ -18,6 +18,8 @@ CASES = [
     ("[digest]\nto = []\n", "digest.to: expected e-mail addresses"),  # nobody to send it to
     ('[smtp]\nsecurity = "tsl"\n', 'smtp.security: expected one of "auto", "starttls", "tls", "none", got "tsl"'),
     ("[smtp]\nport = 99999\n", "smtp.port: expected a whole number from 1 to 65535, got 99999"),
+    ('[smtp]\nhost = "mail.example:465"\nport = 587\n', "smtp.host: 'mail.example:465' names port 465"),
+    ('[smtp]\nhost = "mail.example:99999"\n', "the port must be a number from 1 to 65535"),
     ('[poll]\ndefault_interval = "often"\n', 'poll.default_interval: expected a duration like "30m"'),
     ('[poll]\nmax_body = "huge"\n', 'poll.max_body: expected a size like "10MiB", got "huge"'),
     ("[digest]\ntime = 7\n", 'digest.time: expected "HH:MM", got 7'),
@@ -48,11 +50,14 @@ def test_settings_errors_are_one_line(tmp_path, text, expected):
         ('[smtp]\nsecurity = "tls"\nport = 2465\n', "tls", 2465),
         ('[smtp]\nsecurity = "none"\n', "none", 587),
         ("[smtp]\nport = 465\n", "auto", 465),  # sent with implicit TLS: see send._mode
+        ('[smtp]\nhost = "smtp.example.org:2525"\n', "auto", 2525),  # host:port, as often written
+        ('[smtp]\nhost = "smtps://smtp.example.org:465"\nport = 465\n', "auto", 465),
     ],
 )
 def test_smtp_port_follows_the_security_mode_unless_given(tmp_path, text, security, port):
     settings = load_settings(write_config(tmp_path, [], settings=text))
     assert (settings["smtp.security"], settings["smtp.port"]) == (security, port)
+    assert settings["smtp.host"] in (None, "smtp.example.org")
 
 
 FEED_CASES = [
