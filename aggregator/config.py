@@ -17,7 +17,7 @@ from email.utils import getaddresses, parseaddr
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 from aggregator.errors import ConfigError
 from aggregator.models import FeedSpec
@@ -63,19 +63,26 @@ def parse_size(value: Any) -> int:
 
 def parse_hhmm(value: Any) -> tuple[int, int]:
     if isinstance(value, str):
-        m = re.fullmatch(r"(\d{1,2}):(\d{2})", value.strip())
+        m = re.fullmatch(r"(\d{1,2}):(\d{2})(?::00)?", value.strip())
         if m and int(m.group(1)) < 24 and int(m.group(2)) < 60:
             return int(m.group(1)), int(m.group(2))
     raise ValueError('expected "HH:MM"')
 
 
 def parse_timezone(value: Any) -> str:
-    if isinstance(value, str) and value:
+    """An IANA zone name; written in another case or with spaces ("europe/london", "America/New York"), the
+    name it stands for."""
+    if isinstance(value, str) and value.strip():
+        name = value.strip()
         try:
-            ZoneInfo(value)
-            return value
+            ZoneInfo(name)
+            return name
         except (ZoneInfoNotFoundError, ValueError):
             pass
+        wanted = name.replace(" ", "_").lower()
+        match = next((z for z in sorted(available_timezones()) if z.lower() == wanted), None)
+        if match:
+            return match
     raise ValueError('expected an IANA time zone name like "Europe/London"')
 
 

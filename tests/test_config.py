@@ -145,3 +145,16 @@ def test_the_sender_is_the_login_when_it_is_an_address_and_from_is_left_out(tmp_
     assert (
         load_settings(write_config(tmp_path / "c", [], settings=plain))["smtp.from"] == "aggregator <digest@localhost>"
     )
+
+
+@pytest.mark.parametrize(
+    ("written", "zone", "time"),
+    [
+        ('timezone = "europe/london"\ntime = "07:00:00"\n', "Europe/London", (7, 0)),
+        ('timezone = "America/New York"\ntime = "7:30"\n', "America/New_York", (7, 30)),
+        ('timezone = "utc"\n', "UTC", (7, 0)),
+    ],
+)
+def test_digest_time_and_zone_as_people_write_them(tmp_path, written, zone, time):
+    settings = load_settings(write_config(tmp_path, [], settings="[digest]\n" + written))
+    assert (settings["digest.timezone"], settings["digest.time"]) == (zone, time)
