@@ -30,6 +30,11 @@ DATA_DIR_ENV = "AGGREGATOR_DATA_DIR"
 
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(s|m|h|d|w)?\s*$")
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800, None: 1}
+# "1h30m", "90 minutes", "1 hour 30 min", "2 days": parts of a number and a unit, written out or not
+_DURATION_PART = re.compile(
+    r"\s*(\d+(?:\.\d+)?)\s*(seconds?|secs?|s|minutes?|mins?|m|hours?|hrs?|h|days?|d|weeks?|w)(?![a-z])\s*,?",
+    re.I,
+)
 
 
 def parse_duration(value: Any) -> int:
@@ -44,6 +49,9 @@ def parse_duration(value: Any) -> int:
         m = _DURATION.match(value)
         if m:
             return int(float(m.group(1)) * _UNITS[m.group(2)])
+        parts = list(_DURATION_PART.finditer(value))
+        if parts and "".join(p.group(0) for p in parts) == value and value.strip():
+            return int(sum(float(p.group(1)) * _UNITS[p.group(2)[0].lower()] for p in parts))
     raise ValueError('expected a duration like "30m", "2h" or "1d"')
 
 

@@ -158,3 +158,15 @@ def test_the_sender_is_the_login_when_it_is_an_address_and_from_is_left_out(tmp_
 def test_digest_time_and_zone_as_people_write_them(tmp_path, written, zone, time):
     settings = load_settings(write_config(tmp_path, [], settings="[digest]\n" + written))
     assert (settings["digest.timezone"], settings["digest.time"]) == (zone, time)
+
+
+@pytest.mark.parametrize(
+    ("written", "seconds"),
+    [("30m", 1800), ("1h30m", 5400), ("90 minutes", 5400), ("1 hour 30 min", 5400), ("2 days", 172800),
+     ("1.5 hours", 5400), ("1 week", 604800), ("45s", 45)],
+)  # fmt: skip
+def test_durations_as_people_write_them(tmp_path, written, seconds):
+    cfg = write_config(tmp_path, [], settings=f'[poll]\ndefault_interval = "{written}"\n')
+    assert load_settings(cfg)["poll.default_interval"] == seconds
+    (cfg / "feeds.toml").write_text(f'[[feed]]\nurl = "https://a.example/feed"\ninterval = "{written}"\n')
+    assert load_feeds(cfg)[0].interval == seconds
