@@ -74,10 +74,9 @@ def read_date(text: str | None) -> datetime | None:
             hour = hour % 12 + (12 if m.group(4).startswith("p") else 0)
         rest = s[m.end() :]
     try:
-        local = datetime(year, month, day, hour, minute, second)
-    except ValueError:
+        return (datetime(year, month, day, hour, minute, second) - timedelta(hours=_offset(rest))).replace(tzinfo=UTC)
+    except (ValueError, OverflowError):  # the 31st of February; year 9999 pushed past the end by its zone
         return None
-    return (local - timedelta(hours=_offset(rest))).replace(tzinfo=UTC)
 
 
 def _day(s: str) -> tuple[int, int, int] | None:

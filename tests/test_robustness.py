@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import re
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from email import message_from_bytes, policy
 
 import pytest
@@ -93,6 +93,18 @@ _fragments = st.sampled_from(
         "\r\n",
         "é",
         "<pubDate>Mon, 32 Foo 99999</pubDate>",
+        # what the readers of dates, excerpts, CJK text and link unwrapping see in real feeds
+        "<pubDate>Sa, 28 Okt 2026 10:00:00 CEST</pubDate>",
+        "<pubDate>2026年11月28日 18:19</pubDate>",
+        "<pubDate>31.02.2026 25:61</pubDate>",
+        "<updated>03/04/2026 9:15 pm EST</updated>",
+        "The post ",
+        " appeared first on ",
+        "Continue reading →",
+        " […]",
+        "美国商务部将华为列入实体清单",
+        "<link>https://news.google.com/rss/articles/CBMiAAAA?oc=5</link>",
+        '<enclosure url="https://cdn.example/a.mp3" type="audio/mpeg"/>',
         '<?xml version="1.0" encoding="utf-16"?>',
         "<rss version='2.0'>",
         "<channel>",
@@ -162,3 +174,43 @@ def test_any_feed_text_renders_a_valid_message_with_clean_headers(title, feed_ti
     assert parsed.get_body(("plain",)) is not None and parsed.get_body(("html",)) is not None
     html = parsed.get_body(("html",)).get_content()
     assert not DANGER.search(html.replace("&lt;", "").replace("&gt;", "")) or "<script" not in html
+
+
+_date_like = st.builds(
+    lambda day, month, year, clock, zone: f"{day} {month} {year} {clock} {zone}",
+    st.integers(0, 40),
+    st.sampled_from(["Jan", "okt", "Mär", "nov.", "13", "décembre", "maio", "x"]),
+    st.integers(0, 9999),
+    st.sampled_from(["10:00", "25:61", "9:15 pm", "13:00 am", "10h30", ""]),
+    st.sampled_from(["+0100", "GMT+01:00", "CEST", "EST", "-9999", "UTC", ""]),
+)
+
+
+@settings(max_examples=800, deadline=None)
+@given(st.one_of(st.text(max_size=80), _date_like))
+def test_any_date_text_is_a_utc_date_or_none(text):
+    from aggregator.dates import misread_by_feedparser, read_date
+
+    misread_by_feedparser(text)
+    got = read_date(text)
+    assert got is None or got.utcoffset() == timedelta(0)
+
+
+@settings(max_examples=500, deadline=None)
+@given(_text, _text)
+def test_excerpt_cleaning_only_ever_cuts_the_end(text, title):
+    from aggregator.normalise import strip_boilerplate
+
+    cleaned = strip_boilerplate(text, title)
+    stem = cleaned[:-1] if cleaned.endswith("…") else cleaned
+    assert text.startswith(stem.rstrip()) or text.replace("[…]", "…").startswith(stem.rstrip())
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.text(max_size=60))
+def test_cjk_pieces_and_google_news_ids_never_raise(text):
+    from aggregator.normalise import cjk_split
+    from aggregator.parse import unwrap_redirect
+
+    assert "".join(cjk_split(text, 1)) == text
+    unwrap_redirect("https://news.google.com/rss/articles/" + text)
