@@ -94,8 +94,8 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--interval", help='e.g. "30m"')
     s.add_argument("--tags", help="comma-separated")
     _sub(fs, "list", "list feeds and their health", "feeds list")
-    s = _sub(fs, "remove", "remove a feed from feeds.toml (its items stay)", "feeds remove")
-    s.add_argument("url")
+    s = _sub(fs, "remove", "remove feeds from feeds.toml (their items stay)", "feeds remove")
+    s.add_argument("urls", nargs="+", metavar="URL")
     s = _sub(fs, "import", "import an OPML file, or one online by its URL (folders become tags)", "feeds import")
     s.add_argument("file", metavar="FILE_OR_URL")
     _sub(fs, "export", "write the feeds as OPML to standard output", "feeds export")
@@ -172,6 +172,24 @@ def _out(text: str = "") -> None:
 
 def _err(text: str) -> None:
     sys.stderr.write(redact(text))
+
+
+def _each(urls: list[str], act: Callable[[str], list[str]]) -> int:
+    """Do ``act`` for each URL given, printing what it says. With several, one that fails says why and the
+    others are still done (exit 2); a single one fails as any command does."""
+    failed = 0
+    for url in urls:
+        try:
+            lines = act(url)
+        except AggregatorError as e:
+            if len(urls) == 1:
+                raise
+            _err(f"aggregator: {e}\n" + (f"hint: {e.hint}\n" if e.hint else ""))
+            failed += 1
+            continue
+        for line in lines:
+            _out(line)
+    return 2 if failed else 0
 
 
 def _since(value: str | None, now: datetime) -> datetime | None:
@@ -374,34 +392,23 @@ def cmd_feeds(ctx: Context) -> int:
             )
         return 0
     if action == "add":
-        urls = ctx.args.urls
-        if ctx.args.title and len(urls) > 1:
+        if ctx.args.title and len(ctx.args.urls) > 1:
             raise AggregatorError("--title names one feed, and several URLs were given", hint="add them one by one")
-        failed = 0
-        for url in urls:
-            try:
-                added = asyncio.run(
-                    feedlist.add_feed(
-                        ctx.config_dir,
-                        url,
-                        title=ctx.args.title,
-                        interval=ctx.args.interval,
-                        tags=[t.strip() for t in (ctx.args.tags or "").split(",") if t.strip()],
-                    )
-                )
-            except AggregatorError as e:
-                if len(urls) == 1:
-                    raise
-                _err(f"aggregator: {e}\n" + (f"hint: {e.hint}\n" if e.hint else ""))  # the others still go in
-                failed += 1
-                continue
-            for line in added:
-                _out(line)
-        return 2 if failed else 0
+        tags = [t.strip() for t in (ctx.args.tags or "").split(",") if t.strip()]
+        return _each(
+            ctx.args.urls,
+            lambda url: asyncio.run(
+                feedlist.add_feed(ctx.config_dir, url, title=ctx.args.title, interval=ctx.args.interval, tags=tags)
+            ),
+        )
     if action == "remove":
-        feedlist.remove_feed(ctx.config_dir, ctx.args.url)
-        _out(f"removed {ctx.args.url} from {display_path(ctx.config_dir / 'feeds.toml')} (its items stay)")
-        return 0
+        where = display_path(ctx.config_dir / "feeds.toml")
+
+        def remove(url: str) -> list[str]:
+            feedlist.remove_feed(ctx.config_dir, url)
+            return [f"removed {url} from {where} (its items stay)"]
+
+        return _each(ctx.args.urls, remove)
     if action == "import":
         source = ctx.args.file
         if not source.strip():

@@ -196,7 +196,8 @@ def test_every_command_as_a_user_drives_it(tmp_path):
     assert p.returncode == 2 and "added feed file://" in p.stdout and "already in" in p.stdout
     assert "missing.xml" in p.stderr and "Traceback" not in p.stderr
     assert ok("feeds", "add", str(other), str(feed), "--title", "X").returncode == 2
-    assert ok("feeds", "remove", other.as_uri()).returncode == 0
+    p = ok("feeds", "remove", "https://not-listed.example/feed", other.as_uri())  # the listed one still goes
+    assert p.returncode == 2 and f"removed {other.as_uri()}" in p.stdout and "not-listed" in p.stderr
     p = ok("feeds", "import", str(opml))
     assert "1 feeds added, 0 already there" in p.stdout
     assert 'xmlUrl="https://x.example/rss"' in ok("feeds", "export").stdout
