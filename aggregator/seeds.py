@@ -193,20 +193,31 @@ def _from_email(data: bytes) -> tuple[str, datetime | None, str | None, str]:
 
 
 def _from_text(raw: str) -> tuple[str, datetime | None, str | None, str]:
-    lines = raw.splitlines()
-    while lines and not lines[0].strip():
-        lines.pop(0)
-    title = lines.pop(0).strip() if lines else ""
-    published = None
-    url = None
-    for i, line in enumerate(lines[:5]):
-        m = re.match(r"\s*(published|date|url|source)\s*:\s*(.+)$", line, re.I)
-        if m and m.group(1).lower() in ("published", "date"):
-            published = parse_date(m.group(2))
-            lines[i] = ""
-        elif m and m.group(2).startswith("http"):
+    """The first line is the title, or a `Title:` line among the first few is; `Published:`/`Date:` and
+    `URL:`/`Source:` lines (or a bare address) near the top give the date and the address."""
+    lines = [line.strip() for line in raw.splitlines()]
+    title, published, url = "", None, None
+    head = 0
+    for i, line in enumerate(lines[:8]):
+        m = re.match(r"(title|headline|published|date|url|source|link)\s*:\s*(.+)$", line, re.I)
+        label = m.group(1).lower() if m else ""
+        if label in ("title", "headline") and not title:
+            title = m.group(2).strip()  # type: ignore[union-attr]
+        elif label in ("published", "date") and published is None:
+            published = parse_date(m.group(2))  # type: ignore[union-attr]
+        elif m and m.group(2).startswith("http") and url is None:
             url = m.group(2).strip()
-            lines[i] = ""
+        elif re.fullmatch(r"https?://\S+", line) and url is None:
+            url = line  # a pasted address on a line of its own
+        elif line and not title and i == head:
+            title = line
+        elif not line and i == head:
+            head += 1  # blank lines before the title
+            continue
+        else:
+            continue
+        lines[i] = ""
+        head = i + 1
     return title, published, url, "\n".join(lines)
 
 

@@ -402,3 +402,26 @@ def test_a_newsletter_saved_from_the_mail_client_is_a_seed(tmp_path):
     plain.set_content(body)
     (tmp_path / "note.eml").write_bytes(bytes(plain))
     assert read_seed(tmp_path / "note.eml").text == body
+
+
+def test_plain_text_seeds_as_people_paste_them(tmp_path):
+    """The address pasted above the headline; labelled lines (Title:, URL:, Date:) in any order."""
+    pasted = tmp_path / "pasted.txt"
+    pasted.write_text(
+        "\nhttps://www.reuters.com/tech/us-reviews-alibaba-cloud\nUS reviews Alibaba cloud\n\nThe body.\n"
+    )
+    seed = read_seed(pasted)
+    assert (seed.title, seed.url, seed.text) == (
+        "US reviews Alibaba cloud",
+        "https://www.reuters.com/tech/us-reviews-alibaba-cloud",
+        "The body.",
+    )
+    labelled = tmp_path / "labelled.txt"
+    labelled.write_text("URL: https://e.example/a\nDate: 18.01.2022\nTitle: US reviews Alibaba cloud\n\nThe body.\n")
+    seed = read_seed(labelled)
+    assert (seed.title, seed.url, seed.published, seed.text) == (
+        "US reviews Alibaba cloud",
+        "https://e.example/a",
+        datetime(2022, 1, 18, tzinfo=UTC),
+        "The body.",
+    )
