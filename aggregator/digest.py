@@ -42,6 +42,7 @@ class Entry:
     duplicates: int
     update_of: datetime | None = None  # for an update: when the story was first reported (before the window)
     earlier: int = 0  # for an update: how many of its reports came before the window
+    also_urls: tuple[str | None, ...] = ()  # beside ``also``: the link to each one's report (when known)
 
 
 @dataclass(frozen=True)
@@ -195,11 +196,12 @@ def _entry(
         head = next((m for m in copies if (m["summary"] or "").strip()), head)
     when = _dt(head["published"]) or _dt(head["fetched_at"])
     assert when is not None
-    others = []
+    others: dict[str, str | None] = {}  # outlet -> the link to its report
     for s in sources:
-        name = s["feed_title"] or ""
+        name = redact(s["feed_title"] or "")
         if s["id"] != head["id"] and name and name not in others and name != head["feed_title"]:
-            others.append(name)
+            url = s["url"] if "url" in s.keys() else None
+            others[name] = clean_link(url) if url else None
     matched = json.loads(head["matched"]) if isinstance(head["matched"], str) else list(head["matched"])
     matched = compact_matches(matched)
     return Entry(
@@ -212,6 +214,7 @@ def _entry(
         score=float(head["score"]),
         matched=tuple(matched),
         also=tuple(others),
+        also_urls=tuple(others.values()),
         follow_up_of=head["seed_title"],
         duplicates=sum(1 for s in sources if s["dup_level"] != "new"),
         update_of=update_of,

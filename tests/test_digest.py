@@ -665,6 +665,8 @@ def test_items_stored_after_a_digest_in_the_same_cycle_go_to_the_next_window(tmp
 
 
 def test_a_big_story_names_eight_other_outlets_and_counts_the_rest():
+    from dataclasses import replace
+
     from aggregator.digest import Digest, Entry, Section
     from aggregator.render import render_html, render_text
 
@@ -676,6 +678,12 @@ def test_a_big_story_names_eight_other_outlets_and_counts_the_rest():
     d = Digest(when, when + timedelta(days=1), "UTC", (Section("t", "Topic", (entry,)),), 13, 0, (), ())
     for text in (render_text(d), render_html(d)):
         assert "Outlet 1, Outlet 2" in text and "Outlet 8 and 4 more" in text and "Outlet 9" not in text
+    # in the HTML each outlet links to its own report (a reader picks the one without a paywall)
+    urls = ("https://o1.example/a", None, "javascript:alert(1)")
+    linked = replace(entry, also=outlets[:3], also_urls=urls)
+    html = render_html(replace(d, sections=(Section("t", "Topic", (linked,)),)))
+    assert '<a href="https://o1.example/a" style="color:#1d4ed8;text-decoration:none;">Outlet 1</a>, Outlet 2, ' in html
+    assert "javascript" not in html and '<a href="#"' in html
 
 
 def test_the_story_many_outlets_cover_comes_first_and_updates_are_counted():
