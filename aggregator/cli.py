@@ -39,7 +39,7 @@ EXAMPLES: dict[str, str] = {
     "status": "aggregator status --check || echo unhealthy",
     "export items": "aggregator export items --format jsonl > items.jsonl",
     "export feed": "aggregator export feed us-china-tech > us-china-tech.atom",
-    "explain": "aggregator explain 42",
+    "explain": "aggregator explain 42  (or the link the digest shows: aggregator explain https://...)",
     "watchlist list": "aggregator watchlist list",
     "watchlist show": "aggregator watchlist show us-china-tech",
     "watchlist add": "aggregator watchlist add chips --name 'Chip industry' --query 'semiconductor* OR chipmak*'",
@@ -134,8 +134,8 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("topic")
     s.add_argument("--days", type=int, default=30)
 
-    s = _sub(subs, "explain", "why an item was merged, clustered and tagged")
-    s.add_argument("item_id", type=int)
+    s = _sub(subs, "explain", "why an item was merged, clustered and tagged (by its id, or its link in the digest)")
+    s.add_argument("item", metavar="ITEM_ID_OR_URL")
 
     wl = _sub(subs, "watchlist", "list, show, add, remove, validate or test topics", "watchlist list")
     ws = wl.add_subparsers(dest="action", metavar="ACTION", parser_class=_Parser)
@@ -427,7 +427,7 @@ def cmd_feeds(ctx: Context) -> int:
 def cmd_explain(ctx: Context) -> int:
     from aggregator.explain import explain
 
-    _out(explain(ctx.store, ctx.args.item_id))
+    _out(explain(ctx.store, ctx.args.item))
     return 0
 
 

@@ -1,15 +1,19 @@
-"""`aggregator explain ITEM_ID`: why an item was merged, clustered and tagged."""
+"""`aggregator explain ITEM_ID_OR_URL`: why an item was merged, clustered and tagged."""
 
 from __future__ import annotations
 
+import re
+
 from aggregator.errors import AggregatorError
+from aggregator.normalise import canonical_url
 from aggregator.store import Store
 
 
-def explain(store: Store, item_id: int) -> str:
-    row = store.item(item_id) if 0 < item_id < 2**63 else None  # SQLite ids are 64-bit
-    if row is None:
-        raise AggregatorError(f"no item #{item_id}", hint="`aggregator export items` lists the ids")
+def explain(store: Store, item: int | str) -> str:
+    """``item``: an item's id, or a link to it (the digest shows links, not ids)."""
+    item_id = find_item(store, item)
+    row = store.item(item_id)
+    assert row is not None
     lines = [
         f"item #{row['id']}: {row['title']}",
         f"  feed:          {row['feed_url']}" + (f"   (outlet: {row['source']})" if row["source"] else ""),
@@ -36,9 +40,34 @@ def explain(store: Store, item_id: int) -> str:
             lines.append(
                 f"   {mark} #{m['id']} [{m['dup_level']}] {m['feed_title'] or m['feed_url']}: {m['title'][:80]}"
             )
-    topics = store.topics_of(item_id)
+    topics = store.topics_of(row["id"])
     if not topics:
         lines.append("  topics:        none")
     for t in topics:
         lines.append(f"  topic:         {t['topic']} (score {t['score']}): {', '.join(t['matched'])}")
     return "\n".join(lines)
+
+
+def find_item(store: Store, item: int | str) -> int:
+    """The id of an item given by its id or by a link to it: the feed's link or the digest's (which has no
+    trackers): matched on the canonical URL, the original report first."""
+    text = str(item).strip()
+    if re.fullmatch(r"-?\d+", text):
+        item_id = int(text)
+        if 0 < item_id < 2**63 and store.item(item_id) is not None:  # SQLite ids are 64-bit
+            return item_id
+        raise AggregatorError(f"no item #{text}", hint="`aggregator export items` lists the ids")
+    key = canonical_url(text) if re.match(r"https?://", text, re.I) else None
+    row = (
+        store.execute(
+            "SELECT id FROM items WHERE canonical_url = ? ORDER BY dup_level != 'new', id LIMIT 1", (key,)
+        ).fetchone()
+        if key
+        else None
+    )
+    if row is None:
+        raise AggregatorError(
+            f"no item with the link {text}" if key else f"{text!r} is neither an item id nor a link",
+            hint="give the id (`aggregator export items` lists them) or the link the digest shows",
+        )
+    return int(row["id"])

@@ -224,6 +224,11 @@ def test_every_command_as_a_user_drives_it(tmp_path):
     text = ok("explain", str(entity["id"])).stdout
     assert "canonical url: https://wire.example.com/2026/11/27/us-entity-list-chinese-firms" in text
     assert "topic:         us-china-tech" in text
+    # by the link the digest shows (trackers gone, http or https): the same explanation
+    assert ok("explain", "http://wire.example.com/2026/11/27/us-entity-list-chinese-firms?utm_source=x").stdout == text
+    p = ok("explain", "https://nowhere.example/a")
+    assert p.returncode == 2 and "no item with the link https://nowhere.example/a" in p.stderr
+    assert "neither an item id nor a link" in ok("explain", "abc").stderr
 
     p = ok("digest", "--send")
     assert p.returncode == 0 and "sent: written to" in p.stdout
