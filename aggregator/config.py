@@ -312,7 +312,12 @@ def display_path(path: Path) -> str:
 
 
 def resolve_config_dir(cli_value: str | None) -> Path:
-    return Path(cli_value or os.environ.get(CONFIG_ENV) or "config").expanduser()
+    """--config DIR, else $AGGREGATOR_CONFIG, else ./config. One of its files named instead of the folder
+    (`--config config/aggregator.toml`) stands for its folder."""
+    path = Path(cli_value or os.environ.get(CONFIG_ENV) or "config").expanduser()
+    if path.name in ("aggregator.toml", "feeds.toml", "watchlist.toml") and path.is_file():
+        return path.parent
+    return path
 
 
 def read_config_text(path: Path) -> str | None:

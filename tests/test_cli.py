@@ -111,6 +111,15 @@ def test_poll_export_status_via_env(tmp_path):
     p = run("status", "--json", env=env)
     st = json.loads(p.stdout)
     assert st["healthy"] and st["items"] == 12 and st["feeds"]["total"] == 1
+    # the config file named instead of its folder stands for the folder
+    named = run(
+        "--config",
+        str(cfg / "aggregator.toml"),
+        "status",
+        "--json",
+        env={"AGGREGATOR_DATA_DIR": env["AGGREGATOR_DATA_DIR"]},
+    )
+    assert named.returncode == 0 and json.loads(named.stdout)["items"] == 12
     assert st["recipients"] == ["me@example.org"]
     assert "via outbox" in run("status", env=env).stdout  # the example address only matters for mail
     with open(cfg / "aggregator.toml", "a") as f:
