@@ -511,6 +511,8 @@ def load_feeds(config_dir: Path) -> list[FeedSpec]:
             except ValueError as e:
                 raise ConfigError(f"{at}: interval: {e}, got {_describe(raw['interval'])}") from None
         tags = raw.get("tags", [])
+        if isinstance(tags, str):  # tags = "china, tech": as `feeds add --tags` takes them
+            tags = [t.strip() for t in tags.split(",") if t.strip()]
         if not isinstance(tags, list) or not all(isinstance(t, str) for t in tags):
             raise ConfigError(f"{at}: tags: expected a list of strings, got {_describe(tags)}")
         title = raw.get("title")

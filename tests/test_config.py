@@ -64,7 +64,7 @@ FEED_CASES = [
     ('[[feed]]\ntitle = "x"\n', "feed #1: url: expected a URL or path, got None"),
     ('[[feed]]\nurl = "gopher://x"\n', "feed #1: url: expected an http, https or file URL or a path"),
     ('[[feed]]\nurl = "https://a.example/f"\ninterval = "sometimes"\n', "feed #1: interval: expected a duration"),
-    ('[[feed]]\nurl = "https://a.example/f"\ntags = "news"\n', "feed #1: tags: expected a list of strings"),
+    ('[[feed]]\nurl = "https://a.example/f"\ntags = 3\n', "feed #1: tags: expected a list of strings"),
     ('[[feed]]\nurl = "https://a.example/f"\n[[feed]]\nurl = "https://a.example/f"\n', "is listed twice"),
     ('[[feed]]\nurl = "https://a.example/f"\nintervall = "5m"\n', "feed #1: intervall: unknown key"),
     ('[[feed]]\nurl = "http://"\n', "feed #1: url: not a valid http URL"),
@@ -170,3 +170,9 @@ def test_durations_as_people_write_them(tmp_path, written, seconds):
     assert load_settings(cfg)["poll.default_interval"] == seconds
     (cfg / "feeds.toml").write_text(f'[[feed]]\nurl = "https://a.example/feed"\ninterval = "{written}"\n')
     assert load_feeds(cfg)[0].interval == seconds
+
+
+def test_feed_tags_written_as_one_string(tmp_path):
+    cfg = write_config(tmp_path, [])
+    (cfg / "feeds.toml").write_text('[[feed]]\nurl = "https://a.example/f"\ntags = "china, tech"\n')
+    assert load_feeds(cfg)[0].tags == ("china", "tech")
