@@ -10,7 +10,6 @@ import argparse
 import asyncio
 import json
 import logging
-import re
 import sqlite3
 import sys
 from collections.abc import Callable, Sequence
@@ -19,7 +18,15 @@ from pathlib import Path
 from typing import Any, NoReturn
 
 from aggregator import __version__
-from aggregator.config import Settings, display_path, load_feeds, load_settings, parse_duration, resolve_config_dir
+from aggregator.config import (
+    Settings,
+    display_path,
+    is_web_url,
+    load_feeds,
+    load_settings,
+    parse_duration,
+    resolve_config_dir,
+)
 from aggregator.errors import AggregatorError, QuerySyntaxError, redact
 from aggregator.logs import setup_logging
 from aggregator.store import Store, database_error, database_path
@@ -286,7 +293,7 @@ def cmd_seeds(ctx: Context) -> int:
     for arg in ctx.args.paths or [ctx.settings.seeds_dir]:
         if isinstance(arg, str) and not arg.strip():  # "" would be the current folder, every file in it
             raise AggregatorError("seeds import: an empty path", hint="give seed files, folders or URLs")
-        if isinstance(arg, str) and re.match(r"https?://", arg, re.I):  # an article online: saved as a seed file
+        if isinstance(arg, str) and is_web_url(arg):  # an article online: saved as a seed file
             from aggregator.seeds import download_seed
 
             saved = asyncio.run(download_seed(arg, ctx.settings.seeds_dir))
@@ -413,10 +420,8 @@ def cmd_feeds(ctx: Context) -> int:
         source = ctx.args.file
         if not source.strip():
             raise AggregatorError("feeds import: no file given", hint="aggregator feeds import subscriptions.opml")
-        online = bool(re.match(r"https?://", source, re.I))
-        report = feedlist.import_opml(ctx.config_dir, source if online else Path(source))
-        where = source if online else display_path(Path(source))
-        _out(f"{report.added} feeds added, {report.known} already there, from {where}")
+        report = feedlist.import_opml(ctx.config_dir, source)
+        _out(f"{report.added} feeds added, {report.known} already there, from {report.source}")
         for problem in report.problems:
             _out(f"  skipped: {problem}")
         return 0

@@ -421,6 +421,11 @@ def load_settings(config_dir: Path) -> Settings:
 _SCHEMES = ("http", "https", "file")
 
 
+def is_web_url(text: str) -> bool:
+    """Whether a command's argument is an http(s) address rather than a path."""
+    return text.strip().lower().startswith(("http://", "https://"))
+
+
 def without_feed_scheme(url: str) -> str:
     """feed://host/path and feed:https://host/path (browsers' and old readers' subscribe links) as http(s)."""
     if url[:5].lower() == "feed:":

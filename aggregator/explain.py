@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 
+from aggregator.config import is_web_url
 from aggregator.errors import AggregatorError
 from aggregator.normalise import canonical_url
 from aggregator.store import Store
@@ -57,7 +58,7 @@ def find_item(store: Store, item: int | str) -> int:
         if 0 < item_id < 2**63 and store.item(item_id) is not None:  # SQLite ids are 64-bit
             return item_id
         raise AggregatorError(f"no item #{text}", hint="`aggregator export items` lists the ids")
-    key = canonical_url(text) if re.match(r"https?://", text, re.I) else None
+    key = canonical_url(text) if is_web_url(text) else None
     row = (
         store.execute(
             "SELECT id FROM items WHERE canonical_url = ? ORDER BY dup_level != 'new', id LIMIT 1", (key,)

@@ -22,6 +22,7 @@ import tomlkit
 
 from aggregator.config import (
     display_path,
+    is_web_url,
     load_feeds,
     normalise_feed_url,
     parse_duration,
@@ -29,7 +30,7 @@ from aggregator.config import (
     without_feed_scheme,
 )
 from aggregator.errors import ConfigError, OpmlError, ParseError
-from aggregator.fetch import Fetcher
+from aggregator.fetch import Fetcher, fetch_once
 from aggregator.models import FeedSpec
 from aggregator.normalise import decode_document, xml_safe
 from aggregator.parse import parse_feed
@@ -258,6 +259,7 @@ class OpmlReport:
     problems: list[str] = field(default_factory=list)
     added: int = 0
     known: int = 0
+    source: str = ""  # where it was read from, as the user would name it
 
 
 def read_opml(data: str | bytes, where: str = "OPML") -> OpmlReport:
@@ -378,8 +380,13 @@ def _scan(text: str, where: str) -> OpmlReport:
 
 def import_opml(config_dir: Path, path: Path | str) -> OpmlReport:
     """Add the feeds of an OPML file, or of one online (an http(s) URL: a shared subscription list)."""
-    if isinstance(path, str) and re.match(r"https?://", path, re.I):
-        data, where = asyncio.run(_fetch_opml(path)), path
+    if isinstance(path, str) and is_web_url(path):
+        result = asyncio.run(fetch_once(path))
+        if not result.ok or not result.body:
+            raise OpmlError(
+                f"cannot fetch {path}: {result.error or 'empty answer'}", hint=result.hint or "check the URL"
+            )
+        data, where = result.body, path
     else:
         path = Path(path)
         try:
@@ -390,15 +397,8 @@ def import_opml(config_dir: Path, path: Path | str) -> OpmlReport:
     report = read_opml(data, where)
     report.added = _append(config_dir, report.feeds)
     report.known = len({f.url for f in report.feeds}) - report.added
+    report.source = where
     return report
-
-
-async def _fetch_opml(url: str) -> bytes:
-    async with Fetcher() as fetcher:
-        result = await fetcher.fetch(url)
-    if not result.ok or not result.body:
-        raise OpmlError(f"cannot fetch {url}: {result.error or 'empty answer'}", hint=result.hint or "check the URL")
-    return result.body
 
 
 def _attr(text: str) -> str:

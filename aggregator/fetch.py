@@ -259,6 +259,13 @@ class Fetcher:
         return gunzipped(b"".join(chunks), self.limits.max_body)
 
 
+async def fetch_once(url: str) -> FetchResult:
+    """One page or file fetched outside a poll cycle (an OPML list, a seed article): same limits, same
+    politeness, same User-Agent."""
+    async with Fetcher() as fetcher:
+        return await fetcher.fetch(url)
+
+
 def gunzipped(body: bytes, cap: int) -> bytes:
     """A body that is still gzip (a feed.xml.gz served as is, or compressed twice by a misconfigured server)
     decompressed, under the same cap; any other body as it is."""

@@ -25,7 +25,7 @@ from urllib.parse import unquote, urlsplit
 
 from aggregator.dates import read_date
 from aggregator.errors import SeedError
-from aggregator.fetch import Fetcher
+from aggregator.fetch import fetch_once
 from aggregator.models import Seed
 from aggregator.normalise import content_hash, decode_document, html_to_text
 from aggregator.parse import is_bot_check
@@ -124,8 +124,7 @@ async def download_seed(url: str, folder: Path) -> Path:
     """Fetch an article's page and save it in ``folder`` (the seeds folder) as a seed: a saved page, read as
     any other, that stays the user's. Its address is written into it as `<link rel=canonical>` when the page
     names none, so that the feed items linking to it are recognised as the seed. Returns the file."""
-    async with Fetcher() as fetcher:
-        result = await fetcher.fetch(url)
+    result = await fetch_once(url)
     if not result.ok or not result.body:
         raise SeedError(
             f"cannot fetch {url}: {result.error or 'empty answer'}",
