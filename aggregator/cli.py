@@ -153,7 +153,10 @@ def build_parser() -> argparse.ArgumentParser:
     s = _sub(ws, "add", "add a topic (comments in the file are kept)", "watchlist add")
     s.add_argument("topic")
     s.add_argument("--name", required=True)
-    s.add_argument("--query", required=True)
+    s.add_argument("--query", help="the topic's query (README, Watchlist queries); default: the words of its name")
+    s.add_argument(
+        "--keyword", action="append", dest="keywords", metavar="WORDS", help="a word or phrase it tags (repeatable)"
+    )
     s.add_argument("--exclude")
     s.add_argument("--description")
     s.add_argument("--min-score", type=float)
@@ -450,7 +453,11 @@ def cmd_watchlist(ctx: Context) -> int:
             ctx.args.exclude,
             ctx.args.description,
             ctx.args.min_score,
+            ctx.args.keywords,
         )
+        for warning in load_watchlist(ctx.config_dir).warnings:
+            if f"topic {ctx.args.topic}:" in warning:
+                _out(f"warning: {warning}")
         _out(f"topic {ctx.args.topic} added; the daemon applies it within seconds")
         return 0
     if action == "remove":

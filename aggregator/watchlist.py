@@ -8,6 +8,7 @@
     name = "US–China tech restrictions"
     description = "..."             optional
     query = '''...'''               see `aggregator.query`
+    keywords = ["a", "b c"]         optional: any of these words or phrases (ORed with the query)
     exclude = '''...'''             optional
     examples = ["../seeds/x.txt"]   optional: seed articles that show what the topic is about
     min_score = 0.3                 optional, 0..1
@@ -31,7 +32,17 @@ from aggregator.errors import ConfigError, QuerySyntaxError
 from aggregator.query import Node, caret, parse
 
 _SLUG = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}$")
-_TOPIC_KEYS = {"id", "name", "description", "query", "exclude", "examples", "min_score", "example_threshold"}
+_TOPIC_KEYS = {
+    "id",
+    "name",
+    "description",
+    "query",
+    "keywords",
+    "exclude",
+    "examples",
+    "min_score",
+    "example_threshold",
+}
 
 
 @dataclass(frozen=True)
@@ -136,12 +147,7 @@ def _topic(
     name = raw.get("name")
     if not isinstance(name, str) or not name.strip():
         raise ConfigError(f"{at}: name: expected a non-empty string, got {name!r}")
-    query_text = raw.get("query")
-    if not isinstance(query_text, str) or not query_text.strip():
-        raise ConfigError(
-            f"{at}: query: expected a query string, got {query_text!r}",
-            hint="for example: query = '\"export controls\" AND (China OR Chinese)'",
-        )
+    query_text = _query_text(raw, name.strip(), at, warnings)
     query = _parse_query(query_text, "query", tid, where, text, lists)
     exclude_text = raw.get("exclude")
     exclude = None
@@ -172,6 +178,37 @@ def _topic(
         min_score=_unit(raw, "min_score", 0.3, at),
         example_threshold=_unit(raw, "example_threshold", 0.5, at),
     )
+
+
+def _query_text(raw: dict[str, Any], name: str, at: str, warnings: list[str]) -> str:
+    """The topic's query: `query`, ORed with any of its `keywords`; with neither, the words of its name
+    (a topic written as just an id and a name still tags what names it, and says so)."""
+    query = raw.get("query")
+    if query is not None and (not isinstance(query, str) or not query.strip()):
+        raise ConfigError(
+            f"{at}: query: expected a query string, got {query!r}",
+            hint="for example: query = '\"export controls\" AND (China OR Chinese)'",
+        )
+    keywords = raw.get("keywords")
+    if keywords is not None:
+        if isinstance(keywords, str):  # keywords = "tariff, trade war": one string, comma-separated
+            keywords = [k for k in keywords.split(",") if k.strip()]
+        if not isinstance(keywords, list) or not keywords or not all(isinstance(k, str) and k.strip() for k in keywords):
+            raise ConfigError(f'{at}: keywords: expected a non-empty list of strings like ["tariff*", "trade war"]')
+        any_of = " OR ".join(_quoted(k) for k in keywords)
+        query = f"({query}) OR {any_of}" if query else any_of
+    if query:
+        return query
+    words = re.findall(r"\w[\w'’.*]*", name)
+    if not words:
+        raise ConfigError(f"{at}: query: missing", hint="for example: query = '\"export controls\" AND China'")
+    warnings.append(f"{at}: no query or keywords: it tags items that have every word of its name")
+    return " ".join(_quoted(w) for w in words)
+
+
+def _quoted(term: str) -> str:
+    """A user's word or phrase as a query phrase: operators and punctuation in it are plain text."""
+    return '"' + " ".join(term.replace('"', " ").split()) + '"'
 
 
 def _unit(raw: dict[str, Any], key: str, default: float, at: str) -> float:
@@ -214,10 +251,11 @@ def add_topic(
     config_dir: Path,
     topic_id: str,
     name: str,
-    query: str,
+    query: str | None,
     exclude: str | None = None,
     description: str | None = None,
     min_score: float | None = None,
+    keywords: list[str] | None = None,
 ) -> None:
     """Append a [[topic]] after validating the result. Comments and layout stay as they were."""
     path = watchlist_path(config_dir)
@@ -229,7 +267,10 @@ def add_topic(
     table.add("name", name)
     if description:
         table.add("description", description)
-    table.add("query", query)
+    if query:
+        table.add("query", query)
+    if keywords:
+        table.add("keywords", keywords)
     if exclude:
         table.add("exclude", exclude)
     if min_score is not None:

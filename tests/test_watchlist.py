@@ -41,7 +41,10 @@ def test_syntax_error_names_file_line_column_with_caret(tmp_path):
     [
         ('[[topic]]\nid = "Bad Id"\nname = "x"\nquery = "a"\n', "topic #1: id: expected a slug"),
         ('[[topic]]\nid = "a"\nquery = "a"\n', "topic a: name: expected a non-empty string"),
-        ('[[topic]]\nid = "a"\nname = "A"\n', "topic a: query: expected a query string"),
+        ('[[topic]]\nid = "a"\nname = "A"\nquery = " "\n', "topic a: query: expected a query string"),
+        ('[[topic]]\nid = "a"\nname = "A"\nkeywords = []\n', "topic a: keywords: expected a non-empty list"),
+        ('[[topic]]\nid = "a"\nname = "A"\nkeywords = [1]\n', "topic a: keywords: expected a non-empty list"),
+        ('[[topic]]\nid = "a"\nname = "..."\n', "topic a: query: missing"),
         ('[[topic]]\nid = "a"\nname = "A"\nquery = "x"\nmin_score = 2\n', "topic a: min_score: expected a number"),
         ('[[topic]]\nid = "a"\nname = "A"\nquery = "x"\n[[topic]]\nid = "a"\nname = "B"\nquery = "y"\n', "used by two"),
         ('[[topic]]\nid = "a"\nname = "A"\nquery = "@nope"\n', "unknown list @nope"),
@@ -114,3 +117,53 @@ def test_a_watchlist_that_is_not_utf8_or_not_toml_is_a_one_line_error_for_every_
     with pytest.raises(ConfigError, match="watchlist.toml: invalid TOML"):
         add_topic(cfg, "y", name="Y", query="chips")
     assert path.read_text() == '[[topic]\nid = "x"\n'  # left as it was
+
+
+def test_a_topic_of_keywords_or_of_just_a_name_tags_what_names_it(tmp_path):
+    """Topics as people write them without learning the query language: `keywords` (any of them, a
+    list or one comma-separated string, ORed with a query if there is one), or only an id and a name
+    (every word of the name; `validate` says so). Checked through the CLI on a real poll."""
+    import json
+    import os
+    import subprocess
+    import sys
+
+    from conftest import rss
+
+    def cli(*args):
+        env = {**os.environ, "AGGREGATOR_CONFIG": str(cfg), "AGGREGATOR_DATA_DIR": str(tmp_path / "data")}
+        return subprocess.run([sys.executable, "-m", "aggregator", *args], capture_output=True, text=True, env=env)
+
+    entries = [
+        ("g1", "Heatwave: climate change blamed", "Scientists link the heat to warming."),
+        ("g2", "Factory emissions fall", "Output slowed in October."),
+        ("g3", "AI chips shipped to data centres", "Nvidia's new parts."),
+        ("g4", "Chips and salsa prices rise", "Snack makers blame corn."),
+        ("g5", "New tariffs on steel", "Trade war fears grow."),
+        ("g6", "Gallium and germanium exports curbed", "Rare earth controls widen."),
+    ]
+    body = rss([{"guid": g, "title": t, "description": s, "link": f"https://n.example/{g}"} for g, t, s in entries])
+    (tmp_path / "f.xml").write_bytes(body)
+    cfg = write_config(tmp_path, [(tmp_path / "f.xml").as_uri()])
+    (cfg / "watchlist.toml").write_text(
+        '[[topic]]\nid = "climate"\nname = "Climate"\nkeywords = ["climate change", "emission*"]\n\n'
+        '[[topic]]\nid = "ai-chips"\nname = "AI chips"\n\n'
+        '[[topic]]\nid = "trade"\nname = "Trade"\nquery = "tariff* AND steel"\nkeywords = "trade war, quota*"\n'
+    )
+    p = cli("watchlist", "validate")
+    assert p.returncode == 0 and "topic ai-chips: no query or keywords" in p.stdout, p.stdout + p.stderr
+    p = cli("watchlist", "add", "minerals", "--name", "Critical minerals", "--keyword", "rare earth*", "--keyword", "gallium")
+    assert p.returncode == 0, p.stderr
+    assert 'keywords = ["rare earth*", "gallium"]' in (cfg / "watchlist.toml").read_text()
+    assert "(tariff* AND steel)" in cli("watchlist", "show", "trade").stdout
+    assert cli("poll", "--once").returncode == 0
+    items = [json.loads(x) for x in cli("export", "items", "--format", "jsonl").stdout.splitlines()]
+    tagged = {i["guid"]: sorted(t["topic"] for t in i["topics"]) for i in items}
+    assert tagged == {
+        "g1": ["climate"],
+        "g2": ["climate"],
+        "g3": ["ai-chips"],
+        "g4": [],  # "chips" without "AI"
+        "g5": ["trade"],
+        "g6": ["minerals"],
+    }
