@@ -193,7 +193,7 @@ def _query_text(raw: dict[str, Any], name: str, at: str, warnings: list[str]) ->
     if keywords is not None:
         if isinstance(keywords, str):  # keywords = "tariff, trade war": one string, comma-separated
             keywords = [k for k in keywords.split(",") if k.strip()]
-        if not isinstance(keywords, list) or not keywords or not all(isinstance(k, str) and k.strip() for k in keywords):
+        if not (isinstance(keywords, list) and keywords and all(isinstance(k, str) and k.strip() for k in keywords)):
             raise ConfigError(f'{at}: keywords: expected a non-empty list of strings like ["tariff*", "trade war"]')
         any_of = " OR ".join(_quoted(k) for k in keywords)
         query = f"({query}) OR {any_of}" if query else any_of

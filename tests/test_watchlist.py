@@ -152,7 +152,7 @@ def test_a_topic_of_keywords_or_of_just_a_name_tags_what_names_it(tmp_path):
     )
     p = cli("watchlist", "validate")
     assert p.returncode == 0 and "topic ai-chips: no query or keywords" in p.stdout, p.stdout + p.stderr
-    p = cli("watchlist", "add", "minerals", "--name", "Critical minerals", "--keyword", "rare earth*", "--keyword", "gallium")
+    p = cli("watchlist", "add", "minerals", "--name", "Minerals", "--keyword", "rare earth*", "--keyword", "gallium")
     assert p.returncode == 0, p.stderr
     assert 'keywords = ["rare earth*", "gallium"]' in (cfg / "watchlist.toml").read_text()
     assert "(tariff* AND steel)" in cli("watchlist", "show", "trade").stdout
