@@ -479,10 +479,31 @@ def normalise_feed_url(url: str, base: Path) -> str:
         url = re.sub(r"\s", lambda m: f"%{ord(m.group()):02X}", url)  # a space pasted into a path is %20
     if scheme in _SCHEMES:
         return url
+    if "." in scheme and looks_like_a_host(scheme):  # "example.com:8080/feed" reads as scheme "example.com"
+        return normalise_feed_url("https://" + url, base)
     if scheme and len(scheme) > 1:
         raise ValueError(f"expected an http, https or file URL or a path, got scheme {scheme!r}")
     p = Path(url).expanduser()
-    return (p if p.is_absolute() else (base / p).resolve()).as_uri()
+    p = p if p.is_absolute() else (base / p).resolve()
+    if not scheme and looks_like_a_host(url) and not (base / url.split("/", 1)[0]).exists():
+        return normalise_feed_url("https://" + url, base)  # "example.com/feed": a site, not a file
+    return p.as_uri()
+
+
+_FILE_SUFFIXES = {"xml", "rss", "atom", "rdf", "json", "opml", "txt", "html", "htm", "md", "eml"}
+
+
+def looks_like_a_host(text: str) -> bool:
+    """ "example.com/feed", "www.example.org": a host name first (a dot, a top-level domain of letters, no
+    path before it), not a file name such as "feed.xml"."""
+    host = text.strip().split("/", 1)[0]
+    labels = host.split(".")
+    return (
+        len(labels) >= 2
+        and all(re.fullmatch(r"[A-Za-z0-9-]+", label) for label in labels)
+        and re.fullmatch(r"[A-Za-z]{2,24}", labels[-1]) is not None
+        and labels[-1].lower() not in _FILE_SUFFIXES
+    )
 
 
 def load_feeds(config_dir: Path) -> list[FeedSpec]:

@@ -175,12 +175,6 @@ async def _probe(fetcher: Fetcher, page: str, base: str) -> tuple[str, str | Non
     return None
 
 
-def _looks_like_a_host(text: str) -> bool:
-    """ "example.com/feed" or "www.example.org": a host name first (a dot, no path separators before it)."""
-    host = text.split("/", 1)[0]
-    return "." in host and not host.startswith(".") and " " not in host and not host.endswith((".xml", ".json"))
-
-
 async def add_feed(
     config_dir: Path, url: str, *, title: str | None = None, interval: str | None = None, tags: list[str] | None = None
 ) -> list[str]:
@@ -193,8 +187,6 @@ async def add_feed(
     if not url:
         raise ConfigError("feeds add: no URL given", hint="aggregator feeds add https://example.org/feed.xml")
     try:
-        if not urlsplit(url).scheme and not (config_dir / url).expanduser().exists() and _looks_like_a_host(url):
-            url = "https://" + url  # "example.com/feed": a site, not a file beside the config
         target = normalise_feed_url(url, config_dir)
     except ValueError as e:
         raise ConfigError(f"cannot add {url}: {e}", hint="give an http(s) URL, a file:// URL or a path") from e

@@ -26,6 +26,7 @@ import feedparser
 from aggregator.dates import misread_by_feedparser, read_date
 from aggregator.errors import ParseError
 from aggregator.models import Entry, ParsedFeed
+from aggregator.normalise import html_to_text
 
 
 def parse_feed(body: bytes, url: str, content_type: str | None = None, base: str | None = None) -> ParsedFeed:
@@ -70,7 +71,7 @@ def parse_feed(body: bytes, url: str, content_type: str | None = None, base: str
         exc = d.get("bozo_exception")
         warning = f"malformed feed, read anyway: {_one_line(f'{type(exc).__name__}: {exc}' if exc else 'bozo')}"
     parsed = ParsedFeed(
-        title=_clean(feed.get("title")),
+        title=html_to_text(feed.get("title")) or None if isinstance(feed.get("title"), str) else None,
         link=feed.get("link"),
         entries=tuple(entries),
         warning=warning,

@@ -276,6 +276,21 @@ def test_add_takes_the_forms_people_paste(tmp_path, feed_server):
         asyncio.run(add_feed(cfg, url, interval="bogus"))
     (cfg / "feeds.toml").write_text('[[feed]]\nurl = "feed:https://news.example/rss"\n')
     assert [f.url for f in load_feeds(cfg)] == ["https://news.example/rss"]
+    # an address written without its scheme is a site; a file name, or a path that exists, stays a file
+    (cfg / "local.example").mkdir()
+    (cfg / "feeds.toml").write_text(
+        "".join(
+            f'[[feed]]\nurl = "{u}"\n'
+            for u in ("news.example.org/rss", "www.example.com:8080/feed", "wire.xml", "local.example/feed.xml")
+        )
+    )
+    assert [f.url for f in load_feeds(cfg)] == [
+        "https://news.example.org/rss",
+        "https://www.example.com:8080/feed",
+        (cfg / "wire.xml").as_uri(),
+        (cfg / "local.example" / "feed.xml").as_uri(),
+    ]
+    (cfg / "feeds.toml").write_text('[[feed]]\nurl = "feed:https://news.example/rss"\n')
     challenge = feed_server.serve(
         "/protected.xml",
         b"<!DOCTYPE html><html><head><title>Just a moment...</title></head><body>cf-chl</body></html>",

@@ -312,7 +312,7 @@ def test_text_escaped_twice_by_the_feed_is_decoded_twice():
     """Some feeds escape their HTML twice ("&amp;lt;p&amp;gt;", "&amp;#8217;"): their tags and entities
     never show as text; text escaped once keeps its "<", ">" and "&"."""
     rss = (
-        b'<?xml version="1.0"?><rss version="2.0"><channel><title>t</title>'
+        b'<?xml version="1.0"?><rss version="2.0"><channel><title>Tech &amp;amp; Policy</title>'
         b"<item><title>Apple&amp;#8217;s chip &amp;amp; China</title><link>https://e.org/1</link>"
         b"<description>&amp;lt;p&amp;gt;Text &amp;amp;amp; more&amp;lt;/p&amp;gt;</description></item>"
         b"<item><title><![CDATA[Huawei&#8217;s <b>phone</b>]]></title><link>https://e.org/2</link>"
@@ -322,7 +322,9 @@ def test_text_escaped_twice_by_the_feed_is_decoded_twice():
         b"</channel></rss>"
     )
     seen = datetime(2026, 11, 29, tzinfo=UTC)
-    items = [normalise_entry(e, "https://e.org/feed", seen, "t") for e in parse_feed(rss, "https://e.org/feed").entries]
+    parsed = parse_feed(rss, "https://e.org/feed")
+    assert parsed.title == "Tech & Policy"  # the feed's own title too (feeds list, the digest's feed health)
+    items = [normalise_entry(e, "https://e.org/feed", seen, "t") for e in parsed.entries]
     assert [(i.title, i.summary) for i in items] == [
         ("Apple\u2019s chip & China", "Text & more"),
         ("Huawei\u2019s phone", "Hi there"),
