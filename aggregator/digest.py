@@ -7,7 +7,7 @@ Rules:
   - "also reported by": the other sources of the story (near-duplicates and same-story items);
   - a story whose seed is known is marked as a follow-up of that seed;
   - a topic whose new-story count today is at least twice its 7-day average (and >= 3) spikes;
-  - feed health lists feeds failing for more than 24 h and feeds that are gone.
+  - feed health lists feeds failing for more than 24 h, feeds never read yet and feeds that are gone.
 """
 
 from __future__ import annotations
@@ -256,7 +256,8 @@ def _spike(counts: Mapping[str, int], end: datetime) -> str | None:
 
 
 def feed_health(feeds: Iterable[Any], now: datetime) -> list[FeedHealth]:
-    """Feeds failing for more than 24 h, and gone feeds (FeedState objects in, FeedHealth out)."""
+    """Feeds failing for more than 24 h, feeds never read since they were added (a mistyped address shows
+    in the next digest, not a day later), and gone feeds (FeedState objects in, FeedHealth out)."""
     out = []
     for f in feeds:
         name = f.title or redact(f.url)
@@ -264,4 +265,6 @@ def feed_health(feeds: Iterable[Any], now: datetime) -> list[FeedHealth]:
             out.append(FeedHealth(f.url, name, "gone", f.failing_since, redact(f.last_error or "410 Gone")))
         elif f.failing_since and now - f.failing_since > timedelta(hours=24):
             out.append(FeedHealth(f.url, name, "failing", f.failing_since, redact(f.last_error or "")))
+        elif f.failing_since and f.last_success_at is None:
+            out.append(FeedHealth(f.url, name, "never read", f.failing_since, redact(f.last_error or "")))
     return out

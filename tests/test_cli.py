@@ -346,6 +346,8 @@ def test_logs_and_the_digests_feed_health_never_show_a_feeds_password(capsys):
     logged = capsys.readouterr().err
     assert logged.count("https://reader:***@members.example/feed") == 4 and "hunter2" not in logged
     now = datetime.now(UTC)
-    state = SimpleNamespace(url=url, title=None, gone=False, failing_since=now - timedelta(days=2), last_error=url)
+    state = SimpleNamespace(
+        url=url, title=None, gone=False, failing_since=now - timedelta(days=2), last_error=url, last_success_at=now
+    )
     [health] = feed_health([state], now)
     assert "hunter2" not in health.title + health.error and health.title == "https://reader:***@members.example/feed"

@@ -941,3 +941,25 @@ def test_a_server_that_answers_quit_oddly_after_taking_the_digest_gets_it_once(t
         server.stop()
     assert out.status == "sent", out.message
     assert len(sink.messages) == 1 and store.digests(1)[0]["status"] == "sent"
+
+
+def test_a_feed_never_read_since_it_was_added_is_in_the_next_digests_feed_health(tmp_path, feed_server):
+    """A mistyped feed address shows in the very next digest; a feed that worked before shows only after
+    failing for 24 h (a blip is not news); the good feed is not named at all."""
+    good = feed_server.serve("/good.xml", rss([{"guid": "g1", "title": "Fine", "link": "https://g.example/1"}]))
+    flaky = feed_server.serve("/flaky.xml", rss([{"guid": "f1", "title": "Flaky", "link": "https://g.example/2"}]))
+    typo = feed_server.url("/fede.xml")  # nothing served there: 404
+    cfg = write_config(tmp_path, [good, flaky, typo])
+    settings = load_settings(cfg)
+    store = Store(database_path(settings.data_dir))
+    store.sync_feeds(load_feeds(cfg), datetime.now(UTC))
+    pipe = Pipeline(store, settings, load_watchlist(cfg))
+    asyncio.run(pipe.poll_once(force=True))
+    feed_server.serve("/flaky.xml", b"", status=500)
+    asyncio.run(pipe.poll_once(force=True))
+    now = datetime.now(UTC)
+    text = render_text(delivery.compose(store, settings, pipe.watchlist, now - timedelta(days=1), now))
+    health = text[text.index("Feed health") :]
+    assert "fede.xml (never read since" in health and "404" in health, health
+    assert "flaky.xml" not in health and "good.xml" not in health
+    store.close()
