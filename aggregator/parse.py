@@ -17,6 +17,7 @@ import codecs
 import json
 import re
 from dataclasses import replace
+from html import escape
 from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import parse_qs, urljoin, urlsplit
@@ -349,11 +350,15 @@ def _parse_json_feed(body: bytes, url: str, content_type: str | None = None) -> 
             continue
         authors = raw.get("authors") or ([raw["author"]] if isinstance(raw.get("author"), dict) else [])
         author = next((a.get("name") for a in authors if isinstance(a, dict) and a.get("name")), None)
-        html = raw.get("content_html") or raw.get("summary") or raw.get("content_text") or ""
-        if not isinstance(html, str):
-            html = ""
+        html = raw.get("content_html") or raw.get("summary") or ""
+        text = raw.get("content_text")
+        if not (html and isinstance(html, str)):  # content_text is plain text: its "<" is not markup
+            html = escape(text) if isinstance(text, str) else ""
         title = raw.get("title") if isinstance(raw.get("title"), str) else ""
-        link = unwrap_redirect(raw.get("url")) if isinstance(raw.get("url"), str) else None
+        # its own page; else the page it is about (a link blog's external_url); else its attachment (a podcast)
+        attachments = raw.get("attachments") if isinstance(raw.get("attachments"), list) else []
+        pages = [raw.get("url"), raw.get("external_url"), *(a.get("url") for a in attachments if isinstance(a, dict))]
+        link = next((unwrap_redirect(u) for u in pages if isinstance(u, str) and u.strip()), None)
         if not (title or link or html.strip()):
             skipped += 1
             continue
@@ -369,9 +374,9 @@ def _parse_json_feed(body: bytes, url: str, content_type: str | None = None) -> 
                 updated=_iso(raw.get("date_modified")),
             )
         )
-    title = doc.get("title") if isinstance(doc.get("title"), str) else None
+    title = html_to_text(doc.get("title")) if isinstance(doc.get("title"), str) else None
     link = doc.get("home_page_url") if isinstance(doc.get("home_page_url"), str) else None
-    return ParsedFeed(title=_clean(title), link=link, entries=tuple(entries), skipped=skipped)
+    return ParsedFeed(title=title or None, link=link, entries=tuple(entries), skipped=skipped)
 
 
 def _ttl(value: Any) -> int | None:

@@ -166,6 +166,29 @@ def test_a_json_feed_date_that_is_not_rfc_3339_is_read_too():
     assert entry.published == datetime(2026, 11, 28, 9, 0, tzinfo=UTC)
 
 
+def test_json_feed_items_as_link_blogs_podcasts_and_plain_text_write_them():
+    """An item with no `url` links to its `external_url` (a link blog), else to its attachment (a
+    podcast); `content_text` is plain text, its "<" and "&" kept as text; the feed's title is decoded like RSS's."""
+    doc = {
+        "version": "https://jsonfeed.org/version/1.1",
+        "title": "Links &amp; notes",
+        "items": [
+            {"id": 1, "content_text": "x < y & z", "external_url": "https://other.example/story"},
+            {"id": "2", "title": "Episode 9", "attachments": [{"url": "https://pod.example/9.mp3"}]},
+            {"id": "3", "title": "Own page", "url": "https://j.example/3", "external_url": "https://else.example/"},
+        ],
+    }
+    parsed = parse_feed(json.dumps(doc).encode(), "https://j.example/feed.json")
+    assert parsed.title == "Links & notes"
+    assert [e.url for e in parsed.entries] == [
+        "https://other.example/story",
+        "https://pod.example/9.mp3",
+        "https://j.example/3",
+    ]
+    item = normalise_entry(parsed.entries[0], "https://j.example/feed.json", datetime.now(UTC), parsed.title)
+    assert item.summary == "x < y & z" and item.guid == "1"
+
+
 @pytest.mark.parametrize(
     ("excerpt", "text"),
     [
