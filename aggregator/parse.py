@@ -17,8 +17,8 @@ import codecs
 import json
 import re
 from dataclasses import replace
-from html import escape
 from datetime import UTC, datetime
+from html import escape
 from typing import Any
 from urllib.parse import parse_qs, urljoin, urlsplit
 
