@@ -356,7 +356,8 @@ def _parse_json_feed(body: bytes, url: str, content_type: str | None = None) -> 
             html = escape(text) if isinstance(text, str) else ""
         title = raw.get("title") if isinstance(raw.get("title"), str) else ""
         # its own page; else the page it is about (a link blog's external_url); else its attachment (a podcast)
-        attachments = raw.get("attachments") if isinstance(raw.get("attachments"), list) else []
+        attachments = raw.get("attachments")
+        attachments = attachments if isinstance(attachments, list) else []
         pages = [raw.get("url"), raw.get("external_url"), *(a.get("url") for a in attachments if isinstance(a, dict))]
         link = next((unwrap_redirect(u) for u in pages if isinstance(u, str) and u.strip()), None)
         if not (title or link or html.strip()):
