@@ -197,7 +197,10 @@ def _resolved(parsed: ParsedFeed, feed_url: str) -> ParsedFeed:
 def _entry(raw: Any) -> Entry | None:
     title = _clean(raw.get("title")) or ""
     # FeedBurner-style feeds link to a redirector and give the article's own address beside it
-    link = unwrap_redirect(raw.get("feedburner_origlink") or raw.get("link") or None)
+    link = raw.get("feedburner_origlink") or raw.get("link") or None
+    if link and link == raw.get("id") and not _web_address(str(link)):
+        link = None  # feedparser's stand-in for a missing link is the id: "urn:uuid:...", "tag:...", "12345"
+    link = unwrap_redirect(link)
     if not link:  # a podcast episode with no page: its audio (or video) is what there is to open
         link = next((e.get("href") for e in raw.get("enclosures") or () if isinstance(e, dict) and e.get("href")), None)
     guid = raw.get("id") or raw.get("guid") or None
@@ -219,6 +222,14 @@ def _entry(raw: Any) -> Entry | None:
         updated=_date(raw, "updated"),
         source=_source(raw.get("source")) or _clean(raw.get("news_source")),
     )
+
+
+def _web_address(link: str) -> bool:
+    """An http(s) URL, or a path on the site ("/posts/12"): what a guid must be to stand for a link."""
+    try:
+        return urlsplit(link.strip()).scheme.lower() in ("http", "https") or link.strip().startswith("/")
+    except ValueError:
+        return False
 
 
 def _source(value: Any) -> str | None:

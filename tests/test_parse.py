@@ -353,3 +353,30 @@ def test_text_escaped_twice_by_the_feed_is_decoded_twice():
         ("Huawei\u2019s phone", "Hi there"),
         ("AT&T <3 5G", "x < y and R&D > b"),
     ]
+
+
+def test_an_id_that_is_no_address_is_never_the_link():
+    """feedparser puts an entry's id where its link is missing; "urn:uuid:..." or "12345" is no page to
+    open (and "12345" would resolve to a page that does not exist): the enclosure, else no link. An id
+    that is an address (RSS's permalink guid) stays the link."""
+    rss = (
+        b'<?xml version="1.0"?><rss version="2.0"><channel><title>t</title><link>https://s.example/</link>'
+        b"<item><title>a</title><guid>12345</guid></item>"
+        b"<item><title>b</title><guid>https://s.example/p/2</guid></item>"
+        b"<item><title>c</title><guid>/p/3</guid></item>"
+        b'<item><title>d</title><guid>tag:s.example,2026:4</guid><enclosure url="https://s.example/4.mp3" '
+        b'type="audio/mpeg" length="1"/></item>'
+        b"</channel></rss>"
+    )
+    assert [e.url for e in parse_feed(rss, "https://s.example/feed").entries] == [
+        None,
+        "https://s.example/p/2",
+        "https://s.example/p/3",
+        "https://s.example/4.mp3",
+    ]
+    atom = (
+        b'<feed xmlns="http://www.w3.org/2005/Atom"><title>t</title>'
+        b'<entry><title>e</title><id>urn:uuid:1234</id><link rel="enclosure" href="https://s.example/5.mp3"/>'
+        b"</entry></feed>"
+    )
+    assert [e.url for e in parse_feed(atom, "https://s.example/atom").entries] == ["https://s.example/5.mp3"]
