@@ -398,6 +398,7 @@ def cmd_feeds(ctx: Context) -> int:
                 f"{state:8} {f.url}"
                 + (f"  ({f.title})" if f.title else "")
                 + (f"  [{', '.join(f.tags)}]" if f.tags else "")
+                + (f"  (feeds.toml says {f.moved_from}: it moved here)" if f.moved_from else "")
                 + (f"  last error: {f.last_error}" if f.last_error else "")
             )
         return 0

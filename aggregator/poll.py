@@ -24,6 +24,7 @@ from urllib.parse import urlsplit
 from aggregator import dedup, schedule
 from aggregator.config import Settings
 from aggregator.errors import ParseError, SeedError
+from aggregator.feedlist import discover_links, is_comments_feed
 from aggregator.fetch import Fetcher, FetchLimits
 from aggregator.models import DedupDecision, FetchResult, Item, Seed, TopicTag
 from aggregator.normalise import canonical_url, normalise_entry
@@ -268,7 +269,20 @@ class Pipeline:
         self, fetcher: Fetcher, state: FeedState, slots: asyncio.Semaphore
     ) -> tuple[FeedState, FetchResult]:
         await slots.acquire()  # released once the result is stored
-        return state, await fetcher.fetch(state.url, state.validators)
+        result = await fetcher.fetch(state.url, state.validators)
+        announced = announced_feed(result)
+        if announced and self.store.feed(announced) is None:
+            # feeds.toml names a site's page, not its feed: poll the feed the page announces, from now on
+            # in its place (stored as a move, like a 301), and say so
+            found = await fetcher.fetch(announced)
+            if found.ok and found.body and announced_feed(found) is None:
+                log.warning(
+                    "feed %s is a web page; polling the feed it announces instead, %s (put that in feeds.toml)",
+                    state.url,
+                    announced,
+                )
+                return state, replace(found, permanent_redirect=found.permanent_redirect or announced)
+        return state, result
 
     def process(self, state: FeedState, result: FetchResult, now: datetime, report: CycleReport) -> None:
         """Store one feed's fetch: its items and its new state, in one transaction."""
@@ -671,6 +685,21 @@ def _by_turns_of_host(feeds: list[FeedState]) -> list[FeedState]:
     if len(queues) < 2:
         return feeds
     return [f for turn in zip_longest(*queues.values()) for f in turn if f is not None]
+
+
+def announced_feed(result: FetchResult) -> str | None:
+    """The main feed a fetched web page announces (<link rel="alternate" type="application/rss+xml">),
+    when the body is a page and not a feed; None otherwise."""
+    if not (result.ok and result.body and urlsplit(result.final_url).scheme in ("http", "https")):
+        return None
+    head = result.body[:4096].lower()
+    if not (b"<html" in head or b"<!doctype html" in head) or any(
+        tag in head for tag in (b"<rss", b"<feed", b"<rdf:rdf")
+    ):
+        return None
+    links = discover_links(result.body[: 512 * 1024].decode("utf-8", "replace"), result.final_url)
+    main = next((u for u, t in links if not is_comments_feed(u, t)), None)
+    return main if main and main != result.final_url else None
 
 
 def _unique_guids(items: list[Item]) -> list[Item]:

@@ -441,3 +441,46 @@ def test_an_http_proxy_from_the_environment_is_used(monkeypatch):
     finally:
         proxy.shutdown()
     assert result.ok and result.body == GOOD and asked == ["http://feeds.invalid/news.xml"]
+
+
+def test_a_site_page_in_feeds_toml_is_followed_to_the_feed_it_announces(tmp_path, feed_server):
+    """People paste the site's address into feeds.toml. A page that announces its feed is polled through
+    that feed from then on (a move, like a 301: feeds.toml keeps the page's address); a page that
+    announces none stays a stored error; a feed served as text/html is read as the feed it is."""
+
+    feed = rss([{"guid": "n1", "title": "News one", "link": "https://site.example/n1"}])
+    feed_server.serve("/feed.xml", feed)
+    page = feed_server.serve(
+        "/",
+        '<!DOCTYPE html><html><head><link rel="alternate" type="application/rss+xml" title="Comments" '
+        'href="/comments/feed"><link rel="alternate" type="application/rss+xml" href="/feed.xml"></head>'
+        "<body>Welcome</body></html>",
+        headers={"Content-Type": "text/html; charset=utf-8"},
+    )
+    bare = feed_server.serve("/about", "<html><body>No feed here</body></html>", headers={"Content-Type": "text/html"})
+    mislabelled = feed_server.serve("/rss", feed.replace(b"n1", b"m1"), headers={"Content-Type": "text/html"})
+    cfg = write_config(tmp_path, [page, bare, mislabelled])
+    settings = load_settings(cfg)
+    store = Store(database_path(settings.data_dir))
+    store.sync_feeds(load_feeds(cfg), datetime.now(UTC))
+    pipe = Pipeline(store, settings, load_watchlist(cfg))
+    report = asyncio.run(pipe.poll_once(force=True))
+    assert report.new_items == 2 and report.failed == 1, report.line()
+    feed_url = feed_server.url("/feed.xml")
+    assert [i["guid"] for i in store.execute("SELECT guid FROM items WHERE feed_url = ?", (feed_url,))] == ["n1"]
+    assert store.feed(feed_url).moved_from == page
+    assert "web page" in store.feed(bare).last_error
+    # the next start reads feeds.toml (still the page's address) and keeps polling the feed
+    store.sync_feeds(load_feeds(cfg), datetime.now(UTC))
+    assert asyncio.run(pipe.poll_once(force=True)).not_modified == 2
+    assert store.feed(page) is None and store.feed(feed_url).in_config
+    store.close()
+    import os
+    import subprocess
+    import sys
+
+    env = {**os.environ, "AGGREGATOR_CONFIG": str(cfg), "AGGREGATOR_DATA_DIR": str(settings.data_dir)}
+    listed = subprocess.run(
+        [sys.executable, "-m", "aggregator", "feeds", "list"], capture_output=True, text=True, env=env
+    )
+    assert f"ok       {feed_url}  (Fixture feed)  (feeds.toml says {page}: it moved here)" in listed.stdout
