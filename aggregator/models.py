@@ -47,6 +47,7 @@ class FetchResult:
     retry_after: float | None = None  # seconds, from Retry-After on 429/503
     hint: str | None = None  # what the user can do about the error (stored and shown with it)
     elapsed: float = 0.0
+    announced_by: str | None = None  # the web page (named as the feed) that announced this feed
 
     @property
     def ok(self) -> bool:

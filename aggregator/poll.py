@@ -276,12 +276,9 @@ class Pipeline:
             # in its place (stored as a move, like a 301), and say so
             found = await fetcher.fetch(announced)
             if found.ok and found.body and announced_feed(found) is None:
-                log.warning(
-                    "feed %s is a web page; polling the feed it announces instead, %s (put that in feeds.toml)",
-                    state.url,
-                    announced,
+                return state, replace(
+                    found, permanent_redirect=found.permanent_redirect or announced, announced_by=state.url
                 )
-                return state, replace(found, permanent_redirect=found.permanent_redirect or announced)
         return state, result
 
     def process(self, state: FeedState, result: FetchResult, now: datetime, report: CycleReport) -> None:
@@ -374,6 +371,13 @@ class Pipeline:
             return
         report.fetched += 1
         report.skipped_entries += parsed.skipped
+        if result.announced_by:
+            moved = (
+                f"a web page; polling the feed it announces instead, {result.permanent_redirect} "
+                "(put that in feeds.toml)"
+            )
+            log.warning("feed %s: %s", url, moved)
+            report.warnings.append(f"{url}: {moved}")
         feed_title = state.title or parsed.title
         items = _unique_guids([normalise_entry(e, url, now, feed_title, state.tags) for e in parsed.entries])
         present = {item.guid for item in items}
