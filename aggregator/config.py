@@ -2,7 +2,7 @@
 
 Every setting is a row of SETTINGS: dotted key, default, parser. A parser takes the raw TOML value
 and returns the typed value or raises ValueError("expected ..."); `load_settings` turns that into
-one line: ``config/aggregator.toml: digest.time: expected "HH:MM", got "7am"``.
+one line: ``config/aggregator.toml: digest.time: expected "HH:MM" (24-hour clock), or "7am" / "7:30 pm", got "7h"``.
 """
 
 from __future__ import annotations
@@ -70,11 +70,16 @@ def parse_size(value: Any) -> int:
 
 
 def parse_hhmm(value: Any) -> tuple[int, int]:
+    """ "07:00", "7:00", "07:00:00", or on a 12-hour clock "7am", "7:30 pm", "07:00 AM", "12 p.m." """
     if isinstance(value, str):
         m = re.fullmatch(r"(\d{1,2}):(\d{2})(?::00)?", value.strip())
         if m and int(m.group(1)) < 24 and int(m.group(2)) < 60:
             return int(m.group(1)), int(m.group(2))
-    raise ValueError('expected "HH:MM"')
+        m = re.fullmatch(r"(\d{1,2})(?:[:.](\d{2}))?\s*([ap])\.?\s*m\.?", value.strip().lower())
+        if m and 1 <= int(m.group(1)) <= 12 and int(m.group(2) or 0) < 60:
+            hour = int(m.group(1)) % 12 + (12 if m.group(3) == "p" else 0)
+            return hour, int(m.group(2) or 0)
+    raise ValueError('expected "HH:MM" (24-hour clock), or "7am" / "7:30 pm"')
 
 
 def parse_timezone(value: Any) -> str:
@@ -96,6 +101,8 @@ def parse_timezone(value: Any) -> str:
 
 def _int_between(lo: int, hi: int) -> Callable[[Any], int]:
     def parse(value: Any) -> int:
+        if isinstance(value, str) and value.strip().isdigit():  # port = "2525": the number meant
+            value = int(value.strip())
         if isinstance(value, int) and not isinstance(value, bool) and lo <= value <= hi:
             return value
         raise ValueError(f"expected a whole number from {lo} to {hi}")

@@ -55,10 +55,12 @@ def test_wrong_flag_is_an_error_not_a_traceback():
 
 
 def test_config_error_is_one_line_and_exit_2(tmp_path):
-    cfg = write_config(tmp_path, [], settings='[digest]\ntime = "7am"\n')
+    cfg = write_config(tmp_path, [], settings='[digest]\ntime = "7h"\n')
     p = run("--config", str(cfg), "status")
     assert p.returncode == 2 and "Traceback" not in p.stderr
-    assert p.stderr.splitlines()[0].endswith('aggregator.toml: digest.time: expected "HH:MM", got "7am"')
+    assert p.stderr.splitlines()[0].endswith(
+        'digest.time: expected "HH:MM" (24-hour clock), or "7am" / "7:30 pm", got "7h"'
+    )
 
 
 def test_poll_once_prints_each_failure_and_warning_once(tmp_path):

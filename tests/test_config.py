@@ -9,7 +9,8 @@ from aggregator.config import load_feeds, load_settings
 from aggregator.errors import ConfigError
 
 CASES = [
-    ('[digest]\ntime = "7am"\n', 'aggregator.toml: digest.time: expected "HH:MM", got "7am"'),
+    ('[digest]\ntime = "7h"\n', 'aggregator.toml: digest.time: expected "HH:MM" (24-hour clock), or "7am"'),
+    ('[digest]\ntime = "13pm"\n', 'digest.time: expected "HH:MM" (24-hour clock), or "7am" / "7:30 pm", got "13pm"'),
     (
         '[digest]\ntimezone = "Mars/Olympus"\n',
         'digest.timezone: expected an IANA time zone name like "Europe/London", got "Mars/Olympus"',
@@ -22,7 +23,7 @@ CASES = [
     ('[smtp]\nhost = "mail.example:99999"\n', "the port must be a number from 1 to 65535"),
     ('[poll]\ndefault_interval = "often"\n', 'poll.default_interval: expected a duration like "30m"'),
     ('[poll]\nmax_body = "huge"\n', 'poll.max_body: expected a size like "10MiB", got "huge"'),
-    ("[digest]\ntime = 7\n", 'digest.time: expected "HH:MM", got 7'),
+    ("[digest]\ntime = 7\n", 'digest.time: expected "HH:MM" (24-hour clock), or "7am" / "7:30 pm", got 7'),
     ('[digest]\ntiem = "07:00"\n', "digest.tiem: unknown setting"),
     ('[smpt]\nhost = "x"\n', "[smpt]: unknown table"),
     ('[smtp]\nhost = "x"\npassword = "hunter2"\n', "smtp.password: the password never sits in the file"),
@@ -153,11 +154,19 @@ def test_the_sender_is_the_login_when_it_is_an_address_and_from_is_left_out(tmp_
         ('timezone = "europe/london"\ntime = "07:00:00"\n', "Europe/London", (7, 0)),
         ('timezone = "America/New York"\ntime = "7:30"\n', "America/New_York", (7, 30)),
         ('timezone = "utc"\n', "UTC", (7, 0)),
+        ('timezone = "UTC"\ntime = "7am"\n', "UTC", (7, 0)),
+        ('timezone = "UTC"\ntime = "7:30 PM"\n', "UTC", (19, 30)),
+        ('timezone = "UTC"\ntime = "12 a.m."\n', "UTC", (0, 0)),
     ],
 )
 def test_digest_time_and_zone_as_people_write_them(tmp_path, written, zone, time):
     settings = load_settings(write_config(tmp_path, [], settings="[digest]\n" + written))
     assert (settings["digest.timezone"], settings["digest.time"]) == (zone, time)
+
+
+def test_a_port_written_as_a_string_is_the_number(tmp_path):
+    settings = load_settings(write_config(tmp_path, [], settings='[smtp]\nhost = "mail.example"\nport = "2525"\n'))
+    assert settings["smtp.port"] == 2525
 
 
 @pytest.mark.parametrize(
