@@ -43,9 +43,12 @@ SAMPLE = 8
 MIN_SHINGLES = 12
 MIN_SHARED_TEXT = 30  # shared shingles (about 30 words in sequence) needed when the titles differ
 LEDE_SHINGLE_WORDS = 14  # an item's opening words, compared to tell a re-post from a feed's boilerplate
+RELATED_TITLE = 0.3  # title word Jaccard from which a copy under an edited headline needs less shared text
 REPOST_TITLE = 0.15  # title word Jaccard a re-post within one feed keeps at least
 SAME_TITLE = 0.6  # title word Jaccard from which two titles count as the same headline
 HEADLINE_WORDS = 6  # a headline alone identifies an article (against a report with text) from this length
+LONG_HEADLINE = 9  # ...and, with other text on both sides, a headline of this length that is
+SAME_HEADLINE = 0.8  # the same to this Jaccard of its shingles
 RARE_TERMS = 12  # story candidates come from the postings of this many of an item's rarest terms
 MAX_POSTINGS = 500  # a term in more recent documents than this selects no candidates
 SCAN = 200  # of a rare term's postings, only the most recent SCAN are read (older ones rarely win: time penalty)
@@ -573,7 +576,7 @@ def decide(
         same_title = _jaccard(my_title, title_words(cand.title)) >= SAME_TITLE
         by_headline = False
         if same_title and sim < th.near_duplicate and not recurring:
-            headline = _headline_match(title, text, cand, when, th)
+            headline = _headline_match(title, text, cand, when, th, feed_url)
             sim, by_headline = max(sim, headline), headline > sim
         # within one feed, long shared text under another title is a promo or a caption, unless it is
         # a whole article (twice the shared text asked of other copies) that opens the same way under a
@@ -593,13 +596,21 @@ def decide(
         # captions and boilerplate descriptions across unrelated articles; and within one feed,
         # long boilerplate (a channel's promo text) too, so there the title must match as well.
         if not same_title and (
-            len(mine & cand.shingles) < MIN_SHARED_TEXT or (cand.feed_url == feed_url and not repost)
+            len(mine & cand.shingles) < _shared_needed(my_title, cand.title)
+            or (cand.feed_url == feed_url and not repost)
         ):
             continue
         best = (sim, cand, by_headline)
     if best is not None:
         sim, cand, by_headline = best
-        reason = near_reason("seed" if cand.seed_id is not None else "item", cand.title, sim, by_headline)
+        note = None
+        if by_headline:
+            note = (
+                HEADLINE_LONG
+                if text.strip() and not cand.shingles <= frozenset(shingles(cand.title))
+                else HEADLINE_ONLY
+            )
+        reason = near_reason("seed" if cand.seed_id is not None else "item", cand.title, sim, note)
 
         return DedupDecision(
             level="near-duplicate",
@@ -616,14 +627,23 @@ def decide(
     return _story(terms, when, stories, th)
 
 
-def near_reason(what: str, title: str, sim: float, by_headline: bool = False) -> str:
-    """Why an item is a near-duplicate of an item or seed titled ``title``."""
-    if by_headline:  # a news aggregator's entry and the outlet's report
-        return f'near-duplicate of {what} "{short_title(title)}": the same headline ({sim:.2f}), {HEADLINE_ONLY}'
+def _shared_needed(my_title: set[str], title: str) -> int:
+    """Shingles a copy under another title must share: MIN_SHARED_TEXT, or half as many when the headlines
+    share a good part of their words (an edited headline over the same opening: a caption reused under an
+    unrelated headline does not pass)."""
+    return MIN_SHARED_TEXT // 2 if _jaccard(my_title, title_words(title)) >= RELATED_TITLE else MIN_SHARED_TEXT
+
+
+def near_reason(what: str, title: str, sim: float, by_headline: str | None = None) -> str:
+    """Why an item is a near-duplicate of an item or seed titled ``title``; ``by_headline`` says why the
+    headline decided (HEADLINE_ONLY or HEADLINE_LONG)."""
+    if by_headline:  # a news aggregator's entry and the outlet's report; an excerpt and a standfirst
+        return f'near-duplicate of {what} "{short_title(title)}": the same headline ({sim:.2f}), {by_headline}'
     return f'near-duplicate of {what} "{short_title(title)}" ({sim:.2f})'
 
 
 HEADLINE_ONLY = "one without text"
+HEADLINE_LONG = "each with other text"
 
 
 def moved_on(title: str, when: datetime, old_title: str, old_when: datetime | None, window: timedelta) -> bool:
@@ -645,7 +665,9 @@ def _recurring(cand: NearCandidate, feed_url: str | None, source: str | None) ->
     return not (source and cand.source and fold(source) != fold(cand.source))
 
 
-def _headline_match(title: str, text: str, cand: NearCandidate, when: datetime, th: Thresholds) -> float:
+def _headline_match(
+    title: str, text: str, cand: NearCandidate, when: datetime, th: Thresholds, feed_url: str | None = None
+) -> float:
     """A news aggregator's entry is often the headline alone (Google News: the outlet's name stripped, no
     text). Against the outlet's own report under the same headline, its few shingles are all there is to
     compare, and the report's text dilutes them: when one side is a headline alone of HEADLINE_WORDS or
@@ -656,9 +678,15 @@ def _headline_match(title: str, text: str, cand: NearCandidate, when: datetime, 
     if cand.item_id is not None and (cand.when is None or abs(when - cand.when) > th.window):
         return 0.0
     head, cand_head = shingles(title), shingles(cand.title)
+    same = len(head & cand_head) / len(head | cand_head)
     if text.strip() and not cand.shingles <= cand_head:
-        return 0.0  # both have text: the text decides
-    return len(head & cand_head) / len(head | cand_head)
+        # both have text, and it differs: one outlet's excerpt of an article, another's standfirst (a seed
+        # is the whole article, a feed its dek). The very headline, long enough to be one article's own,
+        # from another feed, still makes a copy; anything less, and the text decides.
+        if same >= SAME_HEADLINE and len(words(title)) >= LONG_HEADLINE and cand.feed_url != feed_url:
+            return same
+        return 0.0
+    return same
 
 
 def _story(terms: dict[str, float], when: datetime, stories: StoryIndex, th: Thresholds) -> DedupDecision:

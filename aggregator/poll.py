@@ -513,7 +513,8 @@ class Pipeline:
         reason = decision.reason or ""
         if decision.level == "near-duplicate":  # the same reason, now naming this item
             sim = decision.similarity or 0.0
-            reason = dedup.near_reason("item", item.title, sim, reason.endswith(dedup.HEADLINE_ONLY))
+            note = next((n for n in (dedup.HEADLINE_ONLY, dedup.HEADLINE_LONG) if reason.endswith(n)), None)
+            reason = dedup.near_reason("item", item.title, sim, note)
         self.store.swap_original(
             original["id"], item_id, level=decision.level, similarity=decision.similarity, reason=reason
         )

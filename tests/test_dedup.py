@@ -290,7 +290,9 @@ def test_a_photo_caption_is_no_summary_for_stories_or_snippets():
 
 def test_a_headline_alone_is_a_copy_of_the_report_under_that_headline_within_the_window():
     """An aggregator's entry (the headline, no text) and the outlet's own report, in either order; not a
-    recurring headline a year apart, not a short generic one, and not two reports that both have text."""
+    recurring headline a year apart, not a short generic one. Two reports that both have text are one
+    article under the very same long headline (an excerpt and a standfirst), not under a shorter or an edited
+    one, and not within one feed."""
     from aggregator.dedup import NearCandidate, StoryIndex, Thresholds, decide, shingles
     from aggregator.normalise import strip_source
 
@@ -300,7 +302,7 @@ def test_a_headline_alone_is_a_copy_of_the_report_under_that_headline_within_the
     assert strip_source(headline + " - Reuters", "Reuters") == headline
     assert strip_source("Talks end - for now", "Reuters") == "Talks end - for now"
 
-    def placed(title, text, cand_title, cand_text, hours_apart=1.0):
+    def placed(title, text, cand_title, cand_text, hours_apart=1.0, feed="https://b.example/feed"):
         cand = NearCandidate(
             1,
             None,
@@ -320,7 +322,7 @@ def test_a_headline_alone_is_a_copy_of_the_report_under_that_headline_within_the
             stories=StoryIndex(th.window),
             terms={},
             th=th,
-            feed_url="https://b.example/feed",
+            feed_url=feed,
         )
 
     second = placed(headline, "", headline, report)  # the aggregator's entry comes second
@@ -329,7 +331,13 @@ def test_a_headline_alone_is_a_copy_of_the_report_under_that_headline_within_the
     assert placed(headline, "", headline, report, hours_apart=24 * 365).level == "new"
     assert placed("Markets wrap up the week", "", "Markets wrap up the week", report).level == "new"
     other = "Beijing says it will respond to the new US restrictions on its firms with its own measures. " * 3
-    assert placed(headline, other, headline, report).level == "new"
+    both = placed(headline, other, headline, report)
+    assert both.level == "near-duplicate" and "the same headline (1.00), each with other text" in both.reason
+    edited = "US adds 36 Chinese firms to its trade blacklist citing chip worries"
+    assert placed(edited, other, headline, report).level == "new"
+    assert placed(headline, other, headline, report, feed="https://a.example/feed").level == "new"
+    short = "US adds Chinese chip firms to blacklist"  # 7 words: many a report could carry it
+    assert placed(short, other, short, report).level == "new"
 
 
 def _pipeline(tmp_path):
@@ -483,3 +491,36 @@ def test_chinese_copies_stories_and_topics(tmp_path):
     assert len({r["story_id"] for r in store.execute("SELECT story_id FROM items")}) == len(background) + 1
     tagged = {r["item_id"] for r in store.execute("SELECT item_id FROM item_topics WHERE topic = 'huawei-zh'")}
     assert tagged == {wire, copy, reply}
+
+
+def test_a_short_excerpt_under_an_edited_headline_is_a_copy_under_an_unrelated_one_is_not():
+    """Twenty words of one article's opening under an edited headline (a syndicated copy, a seed's lede in
+    another feed) make a copy; the same twenty words under an unrelated headline (a reused caption or
+    boilerplate) do not: about 30 shared words are needed then."""
+    from aggregator.dedup import NearCandidate, StoryIndex, Thresholds, decide, shingles
+
+    th = Thresholds()
+    title = "Alibaba Cloud is on US radar as Washington targets Chinese high-tech sector"
+    body = (
+        "Alibaba Cloud, the cloud computing division of Alibaba Group, is now reportedly on the US government's "
+        "radar as the latter once again cited the alleged national security risk in its attempt. " * 2
+    )
+    excerpt = " ".join(body.split()[:22])
+    cand = NearCandidate(None, 4, title, frozenset(shingles(title, body)), 9)
+
+    def placed(new_title):
+        return decide(
+            title=new_title,
+            text=excerpt,
+            when=T0,
+            same_url=None,
+            near=[cand],
+            stories=StoryIndex(th.window),
+            terms={},
+            th=th,
+            feed_url="https://b.example/feed",
+        )
+
+    copy = placed("Scrutiny of Alibaba cloud unit grows as Washington targets tech")
+    assert copy.level == "near-duplicate" and copy.duplicate_of_seed == 4
+    assert placed("Weekend sport: the scores and the highlights").level == "new"

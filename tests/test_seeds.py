@@ -120,6 +120,39 @@ def test_a_feed_copy_of_the_seed_is_a_near_duplicate_and_follow_up(tmp_path, fee
     store.close()
 
 
+def test_the_outlets_own_feed_entry_of_a_seed_article_is_a_copy_of_it(tmp_path, feed_server):
+    """The article saved as a seed, and its outlet's feed entry: the same headline, and for text the
+    outlet's standfirst, which is not in the article's body (NYT, Global Times...). A copy of the seed,
+    not a "follow-up" of it; a report of the same event under its own headline stays a follow-up."""
+    seed = read_seed(SEED)
+    dek = "The US is said to be reviewing Alibaba's cloud business, experts said on Wednesday."
+    assert dek not in seed.text
+    url = feed_server.serve(
+        "/gt.xml",
+        rss(
+            [
+                {"guid": "g1", "title": seed.title, "link": "https://gt.example/1", "description": dek},
+                {
+                    "guid": "g2",
+                    "title": "Washington reviews Alibaba cloud unit over national security",
+                    "link": "https://wire.example/2",
+                    "description": "The Biden administration is reviewing Alibaba Group's cloud business.",
+                },
+            ]
+        ),
+    )
+    store, pipe = pipeline(tmp_path, [url])
+    store.sync_feeds(__import__("aggregator.config", fromlist=["x"]).load_feeds(tmp_path / "config"), datetime.now(UTC))
+    pipe.import_seeds([SEED], datetime.now(UTC))
+    asyncio.run(pipe.poll_once(force=True))
+    rows = {r["guid"]: r for r in store.iter_items()}
+    seed_id = store.seeds()[0]["id"]
+    assert rows["g1"]["dup_level"] == "near-duplicate" and rows["g1"]["duplicate_of_seed"] == seed_id
+    assert rows["g1"]["dup_reason"].endswith("the same headline (1.00), each with other text")
+    assert rows["g2"]["dup_level"] == "new" and store.story(rows["g2"]["story_id"])["seed_id"] == seed_id
+    store.close()
+
+
 LEDE = (
     "The Commerce Department is reviewing Alibaba's cloud business to determine whether it poses a risk "
     "to US national security, according to three people briefed on the matter."
