@@ -49,6 +49,7 @@ SAME_TITLE = 0.6  # title word Jaccard from which two titles count as the same h
 HEADLINE_WORDS = 6  # a headline alone identifies an article (against a report with text) from this length
 LONG_HEADLINE = 9  # ...and, with other text on both sides, a headline of this length that is
 SAME_HEADLINE = 0.8  # the same to this Jaccard of its shingles
+PRIOR_DOCS = 50  # a new install's first items: IDF as if among this many documents (see StoryIndex.idf)
 RARE_TERMS = 12  # story candidates come from the postings of this many of an item's rarest terms
 MAX_POSTINGS = 500  # a term in more recent documents than this selects no candidates
 SCAN = 200  # of a rare term's postings, only the most recent SCAN are read (older ones rarely win: time penalty)
@@ -252,7 +253,10 @@ class StoryIndex:
         self.term_of: list[str] = []  # id -> term
 
     def idf(self, term: str) -> float:
-        return math.log((self.n_docs + 2) / (self.df.get(term, 0) + 1))
+        """Inverse document frequency, counted as if among at least PRIOR_DOCS documents: in a new install's
+        first poll every word is in most of the few documents there are, and plain IDF would make the words
+        two reports of one event share worth nothing. From PRIOR_DOCS documents on, the real counts alone."""
+        return math.log((max(self.n_docs, PRIOR_DOCS) + 2) / (self.df.get(term, 0) + 1))
 
     def _vector(self, terms: dict[str, float]) -> tuple[dict[str, float], float]:
         """TF-IDF weights and norm of a document. The last one is remembered while the document
@@ -261,7 +265,7 @@ class StoryIndex:
         if memo is not None and memo[0] is terms and memo[1] == self.n_docs:
             return memo[2], memo[3]
         log, df = math.log, self.df
-        top = self.n_docs + 2
+        top = max(self.n_docs, PRIOR_DOCS) + 2
         vec = {t: (1 + log(f)) * log(top / (df.get(t, 0) + 1)) for t, f in terms.items()}
         norm = math.sqrt(sum(v * v for v in vec.values())) or 1.0
         self._memo = (terms, self.n_docs, vec, norm)

@@ -141,8 +141,12 @@ def build_digest(
         if not stories:
             continue
         entries = [
-            _entry(story_id, members, sources.get(story_id, ()), window_start) for story_id, members in stories.items()
+            _entry(story_id, members, sources.get(story_id, ()), window_start)
+            for story_id, members in stories.items()
+            if not all(_copy_of_seed(m) for m in members)  # the reader has it already (seeds/): nothing new
         ]
+        if not entries:
+            continue
         entries.sort(key=lambda e: (-rank(e), -e.when.timestamp()))
         spike = _spike(daily_counts.get(topic_id, {}) if daily_counts else {}, window_end)
         if spike:
@@ -162,6 +166,10 @@ def build_digest(
         tuple(spikes),
         max(0, len(health) - MAX_HEALTH),
     )
+
+
+def _copy_of_seed(row: Mapping[str, Any]) -> bool:
+    return "duplicate_of_seed" in row.keys() and row["duplicate_of_seed"] is not None
 
 
 MAX_HEALTH = 30  # feeds named in the feed-health section; a host down for days can fail hundreds

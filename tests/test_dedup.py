@@ -524,3 +524,26 @@ def test_a_short_excerpt_under_an_edited_headline_is_a_copy_under_an_unrelated_o
     copy = placed("Scrutiny of Alibaba cloud unit grows as Washington targets tech")
     assert copy.level == "near-duplicate" and copy.duplicate_of_seed == 4
     assert placed("Weekend sport: the scores and the highlights").level == "new"
+
+
+def test_a_new_install_groups_a_report_with_the_seed_of_its_event():
+    """On a first poll the index holds a handful of documents: every word is in most of them, and plain
+    IDF would call "alibaba" and "cloud" common. With the prior of PRIOR_DOCS documents the words the two
+    reports share still count, and a wire report of the seed's event joins the seed's story."""
+    from aggregator.dedup import StoryIndex, Thresholds, story_terms
+    from aggregator.seeds import read_seed
+
+    seed = read_seed(ROOT / "seeds" / "alibaba-cloud-us-probe-2022-01-19.txt")
+    th = Thresholds()
+    index = StoryIndex(th.window)
+    index.add(-1, 1, None, story_terms(seed.title, seed.text))
+    index.count(story_terms(seed.title, ""))  # the outlet's own entry and a copy, both counted
+    index.count(story_terms("Alibaba Cloud on US radar as Washington targets Chinese tech", ""))
+    report = story_terms(
+        "US reviewing Alibaba cloud unit over national security risks - sources",
+        "The Biden administration is reviewing Alibaba Group Holding Ltd's cloud business to determine whether "
+        "it poses a risk to U.S. national security, according to three people briefed on the matter.",
+    )
+    match = index.best_story(report, T0)
+    assert match is not None and match.story_id == 1 and match.score >= th.story, match
+    assert {"alibaba", "cloud", "security"} <= set(match.shared)
