@@ -288,15 +288,32 @@ def test_a_photo_caption_is_no_summary_for_stories_or_snippets():
     assert story_terms("Montana bans TikTok", caption) == story_terms("Montana bans TikTok", "")
 
 
+def decided_against(cand, title, text, feed="https://b.example/feed"):
+    """The dedup decision for a new item of ``feed`` published at T0 with one near candidate."""
+    from aggregator.dedup import StoryIndex, Thresholds, decide
+
+    th = Thresholds()
+    return decide(
+        title=title,
+        text=text,
+        when=T0,
+        same_url=None,
+        near=[cand],
+        stories=StoryIndex(th.window),
+        terms={},
+        th=th,
+        feed_url=feed,
+    )
+
+
 def test_a_headline_alone_is_a_copy_of_the_report_under_that_headline_within_the_window():
     """An aggregator's entry (the headline, no text) and the outlet's own report, in either order; not a
     recurring headline a year apart, not a short generic one. Two reports that both have text are one
     article under the very same long headline (an excerpt and a standfirst), not under a shorter or an edited
     one, and not within one feed."""
-    from aggregator.dedup import NearCandidate, StoryIndex, Thresholds, decide, shingles
+    from aggregator.dedup import NearCandidate, shingles
     from aggregator.normalise import strip_source
 
-    th = Thresholds()
     headline = "US adds 36 Chinese companies to trade blacklist over chip concerns"
     report = "The Commerce Department added 36 Chinese companies, including chipmaker YMTC, to its Entity List. " * 3
     assert strip_source(headline + " - Reuters", "Reuters") == headline
@@ -313,17 +330,7 @@ def test_a_headline_alone_is_a_copy_of_the_report_under_that_headline_within_the
             "https://a.example/feed",
             T0 - timedelta(hours=hours_apart),
         )
-        return decide(
-            title=title,
-            text=text,
-            when=T0,
-            same_url=None,
-            near=[cand],
-            stories=StoryIndex(th.window),
-            terms={},
-            th=th,
-            feed_url=feed,
-        )
+        return decided_against(cand, title, text, feed)
 
     second = placed(headline, "", headline, report)  # the aggregator's entry comes second
     assert second.level == "near-duplicate" and "the same headline (1.00), one without text" in second.reason
@@ -497,9 +504,8 @@ def test_a_short_excerpt_under_an_edited_headline_is_a_copy_under_an_unrelated_o
     """Twenty words of one article's opening under an edited headline (a syndicated copy, a seed's lede in
     another feed) make a copy; the same twenty words under an unrelated headline (a reused caption or
     boilerplate) do not: about 30 shared words are needed then."""
-    from aggregator.dedup import NearCandidate, StoryIndex, Thresholds, decide, shingles
+    from aggregator.dedup import NearCandidate, shingles
 
-    th = Thresholds()
     title = "Alibaba Cloud is on US radar as Washington targets Chinese high-tech sector"
     body = (
         "Alibaba Cloud, the cloud computing division of Alibaba Group, is now reportedly on the US government's "
@@ -509,17 +515,7 @@ def test_a_short_excerpt_under_an_edited_headline_is_a_copy_under_an_unrelated_o
     cand = NearCandidate(None, 4, title, frozenset(shingles(title, body)), 9)
 
     def placed(new_title):
-        return decide(
-            title=new_title,
-            text=excerpt,
-            when=T0,
-            same_url=None,
-            near=[cand],
-            stories=StoryIndex(th.window),
-            terms={},
-            th=th,
-            feed_url="https://b.example/feed",
-        )
+        return decided_against(cand, new_title, excerpt)
 
     copy = placed("Scrutiny of Alibaba cloud unit grows as Washington targets tech")
     assert copy.level == "near-duplicate" and copy.duplicate_of_seed == 4
