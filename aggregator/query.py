@@ -182,8 +182,13 @@ def make_term(word: str, q: str = "", col: int = 0) -> Term:
     return Term(text=fold(core), prefix=prefix, upper=upper)
 
 
+# Characters the text's tokenizer splits words at: "AT&T" is the words "AT" "T" there, "S&P 500" is
+# "S" "P" "500", "#MeToo" is "MeToo"; a query term written with them is the phrase of those words.
+_INNER_SEP = re.compile(r"[&+#@|~^=<>!?,;:%$€£\\\[\]{}]+")
+
+
 def make_phrase(text: str, q: str = "", col: int = 0) -> Node:
-    parts = [p for p in re.split(r"[\s\-/]+", text.strip()) if p.strip("'’,;!?.")]
+    parts = [p for p in re.split(r"[\s\-/]+", text.strip()) for p in _INNER_SEP.split(p) if p.strip("'’,;!?.")]
     # 华为: the phrase "华 为" (characters are the words of Chinese and Japanese text); as any run of
     # characters matches inside a longer one, a * after it adds nothing
     parts = [c for p in parts for c in ([c for c in cjk_split(p, 1) if c != "*"] if has_cjk(p) else [p])]
@@ -263,7 +268,8 @@ class _Parser:
             return make_phrase(tok.value, self.q, tok.col)
         if tok.kind == "word":
             # "chip-making" is two words in the text, so it is a phrase here ("chipmaking" matches too)
-            if "-" in tok.value.strip("-") or "/" in tok.value.strip("/") or has_cjk(tok.value):
+            word = tok.value
+            if "-" in word.strip("-") or "/" in word.strip("/") or has_cjk(word) or _INNER_SEP.search(word[:-1]):
                 return make_phrase(tok.value, self.q, tok.col)
             return make_term(tok.value, self.q, tok.col)
         if tok.kind == "list":

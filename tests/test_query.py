@@ -46,6 +46,11 @@ def hits(query: str, title: str, summary: str = "", feed: str = "", author: str 
         ("@vendors", "Hikvision cameras ripped out", True),
         ("@firms NEAR/5 sanction*", "US sanctions Chinese firms", True),
         ("china's", "China's new rules", True),
+        ("AT&T", "AT&T drops Huawei gear", True),  # "&", "+", "#" split words in the text: so in queries
+        ('"S&P 500"', "S&P 500 falls on chip curbs", True),
+        ("AT&T", "At T-Mobile, nothing changes", False),
+        ("#MeToo", "#MeToo reaches tech", True),
+        ("C++", "C++ committee meets", True),
     ],
 )
 def test_language(query, title, expected):
