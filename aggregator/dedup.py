@@ -40,6 +40,7 @@ from aggregator.normalise import cjk_split, fold, has_cjk, is_photo_caption
 
 SHINGLE = 3
 SAMPLE = 8
+BAND_WORDS = 600  # an item's candidate keys are kept for its first this many words of text (stored_keys)
 MIN_SHINGLES = 12
 MIN_SHARED_TEXT = 30  # shared shingles (about 30 words in sequence) needed when the titles differ
 LEDE_SHINGLE_WORDS = 14  # an item's opening words, compared to tell a re-post from a feed's boilerplate
@@ -121,6 +122,16 @@ def band_keys(title: str, text: str, sh: set[int] | frozenset[int] | None = None
     if title.strip():
         keys.add(title_key(title))
     return sorted(keys)
+
+
+def stored_keys(title: str, text: str, keys: list[int]) -> list[int]:
+    """The candidate keys kept for an item: those of its title and its first BAND_WORDS words. A feed that
+    carries whole articles (10 KB of text) would otherwise store hundreds of keys an item; copies repeat
+    an article's opening, and a longer copy found later still finds a short one by its own full keys."""
+    toks = words(text)
+    if len(toks) <= BAND_WORDS:
+        return keys
+    return band_keys(title, " ".join(toks[:BAND_WORDS]))
 
 
 def _same_lede(text: str, other: frozenset[int] | set[int]) -> bool:

@@ -575,7 +575,7 @@ class Pipeline:
             seed_at_url=dedup.SeedAtUrl(seed["id"], seed["title"], seed["story_id"]) if seed is not None else None,
             source=item.source,
         )
-        return decision, sh, keys, terms
+        return decision, sh, dedup.stored_keys(item.title, item.summary, keys), terms
 
     def _seed_at(self, canonical: str | None) -> Any:
         """The seed article whose own page gave this (canonical) URL, if any."""

@@ -543,3 +543,26 @@ def test_a_new_install_groups_a_report_with_the_seed_of_its_event():
     match = index.best_story(report, T0)
     assert match is not None and match.story_id == 1 and match.score >= th.story, match
     assert {"alibaba", "cloud", "security"} <= set(match.shared)
+
+
+def test_an_item_with_a_whole_article_keeps_the_keys_of_its_opening_only(tmp_path):
+    """A feed that carries whole articles stores candidate keys for the first BAND_WORDS words, not for all
+    of them; copies of the opening are found whichever comes first, the whole article or the excerpt."""
+    from aggregator.dedup import BAND_WORDS
+
+    store, pipe = _pipeline(tmp_path)
+    report = CycleReport()
+    vocab = [f"w{n}x" for n in range(3000)]
+    article = " ".join(vocab[(n * 7919) % 3000] for n in range(4 * BAND_WORDS))  # no 3-word run repeats
+    opening = " ".join(article.split()[:60])
+    title = "Commerce widens chip tool rules to cover more Chinese fabs"
+    with store.transaction():
+        whole = pipe.ingest(_item("blog", "a1", title, article, T0, T0), T0, report)
+        copy = pipe.ingest(_item("site", "c1", "Chip tool rules widen", opening, T0, T0), T0, report)
+        first = pipe.ingest(_item("wire", "e1", "US chip tool rules cover more fabs", opening, T0, T0), T0, report)
+        later = pipe.ingest(_item("blog2", "a2", title, article, T0, T0), T0, report)
+    keys = dict(store.execute("SELECT item_id, count(*) FROM item_bands GROUP BY item_id").fetchall())
+    assert keys[whole] <= BAND_WORDS // 8 + 40 < len(article.split()) // 8  # about 1 in 8 shingles, title too
+    rows = {r["id"]: r for r in store.execute("SELECT id, duplicate_of FROM items")}
+    assert rows[copy]["duplicate_of"] == whole
+    assert rows[later]["duplicate_of"] in (whole, first)
