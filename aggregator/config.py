@@ -121,8 +121,11 @@ def _float_between(lo: float, hi: float) -> Callable[[Any], float]:
 
 def _one_of(*choices: str) -> Callable[[Any], str]:
     def parse(value: Any) -> str:
-        if isinstance(value, str) and value in choices:
-            return value
+        if isinstance(value, str) and value.strip().lower() in choices:  # "Weekly", "INFO": what was meant
+            return value.strip().lower()
+        if choices == _WEEKDAYS and isinstance(value, str) and value.strip().lower()[:3] in choices:
+            if _FULL_DAYS.get(value.strip().lower()[:3], "").startswith(value.strip().lower()):
+                return value.strip().lower()[:3]  # "Monday", "tues"
         raise ValueError("expected one of " + ", ".join(f'"{c}"' for c in choices))
 
     return parse
@@ -201,6 +204,7 @@ def envelope_address(mailbox: str) -> str:
 
 PLACEHOLDER_RECIPIENT = "me@example.org"  # digest.to's default: `status` says when mail would go there
 _WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+_FULL_DAYS = {d[:3]: d for d in ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")}
 
 # key, default, parser. Order is the order of the reference table in the README.
 SETTINGS: list[tuple[str, Any, Callable[[Any], Any]]] = [
@@ -416,6 +420,12 @@ def load_settings(config_dir: Path) -> Settings:
         values["smtp.host"], values["smtp.port"] = m.group(1), int(m.group(2))
     if values["smtp.port"] is None:  # the port of the TLS mode: 465 for implicit TLS, else submission
         values["smtp.port"] = 465 if values["smtp.security"] == "tls" else 587
+    sender = getaddresses([values["smtp.from"]])
+    if values["smtp.host"] and not (len(sender) == 1 and _EMAIL.match(sender[0][1])):
+        raise ConfigError(
+            f"{where}: smtp.from: expected one address, with or without a name, got {_describe(values['smtp.from'])}",
+            hint='for example from = "aggregator <digest@example.org>" (an address your mail account may send as)',
+        )
     login = values["smtp.username"] or ""
     if not _lookup(data, "smtp.from")[0] and _EMAIL.match(login):
         # a relay refuses a sender its account does not own (digest@localhost): send as the account

@@ -27,6 +27,9 @@ CASES = [
     ('[digest]\ntiem = "07:00"\n', "digest.tiem: unknown setting"),
     ('[smpt]\nhost = "x"\n', "[smpt]: unknown table"),
     ('[smtp]\nhost = "x"\npassword = "hunter2"\n', "smtp.password: the password never sits in the file"),
+    ('[smtp]\nhost = "x"\nfrom = "aggregator"\n', "smtp.from: expected one address, with or without a name, got"),
+    ('[smtp]\nhost = "x"\nfrom = "a@example.org, b@example.org"\n', "smtp.from: expected one address"),
+    ('[digest]\nweekday = "monkey"\n', 'digest.weekday: expected one of "mon", "tue"'),
     ("[digest\n", "aggregator.toml: invalid TOML"),
 ]
 
@@ -162,6 +165,16 @@ def test_the_sender_is_the_login_when_it_is_an_address_and_from_is_left_out(tmp_
 def test_digest_time_and_zone_as_people_write_them(tmp_path, written, zone, time):
     settings = load_settings(write_config(tmp_path, [], settings="[digest]\n" + written))
     assert (settings["digest.timezone"], settings["digest.time"]) == (zone, time)
+
+
+@pytest.mark.parametrize(
+    ("written", "cadence", "weekday"),
+    [('cadence = "Weekly"\nweekday = "Monday"\n', "weekly", "mon"), ('weekday = "tues"\n', "daily", "tue"),
+     ('weekday = "SUN"\n', "daily", "sun")],
+)  # fmt: skip
+def test_cadence_and_weekday_as_people_write_them(tmp_path, written, cadence, weekday):
+    settings = load_settings(write_config(tmp_path, [], settings="[digest]\n" + written))
+    assert (settings["digest.cadence"], settings["digest.weekday"]) == (cadence, weekday)
 
 
 def test_a_port_written_as_a_string_is_the_number(tmp_path):
