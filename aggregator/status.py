@@ -21,9 +21,10 @@ def collect(store: Store, settings: Settings, config_dir: Path, now: datetime) -
     feeds = store.feeds()
     problems: list[str] = []
     config_errors = {}
+    loaded: dict[str, Any] = {}
     for name, load in (("watchlist", lambda: load_watchlist(config_dir)), ("feeds", lambda: load_feeds(config_dir))):
         try:
-            load()
+            loaded[name] = load()
         except AggregatorError as e:
             config_errors[name] = str(e)
             problems.append(f"{name} invalid: {e}")
@@ -91,6 +92,8 @@ def collect(store: Store, settings: Settings, config_dir: Path, now: datetime) -
         "delivery": f"SMTP {settings['smtp.host']}:{settings['smtp.port']} ({settings['smtp.security']})"
         if settings.smtp_configured
         else f"outbox {settings.data_dir / 'outbox'}",
+        "topics": [t.id for t in loaded["watchlist"].topics] if "watchlist" in loaded else None,
+        "watchlist_warnings": list(loaded["watchlist"].warnings) if "watchlist" in loaded else [],
         "config_errors": config_errors,
         "rejected_by_daemon": rejected,
         "items": store.count_items(),
@@ -126,6 +129,9 @@ def render(st: dict[str, Any]) -> str:
     if st["recipients"] == [PLACEHOLDER_RECIPIENT] and st["delivery"].startswith("SMTP"):
         to += " (the example address: set digest.to in aggregator.toml)"
     lines.append(f"next digest: {st['next_digest']} via {st['delivery']} to {to}")
+    if st["topics"] is not None:
+        lines.append(f"topics:      {len(st['topics'])}" + (f" ({', '.join(st['topics'])})" if st["topics"] else ""))
+    lines += [f"  warning:   {w}" for w in st["watchlist_warnings"]]
     for name, err in st["config_errors"].items():
         lines.append(f"config:      {name}: {err}")
     for name in st["rejected_by_daemon"]:

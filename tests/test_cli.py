@@ -257,6 +257,10 @@ def test_every_command_as_a_user_drives_it(tmp_path):
 
     status = ok("status").stdout
     assert "health:      ok" in status and "feeds:       1 (1 ok" in status and "last digest: sent" in status
+    assert "topics:      3 (us-china-tech, ai-regulation, data-breaches)" in status
+    assert ok("watchlist", "add", "ai-chips", "--name", "AI chips").returncode == 0
+    status = ok("status").stdout  # a topic without a query works, and status says how
+    assert "topics:      4 (" in status and "topic ai-chips: no query or keywords" in status
 
 
 def test_seeds_import_skips_a_broken_file_and_imports_the_rest(tmp_path):
