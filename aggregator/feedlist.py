@@ -152,7 +152,7 @@ def feedish_anchors(page: str, base: str) -> list[str]:
     return out
 
 
-async def _probe(fetcher: Fetcher, page: str, base: str) -> tuple[str, str | None] | None:
+async def probe_feed(fetcher: Fetcher, page: str, base: str) -> tuple[str, str | None] | None:
     """A page that announces no feed: try its feed-like links, then the page's own feed where sites keep it
     (a WordPress category's /feed, a subreddit's .rss), then the usual feed paths of its site."""
     parts = urlsplit(base)
@@ -216,7 +216,7 @@ async def add_feed(
             links = discover_links(page, result.final_url)
             how = "discovered and added"
             if not links:
-                probed = await _probe(fetcher, page, result.final_url)
+                probed = await probe_feed(fetcher, page, result.final_url)
                 if probed is None:
                     raise ConfigError(
                         f"{url}: neither a feed nor a page that links to one (tried its feed-like links and "

@@ -24,11 +24,11 @@ from urllib.parse import urlsplit
 from aggregator import dedup, schedule
 from aggregator.config import Settings
 from aggregator.errors import ParseError, SeedError
-from aggregator.feedlist import discover_links, is_comments_feed
+from aggregator.feedlist import discover_links, is_comments_feed, probe_feed
 from aggregator.fetch import Fetcher, FetchLimits
 from aggregator.models import DedupDecision, FetchResult, Item, Seed, TopicTag
 from aggregator.normalise import canonical_url, normalise_entry
-from aggregator.parse import parse_feed
+from aggregator.parse import is_bot_check, parse_feed
 from aggregator.seeds import find_seed_files, read_seed
 from aggregator.store import FeedState, Store, database_error, from_iso, iso
 from aggregator.tag import CompiledTopic, Doc, tag
@@ -270,7 +270,13 @@ class Pipeline:
     ) -> tuple[FeedState, FetchResult]:
         await slots.acquire()  # released once the result is stored
         result = await fetcher.fetch(state.url, state.validators)
-        announced = announced_feed(result)
+        page = web_page(result)
+        announced = announced_feed(result, page) if page is not None else None
+        if page is not None and announced is None and state.last_success_at is None and not state.error_count:
+            # a page that announces no feed, on its first poll only: where sites keep theirs (as `feeds add`)
+            if not is_bot_check(result.body or b""):
+                probed = await probe_feed(fetcher, page, result.final_url)
+                announced = probed[0] if probed else None
         if announced and self.store.feed(announced) is None:
             # feeds.toml names a site's page, not its feed: poll the feed the page announces, from now on
             # in its place (stored as a move, like a 301), and say so
@@ -692,9 +698,8 @@ def _by_turns_of_host(feeds: list[FeedState]) -> list[FeedState]:
     return [f for turn in zip_longest(*queues.values()) for f in turn if f is not None]
 
 
-def announced_feed(result: FetchResult) -> str | None:
-    """The main feed a fetched web page announces (<link rel="alternate" type="application/rss+xml">),
-    when the body is a page and not a feed; None otherwise."""
+def web_page(result: FetchResult) -> str | None:
+    """The text of a fetched web page (HTML, not a feed served as text/html); None for anything else."""
     if not (result.ok and result.body and urlsplit(result.final_url).scheme in ("http", "https")):
         return None
     head = result.body[:4096].lower()
@@ -702,7 +707,16 @@ def announced_feed(result: FetchResult) -> str | None:
         tag in head for tag in (b"<rss", b"<feed", b"<rdf:rdf")
     ):
         return None
-    links = discover_links(result.body[: 512 * 1024].decode("utf-8", "replace"), result.final_url)
+    return result.body[: 512 * 1024].decode("utf-8", "replace")
+
+
+def announced_feed(result: FetchResult, page: str | None = None) -> str | None:
+    """The main feed a fetched web page announces (<link rel="alternate" type="application/rss+xml">),
+    when the body is a page and not a feed; None otherwise."""
+    page = page if page is not None else web_page(result)
+    if page is None:
+        return None
+    links = discover_links(page, result.final_url)
     main = next((u for u, t in links if not is_comments_feed(u, t)), None)
     return main if main and main != result.final_url else None
 

@@ -446,7 +446,8 @@ def test_an_http_proxy_from_the_environment_is_used(monkeypatch):
 def test_a_site_page_in_feeds_toml_is_followed_to_the_feed_it_announces(tmp_path, feed_server):
     """People paste the site's address into feeds.toml. A page that announces its feed is polled through
     that feed from then on (a move, like a 301: feeds.toml keeps the page's address); a page that
-    announces none stays a stored error; a feed served as text/html is read as the feed it is."""
+    announces none has its feed looked for where sites keep it, on its first poll (`feeds add`'s probe),
+    else stays a stored error; a feed served as text/html is read as the feed it is."""
 
     feed = rss([{"guid": "n1", "title": "News one", "link": "https://site.example/n1"}])
     feed_server.serve("/feed.xml", feed)
@@ -458,23 +459,27 @@ def test_a_site_page_in_feeds_toml_is_followed_to_the_feed_it_announces(tmp_path
         headers={"Content-Type": "text/html; charset=utf-8"},
     )
     bare = feed_server.serve("/about", "<html><body>No feed here</body></html>", headers={"Content-Type": "text/html"})
+    # a WordPress category page that announces nothing: its feed is where WordPress keeps it (.../feed)
+    quiet = feed_server.serve("/cat/chips/", "<!doctype html><html><body>Chips</body></html>")
+    feed_server.serve("/cat/chips/feed", rss([{"guid": "q1", "title": "Chips", "link": "https://site.example/q1"}]))
     mislabelled = feed_server.serve("/rss", feed.replace(b"n1", b"m1"), headers={"Content-Type": "text/html"})
-    cfg = write_config(tmp_path, [page, bare, mislabelled])
+    cfg = write_config(tmp_path, [page, bare, mislabelled, quiet])
     settings = load_settings(cfg)
     store = Store(database_path(settings.data_dir))
     store.sync_feeds(load_feeds(cfg), datetime.now(UTC))
     pipe = Pipeline(store, settings, load_watchlist(cfg))
     report = asyncio.run(pipe.poll_once(force=True))
-    assert report.new_items == 2 and report.failed == 1, report.line()
+    assert report.new_items == 3 and report.failed == 1, report.line()
+    assert store.feed(feed_server.url("/cat/chips/feed")).moved_from == quiet
     feed_url = feed_server.url("/feed.xml")
     moved = f"{page}: a web page; polling the feed it announces instead, {feed_url} (put that in feeds.toml)"
-    assert report.warnings == [moved]
+    assert moved in report.warnings and len(report.warnings) == 2
     assert [i["guid"] for i in store.execute("SELECT guid FROM items WHERE feed_url = ?", (feed_url,))] == ["n1"]
     assert store.feed(feed_url).moved_from == page
     assert "web page" in store.feed(bare).last_error
     # the next start reads feeds.toml (still the page's address) and keeps polling the feed
     store.sync_feeds(load_feeds(cfg), datetime.now(UTC))
-    assert asyncio.run(pipe.poll_once(force=True)).not_modified == 2
+    assert asyncio.run(pipe.poll_once(force=True)).not_modified == 3
     assert store.feed(page) is None and store.feed(feed_url).in_config
     store.close()
     import os
