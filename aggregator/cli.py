@@ -24,6 +24,7 @@ from aggregator.config import (
     is_web_url,
     load_feeds,
     load_settings,
+    parse_addresses,
     parse_duration,
     resolve_config_dir,
 )
@@ -126,6 +127,11 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--send", action="store_true", help="send the due window now")
     s.add_argument("--since", help='window start, e.g. "24h" or "2026-11-28"')
     s.add_argument("--out", type=Path, help="with --preview: write the HTML (or .txt) here")
+    s.add_argument(
+        "--to",
+        metavar="ADDRESS",
+        help="with --preview: mail it to this address through [smtp] (a test of the mail set-up; records nothing)",
+    )
 
     s = _sub(subs, "status", "health at a glance")
     s.add_argument("--json", action="store_true")
@@ -371,6 +377,17 @@ def cmd_digest(ctx: Context) -> int:
         return 0 if outcome.status in ("sent", "skipped") else 1
     if not ctx.args.preview:
         raise AggregatorError("digest: say --preview, --send or list", hint=EXAMPLES["digest"])
+    if ctx.args.to:
+        try:
+            to = parse_addresses(ctx.args.to)
+        except ValueError as e:
+            raise AggregatorError(f"--to: {e}, got {ctx.args.to!r}") from None
+        setup_logging(ctx.args.log_format or ctx.settings["log_format"], "critical")
+        preview, sent = delivery.send_preview(ctx.store, ctx.settings, wl, now, to, since=_since(ctx.args.since, now))
+        _out(f"[preview] {preview.subject()}: {sent.reply} to {', '.join(to)} (nothing recorded)")
+        for addr, reply in sent.refused.items():
+            _out(f"refused: {addr}: {reply}")
+        return 0
     preview, path = delivery.write_preview(
         ctx.store, ctx.settings, wl, now, since=_since(ctx.args.since, now), out=ctx.args.out
     )

@@ -171,7 +171,7 @@ def _mailbox(name: str, addr: str) -> str:
     return f'"{name}" <{addr}>' if re.search(r'[,;:<>@()\[\]"]', name) or "." in name else f"{name} <{addr}>"
 
 
-def _email_list(value: Any) -> tuple[str, ...]:
+def parse_addresses(value: Any) -> tuple[str, ...]:
     """Addresses as people write them: "me@example.org", "Jane Doe <jane@example.org>", or several in one
     string separated by commas."""
     if isinstance(value, str):
@@ -227,7 +227,7 @@ SETTINGS: list[tuple[str, Any, Callable[[Any], Any]]] = [
     ("dedup.story_window", "72h", parse_duration),
     ("digest.time", "07:00", parse_hhmm),
     ("digest.timezone", "UTC", parse_timezone),
-    ("digest.to", [PLACEHOLDER_RECIPIENT], _email_list),
+    ("digest.to", [PLACEHOLDER_RECIPIENT], parse_addresses),
     ("digest.cadence", "daily", _one_of("daily", "weekly")),
     ("digest.weekday", "mon", _one_of(*_WEEKDAYS)),
     ("digest.empty", "send", _one_of("send", "skip")),

@@ -23,7 +23,7 @@ from aggregator.config import Settings
 from aggregator.digest import Digest
 from aggregator.errors import AggregatorError, ConfigError, DeliveryError
 from aggregator.render import build_message, fit, message_id_domain, render_html, render_text
-from aggregator.send import SmtpSettings, send_smtp, write_outbox
+from aggregator.send import Sent, SmtpSettings, send_smtp, write_outbox
 from aggregator.store import Store, from_iso, iso
 from aggregator.watchlist import Watchlist
 
@@ -128,6 +128,32 @@ def write_preview(
         return d, out
     path = write_outbox(msg, html, outbox_dir(settings), "preview")
     return d, path
+
+
+def send_preview(
+    store: Store,
+    settings: Settings,
+    watchlist: Watchlist,
+    now: datetime,
+    to: tuple[str, ...],
+    since: datetime | None = None,
+) -> tuple[Digest, Sent]:
+    """Mail the pending window (or one since ``since``) to ``to`` through the configured SMTP server, as a
+    test of the mail set-up with real content. Records nothing: the scheduled digest is unchanged."""
+    if not settings.smtp_configured:
+        raise ConfigError(
+            "digest --to: no [smtp] host in aggregator.toml: digests go to the outbox folder",
+            hint="set smtp.host (README, Point it at real feeds and a real mail server), or preview with --out",
+        )
+    start = since if since is not None else next_window_start(store, settings, now)
+    d = compose(store, settings, watchlist, start, now)
+    msg = build_message(d, sender=settings["smtp.from"], to=to, now=now)
+    msg.replace_header("Subject", "[preview] " + str(msg["Subject"]))
+    try:
+        return d, send_smtp(msg, to, smtp_settings(settings))
+    except DeliveryError as e:  # nothing is retried here: say what to check instead
+        hint = e.hint if e.hint and "retried" not in e.hint else "check smtp.host and smtp.port, and that it is up"
+        raise DeliveryError(e.message, permanent=e.permanent, hint=hint + "; nothing was recorded") from e
 
 
 def run_digest(

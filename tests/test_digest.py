@@ -963,3 +963,34 @@ def test_a_feed_never_read_since_it_was_added_is_in_the_next_digests_feed_health
     assert "fede.xml (never read since" in health and "404" in health, health
     assert "flaky.xml" not in health and "good.xml" not in health
     store.close()
+
+
+def test_a_preview_mailed_to_one_address_tests_the_set_up_and_records_nothing(tmp_path, smtp_server):
+    """`digest --preview --to ADDRESS`: the pending window, as it would go out, through the configured
+    server to that address only, "[preview]" in its subject; no digest recorded, the scheduled one unchanged.
+    Without a mail server configured, one line says so."""
+    import json
+    import os
+    import subprocess
+    import sys
+
+    host, port, sink = smtp_server
+    store, settings, _ = setup(tmp_path, extra=f'[smtp]\nhost = "{host}"\nport = {port}\nsecurity = "none"\n')
+    store.close()
+    env = {**os.environ, "AGGREGATOR_CONFIG": str(settings.config_dir), "AGGREGATOR_DATA_DIR": str(settings.data_dir)}
+
+    def cli(*args):
+        return subprocess.run([sys.executable, "-m", "aggregator", *args], capture_output=True, text=True, env=env)
+
+    p = cli("digest", "--preview", "--to", "Tester <tester@example.org>")
+    assert p.returncode == 0 and "(nothing recorded)" in p.stdout, p.stdout + p.stderr
+    [(rcpts, msg, _)] = sink.messages
+    assert rcpts == ["tester@example.org"] and msg["Subject"].startswith("[preview] Digest ")
+    assert msg["To"] == "Tester <tester@example.org>"
+    assert cli("digest", "list").stdout == ""
+    assert json.loads(cli("status", "--json").stdout)["last_digest"] is None
+    bad = cli("digest", "--preview", "--to", "not an address")
+    assert bad.returncode != 0 and "--to: expected e-mail addresses" in bad.stderr
+    (settings.config_dir / "aggregator.toml").write_text('data_dir = "../data"\n')
+    none = cli("digest", "--preview", "--to", "tester@example.org")
+    assert none.returncode != 0 and "no [smtp] host in aggregator.toml" in none.stderr
