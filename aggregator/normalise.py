@@ -125,8 +125,20 @@ TRACKING_PARAMS = frozenset(
         "irclickid",
         "feedtype",  # Reuters: feedType=RSS&feedName=technologyNews
         "feedname",
+        "referringsource",  # NYT share links
+        "__source",  # CNBC: __source=iosappshare|...
+        "sharetype",  # FT gift links (the accessToken that opens the article stays)
+        "user_email",  # newsletters (AP): a reader's address in the link
+        "leadsource",
     }
 )
+# Parameters that are tracking on these sites only (elsewhere the same name may select content).
+_HOST_TRACKING = {
+    "wsj.com": frozenset({"mod", "st"}),
+    "nytimes.com": frozenset({"module", "pgtype"}),
+    "scmp.com": frozenset({"module", "pgtype"}),
+    "washingtonpost.com": frozenset({"itid", "tid"}),
+}
 # Parameters that mark a link as "from the feed" only by their value: ref=rss, source=rss, mod=rss_Technology
 # (WSJ), src=feed, via=rss. With another value (ref=v2, source=api) they may select content, so they stay.
 _FEED_MARKED_PARAMS = frozenset({"ref", "source", "src", "via", "mod", "from", "origin", "channel", "medium"})
@@ -164,7 +176,7 @@ def canonical_url(url: str | None) -> str | None:
             break
     netloc = host if port in (None, 80, 443) else f"{host}:{port}"
     path = _normalise_path(path)
-    query = _clean_query(parts.query)
+    query = _clean_query(parts.query, host)
     return urlunsplit(("https", netloc, path, query, ""))
 
 
@@ -178,24 +190,34 @@ def _normalise_path(path: str) -> str:
     return path
 
 
-def _clean_query(query: str) -> str:
+def _clean_query(query: str, host: str = "") -> str:
     if not query:
         return ""
     kept = []
     for key, value in parse_qsl(query, keep_blank_values=True):
-        if is_tracking_param(key, value) or (key.lower(), value.lower()) in AMP_PARAMS:
+        if is_tracking_param(key, value, host) or (key.lower(), value.lower()) in AMP_PARAMS:
             continue
         kept.append((key, value))
     return urlencode(sorted(kept))
 
 
-def is_tracking_param(key: str, value: str = "") -> bool:
+def is_tracking_param(key: str, value: str = "", host: str = "") -> bool:
     k = key.lower()
     return (
         k in TRACKING_PARAMS
         or k.startswith(TRACKING_PREFIXES)
         or (k in _FEED_MARKED_PARAMS and bool(_FEED_VALUE.search(value)))
+        or (bool(host) and k in _host_tracking(host))
     )
+
+
+def _host_tracking(host: str) -> frozenset[str]:
+    parts = host.lower().split(".")
+    for n in range(len(parts) - 1):
+        found = _HOST_TRACKING.get(".".join(parts[n:]))
+        if found is not None:
+            return found
+    return frozenset()
 
 
 def clean_link(url: str) -> str:
@@ -224,7 +246,9 @@ def clean_link(url: str) -> str:
     query = parts.query
     if query:
         pairs = parse_qsl(query, keep_blank_values=True)
-        kept = [(k, v) for k, v in pairs if not is_tracking_param(k, v) and (k.lower(), v.lower()) not in AMP_PARAMS]
+        kept = [
+            (k, v) for k, v in pairs if not is_tracking_param(k, v, host) and (k.lower(), v.lower()) not in AMP_PARAMS
+        ]
         query = query if len(kept) == len(pairs) else urlencode(kept)
     if (netloc, path, query) == (parts.netloc, parts.path, parts.query):
         return url

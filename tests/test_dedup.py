@@ -128,6 +128,21 @@ CANONICAL = [
     ("https://blog.example/p?source=rss_feed", "https://blog.example/p"),
     # ...and with another value they may choose what the page shows: kept
     ("https://blog.example/p?ref=v2&source=api", "https://blog.example/p?ref=v2&source=api"),
+    # share and newsletter links (NYT, CNBC, FT gift links keep their access token, AP newsletters)
+    (
+        "https://www.nytimes.com/2026/11/28/x.html?smid=nytcore-ios-share&referringSource=articleShare",
+        "https://nytimes.com/2026/11/28/x.html",
+    ),
+    ("https://www.cnbc.com/x.html?__source=iosappshare%7Ccom.apple", "https://cnbc.com/x.html"),
+    ("https://www.ft.com/content/abc?accessToken=zw&sharetype=gift", "https://ft.com/content/abc?accessToken=zw"),
+    ("https://apnews.com/article/x-1?user_email=a@b.example", "https://apnews.com/article/x-1"),
+    # names that are tracking on one site and may select content on another
+    ("https://www.wsj.com/articles/x-123?mod=hp_lead_pos1&st=abc", "https://wsj.com/articles/x-123"),
+    (
+        "https://www.scmp.com/news/article/1/x?module=perpetual_scroll_0&pgtype=article",
+        "https://scmp.com/news/article/1/x",
+    ),
+    ("https://example.org/index.php?module=news&id=5", "https://example.org/index.php?id=5&module=news"),
     ("https://example.com:8080/a", "https://example.com:8080/a"),
     ("https://example.com/%7Euser", "https://example.com/~user"),
     ("mailto:x@example.com", None),
