@@ -24,11 +24,12 @@ from aggregator.config import (
     is_web_url,
     load_feeds,
     load_settings,
+    normalise_feed_url,
     parse_addresses,
     parse_duration,
     resolve_config_dir,
 )
-from aggregator.errors import AggregatorError, QuerySyntaxError, redact
+from aggregator.errors import AggregatorError, ConfigError, QuerySyntaxError, redact
 from aggregator.logs import setup_logging
 from aggregator.store import Store, database_error, database_path
 
@@ -433,7 +434,19 @@ def cmd_feeds(ctx: Context) -> int:
         where = display_path(ctx.config_dir / "feeds.toml")
 
         def remove(url: str) -> list[str]:
-            feedlist.remove_feed(ctx.config_dir, url)
+            try:
+                feedlist.remove_feed(ctx.config_dir, url)
+            except ConfigError:
+                # the address `feeds list` shows for a feed that moved (a 301, a page's feed): feeds.toml has
+                # the old one
+                try:
+                    moved = ctx.store.feed(normalise_feed_url(url, ctx.config_dir))
+                except ValueError:
+                    moved = None
+                if moved is None or not moved.moved_from:
+                    raise
+                feedlist.remove_feed(ctx.config_dir, moved.moved_from)
+                return [f"removed {moved.moved_from} (now {url}) from {where} (its items stay)"]
             return [f"removed {url} from {where} (its items stay)"]
 
         return _each(ctx.args.urls, remove)

@@ -491,3 +491,9 @@ def test_a_site_page_in_feeds_toml_is_followed_to_the_feed_it_announces(tmp_path
         [sys.executable, "-m", "aggregator", "feeds", "list"], capture_output=True, text=True, env=env
     )
     assert f"ok       {feed_url}  (Fixture feed)  (feeds.toml says {page}: it moved here)" in listed.stdout
+    # removed by the address `feeds list` shows: the entry feeds.toml has for it goes
+    gone = subprocess.run(
+        [sys.executable, "-m", "aggregator", "feeds", "remove", feed_url], capture_output=True, text=True, env=env
+    )
+    assert gone.returncode == 0 and f"removed {page} (now {feed_url})" in gone.stdout, gone.stdout + gone.stderr
+    assert f'url = "{page}"\n' not in (cfg / "feeds.toml").read_text()
