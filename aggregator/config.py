@@ -55,6 +55,29 @@ def parse_duration(value: Any) -> int:
     raise ValueError('expected a duration like "30m", "2h" or "1d"')
 
 
+MIN_FEED_INTERVAL = 60  # a feed's own interval may be short, not abusive: a publisher's server is not ours
+
+
+def parse_feed_interval(value: Any, url: str = "") -> int:
+    """A feed's `interval`: a duration of at least a minute for another's server (30 alone is 30 seconds:
+    minutes were most likely meant); a file or a server on this machine may be polled as often as wished."""
+    seconds = parse_duration(value)
+    if 0 < seconds < MIN_FEED_INTERVAL and not _on_this_machine(url):
+        bare = isinstance(value, int | float) or str(value).strip().isdigit()
+        raise ValueError(
+            f"{seconds} seconds is too often to ask a publisher's server"
+            + (f' (a bare number is seconds: "{seconds}m" is minutes)' if bare else "")
+            + '; the least is "1m"'
+        )
+    return seconds
+
+
+def _on_this_machine(url: str) -> bool:
+    parts = urlsplit(url)
+    host = (parts.hostname or "").lower()
+    return parts.scheme == "file" or host == "localhost" or host.startswith("127.") or host == "::1"
+
+
 _SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(b|kb|kib|mb|mib|gb|gib)?\s*$", re.I)
 _SIZE_UNITS = {"b": 1, "kb": 1000, "kib": 1024, "mb": 10**6, "mib": 2**20, "gb": 10**9, "gib": 2**30}
 
@@ -550,7 +573,7 @@ def load_feeds(config_dir: Path) -> list[FeedSpec]:
         interval = None
         if "interval" in raw:
             try:
-                interval = parse_duration(raw["interval"])
+                interval = parse_feed_interval(raw["interval"], url)
             except ValueError as e:
                 raise ConfigError(f"{at}: interval: {e}, got {_describe(raw['interval'])}") from None
         tags = raw.get("tags", [])

@@ -25,7 +25,7 @@ from aggregator.config import (
     is_web_url,
     load_feeds,
     normalise_feed_url,
-    parse_duration,
+    parse_feed_interval,
     replace_config_file,
     without_feed_scheme,
 )
@@ -179,10 +179,6 @@ async def add_feed(
     config_dir: Path, url: str, *, title: str | None = None, interval: str | None = None, tags: list[str] | None = None
 ) -> list[str]:
     """Add a feed. A web page is fetched and its feeds discovered; what was found is reported."""
-    try:
-        seconds = parse_duration(interval) if interval else None
-    except ValueError as e:
-        raise ConfigError(f"--interval: {e}, got {interval!r}", hint="for example --interval 30m") from e
     url = url.strip()
     if not url:
         raise ConfigError("feeds add: no URL given", hint="aggregator feeds add https://example.org/feed.xml")
@@ -190,6 +186,10 @@ async def add_feed(
         target = normalise_feed_url(url, config_dir)
     except ValueError as e:
         raise ConfigError(f"cannot add {url}: {e}", hint="give an http(s) URL, a file:// URL or a path") from e
+    try:
+        seconds = parse_feed_interval(interval, target) if interval else None
+    except ValueError as e:
+        raise ConfigError(f"--interval: {e}, got {interval!r}", hint="for example --interval 30m") from e
     where = display_path(feeds_path(config_dir))
     known = {f.url for f in load_feeds(config_dir)} if feeds_path(config_dir).exists() else set()
     if target in known:

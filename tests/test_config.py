@@ -191,7 +191,20 @@ def test_durations_as_people_write_them(tmp_path, written, seconds):
     cfg = write_config(tmp_path, [], settings=f'[poll]\ndefault_interval = "{written}"\n')
     assert load_settings(cfg)["poll.default_interval"] == seconds
     (cfg / "feeds.toml").write_text(f'[[feed]]\nurl = "https://a.example/feed"\ninterval = "{written}"\n')
-    assert load_feeds(cfg)[0].interval == seconds
+    if seconds >= 60:
+        assert load_feeds(cfg)[0].interval == seconds
+    else:  # a publisher's server is not polled every 45 s; a server on this machine may be
+        with pytest.raises(ConfigError, match='45 seconds is too often to ask a publisher.s server; the least is "1m"'):
+            load_feeds(cfg)
+        (cfg / "feeds.toml").write_text(f'[[feed]]\nurl = "http://127.0.0.1:8080/f"\ninterval = "{written}"\n')
+        assert load_feeds(cfg)[0].interval == seconds
+
+
+def test_a_bare_number_as_a_feeds_interval_is_seconds_and_says_so(tmp_path):
+    cfg = write_config(tmp_path, [])
+    (cfg / "feeds.toml").write_text('[[feed]]\nurl = "https://a.example/feed"\ninterval = 30\n')
+    with pytest.raises(ConfigError, match='interval: 30 seconds is too often .* "30m" is minutes'):
+        load_feeds(cfg)
 
 
 def test_feed_tags_written_as_one_string(tmp_path):
