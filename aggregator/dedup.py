@@ -697,8 +697,16 @@ def _headline_match(
     if text.strip() and not cand.shingles <= cand_head:
         # both have text, and it differs: one outlet's excerpt of an article, another's standfirst (a seed
         # is the whole article, a feed its dek). The very headline, long enough to be one article's own,
-        # from another feed, still makes a copy; anything less, and the text decides.
-        if same >= SAME_HEADLINE and len(words(title)) >= LONG_HEADLINE and cand.feed_url != feed_url:
+        # from another feed and published within the story window (a seed too: "US adds dozens of Chinese
+        # companies to trade blacklist" comes back every few months), still makes a copy; anything less,
+        # and the text decides.
+        if (
+            same >= SAME_HEADLINE
+            and len(words(title)) >= LONG_HEADLINE
+            and cand.feed_url != feed_url
+            and cand.when is not None
+            and abs(when - cand.when) <= th.window
+        ):
             return same
         return 0.0
     return same

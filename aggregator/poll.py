@@ -615,6 +615,7 @@ class Pipeline:
                             seed["title"],
                             frozenset(dedup.shingles(seed["title"], seed["text"])),
                             seed["story_id"],
+                            when=from_iso(seed["published"]),
                         )
                     )
                 continue

@@ -358,6 +358,7 @@ def test_a_headline_alone_is_a_copy_of_the_report_under_that_headline_within_the
     edited = "US adds 36 Chinese firms to its trade blacklist citing chip worries"
     assert placed(edited, other, headline, report).level == "new"
     assert placed(headline, other, headline, report, feed="https://a.example/feed").level == "new"
+    assert placed(headline, other, headline, report, hours_apart=24 * 365).level == "new"  # headlines recur
     short = "US adds Chinese chip firms to blacklist"  # 7 words: many a report could carry it
     assert placed(short, other, short, report).level == "new"
 

@@ -120,11 +120,15 @@ def test_a_feed_copy_of_the_seed_is_a_near_duplicate_and_follow_up(tmp_path, fee
     store.close()
 
 
+ON = "Wed, 19 Jan 2022 10:19:00 GMT"  # the seed article's day: its outlet's feed entry is dated so
+
+
 def test_the_outlets_own_feed_entry_of_a_seed_article_is_a_copy_of_it(tmp_path, feed_server):
     """The article saved as a seed, and its outlet's feed entry: the same headline, and for text the
     outlet's standfirst, which is not in the article's body (NYT, Global Times...). A copy of the seed,
     not a "follow-up" of it; a report of the same event under its own headline stays a follow-up, even in a
-    new install's first poll (three items: no corpus yet to say which words are rare)."""
+    new install's first poll (three items: no corpus yet to say which words are rare); the very headline
+    years later over other text (headlines recur) is another article."""
     seed = read_seed(SEED)
     dek = "The US is said to be reviewing Alibaba's cloud business, experts said on Wednesday."
     assert dek not in seed.text
@@ -132,7 +136,14 @@ def test_the_outlets_own_feed_entry_of_a_seed_article_is_a_copy_of_it(tmp_path, 
         "/gt.xml",
         rss(
             [
-                {"guid": "g1", "title": seed.title, "link": "https://gt.example/1", "description": dek},
+                {"guid": "g1", "title": seed.title, "link": "https://gt.example/1", "description": dek, "pubDate": ON},
+                {
+                    "guid": "g4",
+                    "title": seed.title,
+                    "link": "https://gt.example/4",
+                    "description": "Tariffs on solar panels rose again as officials reviewed the trade data.",
+                    "pubDate": "Fri, 27 Nov 2026 10:00:00 GMT",
+                },
                 {
                     "guid": "g3",
                     "title": "Alibaba Cloud on US radar as Washington targets Chinese tech",
@@ -161,6 +172,7 @@ def test_the_outlets_own_feed_entry_of_a_seed_article_is_a_copy_of_it(tmp_path, 
     assert rows["g1"]["dup_level"] == "near-duplicate" and rows["g1"]["duplicate_of_seed"] == seed_id
     assert rows["g1"]["dup_reason"].endswith("the same headline (1.00), each with other text")
     assert rows["g3"]["duplicate_of_seed"] == seed_id  # 20 words of its opening under an edited headline
+    assert rows["g4"]["dup_level"] == "new"  # the very headline years later, over other text: another article
     assert rows["g2"]["dup_level"] == "new" and store.story(rows["g2"]["story_id"])["seed_id"] == seed_id
     store.close()
 
@@ -184,6 +196,7 @@ def test_a_story_of_copies_of_a_seed_alone_is_not_in_the_digest(tmp_path, feed_s
                     "link": "https://gt.example/1",
                     "description": "Washington has opened a national security review of Alibaba's cloud "
                     "business, experts said on Wednesday.",
+                    "pubDate": ON,
                 }
             ]
         ),
