@@ -14,6 +14,7 @@ from __future__ import annotations
 import base64
 import calendar
 import codecs
+import importlib.util
 import json
 import re
 from dataclasses import replace
@@ -28,6 +29,11 @@ from aggregator.dates import misread_by_feedparser, read_date
 from aggregator.errors import ParseError
 from aggregator.models import Entry, ParsedFeed
 from aggregator.normalise import html_to_text
+
+# feedparser asks xml.sax for libxml2's SAX driver first, at every parse; where it is not installed (the usual
+# case) the failed import searches sys.path on disk each time, and expat parses anyway. Ask for expat at once.
+if importlib.util.find_spec("drv_libxml2") is None:
+    feedparser.api.PREFERRED_XML_PARSERS[:] = []
 
 
 def parse_feed(body: bytes, url: str, content_type: str | None = None, base: str | None = None) -> ParsedFeed:

@@ -380,3 +380,28 @@ def test_an_id_that_is_no_address_is_never_the_link():
         b"</entry></feed>"
     )
     assert [e.url for e in parse_feed(atom, "https://s.example/atom").entries] == ["https://s.example/5.mp3"]
+
+
+def test_parsing_a_feed_looks_for_no_module_on_disk():
+    """feedparser asks xml.sax for libxml2's driver at every parse; where it is missing, each failed import
+    searched sys.path on disk. A parse now imports nothing (nor does httpcore's sniffio lookup fail)."""
+    import importlib.util
+    import sys
+
+    asked: list[str] = []
+
+    class Recorder:
+        def find_spec(self, name, path=None, target=None):
+            asked.append(name)
+            return None
+
+    rss = b'<rss version="2.0"><channel><title>t</title><item><title>a</title></item></channel></rss>'
+    parse_feed(rss, "https://e.example/feed")  # anything imported once on first use is imported now
+    sys.meta_path.insert(0, Recorder())
+    try:
+        for _ in range(3):
+            parse_feed(rss, "https://e.example/feed")
+    finally:
+        sys.meta_path.pop(0)
+    assert asked == [] or importlib.util.find_spec("drv_libxml2") is not None, asked
+    assert importlib.util.find_spec("sniffio") is not None
