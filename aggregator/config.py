@@ -7,6 +7,7 @@ one line: ``config/aggregator.toml: digest.time: expected "HH:MM" (24-hour clock
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import re
 import ssl
@@ -74,8 +75,18 @@ def parse_feed_interval(value: Any, url: str = "") -> int:
 
 def _on_this_machine(url: str) -> bool:
     parts = urlsplit(url)
-    host = (parts.hostname or "").lower()
-    return parts.scheme == "file" or host == "localhost" or host.startswith("127.") or host == "::1"
+    return parts.scheme == "file" or is_loopback(parts.hostname or "")
+
+
+def is_loopback(host: str) -> bool:
+    """Whether ``host`` names this machine (localhost or a loopback address)."""
+    name = host.strip("[]").lower().rstrip(".")
+    if name == "localhost" or name.endswith(".localhost"):
+        return True
+    try:
+        return ipaddress.ip_address(name).is_loopback
+    except ValueError:
+        return False
 
 
 _SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(b|kb|kib|mb|mib|gb|gib)?\s*$", re.I)

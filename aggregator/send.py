@@ -6,7 +6,6 @@ retried); refused connections, timeouts, dropped connections and 4xx replies are
 
 from __future__ import annotations
 
-import ipaddress
 import os
 import smtplib
 import ssl
@@ -14,7 +13,7 @@ from dataclasses import dataclass
 from email.message import EmailMessage
 from pathlib import Path
 
-from aggregator.config import envelope_address
+from aggregator.config import envelope_address, is_loopback
 from aggregator.errors import DeliveryError
 
 
@@ -122,17 +121,6 @@ def _context(s: SmtpSettings) -> ssl.SSLContext:
         context.check_hostname = False
         context.verify_mode = ssl.CERT_NONE
     return context
-
-
-def is_loopback(host: str) -> bool:
-    """Whether ``host`` names this machine (localhost or a loopback address)."""
-    name = host.strip("[]").lower().rstrip(".")
-    if name == "localhost" or name.endswith(".localhost"):
-        return True
-    try:
-        return ipaddress.ip_address(name).is_loopback
-    except ValueError:
-        return False
 
 
 def _reply_hint(e: smtplib.SMTPResponseException, s: SmtpSettings) -> str | None:
