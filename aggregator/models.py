@@ -76,6 +76,11 @@ class ParsedFeed:
     warning: str | None = None  # set when the feed was malformed but still readable (bozo)
     ttl: int | None = None  # RSS <ttl>, seconds
     skipped: int = 0  # entries dropped because they had nothing usable
+    # With the document cut into its entries' raw text (parse.split_entries): the key of each entry in
+    # `entries`, of each entry skipped, and of each entry not parsed because its text was known
+    keys: tuple[str, ...] | None = None
+    skipped_keys: tuple[str, ...] = ()
+    unparsed: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

@@ -15,9 +15,11 @@ import base64
 import calendar
 import codecs
 import importlib.util
+import hashlib
 import json
 import re
-from dataclasses import replace
+from collections.abc import Container, Sequence
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from html import escape
 from typing import Any
@@ -36,15 +38,52 @@ if importlib.util.find_spec("drv_libxml2") is None:
     feedparser.api.PREFERRED_XML_PARSERS[:] = []
 
 
-def parse_feed(body: bytes, url: str, content_type: str | None = None, base: str | None = None) -> ParsedFeed:
+def parse_feed(
+    body: bytes,
+    url: str,
+    content_type: str | None = None,
+    base: str | None = None,
+    known: Container[str] = frozenset(),
+) -> ParsedFeed:
     """Parse a fetched body. ``url`` names the feed in messages; ``base`` is where the body came from
-    (after redirects; default ``url``): relative links resolve against the site's link, else against it."""
+    (after redirects; default ``url``): relative links resolve against the site's link, else against it.
+
+    ``known``: the keys (``ParsedFeed.keys``) of the entries parsed from this feed before. An RSS or Atom
+    document that can be cut cleanly into its entries' raw text (split_entries) is parsed without the
+    entries whose text is byte for byte a known one: a feed that changed lists mostly entries already
+    read, and feedparser's time goes to the new ones only. Those left out are named in ``unparsed``.
+    Whatever does not check out (feedparser finding another number of entries than there are pieces)
+    is parsed whole."""
     if _starts_like_json(body) or (content_type and "json" in content_type.lower()):
         return _resolved(_parse_json_feed(body, url, content_type), base or url)
+    data = _as_utf8(body, content_type)
+    split = split_entries(data)
+    if split is not None and known:
+        fresh = [n for n, key in enumerate(split.keys) if key not in known]
+        if len(fresh) < len(split.keys):
+            d = _feedparser(split.head + b"".join(split.chunks[n] for n in fresh) + split.tail, url)
+            if len(d.get("entries", []) or []) == len(fresh):
+                try:
+                    parsed = _parsed(d, data, url, content_type, [split.keys[n] for n in fresh])
+                except ParseError:
+                    pass  # the whole document says more (or says it better)
+                else:
+                    unparsed = tuple(key for key in split.keys if key in known)
+                    return _resolved(replace(parsed, unparsed=unparsed), base or url)
+    d = _feedparser(data, url)
+    keys = split.keys if split is not None and len(split.keys) == len(d.get("entries", []) or []) else None
+    return _resolved(_parsed(d, data, url, content_type, keys), base or url)
+
+
+def _feedparser(data: bytes, url: str) -> Any:
     try:
-        d = feedparser.parse(_as_utf8(body, content_type), sanitize_html=False, resolve_relative_uris=False)
+        return feedparser.parse(data, sanitize_html=False, resolve_relative_uris=False)
     except Exception as e:  # feedparser is not supposed to raise; if it does, it is this feed's fault
         raise ParseError(f"{url}: feedparser failed while reading the feed: {type(e).__name__}: {e}") from e
+
+
+def _parsed(d: Any, body: bytes, url: str, content_type: str | None, keys: Sequence[str] | None) -> ParsedFeed:
+    """feedparser's result as a ParsedFeed; ``keys``: the raw entries' keys, in order, when known."""
     feed = d.get("feed", {}) or {}
     raw_entries = d.get("entries", []) or []
     # Unreadable, or not recognised as RSS/Atom (an HTML page, an empty body): an empty but real
@@ -66,26 +105,82 @@ def parse_feed(body: bytes, url: str, content_type: str | None = None, base: str
             hint = "; check that the URL is the feed's own (the publisher's feed may be broken: retried later)"
         raise ParseError(f"{url}: not an RSS, Atom or JSON feed: {what}{hint}", blocked=blocked)
     entries: list[Entry] = []
-    skipped = 0
-    for raw in raw_entries:
+    entry_keys: list[str] = []
+    skipped_keys: list[str] = []
+    for n, raw in enumerate(raw_entries):
         entry = _entry(raw)
         if entry is None:
-            skipped += 1
+            if keys is not None:
+                skipped_keys.append(keys[n])
         else:
             entries.append(entry)
+            if keys is not None:
+                entry_keys.append(keys[n])
     warning = None
     if d.get("bozo"):
         exc = d.get("bozo_exception")
         warning = f"malformed feed, read anyway: {_one_line(f'{type(exc).__name__}: {exc}' if exc else 'bozo')}"
-    parsed = ParsedFeed(
+    return ParsedFeed(
         title=html_to_text(feed.get("title")) or None if isinstance(feed.get("title"), str) else None,
         link=feed.get("link"),
         entries=tuple(entries),
         warning=warning,
         ttl=_ttl(feed.get("ttl")),
-        skipped=skipped,
+        skipped=len(raw_entries) - len(entries),
+        keys=tuple(entry_keys) if keys is not None else None,
+        skipped_keys=tuple(skipped_keys),
     )
-    return _resolved(parsed, base or url)
+
+
+@dataclass(frozen=True)
+class Split:
+    """An RSS or Atom document cut into the raw text of its entries: head + chunks + tail is the document,
+    save the whitespace between entries."""
+
+    head: bytes
+    chunks: tuple[bytes, ...]
+    tail: bytes
+    keys: tuple[str, ...]  # a hash of each chunk
+
+
+_ENTRY_START = re.compile(rb"<(item|entry)[\s>]")
+_PREFIXED_ENTRY = re.compile(rb"<[A-Za-z_][\w.-]*:(?:item|entry)[\s>]")
+
+
+def split_entries(data: bytes) -> Split | None:
+    """The document's `<item>` (RSS) or `<entry>` (Atom) elements as raw bytes, or None where they cannot be
+    cut out with certainty: none found, one inside another (an escaped feed in CDATA), anything but
+    whitespace between two of them (a comment, another element), prefixed entries (`<atom:entry>`), or an
+    encoding whose bytes are not ASCII's (UTF-16). The caller checks that feedparser finds as many entries."""
+    first = _ENTRY_START.search(data)
+    if first is None:
+        return None
+    tag = first.group(1)
+    start_tag = re.compile(rb"<" + tag + rb"[\s>]")
+    end_tag = b"</" + tag + b">"
+    chunks: list[bytes] = []
+    start = first.start()
+    head = data[:start]
+    while True:
+        end = data.find(end_tag, start)
+        if end < 0:
+            return None
+        end += len(end_tag)
+        chunk = data[start:end]
+        if start_tag.search(chunk, 1):
+            return None
+        chunks.append(chunk)
+        nxt = start_tag.search(data, end)
+        if nxt is None:
+            tail = data[end:]
+            break
+        if data[end : nxt.start()].strip():
+            return None
+        start = nxt.start()
+    if _PREFIXED_ENTRY.search(head) or _PREFIXED_ENTRY.search(tail):
+        return None
+    keys = tuple(hashlib.blake2b(chunk, digest_size=10).hexdigest() for chunk in chunks)
+    return Split(head, tuple(chunks), tail, keys)
 
 
 # what the anti-bot pages of CDNs put in the challenge page they answer with, with a 200

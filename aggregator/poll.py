@@ -13,7 +13,8 @@ import asyncio
 import json
 import logging
 import sqlite3
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from itertools import zip_longest
@@ -21,9 +22,9 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from aggregator import dedup, schedule
+from aggregator import __version__, dedup, schedule
 from aggregator.config import Settings
-from aggregator.errors import ParseError, SeedError
+from aggregator.errors import ParseError, SeedError, StoreError
 from aggregator.feedlist import discover_links, is_comments_feed, probe_feed
 from aggregator.fetch import Fetcher, FetchLimits
 from aggregator.models import DedupDecision, FetchResult, Item, Seed, TopicTag
@@ -248,13 +249,18 @@ class Pipeline:
             while pending and not (stop is not None and stop.is_set()):
                 # done futures are dropped once stored, and their bodies with them
                 done, pending = await asyncio.wait(pending, return_when=asyncio.FIRST_COMPLETED)
-                for fut in done:
-                    state, result = fut.result()
-                    try:
-                        self.process(state, result, now if injected else datetime.now(UTC), report)
-                    finally:
+                # the feeds fetched meanwhile are stored in one transaction (a commit is a write of its own to
+                # the disk), each feed in a savepoint of its own; nothing awaits inside, so no other job runs
+                # before the commit
+                try:
+                    with _database_errors(self.store), self.store.transaction():
+                        for fut in done:
+                            state, result = fut.result()
+                            self.process(state, result, now if injected else datetime.now(UTC), report)
+                finally:
+                    for _ in done:
                         slots.release()
-                    # on stop: the feed just stored has committed; the rest waits for the next start
+                # on stop: the feeds just stored have committed; the rest waits for the next start
         finally:
             for task in pending:
                 task.cancel()
@@ -290,12 +296,10 @@ class Pipeline:
     def process(self, state: FeedState, result: FetchResult, now: datetime, report: CycleReport) -> None:
         """Store one feed's fetch: its items and its new state, in one transaction."""
         try:
-            with self.store.transaction():
+            with _database_errors(self.store), self.store.transaction(), self.store.savepoint("feed"):
                 self._process(state, result, now, report)
-        except sqlite3.OperationalError as e:
-            # the database cannot be written now (another program's lock, a full disk): the cycle stops, and
-            # this feed and the rest stay due, to be fetched again on the next one
-            raise database_error(e, self.store.path) from e
+        except StoreError:
+            raise
         except Exception as e:  # one bad feed never stops a cycle; the error is stored
             log.exception("feed %s: unexpected error while storing", state.url)
             report.failed += 1
@@ -370,13 +374,24 @@ class Pipeline:
                 moved_to=result.permanent_redirect,
             )
             return
+        known = _known_entries(self.store.feed_entries(url))
         try:
-            parsed = parse_feed(result.body or b"", url, result.content_type, base=result.final_url)
+            parsed = parse_feed(result.body or b"", url, result.content_type, base=result.final_url, known=known)
+            feed_title = state.title or parsed.title
+            items = [normalise_entry(e, url, now, feed_title, state.tags) for e in parsed.entries]
+            kept = [known[key] for key in parsed.unparsed]
+            kept_guids = {k[0] for k in kept if k}
+            if kept_guids and any(item.guid in kept_guids for item in items):
+                # an entry new in its text has the guid of one left unparsed: the feed gives one guid to several
+                # entries (_unique_guids must see them all)
+                parsed = parse_feed(result.body or b"", url, result.content_type, base=result.final_url)
+                items = [normalise_entry(e, url, now, feed_title, state.tags) for e in parsed.entries]
+                kept = []
         except ParseError as e:
             self._fail(state, now, "parse", str(e), report)
             return
         report.fetched += 1
-        report.skipped_entries += parsed.skipped
+        report.skipped_entries += parsed.skipped + kept.count(None)
         if result.announced_by:
             moved = (
                 f"a web page; polling the feed it announces instead, {result.permanent_redirect} "
@@ -384,10 +399,10 @@ class Pipeline:
             )
             log.warning("feed %s: %s", url, moved)
             report.warnings.append(f"{url}: {moved}")
-        feed_title = state.title or parsed.title
-        items = _unique_guids([normalise_entry(e, url, now, feed_title, state.tags) for e in parsed.entries])
-        present = {item.guid for item in items}
-        for item in items:
+        unique = _unique_guids(items)
+        present = {item.guid for item in unique} | {k[0] for k in kept if k}
+        failed: set[int] = set()
+        for n, item in enumerate(unique):
             try:
                 with self.store.savepoint():
                     self.ingest(item, now, report, present=present)
@@ -395,16 +410,18 @@ class Pipeline:
                 raise
             except Exception as e:  # one entry that trips a bug never costs the feed its other entries
                 log.exception("feed %s: entry %s skipped: unexpected error", url, item.guid)
+                failed.add(n)
                 report.skipped_entries += 1
                 report.errors.append(f"{url}: entry {item.guid[:200]} skipped: internal error: {type(e).__name__}: {e}")
         # as normalised: a date in the future is the time of this fetch
-        published = [item.published for item in items if item.published]
+        published = [item.published for item in unique if item.published]
+        published += [d for k in kept if k and k[1] and (d := from_iso(k[1]))]
         gap = schedule.mean_gap(published)
         nxt = self._next_ok(state, now, result.max_age, gap=gap, ttl=parsed.ttl)
         if parsed.warning:
             log.warning("feed %s: %s", url, parsed.warning)
             report.warnings.append(f"{url}: {parsed.warning}")
-        self.store.record_fetch(
+        stored_at = self.store.record_fetch(
             url,
             now=now,
             ok=True,
@@ -418,6 +435,18 @@ class Pipeline:
             mean_gap=gap,
             moved_to=result.permanent_redirect,
         )
+        # Each entry of this document by the hash of its raw text, for the next fetch to leave unparsed: not
+        # where guids were rewritten (they depend on the other entries) or the feed was malformed (the entries
+        # were read by feedparser's lenient parser, which a part of the document may not need)
+        entries = None
+        if parsed.keys is not None and unique is items and not parsed.warning:
+            listed: dict[str, list[str | None] | None] = {key: known[key] for key in parsed.unparsed}
+            listed.update(dict.fromkeys(parsed.skipped_keys))
+            for n, (key, item) in enumerate(zip(parsed.keys, unique, strict=True)):
+                if n not in failed:
+                    listed[key] = [item.guid, iso(item.published) if item.published else None]
+            entries = json.dumps({"format": ENTRIES_FORMAT, "entries": listed}, separators=(",", ":"))
+        self.store.set_feed_entries(stored_at, entries)
 
     def _next_ok(
         self, state: FeedState, now: datetime, max_age: int | None, *, gap: float | None = None, ttl: int | None = None
@@ -687,6 +716,16 @@ class Pipeline:
         return tagged
 
 
+@contextmanager
+def _database_errors(store: Store) -> Iterator[None]:
+    """The database cannot be written now (another program's lock, a full disk): the cycle stops with a
+    StoreError saying what to do, and the feeds not stored stay due, to be fetched again on the next one."""
+    try:
+        yield
+    except sqlite3.OperationalError as e:
+        raise database_error(e, store.path) from e
+
+
 def _by_turns_of_host(feeds: list[FeedState]) -> list[FeedState]:
     """Feeds in turns of their hosts (a.example, b.example, a.example...): a host with hundreds of feeds
     (YouTube channels, Google News searches), fetched one at a time for politeness, must not hold every
@@ -720,6 +759,21 @@ def announced_feed(result: FetchResult, page: str | None = None) -> str | None:
     links = discover_links(page, result.final_url)
     main = next((u for u, t in links if not is_comments_feed(u, t)), None)
     return main if main and main != result.final_url else None
+
+
+# What feed_entries holds and what the code reading entries is: another release reads every entry again once
+ENTRIES_FORMAT = f"1/{__version__}"
+
+
+def _known_entries(stored: str | None) -> dict[str, list[str | None] | None]:
+    """A feed's entries as its last document held them (key -> [guid, published] or None: nothing usable)."""
+    try:
+        doc = json.loads(stored) if stored else None
+    except ValueError:
+        return {}
+    if not isinstance(doc, dict) or doc.get("format") != ENTRIES_FORMAT or not isinstance(doc.get("entries"), dict):
+        return {}
+    return doc["entries"]
 
 
 def _unique_guids(items: list[Item]) -> list[Item]:

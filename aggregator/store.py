@@ -112,6 +112,11 @@ MIGRATIONS: list[str] = [
     """
     CREATE INDEX item_edits_item ON item_edits (item_id, id);
     """,
+    # 5: what a feed's last document held, entry by entry (a hash of its raw text -> guid and date): a changed
+    # feed's known entries are not parsed again
+    """
+    CREATE TABLE feed_entries (url TEXT PRIMARY KEY, entries TEXT NOT NULL);
+    """,
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
 # Versions of an edited item kept: its first text and the latest ones. Some feeds change an entry at every
@@ -271,18 +276,19 @@ class Store:
             self._depth = 0
 
     @contextmanager
-    def savepoint(self) -> Iterator[None]:
-        """A part of the current transaction that an error undoes alone (one item of a feed)."""
-        self.conn.execute("SAVEPOINT part")
+    def savepoint(self, name: str = "part") -> Iterator[None]:
+        """A part of the current transaction that an error undoes alone (one feed of a batch, one item of a
+        feed)."""
+        self.conn.execute(f"SAVEPOINT {name}")
         try:
             yield
         except BaseException:
             if self.conn.in_transaction:
-                self.conn.execute("ROLLBACK TO part")
-                self.conn.execute("RELEASE part")
+                self.conn.execute(f"ROLLBACK TO {name}")
+                self.conn.execute(f"RELEASE {name}")
             raise
         else:
-            self.conn.execute("RELEASE part")
+            self.conn.execute(f"RELEASE {name}")
 
     def execute(self, sql: str, params: Iterable[Any] | Mapping[str, Any] = ()) -> sqlite3.Cursor:
         return self.conn.execute(sql, params if isinstance(params, Mapping) else tuple(params))
@@ -372,8 +378,24 @@ class Store:
             # 301/308: the feed lives at the new URL from now on; the old one is kept on record.
             self.execute("UPDATE feeds SET url = ?, moved_from = ? WHERE url = ?", (moved_to, url, url))
             self.execute("UPDATE items SET feed_url = ? WHERE feed_url = ?", (moved_to, url))
+            self.execute("UPDATE OR REPLACE feed_entries SET url = ? WHERE url = ?", (moved_to, url))
             return moved_to
         return url
+
+    def feed_entries(self, url: str) -> str | None:
+        """What the feed's last document held, as poll.py wrote it (JSON)."""
+        row = self.execute("SELECT entries FROM feed_entries WHERE url = ?", (url,)).fetchone()
+        return row[0] if row else None
+
+    def set_feed_entries(self, url: str, entries: str | None) -> None:
+        if entries is None:
+            self.execute("DELETE FROM feed_entries WHERE url = ?", (url,))
+        else:
+            self.execute(
+                "INSERT INTO feed_entries (url, entries) VALUES (?, ?) ON CONFLICT(url) DO UPDATE SET entries = "
+                "excluded.entries",
+                (url, entries),
+            )
 
     # --- items -------------------------------------------------------------------------
 

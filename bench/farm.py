@@ -130,13 +130,14 @@ def item_text(rng: random.Random, feed: int, n: int) -> tuple[str, str]:
 
 
 def feed_body(feed: int, items: int, version: int = 0) -> bytes:
-    """Feed number ``feed``; ``version`` > 0 adds that many new items on top (the 'changed' farm)."""
+    """Feed number ``feed``; ``version`` > 0 adds that many new items on top, the oldest ones falling off (the
+    farm 'changed': every feed published since the last poll). An item's text and date never change."""
     rng = random.Random(feed * 7919 + 17)
     base = datetime(2026, 11, 28, 8, 0, tzinfo=UTC)
     entries = []
     for n in range(items + version):
         title, summary = item_text(rng, feed, n)
-        when = base - timedelta(minutes=37 * (items + version - n) + feed)
+        when = base - timedelta(minutes=37 * (items - n) + feed)
         entries.append((n, title, summary, when))
     entries.reverse()
     entries = entries[:items]
@@ -169,8 +170,16 @@ def feed_body(feed: int, items: int, version: int = 0) -> bytes:
     return "".join(parts).encode()
 
 
+def set_version(base: str, version: int) -> None:
+    """Make every feed of the farm at ``base`` (http://127.0.0.1:PORT) serve ``version``."""
+    from urllib.request import urlopen
+
+    with urlopen(f"{base}/_version/{version}") as r:
+        r.read()
+
+
 class Farm:
-    """The farm's HTTP server. ``version`` can be raised to make every feed change."""
+    """The farm's HTTP server. ``version`` can be raised (GET /_version/N) to make every feed change."""
 
     def __init__(self, feeds: int, items: int) -> None:
         self.feeds, self.items, self.version = feeds, items, 0
@@ -184,6 +193,12 @@ class Farm:
                 pass
 
             def do_GET(self) -> None:  # noqa: N802
+                if self.path.startswith("/_version/"):  # the bench's parts make every feed change this way
+                    farm.version = int(self.path.rsplit("/", 1)[1])
+                    self.send_response(204)
+                    self.send_header("Content-Length", "0")
+                    self.end_headers()
+                    return
                 try:
                     n = int(self.path.strip("/").split(".")[0].removeprefix("feed"))
                 except ValueError:
@@ -229,9 +244,12 @@ class Farm:
     def urls(self) -> list[str]:
         return [f"http://127.0.0.1:{self.port}/feed{n}.xml" for n in range(self.feeds)]
 
-    def start(self) -> Farm:
-        for n in range(self.feeds):  # render every body before timing anything
-            self.body(n)
+    def start(self, versions: tuple[int, ...] = (0,)) -> Farm:
+        for version in versions:  # render every body before timing anything
+            self.version = version
+            for n in range(self.feeds):
+                self.body(n)
+        self.version = 0
         self.thread.start()
         return self
 

@@ -1,5 +1,8 @@
-"""Run in the bench-only venv that has lemon24's `reader`: update every farm feed twice (all changed,
-then all 304) with a given number of workers. Prints JSON. Imports nothing of aggregator's."""
+"""Run in the bench-only venv that has lemon24's `reader`: update every farm feed three times (first poll,
+every feed changed, every feed 304) with a given number of workers. Prints JSON. Imports nothing of
+aggregator's.
+
+    reader_part.py URLS_FILE WORKERS NEW_ITEMS_PER_FEED"""
 
 import atexit
 import json
@@ -9,11 +12,13 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from urllib.request import urlopen
 
 from reader import make_reader
 
 urls = json.loads(Path(sys.argv[1]).read_text())
 workers = int(sys.argv[2])
+new = int(sys.argv[3])
 tmp = tempfile.mkdtemp()
 atexit.register(shutil.rmtree, tmp, ignore_errors=True)
 db = Path(tmp) / "reader.sqlite"
@@ -24,14 +29,25 @@ with make_reader(str(db)) as r:
     r.update_feeds(workers=workers, scheduled=False)  # every feed now, like `aggregator poll --force`
     full = time.perf_counter() - t0
     entries = r.get_entry_counts().total
+    base = urls[0].rsplit("/", 1)[0]
+    with urlopen(f"{base}/_version/{new}") as answer:  # every feed publishes `new` items (bench/farm.py)
+        answer.read()
+    t0 = time.perf_counter()
+    r.update_feeds(workers=workers, scheduled=False)
+    changed = time.perf_counter() - t0
+    changed_entries = r.get_entry_counts().total - entries
     t0 = time.perf_counter()
     r.update_feeds(workers=workers, scheduled=False)
     again = time.perf_counter() - t0
+    with urlopen(f"{base}/_version/0") as answer:
+        answer.read()
 print(
     json.dumps(
         {
             "workers": workers,
             "full_seconds": full,
+            "changed_seconds": changed,
+            "changed_entries": changed_entries,
             "not_modified_seconds": again,
             "entries": entries,
             "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,

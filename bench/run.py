@@ -26,6 +26,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 from common import make_item, scratch_dir, temp_config  # noqa: E402
+from farm import set_version  # noqa: E402
 
 READER_VENV = ROOT / "bench" / ".venv-reader"
 
@@ -53,18 +54,22 @@ def peak_of(args: list[str], python: str = sys.executable) -> tuple[dict, float]
 # --- parts (run as `python bench/run.py --part NAME ...`) ----------------------------------------
 
 
-def part_floor(feeds: int, items: int) -> dict:
+def part_floor(feeds: int, items: int, new: int) -> dict:
+    """feedparser alone on the bodies of the first poll, then on those of the changed farm."""
     import feedparser
     from farm import feed_body
 
-    bodies = [feed_body(n, items) for n in range(feeds)]
-    t0 = time.perf_counter()
-    for b in bodies:
-        feedparser.parse(b)
-    return {"seconds": time.perf_counter() - t0, "bytes": sum(map(len, bodies))}
+    out: dict[str, float] = {}
+    for name, version in (("seconds", 0), ("changed_seconds", new)):
+        bodies = [feed_body(n, items, version) for n in range(feeds)]
+        t0 = time.perf_counter()
+        for b in bodies:
+            feedparser.parse(b)
+        out[name] = time.perf_counter() - t0
+    return out
 
 
-def part_ours(urls_file: str) -> dict:
+def part_ours(urls_file: str, new: int) -> dict:
     from aggregator.config import load_settings
     from aggregator.models import FeedSpec
     from aggregator.poll import Pipeline
@@ -81,11 +86,26 @@ def part_ours(urls_file: str) -> dict:
     t0 = time.perf_counter()
     first = asyncio.run(pipe.poll_once(force=True))
     full = time.perf_counter() - t0
+    set_version(urls[0].rsplit("/", 1)[0], new)  # every feed publishes `new` items
     t0 = time.perf_counter()
-    second = asyncio.run(pipe.poll_once(force=True))
-    again = time.perf_counter() - t0
-    assert first.failed == 0 and second.not_modified == len(urls), (first.line(), second.line())
-    return {"full_seconds": full, "not_modified_seconds": again, "items": first.new_items}
+    changed = asyncio.run(pipe.poll_once(force=True))
+    changed_seconds = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    again = asyncio.run(pipe.poll_once(force=True))
+    not_modified = time.perf_counter() - t0
+    set_version(urls[0].rsplit("/", 1)[0], 0)
+    assert first.failed == 0 and changed.fetched == len(urls) and again.not_modified == len(urls), (
+        first.line(),
+        changed.line(),
+        again.line(),
+    )
+    return {
+        "full_seconds": full,
+        "changed_seconds": changed_seconds,
+        "not_modified_seconds": not_modified,
+        "items": first.new_items,
+        "changed_items": changed.new_items,
+    }
 
 
 def part_digest(day_items: int) -> dict:
@@ -166,8 +186,8 @@ def run_part(name: str, rest: list[str]) -> None:
     import resource
 
     fn = {
-        "floor": lambda: part_floor(int(rest[0]), int(rest[1])),
-        "ours": lambda: part_ours(rest[0]),
+        "floor": lambda: part_floor(int(rest[0]), int(rest[1]), int(rest[2])),
+        "ours": lambda: part_ours(rest[0], int(rest[1])),
         "digest": lambda: part_digest(int(rest[0])),
         "daemon": lambda: part_daemon_memory(rest[0]),
     }[name]
@@ -198,6 +218,9 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--feeds", type=int, default=200)
     ap.add_argument("--items", type=int, default=50)
+    ap.add_argument(
+        "--new", type=int, default=2, help="items each feed publishes between the first poll and the changed one"
+    )
     ap.add_argument("--dedup-items", type=int, default=100_000)
     ap.add_argument("--daemon-feeds", type=int, default=1000)
     ap.add_argument("--daemon-items", type=int, default=100)
@@ -210,19 +233,21 @@ def main() -> None:
     from farm import Farm
 
     results: dict[str, object] = {"args": vars(a) | {"out": str(a.out)}}
-    farm = Farm(a.feeds, a.items).start()
+    farm = Farm(a.feeds, a.items).start(versions=(0, a.new))
     urls_file = scratch_dir() / "urls.json"
     urls_file.write_text(json.dumps(farm.urls()))
     script = str(ROOT / "bench" / "run.py")
     print(f"farm: {a.feeds} feeds x {a.items} items on 127.0.0.1:{farm.port}", flush=True)
-    results["floor"], results["floor_mb"] = peak_of([script, "--part", "floor", str(a.feeds), str(a.items)])
+    results["floor"], results["floor_mb"] = peak_of([script, "--part", "floor", str(a.feeds), str(a.items), str(a.new)])
     print("floor", results["floor"], flush=True)
-    results["ours"], results["ours_mb"] = peak_of([script, "--part", "ours", str(urls_file)])
+    results["ours"], results["ours_mb"] = peak_of([script, "--part", "ours", str(urls_file), str(a.new)])
     print("ours", results["ours"], flush=True)
     if not a.no_reader and (py := ensure_reader_venv()):
         runs = []
         for workers in (1, 4, 16):
-            r, mb = peak_of([str(ROOT / "bench" / "reader_part.py"), str(urls_file), str(workers)], python=py)
+            r, mb = peak_of(
+                [str(ROOT / "bench" / "reader_part.py"), str(urls_file), str(workers), str(a.new)], python=py
+            )
             r["peak_mb"] = mb
             runs.append(r)
             print("reader", r, flush=True)
