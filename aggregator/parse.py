@@ -14,8 +14,8 @@ from __future__ import annotations
 import base64
 import calendar
 import codecs
-import importlib.util
 import hashlib
+import importlib.util
 import json
 import re
 from collections.abc import Container, Sequence
