@@ -380,7 +380,7 @@ class Pipeline:
             feed_title = state.title or parsed.title
             items = [normalise_entry(e, url, now, feed_title, state.tags) for e in parsed.entries]
             kept = [known[key] for key in parsed.unparsed]
-            kept_guids = {k[0] for k in kept if k}
+            kept_guids = {k[0] for k in kept if k and k[0]}
             if kept_guids and any(item.guid in kept_guids for item in items):
                 # an entry new in its text has the guid of one left unparsed: the feed gives one guid to several
                 # entries (_unique_guids must see them all)
@@ -400,7 +400,7 @@ class Pipeline:
             log.warning("feed %s: %s", url, moved)
             report.warnings.append(f"{url}: {moved}")
         unique = _unique_guids(items)
-        present = {item.guid for item in unique} | {k[0] for k in kept if k}
+        present = {item.guid for item in unique} | {k[0] for k in kept if k and k[0]}
         failed: set[int] = set()
         for n, item in enumerate(unique):
             try:
