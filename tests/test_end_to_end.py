@@ -426,3 +426,56 @@ def test_a_database_that_cannot_be_written_stops_the_cycle_and_loses_nothing(tmp
     assert (report.fetched, report.new_items, report.failed) == (3, 9, 0)
     assert pipe.due_feeds(datetime.now(UTC), force=False) == []
     store.close()
+
+
+def test_a_changed_feed_reads_only_its_new_and_edited_entries(tmp_path, feed_server):
+    """A feed that published one entry, edited another and dropped its oldest: the new entry is stored, the
+    edit recorded, and the entry unchanged since the last poll is not read again (a text changed in the
+    database behind its back stays as it is); the publishing rate still counts every entry listed."""
+
+    def entry(n: int, title: str | None = None) -> dict[str, str]:
+        return {
+            "guid": f"c-{n}",
+            "title": title or f"Port workers strike on day {n} over automation",
+            "link": f"https://example.org/c{n}",
+            "description": f"Report {n}: dockers walked out over automated cranes at terminal {n}.",
+            "pubDate": f"Sat, 28 Nov 2026 0{n}:00:00 GMT",
+        }
+
+    url = feed_server.serve("/c.xml", rss([entry(3), entry(2), entry(1)]))
+    store, pipe = open_pipeline(write_config(tmp_path, [url]))
+    asyncio.run(pipe.poll_once(force=True))
+    assert store.execute("SELECT count(*) FROM items").fetchone()[0] == 3
+    store.execute("UPDATE items SET summary = 'changed behind its back' WHERE guid = 'c-2'")
+    feed_server.serve("/c.xml", rss([entry(4), entry(3), entry(2, "Port workers end strike on day 2")]))
+    report = asyncio.run(pipe.poll_once(force=True))
+    assert (report.new_items, report.edited) == (1, 1)
+    rows = {r["guid"]: r for r in store.iter_items()}
+    assert set(rows) == {"c-1", "c-2", "c-3", "c-4"}
+    assert rows["c-2"]["title"] == "Port workers end strike on day 2" and rows["c-2"]["edits"] == 1
+    assert rows["c-2"]["summary"].startswith("Report 2:")  # an edited entry is read again, all of it
+    assert rows["c-4"]["title"].endswith("day 4 over automation")
+    assert store.feed(url).mean_gap == 3600
+    # the entry not read again: the text changed behind its back is what the database still holds
+    store.execute("UPDATE items SET summary = 'changed behind its back' WHERE guid = 'c-3'")
+    feed_server.serve("/c.xml", rss([entry(5), entry(4), entry(3)]))
+    report = asyncio.run(pipe.poll_once(force=True))
+    assert report.new_items == 1 and report.edited == 0
+    assert next(r for r in store.iter_items() if r["guid"] == "c-3")["summary"] == "changed behind its back"
+    store.close()
+
+
+def test_a_new_entry_with_the_guid_of_a_known_one_is_read_with_the_whole_feed(tmp_path, feed_server):
+    """A CMS that writes one guid into every entry: the new entry shares its guid with an entry left unparsed,
+    so the whole document is read again and each entry is known by its link (two items, not one edited)."""
+    first = {"guid": "same", "title": "Council approves the budget", "link": "https://example.org/budget"}
+    url = feed_server.serve("/g.xml", rss([first]))
+    store, pipe = open_pipeline(write_config(tmp_path, [url]))
+    asyncio.run(pipe.poll_once(force=True))
+    second = {"guid": "same", "title": "Floods close the ring road", "link": "https://example.org/floods"}
+    feed_server.serve("/g.xml", rss([second, first]))
+    report = asyncio.run(pipe.poll_once(force=True))
+    titles = sorted(r["title"] for r in store.iter_items())
+    assert titles == ["Council approves the budget", "Floods close the ring road"]
+    assert report.new_items == 1 and report.edited == 0
+    store.close()

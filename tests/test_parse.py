@@ -405,3 +405,152 @@ def test_parsing_a_feed_looks_for_no_module_on_disk():
         sys.meta_path.pop(0)
     assert asked == [] or importlib.util.find_spec("drv_libxml2") is not None, asked
     assert importlib.util.find_spec("sniffio") is not None
+
+
+# --- a changed feed's known entries are not parsed again -------------------------------------------------
+
+
+def incremental_matches_whole(body: bytes, url: str) -> tuple[int, int]:
+    """Parse ``body`` whole, then once per entry with every other entry known: each time the result must be
+    that entry alone (the others named as unparsed), or, where the shortened document does not check out,
+    the whole result. Returns how many of those parses left entries out, and how many were made."""
+    try:
+        whole = parse_feed(body, url)
+    except ParseError:
+        return 0, 0
+    if whole.keys is None:
+        return 0, 0
+    keys = list(whole.keys) + list(whole.skipped_keys)
+    left_out = made = 0
+    for n, key in enumerate(whole.keys):
+        known = set(keys) - {key}
+        if not known:
+            continue
+        made += 1
+        part = parse_feed(body, url, known=known)
+        if part.unparsed:
+            left_out += 1
+            assert part.entries == (whole.entries[n],) and part.keys == (key,), (url, n)
+            assert set(part.unparsed) == known
+            assert (part.title, part.link, part.ttl) == (whole.title, whole.link, whole.ttl)
+        else:
+            assert part.entries == whole.entries and part.keys == whole.keys
+    return left_out, made
+
+
+_RSS2 = (
+    b"<?xml version='1.0' encoding='utf-8'?><rss version='2.0' xmlns:dc='http://purl.org/dc/elements/1.1/' "
+    b"xmlns:content='http://purl.org/rss/1.0/modules/content/'><channel><title>Wire &amp; more</title>"
+    b"<link>https://wire.example/</link><ttl>30</ttl>\n"
+    + b"\n".join(
+        b"<item><title>Story %d</title><link>/news/%d</link><guid isPermaLink='false'>w-%d</guid>"
+        b"<dc:creator>Desk %d</dc:creator><pubDate>Sat, 28 Nov 2026 0%d:00:00 GMT</pubDate>"
+        b"<description><![CDATA[<p>Text <b>%d</b> with <a href='/x'>a link</a>.</p>]]></description>"
+        b"<content:encoded>&lt;p&gt;Full text %d.&lt;/p&gt;</content:encoded></item>" % ((n,) * 7)
+        for n in range(1, 4)
+    )
+    + b"\n<image><url>https://wire.example/logo.png</url></image></channel></rss>"
+)
+_ATOM1 = (
+    b"<?xml version='1.0' encoding='utf-8'?><feed xmlns='http://www.w3.org/2005/Atom' "
+    b"xml:base='https://atom.example/blog/'><title type='html'>Atom &lt;i&gt;news&lt;/i&gt;</title>"
+    b"<link href='https://atom.example/'/><id>urn:feed</id>"
+    + b"".join(
+        b"\n  <entry><title>Entry %d</title><id>urn:e%d</id><link href='posts/%d'/>"
+        b"<updated>2026-11-28T0%d:00:00Z</updated><summary type='xhtml'><div xmlns='http://www.w3.org/1999/xhtml'>"
+        b"<p>Summary %d</p></div></summary><author><name>A %d</name></author></entry>" % ((n,) * 6)
+        for n in range(1, 4)
+    )
+    + b"\n</feed>"
+)
+_ATOM03 = (
+    b"<?xml version='1.0'?><feed version='0.3' xmlns='http://purl.org/atom/ns#'><title>Old atom</title>"
+    b"<link rel='alternate' type='text/html' href='https://old.example/'/>"
+    + b"".join(
+        b"<entry><title>Old %d</title><link rel='alternate' type='text/html' href='https://old.example/%d'/>"
+        b"<id>tag:old.example,2026:%d</id><issued>2026-11-28T0%d:00:00Z</issued><modified>2026-11-28T0%d:00:00Z"
+        b"</modified><summary>Old summary %d</summary></entry>" % ((n,) * 6)
+        for n in range(1, 4)
+    )
+    + b"</feed>"
+)
+_RSS1 = (
+    b"<?xml version='1.0'?><rdf:RDF xmlns:rdf='http://www.w3.org/1999/02/22-rdf-syntax-ns#' "
+    b"xmlns='http://purl.org/rss/1.0/' xmlns:dc='http://purl.org/dc/elements/1.1/'>"
+    b"<channel rdf:about='https://rdf.example/'><title>RDF</title><link>https://rdf.example/</link>"
+    b"<items><rdf:Seq><rdf:li resource='https://rdf.example/1'/></rdf:Seq></items></channel>"
+    + b"".join(
+        b"<item rdf:about='https://rdf.example/%d'><title>RDF %d</title><link>https://rdf.example/%d</link>"
+        b"<dc:date>2026-11-28T0%d:00:00Z</dc:date><description>About %d</description></item>" % ((n,) * 5)
+        for n in range(1, 4)
+    )
+    + b"</rdf:RDF>"
+)
+_RSS091 = (
+    b"<?xml version='1.0' encoding='ISO-8859-1'?><rss version='0.91'><channel><title>Caf\xe9</title>"
+    b"<link>https://cafe.example/</link><language>fr</language>"
+    + b"".join(
+        b"<item><title>Caf\xe9 %d</title><link>https://cafe.example/%d</link><description>D\xe9j\xe0 %d"
+        b"</description></item>" % ((n,) * 3)
+        for n in range(1, 4)
+    )
+    + b"</channel></rss>"
+)
+
+
+@pytest.mark.parametrize(
+    "body", [_RSS2, _ATOM1, _ATOM03, _RSS1, _RSS091], ids=["rss2", "atom1", "atom03", "rss1", "rss091"]
+)
+def test_a_changed_feed_is_read_without_its_known_entries_and_gives_the_same_entries(body):
+    assert incremental_matches_whole(body, "https://feeds.example/feed") == (3, 3)
+
+
+def test_leaving_out_known_entries_never_changes_a_fixture_entry():
+    for path in CASES:
+        incremental_matches_whole(path.read_bytes(), path.as_uri())
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        # a comment between two entries
+        b"<rss version='2.0'><channel><title>t</title><item><title>a</title></item><!-- x -->"
+        b"<item><title>b</title></item></channel></rss>",
+        # an entry's HTML in CDATA holding what looks like the end of an entry
+        b"<rss version='2.0'><channel><title>t</title><item><title>a</title><description><![CDATA[<item>x</item>"
+        b" more]]></description></item><item><title>b</title></item></channel></rss>",
+        # prefixed entries (an RSS 1.0 document with a default namespace elsewhere)
+        b"<rdf:RDF xmlns:rdf='http://www.w3.org/1999/02/22-rdf-syntax-ns#' xmlns:rss='http://purl.org/rss/1.0/'>"
+        b"<rss:channel><rss:title>t</rss:title></rss:channel><item><title>a</title></item>"
+        b"<rss:item><rss:title>b</rss:title></rss:item></rdf:RDF>",
+        # an entry never closed
+        b"<rss version='2.0'><channel><title>t</title><item><title>a</title></channel></rss>",
+    ],
+)
+def test_documents_that_cannot_be_cut_cleanly_are_parsed_whole(body):
+    from aggregator.parse import split_entries
+
+    assert split_entries(body) is None
+    whole = parse_feed(body, "https://example.org/feed")
+    assert whole.keys is None
+    assert parse_feed(body, "https://example.org/feed", known={"0" * 20}).entries == whole.entries
+
+
+def test_a_document_whose_pieces_are_not_its_entries_is_parsed_whole():
+    """The cut takes the first `<entry>` for the entry tag, but this RSS document's entries are its `<item>`s
+    (the `<entry>` is a child of its description): feedparser finds another number of entries than there are
+    pieces, so no key is given and nothing is ever left out."""
+    from aggregator.parse import split_entries
+
+    body = (
+        b"<?xml version='1.0'?><rss version='2.0'><channel><title>t</title><description>d</description>"
+        b"<x:meta xmlns:x='urn:x'><entry>not an entry</entry></x:meta>"
+        b"<item><title>one</title><link>https://e.org/1</link></item>"
+        b"<item><title>two</title><link>https://e.org/2</link></item></channel></rss>"
+    )
+    split = split_entries(body)
+    assert split is not None and len(split.chunks) == 1
+    whole = parse_feed(body, "https://e.org/feed")
+    assert [e.title for e in whole.entries] == ["one", "two"] and whole.keys is None
+    part = parse_feed(body, "https://e.org/feed", known=set(split.keys))
+    assert part.entries == whole.entries and part.unparsed == ()

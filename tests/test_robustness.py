@@ -67,6 +67,21 @@ def test_feedparser_corpus_through_the_whole_pipeline(tmp_path, feed_server):
         assert not DANGER.search(row["summary_html"]), row["feed_url"]
 
 
+@pytest.mark.slow
+def test_feedparser_corpus_read_without_known_entries_gives_the_same_entries():
+    """Every document of feedparser's corpus (encodings, namespaces, xml:base, ill-formed ones): an entry
+    parsed with the others known and left out is the entry parsed whole (tests/test_parse.py)."""
+    if not (CORPUS / ".done").exists():
+        pytest.skip("feedparser's corpus is fetched by `make test` (.cache/feedparser-tests)")
+    from test_parse import incremental_matches_whole
+
+    files = sorted(p for p in CORPUS.rglob("*") if p.is_file() and p.suffix not in (".py",) and p.name != ".done")
+    counts = [incremental_matches_whole(p.read_bytes(), p.as_uri()) for p in files]
+    left_out, made = sum(c[0] for c in counts), sum(c[1] for c in counts)
+    # most of its files hold one entry; each of those with several is cut, and no shortened one fails a check
+    assert made > 0 and left_out == made
+
+
 _fragments = st.sampled_from(
     [
         "<title>",
