@@ -188,6 +188,9 @@ class Farm:
 
         class Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
+            # headers and body go out in two writes: with Nagle's algorithm the body waits for the client's
+            # delayed ACK of the headers, 40 ms per response, which no real server adds
+            disable_nagle_algorithm = True
 
             def log_message(self, *args: object) -> None:
                 pass

@@ -497,3 +497,52 @@ def test_a_site_page_in_feeds_toml_is_followed_to_the_feed_it_announces(tmp_path
     )
     assert gone.returncode == 0 and f"removed {page} (now {feed_url})" in gone.stdout, gone.stdout + gone.stderr
     assert f'url = "{page}"\n' not in (cfg / "feeds.toml").read_text()
+
+
+def test_connections_to_a_host_are_kept_alive_and_reused_across_requests():
+    """Requests in flight to one host never outnumber its limit, and a second round of fetches reuses the
+    connections of the first (kept alive in the Fetcher's pools) instead of opening new ones."""
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    peers: list[tuple[str, int]] = []
+    in_flight = [0, 0]  # now, most
+    lock = threading.Lock()
+
+    class Feed(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def do_GET(self):  # noqa: N802
+            with lock:
+                peers.append(self.client_address)
+                in_flight[0] += 1
+                in_flight[1] = max(in_flight)
+            time.sleep(0.01)
+            self.send_response(200)
+            self.send_header("Content-Type", "application/rss+xml")
+            self.send_header("Content-Length", str(len(GOOD)))
+            self.end_headers()
+            self.wfile.write(GOOD)
+            with lock:
+                in_flight[0] -= 1
+
+        def log_message(self, *args):
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Feed)
+    server.daemon_threads = True
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    urls = [f"http://127.0.0.1:{server.server_port}/feed{n}.xml" for n in range(60)]
+
+    async def two_rounds():
+        async with Fetcher(FetchLimits(concurrency=16, per_host=6, host_gap=0)) as fetcher:
+            for _ in range(2):
+                results = await asyncio.gather(*(fetcher.fetch(u) for u in urls))
+                assert all(r.ok and r.body == GOOD for r in results)
+
+    try:
+        asyncio.run(two_rounds())
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert len(peers) == 120 and in_flight[1] <= 6
+    assert len(set(peers)) <= 6  # 120 requests over at most 6 connections
