@@ -244,11 +244,26 @@ class Pipeline:
             await fetcher.__aenter__()
         # Backpressure: fetching outruns storing, so at most BUFFERED bodies wait in memory at a time.
         slots = asyncio.Semaphore(max(4, 2 * self.limits.concurrency))
-        pending = {asyncio.ensure_future(self._fetch(fetcher, f, slots)) for f in feeds}
+        # Each fetch, once done, waits in a queue (asyncio.wait would look at every pending fetch each time: a
+        # cost quadratic in the number of feeds); it is dropped once stored, and its body with it.
+        fetched: asyncio.Queue[asyncio.Future[tuple[FeedState, FetchResult]]] = asyncio.Queue()
+        pending: set[asyncio.Future[tuple[FeedState, FetchResult]]] = set()
+
+        def finished(task: asyncio.Future[tuple[FeedState, FetchResult]]) -> None:
+            pending.discard(task)
+            fetched.put_nowait(task)
+
+        for f in feeds:
+            task = asyncio.ensure_future(self._fetch(fetcher, f, slots))
+            pending.add(task)
+            task.add_done_callback(finished)
+        left = len(feeds)
         try:
-            while pending and not (stop is not None and stop.is_set()):
-                # done futures are dropped once stored, and their bodies with them
-                done, pending = await asyncio.wait(pending, return_when=asyncio.FIRST_COMPLETED)
+            while left and not (stop is not None and stop.is_set()):
+                done = [await fetched.get()]
+                while not fetched.empty():
+                    done.append(fetched.get_nowait())
+                left -= len(done)
                 # the feeds fetched meanwhile are stored in one transaction (a commit is a write of its own to
                 # the disk), each feed in a savepoint of its own; nothing awaits inside, so no other job runs
                 # before the commit
@@ -262,7 +277,7 @@ class Pipeline:
                         slots.release()
                 # on stop: the feeds just stored have committed; the rest waits for the next start
         finally:
-            for task in pending:
+            for task in list(pending):
                 task.cancel()
             if own:
                 await fetcher.__aexit__(None, None, None)
