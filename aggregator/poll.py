@@ -277,8 +277,8 @@ class Pipeline:
                         slots.release()
                 # on stop: the feeds just stored have committed; the rest waits for the next start
         finally:
-            for task in list(pending):
-                task.cancel()
+            for left_over in list(pending):
+                left_over.cancel()
             if own:
                 await fetcher.__aexit__(None, None, None)
         log.info(report.line())
