@@ -269,7 +269,7 @@ class _Pools(httpx.AsyncBaseTransport):
     to a host always goes to the same pool, where its kept-alive connection waits, so connections are reused
     as with one pool. The Fetcher's own semaphore bounds the requests in flight."""
 
-    PER_POOL = 4
+    PER_POOL = 2
 
     def __init__(self, concurrency: int) -> None:
         self._n = max(1, -(-concurrency // self.PER_POOL))
