@@ -40,9 +40,12 @@ with make_reader(str(db)) as r:
         times.append(time.perf_counter() - t0)
         changed_entries = r.get_entry_counts().total - before
     changed = min(times)
-    t0 = time.perf_counter()
-    r.update_feeds(workers=workers, scheduled=False)
-    again = time.perf_counter() - t0
+    again_times = []
+    for _ in range(3):  # likewise, the best of three 304 cycles
+        t0 = time.perf_counter()
+        r.update_feeds(workers=workers, scheduled=False)
+        again_times.append(time.perf_counter() - t0)
+    again = min(again_times)
     with urlopen(f"{base}/_version/0") as answer:
         answer.read()
 print(
