@@ -474,9 +474,9 @@ NOTES = """## Notes
   (2) new entries over the ones already read, the oldest falling off. aggregator parses only the new
   entries (the others are known by the hash of their raw text); reader parses every entry again and
   compares. The ratio depends on how many entries are new: measured by hand on this machine (`--new`), 1 new
-  entry per feed: 0.27x the floor; 2: 0.42-0.49x; 5: 0.77x. On a first poll every entry is new and must go through feedparser, so no cycle built on it can
-  take less than the floor itself; dedup, story clustering, tagging and storage add about 1 ms per item to
-  feedparser's 0.25 ms.
+  entry per feed: 0.27x the floor; 2: 0.42-0.49x; 5: 0.77x. On a first poll every entry is new and must go
+  through feedparser, so no cycle built on it can take less than the floor itself; dedup, story clustering,
+  tagging and storage add about 1 ms per item to feedparser's 0.25 ms.
 - The farm's server sends each response's headers and body in two writes with Nagle's algorithm off: with it
   on, every response waited 40 ms for the client's delayed ACK (earlier runs, before 2026-11-29's second
   run, were slowed by that: reader's default setting most, its 4 and 16 workers hid the wait).
