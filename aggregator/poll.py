@@ -309,7 +309,8 @@ class Pipeline:
         return state, result
 
     def process(self, state: FeedState, result: FetchResult, now: datetime, report: CycleReport) -> None:
-        """Store one feed's fetch: its items and its new state, in one transaction."""
+        """Store one feed's fetch, its items and its new state, in a savepoint of the cycle's transaction (in a
+        transaction of its own when called alone): all of it or, on an error, only the error."""
         try:
             with _database_errors(self.store), self.store.transaction(), self.store.savepoint("feed"):
                 self._process(state, result, now, report)
@@ -430,7 +431,7 @@ class Pipeline:
                 report.errors.append(f"{url}: entry {item.guid[:200]} skipped: internal error: {type(e).__name__}: {e}")
         # as normalised: a date in the future is the time of this fetch
         published = [item.published for item in unique if item.published]
-        published += [d for k in kept if k and k[1] and (d := from_iso(k[1]))]
+        published += [k[1] for k in kept if k and k[1]]
         gap = schedule.mean_gap(published)
         nxt = self._next_ok(state, now, result.max_age, gap=gap, ttl=parsed.ttl)
         if parsed.warning:
@@ -455,11 +456,12 @@ class Pipeline:
         # were read by feedparser's lenient parser, which a part of the document may not need)
         entries = None
         if parsed.keys is not None and unique is items and not parsed.warning:
-            listed: dict[str, list[str | None] | None] = {key: known[key] for key in parsed.unparsed}
-            listed.update(dict.fromkeys(parsed.skipped_keys))
+            listed: dict[str, tuple[str, str | None] | None] = dict.fromkeys(parsed.skipped_keys)
+            for key, k in zip(parsed.unparsed, kept, strict=True):
+                listed[key] = (k[0], iso(k[1]) if k[1] else None) if k else None
             for n, (key, item) in enumerate(zip(parsed.keys, unique, strict=True)):
                 if n not in failed:
-                    listed[key] = [item.guid, iso(item.published) if item.published else None]
+                    listed[key] = (item.guid, iso(item.published) if item.published else None)
             entries = json.dumps({"format": ENTRIES_FORMAT, "entries": listed}, separators=(",", ":"))
         self.store.set_feed_entries(stored_at, entries)
 
@@ -781,15 +783,25 @@ def announced_feed(result: FetchResult, page: str | None = None) -> str | None:
 ENTRIES_FORMAT = f"1/{__version__}"
 
 
-def _known_entries(stored: str | None) -> dict[str, list[str | None] | None]:
-    """A feed's entries as its last document held them (key -> [guid, published] or None: nothing usable)."""
+def _known_entries(stored: str | None) -> dict[str, tuple[str, datetime | None] | None]:
+    """A feed's entries as its last document held them (key -> (guid, published), or None: nothing usable)."""
     try:
         doc = json.loads(stored) if stored else None
     except ValueError:
         return {}
     if not isinstance(doc, dict) or doc.get("format") != ENTRIES_FORMAT or not isinstance(doc.get("entries"), dict):
         return {}
-    return doc["entries"]
+    known: dict[str, tuple[str, datetime | None] | None] = {}
+    for key, value in doc["entries"].items():
+        if value is None:
+            known[key] = None
+            continue
+        try:
+            guid, published = value
+            known[key] = (guid, from_iso(published)) if isinstance(guid, str) and guid else None
+        except (TypeError, ValueError):
+            continue  # not as this code writes it: that entry is read again
+    return known
 
 
 def _unique_guids(items: list[Item]) -> list[Item]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -478,4 +479,26 @@ def test_a_new_entry_with_the_guid_of_a_known_one_is_read_with_the_whole_feed(tm
     titles = sorted(r["title"] for r in store.iter_items())
     assert titles == ["Council approves the budget", "Floods close the ring road"]
     assert report.new_items == 1 and report.edited == 0
+    store.close()
+
+
+def test_what_a_feed_held_last_time_unreadable_is_read_again_whole(tmp_path, feed_server):
+    """The remembered entries of a feed (table feed_entries) damaged, or written by another release: the
+    feed is read whole again, nothing is lost or doubled, and what is remembered is rewritten."""
+
+    def entry(n: int) -> dict[str, str]:
+        return {"guid": f"d-{n}", "title": f"Dock strike day {n}", "link": f"https://example.org/d{n}"}
+
+    url = feed_server.serve("/d.xml", rss([entry(2), entry(1)]))
+    store, pipe = open_pipeline(write_config(tmp_path, [url]))
+    asyncio.run(pipe.poll_once(force=True))
+    stored = json.loads(store.feed_entries(url))
+    damaged = {key: [7, "not a date"] for key in stored["entries"]}
+    for n, text in enumerate(["{not json", json.dumps({**stored, "entries": damaged}), '{"format": "0/0.0.0"}']):
+        store.execute("UPDATE feed_entries SET entries = ? WHERE url = ?", (text, url))
+        feed_server.serve("/d.xml", rss([entry(3 + n), entry(2), entry(1)]))
+        report = asyncio.run(pipe.poll_once(force=True))
+        assert (report.failed, report.new_items, report.edited) == (0, 1, 0), report.line()
+        assert len(json.loads(store.feed_entries(url))["entries"]) == 3
+    assert store.execute("SELECT count(*) FROM items").fetchone()[0] == 5
     store.close()
