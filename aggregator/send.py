@@ -171,12 +171,13 @@ def _text(value: bytes | str) -> str:
 
 
 def write_outbox(msg: EmailMessage, html: str, outbox: Path, stem: str) -> Path:
-    """Write stem.eml and stem.html atomically (temp file + rename). Returns the .eml path. A folder that
-    cannot be written (a full disk, no permission) is a temporary delivery error: retried like an outage."""
+    """Write stem.eml, then stem.html, each atomically (temp file + rename): once the .html is there, so is the
+    .eml. Returns the .eml path. A folder that cannot be written (a full disk, no permission) is a temporary
+    delivery error: retried like an outage."""
     eml = outbox / f"{stem}.eml"
     try:
         outbox.mkdir(parents=True, exist_ok=True)
-        for path, data in ((outbox / f"{stem}.html", html.encode("utf-8")), (eml, msg.as_bytes())):
+        for path, data in ((eml, msg.as_bytes()), (outbox / f"{stem}.html", html.encode("utf-8"))):
             tmp = path.with_name(path.name + ".tmp")
             with open(tmp, "wb") as fh:
                 fh.write(data)
