@@ -438,63 +438,54 @@ def incremental_matches_whole(body: bytes, url: str) -> tuple[int, int]:
     return left_out, made
 
 
-_RSS2 = (
+def _three(head: bytes, entry: bytes, tail: bytes, sep: bytes = b"") -> bytes:
+    """A document of three entries: ``entry`` with each %d the entry's number (1 to 3)."""
+    return head + sep.join(entry % ((n,) * entry.count(b"%d")) for n in range(1, 4)) + tail
+
+
+_RSS2 = _three(
     b"<?xml version='1.0' encoding='utf-8'?><rss version='2.0' xmlns:dc='http://purl.org/dc/elements/1.1/' "
     b"xmlns:content='http://purl.org/rss/1.0/modules/content/'><channel><title>Wire &amp; more</title>"
-    b"<link>https://wire.example/</link><ttl>30</ttl>\n"
-    + b"\n".join(
-        b"<item><title>Story %d</title><link>/news/%d</link><guid isPermaLink='false'>w-%d</guid>"
-        b"<dc:creator>Desk %d</dc:creator><pubDate>Sat, 28 Nov 2026 0%d:00:00 GMT</pubDate>"
-        b"<description><![CDATA[<p>Text <b>%d</b> with <a href='/x'>a link</a>.</p>]]></description>"
-        b"<content:encoded>&lt;p&gt;Full text %d.&lt;/p&gt;</content:encoded></item>" % ((n,) * 7)
-        for n in range(1, 4)
-    )
-    + b"\n<image><url>https://wire.example/logo.png</url></image></channel></rss>"
+    b"<link>https://wire.example/</link><ttl>30</ttl>\n",
+    b"<item><title>Story %d</title><link>/news/%d</link><guid isPermaLink='false'>w-%d</guid>"
+    b"<dc:creator>Desk %d</dc:creator><pubDate>Sat, 28 Nov 2026 0%d:00:00 GMT</pubDate>"
+    b"<description><![CDATA[<p>Text <b>%d</b> with <a href='/x'>a link</a>.</p>]]></description>"
+    b"<content:encoded>&lt;p&gt;Full text %d.&lt;/p&gt;</content:encoded></item>",
+    b"\n<image><url>https://wire.example/logo.png</url></image></channel></rss>",
+    sep=b"\n",
 )
-_ATOM1 = (
+_ATOM1 = _three(
     b"<?xml version='1.0' encoding='utf-8'?><feed xmlns='http://www.w3.org/2005/Atom' "
     b"xml:base='https://atom.example/blog/'><title type='html'>Atom &lt;i&gt;news&lt;/i&gt;</title>"
-    b"<link href='https://atom.example/'/><id>urn:feed</id>"
-    + b"".join(
-        b"\n  <entry><title>Entry %d</title><id>urn:e%d</id><link href='posts/%d'/>"
-        b"<updated>2026-11-28T0%d:00:00Z</updated><summary type='xhtml'><div xmlns='http://www.w3.org/1999/xhtml'>"
-        b"<p>Summary %d</p></div></summary><author><name>A %d</name></author></entry>" % ((n,) * 6)
-        for n in range(1, 4)
-    )
-    + b"\n</feed>"
+    b"<link href='https://atom.example/'/><id>urn:feed</id>",
+    b"\n  <entry><title>Entry %d</title><id>urn:e%d</id><link href='posts/%d'/>"
+    b"<updated>2026-11-28T0%d:00:00Z</updated><summary type='xhtml'><div xmlns='http://www.w3.org/1999/xhtml'>"
+    b"<p>Summary %d</p></div></summary><author><name>A %d</name></author></entry>",
+    b"\n</feed>",
 )
-_ATOM03 = (
+_ATOM03 = _three(
     b"<?xml version='1.0'?><feed version='0.3' xmlns='http://purl.org/atom/ns#'><title>Old atom</title>"
-    b"<link rel='alternate' type='text/html' href='https://old.example/'/>"
-    + b"".join(
-        b"<entry><title>Old %d</title><link rel='alternate' type='text/html' href='https://old.example/%d'/>"
-        b"<id>tag:old.example,2026:%d</id><issued>2026-11-28T0%d:00:00Z</issued><modified>2026-11-28T0%d:00:00Z"
-        b"</modified><summary>Old summary %d</summary></entry>" % ((n,) * 6)
-        for n in range(1, 4)
-    )
-    + b"</feed>"
+    b"<link rel='alternate' type='text/html' href='https://old.example/'/>",
+    b"<entry><title>Old %d</title><link rel='alternate' type='text/html' href='https://old.example/%d'/>"
+    b"<id>tag:old.example,2026:%d</id><issued>2026-11-28T0%d:00:00Z</issued><modified>2026-11-28T0%d:00:00Z"
+    b"</modified><summary>Old summary %d</summary></entry>",
+    b"</feed>",
 )
-_RSS1 = (
+_RSS1 = _three(
     b"<?xml version='1.0'?><rdf:RDF xmlns:rdf='http://www.w3.org/1999/02/22-rdf-syntax-ns#' "
     b"xmlns='http://purl.org/rss/1.0/' xmlns:dc='http://purl.org/dc/elements/1.1/'>"
     b"<channel rdf:about='https://rdf.example/'><title>RDF</title><link>https://rdf.example/</link>"
-    b"<items><rdf:Seq><rdf:li resource='https://rdf.example/1'/></rdf:Seq></items></channel>"
-    + b"".join(
-        b"<item rdf:about='https://rdf.example/%d'><title>RDF %d</title><link>https://rdf.example/%d</link>"
-        b"<dc:date>2026-11-28T0%d:00:00Z</dc:date><description>About %d</description></item>" % ((n,) * 5)
-        for n in range(1, 4)
-    )
-    + b"</rdf:RDF>"
+    b"<items><rdf:Seq><rdf:li resource='https://rdf.example/1'/></rdf:Seq></items></channel>",
+    b"<item rdf:about='https://rdf.example/%d'><title>RDF %d</title><link>https://rdf.example/%d</link>"
+    b"<dc:date>2026-11-28T0%d:00:00Z</dc:date><description>About %d</description></item>",
+    b"</rdf:RDF>",
 )
-_RSS091 = (
+_RSS091 = _three(
     b"<?xml version='1.0' encoding='ISO-8859-1'?><rss version='0.91'><channel><title>Caf\xe9</title>"
-    b"<link>https://cafe.example/</link><language>fr</language>"
-    + b"".join(
-        b"<item><title>Caf\xe9 %d</title><link>https://cafe.example/%d</link><description>D\xe9j\xe0 %d"
-        b"</description></item>" % ((n,) * 3)
-        for n in range(1, 4)
-    )
-    + b"</channel></rss>"
+    b"<link>https://cafe.example/</link><language>fr</language>",
+    b"<item><title>Caf\xe9 %d</title><link>https://cafe.example/%d</link><description>D\xe9j\xe0 %d"
+    b"</description></item>",
+    b"</channel></rss>",
 )
 
 
