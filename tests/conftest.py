@@ -43,6 +43,7 @@ class FeedServer:
 
         class Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
+            disable_nagle_algorithm = True  # headers and body are two writes: no 40 ms wait for a delayed ACK
 
             def log_message(self, *args: Any) -> None:
                 pass

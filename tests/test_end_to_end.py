@@ -429,6 +429,17 @@ def test_a_database_that_cannot_be_written_stops_the_cycle_and_loses_nothing(tmp
     store.close()
 
 
+def behind_its_back(store: Store, guid: str) -> None:
+    """Change an item's stored text and its hash, as a release that read it otherwise would have stored it."""
+    from aggregator.normalise import content_hash
+
+    title = store.execute("SELECT title FROM items WHERE guid = ?", (guid,)).fetchone()[0]
+    store.execute(
+        "UPDATE items SET summary = 'changed behind its back', content_hash = ? WHERE guid = ?",
+        (content_hash(title, "changed behind its back"), guid),
+    )
+
+
 def test_a_changed_feed_reads_only_its_new_and_edited_entries(tmp_path, feed_server):
     """A feed that published one entry, edited another and dropped its oldest: the new entry is stored, the
     edit recorded, and the entry unchanged since the last poll is not read again (a text changed in the
@@ -447,7 +458,7 @@ def test_a_changed_feed_reads_only_its_new_and_edited_entries(tmp_path, feed_ser
     store, pipe = open_pipeline(write_config(tmp_path, [url]))
     asyncio.run(pipe.poll_once(force=True))
     assert store.execute("SELECT count(*) FROM items").fetchone()[0] == 3
-    store.execute("UPDATE items SET summary = 'changed behind its back' WHERE guid = 'c-2'")
+    behind_its_back(store, "c-2")
     feed_server.serve("/c.xml", rss([entry(4), entry(3), entry(2, "Port workers end strike on day 2")]))
     report = asyncio.run(pipe.poll_once(force=True))
     assert (report.new_items, report.edited) == (1, 1)
@@ -457,8 +468,9 @@ def test_a_changed_feed_reads_only_its_new_and_edited_entries(tmp_path, feed_ser
     assert rows["c-2"]["summary"].startswith("Report 2:")  # an edited entry is read again, all of it
     assert rows["c-4"]["title"].endswith("day 4 over automation")
     assert store.feed(url).mean_gap == 3600
-    # the entry not read again: the text changed behind its back is what the database still holds
-    store.execute("UPDATE items SET summary = 'changed behind its back' WHERE guid = 'c-3'")
+    # the entry not read again: its text changed behind its back (hash and all, as if stored so) stays; read, it
+    # would differ from what is stored, and be taken for an edit
+    behind_its_back(store, "c-3")
     feed_server.serve("/c.xml", rss([entry(5), entry(4), entry(3)]))
     report = asyncio.run(pipe.poll_once(force=True))
     assert report.new_items == 1 and report.edited == 0
@@ -501,4 +513,23 @@ def test_what_a_feed_held_last_time_unreadable_is_read_again_whole(tmp_path, fee
         assert (report.failed, report.new_items, report.edited) == (0, 1, 0), report.line()
         assert len(json.loads(store.feed_entries(url))["entries"]) == 3
     assert store.execute("SELECT count(*) FROM items").fetchone()[0] == 5
+    store.close()
+
+
+def test_a_moved_feed_keeps_what_it_held_under_its_new_address(tmp_path, feed_server):
+    """A 301 moves the feed, its items and the entries it remembers to the new URL: the next change there is
+    read without the known entries, and only the new one is stored."""
+    entries = [{"guid": f"m-{n}", "title": f"Harbour crane order {n}", "link": f"https://e.org/m{n}"} for n in range(3)]
+    old_url = feed_server.serve("/old.xml", rss(entries[:2]))
+    store, pipe = open_pipeline(write_config(tmp_path, [old_url]))
+    asyncio.run(pipe.poll_once(force=True))
+    assert store.feed_entries(old_url) is not None
+    behind_its_back(store, "m-0")
+    new_url = feed_server.serve("/new.xml", rss([entries[2], *entries[:2]]))
+    feed_server.serve("/old.xml", status=301, headers={"Location": new_url})
+    report = asyncio.run(pipe.poll_once(force=True))
+    assert store.feed(new_url) is not None
+    assert (report.new_items, report.fetched, report.edited) == (1, 1, 0)
+    assert len(json.loads(store.feed_entries(new_url))["entries"]) == 3 and store.feed_entries(old_url) is None
+    assert next(r for r in store.iter_items() if r["guid"] == "m-0")["summary"] == "changed behind its back"
     store.close()
