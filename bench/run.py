@@ -1,8 +1,8 @@
 """`make bench`: every speed, memory and quality figure of the project, measured side by side in one
 run, written to BENCHMARKS.md.
 
-    python bench/run.py [--feeds 200] [--items 50] [--dedup-items 100000] [--daemon-feeds 1000]
-                        [--daemon-items 100] [--no-reader] [--quick]
+    python bench/run.py [--feeds 200] [--items 50] [--new 2] [--also-new 1,5] [--dedup-items 100000]
+                        [--daemon-feeds 1000] [--daemon-items 100] [--no-reader] [--quick]
 
 Each measured part runs in a child process of its own, so that its peak memory (ru_maxrss) is its own.
 The feed farm (bench/farm.py) is served on 127.0.0.1 by this process. `reader` is installed only in
@@ -227,6 +227,11 @@ def main() -> None:
     ap.add_argument(
         "--new", type=int, default=2, help="items each feed publishes between the first poll and the changed one"
     )
+    ap.add_argument(
+        "--also-new",
+        default="1,5",
+        help="other numbers of new items per feed whose changed cycle is measured too (ours and the floor)",
+    )
     ap.add_argument("--dedup-items", type=int, default=100_000)
     ap.add_argument("--daemon-feeds", type=int, default=1000)
     ap.add_argument("--daemon-items", type=int, default=100)
@@ -239,7 +244,10 @@ def main() -> None:
     from farm import Farm
 
     results: dict[str, object] = {"args": vars(a) | {"out": str(a.out)}}
-    farm = Farm(a.feeds, a.items).start(versions=tuple(a.new * k for k in range(CHANGES + 1)))
+    also = [int(n) for n in a.also_new.split(",") if n.strip()]
+    farm = Farm(a.feeds, a.items).start(
+        versions=tuple(sorted({n * k for n in [a.new, *also] for k in range(CHANGES + 1)}))
+    )
     urls_file = scratch_dir() / "urls.json"
     urls_file.write_text(json.dumps(farm.urls()))
     script = str(ROOT / "bench" / "run.py")
@@ -248,6 +256,12 @@ def main() -> None:
     print("floor", results["floor"], flush=True)
     results["ours"], results["ours_mb"] = peak_of([script, "--part", "ours", str(urls_file), str(a.new)])
     print("ours", results["ours"], flush=True)
+    results["also"] = []
+    for n in also:  # how the changed cycle's ratio depends on the number of new entries
+        fl, _ = peak_of([script, "--part", "floor", str(a.feeds), str(a.items), str(n)])
+        ou, _ = peak_of([script, "--part", "ours", str(urls_file), str(n)])
+        results["also"].append({"new": n, "floor": fl["changed_seconds"], "ours": ou["changed_seconds"]})
+        print("also", results["also"][-1], flush=True)
     if not a.no_reader and (py := ensure_reader_venv()):
         runs = []
         for workers in (1, 4, 16):
@@ -300,7 +314,8 @@ def write_report(r: dict, out: Path) -> None:
         f"- Python {platform.python_version()}; "
         + ", ".join(f"{k} {v}" for k, v in _versions().items())
         + (f"; reader {r['reader_version']}" if r.get("reader_version") else ""),
-        f"- command: `python bench/run.py --feeds {a['feeds']} --items {a['items']} --new {a['new']} --dedup-items "
+        f"- command: `python bench/run.py --feeds {a['feeds']} --items {a['items']} --new {a['new']} --also-new "
+        f"{a['also_new']} --dedup-items "
         f"{a['dedup_items']} --daemon-feeds {a['daemon_feeds']} --daemon-items {a['daemon_items']}`",
         f"- date: {datetime.now(UTC).date().isoformat()}",
         "",
@@ -347,6 +362,19 @@ def write_report(r: dict, out: Path) -> None:
             best = run
         if best_changed is None or run["changed_seconds"] < best_changed["changed_seconds"]:
             best_changed = run
+    rows = [{"new": a["new"], "floor": changed_floor, "ours": ours["changed_seconds"]}, *r.get("also", [])]
+    lines += [
+        "",
+        "The cycle with every feed changed, by the number of new entries per feed (each the best of "
+        f"{CHANGES}; `--new`, `--also-new`):",
+        "",
+        "| new entries per feed | aggregator seconds | feedparser floor seconds | ratio |",
+        "|---|---|---|---|",
+        *(
+            f"| {x['new']} of {a['items']} | {x['ours']:.2f} | {x['floor']:.2f} | {x['ours'] / x['floor']:.2f} |"
+            for x in sorted(rows, key=lambda x: x["new"])
+        ),
+    ]
     d, t, g, m = r["dedup"], r["tag"], r["digest"], r["daemon"]
     lines += [
         "",
@@ -473,9 +501,8 @@ NOTES = """## Notes
   median gap between its entries), so a poll finds about one new entry; the farm gives each feed `--new`
   (2) new entries over the ones already read, the oldest falling off. aggregator parses only the new
   entries (the others are known by the hash of their raw text); reader parses every entry again and
-  compares. The ratio depends on how many entries are new: measured by hand on this machine (`--new`), 1 new
-  entry per feed: 0.27x the floor; 2: 0.42-0.49x; 5: 0.77x. On a first poll every entry is new and must go
-  through feedparser, so no cycle built on it can take less than the floor itself; dedup, story clustering,
+  compares. The ratio grows with the number of new entries (the table under the poll cycle's). On a first
+  poll every entry is new and must go through feedparser, so no cycle built on it can take less than the floor itself; dedup, story clustering,
   tagging and storage add about 1 ms per item to feedparser's 0.25 ms.
 - The farm's server sends each response's headers and body in two writes with Nagle's algorithm off: with it
   on, every response waited 40 ms for the client's delayed ACK (earlier runs, before 2026-11-29's second
