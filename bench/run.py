@@ -502,8 +502,8 @@ NOTES = """## Notes
   (2) new entries over the ones already read, the oldest falling off. aggregator parses only the new
   entries (the others are known by the hash of their raw text); reader parses every entry again and
   compares. The ratio grows with the number of new entries (the table under the poll cycle's). On a first
-  poll every entry is new and must go through feedparser, so no cycle built on it can take less than the floor itself; dedup, story clustering,
-  tagging and storage add about 1 ms per item to feedparser's 0.25 ms.
+  poll every entry is new and must go through feedparser, so no cycle built on it can take less than the
+  floor itself; dedup, story clustering, tagging and storage add about 1 ms per item to feedparser's 0.25 ms.
 - The farm's server sends each response's headers and body in two writes with Nagle's algorithm off: with it
   on, every response waited 40 ms for the client's delayed ACK (earlier runs, before 2026-11-29's second
   run, were slowed by that: reader's default setting most, its 4 and 16 workers hid the wait).
