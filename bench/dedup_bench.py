@@ -27,6 +27,7 @@ sys.path.insert(0, str(ROOT / "bench"))
 
 import common  # noqa: E402
 import corpus  # noqa: E402
+from peak import peak_rss_mb  # noqa: E402
 
 from aggregator.config import load_settings  # noqa: E402
 from aggregator.models import Item  # noqa: E402
@@ -106,6 +107,7 @@ def main(argv=None) -> dict:
         "dedup_ms_per_item": round(1000 * spent / a.new, 3),
     }
     if a.json:
+        result["peak_rss_mb"] = peak_rss_mb()
         print(json.dumps(result))
     else:
         for k, v in result.items():

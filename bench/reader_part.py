@@ -6,7 +6,6 @@ aggregator's.
 
 import atexit
 import json
-import resource
 import shutil
 import sys
 import tempfile
@@ -14,6 +13,7 @@ import time
 from pathlib import Path
 from urllib.request import urlopen
 
+from peak import peak_rss_mb
 from reader import make_reader
 
 urls = json.loads(Path(sys.argv[1]).read_text())
@@ -57,7 +57,7 @@ print(
             "changed_entries": changed_entries,
             "not_modified_seconds": again,
             "entries": entries,
-            "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+            "peak_rss_mb": peak_rss_mb(),
         }
     )
 )

@@ -27,28 +27,22 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 from common import make_item, scratch_dir, temp_config  # noqa: E402
 from farm import set_version  # noqa: E402
+from peak import peak_rss_mb  # noqa: E402
 
 READER_VENV = ROOT / "bench" / ".venv-reader"
 
 
 def child(args: list[str], python: str = sys.executable, timeout: int = 3600) -> tuple[dict, float]:
-    """Run a part; return its JSON result and its peak RSS in MB."""
+    """Run a part; return its JSON result and its peak RSS in MB, which it reports itself (bench/peak.py)."""
     proc = subprocess.Popen([python, *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=ROOT)
     out, err = proc.communicate(timeout=timeout)
-    _, status, usage = os.wait4(proc.pid, 0) if proc.returncode is None else (0, 0, None)
-    if usage is None:
-        import resource
-
-        usage = resource.getrusage(resource.RUSAGE_CHILDREN)
     if proc.returncode:
         raise SystemExit(f"bench part {args} failed:\n{err[-3000:]}")
-    return json.loads(out.strip().splitlines()[-1]), usage.ru_maxrss / 1024
-
-
-def peak_of(args: list[str], python: str = sys.executable) -> tuple[dict, float]:
-    """Like child(), with the child's own peak RSS (it reports it itself: RUSAGE_CHILDREN is cumulative)."""
-    result, _ = child(args, python)
+    result = json.loads(out.strip().splitlines()[-1])
     return result, result.pop("peak_rss_mb", float("nan"))
+
+
+peak_of = child
 
 
 # --- parts (run as `python bench/run.py --part NAME ...`) ----------------------------------------
@@ -189,8 +183,6 @@ def part_daemon_memory(urls_file: str) -> dict:
 
 
 def run_part(name: str, rest: list[str]) -> None:
-    import resource
-
     fn = {
         "floor": lambda: part_floor(int(rest[0]), int(rest[1]), int(rest[2])),
         "ours": lambda: part_ours(rest[0], int(rest[1])),
@@ -198,7 +190,7 @@ def run_part(name: str, rest: list[str]) -> None:
         "daemon": lambda: part_daemon_memory(rest[0]),
     }[name]
     result = fn()
-    result["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    result["peak_rss_mb"] = peak_rss_mb()
     print(json.dumps(result))
 
 
@@ -510,7 +502,9 @@ NOTES = """## Notes
 - reader is installed only in `bench/.venv-reader`; its "best" setting is the fastest of its default, 4 and
   16 workers.
 - The dedup benchmark builds its 100,000 items from a synthetic Zipf-vocabulary corpus (`bench/corpus.py`).
-- Peak RSS is each child process's own ru_maxrss. Measured in the environment `make` installs: where numpy
+- Peak RSS is each child process's own high-water mark (VmHWM: not ru_maxrss, which on Linux keeps the size
+  of the bench's parent, the farm's server, from before the child's exec; runs before the 2026-11-29's
+  third showed that). Measured in the environment `make` installs: where numpy
   is installed too, sqlite-utils imports it and every process is about 11 MB larger.
 - Story clustering with a sentence-embedding model (not part of `make bench`; `bench/semantic_trial.py`,
   all-MiniLM-L6-v2 in numpy, its cosine added to the TF-IDF similarity over a grid of weights and

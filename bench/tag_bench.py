@@ -23,6 +23,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
+from peak import peak_rss_mb  # noqa: E402
+
 from aggregator.tag import CompiledTopic, Doc, clear_caches, tag  # noqa: E402
 from aggregator.watchlist import load_watchlist, parse_watchlist  # noqa: E402
 
@@ -119,6 +121,8 @@ def main(argv=None) -> dict:
         "items_per_second": round(len(data) / best),
         "baseline_regex_items_per_second": round(len(data) / base),
     }
+    if a.json:
+        result["peak_rss_mb"] = peak_rss_mb()
     print(json.dumps(result) if a.json else "\n".join(f"{k:34} {v}" for k, v in result.items()))
     return result
 
