@@ -157,12 +157,17 @@ def _one_of(*choices: str) -> Callable[[Any], str]:
     def parse(value: Any) -> str:
         if isinstance(value, str) and value.strip().lower() in choices:  # "Weekly", "INFO": what was meant
             return value.strip().lower()
-        if choices == _WEEKDAYS and isinstance(value, str) and value.strip().lower()[:3] in choices:
-            if _FULL_DAYS.get(value.strip().lower()[:3], "").startswith(value.strip().lower()):
-                return value.strip().lower()[:3]  # "Monday", "tues"
         raise ValueError("expected one of " + ", ".join(f'"{c}"' for c in choices))
 
     return parse
+
+
+def parse_weekday(value: Any) -> str:
+    """A day of the week as its first three letters: "mon", "Monday", "tues"."""
+    day = value.strip().lower() if isinstance(value, str) else value
+    if isinstance(day, str) and _FULL_DAYS.get(day[:3], "").startswith(day) and len(day) >= 3:
+        return day[:3]
+    return _one_of(*_WEEKDAYS)(value)  # its error names the choices
 
 
 def _security(value: Any) -> str:
@@ -263,7 +268,7 @@ SETTINGS: list[tuple[str, Any, Callable[[Any], Any]]] = [
     ("digest.timezone", "UTC", parse_timezone),
     ("digest.to", [PLACEHOLDER_RECIPIENT], parse_addresses),
     ("digest.cadence", "daily", _one_of("daily", "weekly")),
-    ("digest.weekday", "mon", _one_of(*_WEEKDAYS)),
+    ("digest.weekday", "mon", parse_weekday),
     ("digest.empty", "send", _one_of("send", "skip")),
     ("digest.retry_for", "6h", parse_duration),
     ("digest.max_stories_per_topic", 30, _int_between(1, 1000)),

@@ -580,7 +580,7 @@ def decide(
         return replace(story, reason=f"same URL as item #{same_url.item_id}, but now another article")
     if mine is None:
         mine = shingles(title, text)
-    best: tuple[float, NearCandidate, bool] | None = None  # similarity, candidate, on the headline alone
+    best: tuple[float, NearCandidate, str | None] | None = None  # similarity, candidate, the headline rule that decided (if one)
     my_title = title_words(title)
     boilerplate = False
     for cand in near:
@@ -589,10 +589,11 @@ def decide(
             continue  # the feed's recurring headline, and no text to tell a re-post from the next issue
         sim = similarity(set(mine), set(cand.shingles))
         same_title = _jaccard(my_title, title_words(cand.title)) >= SAME_TITLE
-        by_headline = False
+        by_headline: str | None = None
         if same_title and sim < th.near_duplicate and not recurring:
-            headline = _headline_match(title, text, cand, when, th, feed_url)
-            sim, by_headline = max(sim, headline), headline > sim
+            headline, note = _headline_match(title, text, cand, when, th, feed_url)
+            if headline > sim:
+                sim, by_headline = headline, note
         # within one feed, long shared text under another title is a promo or a caption, unless it is
         # a whole article (twice the shared text asked of other copies) that opens the same way under a
         # headline that keeps some of its words: the article re-posted under an edited headline
@@ -618,14 +619,7 @@ def decide(
         best = (sim, cand, by_headline)
     if best is not None:
         sim, cand, by_headline = best
-        note = None
-        if by_headline:
-            note = (
-                HEADLINE_LONG
-                if text.strip() and not cand.shingles <= frozenset(shingles(cand.title))
-                else HEADLINE_ONLY
-            )
-        reason = near_reason("seed" if cand.seed_id is not None else "item", cand.title, sim, note)
+        reason = near_reason("seed" if cand.seed_id is not None else "item", cand.title, sim, by_headline)
 
         return DedupDecision(
             level="near-duplicate",
@@ -682,16 +676,17 @@ def _recurring(cand: NearCandidate, feed_url: str | None, source: str | None) ->
 
 def _headline_match(
     title: str, text: str, cand: NearCandidate, when: datetime, th: Thresholds, feed_url: str | None = None
-) -> float:
+) -> tuple[float, str]:
     """A news aggregator's entry is often the headline alone (Google News: the outlet's name stripped, no
     text). Against the outlet's own report under the same headline, its few shingles are all there is to
     compare, and the report's text dilutes them: when one side is a headline alone of HEADLINE_WORDS or
     more, compare the headlines (Jaccard of their shingles), within the story window (a recurring headline,
-    "Apple reports record quarterly revenue", is another article a year later)."""
+    "Apple reports record quarterly revenue", is another article a year later). Returns the similarity
+    and which case decided it (HEADLINE_ONLY or HEADLINE_LONG, for the reason)."""
     if len(words(title)) < HEADLINE_WORDS or len(words(cand.title)) < HEADLINE_WORDS:
-        return 0.0
+        return 0.0, HEADLINE_ONLY
     if cand.item_id is not None and (cand.when is None or abs(when - cand.when) > th.window):
-        return 0.0
+        return 0.0, HEADLINE_ONLY
     head, cand_head = shingles(title), shingles(cand.title)
     same = len(head & cand_head) / len(head | cand_head)
     if text.strip() and not cand.shingles <= cand_head:
@@ -707,9 +702,9 @@ def _headline_match(
             and cand.when is not None
             and abs(when - cand.when) <= th.window
         ):
-            return same
-        return 0.0
-    return same
+            return same, HEADLINE_LONG
+        return 0.0, HEADLINE_LONG
+    return same, HEADLINE_ONLY
 
 
 def _story(terms: dict[str, float], when: datetime, stories: StoryIndex, th: Thresholds) -> DedupDecision:

@@ -27,7 +27,7 @@ from aggregator.config import Settings
 from aggregator.errors import ParseError, SeedError, StoreError
 from aggregator.feedlist import discover_links, is_comments_feed, probe_feed
 from aggregator.fetch import Fetcher, FetchLimits
-from aggregator.models import DedupDecision, FetchResult, Item, Seed, TopicTag
+from aggregator.models import DedupDecision, FetchResult, Item, ParsedFeed, Seed, TopicTag
 from aggregator.normalise import canonical_url, normalise_entry
 from aggregator.parse import is_bot_check, parse_feed
 from aggregator.seeds import find_seed_files, read_seed
@@ -391,17 +391,20 @@ class Pipeline:
             )
             return
         known = _known_entries(self.store.feed_entries(url))
-        try:
+
+        def read(known: dict[str, tuple[str, datetime | None] | None]) -> tuple[ParsedFeed, list[Item]]:
             parsed = parse_feed(result.body or b"", url, result.content_type, base=result.final_url, known=known)
-            feed_title = state.title or parsed.title
-            items = [normalise_entry(e, url, now, feed_title, state.tags) for e in parsed.entries]
+            title = state.title or parsed.title
+            return parsed, [normalise_entry(e, url, now, title, state.tags) for e in parsed.entries]
+
+        try:
+            parsed, items = read(known)
             kept = [known[key] for key in parsed.unparsed]
             kept_guids = {k[0] for k in kept if k and k[0]}
             if kept_guids and any(item.guid in kept_guids for item in items):
                 # an entry new in its text has the guid of one left unparsed: the feed gives one guid to several
                 # entries (_unique_guids must see them all)
-                parsed = parse_feed(result.body or b"", url, result.content_type, base=result.final_url)
-                items = [normalise_entry(e, url, now, feed_title, state.tags) for e in parsed.entries]
+                parsed, items = read({})
                 kept = []
         except ParseError as e:
             self._fail(state, now, "parse", str(e), report)
