@@ -580,7 +580,7 @@ def decide(
         return replace(story, reason=f"same URL as item #{same_url.item_id}, but now another article")
     if mine is None:
         mine = shingles(title, text)
-    best: tuple[float, NearCandidate, str | None] | None = None  # similarity, candidate, the headline rule that decided (if one)
+    best: tuple[float, NearCandidate, str | None] | None = None  # similarity, candidate, headline rule
     my_title = title_words(title)
     boilerplate = False
     for cand in near:
