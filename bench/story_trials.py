@@ -1,0 +1,287 @@
+"""Trials of other story-similarity ideas for issue #4, measured on a labelled JSONL set (not `make bench`).
+
+    python bench/story_trials.py [FILE.jsonl]
+
+Two tables. First, before any clustering: every pair of gold positives published within the story window
+(72 h) is ranked by a similarity, and the share of same-story pairs found at pairwise precision 0.9 / 0.8 /
+0.7 is printed (what a threshold on that similarity alone could reach). Second, the whole set replayed
+through the real pipeline (bench/eval_stories.py) with one change to how a new item picks its story.
+
+The ideas:
+- places: two headlines that each name a place (country, demonym, US state) and none in common are
+  reports of different decisions ("Canada bans TikTok on government devices" / "TikTok banned on US
+  government devices"): their similarity is lowered by PENALTY.
+- burst: a term counts more when it is much commoner in the last 48 h than in the 30 days before
+  (weight x (1 + 0.6 log ratio)): "hearing" on the day of a hearing.
+- centroid: a story is also scored by the cosine of the item to the sum of its members' vectors (less
+  the time penalty to its nearest member), the best of that and the usual score.
+- wordllama: WordLlama's 256-d static embeddings (PyPI `wordllama`, weights in the package) added to the
+  TF-IDF cosine (only when it is installed; it needs numpy).
+The figures on topic-dev are in BENCHMARKS.md (Notes). None of these is in the pipeline.
+"""
+
+from __future__ import annotations
+
+import bisect
+import json
+import math
+import re
+import sys
+from collections import Counter, defaultdict
+from collections.abc import Callable
+from datetime import datetime
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import eval_stories  # noqa: E402
+
+from aggregator import dedup  # noqa: E402
+from aggregator.normalise import html_to_text  # noqa: E402
+from aggregator.poll import Pipeline  # noqa: E402
+
+WINDOW = 72 * 3600.0
+PENALTY = 0.1
+_PLACES = {
+    **dict.fromkeys("us u.s usa america american americans washington".split(), "us"),
+    **dict.fromkeys("china chinese beijing".split(), "china"),
+    **dict.fromkeys("uk britain british london england scotland scottish wales welsh".split(), "uk"),
+    **dict.fromkeys("eu europe european brussels".split(), "eu"),
+    **{"canada": "canada", "canadian": "canada", "ottawa": "canada", "japan": "japan", "japanese": "japan"},
+    **{"netherlands": "netherlands", "dutch": "netherlands", "taiwan": "taiwan", "taiwanese": "taiwan"},
+    **{"india": "india", "indian": "india", "australia": "australia", "australian": "australia"},
+    **{"france": "france", "french": "france", "germany": "germany", "german": "germany"},
+    **{"korea": "korea", "korean": "korea", "russia": "russia", "russian": "russia", "italy": "italy"},
+    **{"new zealand": "new zealand", "hong kong": "hong kong", "belgium": "belgium", "denmark": "denmark"},
+    **{p: p for p in "norway sweden austria vietnam indonesia pakistan nepal kenya malaysia singapore".split()},
+    **{p: p for p in "philippines estonia latvia poland ukraine".split()},
+    **{
+        s: s
+        for s in (
+            "alabama alaska arizona arkansas california colorado connecticut delaware florida georgia hawaii idaho "
+            "illinois indiana iowa kansas kentucky louisiana maine maryland massachusetts michigan minnesota "
+            "mississippi missouri montana nebraska nevada ohio oklahoma oregon pennsylvania tennessee texas utah "
+            "vermont virginia wisconsin wyoming"
+        ).split()
+    },
+    **{s: s for s in ("new hampshire", "new jersey", "new mexico", "new york", "north carolina", "south carolina")},
+    **{s: s for s in ("north dakota", "south dakota", "rhode island", "west virginia")},
+}
+_PLACE = re.compile(r"\b(" + "|".join(sorted(map(re.escape, _PLACES), key=len, reverse=True)) + r")\b", re.I)
+
+
+def places(title: str) -> frozenset[str]:
+    return frozenset(_PLACES[m.group(1).lower()] for m in _PLACE.finditer(title))
+
+
+def _conflict(a: frozenset[str], b: frozenset[str]) -> bool:
+    return bool(a and b and not a & b)
+
+
+# --- before clustering -----------------------------------------------------------------------------
+
+
+def burst_weights(rows: list[dict]) -> Callable[[int, dict[str, float]], dict[str, float]]:
+    """The terms of row i weighted by their burst: x (1 + 0.6 log(rate in the last 48 h / rate in the 30 days
+    before)), the rates counted over the rows published up to row i's time."""
+    times = [r["t"] for r in rows]
+    seen: dict[str, list[float]] = defaultdict(list)
+    for r in rows:
+        for t in dedup.story_terms(r["ti"], r["de"]):
+            seen[t].append(r["t"])
+
+    def between(lst: list[float], a: float, b: float) -> int:
+        return bisect.bisect_right(lst, b) - bisect.bisect_left(lst, a)
+
+    def weigh(i: int, terms: dict[str, float]) -> dict[str, float]:
+        t = times[i]
+        recent, base = t - 48 * 3600, t - 30 * 86400
+        n_recent, n_base = between(times, recent, t) + 1, between(times, base, recent) + 1
+        out = {}
+        for w, x in terms.items():
+            ratio = (between(seen[w], recent, t) / n_recent) / ((between(seen[w], base, recent) + 2) / n_base)
+            out[w] = x * (1 + 0.6 * math.log(max(1.0, ratio)))
+        return out
+
+    return weigh
+
+
+def separability(rows: list[dict]) -> None:
+    times = [r["t"] for r in rows]
+    terms = [dedup.story_terms(r["ti"], r["de"]) for r in rows]
+    burst = burst_weights(rows)
+
+    def unit(features: list[dict[str, float]]) -> list[dict[str, float]]:
+        df = Counter(t for f in features for t in f)
+        out = []
+        for f in features:
+            v = {t: (1 + math.log(x)) * math.log((len(rows) + 2) / (df[t] + 1)) for t, x in f.items()}
+            n = math.sqrt(sum(a * a for a in v.values())) or 1.0
+            out.append({t: a / n for t, a in v.items()})
+        return out
+
+    plain, bursty = unit(terms), unit([burst(i, f) for i, f in enumerate(terms)])
+    where = [places(r["ti"]) for r in rows]
+    emb = _wordllama(rows)
+    pos = [i for i, r in enumerate(rows) if r["label"]]
+    pairs = []
+    for a, i in enumerate(pos):
+        for j in pos[a + 1 :]:
+            lag = (times[j] - times[i]) / WINDOW
+            if lag > 1:
+                break
+            cos = sum(x * plain[j].get(t, 0.0) for t, x in plain[i].items())
+            cos_b = sum(x * bursty[j].get(t, 0.0) for t, x in bursty[i].items())
+            e = sum(x * y for x, y in zip(emb[i], emb[j], strict=True)) if emb else 0.0
+            pairs.append((cos, cos_b, e, _conflict(where[i], where[j]), lag, rows[i]["story"] == rows[j]["story"]))
+    total = sum(p[-1] for p in pairs)
+    variants: list[tuple[str, Callable[..., float]]] = [
+        ("TF-IDF (the pipeline's terms), less 0.5 x lag", lambda c, b, e, k, lag: c - 0.5 * lag),
+        ("... and headlines naming different places", lambda c, b, e, k, lag: c - 0.5 * lag - PENALTY * k),
+        ("... burst-weighted terms instead", lambda c, b, e, k, lag: b - 0.5 * lag),
+    ]
+    if emb:
+        variants.append(("TF-IDF + 0.3 x WordLlama cosine", lambda c, b, e, k, lag: c + 0.3 * e - 0.5 * lag))
+    print(f"{total} same-story pairs within 72 h; share found at pairwise precision 0.9 / 0.8 / 0.7\n")
+    print("| similarity | P 0.9 | P 0.8 | P 0.7 |\n|---|---|---|---|")
+    for name, fn in variants:
+        ranked = sorted(((fn(*p[:5]), p[-1]) for p in pairs), key=lambda x: -x[0])
+        found, tp, fp = {0.9: 0.0, 0.8: 0.0, 0.7: 0.0}, 0, 0
+        for _, same in ranked:
+            tp, fp = tp + same, fp + (not same)
+            for level in found:
+                if tp / (tp + fp) >= level:
+                    found[level] = tp / total
+        print(f"| {name} | " + " | ".join(f"{found[k]:.3f}" for k in (0.9, 0.8, 0.7)) + " |", flush=True)
+
+
+def _wordllama(rows: list[dict]) -> list[list[float]] | None:
+    try:
+        import wordllama  # type: ignore[import-not-found]
+    except ImportError:
+        return None
+    wl = wordllama.WordLlama.load(cache_dir=Path(wordllama.__file__).parent, disable_download=True)
+    texts = [f"{r['ti']}. {' '.join(r['de'].split()[:40])}" for r in rows]
+    return wl.embed(texts, norm=True).tolist()
+
+
+# --- through the pipeline ------------------------------------------------------------------------
+
+
+def patched(
+    penalty: float,
+    centroid: float | None,
+    burst: Callable[[int, dict[str, float]], dict[str, float]] | None,
+    rows: list[dict],
+) -> Callable[[], None]:
+    """Change how a new item picks its story for one replay; returns the function that undoes it."""
+    row_of = {r["id"]: i for i, r in enumerate(rows)}
+    current: dict[str, int | None] = {"row": None}
+    ingest = Pipeline.ingest
+    story_terms, add, scored, best = (
+        dedup.story_terms,
+        dedup.StoryIndex.add,
+        dedup.StoryIndex._scored,
+        dedup.StoryIndex.best_story,
+    )
+    where: dict[int, frozenset[str]] = {}
+    sums: dict[int, dict[str, float]] = defaultdict(lambda: defaultdict(float))
+    stamps: dict[int, list[float]] = defaultdict(list)
+
+    class Terms(dict):
+        place: frozenset[str] = frozenset()
+
+    def ingest_(self, item, now, report):
+        current["row"] = row_of.get(item.guid)
+        try:
+            return ingest(self, item, now, report)
+        finally:
+            current["row"] = None
+
+    def story_terms_(title, text, max_text_words=None):
+        out = Terms(story_terms(title, text, max_text_words))
+        if burst is not None and current["row"] is not None and max_text_words is None:
+            out = Terms(burst(current["row"], out))
+        out.place = places(title)
+        return out
+
+    def add_(self, key, story_id, when, terms, **kw):
+        add(self, key, story_id, when, terms, **kw)
+        where[key] = getattr(terms, "place", frozenset())
+        if story_id is not None:
+            vec, norm = self._vector(terms)
+            for t, w in sorted(vec.items(), key=lambda kv: -kv[1])[: dedup.DOC_TERMS]:
+                sums[story_id][t] += w / norm
+            if when is not None:
+                stamps[story_id].append(when.timestamp())
+
+    def scored_(self, terms, when):
+        vec, found = scored(self, terms, when)
+        mine = getattr(terms, "place", frozenset())
+        return vec, [(d, s - penalty * _conflict(mine, where.get(d.key, frozenset()))) for d, s in found]
+
+    def best_(self, terms, when):
+        m = best(self, terms, when)
+        if m is None or centroid is None:
+            return m
+        vec, norm = self._vector(terms)
+        ts = when.timestamp()
+        stories = {d.story_id for d, s in scored_(self, terms, when)[1] if d.story_id is not None and s > 0}
+        for story in stories:
+            c = sums[story]
+            cos = sum(v * c.get(t, 0.0) for t, v in vec.items()) / (
+                norm * (math.sqrt(sum(x * x for x in c.values())) or 1)
+            )
+            lag = min((abs(x - ts) for x in stamps[story]), default=0.0)
+            score = centroid * (cos - dedup.TIME_DECAY * lag / self._win)
+            if score > m.score:
+                m = dedup.StoryMatch(story, score, m.doc, m.similarity, m.members, m.shared)
+        return m
+
+    dedup.story_terms, dedup.StoryIndex.add, Pipeline.ingest = story_terms_, add_, ingest_
+    dedup.StoryIndex._scored, dedup.StoryIndex.best_story = scored_, best_
+
+    def undo() -> None:
+        dedup.story_terms, dedup.StoryIndex.add, Pipeline.ingest = story_terms, add, ingest
+        dedup.StoryIndex._scored, dedup.StoryIndex.best_story = scored, best
+
+    return undo
+
+
+def replays(rows: list[dict]) -> None:
+    print("\n| change | story threshold | pairwise P | pairwise R | F1 | B-cubed P | B-cubed R |")
+    print("|---|---|---|---|---|---|---|")
+    burst = burst_weights(rows)
+    grid = [("none", 0.0, None, False, th) for th in (0.18, 0.2)]
+    grid += [("places", PENALTY, None, False, th) for th in (0.16, 0.17, 0.18, 0.2)]
+    grid += [(f"centroid x {c}", 0.0, c, False, 0.2) for c in (0.8, 0.9, 1.0)]
+    grid += [(f"places, centroid x {c}", PENALTY, c, False, 0.2) for c in (0.8, 0.9)]
+    grid += [("burst", 0.0, None, True, th) for th in (0.2, 0.22, 0.25)]
+    for name, penalty, centroid, bursty, th in grid:
+        undo = patched(penalty, centroid, burst if bursty else None, rows)
+        try:
+            store, ids, _ = eval_stories.replay(rows, th, None, None)
+        finally:
+            undo()
+        r = eval_stories.score(rows, store, ids, "us-china-tech")
+        print(
+            f"| {name} | {th} | {r['pair_precision']:.3f} | {r['pair_recall']:.3f} | {r['pair_f1']:.3f} | "
+            f"{r['bcubed_precision']:.3f} | {r['bcubed_recall']:.3f} |",
+            flush=True,
+        )
+
+
+def main() -> int:
+    path = Path(sys.argv[1]) if len(sys.argv) > 1 else eval_stories.DEFAULT
+    rows = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+    rows.sort(key=lambda r: (r["published"], r["id"]))
+    for r in rows:
+        r["t"] = datetime.fromisoformat(r["published"].replace("Z", "+00:00")).timestamp()
+        r["ti"], r["de"] = html_to_text(r["title"]), html_to_text(r.get("description") or "")
+    separability(rows)
+    replays(rows)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
