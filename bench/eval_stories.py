@@ -68,6 +68,20 @@ def replay(rows: list[dict], threshold: float | None, window: str | None, near: 
     return store, ids, elapsed
 
 
+def replay_patched(rows: list[dict], threshold: float | None, patch) -> str:
+    """Replay with a trial's change in place (``patch()`` makes it and returns the function that undoes it);
+    the clustering figures as the cells of a Markdown table row: pairwise P | R | F1 | B-cubed P | R."""
+    undo = patch()
+    try:
+        store, ids, _ = replay(rows, threshold, None, None)
+    finally:
+        undo()
+    r = score(rows, store, ids, "us-china-tech")
+    return " | ".join(
+        f"{r[k]:.3f}" for k in ("pair_precision", "pair_recall", "pair_f1", "bcubed_precision", "bcubed_recall")
+    )
+
+
 def score(rows, store, ids, topic):
     by_id = {r["id"]: r for r in rows}
     pred_story, pred_label, original = {}, {}, {}
