@@ -76,8 +76,9 @@ def send_smtp(msg: EmailMessage, to: tuple[str, ...], s: SmtpSettings) -> Sent:
         ) from e
     except smtplib.SMTPRecipientsRefused as e:
         codes = [code for code, _ in e.recipients.values()]
+        each = "; ".join(f"{addr}: {code} {_text(reply)}" for addr, (code, reply) in e.recipients.items())
         raise DeliveryError(
-            f"{where}: all recipients refused: {e.recipients}",
+            f"{where}: all recipients refused: {each}",
             permanent=all(c >= 500 for c in codes),
             hint="check digest.to",
         ) from e

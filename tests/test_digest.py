@@ -159,6 +159,22 @@ def test_one_recipient_refused_the_others_get_it_once(tmp_path, smtp_server):
     assert len(sink.messages) == 1
 
 
+def test_every_recipient_refused_says_each_address_and_reply(tmp_path, smtp_server):
+    """No recipient taken: nothing was delivered. Refused for good (5xx) is a failure naming each address and
+    the server's reply; refused for now (4xx) for one of them is retried."""
+    host, port, sink = smtp_server
+    store, settings, wl = setup(tmp_path)  # to: me@ and you@example.org
+    sink.refuse = {"me@example.org": "550 5.1.1 no such user", "you@example.org": "553 5.7.1 relaying denied"}
+    out = delivery.run_digest(store, settings, wl, datetime.now(UTC), smtp=smtp(host, port))
+    assert out.status == "failed" and not sink.messages
+    assert "all recipients refused: me@example.org: 550 5.1.1 no such user; you@example.org: 553" in out.message
+    (tmp_path / "again").mkdir()
+    store, settings, wl = setup(tmp_path / "again")
+    sink.refuse["you@example.org"] = "450 4.2.0 mailbox busy"
+    out = delivery.run_digest(store, settings, wl, datetime.now(UTC), smtp=smtp(host, port))
+    assert out.status == "retrying" and "you@example.org: 450 4.2.0 mailbox busy" in out.message
+
+
 def test_a_server_without_what_the_settings_ask_gives_a_clear_permanent_error(tmp_path, smtp_server):
     host, port, sink = smtp_server  # plain SMTP: no STARTTLS, no AUTH
     store, settings, wl = setup(tmp_path)
