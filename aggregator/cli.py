@@ -399,8 +399,9 @@ def cmd_digest(ctx: Context) -> int:
 def cmd_status(ctx: Context) -> int:
     from aggregator.status import collect, render
 
-    st = collect(ctx.store, ctx.settings, ctx.config_dir, datetime.now(UTC))
-    _out(json.dumps(st, indent=2) if ctx.args.json else render(st))
+    now = datetime.now(UTC)
+    st = collect(ctx.store, ctx.settings, ctx.config_dir, now)
+    _out(json.dumps(st, indent=2) if ctx.args.json else render(st, now, ctx.settings["digest.timezone"]))
     return 1 if ctx.args.check and not st["healthy"] else 0
 
 

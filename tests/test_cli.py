@@ -6,6 +6,7 @@ import json
 import os
 import subprocess
 import sys
+from datetime import UTC, datetime
 from email import message_from_bytes, policy
 
 import pytest
@@ -357,3 +358,15 @@ def test_logs_and_the_digests_feed_health_never_show_a_feeds_password(capsys):
     )
     [health] = feed_health([state], now)
     assert "hunter2" not in health.title + health.error and health.title == "https://reader:***@members.example/feed"
+
+
+def test_status_text_shows_local_times_and_how_far_off():
+    from aggregator.status import when
+
+    now = datetime(2026, 7, 1, 12, 0, tzinfo=UTC)
+    assert when("2026-07-01T11:57:30+00:00", now, "Europe/London") == "2026-07-01 12:57 BST (2 min ago)"
+    assert when("2026-07-02T14:30:00+00:00", now, "America/New_York") == "2026-07-02 10:30 EDT (in 1 d 2 h)"
+    assert when("2026-07-01T12:00:20+00:00", now, "UTC") == "2026-07-01 12:00 UTC (now)"
+    # JSON and unknown shapes keep the stored text
+    assert when("2026-07-01T11:57:30+00:00") == "2026-07-01T11:57:30+00:00"
+    assert when("yesterday", now, "UTC") == "yesterday" and when(None, now, "UTC") is None
