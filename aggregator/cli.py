@@ -467,7 +467,7 @@ def cmd_feeds(ctx: Context) -> int:
 def cmd_explain(ctx: Context) -> int:
     from aggregator.explain import explain
 
-    _out(explain(ctx.store, ctx.args.item))
+    _out(explain(ctx.store, ctx.args.item, datetime.now(UTC), ctx.settings["digest.timezone"]))
     return 0
 
 

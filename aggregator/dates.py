@@ -5,13 +5,14 @@ weekday and month names in the site's language ("Sa, 28 Okt 2026", "mar., 28 nov
 numeric dates ("28.11.2026 10:00"), "2026年11月28日", "November 28, 2026", RFC 850 ("Saturday, 28-Nov-26"), slashed ISO
 dates ("2026/11/28", which it reads as November 1st) and zone abbreviations it does not know ("CEST",
 "BST", "JST", which it takes for UTC). ``read_date`` reads those; ``misread_by_feedparser`` says when its
-answer should replace feedparser's.
+answer should replace feedparser's. ``shown`` writes a stored time the way people read it.
 """
 
 from __future__ import annotations
 
 import re
 from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 # Month names and abbreviations in English and the languages news sites most often localise their feeds
 # in (German, French, Spanish, Italian, Dutch, Portuguese), accents and all, lower case.
@@ -121,3 +122,24 @@ def misread_by_feedparser(text: str) -> bool:
         return True
     m = re.search(r"\b([A-Za-z]{3,4})\s*$", s)
     return bool(m and m.group(1).lower() in ZONES.keys() - _FEEDPARSER_ZONES)
+
+
+def shown(value: str | None, now: datetime | None = None, tz: str | None = None) -> str | None:
+    """An ISO time as a reader wants it: local time to the minute, and how long ago or how soon.
+    ``tz``: an IANA name (the digest's timezone); without ``now`` or ``tz``, the ISO text unchanged."""
+    if not value or now is None or tz is None:
+        return value
+    try:
+        dt = datetime.fromisoformat(value)
+    except ValueError:
+        return value
+    if dt.tzinfo is None:
+        dt = dt.replace(tzinfo=UTC)
+    local = dt.astimezone(ZoneInfo(tz))
+    seconds = round((dt - now).total_seconds())
+    span = abs(seconds) // 60
+    h, m = divmod(span, 60)
+    d, h = divmod(h, 24)
+    size = f"{d} d {h} h" if d else f"{h} h {m} min" if h else f"{m} min" if m else "now"
+    rel = size if size == "now" else f"in {size}" if seconds > 0 else f"{size} ago"
+    return f"{local:%Y-%m-%d %H:%M %Z} ({rel})"

@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 import re
+from datetime import datetime
 
 from aggregator.config import is_web_url
+from aggregator.dates import shown
 from aggregator.errors import AggregatorError
 from aggregator.normalise import canonical_url
 from aggregator.store import Store
 
 
-def explain(store: Store, item: int | str) -> str:
-    """``item``: an item's id, or a link to it (the digest shows links, not ids)."""
+def explain(store: Store, item: int | str, now: datetime | None = None, tz: str | None = None) -> str:
+    """``item``: an item's id, or a link to it (the digest shows links, not ids). With ``now`` and ``tz``
+    (an IANA name), times read as local times with how long ago (else as stored, ISO 8601 in UTC)."""
     item_id = find_item(store, item)
     row = store.item(item_id)
     assert row is not None
@@ -20,10 +23,10 @@ def explain(store: Store, item: int | str) -> str:
         f"  feed:          {row['feed_url']}" + (f"   (outlet: {row['source']})" if row["source"] else ""),
         f"  url:           {row['url'] or '-'}",
         f"  canonical url: {row['canonical_url'] or '-'}",
-        f"  published:     {row['published'] or '-'}   fetched: {row['fetched_at']}",
+        f"  published:     {shown(row['published'], now, tz) or '-'}   fetched: {shown(row['fetched_at'], now, tz)}",
     ]
     if row["edits"]:
-        lines.append(f"  edited:        {row['edits']} time(s), last at {row['updated_at']}")
+        lines.append(f"  edited:        {row['edits']} time(s), last at {shown(row['updated_at'], now, tz)}")
     if row["dup_level"] == "new":
         lines.append("  dedup:         new (no earlier copy found)")
     else:

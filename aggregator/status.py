@@ -6,13 +6,13 @@ feeds exist, the last digest failed, or the watchlist / feeds / settings file is
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from aggregator import schedule
 from aggregator.config import PLACEHOLDER_RECIPIENT, Settings, load_feeds
+from aggregator.dates import shown
 from aggregator.errors import AggregatorError
 from aggregator.store import Store, iso
 from aggregator.watchlist import load_watchlist
@@ -102,27 +102,6 @@ def collect(store: Store, settings: Settings, config_dir: Path, now: datetime) -
     }
 
 
-def when(value: str | None, now: datetime | None = None, tz: str | None = None) -> str | None:
-    """An ISO time as a reader wants it: local time to the minute, and how long ago or how soon.
-    ``tz``: an IANA name (the digest's timezone); without ``now`` or ``tz``, the ISO text unchanged."""
-    if not value or now is None or tz is None:
-        return value
-    try:
-        dt = datetime.fromisoformat(value)
-    except ValueError:
-        return value
-    if dt.tzinfo is None:
-        dt = dt.replace(tzinfo=UTC)
-    local = dt.astimezone(ZoneInfo(tz))
-    seconds = round((dt - now).total_seconds())
-    span = abs(seconds) // 60
-    h, m = divmod(span, 60)
-    d, h = divmod(h, 24)
-    size = f"{d} d {h} h" if d else f"{h} h {m} min" if h else f"{m} min" if m else "now"
-    rel = size if size == "now" else f"in {size}" if seconds > 0 else f"{size} ago"
-    return f"{local:%Y-%m-%d %H:%M %Z} ({rel})"
-
-
 def render(st: dict[str, Any], now: datetime | None = None, tz: str | None = None) -> str:
     """``st`` as text; with ``now`` and ``tz`` (an IANA name), times read as local times with their distance."""
     f = st["feeds"]
@@ -132,18 +111,18 @@ def render(st: dict[str, Any], now: datetime | None = None, tz: str | None = Non
         f"feeds:       {f['total']} ({f['ok']} ok, {len(f['failing'])} failing, {len(f['gone'])} gone, "
         f"{f['never_polled']} not yet polled)",
         *[
-            f"  failing:   {x['url']}: {x['error']} ({x['errors']} in a row; next try {when(x['next_poll'], now, tz)})"
+            f"  failing:   {x['url']}: {x['error']} ({x['errors']} in a row; next try {shown(x['next_poll'], now, tz)})"
             for x in f["failing"]
         ],
         *[f"  gone:      {u}" for u in f["gone"]],
         *[f"  warning:   {x['url']}: {x['warning']}" for x in f["warnings"]],
-        f"last poll:   {when(st['last_poll'], now, tz) or 'never'}"
+        f"last poll:   {shown(st['last_poll'], now, tz) or 'never'}"
         + (f"  ({st['last_poll_report']})" if st["last_poll_report"] else ""),
-        f"next poll:   {when(st['next_poll'], now, tz) or '-'}",
+        f"next poll:   {shown(st['next_poll'], now, tz) or '-'}",
     ]
     d = st["last_digest"]
     lines.append(
-        f"last digest: {d['status']} #{d['id']} window to {when(d['window_end'], now, tz)}"
+        f"last digest: {d['status']} #{d['id']} window to {shown(d['window_end'], now, tz)}"
         + (f" ({d['last_error']})" if d["last_error"] else "")
         if d
         else "last digest: none yet"
@@ -151,7 +130,7 @@ def render(st: dict[str, Any], now: datetime | None = None, tz: str | None = Non
     to = ", ".join(st["recipients"])
     if st["recipients"] == [PLACEHOLDER_RECIPIENT] and st["delivery"].startswith("SMTP"):
         to += " (the example address: set digest.to in aggregator.toml)"
-    lines.append(f"next digest: {when(st['next_digest'], now, tz)} via {st['delivery']} to {to}")
+    lines.append(f"next digest: {shown(st['next_digest'], now, tz)} via {st['delivery']} to {to}")
     if st["topics"] is not None:
         lines.append(f"topics:      {len(st['topics'])}" + (f" ({', '.join(st['topics'])})" if st["topics"] else ""))
     lines += [f"  warning:   {w}" for w in st["watchlist_warnings"]]

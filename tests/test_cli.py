@@ -360,13 +360,13 @@ def test_logs_and_the_digests_feed_health_never_show_a_feeds_password(capsys):
     assert "hunter2" not in health.title + health.error and health.title == "https://reader:***@members.example/feed"
 
 
-def test_status_text_shows_local_times_and_how_far_off():
-    from aggregator.status import when
+def test_times_shown_local_with_how_far_off():
+    from aggregator.dates import shown
 
     now = datetime(2026, 7, 1, 12, 0, tzinfo=UTC)
-    assert when("2026-07-01T11:57:30+00:00", now, "Europe/London") == "2026-07-01 12:57 BST (2 min ago)"
-    assert when("2026-07-02T14:30:00+00:00", now, "America/New_York") == "2026-07-02 10:30 EDT (in 1 d 2 h)"
-    assert when("2026-07-01T12:00:20+00:00", now, "UTC") == "2026-07-01 12:00 UTC (now)"
+    assert shown("2026-07-01T11:57:30+00:00", now, "Europe/London") == "2026-07-01 12:57 BST (2 min ago)"
+    assert shown("2026-07-02T14:30:00+00:00", now, "America/New_York") == "2026-07-02 10:30 EDT (in 1 d 2 h)"
+    assert shown("2026-07-01T12:00:20+00:00", now, "UTC") == "2026-07-01 12:00 UTC (now)"
     # JSON and unknown shapes keep the stored text
-    assert when("2026-07-01T11:57:30+00:00") == "2026-07-01T11:57:30+00:00"
-    assert when("yesterday", now, "UTC") == "yesterday" and when(None, now, "UTC") is None
+    assert shown("2026-07-01T11:57:30+00:00") == "2026-07-01T11:57:30+00:00"
+    assert shown("yesterday", now, "UTC") == "yesterday" and shown(None, now, "UTC") is None
