@@ -295,7 +295,7 @@ def cmd_seeds(ctx: Context) -> int:
         for s in ctx.store.seeds():
             topics = ", ".join(t["topic"] for t in ctx.store.seed_topics(s["id"])) or "-"
             _out(
-                f"#{s['id']}  {s['published'] or '-':25}  {s['title'][:70]}  [{topics}]  "
+                f"#{s['id']}  {(s['published'] or '-')[:10]:10}  {s['title'][:70]}  [{topics}]  "
                 f"{display_path(Path(s['path']))}"
             )
         return 0

@@ -140,6 +140,6 @@ def shown(value: str | None, now: datetime | None = None, tz: str | None = None)
     span = abs(seconds) // 60
     h, m = divmod(span, 60)
     d, h = divmod(h, 24)
-    size = f"{d} d {h} h" if d else f"{h} h {m} min" if h else f"{m} min" if m else "now"
+    size = f"{d} d" if d >= 3 else f"{d} d {h} h" if d else f"{h} h {m} min" if h else f"{m} min" if m else "now"
     rel = size if size == "now" else f"in {size}" if seconds > 0 else f"{size} ago"
     return f"{local:%Y-%m-%d %H:%M %Z} ({rel})"

@@ -367,6 +367,7 @@ def test_times_shown_local_with_how_far_off():
     assert shown("2026-07-01T11:57:30+00:00", now, "Europe/London") == "2026-07-01 12:57 BST (2 min ago)"
     assert shown("2026-07-02T14:30:00+00:00", now, "America/New_York") == "2026-07-02 10:30 EDT (in 1 d 2 h)"
     assert shown("2026-07-01T12:00:20+00:00", now, "UTC") == "2026-07-01 12:00 UTC (now)"
+    assert shown("2026-06-20T09:00:00+00:00", now, "UTC") == "2026-06-20 09:00 UTC (11 d ago)"
     # JSON and unknown shapes keep the stored text
     assert shown("2026-07-01T11:57:30+00:00") == "2026-07-01T11:57:30+00:00"
     assert shown("yesterday", now, "UTC") == "yesterday" and shown(None, now, "UTC") is None
