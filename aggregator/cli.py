@@ -29,6 +29,7 @@ from aggregator.config import (
     parse_duration,
     resolve_config_dir,
 )
+from aggregator.dates import shown
 from aggregator.errors import AggregatorError, ConfigError, QuerySyntaxError, redact
 from aggregator.logs import setup_logging
 from aggregator.store import Store, database_error, database_path
@@ -363,10 +364,11 @@ def cmd_digest(ctx: Context) -> int:
 
     now = datetime.now(UTC)
     if ctx.args.action == "list":
+        tz = ctx.settings["digest.timezone"]
         for d in ctx.store.digests(50):
             _out(
-                f"#{d['id']}  {d['status']:9} {d['window_end']}  {d['stories']:3} stories  {d['subject'] or ''}"
-                + (f"  error: {d['last_error']}" if d["last_error"] else "")
+                f"#{d['id']}  {d['status']:9} {shown(d['window_end'], now, tz)}  {d['stories']:3} stories  "
+                f"{d['subject'] or ''}" + (f"  error: {d['last_error']}" if d["last_error"] else "")
             )
         return 0
     wl = load_watchlist(ctx.config_dir)
