@@ -21,6 +21,7 @@ from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from aggregator.dedup import words
 from aggregator.errors import redact
 from aggregator.normalise import clean_link, is_photo_caption
 
@@ -109,6 +110,15 @@ def snippet(text: str, limit: int = SNIPPET) -> str:
         return text
     cut = text[:limit].rsplit(" ", 1)[0].rstrip(",;:.-–")
     return cut + "…"
+
+
+def adds_to(summary: str, title: str) -> bool:
+    """Whether a summary says more than its headline. A summary that is the headline again, reworded by a
+    word or two (a live blog's "Live updates: TikTok testifies..." under "Live updates: TikTok CEO
+    testifies..."), or a few of its words ("TikTok"), is not worth a line of the digest."""
+    said = words(summary)
+    head = set(words(title))
+    return len(said) > len(head) + 2 or len(set(said) - head) > 1
 
 
 def _dt(value: str | None) -> datetime | None:
@@ -204,6 +214,9 @@ def _entry(
         head = next((m for m in copies if (m["summary"] or "").strip()), head)
     when = _dt(head["published"]) or _dt(head["fetched_at"])
     assert when is not None
+    summary = head["summary"] or ""
+    if is_photo_caption(summary) or not adds_to(summary, head["title"]):
+        summary = ""
     others: dict[str, str | None] = {}  # outlet -> the link to its report
     for s in sources:
         name = redact(s["feed_title"] or "")
@@ -218,7 +231,7 @@ def _entry(
         url=clean_link(head["url"]) if head["url"] else None,
         source=head["feed_title"] or "",
         when=when,
-        snippet="" if is_photo_caption(head["summary"] or "") else snippet(head["summary"] or ""),
+        snippet=snippet(summary),
         score=float(head["score"]),
         matched=tuple(matched),
         also=tuple(others),

@@ -510,7 +510,24 @@ NOTES = """## Notes
   all-MiniLM-L6-v2 in numpy, its cosine added to the TF-IDF similarity over a grid of weights and
   thresholds, measured 2026-11-29 on topic-dev): best pairwise F1 0.675 (P 0.66, R 0.69) on headlines and
   0.678 (P 0.73, R 0.63) on headline + lede, against 0.637 without it; at precision >= 0.9 recall falls to
-  0.39 / 0.35 (0.49 without it). Cost: 28 / 101 ms per item on this machine. Not adopted."""
+  0.39 / 0.35 (0.49 without it). Cost: 28 / 101 ms per item on this machine. Not adopted.
+- Other story-similarity ideas (not part of `make bench`; `python bench/story_trials.py`, measured 2026-11-29
+  on topic-dev). Before clustering, the share of same-story pairs (within 72 h) that a threshold on the
+  similarity alone finds at pairwise precision 0.9: 0.332 with the pipeline's TF-IDF; 0.337 when headlines
+  that name different places (countries, demonyms, US states) are 0.1 less alike; 0.351 with burst-weighted
+  terms; 0.333 with WordLlama's cosine added (x 0.3). Through the pipeline (pairwise P / R at the default
+  threshold 0.2 unless said): unchanged 0.908 / 0.491; places 0.907 / 0.477 (0.899 / 0.494 at 0.17); a story's
+  centroid as a second score 0.909 / 0.510 (x 0.8), 0.902 / 0.532 (x 0.9), 0.894 / 0.547 (x 1.0);
+  burst-weighted terms 0.888 / 0.511; a story's size counted up to 9 in its score's square root (a big story
+  as easy to join as one of nine reports) 0.884 / 0.595 (0.880 / 0.562 at 0.22; up to 16: 0.892 / 0.560), the
+  best F1 (0.711 against 0.637) but below precision 0.9 at every threshold and cap tried with the pipeline's
+  time penalty (caps 4 to 25; with a stronger one, 0.928 at recall 0.321). The pairwise figure is ruled by the
+  biggest stories (the Chew hearing is 6,670 of 14,112 gold pairs): 0.75 needs nearly all 116 of its reports
+  in one story and almost nothing else in it (each report of another story there costs about 116 wrong pairs),
+  while its stragglers ("Congress is kinda lame, TikTok-verse decides", "Tik Tok Congress Hearing Was
+  Painful") share only TikTok and Congress with the next days' stories ("Congress ponders TikTok ban after
+  CEO's grilling" is the House bill story). None adopted: each either falls below precision 0.9 or gains about
+  as much as a change of item order moves the figures."""
 
 
 if __name__ == "__main__":

@@ -15,6 +15,8 @@ The ideas:
   (weight x (1 + 0.6 log ratio)): "hearing" on the day of a hearing.
 - centroid: a story is also scored by the cosine of the item to the sum of its members' vectors (less
   the time penalty to its nearest member), the best of that and the usual score.
+- capped size: a story's size counted up to CAP in its score's square-root normalisation (a big story
+  is as easy to join as one of CAP reports).
 - wordllama: WordLlama's 256-d static embeddings (PyPI `wordllama`, weights in the package) added to the
   TF-IDF cosine (only when it is installed; it needs numpy).
 The figures on topic-dev are in BENCHMARKS.md (Notes). None of these is in the pipeline.
@@ -249,6 +251,26 @@ def patched(
     return undo
 
 
+def capped(cap: int) -> Callable[[], None]:
+    """Score stories as if none had more than ``cap`` members; returns the function that undoes it."""
+    best = dedup.StoryIndex.best_story
+
+    def best_(self, terms, when):
+        sizes = self.story_size
+        self.story_size = {s: min(n, cap) for s, n in sizes.items()}
+        try:
+            return best(self, terms, when)
+        finally:
+            self.story_size = sizes
+
+    dedup.StoryIndex.best_story = best_
+
+    def undo() -> None:
+        dedup.StoryIndex.best_story = best
+
+    return undo
+
+
 def replays(rows: list[dict]) -> None:
     print("\n| change | story threshold | pairwise P | pairwise R | F1 | B-cubed P | B-cubed R |")
     print("|---|---|---|---|---|---|---|")
@@ -263,6 +285,9 @@ def replays(rows: list[dict]) -> None:
             rows, th, partial(patched, penalty, centroid, burst if bursty else None, rows)
         )
         print(f"| {name} | {th} | {cells} |", flush=True)
+    for cap, th in ((9, 0.2), (9, 0.22), (16, 0.2)):
+        cells = eval_stories.replay_patched(rows, th, partial(capped, cap))
+        print(f"| size capped at {cap} | {th} | {cells} |", flush=True)
 
 
 def main() -> int:

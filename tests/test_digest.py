@@ -1010,3 +1010,49 @@ def test_a_preview_mailed_to_one_address_tests_the_set_up_and_records_nothing(tm
     (settings.config_dir / "aggregator.toml").write_text('data_dir = "../data"\n')
     none = cli("digest", "--preview", "--to", "tester@example.org")
     assert none.returncode != 0 and "no [smtp] host in aggregator.toml" in none.stderr
+
+
+def test_a_summary_that_only_repeats_the_headline_gets_no_snippet():
+    when = datetime(2026, 11, 28, 8, 0, tzinfo=UTC)
+    title = "Live updates: TikTok CEO testifies to Congress as scrutiny mounts"
+    shows = {  # summary -> whether the digest shows it
+        "Live updates: TikTok testifies to Congress as scrutiny mounts": False,  # the headline less a word
+        "TikTok": False,  # a few of the headline's words
+        "Live updates: TikTok CEO testifies to Congress as scrutiny mounts Reuters": False,  # plus the outlet
+        "Lawmakers pressed the chief executive for five hours.": True,
+        "Prices fell.": True,  # short, but news
+        "美国商务部周二宣布对中国芯片的新限制措施": True,
+    }
+    rows = [
+        {
+            "id": n,
+            "story_id": n,
+            "topic": "t",
+            "score": 1.0,
+            "matched": "[]",
+            "dup_level": "new",
+            "title": "美国商务部宣布新的出口管制" if summary[0] == "美" else title,
+            "url": None,
+            "summary": summary,
+            "published": when.isoformat(),
+            "fetched_at": when.isoformat(),
+            "feed_title": "Wire",
+            "seed_title": None,
+            "story_first": when.isoformat(),
+        }
+        for n, summary in enumerate(shows, 1)
+    ]
+    d = build_digest(
+        rows=rows,
+        sources={r["id"]: [r] for r in rows},
+        topics=[("t", "Topic")],
+        window_start=when - timedelta(hours=1),
+        window_end=when + timedelta(hours=1),
+        timezone="UTC",
+        items_seen=len(rows),
+        duplicates=0,
+    )
+    shown = {
+        rows[e.story_id - 1]["summary"]: e.snippet == rows[e.story_id - 1]["summary"] for e in d.sections[0].entries
+    }
+    assert shown == shows and all(e.snippet in ("", rows[e.story_id - 1]["summary"]) for e in d.sections[0].entries)
