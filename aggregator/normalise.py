@@ -285,7 +285,8 @@ _LEFT_ENTITY = re.compile(r"&(?:#\d{2,7}|#x[0-9a-fA-F]{2,6}|[a-zA-Z]{2,8});")
 
 
 def html_to_text(markup: str | None, _again: bool = True) -> str:
-    """Plain text of an HTML fragment: tags dropped (script/style with their content), a space where a
+    """Plain text of an HTML fragment: tags dropped (script, style and a picture's caption with their content:
+    "Illustration by Alex Castro / The Verge" is not the article's text), a space where a
     block ends ("<p>One.</p><p>Two</p>" is "One. Two", not "One.Two"), entities decoded, control
     characters removed, white space collapsed. A fragment escaped twice, as some feeds send it, is
     decoded twice: its tags and entities never show as text."""
@@ -299,7 +300,7 @@ def html_to_text(markup: str | None, _again: bool = True) -> str:
     if "<" in markup or "&" in markup:
         if "<" in markup:
             markup = _BLOCK_TAG.sub(r" <\1", markup)
-        markup = nh3.clean(markup, tags=set(), clean_content_tags={"script", "style"})
+        markup = nh3.clean(markup, tags=set(), clean_content_tags={"script", "style", "figcaption"})
         markup = html.unescape(markup)
     return _WS.sub(" ", _CONTROL.sub(" ", markup)).strip()
 
@@ -421,6 +422,11 @@ _READ_MORE = re.compile(
     r"|Leggi tutto)\b[^.!?]{0,120}[.!?]?$"
 )
 _CUT = re.compile(r"\s*\[(?:…|\.\.\.|&hellip;)\]$")
+# What link aggregators append to every entry: Hacker News feeds (hnrss.org) the article's and the thread's
+# addresses with the points and comments of the moment (which change at every poll: left in, every entry would
+# look edited each time), Reddit's feeds the poster and "[link] [comments]".
+_HN_TRAILER = re.compile(r"(?:^|\s)(?:Article URL: \S+ )?Comments URL: \S+ Points: \d+ # Comments: \d+$")
+_REDDIT_TRAILER = re.compile(r"(?:^|\s)submitted by /?u/[\w-]+(?: to /?r/\w+)? \[link\] \[comments\]$")
 
 
 def strip_boilerplate(text: str, title: str) -> str:
@@ -438,7 +444,10 @@ def strip_boilerplate(text: str, title: str) -> str:
         if any(w in text[tail:] for w in _READ_MORE_WORDS) and (m := _READ_MORE.search(text, tail)):
             text = text[: m.start()].rstrip()
         if text.endswith("]"):
+            text = _REDDIT_TRAILER.sub("", text, count=1) if "submitted by" in text[tail:] else text
             text = _CUT.sub("…", text)
+        if "Comments URL: " in text[tail:]:
+            text = _HN_TRAILER.sub("", text, count=1)
     return text
 
 

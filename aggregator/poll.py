@@ -28,7 +28,7 @@ from aggregator.errors import ParseError, SeedError, StoreError
 from aggregator.feedlist import discover_links, is_comments_feed, probe_feed
 from aggregator.fetch import Fetcher, FetchLimits
 from aggregator.models import DedupDecision, FetchResult, Item, ParsedFeed, Seed, TopicTag
-from aggregator.normalise import canonical_url, normalise_entry
+from aggregator.normalise import canonical_url, html_to_text, normalise_entry, strip_boilerplate
 from aggregator.parse import is_bot_check, parse_feed
 from aggregator.seeds import find_seed_files, read_seed
 from aggregator.store import FeedState, Store, database_error, from_iso, iso
@@ -495,9 +495,11 @@ class Pipeline:
             known = self._reissued(item, item.canonical_url, present, now)
         if known is not None:
             if known["content_hash"] != item.content_hash:
-                # the same words spaced differently (text extraction improved since it was stored) is no edit
-                before = (_squeezed(known["title"]), _squeezed(known["summary"]))
-                respaced = before == (_squeezed(item.title), _squeezed(item.summary))
+                # the same words spaced differently or cleaned better (text extraction improved since it was
+                # stored: a link aggregator's trailer of points and comments, a picture's caption) is no edit
+                respaced = _squeezed(known["title"]) == _squeezed(item.title) and _squeezed(item.summary) in {
+                    _squeezed(text) for text in _extracted(known)
+                }
                 self.store.update_edited_item(known["id"], item, now, record=not respaced)
                 self.store.set_topics(
                     known["id"],
@@ -836,6 +838,14 @@ def _article_key(canonical: str | None) -> str | None:
         return None
     parts = urlsplit(canonical)
     return None if parts.path in ("", "/") and not parts.query else canonical
+
+
+def _extracted(row: Any) -> Iterator[str]:
+    """A stored item's text as it was stored, and as this release extracts it from the stored HTML."""
+    yield row["summary"] or ""
+    yield strip_boilerplate(row["summary"] or "", row["title"])
+    if "summary_html" in row.keys() and row["summary_html"]:
+        yield strip_boilerplate(html_to_text(row["summary_html"]), row["title"])
 
 
 def _squeezed(text: str | None) -> str:

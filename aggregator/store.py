@@ -424,7 +424,8 @@ class Store:
 
     def item_by_guid(self, feed_url: str, guid: str) -> sqlite3.Row | None:
         return self.execute(
-            "SELECT id, content_hash, title, summary FROM items WHERE feed_url = ? AND guid = ?", (feed_url, guid)
+            "SELECT id, content_hash, title, summary, summary_html FROM items WHERE feed_url = ? AND guid = ?",
+            (feed_url, guid),
         ).fetchone()
 
     def item_by_canonical(self, canonical: str, *, other_than_feed: str | None = None) -> sqlite3.Row | None:

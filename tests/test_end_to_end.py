@@ -245,6 +245,46 @@ def test_paragraphs_keep_their_spaces_and_text_stored_glued_is_no_edit(tmp_path,
     store.close()
 
 
+def test_a_link_aggregators_changing_points_and_comments_are_no_edit(tmp_path, feed_server):
+    """Hacker News feeds (hnrss.org) give each entry's points and comments as they are at the time: every
+    poll sees other numbers. They are not the entry's text, so they make no edit; nor does an entry stored
+    with them by an older release."""
+    from aggregator import __version__
+    from aggregator.normalise import content_hash
+
+    def entry(n: int, points: int) -> dict[str, str]:
+        thread = f"https://news.ycombinator.com/item?id={n}"
+        return {
+            "guid": thread,
+            "title": f"Export rules for chip tools, part {n}",
+            "link": f"https://b.example/{n}",
+            "description": f'<p>Article URL: <a href="https://b.example/{n}">https://b.example/{n}</a></p>'
+            f'<p>Comments URL: <a href="{thread}">{thread}</a></p><p>Points: {points}</p>'
+            f"<p># Comments: {points // 3}</p>",
+            "pubDate": "Sat, 28 Nov 2026 08:00:00 GMT",
+        }
+
+    url = feed_server.serve("/hn.xml", rss([entry(1, 10), entry(2, 4)]))
+    store, pipe = open_pipeline(write_config(tmp_path, [url]))
+    first = asyncio.run(pipe.poll_once(force=True))
+    assert first.new_items == 2 and {r["summary"] for r in store.iter_items()} == {""}
+    # item 2 as an older release stored it: the trailer in its text
+    old = (
+        "Article URL: https://b.example/2 Comments URL: https://news.ycombinator.com/item?id=2 Points: 4 # Comments: 1"
+    )
+    row = next(r for r in store.iter_items() if r["url"] == "https://b.example/2")
+    store.execute(
+        "UPDATE items SET summary = ?, content_hash = ? WHERE id = ?", (old, content_hash(row["title"], old), row["id"])
+    )
+    store.execute("UPDATE feed_entries SET entries = replace(entries, ?, '0.0.0')", (__version__,))
+    feed_server.serve("/hn.xml", rss([entry(1, 250), entry(2, 31)]))
+    again = asyncio.run(pipe.poll_once(force=True))
+    assert (again.new_items, again.edited) == (0, 0)
+    assert store.execute("SELECT count(*) FROM item_edits").fetchone()[0] == 0
+    assert {r["summary"] for r in store.iter_items()} == {""}  # brought up to date all the same
+    store.close()
+
+
 def test_feed_urls_as_file_url_and_plain_path(tmp_path):
     wire = tmp_path / "wire.xml"
     wire.write_bytes((FEEDS / "wire.xml").read_bytes())

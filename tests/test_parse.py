@@ -210,6 +210,36 @@ def test_json_feed_items_as_link_blogs_podcasts_and_plain_text_write_them():
             "A video of the ban, which first appeared on Weibo, spread.",
         ),
         ("The post Other headline appeared first on Weibo.", "The post Other headline appeared first on Weibo."),
+        # Hacker News (hnrss.org): a link's entry is only addresses and counts; a post's text keeps its text
+        (
+            '<p>Article URL: <a href="https://b.example/p">https://b.example/p</a></p><p>Comments URL: <a href='
+            '"https://news.ycombinator.com/item?id=1">https://news.ycombinator.com/item?id=1</a></p>'
+            "<p>Points: 212</p><p># Comments: 87</p>",
+            "",
+        ),
+        (
+            "<p>We track export rules.</p><hr><p>Comments URL: <a href='https://news.ycombinator.com/item?id=2'>"
+            "https://news.ycombinator.com/item?id=2</a></p><p>Points: 5</p><p># Comments: 0</p>",
+            "We track export rules.",
+        ),
+        # Reddit: the poster and the [link] [comments] links under every entry
+        (
+            '<table><tr><td><div class="md"><p>Any news on the chip rules?</p></div> &#32; submitted by &#32; '
+            '<a href="https://www.reddit.com/user/some-one"> /u/some-one </a> <br/> <span><a href="https://'
+            'b.example/p">[link]</a></span> &#32; <span><a href="https://www.reddit.com/r/x/comments/1/">'
+            "[comments]</a></span></td></tr></table>",
+            "Any news on the chip rules?",
+        ),
+        (
+            "Reporters asked for the Comments URL: none was given.",
+            "Reporters asked for the Comments URL: none was given.",
+        ),
+        # a picture's caption is not the article's text
+        (
+            '<figure><img src="https://b.example/i.jpg" alt=""><figcaption>Illustration by Alex Castro / The Verge'
+            "</figcaption></figure><p>New rules block the export of most AI chips.</p>",
+            "New rules block the export of most AI chips.",
+        ),
     ],
 )
 def test_what_blog_software_adds_to_every_excerpt_is_not_its_text(excerpt, text):
