@@ -455,6 +455,21 @@ _TAIL = 700  # longer than any match of the patterns above
 _READ_MORE_WORDS = ("ead", "EAD", "ontinue", "Keep", "Click", "Lire", "Weiterlesen", "Leer", "Leggi")  # cheap test
 
 
+_SENTENCE_END = re.compile(r"(?<=[a-z0-9)\"'”’]{2})[.!?…](?=\s|$)")  # not "U.S.", "Dr.", "Gina M."
+
+
+def headline_of(text: str, limit: int = 100) -> str:
+    """A headline for an entry that has none (a Mastodon or Bluesky post, a micro-blog): its first sentence
+    when that is short enough, else its first words up to ``limit`` characters, cut between words."""
+    if len(text) <= limit:
+        return text
+    m = _SENTENCE_END.search(text, 20, limit + 1)
+    if m:
+        return text[: m.end()]
+    cut = text[:limit].rsplit(" ", 1)[0] if " " in text[:limit] else text[:limit]
+    return cut.rstrip(" ,;:-–—") + "…"
+
+
 FUTURE_SLACK = timedelta(minutes=10)  # clock skew allowed between a publisher and us
 EARLIEST_YEAR = 1995  # a published date before this is a placeholder (the epoch, year 1, 1900)
 
@@ -485,7 +500,7 @@ def normalise_entry(
         guid=guid[:2000],
         url=entry.url,
         canonical_url=canonical_url(entry.url),
-        title=title or (summary[:80] + "…" if len(summary) > 80 else summary) or "(untitled)",
+        title=title or headline_of(summary) or "(untitled)",
         summary=summary,
         summary_html=sanitise_html(entry.summary_html),
         author=entry.author,

@@ -575,3 +575,26 @@ def test_a_document_whose_pieces_are_not_its_entries_is_parsed_whole():
     assert [e.title for e in whole.entries] == ["one", "two"] and whole.keys is None
     part = parse_feed(body, "https://e.org/feed", known=set(split.keys))
     assert part.entries == whole.entries and part.unparsed == ()
+
+
+def test_a_post_without_a_title_is_headed_by_its_first_sentence_or_words():
+    """Mastodon and Bluesky feeds have no titles: the digest and `explain` need a headline all the same."""
+    posts = [
+        (  # a Mastodon post: HTML, escaped in the description
+            "<p>The Dutch government expanded export controls on ASML&#39;s DUV machines. "
+            '<a href="https://mastodon.social/tags/chips" class="mention hashtag">#<span>chips</span></a> '
+            "More on what it means for the fabs in China, in a thread below.</p>",
+            "The Dutch government expanded export controls on ASML's DUV machines.",
+        ),
+        (  # no short first sentence: the first words, cut between two of them
+            "Commerce Secretary Gina M. Raimondo said the U.S. would widen the Entity List to cover subsidiaries "
+            "of listed firms, closing a loophole",
+            "Commerce Secretary Gina M. Raimondo said the U.S. would widen the Entity List to cover subsidiaries…",
+        ),
+        ("Chip rules, again", "Chip rules, again"),
+    ]
+    for text, headline in posts:
+        entry = Entry(guid="1", url="https://mastodon.social/@jane/1", title=None, summary_html=text)
+        item = normalise_entry(entry, "https://mastodon.social/@jane.rss", datetime(2026, 11, 29, tzinfo=UTC), "Jane")
+        assert item.title == headline
+        assert item.summary.startswith(headline.rstrip("…"))
