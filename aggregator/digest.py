@@ -22,7 +22,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from aggregator.dedup import words
-from aggregator.errors import redact
+from aggregator.errors import redact, without_subject
 from aggregator.normalise import clean_link, is_photo_caption
 
 SNIPPET = 250
@@ -282,10 +282,13 @@ def feed_health(feeds: Iterable[Any], now: datetime) -> list[FeedHealth]:
     out = []
     for f in feeds:
         name = f.title or redact(f.url)
+        error = redact(f.last_error or "")
+        if not f.title:  # the entry is headed by the URL already
+            error = without_subject(error, name)
         if f.gone:
-            out.append(FeedHealth(f.url, name, "gone", f.failing_since, redact(f.last_error or "410 Gone")))
+            out.append(FeedHealth(f.url, name, "gone", f.failing_since, error or "410 Gone"))
         elif f.failing_since and now - f.failing_since > timedelta(hours=24):
-            out.append(FeedHealth(f.url, name, "failing", f.failing_since, redact(f.last_error or "")))
+            out.append(FeedHealth(f.url, name, "failing", f.failing_since, error))
         elif f.failing_since and f.last_success_at is None:
-            out.append(FeedHealth(f.url, name, "never read", f.failing_since, redact(f.last_error or "")))
+            out.append(FeedHealth(f.url, name, "never read", f.failing_since, error))
     return out

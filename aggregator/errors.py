@@ -22,6 +22,15 @@ import re
 _PASSWORD_IN_URL = re.compile(r"(?<=://)([^/\s:@]*):([^/\s@]+)@")
 
 
+def without_subject(error: str, subject: str) -> str:
+    """An error message without its subject in front ("https://x/feed answered 404..." -> "answered 404..."),
+    for a line that names the subject already."""
+    for sep in (": ", " "):
+        if error.startswith(subject + sep) and len(error) > len(subject) + len(sep):
+            return error[len(subject) + len(sep) :]
+    return error
+
+
 def redact(text: str) -> str:
     """``text`` with the password of any ``scheme://user:password@host`` replaced by ***: it is printed and
     logged, and shown in the digest, never with the password."""

@@ -24,7 +24,7 @@ from urllib.parse import urlsplit
 
 from aggregator import __version__, dedup, schedule
 from aggregator.config import Settings
-from aggregator.errors import ParseError, SeedError, StoreError
+from aggregator.errors import ParseError, SeedError, StoreError, without_subject
 from aggregator.feedlist import discover_links, is_comments_feed, probe_feed
 from aggregator.fetch import Fetcher, FetchLimits
 from aggregator.models import DedupDecision, FetchResult, Item, ParsedFeed, Seed, TopicTag
@@ -356,7 +356,8 @@ class Pipeline:
             gap=state.mean_gap,
             ttl=state.ttl,
         )
-        log.warning("feed %s: %s (next poll %s)", state.url, message, nxt.isoformat() if nxt else "never: gone")
+        when = nxt.isoformat() if nxt else "never: gone"
+        log.warning("feed %s: %s (next poll %s)", state.url, without_subject(message, state.url), when)
         self.store.record_fetch(
             state.url, now=now, ok=False, error_kind=kind, error=message, next_poll_at=nxt, gone=gone
         )

@@ -13,7 +13,7 @@ from typing import Any
 from aggregator import schedule
 from aggregator.config import PLACEHOLDER_RECIPIENT, Settings, load_feeds
 from aggregator.dates import shown
-from aggregator.errors import AggregatorError
+from aggregator.errors import AggregatorError, redact, without_subject
 from aggregator.store import Store, iso
 from aggregator.watchlist import load_watchlist
 
@@ -102,6 +102,11 @@ def collect(store: Store, settings: Settings, config_dir: Path, now: datetime) -
     }
 
 
+def _error_of(failing: dict[str, Any]) -> str:
+    """A failing feed's error without the feed's address in front: the line names it already."""
+    return without_subject(redact(failing["error"] or ""), redact(failing["url"]))
+
+
 def render(st: dict[str, Any], now: datetime | None = None, tz: str | None = None) -> str:
     """``st`` as text; with ``now`` and ``tz`` (an IANA name), times read as local times with their distance."""
     f = st["feeds"]
@@ -111,7 +116,8 @@ def render(st: dict[str, Any], now: datetime | None = None, tz: str | None = Non
         f"feeds:       {f['total']} ({f['ok']} ok, {len(f['failing'])} failing, {len(f['gone'])} gone, "
         f"{f['never_polled']} not yet polled)",
         *[
-            f"  failing:   {x['url']}: {x['error']} ({x['errors']} in a row; next try {shown(x['next_poll'], now, tz)})"
+            f"  failing:   {x['url']}: {_error_of(x)} ({x['errors']} in a row; "
+            f"next try {shown(x['next_poll'], now, tz)})"
             for x in f["failing"]
         ],
         *[f"  gone:      {u}" for u in f["gone"]],

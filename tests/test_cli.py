@@ -324,6 +324,8 @@ def test_a_feed_behind_a_login_is_read_and_its_password_never_shown(tmp_path, fe
         run("--config", str(cfg), "export", "items", "--format", "jsonl"),
         run("--config", str(cfg), "--log-format", "json", "digest", "--preview", "--out", str(tmp_path / "d.txt")),
     ]
+    [failing] = [line for line in outputs[1].stdout.splitlines() if "failing:" in line]
+    assert failing.count("127.0.0.1") == 1 and "answered 401" in failing, failing  # the address named once
     shown = "".join(p.stdout + p.stderr for p in outputs) + (tmp_path / "d.txt").read_text()
     assert "reader:***@127.0.0.1" in shown
     assert "s3cr" not in shown and "wrong" not in shown, shown

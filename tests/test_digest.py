@@ -977,6 +977,7 @@ def test_a_feed_never_read_since_it_was_added_is_in_the_next_digests_feed_health
     text = render_text(delivery.compose(store, settings, pipe.watchlist, now - timedelta(days=1), now))
     health = text[text.index("Feed health") :]
     assert "fede.xml (never read since" in health and "404" in health, health
+    assert health.count("fede.xml") == 1, health  # named once: the error does not repeat the address
     assert "flaky.xml" not in health and "good.xml" not in health
     store.close()
 
