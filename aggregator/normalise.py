@@ -347,7 +347,35 @@ def decode_document(data: bytes) -> str:
             return data.decode(m.group(1).decode("ascii"))
         except (LookupError, UnicodeError):
             pass
-    return data.decode("cp1252", "replace")
+    detected = legacy_encoding(data)
+    return data.decode(detected or "cp1252", "replace")
+
+
+# Encodings of scripts other than the Latin alphabet, as charset_normalizer names them. A text in one of them
+# that declares no encoding is read in it when charset_normalizer finds it; for anything else (its guesses
+# between Latin-alphabet code pages are often wrong on short texts: Spanish as windows-1250) windows-1252 stays.
+_NON_LATIN = frozenset(
+    "big5 big5hkscs cp932 shift_jis shift_jis_2004 shift_jisx0213 euc_jp euc_jis_2004 euc_jisx0213 iso2022_jp "
+    "euc_kr cp949 johab iso2022_kr gb2312 gbk gb18030 hz cp950 "
+    "cp1251 koi8_r koi8_u iso8859_5 cp866 cp855 mac_cyrillic "
+    "cp1253 iso8859_7 cp1255 iso8859_8 cp1256 iso8859_6 tis_620 cp874 iso8859_11".split()
+)
+
+
+def legacy_encoding(data: bytes) -> str | None:
+    """The encoding of a text that is not UTF-8 and declares none, when it is one of a non-Latin script
+    (Chinese, Japanese, Korean, Cyrillic, Greek, Hebrew, Arabic, Thai) that charset_normalizer recognises;
+    None otherwise (the caller reads windows-1252)."""
+    from charset_normalizer import from_bytes  # only here: most texts never get this far
+
+    best = from_bytes(data[:65536]).best()
+    if best is None or best.encoding not in _NON_LATIN:
+        return None
+    try:
+        data.decode(best.encoding)
+    except UnicodeDecodeError:  # the sample read, the whole text does not: no guess
+        return None
+    return best.encoding
 
 
 def fold(text: str) -> str:

@@ -30,7 +30,7 @@ import feedparser
 from aggregator.dates import misread_by_feedparser, read_date
 from aggregator.errors import ParseError
 from aggregator.models import Entry, ParsedFeed
-from aggregator.normalise import html_to_text
+from aggregator.normalise import html_to_text, legacy_encoding
 
 # feedparser asks xml.sax for libxml2's SAX driver first, at every parse; where it is not installed (the usual
 # case) the failed import searches sys.path on disk each time, and expat parses anyway. Ask for expat at once.
@@ -206,6 +206,17 @@ def is_bot_check(body: bytes) -> bool:
 _XML_DECL = re.compile(rb"^\s*<\?xml[^>]*?encoding\s*=\s*[\"']([A-Za-z0-9._:-]+)[\"'][^>]*\?>")
 _CHARSET = re.compile(r"charset\s*=\s*[\"']?([A-Za-z0-9._:-]+)", re.I)
 _BOMS = (b"\xef\xbb\xbf", b"\xff\xfe", b"\xfe\xff")
+# What browsers read each of these labels as (WHATWG Encoding Standard): a feed "in GB2312" uses GBK's
+# characters, one "in ISO-8859-1" windows-1252's curly quotes (as Latin-1 they would be control characters).
+_READ_AS = {
+    "gb2312": ("gb2312", "gbk", "gb18030"),
+    "gbk": ("gbk", "gb18030"),
+    "big5": ("big5", "big5hkscs", "cp950"),
+    "shift-jis": ("shift_jis", "cp932"),
+    "sjis": ("shift_jis", "cp932"),
+    "euc-kr": ("euc-kr", "cp949"),
+    **dict.fromkeys(("iso-8859-1", "latin1", "latin-1", "us-ascii", "ascii"), ("cp1252", "latin-1")),
+}
 
 
 def _as_utf8(body: bytes, content_type: str | None) -> bytes:
@@ -213,7 +224,9 @@ def _as_utf8(body: bytes, content_type: str | None) -> bytes:
     UTF-8 under a prolog or a server default saying ISO-8859-1, or a feed in windows-1251 with no prolog whose
     encoding only the HTTP header names. Bytes that are valid UTF-8 are UTF-8 (a legacy 8-bit text almost never
     is); otherwise the prolog's encoding if it reads the bytes, else the header's. UTF-16/32 and BOMs are left
-    to feedparser, as is anything that none of these read (it falls back to windows-1252 with a warning)."""
+    to feedparser, as is anything that none of these read (it falls back to windows-1252 with a warning), unless
+    the document declares no encoding at all and is in a non-Latin script's legacy encoding that
+    charset_normalizer recognises (normalise.legacy_encoding)."""
     if body.startswith(b"\xef\xbb\xbf"):  # a UTF-8 byte-order mark is UTF-8, whatever the prolog says
         try:
             return _utf8_document(body[3:].decode("utf-8"), _XML_DECL.match(body[3:]))
@@ -226,7 +239,8 @@ def _as_utf8(body: bytes, content_type: str | None) -> bytes:
     if declared and declared.startswith(("utf-16", "utf-32", "ucs")):
         return body
     header = _CHARSET.search(content_type or "")
-    candidates = ["utf-8"] + ([declared] if declared else []) + ([header.group(1).lower()] if header else [])
+    named = ([declared] if declared else []) + ([header.group(1).lower()] if header else [])
+    candidates = ["utf-8"] + [e for name in named for e in _READ_AS.get(name.replace("_", "-"), (name,))]
     for encoding in candidates:
         try:
             text = body.decode(encoding)
@@ -239,6 +253,10 @@ def _as_utf8(body: bytes, content_type: str | None) -> bytes:
         # UTF-8 with a few windows-1252 bytes pasted in (a smart quote from a word processor): read those
         # bytes alone as windows-1252 rather than the whole document, which would garble every accent
         return _utf8_document(body.decode("utf-8", "aggregator-cp1252"), m)
+    if detected := legacy_encoding(body):
+        # a feed in Shift_JIS, KOI8-R, Big5... that says nothing of it, or something it is not (feedparser would
+        # read windows-1252)
+        return _utf8_document(body.decode(detected), m)
     return body
 
 

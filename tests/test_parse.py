@@ -302,6 +302,39 @@ def test_the_text_is_decoded_in_the_encoding_it_is_really_in(body, content_type)
     assert feed.warning is None
 
 
+_NEWS = {
+    "ru": "Правительство объявило о новых ограничениях на экспорт микросхем в Китай и о проверке поставщиков",
+    "ja": "経済産業省は半導体製造装置の輸出管理を強化すると発表した。対象は先端品に限られる見通しだ",
+    "zh": "美国商务部宣布对中国芯片企业实施新的出口管制措施，多家公司被列入实体清单",
+    "ko": "정부는 반도체 장비 수출 규제를 강화한다고 발표했다. 업계는 영향을 분석하고 있다",
+    "es": "El Gobierno español estudia restricciones a la exportación de chips; la compañía dice «no habrá cambios»",
+}
+
+
+@pytest.mark.parametrize(
+    ("lang", "encoding", "prolog", "content_type"),
+    [
+        # legacy encodings of other scripts, declared nowhere: recognised (charset_normalizer)
+        ("ru", "koi8-r", None, None),
+        ("ru", "cp1251", None, "text/xml"),
+        ("ja", "shift_jis", None, None),
+        ("zh", "gb18030", None, None),
+        ("ko", "euc-kr", None, None),
+        # ...or declared as what they are not
+        ("ja", "euc-jp", "utf-8", None),
+        # a Latin-alphabet text that declares nothing is windows-1252 (guesses between Latin code pages fail)
+        ("es", "cp1252", None, None),
+        # labels read as browsers read them: "GB2312" with GBK's characters, "ISO-8859-1" with curly quotes
+        ("zh", "gbk", "gb2312", None),
+        ("es", "cp1252", "iso-8859-1", None),
+    ],
+)
+def test_a_feed_in_a_legacy_encoding_is_read_in_it(lang, encoding, prolog, content_type):
+    text = _NEWS[lang] + {"cp1252": "“”", "gbk": "朱镕基"}.get(encoding, "")  # 镕 is in GBK, not GB2312
+    feed = parse_feed(_rss(text, prolog).encode(encoding), "https://example.org/feed", content_type)
+    assert feed.entries[0].title == text
+
+
 _JSON = '{"version": "https://jsonfeed.org/version/1.1", "items": [{"id": "1", "title": "Новости"}]}'
 
 

@@ -311,7 +311,8 @@ def test_a_feed_item_linking_to_a_seed_article_is_a_copy_of_it(tmp_path):
 
 def test_seeds_saved_in_other_encodings_and_names_are_read(tmp_path):
     """What people save: Notepad's UTF-16 "Unicode", windows-1252 with curly quotes, a GBK page that says so
-    in <meta charset>, a file without a suffix. A PDF in the folder is reported, not silently ignored."""
+    in <meta charset>, a Shift_JIS page that does not, a file without a suffix. A PDF in the folder is
+    reported, not silently ignored."""
     folder = tmp_path / "seeds"
     folder.mkdir()
     text = (
@@ -327,6 +328,12 @@ def test_seeds_saved_in_other_encodings_and_names_are_read(tmp_path):
         "<p>美国商务部周一宣布，将140家中国半导体企业列入实体清单。</p></article></body></html>"
     )
     (folder / "xinhua.htm").write_bytes(gbk.encode("gbk"))
+    nikkei = (  # a page saved in Shift_JIS that says nothing of it
+        "<html><head><title>経済産業省、半導体装置の輸出管理を強化</title></head><body><article>"
+        "<h1>経済産業省、半導体装置の輸出管理を強化</h1><p>経済産業省は先端半導体の製造装置など23品目を輸出管理の"
+        "対象に加えると発表した。</p></article></body></html>"
+    )
+    (folder / "nikkei.html").write_bytes(nikkei.encode("shift_jis"))
     (folder / "report.pdf").write_bytes(b"%PDF-1.7\n\xe2\xe3\xcf\xd3\n")
     store, pipe = pipeline(tmp_path)
     problems: list[str] = []
@@ -336,6 +343,7 @@ def test_seeds_saved_in_other_encodings_and_names_are_read(tmp_path):
         "US widens the “Entity List” to 141 firms",
         "US widens the “Entity List” to 142 firms",
         "US widens the “Entity List” to 143 firms",
+        "経済産業省、半導体装置の輸出管理を強化",
         "美国商务部将140家中国实体列入清单",
     ]
     by_title = {seed.title: seed for seed, _ in done}
