@@ -583,10 +583,18 @@ def decide(
     best: tuple[float, NearCandidate, str | None] | None = None  # similarity, candidate, headline rule
     my_title = title_words(title)
     boilerplate = False
+    short = len(words(title)) < HEADLINE_WORDS
     for cand in near:
         recurring = _recurring(cand, feed_url, source)
         if recurring and (not text.strip() or cand.shingles <= frozenset(shingles(cand.title))):
             continue  # the feed's recurring headline, and no text to tell a re-post from the next issue
+        if not text.strip() and cand.shingles <= frozenset(shingles(cand.title)):
+            # two headlines alone: as in _headline_match, a short one ("Morning Briefing") is no article's
+            # own, and the same one much later is another article
+            if (short or len(words(cand.title)) < HEADLINE_WORDS) or (
+                cand.item_id is not None and (cand.when is None or abs(when - cand.when) > th.window)
+            ):
+                continue
         sim = similarity(set(mine), set(cand.shingles))
         same_title = _jaccard(my_title, title_words(cand.title)) >= SAME_TITLE
         by_headline: str | None = None

@@ -83,6 +83,14 @@ class ParsedFeed:
     unparsed: tuple[str, ...] = ()
 
 
+UNTITLED = "(untitled)"  # the title of an item that has neither a title nor text to make one of
+
+
+def own_words(title: str) -> str:
+    """An item's title as dedup compares it: the placeholder of an untitled item says nothing of it."""
+    return "" if title == UNTITLED else title
+
+
 @dataclass(frozen=True)
 class Item:
     """A normalised item, ready for dedup, tagging and storage."""

@@ -24,7 +24,7 @@ from urllib.parse import parse_qsl, quote, unquote, urlencode, urlsplit, urlunsp
 
 import nh3
 
-from aggregator.models import Entry, Item
+from aggregator.models import UNTITLED, Entry, Item
 
 TRACKING_PARAMS = frozenset(
     {
@@ -528,7 +528,7 @@ def normalise_entry(
         guid=guid[:2000],
         url=entry.url,
         canonical_url=canonical_url(entry.url),
-        title=title or headline_of(summary) or "(untitled)",
+        title=title or headline_of(summary) or UNTITLED,
         summary=summary,
         summary_html=sanitise_html(entry.summary_html),
         author=entry.author,

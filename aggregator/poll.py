@@ -27,7 +27,7 @@ from aggregator.config import Settings
 from aggregator.errors import ParseError, SeedError, StoreError, without_subject
 from aggregator.feedlist import discover_links, is_comments_feed, probe_feed
 from aggregator.fetch import Fetcher, FetchLimits
-from aggregator.models import DedupDecision, FetchResult, Item, ParsedFeed, Seed, TopicTag
+from aggregator.models import DedupDecision, FetchResult, Item, ParsedFeed, Seed, TopicTag, own_words
 from aggregator.normalise import canonical_url, html_to_text, normalise_entry, strip_boilerplate
 from aggregator.parse import is_bot_check, parse_feed
 from aggregator.seeds import find_seed_files, read_seed
@@ -117,7 +117,7 @@ class Pipeline:
             (WARM_ITEMS, horizon, horizon),
         ).fetchall()
         for row in rows:
-            terms = dedup.story_terms(row["title"], row["summary"])
+            terms = dedup.story_terms(own_words(row["title"]), row["summary"])
             if row["t"] >= horizon or row["fetched_at"] >= horizon:
                 self.stories.add(
                     row["id"], row["story_id"], from_iso(row["t"]), terms, seen=from_iso(row["fetched_at"])
@@ -606,17 +606,18 @@ class Pipeline:
         """The dedup decision for a new item, with the features computed for it (shingles, candidate
         keys, story terms) so that storing it needs no second pass. ``present``: as for ingest."""
         when = item.published or item.fetched_at
-        terms = dedup.story_terms(item.title, item.summary)
+        title = own_words(item.title)  # an untitled item without text: nothing to compare
+        terms = dedup.story_terms(title, item.summary)
         key = _article_key(item.canonical_url)
         # within its own feed, an item's URL was matched by ingest (_reissued), which knows that entries
         # sharing a URL in one document are separate entries
         other_than = item.feed_url if present is not None else None
         same = self.store.item_by_canonical(key, other_than_feed=other_than) if key else None
-        sh = frozenset(dedup.shingles(item.title, item.summary))
-        keys = dedup.band_keys(item.title, item.summary, sh)
+        sh = frozenset(dedup.shingles(title, item.summary))
+        keys = dedup.band_keys(title, item.summary, sh)
         seed = self._seed_at(key) if same is None else None
         decision = dedup.decide(
-            title=item.title,
+            title=title,
             text=item.summary,
             when=when,
             same_url=dedup.SameUrl(
@@ -625,7 +626,7 @@ class Pipeline:
             if same
             else None,
             feed_url=item.feed_url,
-            near=[] if same or seed else self._near_candidates(keys, dedup.title_key(item.title)),
+            near=[] if same or seed else self._near_candidates(keys, dedup.title_key(title)),
             stories=self.stories,
             terms=terms,
             th=self.th,
@@ -633,7 +634,7 @@ class Pipeline:
             seed_at_url=dedup.SeedAtUrl(seed["id"], seed["title"], seed["story_id"]) if seed is not None else None,
             source=item.source,
         )
-        return decision, sh, dedup.stored_keys(item.title, item.summary, keys), terms
+        return decision, sh, dedup.stored_keys(title, item.summary, keys), terms
 
     def _seed_at(self, canonical: str | None) -> Any:
         """The seed article whose own page gave this (canonical) URL, if any."""

@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 
 from aggregator.config import load_settings
 from aggregator.explain import explain
-from aggregator.models import Item
+from aggregator.models import UNTITLED, Item
 from aggregator.normalise import canonical_url, clean_link, content_hash, is_tracking_param
 from aggregator.poll import CycleReport, Pipeline
 from aggregator.store import Store, database_path
@@ -453,6 +453,27 @@ def test_a_feeds_recurring_headline_is_not_a_copy_but_an_aggregators_two_outlets
             pipe.ingest(_item("news", outlet, headline, "", T0, T0, source=outlet), T0, report)
     levels = [r["dup_level"] for r in store.execute("SELECT dup_level FROM items ORDER BY id")]
     assert levels == ["new", "new", "new", "near-duplicate"]
+
+
+def test_a_short_or_missing_headline_alone_makes_no_copy(tmp_path):
+    """Headlines without text in different feeds: a short one ("Morning Briefing": each outlet's own) and the
+    placeholder of an entry with neither title nor text (an image post) identify no article; the same long
+    headline is a copy within the story window only."""
+    store, pipe = _pipeline(tmp_path)
+    report = CycleReport()
+    headline = "US adds 36 Chinese companies to trade blacklist over chip concerns"
+    with store.transaction():
+        for outlet in ("nyt", "axios", "ft"):
+            for guid, title in (("brief", "Morning Briefing"), ("image", UNTITLED), ("wire", headline)):
+                pipe.ingest(_item(outlet, guid, title, "", T0, T0), T0, report)
+        later = T0 + timedelta(days=200)  # the same headline months later: another article
+        pipe.ingest(_item("wsj", "wire", headline, "", later, later), later, report)
+    rows = store.execute("SELECT guid, dup_level, story_id FROM items ORDER BY id").fetchall()
+    levels = {(r["guid"], r["dup_level"]) for r in rows}
+    assert levels == {("brief", "new"), ("image", "new"), ("wire", "new"), ("wire", "near-duplicate")}
+    assert sum(r["dup_level"] == "near-duplicate" for r in rows) == 2  # the wire headline in axios and ft
+    images = [r["story_id"] for r in rows if r["guid"] == "image"]
+    assert len(set(images)) == 3  # three image posts are not one story either
 
 
 def test_pruning_forgets_old_documents_and_keeps_matching_the_rest():
