@@ -614,7 +614,7 @@ def decide(
         )
         if sim >= 0.5 and cand.feed_url == feed_url and not same_title and not repost:
             boilerplate = True  # this feed's text repeats under another title: a caption or a promo
-        if sim < th.near_duplicate or (best is not None and sim <= best[0]):
+        if sim < th.near_duplicate:
             continue
         # Under a different title, only substantial shared text makes a copy: feeds reuse photo
         # captions and boilerplate descriptions across unrelated articles; and within one feed,
@@ -624,7 +624,13 @@ def decide(
             or (cand.feed_url == feed_url and not repost)
         ):
             continue
-        best = (sim, cand, by_headline)
+        if best is not None and _unrelated(best[1], cand):
+            # the text is in two different articles: a publisher's boilerplate (a paywall notice, a podcast's
+            # blurb under every episode), not this article's; only the headline tells the story
+            best, boilerplate = None, True
+            break
+        if best is None or sim > best[0]:
+            best = (sim, cand, by_headline)
     if best is not None:
         sim, cand, by_headline = best
         reason = near_reason("seed" if cand.seed_id is not None else "item", cand.title, sim, by_headline)
@@ -642,6 +648,17 @@ def decide(
     if boilerplate:  # the shared text says nothing about the story: compare titles only
         terms = story_terms(title, "")
     return _story(terms, when, stories, th)
+
+
+def _unrelated(a: NearCandidate, b: NearCandidate) -> bool:
+    """Two earlier items that are different articles: neither is a copy of the other (or of one original)
+    and their headlines have next to nothing in common."""
+    if a.seed_id is not None and a.seed_id == b.seed_id:
+        return False
+    root_a, root_b = a.duplicate_of or a.item_id, b.duplicate_of or b.item_id
+    if root_a is not None and root_a == root_b:
+        return False
+    return _jaccard(title_words(a.title), title_words(b.title)) < REPOST_TITLE
 
 
 def _shared_needed(my_title: set[str], title: str) -> int:

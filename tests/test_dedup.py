@@ -476,6 +476,39 @@ def test_a_short_or_missing_headline_alone_makes_no_copy(tmp_path):
     assert len(set(images)) == 3  # three image posts are not one story either
 
 
+def test_a_publishers_boilerplate_under_every_article_makes_no_copy(tmp_path):
+    """One publisher's section feeds give every article the same paywall notice as its description. Articles
+    of other feeds under other headlines are not copies of the first one with that text: the text is in two
+    different articles already, so it is nobody's. A wire story's copy under its own headline still is."""
+    store, pipe = _pipeline(tmp_path)
+    report = CycleReport()
+    notice = (
+        "This article is only available to subscribers of The Daily Example. Subscribe today to get unlimited "
+        "access to all of our journalism, including exclusive analysis, newsletters and the full archive, for "
+        "less than the price of a coffee each week. Already a subscriber? Log in to continue reading this story."
+    )
+    world = [
+        ("w1", "Netherlands tightens ASML export licences for China"),
+        ("w2", "Local council approves new bike lanes downtown"),
+    ]
+    tech = [
+        ("t1", "Chinese EV maker BYD opens first European plant in Hungary"),
+        ("t2", "Rain expected across the region this weekend, forecasters say"),
+    ]
+    with store.transaction():
+        for feed, entries in (("world", world), ("tech", tech)):
+            for n, (guid, title) in enumerate(entries):
+                when = T0 + timedelta(hours=n)
+                pipe.ingest(_item(feed, guid, title, notice, when, when), when, report)
+        wire = REPLY_TEXT
+        pipe.ingest(
+            _item("wire", "r1", "China vows to protect its firms after US chip curbs", wire, T0, T0), T0, report
+        )
+        pipe.ingest(_item("paper", "p1", "Beijing pledges steps to shield companies", wire, T0, T0), T0, report)
+    rows = {r["guid"]: r for r in store.execute("SELECT guid, dup_level, duplicate_of FROM items")}
+    assert [g for g, r in rows.items() if r["dup_level"] != "new"] == ["p1"], dict(rows)
+
+
 def test_pruning_forgets_old_documents_and_keeps_matching_the_rest():
     """Documents past the horizon leave the index; once their postings are compacted the vocabulary holds
     the live documents' terms only, and the live documents match as before, with the same shared terms."""
