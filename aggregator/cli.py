@@ -30,7 +30,7 @@ from aggregator.config import (
     resolve_config_dir,
 )
 from aggregator.dates import shown
-from aggregator.errors import AggregatorError, ConfigError, QuerySyntaxError, redact
+from aggregator.errors import AggregatorError, ConfigError, QuerySyntaxError, redact, without_subject
 from aggregator.logs import setup_logging
 from aggregator.store import Store, database_error, database_path
 
@@ -293,11 +293,17 @@ def cmd_poll(ctx: Context) -> int:
 
 def cmd_seeds(ctx: Context) -> int:
     if ctx.args.action == "list":
-        for s in ctx.store.seeds():
+        seeds = ctx.store.seeds()
+        for s in seeds:
             topics = ", ".join(t["topic"] for t in ctx.store.seed_topics(s["id"])) or "-"
             _out(
                 f"#{s['id']}  {(s['published'] or '-')[:10]:10}  {s['title'][:70]}  [{topics}]  "
                 f"{display_path(Path(s['path']))}"
+            )
+        if not seeds:
+            _out(
+                f"no seed articles yet: put articles in {display_path(ctx.settings.seeds_dir)} "
+                "or `aggregator seeds import FILE_OR_URL`"
             )
         return 0
     paths: list[Path] = []
@@ -365,11 +371,14 @@ def cmd_digest(ctx: Context) -> int:
     now = datetime.now(UTC)
     if ctx.args.action == "list":
         tz = ctx.settings["digest.timezone"]
-        for d in ctx.store.digests(50):
+        digests = ctx.store.digests(50)
+        for d in digests:
             _out(
                 f"#{d['id']}  {d['status']:9} {shown(d['window_end'], now, tz)}  {d['stories']:3} stories  "
                 f"{d['subject'] or ''}" + (f"  error: {d['last_error']}" if d["last_error"] else "")
             )
+        if not digests:
+            _out("no digest yet (`aggregator status` says when the next is due)")
         return 0
     wl = load_watchlist(ctx.config_dir)
     if ctx.args.send:
@@ -413,14 +422,17 @@ def cmd_feeds(ctx: Context) -> int:
     action = ctx.args.action
     if action == "list":
         ctx.store.sync_feeds(load_feeds(ctx.config_dir), datetime.now(UTC))
-        for f in ctx.store.feeds():
+        feeds = ctx.store.feeds()
+        if not feeds:
+            _out("no feeds yet: `aggregator feeds add URL` (a feed or a site), or `aggregator feeds import FILE.opml`")
+        for f in feeds:
             state = "gone" if f.gone else ("failing" if f.error_count else ("ok" if f.last_success_at else "new"))
             _out(
                 f"{state:8} {f.url}"
                 + (f"  ({f.title})" if f.title else "")
                 + (f"  [{', '.join(f.tags)}]" if f.tags else "")
                 + (f"  (feeds.toml says {f.moved_from}: it moved here)" if f.moved_from else "")
-                + (f"  last error: {f.last_error}" if f.last_error else "")
+                + (f"  last error: {without_subject(f.last_error, f.url)}" if f.last_error else "")
             )
         return 0
     if action == "add":

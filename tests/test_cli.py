@@ -373,3 +373,14 @@ def test_times_shown_local_with_how_far_off():
     # JSON and unknown shapes keep the stored text
     assert shown("2026-07-01T11:57:30+00:00") == "2026-07-01T11:57:30+00:00"
     assert shown("yesterday", now, "UTC") == "yesterday" and shown(None, now, "UTC") is None
+
+
+def test_lists_with_nothing_in_them_say_how_to_fill_them(tmp_path):
+    cfg = write_config(tmp_path, [])
+    said = {
+        what: run("--config", str(cfg), *what.split()).stdout for what in ("feeds list", "seeds list", "digest list")
+    }
+    assert "no feeds yet: `aggregator feeds add URL`" in said["feeds list"]
+    assert "no seed articles yet: put articles in" in said["seeds list"]
+    assert "aggregator seeds import" in said["seeds list"]
+    assert said["digest list"].startswith("no digest yet")
