@@ -504,6 +504,7 @@ class NearCandidate:
     feed_url: str | None = None  # None for seeds
     when: datetime | None = None  # published, else fetched (items)
     source: str | None = None  # the outlet a news aggregator's entry names (items.source)
+    duplicate_of_seed: int | None = None  # if the candidate is a copy of a seed, that seed
 
 
 @dataclass(frozen=True)
@@ -634,11 +635,13 @@ def decide(
     if best is not None:
         sim, cand, by_headline = best
         reason = near_reason("seed" if cand.seed_id is not None else "item", cand.title, sim, by_headline)
-
+        seed = cand.seed_id or cand.duplicate_of_seed  # a copy of a seed's copy is a copy of the seed
+        if cand.duplicate_of_seed:
+            reason += f", a copy of seed #{cand.duplicate_of_seed}"
         return DedupDecision(
             level="near-duplicate",
-            duplicate_of=cand.duplicate_of or cand.item_id,
-            duplicate_of_seed=cand.seed_id,
+            duplicate_of=None if seed else cand.duplicate_of or cand.item_id,
+            duplicate_of_seed=seed,
             similarity=round(sim, 3),
             reason=reason,
             story_id=cand.story_id,
@@ -651,9 +654,10 @@ def decide(
 
 
 def _unrelated(a: NearCandidate, b: NearCandidate) -> bool:
-    """Two earlier items that are different articles: neither is a copy of the other (or of one original)
-    and their headlines have next to nothing in common."""
-    if a.seed_id is not None and a.seed_id == b.seed_id:
+    """Two earlier items (or seeds) that are different articles: not one story (a copy joins its original's
+    story, a seed's copies the seed's), not copies of one original, and headlines with next to nothing in
+    common."""
+    if a.story_id is not None and a.story_id == b.story_id:
         return False
     root_a, root_b = a.duplicate_of or a.item_id, b.duplicate_of or b.item_id
     if root_a is not None and root_a == root_b:

@@ -674,8 +674,8 @@ class Pipeline:
                 continue
             cached = self._shingles.get(cid)
             row = self.store.execute(
-                "SELECT title, summary, story_id, duplicate_of, feed_url, source, coalesce(published, fetched_at) AS t "
-                "FROM items WHERE id = ?",
+                "SELECT title, summary, story_id, duplicate_of, duplicate_of_seed, feed_url, source, "
+                "coalesce(published, fetched_at) AS t FROM items WHERE id = ?",
                 (cid,),
             ).fetchone()
             if row is not None:
@@ -692,6 +692,7 @@ class Pipeline:
                         row["feed_url"],
                         from_iso(row["t"]),
                         row["source"],
+                        row["duplicate_of_seed"],
                     )
                 )
         return out

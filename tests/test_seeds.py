@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 
 from conftest import ROOT, rss, write_config
 
-from aggregator.config import load_settings
+from aggregator.config import load_feeds, load_settings
 from aggregator.models import Item
 from aggregator.normalise import canonical_url, content_hash
 from aggregator.poll import CycleReport, Pipeline
@@ -117,6 +117,27 @@ def test_a_feed_copy_of_the_seed_is_a_near_duplicate_and_follow_up(tmp_path, fee
     assert row["dup_level"] == "near-duplicate" and row["duplicate_of_seed"] == store.seeds()[0]["id"]
     assert row["dup_reason"].startswith('near-duplicate of seed "Alibaba Cloud is on US')
     assert store.story(row["story_id"])["seed_id"] == store.seeds()[0]["id"]
+    store.close()
+
+
+def test_copies_of_a_seed_under_headlines_of_their_own_are_all_copies_of_it(tmp_path, feed_server):
+    """Two outlets run the seed article's text under headlines that share no word with it or each other: both
+    are copies of the seed (text found under one article and its copy is that article's, not boilerplate)."""
+    text = read_seed(SEED).text
+    lede = text[text.index("Alibaba Cloud, the cloud computing") :][:900]
+    urls = [
+        feed_server.serve(
+            f"/{n}.xml",
+            rss([{"guid": f"{n}1", "title": title, "link": f"https://{n}.example/a", "description": lede}]),
+        )
+        for n, title in (("one", "US weighs Alibaba cloud risk"), ("two", "Beijing firm's data centres face review"))
+    ]
+    store, pipe = pipeline(tmp_path, urls)
+    store.sync_feeds(load_feeds(tmp_path / "config"), datetime.now(UTC))
+    pipe.import_seeds([SEED], datetime.now(UTC))
+    asyncio.run(pipe.poll_once(force=True))
+    seed_id = store.seeds()[0]["id"]
+    assert [(r["dup_level"], r["duplicate_of_seed"]) for r in store.iter_items()] == [("near-duplicate", seed_id)] * 2
     store.close()
 
 
