@@ -1057,3 +1057,20 @@ def test_a_summary_that_only_repeats_the_headline_gets_no_snippet():
         rows[e.story_id - 1]["summary"]: e.snippet == rows[e.story_id - 1]["summary"] for e in d.sections[0].entries
     }
     assert shown == shows and all(e.snippet in ("", rows[e.story_id - 1]["summary"]) for e in d.sections[0].entries)
+
+
+def test_headlines_in_right_to_left_scripts_take_their_own_direction():
+    """An Arabic or Hebrew headline in the HTML part is laid out right to left by the mail client (dir=auto),
+    and an English one beside it left to right."""
+    from aggregator.digest import Digest, Entry, Section
+    from aggregator.render import render_html
+
+    when = datetime(2026, 11, 28, 8, 0, tzinfo=UTC)
+    hebrew = Entry(
+        1, "ארה״ב מגבילה ייצוא שבבים לסין", None, "Haaretz", when, "הממשל הודיע על כללים חדשים.", 1.0, (), (), None, 0
+    )
+    english = Entry(2, "US curbs chip exports to China", None, "Wire", when, "New rules.", 1.0, (), (), None, 0)
+    d = Digest(when, when + timedelta(days=1), "UTC", (Section("t", "Topic", (hebrew, english)),), 2, 0, (), ())
+    html = render_html(d)
+    assert '<div dir="auto" style="font-size:16px;font-weight:bold;">ארה״ב מגבילה ייצוא שבבים לסין</div>' in html
+    assert '<div dir="auto" style="margin-top:4px;">הממשל הודיע על כללים חדשים.</div>' in html
