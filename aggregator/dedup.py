@@ -649,7 +649,7 @@ def decide(
             story_reason=reason,
         )
     if boilerplate:  # the shared text says nothing about the story: compare titles only
-        terms = story_terms(title, "")
+        return replace(_story(story_terms(title, ""), when, stories, th), reason=BOILERPLATE)
     return _story(terms, when, stories, th)
 
 
@@ -680,6 +680,7 @@ def near_reason(what: str, title: str, sim: float, by_headline: str | None = Non
     return f'near-duplicate of {what} "{short_title(title)}" ({sim:.2f})'
 
 
+BOILERPLATE = "its text is also under other articles (a caption, a promo, a paywall notice): headline compared"
 HEADLINE_ONLY = "one without text"
 HEADLINE_LONG = "each with other text"
 

@@ -28,7 +28,7 @@ def explain(store: Store, item: int | str, now: datetime | None = None, tz: str 
     if row["edits"]:
         lines.append(f"  edited:        {row['edits']} time(s), last at {shown(row['updated_at'], now, tz)}")
     if row["dup_level"] == "new":
-        lines.append("  dedup:         new (no earlier copy found)")
+        lines.append(f"  dedup:         new ({row['dup_reason'] or 'no earlier copy found'})")
     else:
         target = f"seed #{row['duplicate_of_seed']}" if row["duplicate_of_seed"] else f"item #{row['duplicate_of']}"
         lines.append(f"  dedup:         {row['dup_level']} of {target}: {row['dup_reason']}")

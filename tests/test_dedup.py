@@ -505,8 +505,10 @@ def test_a_publishers_boilerplate_under_every_article_makes_no_copy(tmp_path):
             _item("wire", "r1", "China vows to protect its firms after US chip curbs", wire, T0, T0), T0, report
         )
         pipe.ingest(_item("paper", "p1", "Beijing pledges steps to shield companies", wire, T0, T0), T0, report)
-    rows = {r["guid"]: r for r in store.execute("SELECT guid, dup_level, duplicate_of FROM items")}
+    rows = {r["guid"]: r for r in store.execute("SELECT id, guid, dup_level, duplicate_of FROM items")}
     assert [g for g, r in rows.items() if r["dup_level"] != "new"] == ["p1"], dict(rows)
+    # `explain` says why an item with another article's text is no copy
+    assert "dedup:         new (its text is also under other articles" in explain(store, rows["t2"]["id"])
 
 
 def test_pruning_forgets_old_documents_and_keeps_matching_the_rest():
