@@ -38,6 +38,7 @@ from aggregator.watchlist import Watchlist
 log = logging.getLogger("aggregator.poll")
 WARM_ITEMS = 5000  # recent items read at start to rebuild document frequencies
 SHINGLE_CACHE = 500  # recent items whose shingles stay in memory
+TAG_CHARS = 1000  # of an item's text, the opening that tagging reads (its lede: about 160 words of English)
 
 
 @dataclass
@@ -163,6 +164,7 @@ class Pipeline:
         """Tag a text; ``terms`` are its story terms if already known (for similarity to examples); ``tags``
         its feed's tags."""
         chosen = tuple(self.topics if topics is None else topics)
+        summary = lede(summary)
         similarity = None
         if any(t.examples for t in chosen):
             similarity = self._similarity(terms if terms is not None else dedup.story_terms(title, summary))
@@ -841,6 +843,17 @@ def _article_key(canonical: str | None) -> str | None:
         return None
     parts = urlsplit(canonical)
     return None if parts.path in ("", "/") and not parts.query else canonical
+
+
+def lede(text: str, limit: int = TAG_CHARS) -> str:
+    """The opening of a text, cut between words: what tagging reads. A feed that carries whole articles
+    would otherwise have every passing mention deep in one (an earnings report's line on export rules) tag
+    it; a feed's description, and an article's first paragraphs, say what it is about."""
+    if len(text) <= limit:
+        return text
+    cut = text[:limit]
+    space = cut.rfind(" ", limit - 100)
+    return cut[:space] if space > 0 else cut
 
 
 def _extracted(row: Any) -> Iterator[str]:

@@ -218,6 +218,27 @@ def test_the_shipped_topic_reads_news_after_2023(tmp_path):
     pipe.store.close()
 
 
+def test_a_passing_mention_deep_in_a_whole_article_does_not_tag_it(tmp_path):
+    """Feeds that carry whole articles (content:encoded): tagging reads the headline and the opening (about
+    1,000 characters), as a feed's description would give it, not every line of the article."""
+    from aggregator.config import load_settings
+    from aggregator.poll import Pipeline
+    from aggregator.store import Store, database_path
+    from aggregator.watchlist import load_watchlist
+
+    cfg = write_config(tmp_path, [])
+    pipe = Pipeline(Store(database_path(load_settings(cfg).data_dir)), load_settings(cfg), load_watchlist(cfg))
+    title = "Apple posts record quarter on iPhone demand"
+    body = (
+        "Apple reported record revenue for the holiday quarter, driven by strong iPhone sales in the United "
+        "States and Europe. Services revenue grew 14 percent, and wearables returned to growth. "
+    ) * 10
+    mention = "Tim Cook said Apple was watching US export controls on advanced chips to China. "
+    assert [t.topic for t in pipe.tag_text(title, mention + body)] == ["us-china-tech"]  # in the opening
+    assert pipe.tag_text(title, body + mention + body) == []  # in passing, paragraphs later
+    pipe.store.close()
+
+
 def test_a_topic_can_ask_for_the_feeds_tags(tmp_path):
     """tag:china in a query matches the items of the feeds tagged "china" in feeds.toml (an OPML folder):
     at poll time, in `watchlist test` and when an edited watchlist is applied to past items."""
