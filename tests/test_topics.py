@@ -189,16 +189,20 @@ def test_atom_entry_of_a_story_is_updated_by_its_latest_report(tmp_path):
     store.close()
 
 
-def test_the_shipped_topic_reads_news_after_2023(tmp_path):
-    """The topic was tuned on 2023 headlines; the measures and names of later years are in it too, and
-    ordinary business news about the same companies stays out."""
+def _pipeline(tmp_path):
     from aggregator.config import load_settings
     from aggregator.poll import Pipeline
     from aggregator.store import Store, database_path
     from aggregator.watchlist import load_watchlist
 
     cfg = write_config(tmp_path, [])
-    pipe = Pipeline(Store(database_path(load_settings(cfg).data_dir)), load_settings(cfg), load_watchlist(cfg))
+    return Pipeline(Store(database_path(load_settings(cfg).data_dir)), load_settings(cfg), load_watchlist(cfg))
+
+
+def test_the_shipped_topic_reads_news_after_2023(tmp_path):
+    """The topic was tuned on 2023 headlines; the measures and names of later years are in it too, and
+    ordinary business news about the same companies stays out."""
+    pipe = _pipeline(tmp_path)
     topic = [t for t in pipe.topics if t.id == "us-china-tech"]
     on = [
         "Australia bans DeepSeek on government devices over security concerns",
@@ -221,13 +225,7 @@ def test_the_shipped_topic_reads_news_after_2023(tmp_path):
 def test_a_passing_mention_deep_in_a_whole_article_does_not_tag_it(tmp_path):
     """Feeds that carry whole articles (content:encoded): tagging reads the headline and the opening (about
     1,000 characters), as a feed's description would give it, not every line of the article."""
-    from aggregator.config import load_settings
-    from aggregator.poll import Pipeline
-    from aggregator.store import Store, database_path
-    from aggregator.watchlist import load_watchlist
-
-    cfg = write_config(tmp_path, [])
-    pipe = Pipeline(Store(database_path(load_settings(cfg).data_dir)), load_settings(cfg), load_watchlist(cfg))
+    pipe = _pipeline(tmp_path)
     title = "Apple posts record quarter on iPhone demand"
     body = (
         "Apple reported record revenue for the holiday quarter, driven by strong iPhone sales in the United "
