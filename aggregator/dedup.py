@@ -584,18 +584,14 @@ def decide(
     best: tuple[float, NearCandidate, str | None] | None = None  # similarity, candidate, headline rule
     my_title = title_words(title)
     boilerplate = False
-    short = len(words(title)) < HEADLINE_WORDS
+    no_text = not text.strip()
     for cand in near:
         recurring = _recurring(cand, feed_url, source)
-        if recurring and (not text.strip() or cand.shingles <= frozenset(shingles(cand.title))):
+        bare = (no_text or recurring) and cand.shingles <= frozenset(shingles(cand.title))  # a headline alone
+        if recurring and (no_text or bare):
             continue  # the feed's recurring headline, and no text to tell a re-post from the next issue
-        if not text.strip() and cand.shingles <= frozenset(shingles(cand.title)):
-            # two headlines alone: as in _headline_match, a short one ("Morning Briefing") is no article's
-            # own, and the same one much later is another article
-            if (short or len(words(cand.title)) < HEADLINE_WORDS) or (
-                cand.item_id is not None and (cand.when is None or abs(when - cand.when) > th.window)
-            ):
-                continue
+        if no_text and bare and not _comparable_headlines(title, cand, when, th):
+            continue  # two headlines alone: a short one ("Morning Briefing") is no article's own
         sim = similarity(set(mine), set(cand.shingles))
         same_title = _jaccard(my_title, title_words(cand.title)) >= SAME_TITLE
         by_headline: str | None = None
@@ -704,6 +700,15 @@ def _recurring(cand: NearCandidate, feed_url: str | None, source: str | None) ->
     return not (source and cand.source and fold(source) != fold(cand.source))
 
 
+def _comparable_headlines(title: str, cand: NearCandidate, when: datetime, th: Thresholds) -> bool:
+    """Whether two headlines can tell that they are one article's: both of HEADLINE_WORDS or more, and
+    within the story window (a seed at any time): "Morning Briefing" is every outlet's, and a recurring
+    headline ("Apple reports record quarterly revenue") is another article a year later."""
+    if len(words(title)) < HEADLINE_WORDS or len(words(cand.title)) < HEADLINE_WORDS:
+        return False
+    return cand.item_id is None or (cand.when is not None and abs(when - cand.when) <= th.window)
+
+
 def _headline_match(
     title: str, text: str, cand: NearCandidate, when: datetime, th: Thresholds, feed_url: str | None = None
 ) -> tuple[float, str]:
@@ -713,9 +718,7 @@ def _headline_match(
     more, compare the headlines (Jaccard of their shingles), within the story window (a recurring headline,
     "Apple reports record quarterly revenue", is another article a year later). Returns the similarity
     and which case decided it (HEADLINE_ONLY or HEADLINE_LONG, for the reason)."""
-    if len(words(title)) < HEADLINE_WORDS or len(words(cand.title)) < HEADLINE_WORDS:
-        return 0.0, HEADLINE_ONLY
-    if cand.item_id is not None and (cand.when is None or abs(when - cand.when) > th.window):
+    if not _comparable_headlines(title, cand, when, th):
         return 0.0, HEADLINE_ONLY
     head, cand_head = shingles(title), shingles(cand.title)
     same = len(head & cand_head) / len(head | cand_head)
