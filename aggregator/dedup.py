@@ -551,8 +551,10 @@ def decide(
     feed_url: str | None = None,
     seed_at_url: SeedAtUrl | None = None,
     source: str | None = None,
+    series: bool = False,
 ) -> DedupDecision:
-    """Classify a new item. The rule order is the one in the module docstring."""
+    """Classify a new item. The rule order is the one in the module docstring. ``series``: the headline
+    is the feed's recurring one (see recurring_title), and ``terms`` are those of the text alone."""
     if same_url is None and seed_at_url is not None:  # the seed article itself, often with no text to compare
         reason = f'same URL as seed "{short_title(seed_at_url.title)}"'
         return DedupDecision(
@@ -645,8 +647,8 @@ def decide(
             story_reason=reason,
         )
     if boilerplate:  # the shared text says nothing about the story: compare titles only
-        return replace(_story(story_terms(title, ""), when, stories, th), reason=BOILERPLATE)
-    return _story(terms, when, stories, th)
+        return replace(_story({} if series else story_terms(title, ""), when, stories, th, series), reason=BOILERPLATE)
+    return _story(terms, when, stories, th, series)
 
 
 def _unrelated(a: NearCandidate, b: NearCandidate) -> bool:
@@ -688,6 +690,22 @@ def moved_on(title: str, when: datetime, old_title: str, old_when: datetime | No
         _jaccard(title_words(title), title_words(old_title)) < 0.3
         and old_when is not None
         and abs(when - old_when) > window
+    )
+
+
+SERIES = "its headline is the feed's recurring one (a newsletter's, a column's): its text alone compared"
+
+
+def recurring_title(title: str, near: list[NearCandidate], feed_url: str | None, source: str | None) -> bool:
+    """Whether the feed has published this very headline before, and it is too short to be one article's
+    own (fewer than HEADLINE_WORDS words): "Morning Briefing", "Weekly links", a forum's "Daily Discussion
+    Thread" name a series, not an event. In story similarity such a headline would join every issue to the
+    last one (and the next day's to both), so only its text is compared. A longer one again in the feed is
+    another piece on the same event (the article, then its video: "Montana becomes first state to ban
+    TikTok")."""
+    mine = words(title)
+    return 0 < len(mine) < HEADLINE_WORDS and any(
+        c.item_id is not None and _recurring(c, feed_url, source) and words(c.title) == mine for c in near
     )
 
 
@@ -740,17 +758,20 @@ def _headline_match(
     return same, HEADLINE_ONLY
 
 
-def _story(terms: dict[str, float], when: datetime, stories: StoryIndex, th: Thresholds) -> DedupDecision:
+def _story(
+    terms: dict[str, float], when: datetime, stories: StoryIndex, th: Thresholds, series: bool = False
+) -> DedupDecision:
     """Rule 3: join the best-scoring story among the recent items and seeds (see
     StoryIndex.best_story) when its score reaches the threshold, else a new story."""
-    m = stories.best_story(terms, when)
+    m = stories.best_story(terms, when) if terms else None
     if m is None or m.score < th.story:
-        return DedupDecision(level="new")
+        return DedupDecision(level="new", story_reason=f"first item of the story; {SERIES}" if series else None)
     other = f"seed #{-m.doc.key}" if m.doc.key < 0 else f"item #{m.doc.key}"
     more = f" and {m.members - 1} more of its items" if m.members > 1 else ""
     return DedupDecision(
         level="new",
         story_id=m.story_id,
         story_similarity=round(m.score, 3),
-        story_reason=f"same story as {other}{more} ({m.score:.2f}; shared: {', '.join(m.shared)})",
+        story_reason=f"same story as {other}{more} ({m.score:.2f}; shared: {', '.join(m.shared)})"
+        + (f"; {SERIES}" if series else ""),
     )

@@ -618,6 +618,10 @@ class Pipeline:
         sh = frozenset(dedup.shingles(title, item.summary))
         keys = dedup.band_keys(title, item.summary, sh)
         seed = self._seed_at(key) if same is None else None
+        near = [] if same or seed else self._near_candidates(keys, dedup.title_key(title))
+        series = dedup.recurring_title(title, near, item.feed_url, item.source)
+        if series:
+            terms = dedup.story_terms("", item.summary)
         decision = dedup.decide(
             title=title,
             text=item.summary,
@@ -628,13 +632,14 @@ class Pipeline:
             if same
             else None,
             feed_url=item.feed_url,
-            near=[] if same or seed else self._near_candidates(keys, dedup.title_key(title)),
+            near=near,
             stories=self.stories,
             terms=terms,
             th=self.th,
             mine=sh,
             seed_at_url=dedup.SeedAtUrl(seed["id"], seed["title"], seed["story_id"]) if seed is not None else None,
             source=item.source,
+            series=series,
         )
         return decision, sh, dedup.stored_keys(title, item.summary, keys), terms
 

@@ -455,6 +455,36 @@ def test_a_feeds_recurring_headline_is_not_a_copy_but_an_aggregators_two_outlets
     assert levels == ["new", "new", "new", "near-duplicate"]
 
 
+def test_a_feeds_recurring_short_headline_joins_no_story_by_itself(tmp_path):
+    """A newsletter's "Morning Briefing" every day, each issue on other news, and a column's "Weekly links"
+    with no text: the headline names the series, so the issues are not one story (before, each issue joined
+    the last one, a chain as long as the newsletter). An issue still joins the story its text is about, and a
+    longer headline again in one feed (an article, then its video) still joins its story."""
+    store, pipe = _pipeline(tmp_path)
+    report = CycleReport()
+    issues = [
+        "Harbour workers walked out at dawn over pay, halting ferry crossings to the islands for the day.",
+        "The central bank held interest rates for a third month, citing slowing inflation in services.",
+        "A wildfire north of the city forced hundreds of families to leave their homes overnight.",
+    ]
+    strike = "Harbour ferry strike halts island crossings as workers walk out over pay"
+    with store.transaction():
+        pipe.ingest(_item("port", "s1", strike, issues[0], T0, T0), T0, report)
+        for n, text in enumerate(issues):
+            when = T0 + timedelta(days=n, hours=1)
+            pipe.ingest(_item("letter", f"m{n}", "Morning Briefing", text, when, when), when, report)
+            pipe.ingest(_item("column", f"w{n}", "Weekly links", "", when, when), when, report)
+        video = T0 + timedelta(hours=3)
+        for guid, when in (("v1", T0 + timedelta(hours=2)), ("v2", video)):
+            pipe.ingest(_item("tv", guid, strike, "Video: " + issues[0], when, when), when, report)
+    rows = {r["guid"]: r for r in store.execute("SELECT guid, story_id, story_reason FROM items")}
+    assert len({rows[f"m{n}"]["story_id"] for n in range(3)}) == 3
+    assert len({rows[f"w{n}"]["story_id"] for n in range(3)}) == 3
+    assert rows["m0"]["story_id"] == rows["s1"]["story_id"]  # its text is the strike's
+    assert rows["v1"]["story_id"] == rows["v2"]["story_id"] == rows["s1"]["story_id"]
+    assert "recurring" in rows["m1"]["story_reason"] and "recurring" in rows["w2"]["story_reason"]
+
+
 def test_a_short_or_missing_headline_alone_makes_no_copy(tmp_path):
     """Headlines without text in different feeds: a short one ("Morning Briefing": each outlet's own) and the
     placeholder of an entry with neither title nor text (an image post) identify no article; the same long
