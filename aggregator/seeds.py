@@ -174,21 +174,79 @@ def _file_stem(url: str) -> str:
 
 def _from_email(data: bytes) -> tuple[str, datetime | None, str | None, str]:
     """A newsletter saved from a mail client (.eml): its subject, date and text (the HTML part read as a
-    page, else the plain one)."""
+    page, else the plain one). A forwarded one is the newsletter it forwards: the attached message
+    (forwarded as an attachment), or the part after the forwarded header block, whose subject and date are
+    the newsletter's; "Fwd:" and "Re:" are no part of a title."""
     msg = BytesParser(policy=email_policy.default).parsebytes(data)
-    title = " ".join(str(msg.get("Subject") or "").split())
-    published = parse_date(str(msg.get("Date") or "")) if msg.get("Date") else None
+    for _ in range(5):  # a forward of a forward: the innermost message
+        inner = next((p for p in msg.iter_attachments() if p.get_content_type() == "message/rfc822"), None)
+        if inner is None:
+            break
+        msg = inner.get_content()
+    title, date = str(msg.get("Subject") or ""), str(msg.get("Date") or "")
     text = ""
+    forwarded: dict[str, str] = {}
     try:
         html_part = msg.get_body(preferencelist=("html",))
         if html_part is not None:
-            text = _main_text(html_part.get_content())
+            page = _parsed_page(_MainText(lines=True), html_part.get_content())
+            forwarded, start = _forwarded([t for _, _, t in page.blocks])
+            text = _main_of(_paragraphs_from(page, start))
         if not text.strip():
             plain = msg.get_body(preferencelist=("plain",))
-            text = plain.get_content() if plain is not None else ""
+            lines = plain.get_content().splitlines() if plain is not None else []
+            forwarded, start = _forwarded(lines)
+            text = "\n".join(lines[start:])
     except (LookupError, UnicodeError, AttributeError):  # an unknown charset, a broken part
         text = text or ""
-    return title, published, None, text
+    title = _REPLY_PREFIX.sub("", " ".join(forwarded.get("subject", title).split()))
+    date = forwarded.get("date") or date
+    return title, parse_date(date) if date else None, None, text
+
+
+# A forwarded mail's header block as mail clients write it inline: Gmail's "---------- Forwarded message
+# ---------", Outlook's "-----Original Message-----" or a rule of underscores, Apple Mail's "Begin forwarded
+# message:", Thunderbird's "-------- Forwarded Message --------", in the languages people use them in.
+_FORWARD_MARK = re.compile(
+    r"^[-_=\s>]*(?:forwarded message|original message|begin forwarded message|message transf[ée]r[ée]|"
+    r"message d'origine|weitergeleitete nachricht|urspr[üu]ngliche nachricht|mensaje reenviado|mensaje original|"
+    r"mensagem encaminhada|messaggio inoltrato|messaggio originale|doorgestuurd bericht|oorspronkelijk bericht|"
+    r"_{10,})[-_=\s:]*$",
+    re.I,
+)
+_HEADER_LINE = re.compile(r"^[>\s]*([^\W\d_][\w-]{0,15})\s*:\s*(.*)$")
+_HEADER_KEYS = {
+    **dict.fromkeys(("subject", "betreff", "objet", "asunto", "assunto", "oggetto", "onderwerp"), "subject"),
+    **dict.fromkeys(
+        ("date", "sent", "datum", "gesendet", "envoyé", "envoye", "fecha", "enviado", "data", "verzonden"), "date"
+    ),
+    **dict.fromkeys(("from", "von", "de", "van", "da", "to", "an", "à", "a", "para", "aan", "cc", "bcc"), "other"),
+    **dict.fromkeys(("reply-to", "kopie", "cci", "cco"), "other"),
+}
+# "Fwd:", "Fw:", "Re:" and their translations (TR, WG, RV, ENC, Doorst, VS, VB, AW, SV, Antw), even repeated
+_REPLY_PREFIX = re.compile(r"^\s*(?:(?:fwd?|fw|tr|wg|rv|enc|doorst|vs|vb|re|aw|sv|antw)\s*(?:\[\d+\])?\s*:\s*)+", re.I)
+
+
+def _forwarded(lines: list[str]) -> tuple[dict[str, str], int]:
+    """The forwarded message's headers (subject, date) and the index of the line where its text starts, when
+    ``lines`` hold a forwarded header block (a mark, then a From: or Subject: line among header lines);
+    else ({}, 0): the text is the mail's own."""
+    for i, line in enumerate(lines):
+        if not _FORWARD_MARK.match(line):
+            continue
+        headers: dict[str, str] = {}
+        j = i + 1
+        while j < len(lines) and (not lines[j].strip() and not headers):
+            j += 1  # blank lines between the mark and the headers
+        while j < len(lines) and (m := _HEADER_LINE.match(lines[j])):
+            key = _HEADER_KEYS.get(m.group(1).lower())
+            if key is None:
+                break
+            headers.setdefault(key, m.group(2).strip())
+            j += 1
+        if headers.keys() - {"date"}:  # a mark followed by a mail's headers, not a rule in the text
+            return {k: v for k, v in headers.items() if k != "other" and v}, j
+    return {}, 0
 
 
 def _from_text(raw: str) -> tuple[str, datetime | None, str | None, str]:
@@ -342,7 +400,18 @@ _DATED_ELEMENT = re.compile(
 
 
 MIN_MAIN_TEXT = 200  # characters of paragraphs that make a page's main text
-_BLOCKS = {"p", "h2", "h3", "h4", "blockquote", "li", "pre", "dd"}
+# elements that begin a block of text
+_FLOW = {
+    *("p", "div", "section", "article", "main", "header", "footer", "nav", "aside", "h1", "h2", "h3", "h4", "h5"),
+    *("h6", "hgroup", "ul", "ol", "li", "dl", "dt", "dd", "table", "thead", "tbody", "tfoot", "tr", "td", "th"),
+    *("caption", "blockquote", "pre", "figure", "figcaption", "form", "fieldset", "address", "details"),
+    *("summary", "center", "body", "html", "dialog", "menu", "title"),
+}
+# elements within a sentence
+_PHRASING = {
+    *("a", "b", "strong", "em", "i", "u", "mark", "small", "sup", "sub", "abbr", "cite", "q", "code", "s"),
+    *("font", "bdi", "bdo", "dfn", "kbd", "samp", "var", "ins", "del", "nobr", "tt", "big", "strike"),
+}
 _SKIP = {"title", "script", "style", "noscript", "template", "svg", "button", "select", "textarea"}
 _BOILERPLATE = {"nav", "header", "footer", "aside", "form", "figure", "dialog", "menu"}
 _BOILERPLATE_NAME = re.compile(
@@ -364,11 +433,15 @@ class _MainText(HTMLParser):
     """Paragraph-level text of a page, with which <article> each paragraph is in and whether it sits
     in boilerplate (navigation, header, footer, aside, form, or a container named like one)."""
 
-    def __init__(self) -> None:
+    def __init__(self, lines: bool = False) -> None:
         super().__init__(convert_charrefs=True)
         self.stack: list[tuple[str, bool, int | None]] = []  # tag, boilerplate?, article number
         self.articles = 0
         self.blocks: list[tuple[int | None, bool, str]] = []  # article, boilerplate?, text
+        # with ``lines``, a <br> ends a block too, and the block after it is marked as one line of the last
+        self.lines = lines
+        self.continued: list[bool] = []
+        self._after_br = False
         self._buf: list[str] = []
         self._skip = 0
 
@@ -381,15 +454,19 @@ class _MainText(HTMLParser):
         if text:
             boiler, article = self._state()
             self.blocks.append((article, boiler, text))
+            self.continued.append(self._after_br)
+            self._after_br = False
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag == "hr" or (tag == "br" and self.lines):
+            self._flush()
+            self._after_br = tag == "br" and bool(self.blocks)
         if tag in _VOID:
             return
         if tag in _SKIP:
             self._skip += 1
-        if tag in _BLOCKS or tag in ("div", "section", "article", "main", "br"):
-            self._flush()
-        boiler, article = self._state()
+        state = self._state()
+        boiler, article = state
         named = " ".join(v or "" for k, v in attrs if k in ("class", "id", "role"))
         boiler = boiler or tag in _BOILERPLATE or bool(named and _BOILERPLATE_NAME.search(named))
         boiler = boiler or any(
@@ -399,17 +476,25 @@ class _MainText(HTMLParser):
         if tag == "article" or itemprop == "articleBody" or (named and _BODY_NAME.search(named)):
             self.articles += 1  # an article's body, by its element or by its name (schema.org, CMS classes)
             article = self.articles
+        if tag in _FLOW:
+            self._flush()
+            self._after_br = False
+        elif (boiler, article) != state:
+            self._flush()  # an inline element of its own kind: a "Share" link in a paragraph
         self.stack.append((tag, boiler, article))
 
     def handle_endtag(self, tag: str) -> None:
-        if tag in _VOID or not any(t == tag for t, _, _ in self.stack):
+        at = next((i for i in range(len(self.stack) - 1, -1, -1) if self.stack[i][0] == tag), None)
+        if tag in _VOID or at is None:
             return
         if tag in _SKIP:
             self._skip = max(0, self._skip - 1)
-        self._flush()
-        while self.stack:
-            if self.stack.pop()[0] == tag:
-                break
+        parent = (self.stack[at - 1][1], self.stack[at - 1][2]) if at else (False, None)
+        # the text of a link or a bold name goes on in its sentence; any other element's ends there (pages lay
+        # out spans and custom elements as lines: a byline, then the date)
+        if any(t not in _PHRASING for t, _, _ in self.stack[at:]) or self._state() != parent:
+            self._flush()
+        del self.stack[at:]
 
     def handle_data(self, data: str) -> None:
         if not self._skip:
@@ -417,14 +502,39 @@ class _MainText(HTMLParser):
 
 
 def _main_text(raw: str) -> str:
-    parser = _MainText()
+    return _main_of(_page_blocks(raw))
+
+
+def _page_blocks(raw: str) -> list[tuple[int | None, bool, str]]:
+    """A page's text blocks (see _MainText.blocks), in order."""
+    return _parsed_page(_MainText(), raw).blocks
+
+
+def _parsed_page(parser: _MainText, raw: str) -> _MainText:
     try:
         parser.feed(raw)
         parser.close()
     except (AssertionError, ValueError):  # html.parser gives up on some broken markup
         pass
     parser._flush()
-    content = [(a, t) for a, boiler, t in parser.blocks if not boiler and len(t) >= 2]
+    return parser
+
+
+def _paragraphs_from(page: _MainText, start: int) -> list[tuple[int | None, bool, str]]:
+    """The blocks of a page parsed into lines, from line ``start`` on, the lines of one paragraph (split at
+    its <br>s) joined again."""
+    out: list[tuple[int | None, bool, str]] = []
+    for (article, boiler, text), continued in zip(page.blocks[start:], page.continued[start:], strict=True):
+        if continued and out:
+            out[-1] = (out[-1][0], out[-1][1], f"{out[-1][2]} {text}")
+        else:
+            out.append((article, boiler, text))
+    return out
+
+
+def _main_of(blocks: list[tuple[int | None, bool, str]]) -> str:
+    """The main text among a page's blocks."""
+    content = [(a, t) for a, boiler, t in blocks if not boiler and len(t) >= 2]
     by_article: dict[int, list[str]] = {}
     for article, text in content:
         if article is not None:

@@ -527,6 +527,84 @@ def test_a_newsletter_saved_from_the_mail_client_is_a_seed(tmp_path):
     assert read_seed(tmp_path / "note.eml").text == body
 
 
+def test_a_forwarded_newsletter_is_the_newsletter_it_forwards(tmp_path):
+    """Newsletters reach the seeds folder forwarded: inline by Gmail (HTML and plain parts, the forwarded header
+    block split by <br>s), by Outlook in German (a rule of underscores, "Von:", "Betreff:"), or as an attached
+    message. The seed is the newsletter: its subject without "Fwd:"/"WG:", its date, its text without the
+    forwarder's note and the header block."""
+    from email.message import EmailMessage
+
+    body = (
+        "The Commerce Department opened a national security review of Alibaba Cloud on Monday, examining "
+        "whether the company stores the data of American clients where the Chinese government could reach it."
+    )
+    header = (
+        "From: China Briefing <news@brief.example>",
+        "Date: Mon, Nov 23, 2026 at 7:00 AM",
+        "Subject: China Briefing: US opens review of Alibaba Cloud",
+        "To: <me@example.org>",
+    )
+    gmail = EmailMessage()
+    gmail["Subject"] = "Fwd: China Briefing: US opens review of Alibaba Cloud"
+    gmail["Date"] = "Tue, 24 Nov 2026 08:00:00 +0000"
+    gmail.set_content(
+        "FYI, for the archive\n\n---------- Forwarded message ---------\n" + "\n".join(header) + "\n\n" + body
+    )
+    gmail.add_alternative(
+        '<div dir="ltr">FYI, for the archive<br><br><div class="gmail_quote"><div class="gmail_attr">'
+        "---------- Forwarded message ---------<br>"
+        'From: <strong class="gmail_sendername">China Briefing</strong> <span>&lt;news@brief.example&gt;</span><br>'
+        + "<br>".join(h.replace("<", "&lt;").replace(">", "&gt;") for h in header[1:])
+        + "<br></div><br><table><tr><td><p>The <b>Commerce Department</b>"
+        + body.removeprefix("The Commerce Department")
+        + "</p></td></tr>"
+        '<tr><td class="footer"><a href="https://brief.example/u">Unsubscribe</a></td></tr></table></div></div>',
+        subtype="html",
+    )
+    outlook = EmailMessage()
+    outlook["Subject"] = "WG: Newsletter"
+    outlook["Date"] = "Tue, 24 Nov 2026 08:00:00 +0000"
+    outlook.set_content(
+        "Siehe unten.\n\n________________________________\nVon: China Briefing <news@brief.example>\n"
+        "Gesendet: Montag, 23. November 2026 07:00\nAn: Ich\nBetreff: US opens review of Alibaba Cloud\n\n" + body
+    )
+    newsletter = EmailMessage()
+    newsletter["Subject"] = "China Briefing: US opens review of Alibaba Cloud"
+    newsletter["Date"] = "Mon, 23 Nov 2026 07:00:00 +0000"
+    newsletter.add_alternative(f"<html><body><p>{body}</p></body></html>", subtype="html")
+    attached = EmailMessage()
+    attached["Subject"] = "Fw: this one"
+    attached["Date"] = "Tue, 24 Nov 2026 08:00:00 +0000"
+    attached.set_content("See the attached newsletter.")
+    attached.add_attachment(newsletter)
+    for name, msg in (("gmail", gmail), ("outlook", outlook), ("attached", attached)):
+        (tmp_path / f"{name}.eml").write_bytes(bytes(msg))
+        seed = read_seed(tmp_path / f"{name}.eml")
+        assert seed.title.endswith("US opens review of Alibaba Cloud") and "W" not in seed.title[:3], name
+        assert seed.published == datetime(2026, 11, 23, 7, 0, tzinfo=UTC), name
+        assert seed.text == body, (name, seed.text)
+
+
+def test_a_pages_text_keeps_its_links_and_bold_words(tmp_path):
+    """A page (or a newsletter) with no <article>: a sentence with a link or a bold name in it is one
+    sentence, not pieces of which the short ones were taken for menu items and dropped."""
+    sentences = (
+        "The <b>Commerce Department</b> added 36 Chinese companies to the Entity List on Thursday.",
+        'Officials <a href="https://example.org/r">told reporters</a> that more firms could follow next month, '
+        "as the review of <em>cloud</em> providers goes on.",
+    )
+    page = tmp_path / "page.html"
+    page.write_text(
+        "<html><head><title>Entity List grows</title></head><body><div>"
+        + "".join(f"<p>{s}</p>" for s in sentences)
+        + "<p>Three more paragraphs of the same article follow here, long enough to be its prose and not a menu.</p>"
+        + '<p><a class="share" href="#">Share</a></p></div></body></html>'
+    )
+    text = read_seed(page).text
+    assert text.startswith("The Commerce Department added 36 Chinese companies")
+    assert "Officials told reporters that more firms" in text and "Share" not in text
+
+
 def test_plain_text_seeds_as_people_paste_them(tmp_path):
     """The address pasted above the headline; labelled lines (Title:, URL:, Date:) in any order."""
     pasted = tmp_path / "pasted.txt"
