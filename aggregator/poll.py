@@ -28,7 +28,7 @@ from aggregator.errors import ParseError, SeedError, StoreError, without_subject
 from aggregator.feedlist import discover_links, is_comments_feed, probe_feed
 from aggregator.fetch import Fetcher, FetchLimits
 from aggregator.models import DedupDecision, FetchResult, Item, ParsedFeed, Seed, TopicTag, own_words
-from aggregator.normalise import canonical_url, html_to_text, normalise_entry, strip_boilerplate
+from aggregator.normalise import canonical_url, fold, html_to_text, normalise_entry, strip_boilerplate
 from aggregator.parse import is_bot_check, parse_feed
 from aggregator.seeds import find_seed_files, read_seed
 from aggregator.store import FeedState, Store, database_error, from_iso, iso
@@ -112,13 +112,22 @@ class Pipeline:
         document frequencies from the window and the last WARM_ITEMS items. Each item is tokenised once."""
         horizon = iso(self.stories.horizon(now))
         rows = self.store.execute(
-            "SELECT id, title, summary, story_id, coalesce(published, fetched_at) AS t, fetched_at FROM items "
+            "SELECT id, title, summary, story_id, coalesce(published, fetched_at) AS t, fetched_at, feed_url, source "
+            "FROM items "
             "WHERE id IN (SELECT id FROM items ORDER BY id DESC LIMIT ?) OR coalesce(published, fetched_at) >= ? "
             "OR fetched_at >= ? ORDER BY id",
             (WARM_ITEMS, horizon, horizon),
         ).fetchall()
+        short_titles: set[tuple[str, str, tuple[str, ...]]] = set()  # (feed, source, headline) seen so far
         for row in rows:
-            terms = dedup.story_terms(own_words(row["title"]), row["summary"])
+            title = own_words(row["title"])
+            head = dedup.words(title)
+            if 0 < len(head) < dedup.HEADLINE_WORDS:  # a feed's recurring headline is left out, as at ingest
+                key = (row["feed_url"], fold(row["source"] or ""), head)
+                if key in short_titles:
+                    title = ""
+                short_titles.add(key)
+            terms = dedup.story_terms(title, row["summary"])
             if row["t"] >= horizon or row["fetched_at"] >= horizon:
                 self.stories.add(
                     row["id"], row["story_id"], from_iso(row["t"]), terms, seen=from_iso(row["fetched_at"])

@@ -483,6 +483,16 @@ def test_a_feeds_recurring_short_headline_joins_no_story_by_itself(tmp_path):
     assert rows["m0"]["story_id"] == rows["s1"]["story_id"]  # its text is the strike's
     assert rows["v1"]["story_id"] == rows["v2"]["story_id"] == rows["s1"]["story_id"]
     assert "recurring" in rows["m1"]["story_reason"] and "recurring" in rows["w2"]["story_reason"]
+    # after a restart (the story index rebuilt from the database), the issues are indexed without their
+    # headline still: another newsletter's first "Morning Briefing" is no part of their stories
+    store.close()
+    store, restarted = _pipeline(tmp_path)
+    when = T0 + timedelta(days=3, hours=1)
+    with store.transaction():
+        restarted.ingest(_item("gazette", "g0", "Morning Briefing", "", when, when), when, report)
+        restarted.ingest(_item("column", "w3", "Weekly links", "", when, when), when, report)
+    stories = [r["story_id"] for r in store.execute("SELECT story_id FROM items")]
+    assert len(set(stories)) == len(stories) - 3  # the strike's three other reports are still all it shares
 
 
 def test_a_short_or_missing_headline_alone_makes_no_copy(tmp_path):
