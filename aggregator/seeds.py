@@ -502,15 +502,11 @@ class _MainText(HTMLParser):
 
 
 def _main_text(raw: str) -> str:
-    return _main_of(_page_blocks(raw))
-
-
-def _page_blocks(raw: str) -> list[tuple[int | None, bool, str]]:
-    """A page's text blocks (see _MainText.blocks), in order."""
-    return _parsed_page(_MainText(), raw).blocks
+    return _main_of(_parsed_page(_MainText(), raw).blocks)
 
 
 def _parsed_page(parser: _MainText, raw: str) -> _MainText:
+    """``raw`` read by ``parser`` (its blocks, in order)."""
     try:
         parser.feed(raw)
         parser.close()
