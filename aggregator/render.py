@@ -31,11 +31,15 @@ def _safe_url(url: str | None) -> str:
     return url if url and re.match(r"^https?://", url, re.I) else "#"
 
 
-def _environment(tz: str) -> tuple[jinja2.Environment, jinja2.Environment]:
+def _environment(tz: str, now: datetime) -> tuple[jinja2.Environment, jinja2.Environment]:
+    """The text and HTML environments; dates are shown in ``tz``, with their year when it is not the year of
+    ``now`` (the digest's end): a feed's archive dates from years ago must not read as this week's."""
     zone = ZoneInfo(tz)
+    year = now.astimezone(zone).year
 
     def localtime(dt: datetime) -> str:
-        return dt.astimezone(zone).strftime("%a %d %b %H:%M %Z")
+        local = dt.astimezone(zone)
+        return local.strftime("%a %d %b %H:%M %Z" if local.year == year else "%a %d %b %Y %H:%M %Z")
 
     def wrap(text: str, width: int = 76, indent: str = "") -> str:
         return "\n".join(textwrap.wrap(text, width=width, initial_indent=indent, subsequent_indent=indent))
@@ -60,14 +64,14 @@ def window_text(d: Digest) -> str:
 
 
 def render_text(d: Digest) -> str:
-    text_env, _ = _environment(d.timezone)
+    text_env, _ = _environment(d.timezone, d.window_end)
     return text_env.get_template("digest.txt.j2").render(
         digest=d, subject=header_safe(d.subject()), window=window_text(d), version=__version__
     )
 
 
 def render_html(d: Digest) -> str:
-    _, html_env = _environment(d.timezone)
+    _, html_env = _environment(d.timezone, d.window_end)
     return html_env.get_template("digest.html.j2").render(
         digest=d, subject=header_safe(d.subject()), window=window_text(d), version=__version__
     )

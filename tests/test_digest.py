@@ -554,6 +554,10 @@ def test_max_age_keeps_a_feeds_archive_out_of_the_digest(tmp_path):
         titles = [e.title for s in d.sections for e in s.entries]
         assert titles == expected if isinstance(expected, list) else len(titles) == expected, titles
         assert store.execute("SELECT count(*) FROM item_topics").fetchone()[0] == 2  # both stored and tagged
+        if not extra:  # shown, the archive's report says its year: it is no news of this week
+            text = render_text(d)
+            assert re.search(r"· Thu 16 May 2019 1\d:00 \w+\n", text), text  # in digest.timezone
+            assert re.search(r"· \w{3} \d\d \w{3} \d\d:\d\d \w+\n", text), text  # this year's: no year
         store.close()
 
 
