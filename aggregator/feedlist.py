@@ -302,8 +302,18 @@ def _walk(node: ET.Element, folders: list[str], report: OpmlReport) -> None:
         name = _get(a, "title") or _get(a, "text")
         if url:
             _add_spec(report, url.strip(), name, folders + _categories(_get(a, "category")))
+        elif child.find("outline") is None and (page := _get(a, "htmlUrl") or _get(a, "url")):
+            report.problems.append(_not_a_feed(name, page.strip()))
         else:
             _walk(child, folders + [name] if name else folders, report)
+
+
+def _not_a_feed(name: str | None, page: str) -> str:
+    """What to say of an outline that names a web page (htmlUrl, or a link's url) and no feed."""
+    return (
+        f"{html.unescape(name).strip() + ': ' if name else ''}{page} is listed as a page, not as a feed"
+        f" (`aggregator feeds add {page}` finds the feed)"
+    )
 
 
 def _categories(value: str | None) -> list[str]:
@@ -363,6 +373,8 @@ def _scan(text: str, where: str) -> OpmlReport:
                 folders.append("")
         elif "xmlurl" in body.lower():
             report.problems.append(f"{where}:{line}: an outline with an unreadable xmlUrl")
+        elif selfclose and (page := _get(attrs, "htmlUrl") or _get(attrs, "url")):
+            report.problems.append(_not_a_feed(name, page.strip()))
         elif not selfclose:
             folders.append(name or "")
     if not report.feeds and not report.problems:

@@ -37,13 +37,15 @@ def test_lenient_opml_recovers_ampersands_and_quotes():
 
 
 def test_opml_as_other_exporters_write_it():
-    """Latin-1 with a declaration, attribute names in other cases, feed:// URLs, a link outline."""
+    """Latin-1 with a declaration, attribute names in other cases, feed:// URLs, a link outline and a site
+    without its feed's address (both reported, with how to add them: `feeds add` finds a page's feed)."""
     latin = (
         '<?xml version="1.0" encoding="ISO-8859-1"?><opml version="1.1"><body><outline text="Presse"'
         ' title="Presse"><outline TEXT="Le Monde diplomatique" xmlURL="https://monde.example/rss"/>'
         '<outline text="Caf\u00e9 tech" type="rss" xmlurl="feed://cafe.example/feed"/>'
         '<outline text="Secure" xmlUrl="feed:https://secure.example/atom.xml"/>'
         '<outline text="Just a page" type="link" url="https://page.example/"/>'
+        '<outline text="A site" htmlUrl="https://site.example/"/>'
         "</outline></body></opml>"
     ).encode("latin-1")
     report = read_opml(latin, "latin.opml")
@@ -52,11 +54,16 @@ def test_opml_as_other_exporters_write_it():
         ("http://cafe.example/feed", "Caf\u00e9 tech", ("Presse",)),
         ("https://secure.example/atom.xml", "Secure", ("Presse",)),
     ]
-    assert not report.problems
+    assert [p.split(" (")[0] for p in report.problems] == [
+        "Just a page: https://page.example/ is listed as a page, not as a feed",
+        "A site: https://site.example/ is listed as a page, not as a feed",
+    ]
+    assert "`aggregator feeds add https://site.example/` finds the feed" in report.problems[1]
     # the same, broken (an unescaped &), goes through the lenient paths with its encoding understood
     broken = latin.replace(b'Presse"', b'Presse & Co"')
     report = read_opml(broken, "broken.opml")
     assert [f.title for f in report.feeds][1] == "Caf\u00e9 tech" and report.feeds[0].tags == ("Presse & Co",)
+    assert len(report.problems) == 2 and report.problems[1].startswith("A site: https://site.example/")
     # saved by Windows tools: UTF-16 with a byte-order mark, and windows-1252 under a prolog saying UTF-8
     text = broken.decode("latin-1").replace("Caf\u00e9", "Caf\u00e9 \u201cnews\u201d")
     for data in (
