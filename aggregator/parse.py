@@ -91,6 +91,8 @@ def _parsed(d: Any, body: bytes, url: str, content_type: str | None, keys: Seque
     if not raw_entries and (not d.get("version") or (d.get("bozo") and not feed.get("title"))):
         exc = d.get("bozo_exception")
         what = _one_line(f"{type(exc).__name__}: {exc}") if exc else "no feed version and no entries"
+        if not body.strip():
+            what = "the server sent an empty answer"
         head = body[:16384].lower()
         page = (content_type and "html" in content_type.lower()) or b"<html" in head
         blocked = bool(page) and is_bot_check(body)
@@ -468,7 +470,11 @@ def _parse_json_feed(body: bytes, url: str, content_type: str | None = None) -> 
     except (UnicodeError, LookupError, json.JSONDecodeError) as e:
         raise ParseError(f"{url}: invalid JSON: {e}") from e
     if not isinstance(doc, dict) or not str(doc.get("version", "")).startswith("https://jsonfeed.org/version/"):
-        raise ParseError(f"{url}: JSON document is not a JSON Feed (no jsonfeed.org version)")
+        raise ParseError(
+            f"{url}: JSON document is not a JSON Feed (no jsonfeed.org version): "
+            f"{_one_line(body[:120].decode('utf-8', 'replace'))}; check that the URL is the feed's own "
+            "(an API's error answer is retried later)"
+        )
     items = doc.get("items")
     if not isinstance(items, list):
         raise ParseError(f"{url}: JSON Feed has no items array")
