@@ -20,7 +20,7 @@ from typing import Any
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
-from aggregator.errors import ConfigError
+from aggregator.errors import ConfigError, spelling_hint
 from aggregator.models import FeedSpec
 
 CONFIG_ENV = "AGGREGATOR_CONFIG"
@@ -432,12 +432,16 @@ def load_settings(config_dir: Path) -> Settings:
     for table, body in data.items():
         if isinstance(body, dict):
             if table not in _KNOWN_TABLES:
-                raise ConfigError(f"{where}: [{table}]: unknown table", hint="check the spelling")
+                hint = spelling_hint(table, _KNOWN_TABLES, "check the spelling")
+                raise ConfigError(f"{where}: [{table}]: unknown table", hint=hint)
             for key in body:
                 if f"{table}.{key}" not in known:
-                    raise ConfigError(f"{where}: {table}.{key}: unknown setting", hint="check the spelling")
+                    hint = spelling_hint(f"{table}.{key}", known, "check the spelling")
+                    raise ConfigError(f"{where}: {table}.{key}: unknown setting", hint=hint)
         elif table not in known:
-            raise ConfigError(f"{where}: {table}: unknown setting", hint="check the spelling")
+            raise ConfigError(
+                f"{where}: {table}: unknown setting", hint=spelling_hint(table, known, "check the spelling")
+            )
     values: dict[str, Any] = {}
     for key, default, parser in SETTINGS:
         present, raw = _lookup(data, key)
@@ -578,7 +582,9 @@ def load_feeds(config_dir: Path) -> list[FeedSpec]:
         at = f"{where}: feed #{n}"
         extra = set(raw) - {"url", "title", "interval", "tags"}
         if extra:
-            raise ConfigError(f"{at}: {sorted(extra)[0]}: unknown key", hint="keys: url, title, interval, tags")
+            key = sorted(extra)[0]
+            keys = ("url", "title", "interval", "tags")
+            raise ConfigError(f"{at}: {key}: unknown key", hint=spelling_hint(key, keys, "keys: " + ", ".join(keys)))
         url = raw.get("url")
         if not isinstance(url, str) or not url.strip():
             raise ConfigError(f"{at}: url: expected a URL or path, got {_describe(url)}")

@@ -16,7 +16,9 @@ Every error may carry a ``hint``: what the user should do about it.
 
 from __future__ import annotations
 
+import difflib
 import re
+from collections.abc import Iterable
 
 # user:password@ in a URL (a feed behind HTTP Basic auth, given as https://user:password@host/feed)
 _PASSWORD_IN_URL = re.compile(r"(?<=://)([^/\s:@]*):([^/\s@]+)@")
@@ -29,6 +31,20 @@ def without_subject(error: str, subject: str) -> str:
         if error.startswith(subject + sep) and len(error) > len(subject) + len(sep):
             return error[len(subject) + len(sep) :]
     return error
+
+
+def spelling_hint(word: str, known: Iterable[str], otherwise: str) -> str:
+    """The hint for an unknown key: the known one it is a misspelling of ("did you mean interval?"), or
+    the dotted one it is the last part of (``timezone`` for ``digest.timezone``), else ``otherwise``."""
+    last = {k.rsplit(".", 1)[-1].lower(): k for k in known if "." in k}
+    match = last.get(word.rsplit(".", 1)[-1].lower())  # a setting written in another table, or outside its own
+    if match is None:
+        by_name = {k.lower(): k for k in known} | {name: k for name, k in last.items() if name not in known}
+        close = difflib.get_close_matches(word.lower(), list(by_name), n=1, cutoff=0.7)
+        if not close:
+            return otherwise
+        match = by_name[close[0]]
+    return f"did you mean {match}? ({otherwise})" if otherwise != "check the spelling" else f"did you mean {match}?"
 
 
 def redact(text: str) -> str:

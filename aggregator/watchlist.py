@@ -28,7 +28,7 @@ import tomlkit
 import tomlkit.exceptions
 
 from aggregator.config import display_path, read_config_text, read_toml, replace_config_file
-from aggregator.errors import ConfigError, QuerySyntaxError
+from aggregator.errors import ConfigError, QuerySyntaxError, spelling_hint
 from aggregator.query import Node, caret, parse
 
 _SLUG = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}$")
@@ -143,7 +143,9 @@ def _topic(
     at = f"{where}: topic {tid}"
     extra = set(raw) - _TOPIC_KEYS
     if extra:
-        raise ConfigError(f"{at}: {sorted(extra)[0]}: unknown key", hint="keys: " + ", ".join(sorted(_TOPIC_KEYS)))
+        key = sorted(extra)[0]
+        hint = spelling_hint(key, sorted(_TOPIC_KEYS), "keys: " + ", ".join(sorted(_TOPIC_KEYS)))
+        raise ConfigError(f"{at}: {key}: unknown key", hint=hint)
     name = raw.get("name")
     if not isinstance(name, str) or not name.strip():
         raise ConfigError(f"{at}: name: expected a non-empty string, got {name!r}")

@@ -7,6 +7,7 @@ from conftest import write_config
 
 from aggregator.config import load_feeds, load_settings
 from aggregator.errors import ConfigError
+from aggregator.watchlist import load_watchlist
 
 CASES = [
     ('[digest]\ntime = "7h"\n', 'aggregator.toml: digest.time: expected "HH:MM" (24-hour clock), or "7am"'),
@@ -83,6 +84,26 @@ def test_feed_errors_are_one_line(tmp_path, text, expected):
     with pytest.raises(ConfigError) as e:
         load_feeds(cfg)
     assert expected in str(e.value) and "feeds.toml" in str(e.value) and "\n" not in str(e.value)
+
+
+@pytest.mark.parametrize(
+    ("file", "text", "hint"),
+    [
+        ("aggregator.toml", '[digest]\ntiem = "07:00"\n', "did you mean digest.time?"),
+        ("aggregator.toml", '[smpt]\nhost = "x"\n', "did you mean smtp?"),
+        ("aggregator.toml", 'timezone = "UTC"\n', "did you mean digest.timezone?"),  # outside its table
+        ("aggregator.toml", '[digest]\nhost = "x"\n', "did you mean smtp.host?"),  # in another table
+        ("aggregator.toml", "colour = 1\n", "check the spelling"),  # nothing like it
+        ("feeds.toml", '[[feed]]\nurl = "https://a.example/f"\nintervall = "5m"\n', "did you mean interval?"),
+        ("watchlist.toml", '[[topic]]\nid = "a"\nname = "A"\nqeury = "y"\n', "did you mean query?"),
+    ],
+)
+def test_a_misspelt_key_is_named_with_the_one_meant(tmp_path, file, text, hint):
+    cfg = write_config(tmp_path, [])
+    (cfg / file).write_text(text)
+    with pytest.raises(ConfigError) as e:
+        {"aggregator.toml": load_settings, "feeds.toml": load_feeds, "watchlist.toml": load_watchlist}[file](cfg)
+    assert e.value.hint is not None and e.value.hint.startswith(hint), e.value.hint
 
 
 def test_defaults_and_data_dir_resolution(tmp_path, monkeypatch):
