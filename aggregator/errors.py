@@ -36,6 +36,7 @@ def without_subject(error: str, subject: str) -> str:
 def spelling_hint(word: str, known: Iterable[str], otherwise: str) -> str:
     """The hint for an unknown key: the known one it is a misspelling of ("did you mean interval?"), or
     the dotted one it is the last part of (``timezone`` for ``digest.timezone``), else ``otherwise``."""
+    known = list(known)
     last = {k.rsplit(".", 1)[-1].lower(): k for k in known if "." in k}
     match = last.get(word.rsplit(".", 1)[-1].lower())  # a setting written in another table, or outside its own
     if match is None:
@@ -44,7 +45,7 @@ def spelling_hint(word: str, known: Iterable[str], otherwise: str) -> str:
         if not close:
             return otherwise
         match = by_name[close[0]]
-    return f"did you mean {match}? ({otherwise})" if otherwise != "check the spelling" else f"did you mean {match}?"
+    return f"did you mean {match}?"
 
 
 def redact(text: str) -> str:
