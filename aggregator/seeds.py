@@ -220,8 +220,8 @@ _HEADER_KEYS = {
     **dict.fromkeys(
         ("date", "sent", "datum", "gesendet", "envoyé", "envoye", "fecha", "enviado", "data", "verzonden"), "date"
     ),
-    **dict.fromkeys(("from", "von", "de", "van", "da", "to", "an", "à", "a", "para", "aan", "cc", "bcc"), "other"),
-    **dict.fromkeys(("reply-to", "kopie", "cci", "cco"), "other"),
+    **dict.fromkeys(("from", "von", "de", "van", "da"), "from"),
+    **dict.fromkeys(("to", "an", "à", "a", "para", "aan", "cc", "bcc", "reply-to", "kopie", "cci", "cco"), "other"),
 }
 # "Fwd:", "Fw:", "Re:" and their translations (TR, WG, RV, ENC, Doorst, VS, VB, AW, SV, Antw), even repeated
 _REPLY_PREFIX = re.compile(r"^\s*(?:(?:fwd?|fw|tr|wg|rv|enc|doorst|vs|vb|re|aw|sv|antw)\s*(?:\[\d+\])?\s*:\s*)+", re.I)
@@ -229,13 +229,15 @@ _REPLY_PREFIX = re.compile(r"^\s*(?:(?:fwd?|fw|tr|wg|rv|enc|doorst|vs|vb|re|aw|s
 
 def _forwarded(lines: list[str]) -> tuple[dict[str, str], int]:
     """The forwarded message's headers (subject, date) and the index of the line where its text starts, when
-    ``lines`` hold a forwarded header block (a mark, then a From: or Subject: line among header lines);
-    else ({}, 0): the text is the mail's own."""
+    ``lines`` hold a forwarded header block: a mark, then header lines (a From: or Subject: among them), or,
+    as Outlook's HTML writes it with only a rule above, From:, Sent: and Subject: lines in a row; else ({}, 0):
+    the text is the mail's own."""
     for i, line in enumerate(lines):
-        if not _FORWARD_MARK.match(line):
+        marked = bool(_FORWARD_MARK.match(line))
+        if not marked and not ((m := _HEADER_LINE.match(line)) and _HEADER_KEYS.get(m.group(1).lower()) == "from"):
             continue
         headers: dict[str, str] = {}
-        j = i + 1
+        j = i + 1 if marked else i
         while j < len(lines) and (not lines[j].strip() and not headers):
             j += 1  # blank lines between the mark and the headers
         while j < len(lines) and (m := _HEADER_LINE.match(lines[j])):
@@ -244,8 +246,9 @@ def _forwarded(lines: list[str]) -> tuple[dict[str, str], int]:
                 break
             headers.setdefault(key, m.group(2).strip())
             j += 1
-        if headers.keys() - {"date"}:  # a mark followed by a mail's headers, not a rule in the text
-            return {k: v for k, v in headers.items() if k != "other" and v}, j
+        # after a mark, any of a mail's headers (not a rule in the text); unmarked, a whole header block
+        if headers.keys() - {"date"} if marked else {"from", "date", "subject"} <= headers.keys():
+            return {k: v for k, v in headers.items() if k in ("subject", "date") and v}, j
     return {}, 0
 
 

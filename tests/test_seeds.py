@@ -529,8 +529,8 @@ def test_a_newsletter_saved_from_the_mail_client_is_a_seed(tmp_path):
 
 def test_a_forwarded_newsletter_is_the_newsletter_it_forwards(tmp_path):
     """Newsletters reach the seeds folder forwarded: inline by Gmail (HTML and plain parts, the forwarded header
-    block split by <br>s), by Outlook in German (a rule of underscores, "Von:", "Betreff:"), or as an attached
-    message. The seed is the newsletter: its subject without "Fwd:"/"WG:", its date, its text without the
+    block split by <br>s), by Outlook in German (a rule of underscores in the plain part, a bordered block in the
+    HTML one: "Von:", "Betreff:"), or as an attached message. The seed is the newsletter: its subject without "Fwd:"/"WG:", its date, its text without the
     forwarder's note and the header block."""
     from email.message import EmailMessage
 
@@ -567,6 +567,13 @@ def test_a_forwarded_newsletter_is_the_newsletter_it_forwards(tmp_path):
     outlook.set_content(
         "Siehe unten.\n\n________________________________\nVon: China Briefing <news@brief.example>\n"
         "Gesendet: Montag, 23. November 2026 07:00\nAn: Ich\nBetreff: US opens review of Alibaba Cloud\n\n" + body
+    )
+    outlook.add_alternative(  # Outlook's HTML: no mark, a rule (a border) above From:, Sent:, To:, Subject:
+        "<div class=WordSection1><p class=MsoNormal>Siehe unten.</p><div style='border:none;border-top:solid "
+        "#E1E1E1 1.0pt'><p class=MsoNormal><b>Von:</b> China Briefing &lt;news@brief.example&gt;<br><b>Gesendet:"
+        "</b> Montag, 23. November 2026 07:00<br><b>An:</b> Ich<br><b>Betreff:</b> US opens review of Alibaba "
+        f"Cloud</p></div><p class=MsoNormal>{body}</p></div>",
+        subtype="html",
     )
     newsletter = EmailMessage()
     newsletter["Subject"] = "China Briefing: US opens review of Alibaba Cloud"
