@@ -646,6 +646,9 @@ def decide(
             story_similarity=round(sim, 3),
             story_reason=reason,
         )
+    if (no_text or boilerplate) and len(words(title)) < HEADLINE_WORDS:
+        # a short headline alone ("Morning Briefing", "Live updates") is every outlet's: no story's evidence
+        return DedupDecision(level="new", reason=BOILERPLATE if boilerplate else None, story_reason=SHORT_ALONE)
     if boilerplate:  # the shared text says nothing about the story: compare titles only
         return replace(_story({} if series else story_terms(title, ""), when, stories, th, series), reason=BOILERPLATE)
     return _story(terms, when, stories, th, series)
@@ -693,6 +696,7 @@ def moved_on(title: str, when: datetime, old_title: str, old_when: datetime | No
     )
 
 
+SHORT_ALONE = f"first item of the story: a headline of under {HEADLINE_WORDS} words and no text tells no story"
 SERIES = "its headline is the feed's recurring one (a newsletter's, a column's): its text alone compared"
 
 

@@ -482,14 +482,15 @@ def test_a_feeds_recurring_short_headline_joins_no_story_by_itself(tmp_path):
     assert len({rows[f"w{n}"]["story_id"] for n in range(3)}) == 3
     assert rows["m0"]["story_id"] == rows["s1"]["story_id"]  # its text is the strike's
     assert rows["v1"]["story_id"] == rows["v2"]["story_id"] == rows["s1"]["story_id"]
-    assert "recurring" in rows["m1"]["story_reason"] and "recurring" in rows["w2"]["story_reason"]
+    assert "recurring" in rows["m1"]["story_reason"] and "tells no story" in rows["w2"]["story_reason"]
     # after a restart (the story index rebuilt from the database), the issues are indexed without their
-    # headline still: another newsletter's first "Morning Briefing" is no part of their stories
+    # headline still: another newsletter's first "Morning Briefing" (a greeting for its text) is no part of theirs
     store.close()
     store, restarted = _pipeline(tmp_path)
     when = T0 + timedelta(days=3, hours=1)
     with store.transaction():
-        restarted.ingest(_item("gazette", "g0", "Morning Briefing", "", when, when), when, report)
+        other = "Good morning, readers."
+        restarted.ingest(_item("gazette", "g0", "Morning Briefing", other, when, when), when, report)
         restarted.ingest(_item("column", "w3", "Weekly links", "", when, when), when, report)
     stories = [r["story_id"] for r in store.execute("SELECT story_id FROM items")]
     assert len(set(stories)) == len(stories) - 3  # the strike's three other reports are still all it shares
@@ -497,8 +498,8 @@ def test_a_feeds_recurring_short_headline_joins_no_story_by_itself(tmp_path):
 
 def test_a_short_or_missing_headline_alone_makes_no_copy(tmp_path):
     """Headlines without text in different feeds: a short one ("Morning Briefing": each outlet's own) and the
-    placeholder of an entry with neither title nor text (an image post) identify no article; the same long
-    headline is a copy within the story window only."""
+    placeholder of an entry with neither title nor text (an image post) identify no article, nor story; the
+    same long headline is a copy within the story window only."""
     store, pipe = _pipeline(tmp_path)
     report = CycleReport()
     headline = "US adds 36 Chinese companies to trade blacklist over chip concerns"
@@ -514,6 +515,8 @@ def test_a_short_or_missing_headline_alone_makes_no_copy(tmp_path):
     assert sum(r["dup_level"] == "near-duplicate" for r in rows) == 2  # the wire headline in axios and ft
     images = [r["story_id"] for r in rows if r["guid"] == "image"]
     assert len(set(images)) == 3  # three image posts are not one story either
+    briefs = [r["story_id"] for r in rows if r["guid"] == "brief"]
+    assert len(set(briefs)) == 3  # nor three outlets' "Morning Briefing": a short headline alone tells no story
 
 
 def test_a_publishers_boilerplate_under_every_article_makes_no_copy(tmp_path):

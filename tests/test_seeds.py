@@ -530,8 +530,8 @@ def test_a_newsletter_saved_from_the_mail_client_is_a_seed(tmp_path):
 def test_a_forwarded_newsletter_is_the_newsletter_it_forwards(tmp_path):
     """Newsletters reach the seeds folder forwarded: inline by Gmail (HTML and plain parts, the forwarded header
     block split by <br>s), by Outlook in German (a rule of underscores in the plain part, a bordered block in the
-    HTML one: "Von:", "Betreff:"), or as an attached message. The seed is the newsletter: its subject without "Fwd:"/"WG:", its date, its text without the
-    forwarder's note and the header block."""
+    HTML one: "Von:", "Betreff:"), or as an attached message. The seed is the newsletter: its subject without
+    "Fwd:"/"WG:", its date, its text without the forwarder's note and the header block."""
     from email.message import EmailMessage
 
     body = (
