@@ -36,6 +36,8 @@ from aggregator.tag import CompiledTopic, Doc, tag
 from aggregator.watchlist import Watchlist
 
 log = logging.getLogger("aggregator.poll")
+# what the story index reads of a stored item
+_INDEXED = "id, title, summary, story_id, coalesce(published, fetched_at) AS t, fetched_at, feed_url, source"
 WARM_ITEMS = 5000  # recent items read at start to rebuild document frequencies
 SHINGLE_CACHE = 500  # recent items whose shingles stay in memory
 TAG_CHARS = 1000  # of an item's text, the opening that tagging reads (its lede: about 160 words of English)
@@ -100,6 +102,8 @@ class Pipeline:
         self.limits = fetch_limits(settings)
         self.stories = dedup.StoryIndex(self.th.window)
         self._shingles: dict[int, frozenset[int]] = {}
+        self._last_item = 0  # the newest item and seed the story index has read (see _catch_up)
+        self._last_seed = 0
         self._seed_urls: dict[str, Any] | None = None  # canonical URL -> seed row, built when first needed
         self._warm(now or datetime.now(UTC))
         self.watchlist = watchlist
@@ -112,12 +116,17 @@ class Pipeline:
         document frequencies from the window and the last WARM_ITEMS items. Each item is tokenised once."""
         horizon = iso(self.stories.horizon(now))
         rows = self.store.execute(
-            "SELECT id, title, summary, story_id, coalesce(published, fetched_at) AS t, fetched_at, feed_url, source "
-            "FROM items "
+            f"SELECT {_INDEXED} FROM items "
             "WHERE id IN (SELECT id FROM items ORDER BY id DESC LIMIT ?) OR coalesce(published, fetched_at) >= ? "
             "OR fetched_at >= ? ORDER BY id",
             (WARM_ITEMS, horizon, horizon),
         ).fetchall()
+        self._index_rows(rows, now)
+        self._index_seeds(self.store.seeds())
+
+    def _index_rows(self, rows: list[Any], now: datetime) -> None:
+        """Stored items into the story index: those within its horizon indexed, the older ones counted."""
+        horizon = iso(self.stories.horizon(now)) or ""
         short_titles: set[tuple[str, str, tuple[str, ...]]] = set()  # (feed, source, headline) seen so far
         for row in rows:
             title = own_words(row["title"])
@@ -134,8 +143,26 @@ class Pipeline:
                 )
             else:
                 self.stories.count(terms)
-        for seed in self.store.seeds():
+            self._last_item = max(self._last_item, row["id"])
+
+    def _index_seeds(self, seeds: list[Any]) -> None:
+        for seed in seeds:
             self.stories.add(-seed["id"], seed["story_id"], None, dedup.story_terms(seed["title"], seed["text"]))
+            self._last_seed = max(self._last_seed, seed["id"])
+
+    def _catch_up(self, now: datetime) -> None:
+        """Index the items and seeds that another process stored since this index last read the database
+        (`poll --once` or `seeds import` beside the running daemon): without them, the daemon's next reports
+        of those stories would start stories of their own. Called with the write lock held (in a write
+        transaction), so that nothing is stored between this read and this process's own writes."""
+        rows = self.store.execute(
+            f"SELECT {_INDEXED} FROM items WHERE id > ? ORDER BY id", (self._last_item,)
+        ).fetchall()
+        if rows:
+            self._index_rows(rows, now)
+        seeds = self.store.execute("SELECT * FROM seeds WHERE id > ? ORDER BY id", (self._last_seed,)).fetchall()
+        if seeds:
+            self._index_seeds(seeds)
 
     def compile(self, watchlist: Watchlist) -> tuple[CompiledTopic, ...]:
         for warning in watchlist.warnings:
@@ -210,6 +237,7 @@ class Pipeline:
                     self.store.add_bands(-seed_id, dedup.band_keys(seed.title, seed.text))
                     self.store.set_seed_topics(seed_id, self.tag_text(seed.title, seed.text))
                     self.stories.add(-seed_id, story_id, None, dedup.story_terms(seed.title, seed.text))
+                    self._last_seed = max(self._last_seed, seed_id)
             done.append((seed, changed))
         if problems is not None:
             problems.extend(
@@ -374,6 +402,7 @@ class Pipeline:
         )
 
     def _process(self, state: FeedState, result: FetchResult, now: datetime, report: CycleReport) -> None:
+        self._catch_up(now)
         if not result.ok:
             self._fail(
                 state,
@@ -563,6 +592,7 @@ class Pipeline:
         self.store.add_bands(item_id, keys)
         self._remember_shingles(item_id, sh)
         self.stories.add(item_id, story_id, item.published or item.fetched_at, terms, seen=item.fetched_at)
+        self._last_item = max(self._last_item, item_id)
         return item_id
 
     def _earliest_first(self, item: Item, item_id: int, decision: DedupDecision) -> None:

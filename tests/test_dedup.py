@@ -3,13 +3,14 @@ item with the level and story expected), and URL canonicalisation (examples and 
 
 from __future__ import annotations
 
+import asyncio
 import json
 import subprocess
 import sys
 from datetime import UTC, datetime, timedelta
 from urllib.parse import parse_qsl, urlsplit
 
-from conftest import FIXTURES, ROOT, write_config
+from conftest import FIXTURES, ROOT, rss, write_config
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
@@ -494,6 +495,77 @@ def test_a_feeds_recurring_short_headline_joins_no_story_by_itself(tmp_path):
         restarted.ingest(_item("column", "w3", "Weekly links", "", when, when), when, report)
     stories = [r["story_id"] for r in store.execute("SELECT story_id FROM items")]
     assert len(set(stories)) == len(stories) - 3  # the strike's three other reports are still all it shares
+
+
+def test_the_daemon_sees_the_items_a_poll_beside_it_stored(tmp_path):
+    """`poll --once` run while the daemon runs stores items the daemon's story index has not read: the
+    daemon reads them before storing its own (in its write transaction), so its next report of their story
+    joins it, and a seed imported by another process counts too."""
+    from email.utils import format_datetime
+
+    from aggregator.config import load_feeds
+
+    now = datetime.now(UTC)
+    wire, paper = tmp_path / "wire.xml", tmp_path / "paper.xml"
+    wire.write_bytes(
+        rss(
+            [
+                {
+                    "guid": "w1",
+                    "title": "US adds 27 Chinese firms to Entity List over military ties",
+                    "link": "https://wire.example/entity-list",
+                    "description": "The Commerce Department added 27 Chinese companies to the Entity List on "
+                    "Thursday, including two suppliers to Huawei, citing support for military modernisation.",
+                    "pubDate": format_datetime(now - timedelta(hours=2), usegmt=True),
+                }
+            ]
+        )
+    )
+    paper.write_bytes(rss([]))
+    cfg = write_config(tmp_path, [wire.as_uri(), paper.as_uri()])
+    settings = load_settings(cfg)
+    daemon_store = Store(database_path(settings.data_dir))
+    daemon_store.sync_feeds(load_feeds(cfg), now)
+    daemon = Pipeline(daemon_store, settings, load_watchlist(cfg))  # started before the other poll
+    other_store = Store(database_path(settings.data_dir))
+    other = Pipeline(other_store, settings, load_watchlist(cfg))
+    asyncio.run(other.poll_once(force=True))
+    seed = tmp_path / "probe.txt"
+    seed.write_text(
+        "US reviews Alibaba cloud unit over national security risks\nPublished: Jan 19, 2022 06:19 PM\n\n"
+        "The Biden administration is reviewing Alibaba Group's cloud business to determine whether it poses a "
+        "risk to US national security, according to three people briefed on the matter."
+    )
+    other.import_seeds([seed], now)  # `seeds import` beside the daemon
+    other_store.close()
+    paper.write_bytes(
+        rss(
+            [
+                {
+                    "guid": "p1",
+                    "title": "Washington blacklists 27 Chinese companies, Huawei suppliers among them",
+                    "link": "https://paper.example/blacklist",
+                    "description": "Two Huawei suppliers are among 27 Chinese companies the US put on its Entity "
+                    "List, a trade blacklist, over ties to China's military.",
+                    "pubDate": format_datetime(now - timedelta(hours=1), usegmt=True),
+                },
+                {
+                    "guid": "p2",
+                    "title": "Alibaba cloud business under US national security review",
+                    "link": "https://paper.example/alibaba",
+                    "description": "Officials are examining whether Alibaba's cloud unit could give Beijing access "
+                    "to American clients' data.",
+                    "pubDate": format_datetime(now - timedelta(hours=1), usegmt=True),
+                },
+            ]
+        )
+    )
+    asyncio.run(daemon.poll_once(force=True))
+    rows = {r["guid"]: r for r in daemon_store.execute("SELECT guid, story_id, dup_level FROM items")}
+    assert rows["p1"]["dup_level"] == "new"  # another article, not a copy: the story index decided
+    assert rows["p1"]["story_id"] == rows["w1"]["story_id"], dict(rows)
+    seed_story = daemon_store.execute("SELECT story_id FROM seeds").fetchone()["story_id"]
+    assert (rows["p2"]["dup_level"], rows["p2"]["story_id"]) == ("new", seed_story)
 
 
 def test_a_short_or_missing_headline_alone_makes_no_copy(tmp_path):
