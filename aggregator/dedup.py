@@ -646,7 +646,7 @@ def decide(
             story_similarity=round(sim, 3),
             story_reason=reason,
         )
-    if (no_text or boilerplate) and len(words(title)) < HEADLINE_WORDS:
+    if (no_text or boilerplate) and short_headline(title):
         # a short headline alone ("Morning Briefing", "Live updates") is every outlet's: no story's evidence
         return DedupDecision(level="new", reason=BOILERPLATE if boilerplate else None, story_reason=SHORT_ALONE)
     if boilerplate:  # the shared text says nothing about the story: compare titles only
@@ -700,16 +700,27 @@ SHORT_ALONE = f"first item of the story: a headline of under {HEADLINE_WORDS} wo
 SERIES = "its headline is the feed's recurring one (a newsletter's, a column's): its text alone compared"
 
 
+def short_headline(title: str) -> bool:
+    """A headline too short to be one article's own (fewer than HEADLINE_WORDS words): "Morning Briefing"."""
+    return len(words(title)) < HEADLINE_WORDS
+
+
+def series_key(feed_url: str | None, source: str | None, title: str) -> tuple[str, str, tuple[str, ...]] | None:
+    """What a feed's recurring headline is known by: the feed, the outlet it names, the headline's words; None
+    for a headline long enough to be one article's own, or none."""
+    head = words(title)
+    return (feed_url or "", fold(source or ""), head) if 0 < len(head) < HEADLINE_WORDS else None
+
+
 def recurring_title(title: str, near: list[NearCandidate], feed_url: str | None, source: str | None) -> bool:
-    """Whether the feed has published this very headline before, and it is too short to be one article's
-    own (fewer than HEADLINE_WORDS words): "Morning Briefing", "Weekly links", a forum's "Daily Discussion
-    Thread" name a series, not an event. In story similarity such a headline would join every issue to the
-    last one (and the next day's to both), so only its text is compared. A longer one again in the feed is
-    another piece on the same event (the article, then its video: "Montana becomes first state to ban
-    TikTok")."""
-    mine = words(title)
-    return 0 < len(mine) < HEADLINE_WORDS and any(
-        c.item_id is not None and _recurring(c, feed_url, source) and words(c.title) == mine for c in near
+    """Whether the feed has published this very short headline before (see series_key): "Morning Briefing",
+    "Weekly links", a forum's "Daily Discussion Thread" name a series, not an event. In story similarity such
+    a headline would join every issue to the last one (and the next day's to both), so only its text is
+    compared. A longer one again in the feed is another piece on the same event (the article, then its
+    video: "Montana becomes first state to ban TikTok")."""
+    key = series_key(feed_url, source, title)
+    return key is not None and any(
+        c.item_id is not None and series_key(c.feed_url, c.source, c.title) == key for c in near
     )
 
 
@@ -726,7 +737,7 @@ def _comparable_headlines(title: str, cand: NearCandidate, when: datetime, th: T
     """Whether two headlines can tell that they are one article's: both of HEADLINE_WORDS or more, and
     within the story window (a seed at any time): "Morning Briefing" is every outlet's, and a recurring
     headline ("Apple reports record quarterly revenue") is another article a year later."""
-    if len(words(title)) < HEADLINE_WORDS or len(words(cand.title)) < HEADLINE_WORDS:
+    if short_headline(title) or short_headline(cand.title):
         return False
     return cand.item_id is None or (cand.when is not None and abs(when - cand.when) <= th.window)
 

@@ -28,7 +28,7 @@ from aggregator.errors import ParseError, SeedError, StoreError, without_subject
 from aggregator.feedlist import discover_links, is_comments_feed, probe_feed
 from aggregator.fetch import Fetcher, FetchLimits
 from aggregator.models import DedupDecision, FetchResult, Item, ParsedFeed, Seed, TopicTag, own_words
-from aggregator.normalise import canonical_url, fold, html_to_text, normalise_entry, strip_boilerplate
+from aggregator.normalise import canonical_url, html_to_text, normalise_entry, strip_boilerplate
 from aggregator.parse import is_bot_check, parse_feed
 from aggregator.seeds import find_seed_files, read_seed
 from aggregator.store import FeedState, Store, database_error, from_iso, iso
@@ -127,15 +127,14 @@ class Pipeline:
     def _index_rows(self, rows: list[Any], now: datetime) -> None:
         """Stored items into the story index: those within its horizon indexed, the older ones counted."""
         horizon = iso(self.stories.horizon(now)) or ""
-        short_titles: set[tuple[str, str, tuple[str, ...]]] = set()  # (feed, source, headline) seen so far
+        series: set[tuple[str, str, tuple[str, ...]]] = set()  # the short headlines seen so far (series_key)
         for row in rows:
             title = own_words(row["title"])
-            head = dedup.words(title)
-            if 0 < len(head) < dedup.HEADLINE_WORDS:  # a feed's recurring headline is left out, as at ingest
-                key = (row["feed_url"], fold(row["source"] or ""), head)
-                if key in short_titles:
+            key = dedup.series_key(row["feed_url"], row["source"], title)
+            if key is not None:  # a feed's recurring headline is left out, as at ingest (recurring_title)
+                if key in series:
                     title = ""
-                short_titles.add(key)
+                series.add(key)
             terms = dedup.story_terms(title, row["summary"])
             if row["t"] >= horizon or row["fetched_at"] >= horizon:
                 self.stories.add(
