@@ -54,7 +54,11 @@ class Phrase:
     words: tuple[Term, ...]
 
     def __str__(self) -> str:
-        return '"' + " ".join(str(w).strip('"') for w in self.words) + '"'
+        out = ""
+        for w in (str(w).strip('"') for w in self.words):
+            # Chinese and Japanese are written without spaces: "实体清单", not "实 体 清 单"
+            out += w if not out or (has_cjk(out[-1]) and has_cjk(w[:1])) else " " + w
+        return f'"{out}"'
 
 
 @dataclass(frozen=True)

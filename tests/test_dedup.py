@@ -685,6 +685,8 @@ def test_chinese_copies_stories_and_topics(tmp_path):
     assert len({r["story_id"] for r in store.execute("SELECT story_id FROM items")}) == len(background) + 1
     tagged = {r["item_id"] for r in store.execute("SELECT item_id FROM item_topics WHERE topic = 'huawei-zh'")}
     assert tagged == {wire, copy, reply}
+    why = json.loads(store.execute("SELECT matched FROM item_topics WHERE item_id = ?", (wire,)).fetchone()[0])
+    assert 'title:"华为"' in why and 'title:"实体清单"' in why, why  # as the query wrote them, without spaces
 
 
 def test_a_short_excerpt_under_an_edited_headline_is_a_copy_under_an_unrelated_one_is_not():
