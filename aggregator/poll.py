@@ -401,7 +401,6 @@ class Pipeline:
         )
 
     def _process(self, state: FeedState, result: FetchResult, now: datetime, report: CycleReport) -> None:
-        self._catch_up(now)
         if not result.ok:
             self._fail(
                 state,
@@ -461,6 +460,8 @@ class Pipeline:
         unique = _unique_guids(items)
         present = {item.guid for item in unique} | {k[0] for k in kept if k and k[0]}
         failed: set[int] = set()
+        if unique:
+            self._catch_up(now)
         for n, item in enumerate(unique):
             try:
                 with self.store.savepoint():
