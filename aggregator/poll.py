@@ -146,8 +146,11 @@ class Pipeline:
 
     def _index_seeds(self, seeds: list[Any]) -> None:
         for seed in seeds:
-            self.stories.add(-seed["id"], seed["story_id"], None, dedup.story_terms(seed["title"], seed["text"]))
-            self._last_seed = max(self._last_seed, seed["id"])
+            self._index_seed(seed["id"], seed["story_id"], seed["title"], seed["text"])
+
+    def _index_seed(self, seed_id: int, story_id: int | None, title: str, text: str) -> None:
+        self.stories.add(-seed_id, story_id, None, dedup.story_terms(title, text))
+        self._last_seed = max(self._last_seed, seed_id)
 
     def _catch_up(self, now: datetime) -> None:
         """Index the items and seeds that another process stored since this index last read the database
@@ -235,8 +238,7 @@ class Pipeline:
                     self.store.execute("UPDATE seeds SET story_id = ? WHERE id = ?", (story_id, seed_id))
                     self.store.add_bands(-seed_id, dedup.band_keys(seed.title, seed.text))
                     self.store.set_seed_topics(seed_id, self.tag_text(seed.title, seed.text))
-                    self.stories.add(-seed_id, story_id, None, dedup.story_terms(seed.title, seed.text))
-                    self._last_seed = max(self._last_seed, seed_id)
+                    self._index_seed(seed_id, story_id, seed.title, seed.text)
             done.append((seed, changed))
         if problems is not None:
             problems.extend(
@@ -648,7 +650,6 @@ class Pipeline:
         keys, story terms) so that storing it needs no second pass. ``present``: as for ingest."""
         when = item.published or item.fetched_at
         title = own_words(item.title)  # an untitled item without text: nothing to compare
-        terms = dedup.story_terms(title, item.summary)
         key = _article_key(item.canonical_url)
         # within its own feed, an item's URL was matched by ingest (_reissued), which knows that entries
         # sharing a URL in one document are separate entries
@@ -659,8 +660,7 @@ class Pipeline:
         seed = self._seed_at(key) if same is None else None
         near = [] if same or seed else self._near_candidates(keys, dedup.title_key(title))
         series = dedup.recurring_title(title, near, item.feed_url, item.source)
-        if series:
-            terms = dedup.story_terms("", item.summary)
+        terms = dedup.story_terms("" if series else title, item.summary)  # a series' headline tells no story
         decision = dedup.decide(
             title=title,
             text=item.summary,
