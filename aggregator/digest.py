@@ -3,7 +3,8 @@
 Rules:
   - one section per topic, in watchlist order; topics with no story are left out;
   - one entry per story: its headline item is the highest-scored original (not a duplicate) of
-    the story carrying the topic, else its earliest item; entries ranked by score, then time;
+    the story carrying the topic, one with a title of its own before a post whose title is made from
+    its text; entries ranked by the story's best score, then time;
   - "also reported by": the other sources of the story (near-duplicates and same-story items);
   - a story whose seed is known is marked as a follow-up of that seed;
   - a topic whose new-story count today is at least twice its 7-day average (and >= 3) spikes;
@@ -14,6 +15,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
@@ -23,7 +25,7 @@ from zoneinfo import ZoneInfo
 
 from aggregator.dedup import words
 from aggregator.errors import redact, without_subject
-from aggregator.normalise import clean_link, is_photo_caption
+from aggregator.normalise import clean_link, is_photo_caption, title_is_made
 
 SNIPPET = 250
 
@@ -104,8 +106,21 @@ class Digest:
         return f"Digest {day}: {n} stor{'y' if n == 1 else 'ies'} on {t} topic{'' if t == 1 else 's'}"
 
 
+_BARE_LINK = re.compile(r"\bhttps?://\S")
+_LINK_LABEL = re.compile(r"\s+[^.!?:]{1,40}:$")  # "Subscribe:", "Read the report:"
+_AFTER_SENTENCE = re.compile(r"(?:[.!?…:]|#[^\s#]+)$")  # a link of its own, not one a sentence runs through
+_HASHTAGS = re.compile(r"(?:\s+#[^\s#]+)+$")
+
+
 def snippet(text: str, limit: int = SNIPPET) -> str:
+    """The text's opening, cut between words. A video's or post's trailer goes: the channel's links
+    ("Subscribe: https://..."), from the first link that stands on its own after a sentence or two, and
+    the hashtags that end it."""
     text = " ".join(text.split())
+    if (m := _BARE_LINK.search(text, 60)) is not None and _AFTER_SENTENCE.search(head := text[: m.start()].rstrip()):
+        text = _LINK_LABEL.sub("", head)
+    if len(stripped := _HASHTAGS.sub("", text)) >= 40:
+        text = stripped
     if len(text) <= limit:
         return text
     cut = text[:limit].rsplit(" ", 1)[0].rstrip(",;:.-–")
@@ -208,7 +223,10 @@ def _entry(
         earlier = [s for s in sources if (fetched := _dt(s["fetched_at"])) is not None and fetched < start]
         sources = [s for s in sources if s not in earlier]
     originals = [m for m in members if m["dup_level"] == "new"] or list(members)
-    head = max(originals, key=lambda m: (m["score"], -(m["id"])))
+    score = max(m["score"] for m in originals)
+    # the headline: an outlet's own over one made from a post's first words (Mastodon, Bluesky)
+    titled = [m for m in originals if not title_is_made(m["title"], m["summary"] or "")] or originals
+    head = max(titled, key=lambda m: (m["score"], -(m["id"])))
     if not (head["summary"] or "").strip():  # a headline alone (a news aggregator's entry): show a copy with text
         copies = [m for m in members if "duplicate_of" in m.keys() and m["duplicate_of"] == head["id"]]
         head = next((m for m in copies if (m["summary"] or "").strip()), head)
@@ -232,7 +250,7 @@ def _entry(
         source=head["feed_title"] or "",
         when=when,
         snippet=snippet(summary),
-        score=float(head["score"]),
+        score=float(score),
         matched=tuple(matched),
         also=tuple(others),
         also_urls=tuple(others.values()),

@@ -498,16 +498,30 @@ def headline_of(text: str, limit: int = 100) -> str:
     return cut.rstrip(" ,;:-–—") + "…"
 
 
+def title_is_made(title: str, summary: str) -> bool:
+    """The title was made here from the text (``headline_of``), or is the placeholder: the entry had none.
+    (A feed's own title equal to its text leaves the text empty: the summary only repeated it.)"""
+    return title == UNTITLED or (bool(summary) and title == headline_of(summary))
+
+
 FUTURE_SLACK = timedelta(minutes=10)  # clock skew allowed between a publisher and us
 EARLIEST_YEAR = 1995  # a published date before this is a placeholder (the epoch, year 1, 1900)
 
 
 def normalise_entry(
-    entry: Entry, feed_url: str, fetched_at: datetime, feed_title: str | None, feed_tags: tuple[str, ...] = ()
+    entry: Entry,
+    feed_url: str,
+    fetched_at: datetime,
+    feed_title: str | None,
+    feed_tags: tuple[str, ...] = (),
+    own_title: str | None = None,
 ) -> Item:
     """Entry -> Item. The guid falls back to the link, then to a hash of the text, so that every
-    entry has a stable identity within its feed."""
+    entry has a stable identity within its feed. ``feed_title`` is the name shown (the user's, else the
+    feed's), ``own_title`` the feed's own: either after a headline's last separator is taken off."""
     title = html_to_text(entry.title)
+    for name in {feed_title, own_title} - {None, ""}:  # a channel's name after every title ("... | Channel")
+        title = strip_source(title, name or "")
     summary = strip_boilerplate(html_to_text(entry.summary_html), title)
     if entry.source:
         title = strip_source(title, entry.source)

@@ -436,7 +436,7 @@ class Pipeline:
         def read(known: dict[str, tuple[str, datetime | None] | None]) -> tuple[ParsedFeed, list[Item]]:
             parsed = parse_feed(result.body or b"", url, result.content_type, base=result.final_url, known=known)
             title = state.title or parsed.title
-            return parsed, [normalise_entry(e, url, now, title, state.tags) for e in parsed.entries]
+            return parsed, [normalise_entry(e, url, now, title, state.tags, parsed.title) for e in parsed.entries]
 
         try:
             parsed, items = read(known)

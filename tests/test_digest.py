@@ -1078,3 +1078,15 @@ def test_headlines_in_right_to_left_scripts_take_their_own_direction():
     html = render_html(d)
     assert '<div dir="auto" style="font-size:16px;font-weight:bold;">ארה״ב מגבילה ייצוא שבבים לסין</div>' in html
     assert '<div dir="auto" style="margin-top:4px;">הממשל הודיע על כללים חדשים.</div>' in html
+
+
+def test_a_snippet_ends_before_a_channels_links_and_hashtags_but_keeps_a_link_in_a_sentence():
+    from aggregator.digest import snippet
+
+    lede = "The Commerce Department added 14 Chinese chip firms to the Entity List on Sunday."
+    assert snippet(f"{lede} #china #chips Subscribe: https://v.example/@news Follow us: https://x.example/n") == lede
+    assert snippet(f"{lede} https://v.example/@news") == lede
+    assert snippet(f"{lede} #exportcontrols #chips") == lede
+    running = f"{lede} The rule is at https://www.federalregister.gov/d/2026-1 and takes effect at once."
+    assert snippet(running) == running
+    assert snippet("#breaking #china") == "#breaking #china"  # nothing but hashtags: kept, there is nothing else

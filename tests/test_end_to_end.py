@@ -573,3 +573,53 @@ def test_a_moved_feed_keeps_what_it_held_under_its_new_address(tmp_path, feed_se
     assert len(json.loads(store.feed_entries(new_url))["entries"]) == 3 and store.feed_entries(old_url) is None
     assert next(r for r in store.iter_items() if r["guid"] == "m-0")["summary"] == "changed behind its back"
     store.close()
+
+
+def test_a_story_is_headed_by_an_outlets_own_title_without_the_channels_name_or_links(tmp_path, feed_server):
+    """A story reported by a Mastodon post (no title: one is made from its text), a video channel (its name
+    after every title, its links and hashtags after the description) and a blog: the digest's headline is
+    an outlet's own, without the channel's name; the snippet ends before the channel's links."""
+    now = datetime.now(UTC)
+    when = (now - timedelta(hours=3)).strftime("%a, %d %b %Y %H:%M:%S +0000")
+    post = (
+        "Breaking: the Commerce Department just added 14 Chinese chip firms to the Entity List, including two "
+        "suppliers of Huawei, the department said on Sunday in a notice."
+    )
+    mastodon = rss(
+        [
+            {
+                "guid": "https://social.example/@jane/1",
+                "link": "https://social.example/@jane/1",
+                "description": post,
+                "pubDate": when,
+            }
+        ],
+        title="Jane Reporter",
+    )
+    video = rss(
+        [
+            {
+                "guid": "yt:video:abc",
+                "link": "https://video.example/watch?v=abc",
+                "title": "US blacklists 14 Chinese chip companies | News Channel",
+                "description": "The US Commerce Department has added 14 Chinese semiconductor firms to its "
+                "Entity List. #china #chips Subscribe: https://video.example/@news More: https://x.example/n",
+                "pubDate": when,
+            }
+        ],
+        title="News Channel",
+    )
+    urls = [feed_server.serve("/jane.rss", mastodon), feed_server.serve("/video.rss", video)]
+    store, pipe = open_pipeline(write_config(tmp_path, urls))
+    asyncio.run(pipe.poll_once(force=True))
+    titles = {r["title"] for r in store.iter_items()}
+    assert "US blacklists 14 Chinese chip companies" in titles  # the channel's name is no part of the headline
+    assert any(t.startswith("Breaking: the Commerce Department") for t in titles)
+
+    d = delivery.compose(store, pipe.settings, pipe.watchlist, None, datetime.now(UTC))
+    entries = [e for s in d.sections for e in s.entries]
+    assert len(entries) == 1, [e.title for e in entries]
+    head = entries[0]
+    assert head.title == "US blacklists 14 Chinese chip companies" and head.also == ("Jane Reporter",)
+    assert head.snippet == "The US Commerce Department has added 14 Chinese semiconductor firms to its Entity List."
+    store.close()
