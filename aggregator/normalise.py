@@ -138,13 +138,17 @@ _HOST_TRACKING = {
     "nytimes.com": frozenset({"module", "pgtype"}),
     "scmp.com": frozenset({"module", "pgtype"}),
     "washingtonpost.com": frozenset({"itid", "tid"}),
+    "bloomberg.com": frozenset({"srnd", "leadsource"}),
+    "cnn.com": frozenset({"cid"}),
+    "x.com": frozenset({"s", "t"}),  # share links: ?s=20&t=...
+    "twitter.com": frozenset({"s", "t"}),
 }
 # Parameters that mark a link as "from the feed" only by their value: ref=rss, source=rss, mod=rss_Technology
 # (WSJ), src=feed, via=rss. With another value (ref=v2, source=api) they may select content, so they stay.
 _FEED_MARKED_PARAMS = frozenset({"ref", "source", "src", "via", "mod", "from", "origin", "channel", "medium"})
 _FEED_VALUE = re.compile(r"^(?:rss|feed|atom|syndication)|[-_.](?:rss|feed)(?:$|[-_.])", re.I)
 TRACKING_PREFIXES = ("utm_", "pk_", "mtm_", "matomo_", "hmb_", "itm_")
-AMP_PARAMS = {("amp", "1"), ("amp", "true"), ("amp", ""), ("outputtype", "amp"), ("output", "amp")}
+AMP_PARAMS = {("amp", "1"), ("amp", "true"), ("amp", ""), ("_amp", "true"), ("outputtype", "amp"), ("output", "amp")}
 _MOBILE_PREFIXES = ("www.", "amp.", "m.", "mobile.")
 _AMP_CACHE = re.compile(r"^(?:[a-z0-9-]+\.)?cdn\.ampproject\.org$")
 _AMP_SUFFIX = re.compile(r"\.amp(\.html?)?$")  # story.amp.html -> story.html, world-123.amp -> world-123
