@@ -8,7 +8,7 @@ from datetime import datetime
 from aggregator.config import is_web_url
 from aggregator.dates import shown
 from aggregator.errors import AggregatorError
-from aggregator.normalise import canonical_url
+from aggregator.normalise import canonical_url, title_is_made
 from aggregator.store import Store
 
 
@@ -34,12 +34,15 @@ def explain(store: Store, item: int | str, now: datetime | None = None, tz: str 
         lines.append(f"  dedup:         {row['dup_level']} of {target}: {row['dup_reason']}")
     story = store.story(row["story_id"]) if row["story_id"] else None
     if story is not None:
+        members = store.story_members(story["id"])
+        # named by its earliest headline of its own (an outlet's), not one made from a post's first words
+        title = next((m["title"] for m in members if not title_is_made(m["title"], m["summary"] or "")), None)
         lines.append(
-            f'  story:         #{story["id"]} "{story["title"]}"'
+            f'  story:         #{story["id"]} "{title or story["title"]}"'
             + (f" (follow-up of seed #{story['seed_id']})" if story["seed_id"] else "")
         )
         lines.append(f"  why:           {row['story_reason'] or 'first item of the story'}")
-        for m in store.story_members(story["id"]):
+        for m in members:
             mark = "*" if m["id"] == row["id"] else " "
             lines.append(
                 f"   {mark} #{m['id']} [{m['dup_level']}] {m['feed_title'] or m['feed_url']}: {m['title'][:80]}"

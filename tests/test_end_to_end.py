@@ -622,4 +622,8 @@ def test_a_story_is_headed_by_an_outlets_own_title_without_the_channels_name_or_
     head = entries[0]
     assert head.title == "US blacklists 14 Chinese chip companies" and head.also == ("Jane Reporter",)
     assert head.snippet == "The US Commerce Department has added 14 Chinese semiconductor firms to its Entity List."
+    from aggregator.explain import explain
+
+    post_id = next(r["id"] for r in store.iter_items() if r["title"].startswith("Breaking"))
+    assert '"US blacklists 14 Chinese chip companies"' in explain(store, post_id)  # the story, by its headline
     store.close()
