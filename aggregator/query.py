@@ -299,6 +299,24 @@ def parse(q: str, lists: Mapping[str, Sequence[str]] | None = None) -> Node:
         raise _error(q, 0, "query nested too deeply") from None
 
 
+SHORT_PREFIX = 3  # a prefix this short takes in other words: ban* is bank, banner, bandwidth
+
+
+def short_prefixes(node: Node) -> list[Term]:
+    """The prefix terms of a query that are short enough to match unrelated words. A prefix inside a phrase
+    ("export ban*") or one that matches only capitals ("GPU*") has its context, and is not counted."""
+    match node:
+        case Term(text=text, prefix=True, upper=False) if len(text) <= SHORT_PREFIX and not has_cjk(text):
+            return [node]
+        case And(parts=parts) | Or(parts=parts):
+            return [t for p in parts for t in short_prefixes(p)]
+        case Not(part=part) | Field(part=part):
+            return short_prefixes(part)
+        case Near(left=left, right=right):
+            return short_prefixes(left) + short_prefixes(right)
+    return []
+
+
 def caret(line: str, col: int) -> str:
     """The line with a caret under column ``col``."""
     return f"    {line}\n    {' ' * col}^"

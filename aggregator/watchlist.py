@@ -29,7 +29,7 @@ import tomlkit.exceptions
 
 from aggregator.config import display_path, read_config_text, read_toml, replace_config_file
 from aggregator.errors import ConfigError, QuerySyntaxError, spelling_hint
-from aggregator.query import Node, caret, parse
+from aggregator.query import Node, caret, parse, short_prefixes
 
 _SLUG = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}$")
 _TOPIC_KEYS = {
@@ -151,6 +151,12 @@ def _topic(
         raise ConfigError(f"{at}: name: expected a non-empty string, got {name!r}")
     query_text = _query_text(raw, name.strip(), at, warnings)
     query = _parse_query(query_text, "query", tid, where, text, lists)
+    for term in dict.fromkeys(map(str, short_prefixes(query))):
+        stem = term[:-1]
+        warnings.append(
+            f"{at}: query: {term}: a prefix this short matches unrelated words too (every word that starts with "
+            f"{stem!r}); list the forms you mean, e.g. ({stem} OR {stem}s)"
+        )
     exclude_text = raw.get("exclude")
     exclude = None
     if exclude_text is not None:

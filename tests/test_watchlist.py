@@ -6,6 +6,8 @@ import pytest
 from conftest import ROOT, write_config
 
 from aggregator.errors import ConfigError, QuerySyntaxError
+from aggregator.query import parse
+from aggregator.tag import Doc, match
 from aggregator.watchlist import add_topic, load_watchlist, remove_topic
 
 BROKEN = """# my topics
@@ -65,6 +67,21 @@ def test_missing_example_is_a_warning_not_an_error(tmp_path):
     wl = load_watchlist(cfg)
     assert wl.topic("a") is not None and wl.topic("a").examples == ()
     assert "nope.txt: file not found" in wl.warnings[0]
+
+
+def test_a_prefix_short_enough_to_take_in_unrelated_words_is_a_warning(tmp_path):
+    """ban* matches bank and banking (a shipped topic tagged "Nvidia banking on TensorRT" as an AI ban): a
+    prefix of three letters or fewer is pointed out, once; in a phrase, in capitals or in Chinese it is not."""
+    query = 'title:(ban* NEAR/5 AI) OR law* OR ban* OR "export ban*" OR GPU* OR 禁* OR sanction*'
+    cfg = write_config(tmp_path, [], watchlist=f'[[topic]]\nid = "a"\nname = "A"\nquery = \'{query}\'\n')
+    wl = load_watchlist(cfg)
+    assert wl.topic("a") is not None  # a warning, not an error
+    assert len(wl.warnings) == 2, wl.warnings
+    assert "topic a: query: ban*: a prefix this short matches unrelated words" in wl.warnings[0]
+    assert "(ban OR bans)" in wl.warnings[0] and "law*" in wl.warnings[1]
+    banking = Doc.of("Nvidia banking on TensorRT to expand its AI lead", "")
+    assert match(parse("ban* NEAR/8 AI"), banking) is not None  # what the warning is about
+    assert match(parse("(ban OR bans) NEAR/8 AI"), banking) is None  # what it advises
 
 
 def test_shipped_watchlist_is_valid_with_its_example():
