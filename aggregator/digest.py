@@ -5,7 +5,8 @@ Rules:
   - one entry per story: its headline item is the highest-scored original (not a duplicate) of
     the story carrying the topic, one with a title of its own before a post whose title is made from
     its text; entries ranked by the story's best score, then time;
-  - "also reported by": the other sources of the story (near-duplicates and same-story items);
+  - "also reported by": the other sources of the story (near-duplicates and same-story items), each
+    article once (the same URL in another feed of its outlet is not another report);
   - a story whose seed is known is marked as a follow-up of that seed;
   - a topic whose new-story count today is at least twice its 7-day average (and >= 3) spikes;
   - feed health lists feeds failing for more than 24 h, feeds never read yet and feeds that are gone.
@@ -25,7 +26,7 @@ from zoneinfo import ZoneInfo
 
 from aggregator.dedup import words
 from aggregator.errors import redact, without_subject
-from aggregator.normalise import clean_link, is_photo_caption, title_is_made
+from aggregator.normalise import canonical_url, clean_link, is_photo_caption, title_is_made
 
 SNIPPET = 250
 
@@ -236,11 +237,17 @@ def _entry(
     if is_photo_caption(summary) or not adds_to(summary, head["title"]):
         summary = ""
     others: dict[str, str | None] = {}  # outlet -> the link to its report
+    shown = {canonical_url(head["url"])} - {None}  # articles named already: the head's, then the others'
     for s in sources:
         name = redact(s["feed_title"] or "")
+        url = s["url"] if "url" in s.keys() else None
+        article = canonical_url(url)
+        if article in shown:  # the same article again, from another feed of its outlet ("WSJ Tech", "WSJ World")
+            continue
         if s["id"] != head["id"] and name and name not in others and name != head["feed_title"]:
-            url = s["url"] if "url" in s.keys() else None
             others[name] = clean_link(url) if url else None
+            if article is not None:
+                shown.add(article)
     matched = json.loads(head["matched"]) if isinstance(head["matched"], str) else list(head["matched"])
     matched = compact_matches(matched)
     return Entry(

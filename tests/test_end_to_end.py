@@ -627,3 +627,49 @@ def test_a_story_is_headed_by_an_outlets_own_title_without_the_channels_name_or_
     post_id = next(r["id"] for r in store.iter_items() if r["title"].startswith("Breaking"))
     assert '"US blacklists 14 Chinese chip companies"' in explain(store, post_id)  # the story, by its headline
     store.close()
+
+
+def test_also_reported_by_names_each_article_once(tmp_path, feed_server):
+    """One article in two feeds of its outlet (its world and its tech section, the link with other tracking
+    parameters) is one report: the digest does not name the second feed as another outlet."""
+    when = (datetime.now(UTC) - timedelta(hours=2)).strftime("%a, %d %b %Y %H:%M:%S +0000")
+    article = {
+        "title": "US adds 14 Chinese chipmakers to the Entity List",
+        "description": "The Commerce Department added 14 Chinese chip firms to its Entity List on Sunday.",
+        "pubDate": when,
+    }
+    world = rss(
+        [{**article, "guid": "w-1", "link": "https://wsj.example/articles/entity-list-1?mod=rss_world"}],
+        title="WSJ World",
+    )
+    tech = rss(
+        [{**article, "guid": "t-1", "link": "https://wsj.example/articles/entity-list-1?mod=rss_tech"}],
+        title="WSJ Tech",
+    )
+    other = rss(
+        [
+            {
+                "guid": "r-1",
+                "link": "https://wire.example/entity-list",
+                "title": "Washington blacklists 14 Chinese chip firms",
+                "description": "The US Commerce Department put 14 Chinese chipmakers on the Entity List.",
+                "pubDate": when,
+            }
+        ],
+        title="Wire",
+    )
+    urls = [
+        feed_server.serve("/world.rss", world),
+        feed_server.serve("/tech.rss", tech),
+        feed_server.serve("/wire.rss", other),
+    ]
+    store, pipe = open_pipeline(write_config(tmp_path, urls))
+    asyncio.run(pipe.poll_once(force=True))
+    d = delivery.compose(store, pipe.settings, pipe.watchlist, None, datetime.now(UTC))
+    entries = [e for s in d.sections for e in s.entries]
+    assert len(entries) == 1
+    names = [entries[0].source, *entries[0].also]
+    # the feeds are read concurrently: either WSJ feed may hold the original, never both named
+    assert sorted(names) in (["WSJ Tech", "Wire"], ["WSJ World", "Wire"]), names
+    assert entries[0].duplicates == 1  # still counted among the copies
+    store.close()
