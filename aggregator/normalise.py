@@ -139,6 +139,7 @@ _HOST_TRACKING = {
     "scmp.com": frozenset({"module", "pgtype"}),
     "washingtonpost.com": frozenset({"itid", "tid"}),
     "bloomberg.com": frozenset({"srnd", "leadsource"}),
+    "msn.com": frozenset({"li", "ocid", "cvid", "pc", "srcref"}),  # ?li=BBnbcA1&srcref=rss, ?ocid=msedgntp
     "cnn.com": frozenset({"cid"}),
     "x.com": frozenset({"s", "t"}),  # share links: ?s=20&t=...
     "twitter.com": frozenset({"s", "t"}),

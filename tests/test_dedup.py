@@ -146,6 +146,10 @@ CANONICAL = [
     ("https://example.org/index.php?module=news&id=5", "https://example.org/index.php?id=5&module=news"),
     ("https://www.bloomberg.com/news/articles/x?srnd=technology-vp", "https://bloomberg.com/news/articles/x"),
     (
+        "http://www.msn.com/en-us/news/politics/x/ar-AA17SLdq?li=BBnbcA1&srcref=rss&ocid=msedgntp",
+        "https://msn.com/en-us/news/politics/x/ar-AA17SLdq",
+    ),
+    (
         "https://edition.cnn.com/2026/11/28/tech/x/index.html?cid=ios_app",
         "https://edition.cnn.com/2026/11/28/tech/x/index.html",
     ),
