@@ -95,6 +95,11 @@ class Digest:
             text += f" and {updates} update{'' if updates == 1 else 's'}"
         return text + f" on {t} topic{'' if t == 1 else 's'}"
 
+    def seen_text(self, sep: str = ", ") -> str:
+        """'40 items seen, 1 duplicate suppressed'."""
+        n, d = self.items_seen, self.duplicates
+        return f"{n} item{'' if n == 1 else 's'} seen{sep}{d} duplicate{'' if d == 1 else 's'} suppressed"
+
     @property
     def empty(self) -> bool:
         return self.story_count == 0

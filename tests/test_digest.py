@@ -1090,3 +1090,13 @@ def test_a_snippet_ends_before_a_channels_links_and_hashtags_but_keeps_a_link_in
     running = f"{lede} The rule is at https://www.federalregister.gov/d/2026-1 and takes effect at once."
     assert snippet(running) == running
     assert snippet("#breaking #china") == "#breaking #china"  # nothing but hashtags: kept, there is nothing else
+
+
+def test_the_summary_line_counts_in_the_singular_and_plural():
+    when = datetime(2026, 11, 28, 8, 0, tzinfo=UTC)
+    kw = dict(rows=[], sources={}, topics=[("t", "Topic")], window_start=when - timedelta(days=1), window_end=when)
+    one = build_digest(**kw, timezone="UTC", items_seen=1, duplicates=1)
+    many = build_digest(**kw, timezone="UTC", items_seen=40, duplicates=6)
+    assert one.seen_text() == "1 item seen, 1 duplicate suppressed"
+    assert many.seen_text() == "40 items seen, 6 duplicates suppressed"
+    assert "1 item seen, 1 duplicate suppressed." in render_text(one)
