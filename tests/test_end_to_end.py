@@ -609,8 +609,11 @@ def test_a_story_is_headed_by_an_outlets_own_title_without_the_channels_name_or_
         ],
         title="News Channel",
     )
-    urls = [feed_server.serve("/jane.rss", mastodon), feed_server.serve("/video.rss", video)]
+    # the post is stored first: equal topic scores would make it the head by age alone
+    urls = [feed_server.serve("/jane.rss", mastodon), feed_server.serve("/video.rss", rss([], title="News Channel"))]
     store, pipe = open_pipeline(write_config(tmp_path, urls))
+    asyncio.run(pipe.poll_once(force=True))
+    feed_server.serve("/video.rss", video)
     asyncio.run(pipe.poll_once(force=True))
     titles = {r["title"] for r in store.iter_items()}
     assert "US blacklists 14 Chinese chip companies" in titles  # the channel's name is no part of the headline
@@ -626,6 +629,10 @@ def test_a_story_is_headed_by_an_outlets_own_title_without_the_channels_name_or_
 
     post_id = next(r["id"] for r in store.iter_items() if r["title"].startswith("Breaking"))
     assert '"US blacklists 14 Chinese chip companies"' in explain(store, post_id)  # the story, by its headline
+    from aggregator.atom import topic_feed
+
+    atom = topic_feed(store, pipe.watchlist, "us-china-tech", datetime.now(UTC))
+    assert "<title>US blacklists 14 Chinese chip companies</title>" in atom and "Breaking:" not in atom
     store.close()
 
 
