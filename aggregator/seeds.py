@@ -191,12 +191,12 @@ def _from_email(data: bytes) -> tuple[str, datetime | None, str | None, str]:
         if html_part is not None:
             page = _parsed_page(_MainText(lines=True), html_part.get_content())
             forwarded, start = _forwarded([t for _, _, t in page.blocks])
-            text = _main_of(_paragraphs_from(page, start))
+            text = _main_of([b for b in _paragraphs_from(page, start) if not _mail_chrome(b[2])])
         if not text.strip():
             plain = msg.get_body(preferencelist=("plain",))
             lines = plain.get_content().splitlines() if plain is not None else []
             forwarded, start = _forwarded(lines)
-            text = "\n".join(lines[start:])
+            text = "\n".join(line for line in lines[start:] if not _mail_chrome(line))
     except (LookupError, UnicodeError, AttributeError):  # an unknown charset, a broken part
         text = text or ""
     title = _REPLY_PREFIX.sub("", " ".join(forwarded.get("subject", title).split()))
@@ -225,6 +225,24 @@ _HEADER_KEYS = {
 }
 # "Fwd:", "Fw:", "Re:" and their translations (TR, WG, RV, ENC, Doorst, VS, VB, AW, SV, Antw), even repeated
 _REPLY_PREFIX = re.compile(r"^\s*(?:(?:fwd?|fw|tr|wg|rv|enc|doorst|vs|vb|re|aw|sv|antw)\s*(?:\[\d+\])?\s*:\s*)+", re.I)
+
+
+# What a mailing tool puts around every issue: "View in browser", "Unsubscribe | Manage preferences", "You are
+# receiving this because...", "Forward this email to a friend", in the languages the forward marks know.
+_MAIL_CHROME = re.compile(
+    r"unsubscribe|view (?:this (?:email|e-mail|newsletter) )?(?:in|on) (?:your |a )?(?:browser|web)|"
+    r"(?:manage|update) (?:your )?(?:email |subscription )?(?:preferences|subscription)|forward this (?:email|e-mail)|"
+    r"you (?:are receiving|received|got) this (?:email|e-mail|newsletter|message)|opt[ -]out|"
+    r"d[ée]sinscri|d[ée]sabonner|abmelden|abbestellen|darse de baja|cancelar (?:la )?suscripci|"
+    r"descadastr|annulla (?:l'|la )?iscrizione|disiscriviti|afmelden|uitschrijven",
+    re.I,
+)
+MAIL_CHROME_MAX = 300  # longer paragraphs that happen to mention unsubscribing are text
+
+
+def _mail_chrome(text: str) -> bool:
+    """A newsletter's frame (see _MAIL_CHROME): a short paragraph that names one of its links."""
+    return len(text) <= MAIL_CHROME_MAX and _MAIL_CHROME.search(text) is not None
 
 
 def _forwarded(lines: list[str]) -> tuple[dict[str, str], int]:

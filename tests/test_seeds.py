@@ -512,7 +512,10 @@ def test_a_newsletter_saved_from_the_mail_client_is_a_seed(tmp_path):
     msg.add_alternative(
         '<html><body><table><tr><td><a href="https://weekly.example/web">View in browser</a></td></tr>'
         f"<tr><td><h1>The Entity List grows again</h1><p>{body}</p></td></tr>"
-        '<tr><td class="footer"><a href="https://weekly.example/u">Unsubscribe</a></td></tr></table></body></html>',
+        '<tr><td class="footer"><a href="https://weekly.example/u">Unsubscribe</a></td></tr>'
+        "<tr><td><p>You are receiving this email because you signed up at weekly.example. Forward this email to a "
+        'friend &middot; <a href="https://weekly.example/p">Manage preferences</a> &middot; China Tech Weekly, '
+        "1 Main Street, Springfield</p></td></tr></table></body></html>",
         subtype="html",
     )
     (tmp_path / "weekly.eml").write_bytes(bytes(msg))
@@ -520,9 +523,10 @@ def test_a_newsletter_saved_from_the_mail_client_is_a_seed(tmp_path):
     assert seed.title == "China Tech Weekly: the Entity List grows again"
     assert seed.published == datetime(2022, 12, 16, 9, 0, tzinfo=UTC)
     assert body in seed.text and "Unsubscribe" not in seed.text and "View in browser" not in seed.text
+    assert "receiving" not in seed.text and "Main Street" not in seed.text  # the footer's prose too
     plain = EmailMessage()
     plain["Subject"] = "Note"
-    plain.set_content(body)
+    plain.set_content(f"{body}\n\nTo unsubscribe, reply STOP.")
     (tmp_path / "note.eml").write_bytes(bytes(plain))
     assert read_seed(tmp_path / "note.eml").text == body
 
