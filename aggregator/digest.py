@@ -280,7 +280,9 @@ def rank(e: Entry) -> float:
 
 
 def compact_matches(matched: Sequence[str], limit: int = 6) -> list[str]:
-    """What matched, for a reader: title hits first, each term once, examples last, at most ``limit``."""
+    """What matched, for a reader: title hits first, each term once, examples last, at most ``limit``. A
+    prefix that a more specific term shows already ("chip*" beside "chip", "export*" beside "export
+    control*") is left out."""
     terms: dict[str, str] = {}
     examples = []
     for m in matched:
@@ -289,11 +291,22 @@ def compact_matches(matched: Sequence[str], limit: int = 6) -> list[str]:
             examples.append(label)
         elif label not in terms or field_name == "title":
             terms[label] = field_name
+    for t in [t for t in terms if t.endswith("*") and " " not in t]:  # chip* beside chip, export* in "export control*"
+        stem = t.strip('"*').lower()
+        if any(
+            o != t and (terms[o] == "title" or terms[t] != "title") and any(w.startswith(stem) for w in _words(o))
+            for o in terms
+        ):
+            del terms[t]
     ordered = sorted(terms, key=lambda t: (terms[t] != "title", t))
     out = [f"{t} ({terms[t]})" for t in ordered[:limit]]
     if len(ordered) > limit:
         out.append(f"+{len(ordered) - limit} more")
     return out + [f"similar to {e}" for e in examples]
+
+
+def _words(label: str) -> list[str]:
+    return [w.strip('"*').lower() for w in label.split()]
 
 
 def _spike(counts: Mapping[str, int], end: datetime) -> str | None:

@@ -1100,3 +1100,28 @@ def test_the_summary_line_counts_in_the_singular_and_plural():
     assert one.seen_text() == "1 item seen, 1 duplicate suppressed"
     assert many.seen_text() == "40 items seen, 6 duplicates suppressed"
     assert "1 item seen, 1 duplicate suppressed." in render_text(one)
+
+
+def test_why_names_each_match_once_title_hits_first():
+    from aggregator.digest import compact_matches
+
+    matched = [
+        "summary:china",
+        "title:chip",
+        "title:chip*",  # the same word, matched by the prefix too
+        'title:"export control*"',
+        "title:export*",  # inside the phrase shown
+        "summary:chip*",
+        'summary:"ban on"',
+        "title:ban*",  # a title hit is not hidden by a summary one
+        "example:seed.txt (0.41)",
+    ]
+    assert compact_matches(matched) == [
+        '"export control*" (title)',
+        "ban* (title)",
+        "chip (title)",
+        '"ban on" (summary)',
+        "china (summary)",
+        "similar to seed.txt (0.41)",
+    ]
+    assert compact_matches([f"title:t{n}" for n in range(8)], limit=6)[-1] == "+2 more"
