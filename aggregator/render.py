@@ -41,8 +41,30 @@ def _environment(tz: str, now: datetime) -> tuple[jinja2.Environment, jinja2.Env
         local = dt.astimezone(zone)
         return local.strftime("%a %d %b %H:%M %Z" if local.year == year else "%a %d %b %Y %H:%M %Z")
 
-    def wrap(text: str, width: int = 76, indent: str = "") -> str:
-        return "\n".join(textwrap.wrap(text, width=width, initial_indent=indent, subsequent_indent=indent))
+    def wrap(text: str, width: int = 76, indent: str = "", first: str | None = None) -> str:
+        """``text`` in lines of ``width``, indented; ``first`` starts the first line instead ("   Why: ")."""
+        return "\n".join(
+            textwrap.wrap(
+                text,
+                width=width,
+                initial_indent=indent if first is None else first,
+                subsequent_indent=indent,
+                break_on_hyphens=False,
+                break_long_words=False,  # a long link stays whole, to be clicked
+            )
+        )
+
+    def wrap_list(items: list[str], first: str, indent: str = "        ", width: int = 76) -> str:
+        """Items joined by commas into lines of ``width``, broken between items only ("gallium (title)" and
+        an outlet's name stay whole); ``first`` starts the first line."""
+        lines, line, empty = [], first, True
+        for n, item in enumerate(items):
+            piece = item + ("," if n < len(items) - 1 else "")
+            if not empty and len(line) + 1 + len(piece) > width:
+                lines.append(line)
+                line, empty = indent, True
+            line, empty = line + ("" if empty else " ") + piece, False
+        return "\n".join([*lines, line])
 
     loader = jinja2.PackageLoader("aggregator", "templates")
     envs = []
@@ -50,7 +72,7 @@ def _environment(tz: str, now: datetime) -> tuple[jinja2.Environment, jinja2.Env
         env = jinja2.Environment(
             loader=loader, autoescape=autoescape, keep_trailing_newline=True, undefined=jinja2.StrictUndefined
         )
-        env.filters.update(localtime=localtime, wrap=wrap, safe_url=_safe_url)
+        env.filters.update(localtime=localtime, wrap=wrap, wrap_list=wrap_list, safe_url=_safe_url)
         envs.append(env)
     return envs[0], envs[1]
 

@@ -1125,3 +1125,34 @@ def test_why_names_each_match_once_title_hits_first():
         "similar to seed.txt (0.41)",
     ]
     assert compact_matches([f"title:t{n}" for n in range(8)], limit=6)[-1] == "+2 more"
+
+
+def test_the_text_part_wraps_long_lines_between_items_and_keeps_links_whole():
+    from aggregator.digest import Digest, Entry, Section
+
+    when = datetime(2026, 11, 28, 8, 0, tzinfo=UTC)
+    url = "https://example.org/" + "a-very-long-article-slug-" * 4
+    outlets = tuple(f"Outlet number {n} (world edition)" for n in range(1, 11))
+    matched = tuple(f"term{n} (title)" for n in range(6)) + ("+3 more",)
+    entry = Entry(
+        1,
+        "A headline long enough to need a second line in any plain-text mail client that shows it",
+        url,
+        "Wire",
+        when,
+        "Snippet.",
+        0.9,
+        matched,
+        outlets,
+        "A seed article's title, " * 4,  # follow-up of
+        0,
+    )
+    d = Digest(when, when + timedelta(days=1), "UTC", (Section("t", "Topic", (entry,)),), 13, 0, (), ())
+    text = render_text(d)
+    lines = text.splitlines()
+    assert any(x.strip() == url for x in lines)  # the link stays whole, on a line of its own
+    assert all(len(x) <= 76 for x in lines if url not in x), [x for x in lines if len(x) > 76]
+    assert "   Why: term0 (title)," in text and "\n        term4 (title), term5 (title), +3 more\n" in text
+    assert "Outlet number 8 (world edition) and 2 more" in " ".join(x.strip() for x in lines)
+    for n in range(1, 9):  # an outlet's name is never split across lines
+        assert any(f"Outlet number {n} (world edition)" in x for x in lines)
