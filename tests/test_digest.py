@@ -1128,6 +1128,8 @@ def test_why_names_each_match_once_title_hits_first():
 
 
 def test_the_text_part_wraps_long_lines_between_items_and_keeps_links_whole():
+    from dataclasses import replace
+
     from aggregator.digest import Digest, Entry, Section
 
     when = datetime(2026, 11, 28, 8, 0, tzinfo=UTC)
@@ -1156,3 +1158,7 @@ def test_the_text_part_wraps_long_lines_between_items_and_keeps_links_whole():
     assert "Outlet number 8 (world edition) and 2 more" in " ".join(x.strip() for x in lines)
     for n in range(1, 9):  # an outlet's name is never split across lines
         assert any(f"Outlet number {n} (world edition)" in x for x in lines)
+    failing = FeedHealth("u", "A feed", "failing", when, "connection refused, " * 8 + "check the address")
+    health = render_text(replace(d, health=(failing,))).split("## Feed health", 1)[1].splitlines()
+    assert health[2].startswith("- A feed (failing since") and all(x.startswith("  ") for x in health[3:5])
+    assert all(len(x) <= 76 for x in health)
