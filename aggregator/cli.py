@@ -29,16 +29,16 @@ from aggregator.config import (
     parse_duration,
     resolve_config_dir,
 )
-from aggregator.dates import shown
+from aggregator.dates import shown, span
 from aggregator.errors import AggregatorError, ConfigError, QuerySyntaxError, redact, without_subject
 from aggregator.logs import setup_logging
-from aggregator.store import Store, database_error, database_path
+from aggregator.store import Store, database_error, database_path, iso
 
 EXAMPLES: dict[str, str] = {
     "run": "aggregator --config config run",
     "poll": "aggregator poll --once --force",
     "feeds add": "aggregator feeds add https://example.org/news/ https://example.com/feed.xml --tags china,tech",
-    "feeds list": "aggregator feeds list",
+    "feeds list": "aggregator feeds list --verbose",
     "feeds remove": "aggregator feeds remove https://example.org/feed.xml",
     "feeds import": "aggregator feeds import subscriptions.opml",
     "feeds export": "aggregator feeds export > subscriptions.opml",
@@ -103,7 +103,10 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--title")
     s.add_argument("--interval", help='e.g. "30m"')
     s.add_argument("--tags", help="comma-separated")
-    _sub(fs, "list", "list feeds and their health", "feeds list")
+    s = _sub(fs, "list", "list feeds and their health", "feeds list")
+    s.add_argument(
+        "-v", "--verbose", action="store_true", help="also items stored and tagged, last and next poll, and why then"
+    )
     s = _sub(fs, "remove", "remove feeds from feeds.toml (their items stay)", "feeds remove")
     s.add_argument("urls", nargs="+", metavar="URL")
     s = _sub(fs, "import", "import an OPML file, or one online by its URL (folders become tags)", "feeds import")
@@ -416,13 +419,45 @@ def cmd_status(ctx: Context) -> int:
     return 1 if ctx.args.check and not st["healthy"] else 0
 
 
+def _feed_details(ctx: Context, f: Any, counts: tuple[int, int, str | None], now: datetime) -> str:
+    """`feeds list --verbose`: a feed's items, and when it was read, when it is next, and why then."""
+    from aggregator import schedule
+    from aggregator.poll import schedule_settings
+
+    tz = ctx.settings["digest.timezone"]
+    items, tagged, newest = counts
+    lines = [f"{items} item{'' if items == 1 else 's'}, {tagged} tagged"]
+    if newest:
+        lines[0] += f", the newest {shown(newest, now, tz)}"
+    every = schedule.success_interval(
+        schedule_settings(ctx.settings), override=f.interval, gap=f.mean_gap, ttl=f.ttl, max_age=f.max_age
+    )
+    why = (
+        "set in feeds.toml"
+        if f.interval
+        else "as the feed asks (its ttl or Cache-Control max-age)"
+        if max(f.ttl or 0, f.max_age or 0) >= every
+        else f"adaptive: an entry about every {span(f.mean_gap)}"
+        if f.mean_gap
+        else "poll.default_interval, until its publishing rate is known"
+    )
+    read = shown(iso(f.last_fetch_at), now, tz) if f.last_fetch_at else "never"
+    nxt = shown(iso(f.next_poll_at), now, tz) if f.next_poll_at else ("never: it is gone" if f.gone else "now")
+    lines.append(f"read {read}, next {nxt}; every {span(every)} ({why})")
+    if f.error_count:
+        lines.append(f"{f.error_count} failure{'' if f.error_count == 1 else 's'} in a row, backing off")
+    return "\n".join(" " * 9 + line for line in lines)
+
+
 def cmd_feeds(ctx: Context) -> int:
     from aggregator import feedlist
 
     action = ctx.args.action
     if action == "list":
-        ctx.store.sync_feeds(load_feeds(ctx.config_dir), datetime.now(UTC))
+        now = datetime.now(UTC)
+        ctx.store.sync_feeds(load_feeds(ctx.config_dir), now)
         feeds = ctx.store.feeds()
+        counts = ctx.store.feed_counts() if ctx.args.verbose else {}
         if not feeds:
             _out("no feeds yet: `aggregator feeds add URL` (a feed or a site), or `aggregator feeds import FILE.opml`")
         for f in feeds:
@@ -434,6 +469,8 @@ def cmd_feeds(ctx: Context) -> int:
                 + (f"  (feeds.toml says {f.moved_from}: it moved here)" if f.moved_from else "")
                 + (f"  last error: {without_subject(f.last_error, f.url)}" if f.last_error else "")
             )
+            if ctx.args.verbose:
+                _out(_feed_details(ctx, f, counts.get(f.url, (0, 0, None)), now))
         return 0
     if action == "add":
         if ctx.args.title and len(ctx.args.urls) > 1:

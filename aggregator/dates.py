@@ -137,9 +137,15 @@ def shown(value: str | None, now: datetime | None = None, tz: str | None = None)
         dt = dt.replace(tzinfo=UTC)
     local = dt.astimezone(ZoneInfo(tz))
     seconds = round((dt - now).total_seconds())
-    span = abs(seconds) // 60
-    h, m = divmod(span, 60)
-    d, h = divmod(h, 24)
-    size = f"{d} d" if d >= 3 else f"{d} d {h} h" if d else f"{h} h {m} min" if h else f"{m} min" if m else "now"
+    size = span(seconds)
     rel = size if size == "now" else f"in {size}" if seconds > 0 else f"{size} ago"
     return f"{local:%Y-%m-%d %H:%M %Z} ({rel})"
+
+
+def span(seconds: float) -> str:
+    """A length of time as a reader wants it: "3 d", "1 d 2 h", "2 h 5 min", "7 min", or "now"."""
+    h, m = divmod(int(abs(seconds)) // 60, 60)
+    d, h = divmod(h, 24)
+    if d:
+        return f"{d} d" if d >= 3 or not h else f"{d} d {h} h"
+    return (f"{h} h {m} min" if m else f"{h} h") if h else f"{m} min" if m else "now"

@@ -330,6 +330,16 @@ class Store:
         sql = "SELECT * FROM feeds" + (" WHERE in_config = 1" if configured_only else "") + " ORDER BY url"
         return [_feed_state(r) for r in self.execute(sql)]
 
+    def feed_counts(self) -> dict[str, tuple[int, int, str | None]]:
+        """feed url -> (items stored, items tagged on a topic, the newest item's time)."""
+        return {
+            row[0]: (row[1], row[2] or 0, row[3])
+            for row in self.execute(
+                "SELECT i.feed_url, count(*), sum(EXISTS (SELECT 1 FROM item_topics t WHERE t.item_id = i.id)), "
+                "max(coalesce(i.published, i.fetched_at)) FROM items i GROUP BY i.feed_url"
+            )
+        }
+
     def feed(self, url: str) -> FeedState | None:
         row = self.execute("SELECT * FROM feeds WHERE url = ?", (url,)).fetchone()
         return _feed_state(row) if row else None

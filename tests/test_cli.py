@@ -216,6 +216,16 @@ def test_every_command_as_a_user_drives_it(tmp_path):
     assert ok("feeds", "remove", "https://x.example/rss").returncode == 0
     listed = ok("feeds", "list").stdout
     assert "file://" in listed and "(Wire)" in listed and "[news, wire]" in listed and "x.example" not in listed
+    detail = ok("feeds", "list", "--verbose").stdout.splitlines()
+    assert detail[1:3] == [
+        "         0 items, 0 tagged",
+        "         read never, next now; every 30 min (set in feeds.toml)",
+    ]
+    assert ok("poll", "--once").returncode == 0
+    detail = ok("feeds", "list", "-v").stdout.splitlines()
+    assert detail[1].startswith(f"         {feed.read_text().count('<item>')} items, ") and ", the newest " in detail[1]
+    assert detail[2].startswith("         read ") and "(now), next " in detail[2]  # in 27-33 min: jittered
+    assert detail[2].endswith("; every 30 min (set in feeds.toml)")
 
     seed = tmp_path / "note.md"
     seed.write_text("---\ntitle: Huawei barred from UK 5G\npublished: 2020-07-14\n---\nThe UK bans Huawei.\n")
@@ -363,13 +373,22 @@ def test_logs_and_the_digests_feed_health_never_show_a_feeds_password(capsys):
 
 
 def test_times_shown_local_with_how_far_off():
-    from aggregator.dates import shown
+    from aggregator.dates import shown, span
 
     now = datetime(2026, 7, 1, 12, 0, tzinfo=UTC)
     assert shown("2026-07-01T11:57:30+00:00", now, "Europe/London") == "2026-07-01 12:57 BST (2 min ago)"
     assert shown("2026-07-02T14:30:00+00:00", now, "America/New_York") == "2026-07-02 10:30 EDT (in 1 d 2 h)"
     assert shown("2026-07-01T12:00:20+00:00", now, "UTC") == "2026-07-01 12:00 UTC (now)"
     assert shown("2026-06-20T09:00:00+00:00", now, "UTC") == "2026-06-20 09:00 UTC (11 d ago)"
+    assert [span(s) for s in (30, 60, 7200, 7500, 86400, 93600, 4 * 86400)] == [
+        "now",
+        "1 min",
+        "2 h",
+        "2 h 5 min",
+        "1 d",
+        "1 d 2 h",
+        "4 d",
+    ]
     # JSON and unknown shapes keep the stored text
     assert shown("2026-07-01T11:57:30+00:00") == "2026-07-01T11:57:30+00:00"
     assert shown("yesterday", now, "UTC") == "yesterday" and shown(None, now, "UTC") is None
