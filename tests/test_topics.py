@@ -211,11 +211,16 @@ def test_the_shipped_topic_reads_news_after_2023(tmp_path):
         "Pentagon adds CATL to 1260H list of Chinese military companies",
         "Commerce expands the Entity List with an affiliates rule covering subsidiaries",
         "TP-Link routers face possible US ban over security concerns",
+        "US finalizes rule banning Chinese connected-car software and hardware",
+        "Netherlands takes control of Chinese-owned chipmaker Nexperia",
+        "China tells tech firms to avoid Nvidia H20 chips",
     ]
     off = [
         "DeepSeek releases a new reasoning model",
         "Nexperia posts quarterly revenue growth",
         "China plans new gaming curbs in another blow to Tencent",
+        "Investors avoid Nvidia as China sales slump",
+        "Hackers seize control of Chinese drone maker's website",
     ]
     assert [title for title in on if not pipe.tag_text(title, "", topics=topic)] == []
     assert [title for title in off if pipe.tag_text(title, "", topics=topic)] == []
