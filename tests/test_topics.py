@@ -214,6 +214,8 @@ def test_the_shipped_topic_reads_news_after_2023(tmp_path):
         "US finalizes rule banning Chinese connected-car software and hardware",
         "Netherlands takes control of Chinese-owned chipmaker Nexperia",
         "China tells tech firms to avoid Nvidia H20 chips",
+        "Canada orders TikTok to wind up its Canadian business",
+        "South Korea suspends new downloads of DeepSeek",
     ]
     off = [
         "DeepSeek releases a new reasoning model",
