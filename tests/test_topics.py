@@ -229,6 +229,37 @@ def test_the_shipped_topic_reads_news_after_2023(tmp_path):
     pipe.store.close()
 
 
+def test_the_other_shipped_topics_read_their_news(tmp_path):
+    pipe = _pipeline(tmp_path)
+    cases = {
+        "ai-regulation": (
+            [
+                "Italy fines OpenAI 15 million euros over ChatGPT privacy",
+                "Authors sue Anthropic over AI training data",
+                "California governor signs AI safety bill",
+            ],
+            [
+                "Meta's new Ray-Bans get AI features",
+                "Nvidia banking on TensorRT to expand generative AI dominance",
+                "AI startup raises $2bn",
+            ],
+        ),
+        "data-breaches": (
+            [
+                "Marks & Spencer cyber attack exposed customer data",
+                "Ransomware gang claims attack on NHS supplier",
+                "Company fined for data protection failures in leak of 2m records",
+            ],
+            ["Microsoft patches zero-day", "Data centre boom strains grid"],
+        ),
+    }
+    for topic_id, (on, off) in cases.items():
+        topic = [t for t in pipe.topics if t.id == topic_id]
+        assert [title for title in on if not pipe.tag_text(title, "", topics=topic)] == [], topic_id
+        assert [title for title in off if pipe.tag_text(title, "", topics=topic)] == [], topic_id
+    pipe.store.close()
+
+
 def test_a_passing_mention_deep_in_a_whole_article_does_not_tag_it(tmp_path):
     """Feeds that carry whole articles (content:encoded): tagging reads the headline and the opening (about
     1,000 characters), as a feed's description would give it, not every line of the article."""
