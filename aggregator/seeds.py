@@ -232,7 +232,7 @@ _REPLY_PREFIX = re.compile(r"^\s*(?:(?:fwd?|fw|tr|wg|rv|enc|doorst|vs|vb|re|aw|s
 _MAIL_CHROME = re.compile(
     r"unsubscribe|view (?:this (?:email|e-mail|newsletter) )?(?:in|on) (?:your |a )?(?:browser|web)|"
     r"(?:manage|update) (?:your )?(?:email |subscription )?(?:preferences|subscription)|forward this (?:email|e-mail)|"
-    r"you (?:are receiving|received|got) this (?:email|e-mail|newsletter|message)|opt[ -]out|"
+    r"you (?:are receiving|received|got) this (?:email|e-mail|newsletter|message)|"
     r"d[ée]sinscri|d[ée]sabonner|abmelden|abbestellen|darse de baja|cancelar (?:la )?suscripci|"
     r"descadastr|annulla (?:l'|la )?iscrizione|disiscriviti|afmelden|uitschrijven",
     re.I,
