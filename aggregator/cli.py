@@ -445,7 +445,10 @@ def _feed_details(ctx: Context, f: Any, counts: tuple[int, int, str | None], now
     nxt = shown(iso(f.next_poll_at), now, tz) if f.next_poll_at else ("never: it is gone" if f.gone else "now")
     lines.append(f"read {read}, next {nxt}; every {span(every)} ({why})")
     if f.error_count:
-        lines.append(f"{f.error_count} failure{'' if f.error_count == 1 else 's'} in a row, backing off")
+        lines.append(
+            f"{f.error_count} failure{'' if f.error_count == 1 else 's'} in a row: each one after the first doubles "
+            f"the wait, up to {span(max(schedule.MAX_BACKOFF, every))} (a Retry-After is obeyed)"
+        )
     return "\n".join(" " * 9 + line for line in lines)
 
 

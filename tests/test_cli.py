@@ -403,3 +403,15 @@ def test_lists_with_nothing_in_them_say_how_to_fill_them(tmp_path):
     assert "no seed articles yet: put articles in" in said["seeds list"]
     assert "aggregator seeds import" in said["seeds list"]
     assert said["digest list"].startswith("no digest yet")
+
+
+def test_feeds_list_verbose_says_why_a_failing_feed_waits(tmp_path):
+    cfg = write_config(tmp_path, [(tmp_path / "gone.xml").as_uri()])
+    env = {"AGGREGATOR_CONFIG": str(cfg)}
+    assert run("poll", "--once", env=env).returncode == 0
+    lines = run("feeds", "list", "--verbose", env=env).stdout.splitlines()
+    assert lines[0].startswith("failing  file://") and lines[1] == "         0 items, 0 tagged"
+    assert "(poll.default_interval, until its publishing rate is known)" in lines[2]
+    assert lines[3] == (
+        "         1 failure in a row: each one after the first doubles the wait, up to 1 d (a Retry-After is obeyed)"
+    )
