@@ -115,7 +115,8 @@ def _seed(path: Path, title: str, published: datetime | None, url: str | None, t
         title=title,
         published=published,
         text=text,
-        content_hash=content_hash(title, text),
+        # the address and date too: a seed file edited to add its URL or date line is imported again
+        content_hash=content_hash(title, f"{text}\n{url or ''}\n{published.isoformat() if published else ''}"),
         url=url,
     )
 
@@ -359,6 +360,16 @@ def _json_ld_article(raw: str) -> dict[str, Any]:
     return {}
 
 
+def _ld_url(ld: dict[str, Any]) -> str | None:
+    """The article's address in its JSON-LD: `url`, or `mainEntityOfPage` (a URL, or an object whose `@id` is)."""
+    for value in (ld.get("url"), ld.get("mainEntityOfPage")):
+        if isinstance(value, dict):
+            value = value.get("@id") or value.get("url")
+        if isinstance(value, str) and value.startswith(("http://", "https://")):
+            return value
+    return None
+
+
 def _from_html(raw: str) -> tuple[str, datetime | None, str | None, str]:
     """Title, date, URL and main text of a saved web page. The text is, in order of preference: the
     page's JSON-LD articleBody; the paragraphs of its main <article>; its paragraphs outside navigation,
@@ -390,7 +401,7 @@ def _from_html(raw: str) -> tuple[str, datetime | None, str | None, str]:
         dated = (read_date(html_to_text(m.group(2))) for m in _DATED_ELEMENT.finditer(raw[:200_000]))
         published = next((d for d in dated if d is not None), None)
     m = re.search(r"<link[^>]+rel=[\"']canonical[\"'][^>]*href=[\"']([^\"']+)", raw, re.I)
-    url = m.group(1) if m else _meta(raw, "og:url")
+    url = m.group(1) if m else _meta(raw, "og:url") or _ld_url(ld)
     body = ld.get("articleBody")
     text = html_to_text(body) if isinstance(body, str) and len(body) >= MIN_MAIN_TEXT else _main_text(raw)
     if not text:

@@ -87,6 +87,15 @@ def test_import_is_idempotent_and_tagged(tmp_path):
     assert [changed for _, changed in again] == [False]
     seeds = store.seeds()
     assert len(seeds) == 1
+    # a seed file edited to give its address (the text unchanged) is imported again, with it
+    edited = tmp_path / "seeds" / SEED.name
+    edited.parent.mkdir()
+    edited.write_text(SEED.read_text(encoding="utf-8"), encoding="utf-8")
+    assert [changed for _, changed in pipe.import_seeds([edited.parent], now)] == [True]
+    edited.write_text("URL: https://news.example/alibaba-cloud\n" + SEED.read_text(encoding="utf-8"), encoding="utf-8")
+    assert [changed for _, changed in pipe.import_seeds([edited.parent], now)] == [True]
+    assert store.seeds()[-1]["url"] == "https://news.example/alibaba-cloud"
+    assert [changed for _, changed in pipe.import_seeds([edited.parent], now)] == [False]
     topics = store.seed_topics(seeds[0]["id"])
     assert [t["topic"] for t in topics] == ["us-china-tech"]
     assert any("alibaba" in m for m in topics[0]["matched"])
@@ -278,6 +287,7 @@ def test_html_seed_from_json_ld_and_from_plain_paragraphs(tmp_path):
                 "headline": "US probes Alibaba cloud unit",
                 "datePublished": "2022-01-18T09:00:00Z",
                 "articleBody": f"{LEDE} {MORE}",
+                "mainEntityOfPage": {"@id": "https://news.example/2022/01/18/alibaba-cloud"},
             },
         ],
     }
@@ -287,10 +297,11 @@ def test_html_seed_from_json_ld_and_from_plain_paragraphs(tmp_path):
         "<body><div id=app>Loading...</div></body></html>"
     )
     s = read_seed(page)
-    assert (s.title, s.text, s.published.isoformat()) == (
+    assert (s.title, s.text, s.published.isoformat(), s.url) == (
         "US probes Alibaba cloud unit",
         f"{LEDE} {MORE}",
         "2022-01-18T09:00:00+00:00",
+        "https://news.example/2022/01/18/alibaba-cloud",  # the page names its address in JSON-LD alone
     )
     plain = tmp_path / "plain.html"
     plain.write_text(
