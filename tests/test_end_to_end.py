@@ -245,6 +245,40 @@ def test_paragraphs_keep_their_spaces_and_text_stored_glued_is_no_edit(tmp_path,
     store.close()
 
 
+def test_a_headline_stored_with_its_channels_name_is_brought_up_to_date_without_an_edit(tmp_path, feed_server):
+    """An older release kept "... | News Channel" in the headline; this one drops the channel's name. The
+    entry read again is the same item, its title cleaned, and no edit is recorded."""
+    from aggregator import __version__
+    from aggregator.normalise import content_hash
+
+    item = {
+        "guid": "v-1",
+        "title": "US blacklists 14 Chinese chip companies | News Channel",
+        "link": "https://video.example/watch?v=1",
+        "description": "The Commerce Department added 14 Chinese chip firms to the Entity List.",
+        "pubDate": "Sat, 28 Nov 2026 08:00:00 GMT",
+    }
+    url = feed_server.serve("/v.xml", rss([item], title="News Channel"))
+    store, pipe = open_pipeline(write_config(tmp_path, [url]))
+    asyncio.run(pipe.poll_once(force=True))
+    row = next(store.iter_items())
+    assert row["title"] == "US blacklists 14 Chinese chip companies"
+    old = item["title"]
+    store.execute(
+        "UPDATE items SET title = ?, content_hash = ? WHERE id = ?",
+        (old, content_hash(old, row["summary"]), row["id"]),
+    )
+    store.execute("UPDATE feed_entries SET entries = replace(entries, ?, '0.0.0')", (__version__,))
+    other = {**item, "guid": "v-2", "link": "https://video.example/watch?v=2", "title": "Another video"}
+    feed_server.serve("/v.xml", rss([item, other], title="News Channel"))
+    report = asyncio.run(pipe.poll_once(force=True))
+    row = next(r for r in store.iter_items() if r["guid"] == "v-1")
+    assert (report.new_items, report.edited, row["edits"]) == (1, 0, 0)
+    assert row["title"] == "US blacklists 14 Chinese chip companies"
+    assert store.execute("SELECT count(*) FROM item_edits").fetchone()[0] == 0
+    store.close()
+
+
 def test_a_link_aggregators_changing_points_and_comments_are_no_edit(tmp_path, feed_server):
     """Hacker News feeds (hnrss.org) give each entry's points and comments as they are at the time: every
     poll sees other numbers. They are not the entry's text, so they make no edit; nor does an entry stored
