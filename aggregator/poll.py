@@ -837,7 +837,8 @@ def announced_feed(result: FetchResult, page: str | None = None) -> str | None:
 
 # What feed_entries holds and what the code reading entries is: another release reads every entry again once.
 # Raise the number when parse or normalise change what they make of an entry between releases.
-ENTRIES_FORMAT = f"2/{__version__}"  # 2: HN/Reddit trailers, captions, untitled posts, legacy encodings
+# 2: HN/Reddit trailers, captions, untitled posts, legacy encodings; 3: a channel's name after the headline
+ENTRIES_FORMAT = f"3/{__version__}"
 
 
 def _known_entries(stored: str | None) -> dict[str, tuple[str, datetime | None] | None]:
