@@ -8,8 +8,9 @@ from datetime import datetime, timedelta
 from xml.sax.saxutils import escape as _escape
 
 from aggregator import __version__
+from aggregator.digest import lead_report
 from aggregator.errors import AggregatorError
-from aggregator.normalise import clean_link, title_is_made, xml_safe
+from aggregator.normalise import clean_link, xml_safe
 from aggregator.store import Store, iso
 from aggregator.watchlist import Watchlist
 
@@ -18,10 +19,6 @@ def escape(text: str, entities: dict[str, str] | None = None) -> str:
     """Text for an XML document: escaped, and without the characters XML cannot carry (a feed's title may
     hold a stray control character; the export must stay well-formed)."""
     return _escape(xml_safe(text), entities or {})
-
-
-def _made(r: sqlite3.Row) -> bool:
-    return title_is_made(r["title"], r["summary"] or "")
 
 
 def topic_feed(store: Store, wl: Watchlist, topic_id: str, now: datetime, days: int = 30) -> str:
@@ -37,15 +34,14 @@ def topic_feed(store: Store, wl: Watchlist, topic_id: str, now: datetime, days: 
            ORDER BY t.score DESC, i.id""",
         (topic_id, iso(now - timedelta(days=days))),
     ).fetchall()
-    best: dict[int, sqlite3.Row] = {}
+    reports: dict[int, list[sqlite3.Row]] = {}
     latest: dict[int, str] = {}  # a story's entry is updated when any of its reports arrives
-    for r in rows:  # the best-scored report, one with a title of its own before a post's (as in the digest)
-        head = best.get(r["story_id"])
-        if head is None or (_made(head) and not _made(r)):
-            best[r["story_id"]] = r
+    for r in rows:
+        reports.setdefault(r["story_id"], []).append(r)
         when = r["published"] or r["fetched_at"]
         latest[r["story_id"]] = max(latest.get(r["story_id"], when), when)
-    entries = sorted(best.values(), key=lambda r: latest[r["story_id"]], reverse=True)
+    best = [lead_report(story) for story in reports.values()]  # the story's headline, as the digest picks it
+    entries = sorted(best, key=lambda r: latest[r["story_id"]], reverse=True)
     out = [
         '<?xml version="1.0" encoding="utf-8"?>',
         '<feed xmlns="http://www.w3.org/2005/Atom">',

@@ -230,9 +230,7 @@ def _entry(
         sources = [s for s in sources if s not in earlier]
     originals = [m for m in members if m["dup_level"] == "new"] or list(members)
     score = max(m["score"] for m in originals)
-    # the headline: an outlet's own over one made from a post's first words (Mastodon, Bluesky)
-    titled = [m for m in originals if not title_is_made(m["title"], m["summary"] or "")] or originals
-    head = max(titled, key=lambda m: (m["score"], -(m["id"])))
+    head = lead_report(originals)
     if not (head["summary"] or "").strip():  # a headline alone (a news aggregator's entry): show a copy with text
         copies = [m for m in members if "duplicate_of" in m.keys() and m["duplicate_of"] == head["id"]]
         head = next((m for m in copies if (m["summary"] or "").strip()), head)
@@ -271,6 +269,13 @@ def _entry(
         update_of=update_of,
         earlier=len(earlier),
     )
+
+
+def lead_report(reports: Sequence[Any]) -> Any:
+    """The report that heads a story: the best-scored, an outlet's own headline before one made from a post's
+    first words (Mastodon, Bluesky); the earliest of equals."""
+    titled = [r for r in reports if not title_is_made(r["title"], r["summary"] or "")] or reports
+    return max(titled, key=lambda r: (r["score"], -(r["id"])))
 
 
 def rank(e: Entry) -> float:
