@@ -216,6 +216,9 @@ def test_the_shipped_topic_reads_news_after_2023(tmp_path):
         "China tells tech firms to avoid Nvidia H20 chips",
         "Canada orders TikTok to wind up its Canadian business",
         "South Korea suspends new downloads of DeepSeek",
+        "Huawei loses US licence to buy Intel and Qualcomm chips",
+        "China adds US drone maker Skydio to sanctions list",
+        "House passes Biosecure Act aimed at Chinese biotech firms",
     ]
     off = [
         "DeepSeek releases a new reasoning model",
@@ -223,6 +226,7 @@ def test_the_shipped_topic_reads_news_after_2023(tmp_path):
         "China plans new gaming curbs in another blow to Tencent",
         "Investors avoid Nvidia as China sales slump",
         "Hackers seize control of Chinese drone maker's website",
+        "China sanctions US lawmaker over Taiwan visit",
     ]
     assert [title for title in on if not pipe.tag_text(title, "", topics=topic)] == []
     assert [title for title in off if pipe.tag_text(title, "", topics=topic)] == []
