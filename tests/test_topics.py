@@ -241,6 +241,8 @@ def test_the_other_shipped_topics_read_their_news(tmp_path):
                 "Italy fines OpenAI 15 million euros over ChatGPT privacy",
                 "Authors sue Anthropic over AI training data",
                 "California governor signs AI safety bill",
+                "FTC orders AI chatbot makers to disclose child safety measures",
+                "EU publishes code of practice for general-purpose AI",
             ],
             [
                 "Meta's new Ray-Bans get AI features",
@@ -253,8 +255,16 @@ def test_the_other_shipped_topics_read_their_news(tmp_path):
                 "Marks & Spencer cyber attack exposed customer data",
                 "Ransomware gang claims attack on NHS supplier",
                 "Company fined for data protection failures in leak of 2m records",
+                "Carmaker's production halted by cyber attack",
+                "Credit bureau breach exposes 4.4 million people",
+                "Insurer says customers' data stolen by hackers",
             ],
-            ["Microsoft patches zero-day", "Data centre boom strains grid"],
+            [
+                "Microsoft patches zero-day",
+                "Data centre boom strains grid",
+                "Court finds landlord in breach of contract",
+                "Google settles privacy lawsuit over Incognito mode",
+            ],
         ),
     }
     for topic_id, (on, off) in cases.items():
