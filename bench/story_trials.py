@@ -271,6 +271,35 @@ def capped(cap: int) -> Callable[[], None]:
     return undo
 
 
+def recent(alpha: float) -> Callable[[], None]:
+    """Count a report's time penalty partly (1 - alpha) from its story's latest report rather than from its own
+    time, so that a story still being reported stays as easy to join as when it began; returns the undo."""
+    add, scored = dedup.StoryIndex.add, dedup.StoryIndex._scored
+    latest: dict[int, float] = {}
+
+    def add_(self, key, story_id, when, terms, **kw):
+        add(self, key, story_id, when, terms, **kw)
+        if story_id is not None and when is not None:
+            latest[story_id] = max(latest.get(story_id, 0.0), when.timestamp())
+
+    def scored_(self, terms, when):
+        vec, found = scored(self, terms, when)
+        ts, out = when.timestamp(), []
+        for d, s in found:
+            if d.ts is not None and d.story_id in latest:
+                own = abs(d.ts - ts)
+                s += dedup.TIME_DECAY * (1 - alpha) * (own - min(own, abs(latest[d.story_id] - ts))) / self._win
+            out.append((d, s))
+        return vec, out
+
+    dedup.StoryIndex.add, dedup.StoryIndex._scored = add_, scored_
+
+    def undo() -> None:
+        dedup.StoryIndex.add, dedup.StoryIndex._scored = add, scored
+
+    return undo
+
+
 def replays(rows: list[dict]) -> None:
     print("\n| change | story threshold | pairwise P | pairwise R | F1 | B-cubed P | B-cubed R |")
     print("|---|---|---|---|---|---|---|")
@@ -288,6 +317,9 @@ def replays(rows: list[dict]) -> None:
     for cap, th in ((9, 0.2), (9, 0.22), (16, 0.2)):
         cells = eval_stories.replay_patched(rows, th, partial(capped, cap))
         print(f"| size capped at {cap} | {th} | {cells} |", flush=True)
+    for alpha, th in ((0.0, 0.2), (0.0, 0.3), (0.5, 0.2), (0.5, 0.25)):
+        cells = eval_stories.replay_patched(rows, th, partial(recent, alpha))
+        print(f"| time penalty {1 - alpha:.0%} from the story's latest report | {th} | {cells} |", flush=True)
 
 
 def main() -> int:
