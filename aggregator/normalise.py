@@ -20,6 +20,7 @@ import html
 import re
 import unicodedata
 from datetime import datetime, timedelta
+from html.parser import HTMLParser
 from urllib.parse import parse_qsl, quote, unquote, urlencode, urlsplit, urlunsplit
 
 import nh3
@@ -289,6 +290,91 @@ _ESCAPED_TAG = re.compile(
 _LEFT_ENTITY = re.compile(r"&(?:#\d{2,7}|#x[0-9a-fA-F]{2,6}|[a-zA-Z]{2,8});")
 
 
+# What newsletter platforms and blog plugins put inside a post's HTML: Substack's "Thanks for reading X!
+# Subscribe for free to receive new posts" box and its "Subscribe now" / "Share" buttons, Jetpack's share
+# and related-posts boxes, a sign-up form. No part of the article (snippet, tags, story similarity).
+_WIDGET_HINT = re.compile(
+    r"""class\s*=\s*["']?[^"'>]*?(?:subscri|newsletter|sign-?up|shar(?:e|ing)|social|button-wrapper|related|promo)""",
+    re.I,
+)
+_WIDGET_PARTS = frozenset(
+    {"subscribe", "subscription", "newsletter", "signup", "share", "sharing", "sharedaddy", "social", "related",
+     "relatedposts", "promo"}
+)  # fmt: skip
+_VOID_TAGS = frozenset({"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "source", "wbr"})
+
+
+def _is_widget(attrs: list[tuple[str, str | None]]) -> bool:
+    for name, value in attrs:
+        if name == "class" and value:
+            for cls in value.lower().split():
+                if cls == "button-wrapper" or not _WIDGET_PARTS.isdisjoint(re.split(r"[-_]+", cls)):
+                    return True
+    return False
+
+
+WIDGET_MAX = 2000  # characters of text: an element named like a widget that holds more is the article's
+
+
+class _WithoutWidgets(HTMLParser):
+    """The markup again, less the elements _is_widget names (with all they hold)."""
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=False)
+        self.out: list[str] = []
+        self.dropping: tuple[str, int] | None = None  # the dropped element's tag, and its nesting depth
+        self.dropped = 0  # characters of text in the element being dropped
+        self.too_big = False
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if self.dropping is not None:
+            if tag == self.dropping[0]:
+                self.dropping = (tag, self.dropping[1] + 1)
+        elif tag not in _VOID_TAGS and _is_widget(attrs):
+            self.dropping, self.dropped = (tag, 1), 0
+        else:
+            self.out.append(self.get_starttag_text() or "")
+
+    def handle_startendtag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if self.dropping is None:
+            self.out.append(self.get_starttag_text() or "")
+
+    def handle_endtag(self, tag: str) -> None:
+        if self.dropping is None:
+            self.out.append(f"</{tag}>")
+        elif tag == self.dropping[0]:
+            depth = self.dropping[1] - 1
+            self.dropping = (tag, depth) if depth else None
+
+    def handle_data(self, data: str) -> None:
+        if self.dropping is None:
+            self.out.append(data)
+        else:
+            self.dropped += len(data.strip())
+            self.too_big = self.too_big or self.dropped > WIDGET_MAX
+
+    def handle_entityref(self, name: str) -> None:
+        self.handle_data(f"&{name};")
+
+    def handle_charref(self, name: str) -> None:
+        self.handle_data(f"&#{name};")
+
+
+def without_widgets(markup: str) -> str:
+    """``markup`` less its subscribe boxes, share buttons and related-posts lists (see _WIDGET_HINT). Markup
+    that leaves one of them open (never closed), or names as one an element holding more than WIDGET_MAX
+    characters of text, is given back as it was: no text of the article is lost."""
+    if "class" not in markup or not _WIDGET_HINT.search(markup):
+        return markup
+    parser = _WithoutWidgets()
+    try:
+        parser.feed(markup)
+        parser.close()
+    except (AssertionError, ValueError):
+        return markup
+    return markup if parser.dropping is not None or parser.too_big else "".join(parser.out)
+
+
 def html_to_text(markup: str | None, _again: bool = True) -> str:
     """Plain text of an HTML fragment: tags dropped (script, style and a picture's caption with their content:
     "Illustration by Alex Castro / The Verge" is not the article's text), a space where a
@@ -304,11 +390,13 @@ def html_to_text(markup: str | None, _again: bool = True) -> str:
         return text
     if "<" in markup or "&" in markup:
         if "<" in markup:
-            markup = _BLOCK_TAG.sub(r" <\1", markup)
-        markup = nh3.clean(markup, tags=set(), clean_content_tags={"script", "style", "figcaption"})
+            markup = _BLOCK_TAG.sub(r" <\1", without_widgets(markup))
+        markup = nh3.clean(markup, tags=set(), clean_content_tags=_NOT_TEXT)
         markup = html.unescape(markup)
     return _WS.sub(" ", _CONTROL.sub(" ", markup)).strip()
 
+
+_NOT_TEXT = {"script", "style", "figcaption", "form", "button", "select", "textarea"}
 
 _CREDIT = re.compile(
     r"\((?:[^()]{0,80}(?:Getty|Images|Photo|Reuters|AFP|AP|Shutterstock|EPA|Xinhua|Bloomberg|pool|file)[^()]{0,80})\)\s*$",

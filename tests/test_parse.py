@@ -240,6 +240,30 @@ def test_json_feed_items_as_link_blogs_podcasts_and_plain_text_write_them():
             "</figcaption></figure><p>New rules block the export of most AI chips.</p>",
             "New rules block the export of most AI chips.",
         ),
+        # Substack: the subscribe box and the "Subscribe now" button inside every post
+        (
+            '<p>The rule covers memory chips.</p><div class="subscription-widget-wrap-editor" data-attrs="{}">'
+            '<div class="subscription-widget show-subscribe"><div class="preamble"><p class="cta-caption">Thanks '
+            "for reading Chip Notes! Subscribe for free to receive new posts and support my work.</p></div><form>"
+            '<input type="email" placeholder="Type your email&#8230;"><input type="submit" value="Subscribe">'
+            '</form></div></div><p class="button-wrapper"><a class="button primary" href="https://c.substack.com/'
+            'subscribe?"><span>Subscribe now</span></a></p><p>It takes effect in 30 days.</p>',
+            "The rule covers memory chips. It takes effect in 30 days.",
+        ),
+        # WordPress with Jetpack: share buttons and related posts
+        (
+            '<p>Officials met on Monday.</p><div class="sharedaddy sd-sharing-enabled"><h3>Share this:</h3><ul>'
+            "<li><a>Twitter</a><li><a>Facebook</a></ul></div><div id='jp-relatedposts' class='jp-relatedposts'>"
+            "<h3>Related</h3><p>Earlier rules</p></div>",
+            "Officials met on Monday.",
+        ),
+        # a class that only looks like a widget's, on an element holding the article, keeps it; so does a
+        # widget never closed
+        (
+            f'<div class="social-affairs"><p>{"Lawmakers debated the bill. " * 80}</p></div>',
+            ("Lawmakers debated the bill. " * 80).strip(),
+        ),
+        ('<p>Start.</p><div class="share"><p>Rest of the text.', "Start. Rest of the text."),
     ],
 )
 def test_what_blog_software_adds_to_every_excerpt_is_not_its_text(excerpt, text):
