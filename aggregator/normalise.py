@@ -548,12 +548,16 @@ _CUT = re.compile(r"\s*\[(?:…|\.\.\.|&hellip;)\]$")
 # look edited each time), Reddit's feeds the poster and "[link] [comments]".
 _HN_TRAILER = re.compile(r"(?:^|\s)(?:Article URL: \S+ )?Comments URL: \S+ Points: \d+ # Comments: \d+$")
 _REDDIT_TRAILER = re.compile(r"(?:^|\s)submitted by /?u/[\w-]+(?: to /?r/\w+)? \[link\] \[comments\]$")
+# What arXiv's feeds put before every abstract: "arXiv:2611.01234v1 Announce Type: new Abstract: We study..."
+_ARXIV_HEAD = re.compile(r"^arXiv:[\w./-]{4,40} Announce Type: [\w-]{1,20} Abstract: ?")
 
 
 def strip_boilerplate(text: str, title: str) -> str:
     """An excerpt without the sentences its blog software adds to every entry (they would show in the
     digest's snippet and make every entry of the feed look alike). "The post X appeared first on Y" goes
     only when X is the entry's own headline."""
+    if text.startswith("arXiv:"):
+        text = _ARXIV_HEAD.sub("", text, count=1)
     before = None
     while text and text != before:
         before = text

@@ -264,6 +264,12 @@ def test_json_feed_items_as_link_blogs_podcasts_and_plain_text_write_them():
             ("Lawmakers debated the bill. " * 80).strip(),
         ),
         ('<p>Start.</p><div class="share"><p>Rest of the text.', "Start. Rest of the text."),
+        # arXiv: the paper's id and announcement type before every abstract
+        (
+            "arXiv:2611.01234v1 Announce Type: new \nAbstract: We study export controls on AI chips.",
+            "We study export controls on AI chips.",
+        ),
+        ("arXiv:2611.01234v2 Announce Type: replace-cross Abstract: We revise.", "We revise."),
     ],
 )
 def test_what_blog_software_adds_to_every_excerpt_is_not_its_text(excerpt, text):
