@@ -548,6 +548,8 @@ _CUT = re.compile(r"\s*\[(?:…|\.\.\.|&hellip;)\]$")
 # look edited each time), Reddit's feeds the poster and "[link] [comments]".
 _HN_TRAILER = re.compile(r"(?:^|\s)(?:Article URL: \S+ )?Comments URL: \S+ Points: \d+ # Comments: \d+$")
 _REDDIT_TRAILER = re.compile(r"(?:^|\s)submitted by /?u/[\w-]+(?: to /?r/\w+)? \[link\] \[comments\]$")
+# A publisher's copyright line after every excerpt: "© 2026 TechCrunch. All rights reserved. For personal use only."
+_COPYRIGHT = re.compile(r"(?:(?<=[.!?…\]»”\"])|^)\s*(?:©|\([cC]\)|Copyright (?:© ?)?(?:19|20)\d\d\b)[^©]{0,200}$")
 # What arXiv's feeds put before every abstract: "arXiv:2611.01234v1 Announce Type: new Abstract: We study..."
 _ARXIV_HEAD = re.compile(r"^arXiv:[\w./-]{4,40} Announce Type: [\w-]{1,20} Abstract: ?")
 
@@ -573,6 +575,10 @@ def strip_boilerplate(text: str, title: str) -> str:
             text = _CUT.sub("…", text)
         if "Comments URL: " in text[tail:]:
             text = _HN_TRAILER.sub("", text, count=1)
+        if ("©" in text[tail:] or "opyright" in text[tail:] or "(c)" in text[tail:].lower()) and (
+            m := _COPYRIGHT.search(text, tail)
+        ):
+            text = text[: m.start()].rstrip()
     return text
 
 

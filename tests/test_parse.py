@@ -264,6 +264,14 @@ def test_json_feed_items_as_link_blogs_podcasts_and_plain_text_write_them():
             ("Lawmakers debated the bill. " * 80).strip(),
         ),
         ('<p>Start.</p><div class="share"><p>Rest of the text.', "Start. Rest of the text."),
+        # a publisher's copyright line after every excerpt
+        (
+            "<p>The startup raised $20 million.</p><p>© 2026 TechCrunch. All rights reserved. For personal use "
+            "only.</p>",
+            "The startup raised $20 million.",
+        ),
+        ("Officials said. Copyright 2026 NPR. To see more, visit https://www.npr.org.", "Officials said."),
+        ("The label (c) 1975 EMI was shown.", "The label (c) 1975 EMI was shown."),
         # arXiv: the paper's id and announcement type before every abstract
         (
             "arXiv:2611.01234v1 Announce Type: new \nAbstract: We study export controls on AI chips.",
