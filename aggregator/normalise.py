@@ -292,14 +292,16 @@ _LEFT_ENTITY = re.compile(r"&(?:#\d{2,7}|#x[0-9a-fA-F]{2,6}|[a-zA-Z]{2,8});")
 
 # What newsletter platforms and blog plugins put inside a post's HTML: Substack's "Thanks for reading X!
 # Subscribe for free to receive new posts" box and its "Subscribe now" / "Share" buttons, Jetpack's share
-# and related-posts boxes, a sign-up form. No part of the article (snippet, tags, story similarity).
+# and related-posts boxes, Feedburner's "feedflare" links, a sign-up form. No part of the article (snippet,
+# tags, story similarity).
 _WIDGET_HINT = re.compile(
-    r"""class\s*=\s*["']?[^"'>]*?(?:subscri|newsletter|sign-?up|shar(?:e|ing)|social|button-wrapper|related|promo)""",
+    r"""class\s*=\s*["']?[^"'>]*?"""
+    r"(?:subscri|newsletter|sign-?up|shar(?:e|ing)|social|button-wrapper|related|promo|feedflare)",
     re.I,
 )
 _WIDGET_PARTS = frozenset(
     {"subscribe", "subscription", "newsletter", "signup", "share", "sharing", "sharedaddy", "social", "related",
-     "relatedposts", "promo"}
+     "relatedposts", "promo", "feedflare"}
 )  # fmt: skip
 _VOID_TAGS = frozenset({"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "source", "wbr"})
 
@@ -540,8 +542,20 @@ _POST_APPEARED = re.compile(
 _READ_MORE = re.compile(
     r"(?:(?<=[.!?…:\]»”\"])|^)\s*(?:Continue reading|Read more|Read More|READ MORE|Keep reading|Read the full "
     r"(?:story|article|post)|Read full (?:story|article)|Click here to read more|Lire la suite|Weiterlesen|Leer más"
-    r"|Leggi tutto)\b[^.!?]{0,120}[.!?]?$"
+    r"|Leggi tutto|Read the rest)\b[^.!?]{0,120}[.!?]?$"
 )
+# A credit line for the syndicated copy (Engadget: "This article originally appeared on Engadget at https://...")
+# and Medium's "<title> was originally published in <publication> on Medium, where people are continuing the
+# conversation by highlighting and responding to this story." (cut only after the entry's own headline).
+_ORIGINALLY = re.compile(
+    r"(?:(?<=[.!?…\]»”\"])|^)\s*This (?:article|story|post) (?:originally|first) appeared (?:on|in) [^\n]{1,150}?"
+    r"(?: at https?://\S+)?\.?$"
+)
+_MEDIUM = re.compile(
+    r" was originally published in .{1,200}? on Medium, where people are continuing the conversation by "
+    r"highlighting and responding to this story\.?$"
+)
+_IMAGE_CREDIT = re.compile(r"\s*\((?:Image|Photo|Picture|Video) credit: [^()]{1,150}\)$", re.I)  # NPR
 _CUT = re.compile(r"\s*\[(?:…|\.\.\.|&hellip;)\]$")
 # What link aggregators append to every entry: Hacker News feeds (hnrss.org) the article's and the thread's
 # addresses with the points and comments of the moment (which change at every poll: left in, every entry would
@@ -579,6 +593,14 @@ def strip_boilerplate(text: str, title: str) -> str:
             m := _COPYRIGHT.search(text, tail)
         ):
             text = text[: m.start()].rstrip()
+        if "appeared" in text[tail:] and (m := _ORIGINALLY.search(text, tail)):
+            text = text[: m.start()].rstrip()
+        if "on Medium" in text[tail:] and (m := _MEDIUM.search(text, tail)):
+            head = text[: m.start()].rstrip()
+            if title and fold(head[-len(title) :]) == fold(title):
+                text = head[: -len(title)].rstrip()
+        if "credit" in text[tail:].lower():
+            text = _IMAGE_CREDIT.sub("", text, count=1)
     return text
 
 

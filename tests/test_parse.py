@@ -272,6 +272,30 @@ def test_json_feed_items_as_link_blogs_podcasts_and_plain_text_write_them():
         ),
         ("Officials said. Copyright 2026 NPR. To see more, visit https://www.npr.org.", "Officials said."),
         ("The label (c) 1975 EMI was shown.", "The label (c) 1975 EMI was shown."),
+        # a credit line for the syndicated copy; Medium's after the post's own headline
+        (
+            "<p>The rules take effect in May.</p><p>This article originally appeared on Engadget at "
+            "https://www.engadget.com/rules.html?src=rss</p>",
+            "The rules take effect in May.",
+        ),
+        (
+            "<p>Text of the post.</p><hr><p><a href='https://medium.com/p/1'>Chip rules tighten again</a> was "
+            "originally published in <a href='https://medium.com/pub'>Policy Notes</a> on Medium, where people "
+            "are continuing the conversation by highlighting and responding to this story.</p>",
+            "Text of the post.",
+        ),
+        ("A short excerpt. Read the rest", "A short excerpt."),
+        # NPR: the picture's credit after the summary
+        (
+            "Lawmakers pressed the company on its ties to Beijing. (Image credit: Jane Doe/Getty Images)",
+            "Lawmakers pressed the company on its ties to Beijing.",
+        ),
+        # Feedburner's share links
+        (
+            '<p>Officials met.</p><div class="feedflare"><a href="http://feeds.feedburner.com/~ff/x?a=1">'
+            "Email this</a></div>",
+            "Officials met.",
+        ),
         # arXiv: the paper's id and announcement type before every abstract
         (
             "arXiv:2611.01234v1 Announce Type: new \nAbstract: We study export controls on AI chips.",
