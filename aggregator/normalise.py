@@ -542,7 +542,7 @@ _POST_APPEARED = re.compile(
 _READ_MORE = re.compile(
     r"(?:(?<=[.!?…:\]»”\"])|^)\s*(?:Continue reading|Read more|Read More|READ MORE|Keep reading|Read the full "
     r"(?:story|article|post)|Read full (?:story|article)|Click here to read more|Lire la suite|Weiterlesen|Leer más"
-    r"|Leggi tutto|Read the rest)\b[^.!?]{0,120}[.!?]?$"
+    r"|Leggi tutto|Read the rest|To read (?:this|the) (?:article|story) in full)\b[^.!?]{0,120}[.!?]?$"
 )
 # A credit line for the syndicated copy (Engadget: "This article originally appeared on Engadget at https://...")
 # and Medium's "<title> was originally published in <publication> on Medium, where people are continuing the

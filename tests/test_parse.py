@@ -285,6 +285,11 @@ def test_json_feed_items_as_link_blogs_podcasts_and_plain_text_write_them():
             "Text of the post.",
         ),
         ("A short excerpt. Read the rest", "A short excerpt."),
+        (  # IDG's sites (Computerworld, InfoWorld, CSO...)
+            "<p>The FCC voted to ban new equipment.</p><p>To read this article in full, please "
+            "<a href='https://www.computerworld.com/a/1'>click here</a></p>",
+            "The FCC voted to ban new equipment.",
+        ),
         # NPR: the picture's credit after the summary
         (
             "Lawmakers pressed the company on its ties to Beijing. (Image credit: Jane Doe/Getty Images)",
