@@ -219,6 +219,10 @@ def test_the_shipped_topic_reads_news_after_2023(tmp_path):
         "Huawei loses US licence to buy Intel and Qualcomm chips",
         "China adds US drone maker Skydio to sanctions list",
         "House passes Biosecure Act aimed at Chinese biotech firms",
+        "TikTok creators sue Texas over the state's ban of the app",
+        "Two more universities end research partnerships with Huawei",
+        "Chinese surveillance cameras found in ministry amid fears data could reach Beijing",
+        "US and allies near deal to limit chip tech sales to China",
     ]
     off = [
         "DeepSeek releases a new reasoning model",
@@ -227,6 +231,8 @@ def test_the_shipped_topic_reads_news_after_2023(tmp_path):
         "Investors avoid Nvidia as China sales slump",
         "Hackers seize control of Chinese drone maker's website",
         "China sanctions US lawmaker over Taiwan visit",
+        "Beijing sanctions US defence firms over Taiwan arms sales",
+        "TikTok creator's viral recipe divides fans",
     ]
     assert [title for title in on if not pipe.tag_text(title, "", topics=topic)] == []
     assert [title for title in off if pipe.tag_text(title, "", topics=topic)] == []
