@@ -223,6 +223,8 @@ def test_the_shipped_topic_reads_news_after_2023(tmp_path):
         "Two more universities end research partnerships with Huawei",
         "Chinese surveillance cameras found in ministry amid fears data could reach Beijing",
         "US and allies near deal to limit chip tech sales to China",
+        "Chipmaker fined $140 million for selling design software to Huawei",
+        "Utility disconnects CATL batteries at military base",
     ]
     off = [
         "DeepSeek releases a new reasoning model",
