@@ -303,7 +303,10 @@ _WIDGET_PARTS = frozenset(
     {"subscribe", "subscription", "newsletter", "signup", "share", "sharing", "sharedaddy", "social", "related",
      "relatedposts", "promo", "feedflare"}
 )  # fmt: skip
-_VOID_TAGS = frozenset({"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "source", "wbr"})
+# HTML's elements without an end tag
+VOID_TAGS = frozenset(
+    {"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "source", "track", "wbr"}
+)
 
 
 def _is_widget(attrs: list[tuple[str, str | None]]) -> bool:
@@ -332,7 +335,7 @@ class _WithoutWidgets(HTMLParser):
         if self.dropping is not None:
             if tag == self.dropping[0]:
                 self.dropping = (tag, self.dropping[1] + 1)
-        elif tag not in _VOID_TAGS and _is_widget(attrs):
+        elif tag not in VOID_TAGS and _is_widget(attrs):
             self.dropping, self.dropped = (tag, 1), 0
         else:
             self.out.append(self.get_starttag_text() or "")

@@ -27,7 +27,7 @@ from aggregator.dates import read_date
 from aggregator.errors import SeedError
 from aggregator.fetch import fetch_once
 from aggregator.models import Seed
-from aggregator.normalise import content_hash, decode_document, html_to_text
+from aggregator.normalise import VOID_TAGS, content_hash, decode_document, html_to_text
 from aggregator.parse import is_bot_check
 
 HTML_SUFFIXES = (".html", ".htm", ".xhtml", ".shtml")
@@ -458,7 +458,6 @@ _BODY_NAME = re.compile(
     r"article[-_]*text|story[-_]*content|body[-_]*text)(?:$|\s)",
     re.I,
 )
-_VOID = {"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "source", "track", "wbr"}
 
 
 class _MainText(HTMLParser):
@@ -493,7 +492,7 @@ class _MainText(HTMLParser):
         if tag == "hr" or (tag == "br" and self.lines):
             self._flush()
             self._after_br = tag == "br" and bool(self.blocks)
-        if tag in _VOID:
+        if tag in VOID_TAGS:
             return
         if tag in _SKIP:
             self._skip += 1
@@ -517,7 +516,7 @@ class _MainText(HTMLParser):
 
     def handle_endtag(self, tag: str) -> None:
         at = next((i for i in range(len(self.stack) - 1, -1, -1) if self.stack[i][0] == tag), None)
-        if tag in _VOID or at is None:
+        if tag in VOID_TAGS or at is None:
             return
         if tag in _SKIP:
             self._skip = max(0, self._skip - 1)
