@@ -296,13 +296,15 @@ _LEFT_ENTITY = re.compile(r"&(?:#\d{2,7}|#x[0-9a-fA-F]{2,6}|[a-zA-Z]{2,8});")
 # tags, story similarity).
 _WIDGET_HINT = re.compile(
     r"""class\s*=\s*["']?[^"'>]*?"""
-    r"(?:subscri|newsletter|sign-?up|shar(?:e|ing)|social|button-wrapper|related|promo|feedflare)",
+    r"(?:subscri|newsletter|sign-?up|shar(?:e|ing)|social|button-wrap|related|promo|feedflare|cta)",
     re.I,
 )
 _WIDGET_PARTS = frozenset(
     {"subscribe", "subscription", "newsletter", "signup", "share", "sharing", "sharedaddy", "social", "related",
-     "relatedposts", "promo", "feedflare"}
+     "relatedposts", "promo", "feedflare", "cta"}
 )  # fmt: skip
+_WIDGET_NAMES = frozenset({"button-wrapper", "captioned-button-wrap"})  # Substack's buttons and their caption
+
 # HTML's elements without an end tag
 VOID_TAGS = frozenset(
     {"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "source", "track", "wbr"}
@@ -313,7 +315,7 @@ def _is_widget(attrs: list[tuple[str, str | None]]) -> bool:
     for name, value in attrs:
         if name == "class" and value:
             for cls in value.lower().split():
-                if cls == "button-wrapper" or not _WIDGET_PARTS.isdisjoint(re.split(r"[-_]+", cls)):
+                if cls in _WIDGET_NAMES or not _WIDGET_PARTS.isdisjoint(re.split(r"[-_]+", cls)):
                     return True
     return False
 

@@ -247,7 +247,10 @@ def test_json_feed_items_as_link_blogs_podcasts_and_plain_text_write_them():
             "for reading Chip Notes! Subscribe for free to receive new posts and support my work.</p></div><form>"
             '<input type="email" placeholder="Type your email&#8230;"><input type="submit" value="Subscribe">'
             '</form></div></div><p class="button-wrapper"><a class="button primary" href="https://c.substack.com/'
-            'subscribe?"><span>Subscribe now</span></a></p><p>It takes effect in 30 days.</p>',
+            'subscribe?"><span>Subscribe now</span></a></p><p>It takes effect in 30 days.</p><div class="captioned-'
+            'button-wrap" data-attrs="{}"><div class="preamble"><p class="cta-caption">Thanks for reading! This post '
+            'is public so feel free to share it.</p></div><p class="button-wrapper"><a class="button primary" '
+            'href="https://c.substack.com/p/x?utm_source=share"><span>Share</span></a></p></div>',
             "The rule covers memory chips. It takes effect in 30 days.",
         ),
         # WordPress with Jetpack: share buttons and related posts
