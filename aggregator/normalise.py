@@ -569,6 +569,8 @@ _HN_TRAILER = re.compile(r"(?:^|\s)(?:Article URL: \S+ )?Comments URL: \S+ Point
 _REDDIT_TRAILER = re.compile(r"(?:^|\s)submitted by /?u/[\w-]+(?: to /?r/\w+)? \[link\] \[comments\]$")
 # A publisher's copyright line after every excerpt: "© 2026 TechCrunch. All rights reserved. For personal use only."
 _COPYRIGHT = re.compile(r"(?:(?<=[.!?…\]»”\"])|^)\s*(?:©|\([cC]\)|Copyright (?:© ?)?(?:19|20)\d\d\b)[^©]{0,200}$")
+# A mailing template's variable left unfilled in the text: "Welcome to The Hill's Technology newsletter {beacon}"
+_TEMPLATE_VAR = re.compile(r"\s?\{\{?\s*[a-z][a-z_]{2,20}\s*\}\}?")
 # What arXiv's feeds put before every abstract: "arXiv:2611.01234v1 Announce Type: new Abstract: We study..."
 _ARXIV_HEAD = re.compile(r"^arXiv:[\w./-]{4,40} Announce Type: [\w-]{1,20} Abstract: ?")
 
@@ -579,6 +581,8 @@ def strip_boilerplate(text: str, title: str) -> str:
     only when X is the entry's own headline."""
     if text.startswith("arXiv:"):
         text = _ARXIV_HEAD.sub("", text, count=1)
+    if "{" in text:
+        text = _TEMPLATE_VAR.sub("", text)
     before = None
     while text and text != before:
         before = text

@@ -304,6 +304,12 @@ def test_json_feed_items_as_link_blogs_podcasts_and_plain_text_write_them():
             "Email this</a></div>",
             "Officials met.",
         ),
+        # a mailing template's variable left unfilled
+        (
+            "Welcome to The Hill's Technology newsletter {beacon} The Big Story: FBI warns of hackers.",
+            "Welcome to The Hill's Technology newsletter The Big Story: FBI warns of hackers.",
+        ),
+        ("Set {x} and {0} as before.", "Set {x} and {0} as before."),
         # arXiv: the paper's id and announcement type before every abstract
         (
             "arXiv:2611.01234v1 Announce Type: new \nAbstract: We study export controls on AI chips.",
