@@ -8,7 +8,7 @@ from datetime import datetime, timedelta
 from xml.sax.saxutils import escape as _escape
 
 from aggregator import __version__
-from aggregator.digest import lead_report
+from aggregator.digest import lead_report, shared_texts, shown_summary
 from aggregator.errors import AggregatorError
 from aggregator.normalise import clean_link, xml_safe
 from aggregator.store import Store, iso
@@ -26,8 +26,8 @@ def topic_feed(store: Store, wl: Watchlist, topic_id: str, now: datetime, days: 
     if topic is None:
         raise AggregatorError(f"no topic {topic_id!r}", hint="`aggregator watchlist list` shows the ids")
     rows = store.execute(
-        """SELECT i.id, i.story_id, i.title, i.url, i.summary, i.published, i.fetched_at, t.score, t.matched,
-                  coalesce(i.source, f.title, i.feed_url) AS source
+        """SELECT i.id, i.story_id, i.feed_url, i.title, i.url, i.summary, i.dup_reason, i.published,
+                  i.fetched_at, t.score, t.matched, coalesce(i.source, f.title, i.feed_url) AS source
            FROM items i JOIN item_topics t ON t.item_id = i.id AND t.topic = ?
            LEFT JOIN feeds f ON f.url = i.feed_url
            WHERE i.fetched_at >= ? AND i.dup_level = 'new'
@@ -41,6 +41,7 @@ def topic_feed(store: Store, wl: Watchlist, topic_id: str, now: datetime, days: 
         when = r["published"] or r["fetched_at"]
         latest[r["story_id"]] = max(latest.get(r["story_id"], when), when)
     best = [lead_report(story) for story in reports.values()]  # the story's headline, as the digest picks it
+    shared = shared_texts(rows)
     entries = sorted(best, key=lambda r: latest[r["story_id"]], reverse=True)
     out = [
         '<?xml version="1.0" encoding="utf-8"?>',
@@ -61,6 +62,8 @@ def topic_feed(store: Store, wl: Watchlist, topic_id: str, now: datetime, days: 
         ]
         if r["url"]:
             out.append(f'    <link rel="alternate" href="{escape(clean_link(r["url"]), {chr(34): "&quot;"})}"/>')
-        out += [f"    <summary>{escape(r['summary'][:600])}</summary>", "  </entry>"]
+        if text := shown_summary(r, shared):
+            out.append(f"    <summary>{escape(text[:600])}</summary>")
+        out.append("  </entry>")
     out += ["</feed>", ""]
     return "\n".join(out)

@@ -24,7 +24,7 @@ from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from aggregator.dedup import words
+from aggregator.dedup import BOILERPLATE, words
 from aggregator.errors import redact, without_subject
 from aggregator.normalise import canonical_url, clean_link, is_photo_caption, title_is_made
 
@@ -165,6 +165,7 @@ def build_digest(
     by_topic: dict[str, dict[int, list[Mapping[str, Any]]]] = defaultdict(lambda: defaultdict(list))
     for r in rows:
         by_topic[r["topic"]][r["story_id"]].append(r)
+    shared = shared_texts(rows)
     sections = []
     spikes = []
     for topic_id, name in topics:
@@ -172,7 +173,7 @@ def build_digest(
         if not stories:
             continue
         entries = [
-            _entry(story_id, members, sources.get(story_id, ()), window_start)
+            _entry(story_id, members, sources.get(story_id, ()), window_start, shared)
             for story_id, members in stories.items()
             if not all(_copy_of_seed(m) for m in members)  # the reader has it already (seeds/): nothing new
         ]
@@ -219,6 +220,7 @@ def _entry(
     members: Sequence[Mapping[str, Any]],
     sources: Sequence[Mapping[str, Any]],
     window_start: datetime | None = None,
+    shared: frozenset[tuple[str, str]] = frozenset(),
 ) -> Entry:
     """One story's entry: its best-scoring original report (of the window, for an update)."""
     first = _dt(members[0]["story_first"]) if "story_first" in members[0].keys() else None
@@ -236,9 +238,7 @@ def _entry(
         head = next((m for m in copies if (m["summary"] or "").strip()), head)
     when = _dt(head["published"]) or _dt(head["fetched_at"])
     assert when is not None
-    summary = head["summary"] or ""
-    if is_photo_caption(summary) or not adds_to(summary, head["title"]):
-        summary = ""
+    summary = shown_summary(head, shared)
     others: dict[str, str | None] = {}  # outlet -> the link to its report
     shown = {canonical_url(head["url"])} - {None}  # articles named already: the head's, then the others'
     for s in sources:
@@ -276,6 +276,31 @@ def lead_report(reports: Sequence[Any]) -> Any:
     first words (Mastodon, Bluesky); the earliest of equals."""
     titled = [r for r in reports if not title_is_made(r["title"], r["summary"] or "")] or reports
     return max(titled, key=lambda r: (r["score"], -(r["id"])))
+
+
+def shared_texts(rows: Iterable[Any]) -> frozenset[tuple[str, str]]:
+    """(feed, text) of the texts a feed gives under more than one headline among ``rows``: a video channel's
+    description under every video, a paywall notice."""
+    titles: dict[tuple[str, str], set[str]] = defaultdict(set)
+    for r in rows:
+        if r["summary"] and "feed_url" in r.keys():
+            titles[(r["feed_url"], r["summary"])].add(r["title"])
+    return frozenset(k for k, t in titles.items() if len(t) > 1)
+
+
+def shown_summary(report: Any, shared: frozenset[tuple[str, str]] = frozenset()) -> str:
+    """The text shown under a story's headline (digest, Atom export): none when it is a photo's caption, says
+    nothing the headline does not, or is its feed's text under other articles too (dedup found it so, or
+    ``shared`` has it)."""
+    summary = report["summary"] or ""
+    if (
+        is_photo_caption(summary)
+        or not adds_to(summary, report["title"])
+        or ("dup_reason" in report.keys() and report["dup_reason"] == BOILERPLATE)
+        or ("feed_url" in report.keys() and (report["feed_url"], summary) in shared)
+    ):
+        return ""
+    return summary
 
 
 def rank(e: Entry) -> float:

@@ -1162,3 +1162,41 @@ def test_the_text_part_wraps_long_lines_between_items_and_keeps_links_whole():
     health = render_text(replace(d, health=(failing,))).split("## Feed health", 1)[1].splitlines()
     assert health[2].startswith("- A feed (failing since") and all(x.startswith("  ") for x in health[3:5])
     assert all(len(x) <= 76 for x in health)
+
+
+def test_a_channels_text_under_every_video_is_no_snippet(tmp_path, feed_server):
+    """A video channel gives the same description under every video ("Subscribe for the top stories of the
+    day..."): it says nothing about any of them, so the digest and the Atom export show none of it; a
+    video's own description still shows."""
+    import feedparser
+
+    from aggregator.atom import topic_feed
+
+    promo = "Business Daily brings you the top stories of the day. Visit our homepage for more: example.org"
+    videos = [
+        ("v1", "US adds Chinese chip firms to Entity List", promo),
+        ("v2", "Nvidia says new export rules block sales to China", promo),
+        ("v3", "TikTok sues Montana over statewide ban", "The company says the law violates the First Amendment."),
+    ]
+    items = [
+        {
+            "guid": guid,
+            "title": title,
+            "link": f"https://video.example/watch?v={guid}",
+            "description": text,
+            "pubDate": f"Sat, 28 Nov 2026 0{n}:00:00 GMT",
+        }
+        for n, (guid, title, text) in enumerate(videos, 1)
+    ]
+    url = feed_server.serve("/channel.xml", rss(items, title="Business Daily"))
+    store, settings, watchlist = setup(tmp_path, feeds=[url])
+    d = delivery.compose(store, settings, watchlist, None, datetime.now(UTC))
+    shown = {e.title: e.snippet for s in d.sections for e in s.entries}
+    assert shown["US adds Chinese chip firms to Entity List"] == ""
+    assert shown["Nvidia says new export rules block sales to China"] == ""
+    assert shown["TikTok sues Montana over statewide ban"] == "The company says the law violates the First Amendment."
+    atom = feedparser.parse(topic_feed(store, watchlist, "us-china-tech", datetime.now(UTC)).encode())
+    summaries = {e.title: e.get("summary", "") for e in atom.entries}
+    assert summaries["Nvidia says new export rules block sales to China"] == ""
+    assert summaries["TikTok sues Montana over statewide ban"].startswith("The company says")
+    store.close()
