@@ -52,6 +52,7 @@ _DMY = re.compile(r"\b(\d{1,2})([./-])(\d{1,2})\2(\d{4}|\d{2})\b")
 _D_MONTH_Y = re.compile(
     rf"\b(\d{{1,2}})(?:st|nd|rd|th|er|º|\.)?[\s-]*(?:de\s+)?({_WORD})\.?[\s,-]*(?:de\s+)?(\d{{4}}|\d{{2}})\b"
 )
+_ISO_T = re.compile(r"(\d{4}-\d{2}-\d{2})t(\d{2}:\d{2})")
 _MONTH_D_Y = re.compile(rf"\b({_WORD})\.?\s+(\d{{1,2}})(?:st|nd|rd|th)?,?\s+(\d{{4}})\b")
 
 
@@ -61,6 +62,7 @@ def read_date(text: str | None) -> datetime | None:
     if not text or not isinstance(text, str):
         return None
     s = _LEADING_WEEKDAY.sub("", " ".join(text.split())).lower()
+    s = _ISO_T.sub(r"\1 \2", s)  # ISO 8601's "T" with a zone ISO has no name for: "2021-01-03T17:40:00EET"
     ymd = _day(s)
     if ymd is None:
         return None
@@ -120,7 +122,7 @@ def misread_by_feedparser(text: str) -> bool:
     s = text.strip()
     if re.match(r"\d{4}\s*[/年]\s*\d{1,2}", s):  # feedparser: the 1st of the month
         return True
-    m = re.search(r"\b([A-Za-z]{3,4})\s*$", s)
+    m = re.search(r"(?<![A-Za-z])([A-Za-z]{3,4})\s*$", s)  # "2026-11-28T10:00:00CEST" too
     return bool(m and m.group(1).lower() in ZONES.keys() - _FEEDPARSER_ZONES)
 
 

@@ -15,6 +15,7 @@ without heavy dependencies, so this is a small stdlib function with property-bas
 
 from __future__ import annotations
 
+import codecs
 import hashlib
 import html
 import re
@@ -432,8 +433,9 @@ def decode_document(data: bytes) -> str:
     """The text of a file a person saved (a seed article, an OPML export). UTF-8 (with or without a
     byte-order mark) and UTF-16 with a mark (what Windows Notepad saves as "Unicode") are recognised; other
     bytes are read in the encoding the file declares (`<meta charset>`, an XML prolog: a Chinese site in
-    GBK, a Japanese one in Shift_JIS), else as windows-1252, the usual 8-bit encoding of text saved on
-    Windows (Latin-1 with its curly quotes)."""
+    GBK, a Japanese one in Shift_JIS); UTF-8 with a few windows-1252 bytes in it (a page that declares UTF-8
+    and pastes Latin-1 text in) as UTF-8, those bytes as windows-1252; else windows-1252, the usual 8-bit
+    encoding of text saved on Windows (Latin-1 with its curly quotes)."""
     if data.startswith((b"\xff\xfe", b"\xfe\xff")):
         return data.decode("utf-16", "replace")
     try:
@@ -447,8 +449,30 @@ def decode_document(data: bytes) -> str:
             return data.decode(m.group(1).decode("ascii"))
         except (LookupError, UnicodeError):
             pass
+    if mostly_utf8(data):  # UTF-8 with a few windows-1252 bytes pasted in: those bytes alone read as such
+        return data.decode("utf-8", UTF8_CP1252)
     detected = legacy_encoding(data)
     return data.decode(detected or "cp1252", "replace")
+
+
+def mostly_utf8(data: bytes) -> bool:
+    """Most non-ASCII bytes form valid UTF-8 sequences (in an 8-bit legacy text, hardly any do)."""
+    head = data[:262144]
+    high = len(_HIGH_BYTE.findall(head))
+    valid = sum(map(len, _UTF8_MULTIBYTE.findall(head)))
+    return valid >= 6 and valid >= 0.8 * high
+
+
+def _cp1252_bytes(e: UnicodeError) -> tuple[str, int]:
+    assert isinstance(e, UnicodeDecodeError)
+    return e.object[e.start : e.end].decode("cp1252", "replace"), e.end
+
+
+# the error handler that reads the bytes UTF-8 cannot as windows-1252: `data.decode("utf-8", UTF8_CP1252)`
+UTF8_CP1252 = "aggregator-cp1252"
+codecs.register_error(UTF8_CP1252, _cp1252_bytes)
+_HIGH_BYTE = re.compile(rb"[\x80-\xff]")
+_UTF8_MULTIBYTE = re.compile(rb"[\xc2-\xdf][\x80-\xbf]|[\xe0-\xef][\x80-\xbf]{2}|[\xf0-\xf4][\x80-\xbf]{3}")
 
 
 # Encodings of scripts other than the Latin alphabet, as charset_normalizer names them. A text in one of them

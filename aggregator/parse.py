@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import base64
 import calendar
-import codecs
 import hashlib
 import importlib.util
 import json
@@ -30,7 +29,7 @@ import feedparser
 from aggregator.dates import misread_by_feedparser, read_date
 from aggregator.errors import ParseError
 from aggregator.models import Entry, ParsedFeed
-from aggregator.normalise import html_to_text, legacy_encoding
+from aggregator.normalise import UTF8_CP1252, html_to_text, legacy_encoding, mostly_utf8
 
 # feedparser asks xml.sax for libxml2's SAX driver first, at every parse; where it is not installed (the usual
 # case) the failed import searches sys.path on disk each time, and expat parses anyway. Ask for expat at once.
@@ -251,10 +250,10 @@ def _as_utf8(body: bytes, content_type: str | None) -> bytes:
         if encoding == (declared or "utf-8"):
             return body  # what feedparser reads it as anyway
         return _utf8_document(text, m)
-    if _mostly_utf8(body):
+    if mostly_utf8(body):
         # UTF-8 with a few windows-1252 bytes pasted in (a smart quote from a word processor): read those
         # bytes alone as windows-1252 rather than the whole document, which would garble every accent
-        return _utf8_document(body.decode("utf-8", "aggregator-cp1252"), m)
+        return _utf8_document(body.decode("utf-8", UTF8_CP1252), m)
     if detected := legacy_encoding(body):
         # a feed in Shift_JIS, KOI8-R, Big5... that says nothing of it, or something it is not (feedparser would
         # read windows-1252)
@@ -262,27 +261,9 @@ def _as_utf8(body: bytes, content_type: str | None) -> bytes:
     return body
 
 
-def _mostly_utf8(body: bytes) -> bool:
-    """Most non-ASCII bytes form valid UTF-8 sequences (in an 8-bit legacy text, hardly any do)."""
-    head = body[:262144]
-    high = len(_HIGH_BYTE.findall(head))
-    valid = sum(map(len, _UTF8_MULTIBYTE.findall(head)))
-    return valid >= 6 and valid >= 0.8 * high
-
-
 def _utf8_document(text: str, prolog: re.Match[bytes] | None) -> bytes:
     text = text[prolog.end() :] if prolog else text  # the prolog is ASCII: as many characters as bytes
     return b"<?xml version='1.0' encoding='utf-8'?>" + text.encode("utf-8")
-
-
-def _cp1252_bytes(e: UnicodeError) -> tuple[str, int]:
-    assert isinstance(e, UnicodeDecodeError)
-    return e.object[e.start : e.end].decode("cp1252", "replace"), e.end
-
-
-codecs.register_error("aggregator-cp1252", _cp1252_bytes)
-_HIGH_BYTE = re.compile(rb"[\x80-\xff]")
-_UTF8_MULTIBYTE = re.compile(rb"[\xc2-\xdf][\x80-\xbf]|[\xe0-\xef][\x80-\xbf]{2}|[\xf0-\xf4][\x80-\xbf]{3}")
 
 
 def _starts_like_json(body: bytes) -> bool:

@@ -20,8 +20,8 @@ from email.parser import BytesParser
 from email.utils import parsedate_to_datetime
 from html.parser import HTMLParser
 from pathlib import Path
-from typing import Any
-from urllib.parse import unquote, urlsplit
+from typing import Any, NamedTuple
+from urllib.parse import unquote, urljoin, urlsplit
 
 from aggregator.dates import read_date
 from aggregator.errors import SeedError
@@ -124,7 +124,8 @@ def _seed(path: Path, title: str, published: datetime | None, url: str | None, t
 async def download_seed(url: str, folder: Path) -> Path:
     """Fetch an article's page and save it in ``folder`` (the seeds folder) as a seed: a saved page, read as
     any other, that stays the user's. Its address is written into it as `<link rel=canonical>` when the page
-    names none, so that the feed items linking to it are recognised as the seed. Returns the file."""
+    names none (as `<base href>` when its canonical is relative), so that the feed items linking to it are
+    recognised as the seed. Returns the file."""
     result = await fetch_once(url)
     if not result.ok or not result.body:
         raise SeedError(
@@ -141,8 +142,11 @@ async def download_seed(url: str, folder: Path) -> Path:
         )
     page = decode_document(result.body)
     address = result.final_url or url
-    if not re.search(r"<link[^>]+rel=[\"']canonical[\"']", page, re.I) and not _meta(page, "og:url"):
-        tag = f'<link rel="canonical" href="{html.escape(address)}">'
+    if _page_url(page, _json_ld_article(page)) is None:
+        # a relative canonical is read against the page's address, now written in as its base
+        has_canonical = re.search(r"<link[^>]+rel=[\"']canonical[\"']", page, re.I)
+        element = "base" if has_canonical else 'link rel="canonical"'
+        tag = f'<{element} href="{html.escape(address)}">'
         head = re.search(r"<head[^>]*>", page, re.I)
         page = page[: head.end()] + tag + page[head.end() :] if head else tag + page
     # the same article fetched again replaces its file (its page changes: ads, a correction); another
@@ -191,8 +195,8 @@ def _from_email(data: bytes) -> tuple[str, datetime | None, str | None, str]:
         html_part = msg.get_body(preferencelist=("html",))
         if html_part is not None:
             page = _parsed_page(_MainText(lines=True), html_part.get_content())
-            forwarded, start = _forwarded([t for _, _, t in page.blocks])
-            text = _main_of([b for b in _paragraphs_from(page, start) if not _mail_chrome(b[2])])
+            forwarded, start = _forwarded([b.text for b in page.blocks])
+            text = _main_of([b for b in _paragraphs_from(page, start) if not _mail_chrome(b.text)])
         if not text.strip():
             plain = msg.get_body(preferencelist=("plain",))
             lines = plain.get_content().splitlines() if plain is not None else []
@@ -329,13 +333,14 @@ _URL_KEYS = ("url", "source", "link", "canonical_url", "canonical", "original_ur
 
 
 def _meta(raw: str, prop: str) -> str | None:
+    # a value runs to its own closing quote: "2014's most popular searches" keeps its apostrophe
     for pattern in (
-        rf'<meta[^>]+(?:property|name)=["\']{prop}["\'][^>]*content=["\']([^"\']*)["\']',
-        rf'<meta[^>]+content=["\']([^"\']*)["\'][^>]*(?:property|name)=["\']{prop}["\']',
+        rf'<meta[^>]+(?:property|name)=["\']{prop}["\'][^>]*content=(["\'])(?P<v>.*?)\1',
+        rf'<meta[^>]+content=(["\'])(?P<v>[^>]*?)\1[^>]*(?:property|name)=["\']{prop}["\']',
     ):
-        m = re.search(pattern, raw, re.I)
+        m = re.search(pattern, raw, re.I | re.S)
         if m:
-            return html.unescape(m.group(1))
+            return html.unescape(m.group("v"))
     return None
 
 
@@ -370,17 +375,32 @@ def _ld_url(ld: dict[str, Any]) -> str | None:
     return None
 
 
+def _page_url(raw: str, ld: dict[str, Any]) -> str | None:
+    """The article's address: `<link rel=canonical>`, `og:url` or its JSON-LD's, the first that is a web address.
+    A relative one is read against the page's `<base href>`, and passed over without one: a page saved from
+    the browser no longer knows its own address (a canonical "8003098" is no article's address)."""
+    m = re.search(r"<link[^>]+rel=[\"']canonical[\"'][^>]*href=[\"']([^\"']+)", raw, re.I)
+    b = re.search(r"<base[^>]+href=[\"']([^\"']+)", raw, re.I)
+    base = html.unescape(b.group(1)).strip() if b else ""
+    web = ("http://", "https://")
+    for found in (html.unescape(m.group(1)) if m else None, _meta(raw, "og:url"), _ld_url(ld)):
+        url = (found or "").strip()
+        if url.startswith("//"):
+            url = "https:" + url
+        elif url and not url.lower().startswith(web) and base.lower().startswith(web):
+            url = urljoin(base, url)
+        if url.lower().startswith(web):
+            return url
+    return None
+
+
 def _from_html(raw: str) -> tuple[str, datetime | None, str | None, str]:
     """Title, date, URL and main text of a saved web page. The text is, in order of preference: the
     page's JSON-LD articleBody; the paragraphs of its main <article>; its paragraphs outside navigation,
     headers, footers, asides and forms; all the text of <body> (a page of another shape)."""
     ld = _json_ld_article(raw)
-    title = _meta(raw, "og:title") or (ld.get("headline") if isinstance(ld.get("headline"), str) else None)
-    if not title:
-        m = re.search(r"<h1[^>]*>(.*?)</h1>", raw, re.I | re.S) or re.search(
-            r"<title[^>]*>(.*?)</title>", raw, re.I | re.S
-        )
-        title = html_to_text(m.group(1)) if m else ""
+    headline = ld.get("headline") if isinstance(ld.get("headline"), str) else None
+    title = _meta(raw, "og:title") or headline or _meta(raw, "twitter:title") or _heading(raw)
     site = _meta(raw, "og:site_name")
     if site:  # "Headline | Site" or "Headline - Site"
         title = re.sub(rf"\s+[|\-–—]\s+{re.escape(site)}\s*$", "", title)
@@ -400,12 +420,12 @@ def _from_html(raw: str) -> tuple[str, datetime | None, str | None, str]:
     if published is None:  # an element the page marks as its byline or date: "By Jane Doe · January 18, 2022"
         dated = (read_date(html_to_text(m.group(2))) for m in _DATED_ELEMENT.finditer(raw[:200_000]))
         published = next((d for d in dated if d is not None), None)
-    m = re.search(r"<link[^>]+rel=[\"']canonical[\"'][^>]*href=[\"']([^\"']+)", raw, re.I)
-    url = m.group(1) if m else _meta(raw, "og:url") or _ld_url(ld)
+    url = _page_url(raw, ld)
     body = ld.get("articleBody")
     text = html_to_text(body) if isinstance(body, str) and len(body) >= MIN_MAIN_TEXT else _main_text(raw)
     if not text:
         text = visible
+    text = _with_lede(raw, visible, text)
     title = html_to_text(title)
     if not site:  # "Headline - Site" from <title>: the site's name goes when the page shows the headline alone
         head, sep, _ = max((title.rpartition(s) for s in _TITLE_SEPARATORS), key=lambda p: len(p[0]))
@@ -414,6 +434,32 @@ def _from_html(raw: str) -> tuple[str, datetime | None, str | None, str]:
     if title and text.startswith(title):
         text = text[len(title) :].lstrip()
     return title, published, url, text
+
+
+def _with_lede(raw: str, visible: str, text: str) -> str:
+    """``text`` with the page's lede before it when the page shows its description (`og:description`, `meta
+    description`) as a paragraph that the main text left out: a standfirst set apart from the article body (and
+    from JSON-LD's articleBody). A feed's summary of the article is often that very paragraph. A site's
+    general description is not shown on the page as a paragraph, and stays out."""
+    lede = " ".join(html_to_text(_meta(raw, "og:description") or _meta(raw, "description") or "").split())
+    if len(lede) < MIN_LEDE or lede.endswith(("...", "…")):
+        return text
+    start = lede[:MIN_LEDE]
+    if start in " ".join(visible.split()) and start not in " ".join(text.split()):
+        return f"{lede} {text}"
+    return text
+
+
+MIN_LEDE = 60  # characters: a description shorter than this is a tagline, not a lede
+
+
+def _heading(raw: str) -> str:
+    """The headline of a page without metadata: the <h1> that its <title> begins with, else the <title> (the
+    first <h1> is often the site's logo), else the first <h1>."""
+    m = re.search(r"<title[^>]*>(.*?)</title>", raw, re.I | re.S)
+    page_title = html_to_text(m.group(1)) if m else ""
+    h1s = [t for t in (html_to_text(h) for h in re.findall(r"<h1[^>]*>(.*?)</h1>", raw[:500_000], re.I | re.S)) if t]
+    return next((h for h in h1s if page_title.startswith(h)), "") or page_title or (h1s[0] if h1s else "")
 
 
 _TITLE_SEPARATORS = (" - ", " | ", " – ", " — ")
@@ -460,15 +506,27 @@ _BODY_NAME = re.compile(
 )
 
 
+class _Block(NamedTuple):
+    """A block of a page's text: the <article> it is in, whether it sits in boilerplate, whether it does
+    counting only the containers opened inside its article (a page-wide wrapper named "int-nav" or
+    "advert-content-wrap" around the article is no boilerplate of the article's), and its text."""
+
+    article: int | None
+    boiler: bool
+    boiler_in_article: bool
+    text: str
+
+
 class _MainText(HTMLParser):
     """Paragraph-level text of a page, with which <article> each paragraph is in and whether it sits
     in boilerplate (navigation, header, footer, aside, form, or a container named like one)."""
 
     def __init__(self, lines: bool = False) -> None:
         super().__init__(convert_charrefs=True)
-        self.stack: list[tuple[str, bool, int | None]] = []  # tag, boilerplate?, article number
+        # tag, boilerplate?, article number, boilerplate within the article?
+        self.stack: list[tuple[str, bool, int | None, bool]] = []
         self.articles = 0
-        self.blocks: list[tuple[int | None, bool, str]] = []  # article, boilerplate?, text
+        self.blocks: list[_Block] = []
         # with ``lines``, a <br> ends a block too, and the block after it is marked as one line of the last
         self.lines = lines
         self.continued: list[bool] = []
@@ -476,15 +534,15 @@ class _MainText(HTMLParser):
         self._buf: list[str] = []
         self._skip = 0
 
-    def _state(self) -> tuple[bool, int | None]:
-        return (self.stack[-1][1], self.stack[-1][2]) if self.stack else (False, None)
+    def _state(self) -> tuple[bool, int | None, bool]:
+        return self.stack[-1][1:] if self.stack else (False, None, False)
 
     def _flush(self) -> None:
         text = " ".join("".join(self._buf).split())
         self._buf = []
         if text:
-            boiler, article = self._state()
-            self.blocks.append((article, boiler, text))
+            boiler, article, inner = self._state()
+            self.blocks.append(_Block(article, boiler, inner, text))
             self.continued.append(self._after_br)
             self._after_br = False
 
@@ -497,22 +555,21 @@ class _MainText(HTMLParser):
         if tag in _SKIP:
             self._skip += 1
         state = self._state()
-        boiler, article = state
+        boiler, article, inner = state
         named = " ".join(v or "" for k, v in attrs if k in ("class", "id", "role"))
-        boiler = boiler or tag in _BOILERPLATE or bool(named and _BOILERPLATE_NAME.search(named))
-        boiler = boiler or any(
-            v in ("navigation", "banner", "contentinfo", "complementary") for k, v in attrs if k == "role"
-        )
+        own = tag in _BOILERPLATE or bool(named and _BOILERPLATE_NAME.search(named))
+        own = own or any(v in ("navigation", "banner", "contentinfo", "complementary") for k, v in attrs if k == "role")
+        boiler, inner = boiler or own, inner or own
         itemprop = next((v or "" for k, v in attrs if k == "itemprop"), "")
         if tag == "article" or itemprop == "articleBody" or (named and _BODY_NAME.search(named)):
             self.articles += 1  # an article's body, by its element or by its name (schema.org, CMS classes)
-            article = self.articles
+            article, inner = self.articles, own
         if tag in _FLOW:
             self._flush()
             self._after_br = False
-        elif (boiler, article) != state:
+        elif (boiler, article, inner) != state:
             self._flush()  # an inline element of its own kind: a "Share" link in a paragraph
-        self.stack.append((tag, boiler, article))
+        self.stack.append((tag, boiler, article, inner))
 
     def handle_endtag(self, tag: str) -> None:
         at = next((i for i in range(len(self.stack) - 1, -1, -1) if self.stack[i][0] == tag), None)
@@ -520,10 +577,10 @@ class _MainText(HTMLParser):
             return
         if tag in _SKIP:
             self._skip = max(0, self._skip - 1)
-        parent = (self.stack[at - 1][1], self.stack[at - 1][2]) if at else (False, None)
+        parent = self.stack[at - 1][1:] if at else (False, None, False)
         # the text of a link or a bold name goes on in its sentence; any other element's ends there (pages lay
         # out spans and custom elements as lines: a byline, then the date)
-        if any(t not in _PHRASING for t, _, _ in self.stack[at:]) or self._state() != parent:
+        if any(t not in _PHRASING for t, *_ in self.stack[at:]) or self._state() != parent:
             self._flush()
         del self.stack[at:]
 
@@ -547,31 +604,41 @@ def _parsed_page(parser: _MainText, raw: str) -> _MainText:
     return parser
 
 
-def _paragraphs_from(page: _MainText, start: int) -> list[tuple[int | None, bool, str]]:
+def _paragraphs_from(page: _MainText, start: int) -> list[_Block]:
     """The blocks of a page parsed into lines, from line ``start`` on, the lines of one paragraph (split at
     its <br>s) joined again."""
-    out: list[tuple[int | None, bool, str]] = []
-    for (article, boiler, text), continued in zip(page.blocks[start:], page.continued[start:], strict=True):
+    out: list[_Block] = []
+    for block, continued in zip(page.blocks[start:], page.continued[start:], strict=True):
         if continued and out:
-            out[-1] = (out[-1][0], out[-1][1], f"{out[-1][2]} {text}")
+            out[-1] = out[-1]._replace(text=f"{out[-1].text} {block.text}")
         else:
-            out.append((article, boiler, text))
+            out.append(block)
     return out
 
 
-def _main_of(blocks: list[tuple[int | None, bool, str]]) -> str:
-    """The main text among a page's blocks."""
-    content = [(a, t) for a, boiler, t in blocks if not boiler and len(t) >= 2]
-    by_article: dict[int, list[str]] = {}
-    for article, text in content:
-        if article is not None:
-            by_article.setdefault(article, []).append(text)
-    # the main <article> is the one with the most text (pages also use <article> for teasers)
-    main = " ".join(max(by_article.values(), key=lambda ts: sum(map(len, ts)))) if by_article else ""
-    if len(main) >= MIN_MAIN_TEXT:
-        return main
+def _main_of(blocks: list[_Block]) -> str:
+    """The main text among a page's blocks: its longest <article> outside boilerplate, else its prose outside
+    boilerplate; but an <article> inside a container named like boilerplate (a page-wide wrapper whose class
+    reads "int-nav" or "advert-content-wrap") when it holds over WRAPPED_ARTICLE times as much text, boilerplate
+    counted inside it alone: a menu, a sign-up box or a teaser does not outweigh an article that much."""
+    content = [b for b in blocks if not b.boiler and len(b.text) >= 2]
+    main = _longest_article(content)
     # no long <article>: the paragraphs that read like prose (menus and link lists are short lines)
-    prose = " ".join(t for _, t in content if len(t) >= 40 or t.endswith((".", "!", "?", '"', "”")))
-    if len(prose) >= MIN_MAIN_TEXT:
-        return prose
-    return main or prose or " ".join(t for _, t in content)  # a short page: all its text but the boilerplate
+    prose = " ".join(b.text for b in content if len(b.text) >= 40 or b.text.endswith((".", "!", "?", '"', "”")))
+    found = main if len(main) >= MIN_MAIN_TEXT else prose if len(prose) >= MIN_MAIN_TEXT else ""
+    wrapped = _longest_article([b for b in blocks if b.boiler and not b.boiler_in_article and len(b.text) >= 2])
+    if len(wrapped) >= MIN_MAIN_TEXT and len(wrapped) > WRAPPED_ARTICLE * len(found):
+        return wrapped
+    return found or main or prose or " ".join(b.text for b in content)  # a short page: all but the boilerplate
+
+
+WRAPPED_ARTICLE = 3
+
+
+def _longest_article(blocks: list[_Block]) -> str:
+    """The text of the <article> with the most text among ``blocks`` (pages also use <article> for teasers)."""
+    by_article: dict[int, list[str]] = {}
+    for b in blocks:
+        if b.article is not None:
+            by_article.setdefault(b.article, []).append(b.text)
+    return " ".join(max(by_article.values(), key=lambda ts: sum(map(len, ts)))) if by_article else ""

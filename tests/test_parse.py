@@ -141,6 +141,8 @@ DATES = [
     ("2026/11/28 10:00:00", datetime(2026, 11, 28, 10, 0)),  # feedparser: November 1st
     ("Sat, 28 Nov 2026 10:00:00 CEST", datetime(2026, 11, 28, 8, 0)),  # feedparser: 10:00 UTC
     ("Sat, 28 Nov 2026 10:00:00 PST", datetime(2026, 11, 28, 18, 0)),
+    ("2026-11-28T10:00:00EET", datetime(2026, 11, 28, 8, 0)),  # ISO with a zone name: feedparser reads UTC
+    ("2026-11-28T10:00:00 CEST", datetime(2026, 11, 28, 8, 0)),
     ("03/04/2026", None),  # March 4th or April 3rd
     ("30 Feb 2026", None),
     ("soon", None),

@@ -648,3 +648,81 @@ def test_plain_text_seeds_as_people_paste_them(tmp_path):
         datetime(2022, 1, 18, tzinfo=UTC),
         "The body.",
     )
+
+
+def test_html_seed_inside_a_page_wide_wrapper_named_like_boilerplate(tmp_path):
+    """Real pages wrap everything in a container whose class reads like boilerplate (the BBC's
+    "blq-int-nav", a publisher's "advert-content-wrap"): the article inside it is still the text, and a
+    sign-up box outside it does not take its place; a teaser <article> in an aside does not either."""
+    story = f"<p>{LEDE}</p><p>{MORE}</p>"
+    for wrapper in ('<div id="blq-container" class="blq-dotcom blq-int-nav">', '<div class="advert-content-wrap">'):
+        page = tmp_path / "wrapped.html"
+        page.write_text(
+            "<html><head><title>US probes Alibaba cloud unit</title></head><body>"
+            '<div class="signup"><p>Sign up for a free account and start engaging with other readers!</p></div>'
+            f'{wrapper}<ul class="menu"><li>Home</li><li>World</li></ul><article>{story}</article>'
+            "<aside><article><p>Markets rally as rates hold steady for a third month in a row.</p></article>"
+            "</aside></div></body></html>"
+        )
+        assert read_seed(page).text == f"{LEDE} {MORE}", wrapper
+
+
+def test_html_seed_address_title_date_and_lede_as_real_pages_write_them(tmp_path):
+    """What saved pages get wrong: a relative canonical ("8003098": no address; "/a" read against the
+    page's <base>), an apostrophe inside a double-quoted og:title, a first <h1> that is the site's logo,
+    an ISO date with a zone abbreviation ("2021-01-03T17:40:00EET"), and a standfirst shown above the
+    article but outside its JSON-LD articleBody (the feed's summary is often that very paragraph)."""
+    import json
+
+    page = tmp_path / "relative.html"
+    page.write_text(
+        '<html><head><link rel="canonical" href="8003098"><meta property="og:url" content="http://news.example/b">'
+        """<meta property="og:title" content="Let me Google that: 2014's most searched recipes"></head>"""
+        f"<body><article><p>{LEDE}</p></article></body></html>"
+    )
+    s = read_seed(page)
+    assert (s.url, s.title) == ("http://news.example/b", "Let me Google that: 2014's most searched recipes")
+    page.write_text(f'<html><head><link rel="canonical" href="8003098"></head><body><p>{LEDE}</p></body></html>')
+    assert read_seed(page).url is None
+    page.write_text(
+        '<html><head><base href="https://news.example/world/"><link rel="canonical" href="/2023/a.html">'
+        f"</head><body><p>{LEDE}</p></body></html>"
+    )
+    assert read_seed(page).url == "https://news.example/2023/a.html"
+
+    standfirst = "Rescuers found a fifth body four days after a landslide buried houses in the village of Ask."
+    ld = {"@type": "NewsArticle", "datePublished": "2021-01-03T17:40:00EET", "articleBody": f"{LEDE} {MORE}"}
+    page = tmp_path / "logo.html"
+    page.write_text(
+        "<html><head><title>Landslide toll rises to five | Example News</title>"
+        f'<meta name="description" content="{standfirst}">'
+        f'<script type="application/ld+json">{json.dumps(ld)}</script></head><body>'
+        '<h1 id="logo"><a href="/">Example News</a></h1><h1 class="title">Landslide toll rises to five</h1>'
+        f'<div class="lead">{standfirst}</div><div class="body"><p>{LEDE}</p><p>{MORE}</p></div></body></html>'
+    )
+    s = read_seed(page)
+    assert s.title == "Landslide toll rises to five"
+    assert s.published == datetime(2021, 1, 3, 15, 40, tzinfo=UTC)
+    assert s.text == f"{standfirst} {LEDE} {MORE}"
+    # a site's description that the page does not show is no part of the article
+    page.write_text(page.read_text().replace(f'<div class="lead">{standfirst}</div>', ""))
+    assert read_seed(page).text == f"{LEDE} {MORE}"
+
+
+def test_a_utf8_page_with_latin1_text_pasted_in_reads_both(tmp_path):
+    """A page that declares UTF-8 and is UTF-8 but for text pasted in from Latin-1 (a real Swiss company's
+    page: "Über uns" in UTF-8, "naturgr\\xfcn" in Latin-1): each part read in its own encoding, not the whole
+    page as windows-1252 ("Ãœber uns")."""
+    page = tmp_path / "mixed.html"
+    page.write_bytes(
+        '<html><head><meta charset="UTF-8"><title>Über uns</title></head><body><article><p>Grüße aus Zürich, '
+        "Genève und Köln: Gärten für Häuser, Büros und Höfe. ".encode()
+        + b"Die Firma naturgr\xfcn unterh\xe4lt Ihren Garten mit viel Freude, fachm\xe4nnisch und zuverl\xe4ssig.</p>"
+        + b"</article></body></html>"
+    )
+    s = read_seed(page)
+    assert s.title == "Über uns"
+    assert (
+        s.text
+        == "Grüße aus Zürich, Genève und Köln: Gärten für Häuser, Büros und Höfe. Die Firma naturgrün unterhält Ihren Garten mit viel Freude, fachmännisch und zuverlässig."
+    )
