@@ -142,10 +142,10 @@ async def download_seed(url: str, folder: Path) -> Path:
         )
     page = decode_document(result.body)
     address = result.final_url or url
-    if _page_url(page, _json_ld_article(page)) is None:
+    about = _Head(page)
+    if _page_url(about, _json_ld_article(page)) is None:
         # a relative canonical is read against the page's address, now written in as its base
-        has_canonical = re.search(r"<link[^>]+rel=[\"']canonical[\"']", page, re.I)
-        element = "base" if has_canonical else 'link rel="canonical"'
+        element = "base" if about.canonical else 'link rel="canonical"'
         tag = f'<{element} href="{html.escape(address)}">'
         head = re.search(r"<head[^>]*>", page, re.I)
         page = page[: head.end()] + tag + page[head.end() :] if head else tag + page
@@ -332,16 +332,61 @@ def _from_markdown(raw: str) -> tuple[str, datetime | None, str | None, str]:
 _URL_KEYS = ("url", "source", "link", "canonical_url", "canonical", "original_url")
 
 
-def _meta(raw: str, prop: str) -> str | None:
-    # a value runs to its own closing quote: "2014's most popular searches" keeps its apostrophe
-    for pattern in (
-        rf'<meta[^>]+(?:property|name)=["\']{prop}["\'][^>]*content=(["\'])(?P<v>.*?)\1',
-        rf'<meta[^>]+content=(["\'])(?P<v>[^>]*?)\1[^>]*(?:property|name)=["\']{prop}["\']',
-    ):
-        m = re.search(pattern, raw, re.I | re.S)
-        if m:
-            return html.unescape(m.group("v"))
-    return None
+class _Head(HTMLParser):
+    """What a page says of itself, read as a browser reads attributes (quoted either way, or not at all, as
+    minifiers leave them): its <meta> values by property/name/itemprop (the first of each), canonical link,
+    <base href>, first <time datetime>, <title> and <h1> texts."""
+
+    def __init__(self, raw: str) -> None:
+        super().__init__(convert_charrefs=True)
+        self.meta: dict[str, str] = {}
+        self.canonical: str | None = None
+        self.base: str | None = None
+        self.time: str | None = None
+        self.title: str | None = None
+        self.h1s: list[str] = []
+        self._into: list[str] | None = None  # the text being collected (<title>, an <h1>)
+        self._tag = ""
+        self._depth = 0
+        try:
+            self.feed(raw)
+            self.close()
+        except (AssertionError, ValueError):  # html.parser gives up on some broken markup
+            pass
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        a = {k: (v or "").strip() for k, v in attrs}
+        if tag == "meta" and a.get("content"):
+            for key in ("property", "name", "itemprop"):
+                if a.get(key):
+                    self.meta.setdefault(a[key].lower(), a["content"])
+        elif tag == "link" and "canonical" in a.get("rel", "").lower().split() and self.canonical is None:
+            self.canonical = a.get("href") or None
+        elif tag == "base" and self.base is None:
+            self.base = a.get("href") or None
+        elif tag == "time" and self.time is None:
+            self.time = a.get("datetime") or None
+        elif tag in ("title", "h1") and self._into is None and not (tag == "title" and self.title is not None):
+            self._into, self._tag, self._depth = [], tag, 0
+        elif self._into is not None and tag == self._tag:
+            self._depth += 1
+
+    def handle_endtag(self, tag: str) -> None:
+        if self._into is None or tag != self._tag:
+            return
+        if self._depth:
+            self._depth -= 1
+            return
+        text = " ".join("".join(self._into).split())
+        if tag == "title":
+            self.title = text
+        elif text:
+            self.h1s.append(text)
+        self._into = None
+
+    def handle_data(self, data: str) -> None:
+        if self._into is not None:
+            self._into.append(data)
 
 
 def _json_ld_article(raw: str) -> dict[str, Any]:
@@ -375,15 +420,13 @@ def _ld_url(ld: dict[str, Any]) -> str | None:
     return None
 
 
-def _page_url(raw: str, ld: dict[str, Any]) -> str | None:
+def _page_url(head: _Head, ld: dict[str, Any]) -> str | None:
     """The article's address: `<link rel=canonical>`, `og:url` or its JSON-LD's, the first that is a web address.
     A relative one is read against the page's `<base href>`, and passed over without one: a page saved from
     the browser no longer knows its own address (a canonical "8003098" is no article's address)."""
-    m = re.search(r"<link[^>]+rel=[\"']canonical[\"'][^>]*href=[\"']([^\"']+)", raw, re.I)
-    b = re.search(r"<base[^>]+href=[\"']([^\"']+)", raw, re.I)
-    base = html.unescape(b.group(1)).strip() if b else ""
+    base = head.base or ""
     web = ("http://", "https://")
-    for found in (html.unescape(m.group(1)) if m else None, _meta(raw, "og:url"), _ld_url(ld)):
+    for found in (head.canonical, head.meta.get("og:url"), _ld_url(ld)):
         url = (found or "").strip()
         if url.startswith("//"):
             url = "https:" + url
@@ -399,17 +442,17 @@ def _from_html(raw: str) -> tuple[str, datetime | None, str | None, str]:
     page's JSON-LD articleBody; the paragraphs of its main <article>; its paragraphs outside navigation,
     headers, footers, asides and forms; all the text of <body> (a page of another shape)."""
     ld = _json_ld_article(raw)
+    about = _Head(raw)
     headline = ld.get("headline") if isinstance(ld.get("headline"), str) else None
-    title = _meta(raw, "og:title") or headline or _meta(raw, "twitter:title") or _heading(raw)
-    site = _meta(raw, "og:site_name")
+    title = about.meta.get("og:title") or headline or about.meta.get("twitter:title") or _heading(about)
+    site = about.meta.get("og:site_name")
     if site:  # "Headline | Site" or "Headline - Site"
         title = re.sub(rf"\s+[|\-–—]\s+{re.escape(site)}\s*$", "", title)
-    published = parse_date(_meta(raw, "article:published_time"))
+    published = parse_date(about.meta.get("article:published_time"))
     if published is None and isinstance(ld.get("datePublished"), str):
         published = parse_date(ld["datePublished"])
     if published is None:
-        m = re.search(r"<time[^>]+datetime=[\"']([^\"']+)", raw, re.I)
-        published = parse_date(m.group(1)) if m else None
+        published = parse_date(about.time)
     body_match = re.search(r"<body[^>]*>(.*?)(?:</body>|$)", raw, re.I | re.S)
     visible = html_to_text(
         re.sub(r"<(script|style)\b.*?</\1>", " ", body_match.group(1) if body_match else raw, flags=re.I | re.S)
@@ -420,12 +463,12 @@ def _from_html(raw: str) -> tuple[str, datetime | None, str | None, str]:
     if published is None:  # an element the page marks as its byline or date: "By Jane Doe · January 18, 2022"
         dated = (read_date(html_to_text(m.group(2))) for m in _DATED_ELEMENT.finditer(raw[:200_000]))
         published = next((d for d in dated if d is not None), None)
-    url = _page_url(raw, ld)
+    url = _page_url(about, ld)
     body = ld.get("articleBody")
     text = html_to_text(body) if isinstance(body, str) and len(body) >= MIN_MAIN_TEXT else _main_text(raw)
     if not text:
         text = visible
-    text = _with_lede(raw, visible, text)
+    text = _with_lede(about, visible, text)
     title = html_to_text(title)
     if not site:  # "Headline - Site" from <title>: the site's name goes when the page shows the headline alone
         head, sep, _ = max((title.rpartition(s) for s in _TITLE_SEPARATORS), key=lambda p: len(p[0]))
@@ -436,12 +479,12 @@ def _from_html(raw: str) -> tuple[str, datetime | None, str | None, str]:
     return title, published, url, text
 
 
-def _with_lede(raw: str, visible: str, text: str) -> str:
+def _with_lede(head: _Head, visible: str, text: str) -> str:
     """``text`` with the page's lede before it when the page shows its description (`og:description`, `meta
     description`) as a paragraph that the main text left out: a standfirst set apart from the article body (and
     from JSON-LD's articleBody). A feed's summary of the article is often that very paragraph. A site's
     general description is not shown on the page as a paragraph, and stays out."""
-    lede = " ".join(html_to_text(_meta(raw, "og:description") or _meta(raw, "description") or "").split())
+    lede = " ".join(html_to_text(head.meta.get("og:description") or head.meta.get("description") or "").split())
     if len(lede) < MIN_LEDE or lede.endswith(("...", "…")):
         return text
     start = lede[:MIN_LEDE]
@@ -453,12 +496,11 @@ def _with_lede(raw: str, visible: str, text: str) -> str:
 MIN_LEDE = 60  # characters: a description shorter than this is a tagline, not a lede
 
 
-def _heading(raw: str) -> str:
+def _heading(head: _Head) -> str:
     """The headline of a page without metadata: the <h1> that its <title> begins with, else the <title> (the
     first <h1> is often the site's logo), else the first <h1>."""
-    m = re.search(r"<title[^>]*>(.*?)</title>", raw, re.I | re.S)
-    page_title = html_to_text(m.group(1)) if m else ""
-    h1s = [t for t in (html_to_text(h) for h in re.findall(r"<h1[^>]*>(.*?)</h1>", raw[:500_000], re.I | re.S)) if t]
+    page_title = html_to_text(head.title or "")
+    h1s = [t for t in map(html_to_text, head.h1s) if t]
     return next((h for h in h1s if page_title.startswith(h)), "") or page_title or (h1s[0] if h1s else "")
 
 

@@ -29,7 +29,7 @@ from common import make_item, temp_config  # noqa: E402
 from aggregator.config import load_settings  # noqa: E402
 from aggregator.dedup import words  # noqa: E402
 from aggregator.poll import CycleReport, Pipeline  # noqa: E402
-from aggregator.seeds import _meta, read_seed  # noqa: E402
+from aggregator.seeds import _Head, read_seed  # noqa: E402
 from aggregator.store import Store  # noqa: E402
 from aggregator.watchlist import load_watchlist  # noqa: E402
 
@@ -79,9 +79,9 @@ def copies_recognised(pages: list[Path], data: Path) -> None:
     for n, page in enumerate(pages):
         seed = read_seed(page)
         paragraphs = [p for p in (data / "txt" / f"{page.stem}.txt").read_text(encoding="utf-8").splitlines() if p]
-        raw = page.read_text(encoding="utf-8", errors="replace")
+        meta = _Head(page.read_text(encoding="utf-8", errors="replace")).meta
         copies = {
-            "the description as its summary": (seed.title, _meta(raw, "og:description") or _meta(raw, "description")),
+            "the description as its summary": (seed.title, meta.get("og:description") or meta.get("description")),
             "two paragraphs, another headline": (f"Report: {seed.title[:40]}", " ".join(paragraphs[:2])),
             "the headline alone": (seed.title, ""),
         }

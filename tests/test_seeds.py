@@ -689,6 +689,12 @@ def test_html_seed_address_title_date_and_lede_as_real_pages_write_them(tmp_path
         f"</head><body><p>{LEDE}</p></body></html>"
     )
     assert read_seed(page).url == "https://news.example/2023/a.html"
+    # minified: attributes unquoted, href before rel
+    page.write_text(
+        "<html><head><link href=https://news.example/c rel=canonical><meta property=og:title content=Minified>"
+        f"</head><body><p>{LEDE}</p></body></html>"
+    )
+    assert (read_seed(page).url, read_seed(page).title) == ("https://news.example/c", "Minified")
 
     standfirst = "Rescuers found a fifth body four days after a landslide buried houses in the village of Ask."
     ld = {"@type": "NewsArticle", "datePublished": "2021-01-03T17:40:00EET", "articleBody": f"{LEDE} {MORE}"}
@@ -722,7 +728,7 @@ def test_a_utf8_page_with_latin1_text_pasted_in_reads_both(tmp_path):
     )
     s = read_seed(page)
     assert s.title == "Über uns"
-    assert (
-        s.text
-        == "Grüße aus Zürich, Genève und Köln: Gärten für Häuser, Büros und Höfe. Die Firma naturgrün unterhält Ihren Garten mit viel Freude, fachmännisch und zuverlässig."
+    assert s.text == (
+        "Grüße aus Zürich, Genève und Köln: Gärten für Häuser, Büros und Höfe. "
+        "Die Firma naturgrün unterhält Ihren Garten mit viel Freude, fachmännisch und zuverlässig."
     )
