@@ -534,6 +534,7 @@ _PHRASING = {
 }
 _SKIP = {"title", "script", "style", "noscript", "template", "svg", "button", "select", "textarea"}
 _BOILERPLATE = {"nav", "header", "footer", "aside", "form", "figure", "dialog", "menu"}
+_AROUND_TEASERS = _BOILERPLATE - {"form"}
 _BOILERPLATE_NAME = re.compile(
     r"(?:^|[\s_-])(?:nav|navbar|menu|footer|comments?|related|share|sharing|social|newsletter|promo|advert|ads?|"
     r"sidebar|breadcrumbs?|cookie|subscribe|recommended|most-read|outbrain|taboola|more|trending|popular|teasers?)"
@@ -605,7 +606,9 @@ class _MainText(HTMLParser):
         itemprop = next((v or "" for k, v in attrs if k == "itemprop"), "")
         if tag == "article" or itemprop == "articleBody" or (named and _BODY_NAME.search(named)):
             self.articles += 1  # an article's body, by its element or by its name (schema.org, CMS classes)
-            article, inner = self.articles, own
+            # a wrapper named like boilerplate (or ASP.NET's page-wide <form>) may hold the article; an <aside>,
+            # a <nav> or a <footer> holds teasers
+            article, inner = self.articles, own or any(t in _AROUND_TEASERS for t, *_ in self.stack)
         if tag in _FLOW:
             self._flush()
             self._after_br = False

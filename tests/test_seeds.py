@@ -665,6 +665,13 @@ def test_html_seed_inside_a_page_wide_wrapper_named_like_boilerplate(tmp_path):
             "</aside></div></body></html>"
         )
         assert read_seed(page).text == f"{LEDE} {MORE}", wrapper
+    # a short brief beside a long teaser in an <aside>: the teaser is no article of this page, however long
+    teaser = "A long teaser of another story, with many words in it. " * 15
+    page.write_text(
+        f'<html><body><div class="content"><p>{LEDE}</p></div><aside><article><p>{teaser}</p></article></aside>'
+        "</body></html>"
+    )
+    assert read_seed(page).text == LEDE
 
 
 def test_html_seed_address_title_date_and_lede_as_real_pages_write_them(tmp_path):
