@@ -464,8 +464,7 @@ def _from_html(raw: str) -> tuple[str, datetime | None, str | None, str]:
         dated = (read_date(html_to_text(m.group(2))) for m in _DATED_ELEMENT.finditer(raw[:200_000]))
         published = next((d for d in dated if d is not None), None)
     url = _page_url(about, ld)
-    body = ld.get("articleBody")
-    text = html_to_text(body) if isinstance(body, str) and len(body) >= MIN_MAIN_TEXT else _main_text(raw)
+    text = _article_text(raw, ld)
     if not text:
         text = visible
     text = _with_lede(about, visible, text)
@@ -477,6 +476,20 @@ def _from_html(raw: str) -> tuple[str, datetime | None, str | None, str]:
     if title and text.startswith(title):
         text = text[len(title) :].lstrip()
     return title, published, url, text
+
+
+def _article_text(raw: str, ld: dict[str, Any]) -> str:
+    """JSON-LD's articleBody when it has one, else the page's main text; but the page's text when it begins
+    the same and runs over twice as long: a paywalled site's articleBody holds the first paragraphs only, and
+    a subscriber's saved page has them all."""
+    body = ld.get("articleBody")
+    main = _main_text(raw)
+    if not isinstance(body, str) or len(body) < MIN_MAIN_TEXT:
+        return main
+    body = html_to_text(body)
+    if len(main) > 2 * len(body) and " ".join(body.split())[:MIN_LEDE] in " ".join(main.split()):
+        return main
+    return body
 
 
 def _with_lede(head: _Head, visible: str, text: str) -> str:

@@ -739,3 +739,24 @@ def test_a_utf8_page_with_latin1_text_pasted_in_reads_both(tmp_path):
         "Grüße aus Zürich, Genève und Köln: Gärten für Häuser, Büros und Höfe. "
         "Die Firma naturgrün unterhält Ihren Garten mit viel Freude, fachmännisch und zuverlässig."
     )
+
+
+def test_a_paywalled_pages_short_json_ld_body_gives_way_to_the_whole_article(tmp_path):
+    """JSON-LD's articleBody is the article, unless it is only the opening of the text the page shows (a
+    paywalled site's, saved by a subscriber): then the page's article."""
+    import json
+
+    rest = " ".join(
+        f"Paragraph {n} of the analysis goes on about licences, suppliers and what the rule means for them."
+        for n in range(8)
+    )
+    ld = {"@type": "NewsArticle", "headline": "US probes Alibaba cloud unit", "articleBody": f"{LEDE} {MORE}"}
+    page = tmp_path / "paywalled.html"
+    page.write_text(
+        f'<html><head><script type="application/ld+json">{json.dumps(ld)}</script></head><body><article>'
+        f"<p>{LEDE}</p><p>{MORE}</p><p>{rest}</p></article></body></html>"
+    )
+    assert read_seed(page).text == f"{LEDE} {MORE} {rest}"
+    # the page showing no more than the opening: the articleBody stays the text
+    page.write_text(page.read_text().replace(f"<p>{rest}</p>", ""))
+    assert read_seed(page).text == f"{LEDE} {MORE}"
