@@ -464,10 +464,7 @@ def _from_html(raw: str) -> tuple[str, datetime | None, str | None, str]:
         dated = (read_date(html_to_text(m.group(2))) for m in _DATED_ELEMENT.finditer(raw[:200_000]))
         published = next((d for d in dated if d is not None), None)
     url = _page_url(about, ld)
-    text = _article_text(raw, ld)
-    if not text:
-        text = visible
-    text = _with_lede(about, visible, text)
+    text = _article_text(raw, ld, about) or visible
     title = html_to_text(title)
     if not site:  # "Headline - Site" from <title>: the site's name goes when the page shows the headline alone
         head, sep, _ = max((title.rpartition(s) for s in _TITLE_SEPARATORS), key=lambda p: len(p[0]))
@@ -478,32 +475,30 @@ def _from_html(raw: str) -> tuple[str, datetime | None, str | None, str]:
     return title, published, url, text
 
 
-def _article_text(raw: str, ld: dict[str, Any]) -> str:
-    """JSON-LD's articleBody when it has one, else the page's main text; but the page's text when it begins
-    the same and runs over twice as long: a paywalled site's articleBody holds the first paragraphs only, and
-    a subscriber's saved page has them all."""
+def _article_text(raw: str, ld: dict[str, Any], about: _Head) -> str:
+    """The article's text: JSON-LD's articleBody when it has one, else the page's main text; but the page's
+    text when it begins the same and runs over twice as long (a paywalled site's articleBody holds the first
+    paragraphs only, and a subscriber's saved page has them all). The page's description goes first when the
+    page shows it as a paragraph of an article or outside boilerplate and the text left it out: a standfirst
+    set apart from the body (a feed's summary of the article is often that very paragraph); a site's tagline
+    in its header or footer stays out."""
+    blocks = _parsed_page(_MainText(), raw).blocks
+    main = _main_of(blocks)
     body = ld.get("articleBody")
-    main = _main_text(raw)
-    if not isinstance(body, str) or len(body) < MIN_MAIN_TEXT:
-        return main
-    body = html_to_text(body)
-    if len(main) > 2 * len(body) and " ".join(body.split())[:MIN_LEDE] in " ".join(main.split()):
-        return main
-    return body
-
-
-def _with_lede(head: _Head, visible: str, text: str) -> str:
-    """``text`` with the page's lede before it when the page shows its description (`og:description`, `meta
-    description`) as a paragraph that the main text left out: a standfirst set apart from the article body (and
-    from JSON-LD's articleBody). A feed's summary of the article is often that very paragraph. A site's
-    general description is not shown on the page as a paragraph, and stays out."""
-    lede = " ".join(html_to_text(head.meta.get("og:description") or head.meta.get("description") or "").split())
-    if len(lede) < MIN_LEDE or lede.endswith(("...", "…")):
+    text = main
+    if isinstance(body, str) and len(body) >= MIN_MAIN_TEXT:
+        body = html_to_text(body)
+        if not (len(main) > 2 * len(body) and _opening(body) in " ".join(main.split())):
+            text = body
+    lede = " ".join(html_to_text(about.meta.get("og:description") or about.meta.get("description") or "").split())
+    if len(lede) < MIN_LEDE or lede.endswith(("...", "…")) or _opening(lede) in " ".join(text.split()):
         return text
-    start = lede[:MIN_LEDE]
-    if start in " ".join(visible.split()) and start not in " ".join(text.split()):
-        return f"{lede} {text}"
-    return text
+    shown = (b.text for b in blocks if not b.boiler or b.article is not None)  # an article's <header> too
+    return f"{lede} {text}" if any(_opening(lede) in " ".join(t.split()) for t in shown) else text
+
+
+def _opening(text: str) -> str:
+    return " ".join(text.split())[:MIN_LEDE]
 
 
 MIN_LEDE = 60  # characters: a description shorter than this is a tagline, not a lede
@@ -645,10 +640,6 @@ class _MainText(HTMLParser):
     def handle_data(self, data: str) -> None:
         if not self._skip:
             self._buf.append(data)
-
-
-def _main_text(raw: str) -> str:
-    return _main_of(_parsed_page(_MainText(), raw).blocks)
 
 
 def _parsed_page(parser: _MainText, raw: str) -> _MainText:

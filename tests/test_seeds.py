@@ -717,9 +717,16 @@ def test_html_seed_address_title_date_and_lede_as_real_pages_write_them(tmp_path
     assert s.title == "Landslide toll rises to five"
     assert s.published == datetime(2021, 1, 3, 15, 40, tzinfo=UTC)
     assert s.text == f"{standfirst} {LEDE} {MORE}"
-    # a site's description that the page does not show is no part of the article
-    page.write_text(page.read_text().replace(f'<div class="lead">{standfirst}</div>', ""))
-    assert read_seed(page).text == f"{LEDE} {MORE}"
+    # in the article's own <header> too; a site's description that the page does not show, or shows in its
+    # footer, is no part of the article
+    shown = page.read_text()
+    for where, expected in (
+        (f'<article><header><p class="dek">{standfirst}</p></header></article>', f"{standfirst} {LEDE} {MORE}"),
+        ("", f"{LEDE} {MORE}"),
+        (f"<footer><p>{standfirst}</p></footer>", f"{LEDE} {MORE}"),
+    ):
+        page.write_text(shown.replace(f'<div class="lead">{standfirst}</div>', where))
+        assert read_seed(page).text == expected, where
 
 
 def test_a_utf8_page_with_latin1_text_pasted_in_reads_both(tmp_path):
