@@ -44,6 +44,7 @@ EXAMPLES: dict[str, str] = {
     "feeds export": "aggregator feeds export > subscriptions.opml",
     "seeds import": "aggregator seeds import seeds/ ~/notes/article.md https://www.example.com/news/article.html",
     "seeds list": "aggregator seeds list",
+    "seeds remove": "aggregator seeds remove 3 ~/clippings/old-article.md",
     "digest": "aggregator digest --preview --out /tmp/digest.html",
     "digest list": "aggregator digest list",
     "status": "aggregator status --check || echo unhealthy",
@@ -113,7 +114,7 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("file", metavar="FILE_OR_URL")
     _sub(fs, "export", "write the feeds as OPML to standard output", "feeds export")
 
-    seeds = _sub(subs, "seeds", "import or list seed articles", "seeds list")
+    seeds = _sub(subs, "seeds", "import, list or remove seed articles", "seeds list")
     ss = seeds.add_subparsers(dest="action", metavar="ACTION", parser_class=_Parser)
     ss.required = True
     s = _sub(
@@ -125,6 +126,14 @@ def build_parser() -> argparse.ArgumentParser:
     )
     s.add_argument("paths", nargs="*", metavar="PATH_OR_URL")
     _sub(ss, "list", "list imported seeds", "seeds list")
+    s = _sub(
+        ss,
+        "remove",
+        "forget seeds (by id, as `seeds list` shows, or file): new items are no longer their copies; "
+        "a seed's file in seeds_dir is removed by deleting the file",
+        "seeds remove",
+    )
+    s.add_argument("seeds", nargs="+", metavar="ID_OR_PATH")
 
     s = _sub(subs, "digest", "preview, send or list digests")
     s.add_argument("action", nargs="?", choices=("list",), help="list: the digests recorded")
@@ -309,6 +318,8 @@ def cmd_seeds(ctx: Context) -> int:
                 "or `aggregator seeds import FILE_OR_URL`"
             )
         return 0
+    if ctx.args.action == "remove":
+        return _remove_seeds(ctx)
     paths: list[Path] = []
     for arg in ctx.args.paths or [ctx.settings.seeds_dir]:
         if isinstance(arg, str) and not arg.strip():  # "" would be the current folder, every file in it
@@ -322,9 +333,12 @@ def cmd_seeds(ctx: Context) -> int:
         else:
             paths.append(Path(arg))
     problems: list[str] = []
-    done = ctx.pipeline().import_seeds(paths, datetime.now(UTC), problems)
+    removed: list[Any] = []
+    done = ctx.pipeline().import_seeds(paths, datetime.now(UTC), problems, removed)
     for seed, changed in done:
         _out(f"{'imported' if changed else 'unchanged'}: {seed.title[:70]} ({display_path(Path(seed.path))})")
+    for row in removed:
+        _out(f"removed: #{row['id']} {row['title'][:70]} (its file {display_path(Path(row['path']))} is gone)")
     for problem in problems:
         _out(f"skipped: {problem}")
     _out(
@@ -332,6 +346,29 @@ def cmd_seeds(ctx: Context) -> int:
         + (f"; {len(problems)} skipped (see above)" if problems else "")
     )
     return 1 if problems else 0
+
+
+def _remove_seeds(ctx: Context) -> int:
+    """`seeds remove`: each by id or path. A seed whose file is still in seeds_dir is not removed (the daemon
+    would import it again): deleting the file removes it."""
+    rows = []
+    for arg in ctx.args.seeds:
+        row = ctx.store.seed(int(arg)) if arg.isdigit() else ctx.store.seed_at_path(str(Path(arg).resolve()))
+        if row is None:
+            raise AggregatorError(f"seeds remove: no seed {arg}", hint="`aggregator seeds list` shows their ids")
+        path = Path(row["path"])
+        if path.exists() and path.resolve().is_relative_to(ctx.settings.seeds_dir.resolve()):
+            raise AggregatorError(
+                f"seeds remove: seed #{row['id']}'s file {display_path(path)} is in the seeds folder, from which it "
+                "would be imported again",
+                hint="delete the file (or move it out of the folder): the daemon or `seeds import` then removes it",
+            )
+        rows.append(row)
+    pipeline = ctx.pipeline()
+    for row in rows:
+        pipeline.remove_seed(row["id"])
+        _out(f"removed: #{row['id']} {row['title'][:70]}")
+    return 0
 
 
 def cmd_export(ctx: Context) -> int:

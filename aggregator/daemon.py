@@ -24,7 +24,7 @@ import signal
 import sqlite3
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import TextIO
+from typing import Any, TextIO
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.interval import IntervalTrigger
@@ -323,15 +323,18 @@ class Daemon:
 
     def _import_seeds(self, now: datetime, *, at_start: bool = False) -> None:
         """Import the seed folder (idempotent: only new or changed files count). A file that cannot be read
-        is skipped with a warning; the others are imported."""
+        is skipped with a warning; the others are imported. A seed whose file was deleted is removed."""
         assert self.pipeline is not None
         self._seeds = self._seed_signature()
         if not self.settings.seeds_dir.is_dir():
             return
         problems: list[str] = []
-        imported = self.pipeline.import_seeds([self.settings.seeds_dir], now, problems)
+        removed: list[Any] = []
+        imported = self.pipeline.import_seeds([self.settings.seeds_dir], now, problems, removed)
         for problem in problems:
             log.warning("seed skipped: %s", problem)
+        for seed in removed:
+            log.info("seed removed: #%d %s (its file %s is gone)", seed["id"], seed["title"][:70], seed["path"])
         changed = sum(changed for _, changed in imported)
         if at_start or changed:
             log.info(

@@ -349,6 +349,13 @@ class StoryIndex:
             bucket.append(key << 8 | w)
         self._entries += len(weights)
 
+    def remove(self, key: int) -> None:
+        """Drop a document (a seed removed); its postings go stale and are skipped."""
+        doc = self.docs.pop(key, None)
+        if doc is not None:
+            self._stale += doc.size()
+            self._forget(doc)
+
     def horizon(self, now: datetime) -> datetime:
         """Documents older than this can no longer join a new item's story (a day of margin is kept
         for late arrivals, whose published time is older than the time they are fetched)."""
@@ -359,9 +366,7 @@ class StoryIndex:
         for key in [
             k for k, d in self.docs.items() if d.ts is not None and d.ts < horizon and (d.seen or 0.0) < horizon
         ]:
-            doc = self.docs.pop(key)
-            self._stale += doc.size()
-            self._forget(doc)
+            self.remove(key)
         if self._stale * 2 > self._entries:
             self._compact()
         self._hours = {h: h for h in self._hours if h >= horizon}

@@ -104,6 +104,7 @@ class Pipeline:
         self._shingles: dict[int, frozenset[int]] = {}
         self._last_item = 0  # the newest item and seed the story index has read (see _catch_up)
         self._last_seed = 0
+        self._seed_ids: set[int] = set()  # the seeds in the story index
         self._seed_urls: dict[str, Any] | None = None  # canonical URL -> seed row, built when first needed
         self._warm(now or datetime.now(UTC))
         self.watchlist = watchlist
@@ -151,6 +152,7 @@ class Pipeline:
     def _index_seed(self, seed_id: int, story_id: int | None, title: str, text: str) -> None:
         self.stories.add(-seed_id, story_id, None, dedup.story_terms(title, text))
         self._last_seed = max(self._last_seed, seed_id)
+        self._seed_ids.add(seed_id)
 
     def _catch_up(self, now: datetime) -> None:
         """Index the items and seeds that another process stored since this index last read the database
@@ -165,6 +167,9 @@ class Pipeline:
         seeds = self.store.execute("SELECT * FROM seeds WHERE id > ? ORDER BY id", (self._last_seed,)).fetchall()
         if seeds:
             self._index_seeds(seeds)
+        kept = {row[0] for row in self.store.execute("SELECT id FROM seeds")}
+        for seed_id in self._seed_ids - kept:  # removed by `seeds remove` or `seeds import`
+            self._unindex_seed(seed_id)
 
     def compile(self, watchlist: Watchlist) -> tuple[CompiledTopic, ...]:
         for warning in watchlist.warnings:
@@ -210,12 +215,44 @@ class Pipeline:
 
     # --- seeds -----------------------------------------------------------------------
 
+    def _unindex_seed(self, seed_id: int) -> None:
+        self.stories.remove(-seed_id)
+        self._seed_ids.discard(seed_id)
+        self._seed_urls = None
+
+    def remove_seed(self, seed_id: int) -> None:
+        with self.store.transaction():
+            self.store.remove_seed(seed_id)
+        self._unindex_seed(seed_id)
+
+    def _gone_seeds(self, folder: Path, problems: list[str] | None) -> list[Any]:
+        """The seeds imported from ``folder`` whose files are no longer there (deleted, renamed), removed; but
+        none when the folder holds no seed file at all (a network folder not mounted, a disk not attached):
+        that is reported instead."""
+        root = folder.resolve()
+        gone = [s for s in self.store.seeds() if Path(s["path"]).is_relative_to(root) and not Path(s["path"]).exists()]
+        if not gone:
+            return []
+        if not find_seed_files([folder]):
+            message = (
+                f"removing the {len(gone)} seeds whose files are gone from {folder}: it holds no seed file now "
+                "(a folder not mounted?); they are kept: `aggregator seeds remove ID` removes one"
+            )
+            if problems is None:
+                raise SeedError(message)
+            problems.append(message)
+            return []
+        for seed in gone:
+            self.remove_seed(seed["id"])
+        return gone
+
     def import_seeds(
-        self, paths: list[Path], now: datetime, problems: list[str] | None = None
+        self, paths: list[Path], now: datetime, problems: list[str] | None = None, removed: list[Any] | None = None
     ) -> list[tuple[Seed, bool]]:
         """Import seed files (idempotent). Returns each seed and whether it was new or changed. With a
         ``problems`` list, a file that cannot be read is skipped (its error, with what to do, is appended)
-        and the others are imported; without one, it raises SeedError."""
+        and the others are imported; without one, it raises SeedError. A folder is mirrored: the seeds
+        imported from it whose files are gone are removed (see _gone_seeds), and added to ``removed``."""
         done = []
         other: list[Path] = []
         for path in find_seed_files(paths, other):
@@ -246,6 +283,10 @@ class Pipeline:
                 "saved pages (.html) or saved mails (.eml)"
                 for path in other
             )
+        for folder in (p for p in paths if p.is_dir()):
+            gone = self._gone_seeds(folder, problems)
+            if removed is not None:
+                removed.extend(gone)
         self._seed_urls = None
         return done
 

@@ -618,10 +618,16 @@ class Store:
     # --- seeds -------------------------------------------------------------------------
 
     def upsert_seed(self, seed: Seed, now: datetime) -> tuple[int, bool]:
-        """Returns (seed id, changed). Importing the same file twice changes nothing."""
+        """Returns (seed id, changed). Importing the same file twice changes nothing, nor does importing it
+        again from where it was moved to."""
         row = self.execute("SELECT id, content_hash FROM seeds WHERE path = ?", (seed.path,)).fetchone()
         if row and row["content_hash"] == seed.content_hash:
             return int(row["id"]), False
+        if row is None:  # a file renamed or moved is the same seed at its new path
+            for moved in self.execute("SELECT id, path FROM seeds WHERE content_hash = ?", (seed.content_hash,)):
+                if not Path(moved["path"]).exists():
+                    self.execute("UPDATE seeds SET path = ? WHERE id = ?", (seed.path, moved["id"]))
+                    return int(moved["id"]), False
         if row:
             self.execute(
                 "UPDATE seeds SET title = ?, url = ?, published = ?, text = ?, content_hash = ?, "
@@ -640,8 +646,19 @@ class Store:
     def seeds(self) -> list[sqlite3.Row]:
         return self.execute("SELECT * FROM seeds ORDER BY id").fetchall()
 
+    def remove_seed(self, seed_id: int) -> None:
+        """Forget a seed: no new item is its copy or follows its story up. What was decided with it stays
+        (an item's `duplicate_of_seed` and reason, the story its reports share); the story is no seed's now."""
+        self.execute("DELETE FROM item_bands WHERE item_id = ?", (-seed_id,))
+        self.execute("DELETE FROM seed_topics WHERE seed_id = ?", (seed_id,))
+        self.execute("UPDATE stories SET seed_id = NULL WHERE seed_id = ?", (seed_id,))
+        self.execute("DELETE FROM seeds WHERE id = ?", (seed_id,))
+
     def seed(self, seed_id: int) -> sqlite3.Row | None:
         return self.execute("SELECT * FROM seeds WHERE id = ?", (seed_id,)).fetchone()
+
+    def seed_at_path(self, path: str) -> sqlite3.Row | None:
+        return self.execute("SELECT * FROM seeds WHERE path = ?", (path,)).fetchone()
 
     def set_seed_topics(self, seed_id: int, tags: Iterable[TopicTag]) -> None:
         self.execute("DELETE FROM seed_topics WHERE seed_id = ?", (seed_id,))

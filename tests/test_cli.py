@@ -291,6 +291,34 @@ def test_seeds_import_skips_a_broken_file_and_imports_the_rest(tmp_path):
     assert p.returncode == 0 and "seed skipped: " in p.stdout
 
 
+def test_seeds_remove_and_a_deleted_seed_file(tmp_path):
+    """`seeds remove ID` forgets a seed imported from elsewhere; one whose file is in seeds_dir is removed by
+    deleting the file (else the daemon would import it again): `seeds remove` says so, `seeds import` does it."""
+    cfg = write_config(tmp_path, [])
+    seeds, elsewhere = tmp_path / "seeds", tmp_path / "clippings"
+    seeds.mkdir()
+    elsewhere.mkdir()
+    (seeds / "probe.txt").write_text("US reviews Alibaba's cloud business\n\nThe review looks at national security.\n")
+    (elsewhere / "chips.txt").write_text("Dutch chip-tool rules take effect\n\nExporters now need a licence.\n")
+    env = {"AGGREGATOR_CONFIG": str(cfg), "AGGREGATOR_DATA_DIR": str(tmp_path / "d")}
+    assert run("seeds", "import", env=env).returncode == 0
+    assert run("seeds", "import", str(elsewhere / "chips.txt"), env=env).returncode == 0
+    listed = run("seeds", "list", env=env).stdout
+    assert "#1 " in listed and "#2 " in listed
+    p = run("seeds", "remove", "1", env=env)
+    assert p.returncode != 0 and "Traceback" not in p.stderr
+    assert "is in the seeds folder" in p.stderr and "delete the file" in p.stderr
+    p = run("seeds", "remove", "2", env=env)
+    assert p.returncode == 0 and "removed: #2 Dutch chip-tool rules take effect" in p.stdout
+    p = run("seeds", "remove", "7", env=env)
+    assert p.returncode != 0 and "no seed 7" in p.stderr
+    (seeds / "probe.txt").unlink()
+    (seeds / "other.txt").write_text("Another article\n\nKept in the folder so that it is not empty.\n")
+    p = run("seeds", "import", env=env)
+    assert p.returncode == 0 and "removed: #1 US reviews Alibaba's cloud business (its file" in p.stdout
+    assert "US reviews" not in run("seeds", "list", env=env).stdout
+
+
 def test_a_preview_that_cannot_be_written_is_a_one_line_error(tmp_path):
     cfg = write_config(tmp_path, [])
     env = {"AGGREGATOR_CONFIG": str(cfg), "AGGREGATOR_DATA_DIR": str(tmp_path / "d")}

@@ -767,3 +767,75 @@ def test_a_paywalled_pages_short_json_ld_body_gives_way_to_the_whole_article(tmp
     # the page showing no more than the opening: the articleBody stays the text
     page.write_text(page.read_text().replace(f"<p>{rest}</p>", ""))
     assert read_seed(page).text == f"{LEDE} {MORE}"
+
+
+def test_a_seed_whose_file_is_deleted_is_removed_and_a_moved_one_kept(tmp_path):
+    """The seeds folder is the user's corpus: a file deleted from it takes its seed with it (new items are no
+    longer its copies, nor in its story), a file renamed or moved within it stays the same seed, and a folder
+    that holds no seed file at all (a network folder not mounted) removes nothing."""
+    store, pipe = pipeline(tmp_path)
+    folder = tmp_path / "seeds"
+    (folder / "old").mkdir(parents=True)
+    (folder / "probe.txt").write_text(f"US opens review of Alibaba cloud unit\n\n{LEDE} {MORE}\n")
+    (folder / "old" / "chips.txt").write_text(
+        "Dutch rules on chip tools take effect\n\nExporters of advanced lithography equipment need a licence "
+        "before shipping to China from Friday, under rules the Dutch government published in June.\n"
+    )
+    now = datetime.now(UTC)
+    pipe.import_seeds([folder], now)
+    chips, probe = store.seeds()  # in the order of their paths: old/chips.txt, probe.txt
+    (folder / "old" / "chips.txt").rename(folder / "chips.txt")  # moved: the same seed
+    (folder / "probe.txt").unlink()  # deleted: no longer the user's
+    removed: list = []
+    done = pipe.import_seeds([folder], now, [], removed)
+    assert [(s.title, changed) for s, changed in done] == [("Dutch rules on chip tools take effect", False)]
+    assert [r["id"] for r in removed] == [probe["id"]]
+    assert [(s["id"], s["path"]) for s in store.seeds()] == [(chips["id"], str((folder / "chips.txt").resolve()))]
+    assert store.execute("SELECT seed_id FROM stories WHERE id = ?", (probe["story_id"],)).fetchone()[0] is None
+
+    # a copy of the removed seed's text is no copy of anything now, nor in its story
+    copy = Item(
+        "https://wire.example/feed", "w1", "https://wire.example/1", canonical_url("https://wire.example/1"),
+        "Commerce reviews Alibaba cloud business", f"{LEDE} {MORE}", f"{LEDE} {MORE}", None, now, now,
+        content_hash("Commerce reviews Alibaba cloud business", LEDE), "Wire",
+    )  # fmt: skip
+    with store.transaction():
+        row = store.item(pipe.ingest(copy, now, CycleReport()))
+    assert (row["dup_level"], row["duplicate_of_seed"]) == ("new", None)
+    assert row["story_id"] != probe["story_id"]
+
+    # an empty folder (not mounted) removes nothing: it says so
+    (folder / "chips.txt").unlink()
+    problems: list[str] = []
+    pipe.import_seeds([folder], now, problems, removed)
+    assert [s["id"] for s in store.seeds()] == [chips["id"]]
+    assert len(problems) == 1 and "holds no seed file now" in problems[0] and "seeds remove" in problems[0]
+    store.close()
+
+
+def test_a_seed_removed_by_another_process_leaves_the_running_daemons_index(tmp_path, feed_server):
+    """`seeds remove` beside the running daemon: the daemon's next cycle no longer files a follow-up report
+    under the removed seed's story (its in-memory index is brought up to date, as for seeds added)."""
+    report = {
+        "guid": "f1",
+        "title": "Alibaba shares slide as US weighs Alibaba Cloud national security risk",
+        "link": "https://markets.example/alibaba-cloud",
+        "description": "Shares of Alibaba fell after reports that the Commerce Department is reviewing Alibaba "
+        "Cloud's US business over national security concerns about customer data.",
+    }
+    url = feed_server.serve("/f.xml", rss([report]))
+    stories = {}
+    for case in ("kept", "removed"):
+        store, pipe = pipeline(tmp_path / case, [url])
+        store.sync_feeds(load_feeds(tmp_path / case / "config"), datetime.now(UTC))
+        pipe.import_seeds([SEED], datetime.now(UTC))
+        seed = store.seeds()[0]
+        if case == "removed":  # another process (the CLI) removes it
+            other_store, other = pipeline(tmp_path / case)
+            other.remove_seed(seed["id"])
+            other_store.close()
+        asyncio.run(pipe.poll_once(force=True))
+        row = next(store.iter_items())
+        stories[case] = (row["dup_level"], row["story_id"] == seed["story_id"])
+        store.close()
+    assert stories == {"kept": ("new", True), "removed": ("new", False)}
