@@ -636,12 +636,15 @@ class Store:
             )
             self.execute("DELETE FROM item_bands WHERE item_id = ?", (-int(row["id"]),))
             return int(row["id"]), True
-        cur = self.execute(
-            "INSERT INTO seeds (path, title, url, published, text, content_hash, imported_at) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?)",
-            (seed.path, seed.title, seed.url, iso(seed.published), seed.text, seed.content_hash, iso(now)),
+        # never the id of a removed seed: items still name it as their original (duplicate_of_seed)
+        top = self.execute("SELECT max(id) FROM seeds").fetchone()[0] or 0
+        seed_id = max(top, int(self.get_meta("removed_seed_max") or 0)) + 1
+        self.execute(
+            "INSERT INTO seeds (id, path, title, url, published, text, content_hash, imported_at) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            (seed_id, seed.path, seed.title, seed.url, iso(seed.published), seed.text, seed.content_hash, iso(now)),
         )
-        return int(cur.lastrowid or 0), True
+        return seed_id, True
 
     def seeds(self) -> list[sqlite3.Row]:
         return self.execute("SELECT * FROM seeds ORDER BY id").fetchall()
@@ -653,6 +656,7 @@ class Store:
         self.execute("DELETE FROM seed_topics WHERE seed_id = ?", (seed_id,))
         self.execute("UPDATE stories SET seed_id = NULL WHERE seed_id = ?", (seed_id,))
         self.execute("DELETE FROM seeds WHERE id = ?", (seed_id,))
+        self.set_meta("removed_seed_max", str(max(seed_id, int(self.get_meta("removed_seed_max") or 0))))
 
     def seed(self, seed_id: int) -> sqlite3.Row | None:
         return self.execute("SELECT * FROM seeds WHERE id = ?", (seed_id,)).fetchone()

@@ -804,6 +804,13 @@ def test_a_seed_whose_file_is_deleted_is_removed_and_a_moved_one_kept(tmp_path):
     assert (row["dup_level"], row["duplicate_of_seed"]) == ("new", None)
     assert row["story_id"] != probe["story_id"]
 
+    # a new seed never takes a removed one's id: items still name it as their original
+    (folder / "new.txt").write_text("Another article\n\nIts text, in a file of its own.\n")
+    pipe.import_seeds([folder], now)
+    assert [s["id"] for s in store.seeds()] == [chips["id"], probe["id"] + 1]
+    (folder / "new.txt").unlink()
+    pipe.import_seeds([folder], now)
+
     # an empty folder (not mounted) removes nothing: it says so
     (folder / "chips.txt").unlink()
     problems: list[str] = []
