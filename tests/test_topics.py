@@ -225,6 +225,18 @@ def test_the_shipped_topic_reads_news_after_2023(tmp_path):
         "US and allies near deal to limit chip tech sales to China",
         "Chipmaker fined $140 million for selling design software to Huawei",
         "Utility disconnects CATL batteries at military base",
+        "Nvidia agrees to give US government 15% of H20 China sales revenue",
+        "Trump administration rescinds Biden's AI diffusion rule",
+        "FCC adds Chinese drone makers to Covered List",
+        "China probes Google over antitrust in response to US tariffs",
+        "Chinese chip stocks rally after Beijing urges firms to shun US chips",
+        "Malaysia requires permits for exports of US AI chips",
+        "Britain orders Chinese-owned firm to sell Newport chip plant",
+        "EU urges member states to drop Huawei from mobile networks",
+        "Canada orders Chinese firm Hikvision to cease Canadian operations",
+        "Australia removes Chinese surveillance cameras from defence sites",
+        "TikTok US joint venture formed as ByteDance sells majority stake",
+        "Judge dismisses TikTok creators' challenge to federal ban law",
     ]
     off = [
         "DeepSeek releases a new reasoning model",
@@ -237,6 +249,10 @@ def test_the_shipped_topic_reads_news_after_2023(tmp_path):
         "TikTok creator's viral recipe divides fans",
         "TikTok introduces new screen-time limits for teens",
         "TikTok star banned from flying after airport stunt",
+        "Intel chiefs tell Congress China's influence campaign is still under investigation",
+        "China opens tax probe into Apple supplier Foxconn",
+        "Apple removes AI apps from its Chinese app store ahead of new rules",
+        "Alibaba shares drop after earnings miss",
     ]
     assert [title for title in on if not pipe.tag_text(title, "", topics=topic)] == []
     assert [title for title in off if pipe.tag_text(title, "", topics=topic)] == []
