@@ -439,8 +439,9 @@ def _page_url(head: _Head, ld: dict[str, Any]) -> str | None:
 
 def _from_html(raw: str) -> tuple[str, datetime | None, str | None, str]:
     """Title, date, URL and main text of a saved web page. The text is, in order of preference: the
-    page's JSON-LD articleBody; the paragraphs of its main <article>; its paragraphs outside navigation,
-    headers, footers, asides and forms; all the text of <body> (a page of another shape)."""
+    page's JSON-LD articleBody (unless it only opens the longer article the page shows); the paragraphs of its
+    main <article>; its paragraphs outside navigation, headers, footers, asides and forms; all the text of
+    <body> (a page of another shape). See _article_text for the standfirst put before it."""
     ld = _json_ld_article(raw)
     about = _Head(raw)
     headline = ld.get("headline") if isinstance(ld.get("headline"), str) else None
