@@ -846,3 +846,18 @@ def test_a_seed_removed_by_another_process_leaves_the_running_daemons_index(tmp_
         stories[case] = (row["dup_level"], row["story_id"] == seed["story_id"])
         store.close()
     assert stories == {"kept": ("new", True), "removed": ("new", False)}
+
+
+def test_a_page_saved_by_its_url_whose_canonical_is_relative_keeps_its_address(tmp_path, feed_server):
+    """A fetched page naming its canonical address relative to the site ("/news/a.html"): the page's own
+    address is written in as its <base>, so that the saved seed knows the article's full address."""
+    from aggregator.seeds import download_seed
+
+    page = (
+        '<html><head><link rel="canonical" href="/news/a.html"></head>'
+        f"<body><article><p>{LEDE}</p></article></body></html>"
+    )
+    url = feed_server.serve("/news/a.html", page, headers={"Content-Type": "text/html"})
+    saved = asyncio.run(download_seed(url + "?ref=home", tmp_path / "seeds"))
+    assert f'<base href="{url}?ref=home">' in saved.read_text()
+    assert read_seed(saved).url == feed_server.url("/news/a.html")
