@@ -140,6 +140,11 @@ async def download_seed(url: str, folder: Path) -> Path:
             f"{url}: the site answered with a bot check (Cloudflare or the like), not the article",
             hint="open it in a browser, save the page (.html) into the seeds folder",
         )
+    if result.final_url and _consent_wall(url, result.final_url):
+        raise SeedError(
+            f"{url}: the site sent its cookie-consent page ({result.final_url.split('?')[0]}), not the article",
+            hint="open it in a browser, answer the consent question, and save the page (.html) into the seeds folder",
+        )
     page = decode_document(result.body)
     address = result.final_url or url
     about = _Head(page)
@@ -164,6 +169,17 @@ async def download_seed(url: str, folder: Path) -> Path:
     except OSError as e:
         raise SeedError(f"{path}: cannot save the page: {e.strerror}", hint="check the seeds folder") from e
     return path
+
+
+def _consent_wall(asked: str, final: str) -> bool:
+    """Whether a request for an article was redirected to a consent page, as Google's, Yahoo's and many EU
+    publishers' sites answer a reader who has not yet accepted or refused their cookies: a host named
+    consent.* or guce.*, or a path whose first part is "consent" (never an article's own address)."""
+    if final == asked:
+        return False
+    parts = urlsplit(final)
+    host, first = (parts.hostname or "").lower(), parts.path.strip("/").split("/")[0].lower()
+    return host.startswith(("consent.", "guce.")) or first in ("consent", "privacy-gate", "cookie-consent")
 
 
 def _file_stem(url: str) -> str:

@@ -5,9 +5,11 @@ from __future__ import annotations
 import asyncio
 from datetime import UTC, datetime
 
+import pytest
 from conftest import ROOT, rss, write_config
 
 from aggregator.config import load_feeds, load_settings
+from aggregator.errors import SeedError
 from aggregator.models import Item
 from aggregator.normalise import canonical_url, content_hash
 from aggregator.poll import CycleReport, Pipeline
@@ -861,3 +863,26 @@ def test_a_page_saved_by_its_url_whose_canonical_is_relative_keeps_its_address(t
     saved = asyncio.run(download_seed(url + "?ref=home", tmp_path / "seeds"))
     assert f'<base href="{url}?ref=home">' in saved.read_text()
     assert read_seed(saved).url == feed_server.url("/news/a.html")
+
+
+def test_a_page_that_redirects_to_a_cookie_consent_page_is_not_saved_as_a_seed(tmp_path, feed_server):
+    """An EU reader asking for an article is often sent to the site's consent page first: that page is no
+    article, and saving it as a seed would make a seed of "We value your privacy". An article whose own
+    address says "consent" is an article."""
+    from aggregator.seeds import download_seed
+
+    consent = feed_server.serve(
+        "/consent", "<html><title>We value your privacy</title><body>Accept all</body></html>",
+        headers={"Content-Type": "text/html"},
+    )  # fmt: skip
+    url = feed_server.serve("/news/b.html", status=302, headers={"Location": consent + "?next=/news/b.html"})
+    with pytest.raises(SeedError) as e:
+        asyncio.run(download_seed(url, tmp_path / "seeds"))
+    assert "cookie-consent page" in e.value.one_line() and "save the page" in e.value.one_line()
+    assert not (tmp_path / "seeds").exists() or not list((tmp_path / "seeds").iterdir())
+    article = feed_server.serve(
+        "/news/consent-decree.html", f"<html><body><article><p>{LEDE}</p></article></body></html>",
+        headers={"Content-Type": "text/html"},
+    )  # fmt: skip
+    moved = feed_server.serve("/news/c.html", status=301, headers={"Location": article})
+    assert read_seed(asyncio.run(download_seed(moved, tmp_path / "seeds"))).text == LEDE
