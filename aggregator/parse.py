@@ -71,7 +71,7 @@ def parse_feed(
                     return _resolved(replace(parsed, unparsed=unparsed), base or url)
     d = _feedparser(data, url)
     keys = split.keys if split is not None and len(split.keys) == len(d.get("entries", []) or []) else None
-    return _resolved(_parsed(d, data, url, content_type, keys), base or url)
+    return _resolved(_parsed(d, data, url, content_type, keys, base), base or url)
 
 
 def _feedparser(data: bytes, url: str) -> Any:
@@ -81,8 +81,11 @@ def _feedparser(data: bytes, url: str) -> Any:
         raise ParseError(f"{url}: feedparser failed while reading the feed: {type(e).__name__}: {e}") from e
 
 
-def _parsed(d: Any, body: bytes, url: str, content_type: str | None, keys: Sequence[str] | None) -> ParsedFeed:
-    """feedparser's result as a ParsedFeed; ``keys``: the raw entries' keys, in order, when known."""
+def _parsed(
+    d: Any, body: bytes, url: str, content_type: str | None, keys: Sequence[str] | None, base: str | None = None
+) -> ParsedFeed:
+    """feedparser's result as a ParsedFeed; ``keys``: the raw entries' keys, in order, when known; ``base``:
+    where the body came from (after redirects)."""
     feed = d.get("feed", {}) or {}
     raw_entries = d.get("entries", []) or []
     # Unreadable, or not recognised as RSS/Atom (an HTML page, an empty body): an empty but real
@@ -99,6 +102,11 @@ def _parsed(d: Any, body: bytes, url: str, content_type: str | None, keys: Seque
             hint = (
                 "; the site answered with a bot check (Cloudflare or the like) instead of the feed: it blocks "
                 "automated readers; retried later (ask the publisher, or find the feed elsewhere)"
+            )
+        elif page and base and is_consent_redirect(url, base):
+            hint = (
+                f"; the site sent its cookie-consent page ({base.split('?')[0]}) instead of the feed: it asks a "
+                "browser's answer first; retried later (if it persists, find the feed at another address)"
             )
         elif page:
             hint = "; this is a web page: `aggregator feeds add URL` discovers the feeds it links to"
@@ -202,6 +210,17 @@ def is_bot_check(body: bytes) -> bool:
     """Whether a page is a CDN's bot check (Cloudflare's "Just a moment...") rather than what was asked for."""
     head = body[:16384].lower()
     return any(marker in head for marker in _BOT_CHECKS)
+
+
+def is_consent_redirect(asked: str, final: str) -> bool:
+    """Whether a request was redirected to a consent page, as Google's, Yahoo's and many EU publishers' sites
+    answer a reader who has not yet accepted or refused their cookies: a host named consent.* or guce.*, or a
+    path whose first part is "consent" (no article's or feed's own address)."""
+    if final == asked:
+        return False
+    parts = urlsplit(final)
+    host, first = (parts.hostname or "").lower(), parts.path.strip("/").split("/")[0].lower()
+    return host.startswith(("consent.", "guce.")) or first in ("consent", "privacy-gate", "cookie-consent")
 
 
 _XML_DECL = re.compile(rb"^\s*<\?xml[^>]*?encoding\s*=\s*[\"']([A-Za-z0-9._:-]+)[\"'][^>]*\?>")

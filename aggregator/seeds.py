@@ -28,7 +28,7 @@ from aggregator.errors import SeedError
 from aggregator.fetch import fetch_once
 from aggregator.models import Seed
 from aggregator.normalise import VOID_TAGS, content_hash, decode_document, html_to_text
-from aggregator.parse import is_bot_check
+from aggregator.parse import is_bot_check, is_consent_redirect
 
 HTML_SUFFIXES = (".html", ".htm", ".xhtml", ".shtml")
 # read from a seeds folder; a file without a suffix is plain text (a file named on the command line is read
@@ -140,7 +140,7 @@ async def download_seed(url: str, folder: Path) -> Path:
             f"{url}: the site answered with a bot check (Cloudflare or the like), not the article",
             hint="open it in a browser, save the page (.html) into the seeds folder",
         )
-    if result.final_url and _consent_wall(url, result.final_url):
+    if result.final_url and is_consent_redirect(url, result.final_url):
         raise SeedError(
             f"{url}: the site sent its cookie-consent page ({result.final_url.split('?')[0]}), not the article",
             hint="open it in a browser, answer the consent question, and save the page (.html) into the seeds folder",
@@ -169,17 +169,6 @@ async def download_seed(url: str, folder: Path) -> Path:
     except OSError as e:
         raise SeedError(f"{path}: cannot save the page: {e.strerror}", hint="check the seeds folder") from e
     return path
-
-
-def _consent_wall(asked: str, final: str) -> bool:
-    """Whether a request for an article was redirected to a consent page, as Google's, Yahoo's and many EU
-    publishers' sites answer a reader who has not yet accepted or refused their cookies: a host named
-    consent.* or guce.*, or a path whose first part is "consent" (never an article's own address)."""
-    if final == asked:
-        return False
-    parts = urlsplit(final)
-    host, first = (parts.hostname or "").lower(), parts.path.strip("/").split("/")[0].lower()
-    return host.startswith(("consent.", "guce.")) or first in ("consent", "privacy-gate", "cookie-consent")
 
 
 def _file_stem(url: str) -> str:
