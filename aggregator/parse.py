@@ -108,6 +108,11 @@ def _parsed(
                 f"; the site sent its cookie-consent page ({base.split('?')[0]}) instead of the feed: it asks a "
                 "browser's answer first; retried later (if it persists, find the feed at another address)"
             )
+        elif page and _PASSWORD_FIELD.search(head):
+            hint = (
+                "; the site answered with a login page: a members' feed takes its login in its URL "
+                "(https://user:password@host/feed), or a private feed's address has expired: copy it again"
+            )
         elif page:
             hint = "; this is a web page: `aggregator feeds add URL` discovers the feeds it links to"
         else:
@@ -223,6 +228,7 @@ def is_consent_redirect(asked: str, final: str) -> bool:
     return host.startswith(("consent.", "guce.")) or first in ("consent", "privacy-gate", "cookie-consent")
 
 
+_PASSWORD_FIELD = re.compile(rb"<input[^>]+type\s*=\s*[\"']?password", re.I)
 _XML_DECL = re.compile(rb"^\s*<\?xml[^>]*?encoding\s*=\s*[\"']([A-Za-z0-9._:-]+)[\"'][^>]*\?>")
 _CHARSET = re.compile(r"charset\s*=\s*[\"']?([A-Za-z0-9._:-]+)", re.I)
 _BOMS = (b"\xef\xbb\xbf", b"\xff\xfe", b"\xfe\xff")

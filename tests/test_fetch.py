@@ -130,6 +130,8 @@ def setup_server(s):
     s.serve("/empty.xml", b"")
     s.serve("/notfeed.html", b"<html><body><p>Just a page</p></body></html>", headers={"Content-Type": "text/html"})
     consent = b"<html><head><title>Before you continue</title></head><body><button>Accept all</button></body></html>"
+    login = b'<html><body><form action="/login"><input name="u"><input type="password" name="p"></form></body></html>'
+    s.serve("/members.xml", login, headers={"Content-Type": "text/html; charset=utf-8"})  # an expired private feed
     s.serve("/consent", consent, headers={"Content-Type": "text/html"})  # Yahoo's feeds from the EU: guce.yahoo.com
     s.serve("/consented.xml", status=302, headers={"Location": s.url("/consent") + "?next=/consented.xml"})
     s.serve(  # a CDN's bot check, answered with a 200 in place of the feed
@@ -156,6 +158,7 @@ BAD = {
     "/empty.xml": "parse",
     "/notfeed.html": "parse",
     "/consented.xml": "parse",
+    "/members.xml": "parse",
     "/challenge.xml": "parse",
 }
 GOOD_PATHS = ["/good.xml", "/good2.atom", "/html-type.xml", "/etag.xml", "/old.xml", "/temp.xml", "/bozo.xml"]
@@ -196,6 +199,7 @@ def test_one_cycle_with_every_misbehaviour(tmp_path, feed_server):
     assert "bot check" in feeds["/challenge.xml"].last_error and "bot check" not in feeds["/notfeed.html"].last_error
     assert "this is a web page: `aggregator feeds add URL`" in feeds["/notfeed.html"].last_error
     assert "cookie-consent page" in feeds["/consented.xml"].last_error
+    assert "login page" in feeds["/members.xml"].last_error and "user:password@" in feeds["/members.xml"].last_error
     assert feeds["/busy.xml"].next_poll_at >= now + timedelta(seconds=7200)
     assert feeds["/maint.xml"].next_poll_at >= now + timedelta(hours=2) - timedelta(seconds=5)
     assert feeds["/bozo.xml"].warning.startswith("malformed feed, read anyway")  # bozo: stored with a warning
