@@ -4,7 +4,8 @@ feedparser reads the standard forms. What it gives up on, or misreads, is common
 weekday and month names in the site's language ("Sa, 28 Okt 2026", "mar., 28 nov. 2026"), day-first
 numeric dates ("28.11.2026 10:00"), "2026年11月28日", "November 28, 2026", RFC 850 ("Saturday, 28-Nov-26"), slashed ISO
 dates ("2026/11/28", which it reads as November 1st) and zone abbreviations it does not know ("CEST",
-"BST", "JST", which it takes for UTC). ``read_date`` reads those; ``misread_by_feedparser`` says when its
+"BST", "JST", which it takes for UTC) and seconds since 1970 ("1732795200", which it reads as a day of 2017).
+``read_date`` reads those; ``misread_by_feedparser`` says when its
 answer should replace feedparser's. ``shown`` writes a stored time the way people read it.
 """
 
@@ -52,6 +53,7 @@ _DMY = re.compile(r"\b(\d{1,2})([./-])(\d{1,2})\2(\d{4}|\d{2})\b")
 _D_MONTH_Y = re.compile(
     rf"\b(\d{{1,2}})(?:st|nd|rd|th|er|º|\.)?[\s-]*(?:de\s+)?({_WORD})\.?[\s,-]*(?:de\s+)?(\d{{4}}|\d{{2}})\b"
 )
+_EPOCH = re.compile(r"\d{10}|\d{13}")
 _ISO_T = re.compile(r"(\d{4}-\d{2}-\d{2})t(\d{2}:\d{2})")
 _MONTH_D_Y = re.compile(rf"\b({_WORD})\.?\s+(\d{{1,2}})(?:st|nd|rd|th)?,?\s+(\d{{4}})\b")
 
@@ -61,6 +63,8 @@ def read_date(text: str | None) -> datetime | None:
     it is midnight; without a zone, UTC. A 2-digit year is in this century."""
     if not text or not isinstance(text, str):
         return None
+    if _EPOCH.fullmatch(text.strip()):
+        return _from_epoch(text.strip())
     s = _LEADING_WEEKDAY.sub("", " ".join(text.split())).lower()
     s = _ISO_T.sub(r"\1 \2", s)  # ISO 8601's "T" with a zone ISO has no name for: "2021-01-03T17:40:00EET"
     ymd = _day(s)
@@ -80,6 +84,14 @@ def read_date(text: str | None) -> datetime | None:
         return (datetime(year, month, day, hour, minute, second) - timedelta(hours=_offset(rest))).replace(tzinfo=UTC)
     except (ValueError, OverflowError):  # the 31st of February; year 9999 pushed past the end by its zone
         return None
+
+
+def _from_epoch(digits: str) -> datetime | None:
+    """Seconds since 1970 (10 digits), or milliseconds (13), as some generators write a date; None outside
+    2000-2100, where such a number is more likely an id than a date."""
+    value = int(digits) / (1000 if len(digits) > 11 else 1)
+    dt = datetime.fromtimestamp(value, UTC)
+    return dt if 2000 <= dt.year <= 2100 else None
 
 
 def _day(s: str) -> tuple[int, int, int] | None:
@@ -121,6 +133,8 @@ def misread_by_feedparser(text: str) -> bool:
     (taken for UTC)."""
     s = text.strip()
     if re.match(r"\d{4}\s*[/年]\s*\d{1,2}", s):  # feedparser: the 1st of the month
+        return True
+    if _EPOCH.fullmatch(s):  # seconds since 1970: feedparser reads "1732795200" as a day of 2017
         return True
     m = re.search(r"(?<![A-Za-z])([A-Za-z]{3,4})\s*$", s)  # "2026-11-28T10:00:00CEST" too
     return bool(m and m.group(1).lower() in ZONES.keys() - _FEEDPARSER_ZONES)

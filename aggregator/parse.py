@@ -408,7 +408,8 @@ def _date(raw: Any, key: str) -> datetime | None:
     parsed = _struct_time(dict.get(raw, f"{key}_parsed"))
     text = dict.get(raw, key)
     if isinstance(text, str) and (parsed is None or misread_by_feedparser(text)):
-        return read_date(text) or parsed
+        # feedparser's reading of a zone it does not know is hours off; of a number, years
+        return read_date(text) or (None if text.strip().isdigit() else parsed)
     return parsed
 
 
@@ -453,6 +454,8 @@ def _struct_time(value: Any) -> datetime | None:
 
 
 def _iso(value: Any) -> datetime | None:
+    if isinstance(value, int | float) and not isinstance(value, bool):  # a JSON number: seconds since 1970
+        value = str(int(value))
     if not isinstance(value, str) or not value:
         return None
     try:

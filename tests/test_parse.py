@@ -143,6 +143,8 @@ DATES = [
     ("Sat, 28 Nov 2026 10:00:00 PST", datetime(2026, 11, 28, 18, 0)),
     ("2026-11-28T10:00:00EET", datetime(2026, 11, 28, 8, 0)),  # ISO with a zone name: feedparser reads UTC
     ("2026-11-28T10:00:00 CEST", datetime(2026, 11, 28, 8, 0)),
+    ("1795860000", datetime(2026, 11, 28, 10, 0)),  # seconds since 1970: feedparser reads a day of 2017
+    ("1795860000000", datetime(2026, 11, 28, 10, 0)),  # milliseconds
     ("03/04/2026", None),  # March 4th or April 3rd
     ("30 Feb 2026", None),
     ("soon", None),
@@ -162,10 +164,16 @@ def test_dates_as_real_feeds_write_them(written, meant):
 def test_a_json_feed_date_that_is_not_rfc_3339_is_read_too():
     doc = {
         "version": "https://jsonfeed.org/version/1.1",
-        "items": [{"id": "1", "title": "a", "date_published": "2026-11-28 10:00:00 +0100"}],
+        "items": [
+            {"id": "1", "title": "a", "date_published": "2026-11-28 10:00:00 +0100"},
+            {"id": "2", "title": "b", "date_published": 1795860000},  # a number: seconds since 1970
+        ],
     }
-    [entry] = parse_feed(json.dumps(doc).encode(), "https://example.org/feed.json").entries
-    assert entry.published == datetime(2026, 11, 28, 9, 0, tzinfo=UTC)
+    entries = parse_feed(json.dumps(doc).encode(), "https://example.org/feed.json").entries
+    assert [e.published for e in entries] == [
+        datetime(2026, 11, 28, 9, 0, tzinfo=UTC),
+        datetime(2026, 11, 28, 10, 0, tzinfo=UTC),
+    ]
 
 
 def test_json_feed_items_as_link_blogs_podcasts_and_plain_text_write_them():
