@@ -33,7 +33,7 @@ from aggregator.errors import ConfigError, OpmlError, ParseError
 from aggregator.fetch import Fetcher, fetch_once
 from aggregator.models import FeedSpec
 from aggregator.normalise import decode_document, xml_safe
-from aggregator.parse import parse_feed
+from aggregator.parse import is_consent_redirect, parse_feed
 
 _FEED_TYPES = (
     "application/rss+xml",
@@ -211,6 +211,12 @@ async def add_feed(
                 raise ConfigError(
                     f"cannot add {url}: the site answered with a bot check (Cloudflare or the like), not a feed",
                     hint="it blocks automated readers: ask the publisher, or find the feed elsewhere",
+                ) from e
+            if result.final_url and is_consent_redirect(target, result.final_url):
+                raise ConfigError(
+                    f"cannot add {url}: the site sent its cookie-consent page ({result.final_url.split('?')[0]}), "
+                    "not a feed",
+                    hint="it asks a browser's answer first: find the feed at another address (a news search feed)",
                 ) from e
             page = (result.body or b"").decode("utf-8", "replace")
             links = discover_links(page, result.final_url)

@@ -305,6 +305,10 @@ def test_add_takes_the_forms_people_paste(tmp_path, feed_server):
     )
     with pytest.raises(ConfigError, match="answered with a bot check"):
         asyncio.run(add_feed(cfg, challenge))
+    consent = feed_server.serve("/consent", b"<html><title>Before you continue</title></html>")
+    walled = feed_server.serve("/walled.xml", status=302, headers={"Location": consent + "?continue=/walled.xml"})
+    with pytest.raises(ConfigError, match="cookie-consent page"):
+        asyncio.run(add_feed(cfg, walled))
     # mistyped URLs: one line each, nothing fetched, nothing written
     for bad, why in [
         ("", "no URL given"),
