@@ -225,15 +225,15 @@ class Pipeline:
             self.store.remove_seed(seed_id)
         self._unindex_seed(seed_id)
 
-    def _gone_seeds(self, folder: Path, problems: list[str] | None) -> list[Any]:
+    def _gone_seeds(self, folder: Path, files: list[Path], problems: list[str] | None) -> list[Any]:
         """The seeds imported from ``folder`` whose files are no longer there (deleted, renamed), removed; but
         none when the folder holds no seed file at all (a network folder not mounted, a disk not attached):
-        that is reported instead."""
+        that is reported instead. ``files``: the seed files found in the folders imported."""
         root = folder.resolve()
         gone = [s for s in self.store.seeds() if Path(s["path"]).is_relative_to(root) and not Path(s["path"]).exists()]
         if not gone:
             return []
-        if not find_seed_files([folder]):
+        if not any(f.resolve().is_relative_to(root) for f in files):
             message = (
                 f"removing the {len(gone)} seeds whose files are gone from {folder}: it holds no seed file now "
                 "(a folder not mounted?); they are kept: `aggregator seeds remove ID` removes one"
@@ -255,7 +255,8 @@ class Pipeline:
         imported from it whose files are gone are removed (see _gone_seeds), and added to ``removed``."""
         done = []
         other: list[Path] = []
-        for path in find_seed_files(paths, other):
+        files = find_seed_files(paths, other)
+        for path in files:
             try:
                 seed = read_seed(path)
             except SeedError as e:
@@ -284,7 +285,7 @@ class Pipeline:
                 for path in other
             )
         for folder in (p for p in paths if p.is_dir()):
-            gone = self._gone_seeds(folder, problems)
+            gone = self._gone_seeds(folder, files, problems)
             if removed is not None:
                 removed.extend(gone)
         self._seed_urls = None
