@@ -516,6 +516,28 @@ def replace_config_file(path: Path, text: str, check: Callable[[Path], None] | N
         raise
 
 
+def tables_to_append(doc: Any, key: str) -> Any:
+    """The array of tables ``key`` of a tomlkit document being edited, ready for new tables: created when
+    missing; an inline array (``feed = []``, or ``feed = [{url = "..."}]`` written by hand) is rewritten as
+    ``[[key]]`` tables holding the same values (appending a table to an inline array writes broken TOML)."""
+    import tomlkit
+    from tomlkit.items import AoT
+
+    current = doc.get(key)
+    if isinstance(current, AoT):
+        return current
+    aot = tomlkit.aot()
+    if current is not None:
+        for entry in current:
+            table = tomlkit.table()
+            for k, v in entry.items():
+                table.add(k, v)
+            aot.append(table)
+        del doc[key]
+    doc.append(key, aot)
+    return doc[key]
+
+
 def _remove(path: Path) -> None:
     try:
         path.unlink(missing_ok=True)

@@ -27,6 +27,7 @@ from aggregator.config import (
     normalise_feed_url,
     parse_feed_interval,
     replace_config_file,
+    tables_to_append,
     without_feed_scheme,
 )
 from aggregator.errors import ConfigError, OpmlError, ParseError
@@ -56,18 +57,16 @@ def _append(config_dir: Path, specs: list[FeedSpec]) -> int:
     text = path.read_text(encoding="utf-8-sig") if path.exists() else ""
     known = {f.url for f in load_feeds(config_dir)} if path.exists() else set()
     doc = tomlkit.parse(text)
-    if "feed" not in doc:
-        doc.append("feed", tomlkit.aot())
     merged: dict[str, FeedSpec] = {}  # one feed listed in several folders: one entry with all their tags
     for spec in specs:
         first = merged.setdefault(spec.url, spec)
         if first is not spec:
             merged[spec.url] = replace(first, tags=tuple(dict.fromkeys(first.tags + spec.tags)))
-    added = 0
-    for spec in merged.values():
-        if spec.url in known:
-            continue
-        known.add(spec.url)
+    new = [spec for spec in merged.values() if spec.url not in known]
+    if not new:
+        return 0
+    feeds = tables_to_append(doc, "feed")
+    for spec in new:
         t = tomlkit.table()
         t.add("url", spec.url)
         if spec.title:
@@ -76,10 +75,9 @@ def _append(config_dir: Path, specs: list[FeedSpec]) -> int:
             t.add("interval", f"{spec.interval // 60}m" if spec.interval % 60 == 0 else spec.interval)
         if spec.tags:
             t.add("tags", list(spec.tags))
-        doc["feed"].append(t)  # type: ignore[union-attr]
-        added += 1
+        feeds.append(t)
     _write(path, tomlkit.dumps(doc))
-    return added
+    return len(new)
 
 
 def _write(path: Path, text: str) -> None:
@@ -306,20 +304,26 @@ def _walk(node: ET.Element, folders: list[str], report: OpmlReport) -> None:
         a = child.attrib
         url = _get(a, "xmlUrl") or (_get(a, "url") if (_get(a, "type") or "").lower() in ("rss", "atom") else None)
         name = _get(a, "title") or _get(a, "text")
-        if url:
+        if url and url.strip():
             _add_spec(report, url.strip(), name, folders + _categories(_get(a, "category")))
-        elif child.find("outline") is None and (page := _get(a, "htmlUrl") or _get(a, "url")):
-            report.problems.append(_not_a_feed(name, page.strip()))
+        elif child.find("outline") is None and (problem := _not_a_feed(name, a)):
+            report.problems.append(problem)
         else:
             _walk(child, folders + [name] if name else folders, report)
 
 
-def _not_a_feed(name: str | None, page: str) -> str:
-    """What to say of an outline that names a web page (htmlUrl, or a link's url) and no feed."""
-    return (
-        f"{html.unescape(name).strip() + ': ' if name else ''}{page} is listed as a page, not as a feed"
-        f" (`aggregator feeds add {page}` finds the feed)"
-    )
+def _not_a_feed(name: str | None, attrs: Mapping[str, str]) -> str | None:
+    """What to say of an outline with no feed URL: one that names another OPML list (type "include", or a
+    link to a .opml file) or a web page (htmlUrl, or a link's url); None when it names nothing."""
+    label = f"{html.unescape(name).strip()}: " if name and name.strip() else ""
+    kind = (_get(attrs, "type") or "").lower()
+    link = (_get(attrs, "url") or "").strip()
+    if link and (kind == "include" or (kind == "link" and urlsplit(link).path.lower().endswith(".opml"))):
+        return f"{label}{link} is another OPML list, not a feed (`aggregator feeds import {link}` adds its feeds)"
+    page = (_get(attrs, "htmlUrl") or "").strip() or link
+    if not page:
+        return None
+    return f"{label}{page} is listed as a page, not as a feed (`aggregator feeds add {page}` finds the feed)"
 
 
 def _categories(value: str | None) -> list[str]:
@@ -371,16 +375,16 @@ def _scan(text: str, where: str) -> OpmlReport:
                 folders.pop()
             continue
         attrs = _attrs(" " + body)
-        url = _get(attrs, "xmlUrl")
+        url = (_get(attrs, "xmlUrl") or "").strip()
         name = _get(attrs, "title") or _get(attrs, "text")
         if url:
-            _add_spec(report, url.strip(), name, folders + _categories(_get(attrs, "category")))
+            _add_spec(report, url, name, folders + _categories(_get(attrs, "category")))
             if not selfclose:
                 folders.append("")
-        elif "xmlurl" in body.lower():
+        elif re.search(r"xmlurl\s*=\s*(?!\"\s*\"|'\s*')", body, re.I):
             report.problems.append(f"{where}:{line}: an outline with an unreadable xmlUrl")
-        elif selfclose and (page := _get(attrs, "htmlUrl") or _get(attrs, "url")):
-            report.problems.append(_not_a_feed(name, page.strip()))
+        elif selfclose and (problem := _not_a_feed(name, attrs)):
+            report.problems.append(problem)
         elif not selfclose:
             folders.append(name or "")
     if not report.feeds and not report.problems:

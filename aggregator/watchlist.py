@@ -27,7 +27,7 @@ from typing import Any
 import tomlkit
 import tomlkit.exceptions
 
-from aggregator.config import display_path, read_config_text, read_toml, replace_config_file
+from aggregator.config import display_path, read_config_text, read_toml, replace_config_file, tables_to_append
 from aggregator.errors import ConfigError, QuerySyntaxError, spelling_hint
 from aggregator.query import Node, caret, parse, short_prefixes
 
@@ -268,8 +268,7 @@ def add_topic(
     """Append a [[topic]] after validating the result. Comments and layout stay as they were."""
     path = watchlist_path(config_dir)
     doc = _editable(path)
-    if "topic" not in doc:
-        doc.append("topic", tomlkit.aot())
+    topics = tables_to_append(doc, "topic")
     table = tomlkit.table()
     table.add("id", topic_id)
     table.add("name", name)
@@ -283,7 +282,7 @@ def add_topic(
         table.add("exclude", exclude)
     if min_score is not None:
         table.add("min_score", min_score)
-    doc["topic"].append(table)  # type: ignore[union-attr]
+    topics.append(table)
     _write_validated(path, tomlkit.dumps(doc))
 
 

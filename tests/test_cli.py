@@ -211,7 +211,7 @@ def test_every_command_as_a_user_drives_it(tmp_path):
     p = ok("feeds", "remove", "https://not-listed.example/feed", other.as_uri())  # the listed one still goes
     assert p.returncode == 2 and f"removed {other.as_uri()}" in p.stdout and "not-listed" in p.stderr
     p = ok("feeds", "import", str(opml))
-    assert "1 feeds added, 0 already there" in p.stdout
+    assert "1 feed added, 0 already there" in p.stdout
     assert 'xmlUrl="https://x.example/rss"' in ok("feeds", "export").stdout
     assert ok("feeds", "remove", "https://x.example/rss").returncode == 0
     listed = ok("feeds", "list").stdout

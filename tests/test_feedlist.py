@@ -126,6 +126,53 @@ def test_import_export_round_trip_keeps_comments(tmp_path):
         remove_feed(cfg, "https://existing.example/feed")
 
 
+def test_outlines_naming_other_lists_or_nothing(tmp_path):
+    """An outline of another OPML list (type "include", or a link to a .opml file, as listparser's cases
+    write them) is reported with the command that imports it; a blank htmlUrl or xmlUrl names nothing."""
+    opml = (
+        '<opml version="2.0"><body>'
+        '<outline text="Sublist" type="include" url=" https://lists.example/sub/ "/>'
+        '<outline text="Linked" type="LINK" url="https://lists.example/more.opml"/>'
+        '<outline text="Blank" type="rss" xmlUrl="" htmlUrl=" "/>'
+        '<outline text="Wire" xmlUrl=" https://wire.example/rss "/></body></opml>'
+    )
+    for text in (opml, opml.replace("<body>", "<body><broken>")):  # the strict parse, and the lenient scan
+        report = read_opml(text, "lists.opml")
+        assert [f.url for f in report.feeds] == ["https://wire.example/rss"]
+        assert report.problems == [
+            "Sublist: https://lists.example/sub/ is another OPML list, not a feed"
+            " (`aggregator feeds import https://lists.example/sub/` adds its feeds)",
+            "Linked: https://lists.example/more.opml is another OPML list, not a feed"
+            " (`aggregator feeds import https://lists.example/more.opml` adds its feeds)",
+        ]
+    with pytest.raises(OpmlError, match="no feed found"):
+        read_opml('<opml><body><outline text="Blank" xmlUrl=" " htmlUrl=""/></body></opml>', "blank.opml")
+
+
+def test_imports_into_a_feed_list_written_inline(tmp_path):
+    """`feed = []` (or inline tables) written by hand: an import adds [[feed]] tables, the feeds already
+    there keep their values, and an import that adds nothing leaves the file alone (or unmade)."""
+    cfg = write_config(tmp_path, [])
+    opml = tmp_path / "subs.opml"
+    opml.write_bytes(AMP)
+    for inline in ("feed = []\n", 'feed = [{url = "https://old.example/rss", title = "Old", tags = ["x"]}]\n'):
+        (cfg / "feeds.toml").write_text(inline)
+        assert import_opml(cfg, opml).added == 2
+        feeds = load_feeds(cfg)
+        assert [f.url for f in feeds][-2:] == [f.url for f in read_opml(AMP).feeds]
+        assert "old" not in inline or (feeds[0].url, feeds[0].title, feeds[0].tags) == (
+            "https://old.example/rss",
+            "Old",
+            ("x",),
+        )
+    before = (cfg / "feeds.toml").stat().st_mtime_ns
+    assert import_opml(cfg, opml).added == 0 and (cfg / "feeds.toml").stat().st_mtime_ns == before
+    (cfg / "feeds.toml").unlink()
+    pages = tmp_path / "pages.opml"
+    pages.write_text('<opml><body><outline text="A site" htmlUrl="https://site.example/"/></body></opml>')
+    assert import_opml(cfg, pages).added == 0 and not (cfg / "feeds.toml").exists()
+
+
 def test_an_opml_list_online_is_imported_by_its_url(tmp_path, feed_server):
     """A subscription list shared online (a raw GitHub file): `feeds import URL`, through the CLI."""
     import subprocess

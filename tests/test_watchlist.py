@@ -106,6 +106,18 @@ def test_add_and_remove_keep_comments_and_refuse_bad_queries(tmp_path):
         remove_topic(cfg, "fine")
 
 
+def test_add_to_a_watchlist_whose_topics_are_written_inline(tmp_path):
+    """`topic = []` (a watchlist emptied by hand) or inline tables: the new topic is a [[topic]] table and
+    the others keep their values (appending a table to an inline array would write broken TOML)."""
+    cfg = write_config(tmp_path, [])
+    for inline in ("topic = []\n", 'topic = [{id = "old", name = "Old", query = "huawei"}]\n'):
+        (cfg / "watchlist.toml").write_text(inline)
+        add_topic(cfg, "chips", "Chips", "semiconductor* AND export*")
+        topics = load_watchlist(cfg).topics
+        assert [t.id for t in topics] == (["old", "chips"] if "old" in inline else ["chips"])
+        assert "[[topic]]" in (cfg / "watchlist.toml").read_text()
+
+
 def test_readme_watchlist_examples_are_valid(tmp_path):
     """The TOML blocks of the README that define topics or lists parse as a watchlist."""
     import re
