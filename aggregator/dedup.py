@@ -27,12 +27,12 @@ import math
 import re
 import sys
 from array import array
-from collections import defaultdict
+from collections import Counter, defaultdict, deque
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from functools import lru_cache
-from itertools import repeat
+from itertools import chain, repeat
 from operator import itemgetter, mul
 
 from aggregator.models import DedupDecision
@@ -62,6 +62,9 @@ QUANT = 8  # indexed weights are stored as round(weight x QUANT), one byte each 
 TITLE_WEIGHT = 2.0  # a headline word counts this many lede words in story similarity
 LEDE_WORDS = 40  # words of an item's text used for story similarity
 STORY_MASS = 0.5  # a story's score divides its members' summed similarity by (its size ** STORY_MASS)
+BLURB_ITEMS = 12  # a feed's last this many texts tell its recurring words (FeedBlurbs)
+BLURB_SEEN = 4  # ...once it has this many
+BLURB_SHARE = 0.6  # a text whose words are this much the feed's recurring ones is the feed's blurb
 _ZEROS = repeat(0.0)  # the default of vec.get for every term, in Doc.dot
 _WORD = re.compile(r"[^\W_]+(?:['’.][^\W_]+)*", re.UNICODE)
 
@@ -194,6 +197,52 @@ def story_terms(title: str, text: str, max_text_words: int | None = None) -> dic
         if w not in STOPWORDS and len(w) > 1:
             tf[_stem(w)] += 1.0
     return {sys.intern(t): f for t, f in tf.items()}  # interned: the index keeps one copy of each term
+
+
+class FeedBlurbs:
+    """The words of each feed's recent item texts, to tell a text that is the feed's blurb: a channel's
+    "Clip from <show> (<stream>) - <link>" under every clip, a podcast's sign-off under every episode.
+    Such a text is mostly words that at least half of the feed's other texts have too (its last
+    BLURB_ITEMS, and those of the document being stored: a new feed's first poll shows its blurb at once),
+    and it says nothing of the item's story: were it compared, every item of the feed would join one story.
+    A feed's ordinary words ("China" in a China desk's summaries) are a small part of each text, so its
+    texts are compared as usual. Per feed, the last texts' terms as 32-bit hashes (about 150 bytes each).
+    """
+
+    def __init__(self) -> None:
+        self._recent: dict[str, deque[array]] = {}
+        self._coming: tuple[str, list[array]] | None = None
+
+    @staticmethod
+    def _hashes(text: str) -> array:
+        return array("I", sorted({hash(t) & 0xFFFFFFFF for t in story_terms("", text)}))
+
+    def expect(self, feed_url: str, texts: Iterable[str]) -> None:
+        """The texts of a feed's document about to be checked one by one (each is compared to the others)."""
+        coming = [h for h in map(self._hashes, texts) if h]
+        self._coming = (feed_url, coming) if coming else None
+
+    def check(self, feed_url: str, text: str) -> bool:
+        """Whether ``text`` is the feed's blurb; then remembers it among the feed's recent texts."""
+        terms = self._hashes(text)
+        if not terms:
+            return False
+        recent = self._recent.get(feed_url)
+        if recent is None:
+            recent = self._recent[feed_url] = deque(maxlen=BLURB_ITEMS)
+        others = list(recent)
+        if self._coming is not None and self._coming[0] == feed_url:
+            coming = self._coming[1]
+            if terms in coming:
+                coming.remove(terms)  # itself
+            others += coming[:BLURB_ITEMS]
+        blurb = False
+        if len(others) >= BLURB_SEEN:
+            counts = Counter(chain.from_iterable(others))
+            need = len(others) / 2
+            blurb = sum(1 for h in terms if counts[h] >= need) >= BLURB_SHARE * len(terms)
+        recent.append(terms)
+        return blurb
 
 
 class _Doc:
@@ -687,6 +736,7 @@ def near_reason(what: str, title: str, sim: float, by_headline: str | None = Non
 
 
 BOILERPLATE = "its text is also under other articles (a caption, a promo, a paywall notice): headline compared"
+FEED_BLURB = "its text is mostly the words of its feed's other texts (a channel's or a show's blurb): headline compared"
 HEADLINE_ONLY = "one without text"
 HEADLINE_LONG = "each with other text"
 

@@ -24,7 +24,7 @@ from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from aggregator.dedup import BOILERPLATE, words
+from aggregator.dedup import BOILERPLATE, FEED_BLURB, words
 from aggregator.errors import redact, without_subject
 from aggregator.normalise import canonical_url, clean_link, is_photo_caption, title_is_made
 
@@ -291,12 +291,12 @@ def shared_texts(rows: Iterable[Any]) -> frozenset[tuple[str, str]]:
 def shown_summary(report: Any, shared: frozenset[tuple[str, str]] = frozenset()) -> str:
     """The text shown under a story's headline (digest, Atom export): none when it is a photo's caption, says
     nothing the headline does not, or is its feed's text under other articles too (dedup found it so, or
-    ``shared`` has it)."""
+    ``shared`` has it), or its feed's blurb."""
     summary = report["summary"] or ""
     if (
         is_photo_caption(summary)
         or not adds_to(summary, report["title"])
-        or ("dup_reason" in report.keys() and report["dup_reason"] == BOILERPLATE)
+        or ("dup_reason" in report.keys() and report["dup_reason"] in (BOILERPLATE, FEED_BLURB))
         or ("feed_url" in report.keys() and (report["feed_url"], summary) in shared)
     ):
         return ""

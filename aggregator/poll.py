@@ -101,6 +101,7 @@ class Pipeline:
         self.sched = schedule_settings(settings)
         self.limits = fetch_limits(settings)
         self.stories = dedup.StoryIndex(self.th.window)
+        self.blurbs = dedup.FeedBlurbs()  # each feed's recurring text (a channel's blurb): not story evidence
         self._shingles: dict[int, frozenset[int]] = {}
         self._last_item = 0  # the newest item and seed the story index has read (see _catch_up)
         self._last_seed = 0
@@ -136,7 +137,8 @@ class Pipeline:
                 if key in series:
                     title = ""
                 series.add(key)
-            terms = dedup.story_terms(title, row["summary"])
+            blurb = self.blurbs.check(row["feed_url"] or "", row["summary"])
+            terms = dedup.story_terms(title, "" if blurb else row["summary"])
             if row["t"] >= horizon or row["fetched_at"] >= horizon:
                 self.stories.add(
                     row["id"], row["story_id"], from_iso(row["t"]), terms, seen=from_iso(row["fetched_at"])
@@ -506,6 +508,7 @@ class Pipeline:
         failed: set[int] = set()
         if unique:
             self._catch_up(now)
+        self.blurbs.expect(url, (item.summary for item in unique))
         for n, item in enumerate(unique):
             try:
                 with self.store.savepoint():
@@ -705,7 +708,9 @@ class Pipeline:
         seed = self._seed_at(key) if same is None else None
         near = [] if same or seed else self._near_candidates(keys, dedup.title_key(title))
         series = dedup.recurring_title(title, near, item.feed_url, item.source)
-        terms = dedup.story_terms("" if series else title, item.summary)  # a series' headline tells no story
+        # a series' headline tells no story, nor does the feed's blurb under every item
+        blurb = self.blurbs.check(item.feed_url, item.summary)
+        terms = dedup.story_terms("" if series else title, "" if blurb else item.summary)
         decision = dedup.decide(
             title=title,
             text=item.summary,
@@ -725,6 +730,8 @@ class Pipeline:
             source=item.source,
             series=series,
         )
+        if blurb and decision.level == "new" and decision.reason is None:
+            decision = replace(decision, reason=dedup.FEED_BLURB)
         return decision, sh, dedup.stored_keys(title, item.summary, keys), terms
 
     def _seed_at(self, canonical: str | None) -> Any:

@@ -7,14 +7,18 @@ import asyncio
 import json
 import subprocess
 import sys
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
+from email.utils import format_datetime
 from urllib.parse import parse_qsl, urlsplit
 
 from conftest import FIXTURES, ROOT, rss, write_config
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
-from aggregator.config import load_settings
+from aggregator.config import load_feeds, load_settings
+from aggregator.dedup import BOILERPLATE, FEED_BLURB
+from aggregator.digest import shown_summary
 from aggregator.explain import explain
 from aggregator.models import UNTITLED, Item
 from aggregator.normalise import canonical_url, clean_link, content_hash, is_tracking_param
@@ -636,6 +640,103 @@ def test_a_publishers_boilerplate_under_every_article_makes_no_copy(tmp_path):
     assert [g for g, r in rows.items() if r["dup_level"] != "new"] == ["p1"], dict(rows)
     # `explain` says why an item with another article's text is no copy
     assert "dedup:         new (its text is also under other articles" in explain(store, rows["t2"]["id"])
+
+
+CLIPS = [
+    "Kanye's AI voice is unsettling",
+    "This fast-food trend has people talking",
+    "The bizarre natural phenomenon called STEVE",
+    "Robot shopping carts are here",
+    "Sony and Apple work together",
+    "What is going on with the esports team?",
+    "Costco samples upgrade has people divided",
+    "Twitter is about to get stranger",
+]
+
+
+def _clip_blurb(n: int) -> str:
+    stream, video = ("Out of Hand", "tZ3a") if n % 2 else ("Ban Week", "QTaj")  # two streams' clips, mixed
+    return f"Clip from Gadget Talk Live ({stream}...) - https://youtube.com/live/{video}"
+
+
+def test_a_channels_blurb_under_every_clip_joins_no_story(tmp_path, feed_server):
+    """A clips channel describes every clip as "Clip from <show> (<stream>) - <link>": unrelated clips must not
+    become one story by that text: not on the channel's first poll (its document shows the blurb), not one
+    clip at a time later, nor after a restart (the feed's recent texts are read again). The digest does not
+    show the blurb as the clip's summary."""
+    url = feed_server.serve(
+        "/clips.rss",
+        rss(
+            [
+                {
+                    "guid": f"c{n}",
+                    "title": title,
+                    "link": f"https://youtube.example/watch?v=c{n}",
+                    "description": _clip_blurb(n),
+                    "pubDate": format_datetime(T0 - timedelta(hours=n)),
+                }
+                for n, title in enumerate(CLIPS[:6])
+            ],
+            title="Gadget Talk Clips",
+        ),
+    )
+    cfg = write_config(tmp_path, [url])
+    store = Store(database_path(load_settings(cfg).data_dir))
+    store.sync_feeds(load_feeds(cfg), T0)
+    asyncio.run(Pipeline(store, load_settings(cfg), load_watchlist(cfg), now=T0).poll_once(force=True))
+    rows = {r["guid"]: r for r in store.execute("SELECT id, guid, story_id, dup_reason FROM items")}
+    assert len({r["story_id"] for r in rows.values()}) == 6, [dict(r) for r in rows.values()]
+    # the first of each stream's clips by its blurb; the others may be found by their copies too (BOILERPLATE)
+    assert rows["c0"]["dup_reason"] == rows["c1"]["dup_reason"] == FEED_BLURB
+    assert all(r["dup_reason"] in (FEED_BLURB, BOILERPLATE) for r in rows.values())
+    assert f"dedup:         new ({FEED_BLURB})" in explain(store, rows["c1"]["id"])
+    summary = store.execute("SELECT *, ? AS dup_reason FROM items WHERE guid = 'c1'", (FEED_BLURB,)).fetchone()
+    assert summary["summary"] == _clip_blurb(1) and shown_summary(summary) == ""
+    # later clips of new streams (a text never seen: no copy of another) one at a time, each after a restart:
+    # the new pipeline reads the channel's recent texts again
+    report = CycleReport()
+    for n in (6, 7):
+        pipe = Pipeline(store, load_settings(cfg), load_watchlist(cfg), now=T0)
+        when = T0 + timedelta(hours=n)
+        blurb = f"Clip from Gadget Talk Live (Finale {n}...) - https://youtube.com/live/Zx{n}"
+        with store.transaction():
+            item_id = pipe.ingest(
+                replace(_item("clips", f"c{n}", CLIPS[n], blurb, when, when), feed_url=url), when, report
+            )
+        row = store.execute("SELECT story_id, dup_reason FROM items WHERE id = ?", (item_id,)).fetchone()
+        assert row["dup_reason"] == FEED_BLURB and row["story_id"] not in {r["story_id"] for r in rows.values()}
+
+
+def test_a_desk_whose_summaries_share_words_still_joins_stories(tmp_path):
+    """A news desk whose every summary speaks of China, chips and export rules is compared as usual (its
+    texts are not a blurb): another outlet's report of one of its events joins the desk's story."""
+    store, pipe = _pipeline(tmp_path)
+    report = CycleReport()
+    desk = [
+        "Nvidia designs a new chip for China to stay within export rules",
+        "ASML says Dutch licences will limit its China sales of chip tools",
+        "China's chip imports fall for a fifth month",
+        "Huawei phone's chip puzzles analysts in China",
+        "SMIC shares jump on China chip subsidy hopes",
+    ]
+    with store.transaction():
+        for n, title in enumerate(desk):
+            when = T0 + timedelta(hours=n)
+            text = f"{title}. Reporting on China, chips and the export rules from our technology desk in Beijing."
+            pipe.ingest(_item("desk", f"d{n}", title, text, when, when), when, report)
+        when = T0 + timedelta(hours=6)
+        wire = _item(
+            "wire",
+            "w1",
+            "SMIC shares surge as traders bet on new China chip subsidies",
+            "Shares of SMIC, China's biggest chipmaker, jumped on hopes of fresh state subsidies for chips.",
+            when,
+            when,
+        )
+        pipe.ingest(wire, when, report)
+    rows = {r["guid"]: r for r in store.execute("SELECT guid, story_id, dup_reason FROM items")}
+    assert rows["w1"]["story_id"] == rows["d4"]["story_id"]
+    assert not any(r["dup_reason"] == FEED_BLURB for r in rows.values())
 
 
 def test_pruning_forgets_old_documents_and_keeps_matching_the_rest():
