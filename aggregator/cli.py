@@ -547,8 +547,8 @@ def cmd_feeds(ctx: Context) -> int:
         if not source.strip():
             raise AggregatorError("feeds import: no file given", hint="aggregator feeds import subscriptions.opml")
         report = feedlist.import_opml(ctx.config_dir, source)
-        feeds = "feed" if report.added == 1 else "feeds"
-        _out(f"{report.added} {feeds} added, {report.known} already there, from {report.source}")
+        noun = "feed" if report.added == 1 else "feeds"
+        _out(f"{report.added} {noun} added, {report.known} already there, from {report.source}")
         for problem in report.problems:
             _out(f"  skipped: {problem}")
         return 0
