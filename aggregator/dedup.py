@@ -211,31 +211,35 @@ class FeedBlurbs:
 
     def __init__(self) -> None:
         self._recent: dict[str, deque[array]] = {}
-        self._coming: tuple[str, list[array]] | None = None
+        self._coming: tuple[str, list[tuple[str, array]]] | None = None  # feed URL, its document's texts
 
     @staticmethod
     def _hashes(text: str) -> array:
-        return array("I", sorted({hash(t) & 0xFFFFFFFF for t in story_terms("", text)}))
+        """The text's lede terms (as story_terms finds them), hashed."""
+        return array(
+            "I",
+            sorted(
+                {hash(_stem(w)) & 0xFFFFFFFF for w in words(text)[:LEDE_WORDS] if w not in STOPWORDS and len(w) > 1}
+            ),
+        )
 
     def expect(self, feed_url: str, texts: Iterable[str]) -> None:
         """The texts of a feed's document about to be checked one by one (each is compared to the others)."""
-        coming = [h for h in map(self._hashes, texts) if h]
+        coming = [(text, h) for text in texts if (h := self._hashes(text))]
         self._coming = (feed_url, coming) if coming else None
 
     def check(self, feed_url: str, text: str) -> bool:
         """Whether ``text`` is the feed's blurb; then remembers it among the feed's recent texts."""
-        terms = self._hashes(text)
+        coming = self._coming[1] if self._coming is not None and self._coming[0] == feed_url else []
+        mine = next((i for i, (other, _) in enumerate(coming) if other == text), None)
+        terms = coming.pop(mine)[1] if mine is not None else self._hashes(text)  # itself is no other text
         if not terms:
             return False
         recent = self._recent.get(feed_url)
         if recent is None:
             recent = self._recent[feed_url] = deque(maxlen=BLURB_ITEMS)
         others = list(recent)
-        if self._coming is not None and self._coming[0] == feed_url:
-            coming = self._coming[1]
-            if terms in coming:
-                coming.remove(terms)  # itself
-            others += coming[:BLURB_ITEMS]
+        others += (h for _, h in coming[:BLURB_ITEMS])
         blurb = False
         if len(others) >= BLURB_SEEN:
             counts = Counter(chain.from_iterable(others))

@@ -520,6 +520,7 @@ class Pipeline:
                 failed.add(n)
                 report.skipped_entries += 1
                 report.errors.append(f"{url}: entry {item.guid[:200]} skipped: internal error: {type(e).__name__}: {e}")
+        self.blurbs.expect(url, ())  # the document is stored: its texts are among the feed's recent ones now
         # as normalised: a date in the future is the time of this fetch
         published = [item.published for item in unique if item.published]
         published += [k[1] for k in kept if k and k[1]]
