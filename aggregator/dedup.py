@@ -211,7 +211,9 @@ class FeedBlurbs:
 
     def __init__(self) -> None:
         self._recent: dict[str, deque[array]] = {}
-        self._coming: tuple[str, list[tuple[str, array]]] | None = None  # feed URL, its document's texts
+        # while a feed's document is stored: its URL, its texts not yet checked, and how many of the feed's
+        # recent texts and of those have each term (counted once per document, not once per text)
+        self._doc: tuple[str, list[tuple[str, array]], Counter[int]] | None = None
 
     @staticmethod
     def _hashes(text: str) -> array:
@@ -226,25 +228,34 @@ class FeedBlurbs:
     def expect(self, feed_url: str, texts: Iterable[str]) -> None:
         """The texts of a feed's document about to be checked one by one (each is compared to the others)."""
         coming = [(text, h) for text in texts if (h := self._hashes(text))]
-        self._coming = (feed_url, coming) if coming else None
+        if not coming:
+            self._doc = None
+            return
+        recent = self._recent.get(feed_url, ())
+        self._doc = (feed_url, coming, Counter(chain(chain.from_iterable(recent), *(h for _, h in coming))))
 
     def check(self, feed_url: str, text: str) -> bool:
         """Whether ``text`` is the feed's blurb; then remembers it among the feed's recent texts."""
-        coming = self._coming[1] if self._coming is not None and self._coming[0] == feed_url else []
-        mine = next((i for i, (other, _) in enumerate(coming) if other == text), None)
-        terms = coming.pop(mine)[1] if mine is not None else self._hashes(text)  # itself is no other text
-        if not terms:
-            return False
         recent = self._recent.get(feed_url)
         if recent is None:
             recent = self._recent[feed_url] = deque(maxlen=BLURB_ITEMS)
-        others = list(recent)
-        others += (h for _, h in coming[:BLURB_ITEMS])
+        doc = self._doc if self._doc is not None and self._doc[0] == feed_url else None
+        mine = None if doc is None else next((i for i, (other, _) in enumerate(doc[1]) if other == text), None)
+        if doc is not None and mine is not None:
+            terms = doc[1].pop(mine)[1]
+            counts, others = doc[2], len(recent) + len(doc[1])  # counts hold this text too: less one below
+            own = 1
+        else:
+            terms = self._hashes(text)
+            counts, others, own = Counter(chain.from_iterable(recent)), len(recent), 0
+        if not terms:
+            return False
         blurb = False
-        if len(others) >= BLURB_SEEN:
-            counts = Counter(chain.from_iterable(others))
-            need = len(others) / 2
-            blurb = sum(1 for h in terms if counts[h] >= need) >= BLURB_SHARE * len(terms)
+        if others >= BLURB_SEEN:
+            need = others / 2
+            blurb = sum(1 for h in terms if counts[h] - own >= need) >= BLURB_SHARE * len(terms)
+        if len(recent) == BLURB_ITEMS and own:
+            counts.subtract(recent[0])  # the oldest text leaves the feed's recent ones
         recent.append(terms)
         return blurb
 
