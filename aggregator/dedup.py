@@ -28,7 +28,7 @@ import re
 import sys
 from array import array
 from collections import Counter, defaultdict, deque
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from functools import lru_cache
@@ -190,13 +190,16 @@ def story_terms(title: str, text: str, max_text_words: int | None = None) -> dic
     tf: dict[str, float] = defaultdict(float)
     if is_photo_caption(text):  # a picture's caption says nothing of the story
         text = ""
-    for w in words(title):
-        if w not in STOPWORDS and len(w) > 1:
-            tf[_stem(w)] += TITLE_WEIGHT
-    for w in words(text)[: LEDE_WORDS if max_text_words is None else max_text_words]:
-        if w not in STOPWORDS and len(w) > 1:
-            tf[_stem(w)] += 1.0
+    for t in _terms(words(title)):
+        tf[t] += TITLE_WEIGHT
+    for t in _terms(words(text)[: LEDE_WORDS if max_text_words is None else max_text_words]):
+        tf[t] += 1.0
     return {sys.intern(t): f for t, f in tf.items()}  # interned: the index keeps one copy of each term
+
+
+def _terms(ws: Iterable[str]) -> Iterator[str]:
+    """Story terms of words: stop words and single letters left out, the rest stemmed."""
+    return (_stem(w) for w in ws if w not in STOPWORDS and len(w) > 1)
 
 
 class FeedBlurbs:
@@ -218,12 +221,7 @@ class FeedBlurbs:
     @staticmethod
     def _hashes(text: str) -> array:
         """The text's lede terms (as story_terms finds them), hashed."""
-        return array(
-            "I",
-            sorted(
-                {hash(_stem(w)) & 0xFFFFFFFF for w in words(text)[:LEDE_WORDS] if w not in STOPWORDS and len(w) > 1}
-            ),
-        )
+        return array("I", sorted({hash(t) & 0xFFFFFFFF for t in _terms(words(text)[:LEDE_WORDS])}))
 
     def expect(self, feed_url: str, texts: Iterable[str]) -> None:
         """The texts of a feed's document about to be checked one by one (each is compared to the others)."""
@@ -236,9 +234,7 @@ class FeedBlurbs:
 
     def check(self, feed_url: str, text: str) -> bool:
         """Whether ``text`` is the feed's blurb; then remembers it among the feed's recent texts."""
-        recent = self._recent.get(feed_url)
-        if recent is None:
-            recent = self._recent[feed_url] = deque(maxlen=BLURB_ITEMS)
+        recent = self._recent.get(feed_url) or deque(maxlen=BLURB_ITEMS)
         doc = self._doc if self._doc is not None and self._doc[0] == feed_url else None
         mine = None if doc is None else next((i for i, (other, _) in enumerate(doc[1]) if other == text), None)
         if doc is not None and mine is not None:
@@ -250,6 +246,7 @@ class FeedBlurbs:
             counts, others, own = Counter(chain.from_iterable(recent)), len(recent), 0
         if not terms:
             return False
+        self._recent[feed_url] = recent
         blurb = False
         if others >= BLURB_SEEN:
             need = others / 2
