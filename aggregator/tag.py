@@ -1,7 +1,8 @@
 """Tag stage: which watchlist topics an item belongs to, with a score and what matched.
 
-Pure. `Doc.of` tokenises an item once (positions per field); `match` walks a query tree over it
-and returns the spans that made it true (or None); `tag` applies every topic:
+Pure. `Doc.of` tokenises an item once (positions per field); `compile_query` makes a query tree one
+function (closures, with the word triggers and OR plans built in) that returns the spans that made it
+true on a document (or None); `CompiledTopic` keeps its query's; `tag` applies every topic:
 
   1. the topic's `exclude` query matches -> no tag, whatever else;
   2. the query matches -> score = 1 - exp(-sum of hit weights) (title hit 1.0, summary 0.5,
@@ -117,11 +118,6 @@ class Doc:
             self._prefixes = frozenset(t[:i] for t in self.tokens for i in range(1, len(t) + 1))
         return self._prefixes
 
-    def may_match(self, trigger: Trigger) -> bool:
-        """False when none of the words a node needs is in the document (so the node is false)."""
-        exact, prefixes = trigger
-        return not exact.isdisjoint(self.tokens) or (bool(prefixes) and not prefixes.isdisjoint(self.prefixes))
-
 
 Trigger = tuple[frozenset[str], frozenset[str]]  # exact tokens, prefixes
 
@@ -179,7 +175,7 @@ def or_plans(node: Node, trig: dict[int, Trigger | None], out: dict[int, OrPlan]
             always = []
             for i, part in enumerate(node.parts):
                 t = trig.get(id(part))
-                if t is None or t[1]:  # no trigger, or a prefix one: tried with may_match
+                if t is None or t[1]:  # no trigger, or a prefix one: tried with its check
                     always.append(i)
                 else:
                     for word in t[0]:
@@ -198,6 +194,9 @@ def or_plans(node: Node, trig: dict[int, Trigger | None], out: dict[int, OrPlan]
     return out
 
 
+Matcher = Callable[[Doc, tuple[str, ...]], list[Span] | None]
+
+
 def match(
     node: Node,
     doc: Doc,
@@ -207,76 +206,153 @@ def match(
 ) -> list[Span] | None:
     """The spans that make ``node`` true on ``doc``, or None when it is false. NOT yields [].
     ``trig`` (from `triggers`) lets whole subtrees be skipped when their words are absent; ``plans``
-    (from `or_plans`) lets a large OR try only the parts the document's words can make true."""
-    if trig is not None:
-        t = trig.get(id(node))
-        if t is not None and not doc.may_match(t):
+    (from `or_plans`) lets a large OR try only the parts the document's words can make true.
+    (Compiles the query each time: `CompiledTopic` keeps its compiled matchers.)"""
+    return compile_query(node, trig or {}, plans or {})(doc, fields)
+
+
+def compile_query(node: Node, trig: dict[int, Trigger | None], plans: dict[int, OrPlan]) -> Matcher:
+    """``node`` as one function of (document, fields) -> spans or None, with its shortcuts built in: a
+    tree of closures, so that tagging pays no dispatch on node types and no look-up of triggers."""
+    guard, bare = _compiled(node, trig, plans)
+    if guard is None:
+        return bare
+    exact, prefixes = guard
+
+    def guarded(doc: Doc, fields: tuple[str, ...]) -> list[Span] | None:
+        if exact.isdisjoint(doc.tokens) and (not prefixes or prefixes.isdisjoint(doc.prefixes)):
             return None
+        return bare(doc, fields)
+
+    return guarded
+
+
+def _compiled(node: Node, trig: dict[int, Trigger | None], plans: dict[int, OrPlan]) -> tuple[Trigger | None, Matcher]:
+    """The node's trigger (checked by the caller) and its matcher without that check."""
+    guard = trig.get(id(node))
     if isinstance(node, Term):
-        spans = [(name, p, p, str(node)) for name in fields for p in _term_positions(doc.fields[name], node)]
-        return spans or None
+        return guard, _term(node)
     if isinstance(node, Phrase):
+        return guard, _phrase(node)
+    if isinstance(node, And):
+        return guard, _and([_compiled(p, trig, plans) for p in node.parts])
+    if isinstance(node, Or):
+        return guard, _or([_compiled(p, trig, plans) for p in node.parts], plans.get(id(node)))
+    if isinstance(node, Not):
+        inner = compile_query(node.part, trig, plans)
+        return guard, lambda doc, fields: [] if inner(doc, fields) is None else None
+    if isinstance(node, Field):
+        inner = compile_query(node.part, trig, plans)
+        scope = DEFAULT_FIELDS if node.name == "text" else (node.name,)
+        return guard, lambda doc, fields: inner(doc, scope)
+    if isinstance(node, Near):
+        left, right = compile_query(node.left, trig, plans), compile_query(node.right, trig, plans)
+        return guard, _near(left, right, node.distance)
+    raise TypeError(f"not a query node: {node!r}")
+
+
+def _positions(term: Term) -> Callable[[_Field], list[int]]:
+    text, upper = term.text, term.upper
+    if term.prefix:
+        return lambda f: f.prefixed(text, upper)
+    if upper:
+        return lambda f: f.upper.get(text, [])
+    return lambda f: f.index.get(text, [])
+
+
+def _term(node: Term) -> Matcher:
+    positions, label = _positions(node), str(node)
+
+    def term(doc: Doc, fields: tuple[str, ...]) -> list[Span] | None:
+        spans = [(name, p, p, label) for name in fields for p in positions(doc.fields[name])]
+        return spans or None
+
+    return term
+
+
+def _phrase(node: Phrase) -> Matcher:
+    first, rest, label = _positions(node.words[0]), [_positions(w) for w in node.words[1:]], str(node)
+    length = len(rest)
+
+    def phrase(doc: Doc, fields: tuple[str, ...]) -> list[Span] | None:
         spans = []
         for name in fields:
             f = doc.fields[name]
-            starts = _term_positions(f, node.words[0])
-            rest = [set(_term_positions(f, w)) for w in node.words[1:]]
+            starts = first(f)
+            if not starts:
+                continue
+            later = [set(positions(f)) for positions in rest]
             for p in starts:
-                if all(p + i + 1 in s for i, s in enumerate(rest)):
-                    spans.append((name, p, p + len(rest), str(node)))
+                if all(p + i + 1 in s for i, s in enumerate(later)):
+                    spans.append((name, p, p + length, label))
         return spans or None
-    if isinstance(node, And):
+
+    return phrase
+
+
+def _and(parts: list[tuple[Trigger | None, Matcher]]) -> Matcher:
+    guards = [g for g, _ in parts if g is not None]
+    matchers = [m for _, m in parts]
+
+    def and_(doc: Doc, fields: tuple[str, ...]) -> list[Span] | None:
+        tokens = doc.tokens
+        for exact, prefixes in guards:  # a part whose words are absent makes the AND false: all checked first
+            if exact.isdisjoint(tokens) and (not prefixes or prefixes.isdisjoint(doc.prefixes)):
+                return None
         out: list[Span] = []
-        if trig is not None:  # a part whose words are absent makes the AND false: check all cheaply first
-            for part in node.parts:
-                t = trig.get(id(part))
-                if t is not None and not doc.may_match(t):
-                    return None
-        for part in node.parts:
-            got = match(part, doc, fields, trig, plans)
+        for m in matchers:
+            got = m(doc, fields)
             if got is None:
                 return None
             out.extend(got)
         return out
-    if isinstance(node, Or):
-        out = []
-        hit = False
-        plan = plans.get(id(node)) if plans is not None else None
+
+    return and_
+
+
+def _or(parts: list[tuple[Trigger | None, Matcher]], plan: OrPlan | None) -> Matcher:
+    def or_(doc: Doc, fields: tuple[str, ...]) -> list[Span] | None:
+        tokens = doc.tokens
+        chosen = parts
         if plan is not None:
             by_word, always = plan
-            chosen = set(always)
-            for word in doc.tokens.intersection(by_word):
-                chosen.update(by_word[word])
-            parts = [node.parts[i] for i in sorted(chosen)] if len(chosen) < len(node.parts) else node.parts
-        else:
-            parts = node.parts
-        for part in parts:
-            if trig is not None:  # skip, without a call, the parts whose words are absent
-                t = trig.get(id(part))
-                if t is not None and not doc.may_match(t):
+            picked = set(always)
+            for word in tokens.intersection(by_word):
+                picked.update(by_word[word])
+            if len(picked) < len(parts):
+                chosen = [parts[i] for i in sorted(picked)]
+        out: list[Span] = []
+        hit = False
+        for guard, m in chosen:
+            if guard is not None:  # skip, without a call, the parts whose words are absent
+                exact, prefixes = guard
+                if exact.isdisjoint(tokens) and (not prefixes or prefixes.isdisjoint(doc.prefixes)):
                     continue
-            got = match(part, doc, fields, trig, plans)
+            got = m(doc, fields)
             if got is not None:
                 hit = True
                 out.extend(got)
         return out if hit else None
-    if isinstance(node, Not):
-        return [] if match(node.part, doc, fields, trig, plans) is None else None
-    if isinstance(node, Field):
-        scope = DEFAULT_FIELDS if node.name == "text" else (node.name,)
-        return match(node.part, doc, scope, trig, plans)
-    if isinstance(node, Near):
-        left = match(node.left, doc, fields, trig, plans)
-        right = match(node.right, doc, fields, trig, plans) if left else None
-        if not left or not right:
+
+    return or_
+
+
+def _near(left: Matcher, right: Matcher, distance: int) -> Matcher:
+    def near(doc: Doc, fields: tuple[str, ...]) -> list[Span] | None:
+        a_spans = left(doc, fields)
+        if not a_spans:
             return None
-        out = []
-        for a in left:
-            for b in right:
-                if a[0] == b[0] and (b[1] - a[2] <= node.distance and a[1] - b[2] <= node.distance):
+        b_spans = right(doc, fields)
+        if not b_spans:
+            return None
+        out: list[Span] = []
+        for a in a_spans:
+            for b in b_spans:
+                if a[0] == b[0] and (b[1] - a[2] <= distance and a[1] - b[2] <= distance):
                     out.extend((a, b))
         return out or None
-    raise TypeError(f"not a query node: {node!r}")
+
+    return near
 
 
 @dataclass(frozen=True)
@@ -291,6 +367,8 @@ class CompiledTopic:
     examples: tuple[tuple[str, dict[str, float]], ...] = ()  # (name, term weights)
     trig: dict[int, Trigger | None] = field(default_factory=dict, compare=False, repr=False)
     plans: dict[int, OrPlan] = field(default_factory=dict, compare=False, repr=False)
+    matches: Matcher = field(init=False, compare=False, repr=False)  # the query, compiled
+    excluded: Matcher | None = field(init=False, compare=False, repr=False)  # the exclude query, compiled
 
     def __post_init__(self) -> None:
         triggers(self.query, self.trig)
@@ -298,6 +376,10 @@ class CompiledTopic:
         if self.exclude is not None:
             triggers(self.exclude, self.trig)
             or_plans(self.exclude, self.trig, self.plans)
+        # frozen: set once here
+        object.__setattr__(self, "matches", compile_query(self.query, self.trig, self.plans))
+        excluded = None if self.exclude is None else compile_query(self.exclude, self.trig, self.plans)
+        object.__setattr__(self, "excluded", excluded)
 
 
 def score_spans(spans: Iterable[Span]) -> tuple[float, tuple[str, ...]]:
@@ -315,10 +397,10 @@ def tag(
     """Tag one document. ``similarity(example_terms)`` gives the cosine of the document to an example."""
     out = []
     for topic in topics:
-        spans = match(topic.query, doc, DEFAULT_FIELDS, topic.trig, topic.plans)
+        spans = topic.matches(doc, DEFAULT_FIELDS)
         if spans is None and not topic.examples:
             continue
-        if topic.exclude is not None and match(topic.exclude, doc, DEFAULT_FIELDS, topic.trig, topic.plans) is not None:
+        if topic.excluded is not None and topic.excluded(doc, DEFAULT_FIELDS) is not None:
             continue
         best_name, best_sim = None, 0.0
         if similarity is not None:
