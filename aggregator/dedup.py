@@ -100,8 +100,14 @@ def words(text: str) -> tuple[str, ...]:
     return tuple(out)
 
 
+_BLAKE8 = hashlib.blake2b(digest_size=8)  # copied for each hash: cheaper than a new one with its parameters
+
+
 def _h64(text: str) -> int:
-    return int.from_bytes(hashlib.blake2b(text.encode(), digest_size=8).digest(), "big", signed=True)
+    """A stable 64-bit hash (persisted: item_bands). The same value as blake2b(text, digest_size=8)."""
+    h = _BLAKE8.copy()
+    h.update(text.encode())
+    return int.from_bytes(h.digest(), "big", signed=True)
 
 
 def shingles(text: str, more: str = "") -> set[int]:
@@ -109,7 +115,8 @@ def shingles(text: str, more: str = "") -> set[int]:
     toks = words(text) + words(more) if more else words(text)
     if len(toks) < SHINGLE:
         return {_h64(" ".join(toks))} if toks else set()
-    return {_h64(" ".join(toks[i : i + SHINGLE])) for i in range(len(toks) - SHINGLE + 1)}
+    h64, join = _h64, " ".join
+    return {h64(join(toks[i : i + SHINGLE])) for i in range(len(toks) - SHINGLE + 1)}
 
 
 def title_key(title: str) -> int:

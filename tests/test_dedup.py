@@ -868,3 +868,19 @@ def test_an_item_with_a_whole_article_keeps_the_keys_of_its_opening_only(tmp_pat
     rows = {r["id"]: r for r in store.execute("SELECT id, duplicate_of FROM items")}
     assert rows[copy]["duplicate_of"] == whole
     assert rows[later]["duplicate_of"] in (whole, first)
+
+
+def test_candidate_keys_stay_those_earlier_releases_stored():
+    """Near-duplicate keys are persisted (item_bands): a faster hash that changed their values would
+    leave every stored item unfindable by its copies. These are blake2b's 8-byte digests, as stored."""
+    from aggregator import dedup
+
+    title = "US adds Huawei to the Entity List"
+    assert sorted(dedup.shingles(title)) == [
+        -7473015773397305992,
+        1085440529399287695,
+        1093362972124302517,
+        2086450937267008545,
+        2115678346411695616,
+    ]
+    assert dedup.title_key(title) == 1236220351594380833
