@@ -82,10 +82,11 @@ according told tells per like back""".split()
 )
 
 
-@lru_cache(maxsize=64)
+@lru_cache(maxsize=256)
 def words(text: str) -> tuple[str, ...]:
     """Folded word tokens; 'U.S.' -> 'us', "China's" -> 'china'. Cached: one item's title and text are
-    tokenised once for its shingles, candidate keys, story terms and title comparisons."""
+    tokenised once for its shingles, candidate keys, story terms and title comparisons; a feed's document
+    (its texts are read for FeedBlurbs before its items are stored) fits in the cache whole."""
     out = []
     folded = fold(text)
     tokens = _WORD.findall(folded)
@@ -524,14 +525,16 @@ class StoryIndex:
         vec, norm = self._vector(terms)
         # the rarest terms that other documents have (a word never seen before selects nothing)
         rare = sorted((t for t in vec if t in self.postings), key=vec.__getitem__, reverse=True)[:RARE_TERMS]
-        partial: dict[int, float] = defaultdict(float)
+        partial: dict[int, float] = {}
+        get = partial.get  # a plain dict's get: faster than a defaultdict's += in this, the hot loop
         for t in rare:
             bucket = self.postings[t]
             if len(bucket) > MAX_POSTINGS:
                 continue
             weight = vec[t]
             for entry in bucket[-SCAN:] if len(bucket) > SCAN else bucket:
-                partial[entry >> 8] += weight * (entry & 255)
+                key = entry >> 8
+                partial[key] = get(key, 0.0) + weight * (entry & 255)
         if not partial:
             return vec, []
         docs = self.docs
