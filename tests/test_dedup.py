@@ -297,6 +297,75 @@ def test_a_story_is_joined_on_several_loose_matches_not_one():
     assert lone is None or lone.score < th.story
 
 
+def test_a_story_reported_over_days_is_joined_as_a_whole():
+    """Reports of one event spread over two and a half days: a new report close to all of them, whose
+    similarity to each older one the time penalty has eaten, still joins the story scored as one text (its
+    reports' summed vectors, the time penalty to the nearest one), and the reason says so."""
+    from aggregator.dedup import StoryIndex, Thresholds, decide, story_terms
+
+    th = Thresholds()
+    index = _index_with({})
+    for key, (hours, title) in enumerate(zip((60, 45, 30, 1), HEARING, strict=True), start=1000):
+        index.add(key, 1, T0 - timedelta(hours=hours), story_terms(title, ""))
+    new = story_terms("TikTok CEO grilled by lawmakers at House hearing", "")
+    m = index.best_story(new, T0)
+    assert m is not None and m.story_id == 1 and m.whole == 4
+    assert m.score >= th.story > m.similarity, (m.score, m.similarity)
+    decision = decide(
+        title="TikTok CEO grilled by lawmakers at House hearing",
+        text="",
+        when=T0,
+        same_url=None,
+        near=[],
+        stories=index,
+        terms=new,
+        th=th,
+        feed_url="https://b.example/feed",
+    )
+    assert decision.story_id == 1
+    assert decision.story_reason.startswith("same story as its 4 reports taken together (closest: item #1003)")
+    # the same reports all a day older than the window allows are no story to join
+    stale = StoryIndex(th.window)
+    for key, title in enumerate(HEARING, start=1):
+        stale.add(key, 1, T0 - th.window - timedelta(hours=24), story_terms(title, ""))
+    assert stale.best_story(new, T0) is None
+
+
+def test_a_storys_summed_vector_follows_its_reports_in_and_out_of_the_window():
+    """The story-as-one-text vector is kept as a running sum: after reports are added, replaced (an edited
+    item) and pruned, it is what summing the reports still indexed gives, and a story down to one report
+    has none."""
+    from aggregator.dedup import QUANT, StoryIndex, story_terms
+
+    index = StoryIndex(timedelta(hours=72))
+    titles = HEARING + ["TikTok chief says app is safe", "House panel grills TikTok over China"]
+    for key, title in enumerate(titles, start=1):
+        index.add(key, 7, T0 - timedelta(hours=100 - 15 * key), story_terms(title, ""))
+    index.add(3, 7, T0 - timedelta(hours=50), story_terms("Chew testifies for five hours as House weighs a ban", ""))
+    index.add(20, 8, T0, story_terms("Montana signs TikTok ban", ""))
+    index.add(21, 8, T0, story_terms("Montana governor signs ban", ""))
+    index.prune(T0 + timedelta(hours=40))  # reports 1 and 2 leave the window
+
+    def summed(story):
+        out = {}
+        for doc in index.docs.values():
+            if doc.story_id == story:
+                for i, w in zip(doc.term_ids(), doc.weights, strict=True):
+                    t = index.term_of[i]
+                    out[t] = out.get(t, 0.0) + w / (QUANT * doc.norm)
+        return out
+
+    assert sorted(k for k, d in index.docs.items() if d.story_id == 7) == [3, 4, 5, 6]
+    for story in (7, 8):
+        want = summed(story)
+        got = index._whole[story]
+        assert got.keys() == want.keys()
+        assert all(abs(got[t] - want[t]) < 1e-9 for t in want)
+        assert abs(index._whole_sq[story] - sum(v * v for v in want.values())) < 1e-9
+    index.remove(21)
+    assert 8 not in index._whole
+
+
 def test_a_big_story_does_not_absorb_an_item_by_its_size():
     from aggregator.dedup import story_terms
 
