@@ -62,8 +62,6 @@ QUANT = 8  # indexed weights are stored as round(weight x QUANT), one byte each 
 TITLE_WEIGHT = 2.0  # a headline word counts this many lede words in story similarity
 LEDE_WORDS = 40  # words of an item's text used for story similarity
 STORY_MASS = 0.5  # a story's score divides its members' summed similarity by (its size ** STORY_MASS)
-WHOLE_STORY = 0.8  # a story of 2+ reports is also scored as one text (their summed vectors), at this weight
-# (tuned on topic-dev: 0.8 keeps pairwise precision in every half of the year; 0.9 and 1.0 trade some of it)
 BLURB_ITEMS = 12  # a feed's last this many texts tell its recurring words (FeedBlurbs)
 BLURB_SEEN = 4  # ...once it has this many
 BLURB_SHARE = 0.6  # a text whose words are this much the feed's recurring ones is the feed's blurb
@@ -316,8 +314,6 @@ class StoryIndex:
     Pruned documents leave stale postings behind, skipped when read and compacted once they are half of all
     entries; the vocabulary is rebuilt from the live documents then.
     Document frequencies are counted over every document ever added (rebuilt at start from recent items).
-    Each story keeps its documents' keys, and a story of two or more its running sum of their unit vectors
-    (term -> weight, with its squared norm), added to and taken from as documents come and go.
     """
 
     def __init__(self, window: timedelta) -> None:
@@ -328,10 +324,6 @@ class StoryIndex:
         self.df: dict[str, int] = {}
         self.n_docs = 0
         self.story_size: dict[int, int] = {}  # story id -> how many of its documents are indexed
-        self._members: dict[int, list[int]] = {}  # story id -> its indexed documents' keys
-        # a story of 2+ documents: the sum of its members' unit vectors (term -> weight), and its squared norm
-        self._whole: dict[int, dict[str, float]] = {}
-        self._whole_sq: dict[int, float] = {}
         self._entries = 0
         self._stale = 0
         self._memo: tuple[dict[str, float], int, dict[str, float], float] | None = None
@@ -419,14 +411,6 @@ class StoryIndex:
         self.docs[key] = doc
         if story_id is not None:
             self.story_size[story_id] = self.story_size.get(story_id, 0) + 1
-            members = self._members.setdefault(story_id, [])
-            members.append(key)
-            if len(members) == 2:
-                self._whole[story_id], self._whole_sq[story_id] = {}, 0.0
-                for k in members:
-                    self._sum_into(story_id, self.docs[k], 1.0)
-            elif len(members) > 2:
-                self._sum_into(story_id, doc, 1.0)
         for (t, _), w in zip(top, weights, strict=True):
             bucket = self.postings.get(t)
             if bucket is None:
@@ -457,54 +441,12 @@ class StoryIndex:
         self._hours = {h: h for h in self._hours if h >= horizon}
 
     def _forget(self, doc: _Doc) -> None:
-        story = doc.story_id
-        if story is not None:
-            left = self.story_size.get(story, 1) - 1
+        if doc.story_id is not None:
+            left = self.story_size.get(doc.story_id, 1) - 1
             if left > 0:
-                self.story_size[story] = left
+                self.story_size[doc.story_id] = left
             else:
-                self.story_size.pop(story, None)
-            members = self._members.get(story, [])
-            if doc.key in members:
-                members.remove(doc.key)
-            if len(members) >= 2:
-                self._sum_into(story, doc, -1.0)
-            else:
-                self._whole.pop(story, None)
-                self._whole_sq.pop(story, None)
-                if not members:
-                    self._members.pop(story, None)
-
-    def _sum_into(self, story: int, doc: _Doc, sign: float) -> None:
-        """Add (sign 1) or take away (-1) a document's unit vector in its story's sum."""
-        whole = self._whole[story]
-        names, scale = self.term_of, sign / (QUANT * doc.norm)
-        sq = self._whole_sq[story]
-        for i, w in zip(doc.term_ids(), doc.weights, strict=True):
-            t = names[i]
-            old = whole.get(t, 0.0)
-            v = old + w * scale
-            if v > 1e-9:
-                whole[t] = v
-                sq += v * v - old * old
-            else:
-                whole.pop(t, None)
-                sq -= old * old
-        self._whole_sq[story] = max(sq, 0.0)
-
-    def _whole_score(self, story: int, vec: dict[str, float], norm: float, ts: float, beat: float) -> float | None:
-        """The story scored as one text: WHOLE_STORY x (the document's cosine to the sum of the story's
-        members, less the time penalty to its nearest member in time); None unless it beats ``beat``."""
-        whole = self._whole.get(story)
-        if whole is None:
-            return None
-        cos = sum(v * whole.get(t, 0.0) for t, v in vec.items()) / (norm * (math.sqrt(self._whole_sq[story]) or 1.0))
-        if WHOLE_STORY * cos <= beat:
-            return None
-        docs = self.docs
-        lag = min((abs(d.ts - ts) for k in self._members[story] if (d := docs[k]).ts is not None), default=0.0)
-        score = WHOLE_STORY * (cos - TIME_DECAY * lag / self._win)
-        return score if score > beat else None
+                self.story_size.pop(doc.story_id, None)
 
     def _compact(self) -> None:
         live = self.docs
@@ -545,12 +487,7 @@ class StoryIndex:
         root of the story's size (STORY_MASS): one close report is enough evidence, and so are several
         looser ones, as when different outlets cover different angles of one event, while a big story
         cannot absorb a document by its size alone (its score grows with the members that match, not
-        with those that do not). That sum reads only the candidates (reports sharing one of the
-        document's rarest terms, the closest TOP_CANDIDATES), each less its own time penalty: a story
-        reported over days, or whose reports share with the document only common words, sums little.
-        So a story of two or more reports is also scored as one text: WHOLE_STORY x (the cosine to the
-        sum of all its reports' unit vectors, less the time penalty to its nearest report). The better
-        of the two counts. Returns the best-scoring story, or None when nothing is similar.
+        with those that do not). Returns the best-scoring story, or None when nothing is similar.
         """
         vec, scored = self._scored(terms, when)
         mass: dict[int, float] = defaultdict(float)
@@ -567,26 +504,9 @@ class StoryIndex:
             return None
         sizes = self.story_size
         score = {s: m / max(1, sizes.get(s, 1)) ** STORY_MASS for s, m in mass.items()}
-        whole: set[int] = set()
-        if self._whole:
-            _, norm = self._vector(terms)
-            ts = when.timestamp()
-            for s in mass:
-                better = self._whole_score(s, vec, norm, ts, score[s])
-                if better is not None:
-                    score[s] = better
-                    whole.add(s)
         story = max(score, key=score.__getitem__)
         doc, sim = closest[story]
-        return StoryMatch(
-            story,
-            score[story],
-            doc,
-            sim,
-            matched[story],
-            self._shared(vec, doc),
-            sizes.get(story, 1) if story in whole else 0,
-        )
+        return StoryMatch(story, score[story], doc, sim, matched[story], self._shared(vec, doc))
 
     def _shared(self, vec: dict[str, float], doc: _Doc | None) -> list[str]:
         if doc is None:
@@ -645,7 +565,6 @@ class StoryMatch:
     similarity: float  # that member's similarity
     members: int  # how many of its members were similar
     shared: list[str]  # the terms the document shares most with that member
-    whole: int = 0  # when the story scored best as one text: its number of reports (see best_story)
 
 
 @dataclass(frozen=True)
@@ -940,13 +859,11 @@ def _story(
     if m is None or m.score < th.story:
         return DedupDecision(level="new", story_reason=f"first item of the story; {SERIES}" if series else None)
     other = f"seed #{-m.doc.key}" if m.doc.key < 0 else f"item #{m.doc.key}"
-    if m.whole:
-        what = f"same story as its {m.whole} reports taken together (closest: {other})"
-    else:
-        what = f"same story as {other}" + (f" and {m.members - 1} more of its items" if m.members > 1 else "")
+    more = f" and {m.members - 1} more of its items" if m.members > 1 else ""
     return DedupDecision(
         level="new",
         story_id=m.story_id,
         story_similarity=round(m.score, 3),
-        story_reason=f"{what} ({m.score:.2f}; shared: {', '.join(m.shared)})" + (f"; {SERIES}" if series else ""),
+        story_reason=f"same story as {other}{more} ({m.score:.2f}; shared: {', '.join(m.shared)})"
+        + (f"; {SERIES}" if series else ""),
     )

@@ -545,17 +545,6 @@ NOTES = """## Notes
   average linkage (weighted 0.348, complete 0.200, single 0.126; best F1 0.649), under the online 0.491. The
   limit is what headline and lede say, not how items are grouped. Words of the link's slug
   ("/tiktok-mike-gallagher/") added to the story terms: 0.908 / 0.493 at weight 0.5, 0.906 / 0.479 at 1. Not adopted.
-- A story scored as one text as well (adopted 2026-11-30, `dedup.WHOLE_STORY`): a story of two or more
-  reports also scores 0.8 x (the item's cosine to the sum of its reports' unit vectors, less the time
-  penalty to its nearest report), the better score counting; it reads every report of the story, not only
-  the candidates, and a story reported over days is not penalised for its oldest reports. topic-dev
-  pairwise P / R: 0.908 / 0.491 -> 0.909 / 0.510 (x 0.9: 0.902 / 0.532; x 1.0: 0.894 / 0.547), headlines
-  alone 0.877 / 0.326 -> 0.879 / 0.336. By part of the set (without -> with x 0.8): January-June 0.909 /
-  0.490 -> 0.911 / 0.507, July-December 0.891 / 0.389 -> 0.891 / 0.412, odd months 0.905 / 0.432 -> 0.901
-  / 0.462, even months 0.902 / 0.624 -> 0.901 / 0.635: recall up in each, precision within 0.004 (x 0.9
-  gains more recall in each part but loses 0.005-0.007 precision: x 0.8 was chosen for unseen news). It
-  is the trial's "centroid" above, now kept as a running sum per story in the index (members' keys, and
-  from two members a term -> weight map with its squared norm): dedup cost and index memory in the table.
 - Tagging: the shipped topic grew (the 2024-2026 measures by name) and a tree walk of its query fell to
   4,558 items/s (1.17x the naive regex baseline) in the run of 2026-11-30, under the 5,000 target; queries
   are now compiled once into closures (`tag.compile_query`): 5,664 items/s, 1.48x the baseline, with the
