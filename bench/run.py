@@ -545,6 +545,16 @@ NOTES = """## Notes
   average linkage (weighted 0.348, complete 0.200, single 0.126; best F1 0.649), under the online 0.491. The
   limit is what headline and lede say, not how items are grouped. Words of the link's slug
   ("/tiktok-mike-gallagher/") added to the story terms: 0.908 / 0.493 at weight 0.5, 0.906 / 0.479 at 1. Not adopted.
+- A story scored as one text as well (tried 2026-11-30, not adopted): a story of two or more reports also
+  scored 0.8 x (the item's cosine to the sum of its reports' unit vectors, less the time penalty to its
+  nearest report), the better score counting, the sums kept exactly in the index as reports come and go.
+  topic-dev pairwise P / R 0.908 / 0.491 -> 0.909 / 0.510 (headlines alone 0.877 / 0.326 -> 0.879 / 0.336),
+  recall up in each half of the year and in odd and even months with precision within 0.004 (x 0.9: 0.902 /
+  0.532). But on the daemon farm (1,000 feeds, 100,000 items in the window, many stories of several
+  reports) the sums (a term -> weight map per story) took the daemon from 143 MB to 220 MB and its first
+  cycle from about 240 s to 364 s (260 s with the sum over a story's latest 16 reports only, still 221
+  MB), against the 150 MB target. A leaner form (sums as packed arrays, or computed from the members on
+  demand) would cost about 30 us per candidate story per item. Not adopted.
 - Tagging: the shipped topic grew (the 2024-2026 measures by name) and a tree walk of its query fell to
   4,558 items/s (1.17x the naive regex baseline) in the run of 2026-11-30, under the 5,000 target; queries
   are now compiled once into closures (`tag.compile_query`): 5,664 items/s, 1.48x the baseline, with the
