@@ -156,12 +156,6 @@ def triggers(node: Node, out: dict[int, Trigger | None] | None = None) -> dict[i
 Span = tuple[str, int, int, str]  # field, start, end (inclusive), label
 
 
-def _term_positions(f: _Field, term: Term) -> list[int]:
-    if term.prefix:
-        return f.prefixed(term.text, term.upper)
-    return (f.upper if term.upper else f.index).get(term.text, [])
-
-
 OrPlan = tuple[dict[str, tuple[int, ...]], tuple[int, ...]]  # word -> parts it triggers; parts always tried
 
 
