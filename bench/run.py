@@ -553,8 +553,17 @@ NOTES = """## Notes
   0.532). But on the daemon farm (1,000 feeds, 100,000 items in the window, many stories of several
   reports) the sums (a term -> weight map per story) took the daemon from 143 MB to 220 MB and its first
   cycle from about 240 s to 364 s (260 s with the sum over a story's latest 16 reports only, still 221
-  MB), against the 150 MB target. A leaner form (sums as packed arrays, or computed from the members on
-  demand) would cost about 30 us per candidate story per item. Not adopted.
+  MB), against the 150 MB target. A lean form, tried the same day, keeps per story only its size, its
+  latest 64 keys and the squared norm of their sum (updated with a dot product per member as reports join
+  and leave), and sums the cosine from dot products with those members: same topic-dev figures, 146.6 MB
+  on the daemon farm (143.5 without), but its first cycle took 259 s against 198 s in the same session, and
+  it showed why the score gains recall: on the farm's synthetic news (replayed straight into the index,
+  20,000 items) the largest stories grew from 208 to 719 reports and the time per item from 434 to 1,339
+  us. Scored as one text, a big story absorbs items on the words its many reports have in common, which
+  is what the square root above guards against; on topic-dev the gain is all from stories of more than 32
+  reports (whole-story score only up to 32: 0.908 / 0.499; up to 16: 0.908 / 0.492), that is from the
+  Chew hearing gathering its commentary. On news denser than topic-dev's one topic that is the risk of
+  one story swallowing a subject's week. Not adopted.
 - Tagging: the shipped topic grew (the 2024-2026 measures by name) and a tree walk of its query fell to
   4,558 items/s (1.17x the naive regex baseline) in the run of 2026-11-30, under the 5,000 target; queries
   are now compiled once into closures (`tag.compile_query`): 5,664 items/s, 1.48x the baseline, with the
