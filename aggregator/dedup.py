@@ -521,6 +521,8 @@ class StoryIndex:
         Candidates come from the postings of the query's RARE_TERMS rarest terms (terms in more than
         MAX_POSTINGS documents are no evidence and are skipped); their scores are accumulated from those
         terms, and only the TOP_CANDIDATES best get an exact cosine. Cost is bounded whatever the corpus.
+        Postings are read newest first, so that among candidates that tie (a busy subject's reports sharing
+        the same words) the recent ones, which the time penalty spares, are the ones kept.
         """
         vec, norm = self._vector(terms)
         # the rarest terms that other documents have (a word never seen before selects nothing)
@@ -532,7 +534,7 @@ class StoryIndex:
             if len(bucket) > MAX_POSTINGS:
                 continue
             weight = vec[t]
-            for entry in bucket[-SCAN:] if len(bucket) > SCAN else bucket:
+            for entry in reversed(bucket[-SCAN:] if len(bucket) > SCAN else bucket):
                 key = entry >> 8
                 partial[key] = get(key, 0.0) + weight * (entry & 255)
         if not partial:

@@ -564,6 +564,11 @@ NOTES = """## Notes
   reports (whole-story score only up to 32: 0.908 / 0.499; up to 16: 0.908 / 0.492), that is from the
   Chew hearing gathering its commentary. On news denser than topic-dev's one topic that is the risk of
   one story swallowing a subject's week. Not adopted.
+- Candidates read newest first (adopted 2026-11-30): a rare term's postings were read oldest first, so
+  among candidates with equal accumulated scores (a busy subject's reports sharing the same words) the
+  oldest filled the TOP_CANDIDATES cut, and the time penalty then made them the weakest. Read newest first:
+  topic-dev 0.908 / 0.491 -> 0.908 / 0.496 (B-cubed recall 0.724 -> 0.725), headlines alone unchanged, no
+  cost; January-June 0.909 / 0.490 -> 0.910 / 0.496, the other parts of the year unchanged.
 - Tagging: the shipped topic grew (the 2024-2026 measures by name) and a tree walk of its query fell to
   4,558 items/s (1.17x the naive regex baseline) in the run of 2026-11-30, under the 5,000 target; queries
   are now compiled once into closures (`tag.compile_query`): 5,664 items/s, 1.48x the baseline, with the

@@ -297,6 +297,25 @@ def test_a_story_is_joined_on_several_loose_matches_not_one():
     assert lone is None or lone.score < th.story
 
 
+def test_among_equally_close_candidates_the_recent_ones_are_read():
+    """Only the closest candidates get an exact cosine; when a busy subject's reports tie on the words they
+    share with a new item, the most recent are read first: a report of this morning is not cut for a
+    hundred alike of three days ago, whose time penalty puts them out of reach anyway."""
+    from aggregator.dedup import TOP_CANDIDATES, StoryIndex, story_terms
+
+    title = "Senate passes chip export bill"
+    index = StoryIndex(timedelta(hours=72))
+    for n in range(100_000):  # a corpus where the subject's words are common: stored weights that tie
+        index.count(story_terms(title, "") if n % 20 == 0 else {f"other{n % 997}": 1.0})
+    key = 500
+    for n in range(TOP_CANDIDATES * 3):  # each its own story, all published 70 hours ago
+        key += 1
+        index.add(key, 20_000 + n, T0 - timedelta(hours=70), story_terms(title, ""))
+    index.add(key + 1, 7, T0 - timedelta(hours=1), story_terms(title, ""))
+    m = index.best_story(story_terms(title, ""), T0)
+    assert m is not None and m.story_id == 7 and m.doc.key == key + 1
+
+
 def test_a_big_story_does_not_absorb_an_item_by_its_size():
     from aggregator.dedup import story_terms
 
