@@ -300,7 +300,7 @@ def test_a_story_is_joined_on_several_loose_matches_not_one():
 def test_among_equally_close_candidates_the_recent_ones_are_read():
     """Only the closest candidates get an exact cosine; when a busy subject's reports tie on the words they
     share with a new item, the most recent are read first: a report of this morning is not cut for a
-    hundred alike of three days ago, whose time penalty puts them out of reach anyway."""
+    hundred alike of three days ago, which the time penalty makes the weaker matches."""
     from aggregator.dedup import TOP_CANDIDATES, StoryIndex, story_terms
 
     title = "Senate passes chip export bill"
