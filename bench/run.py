@@ -573,9 +573,10 @@ NOTES = """## Notes
   4,558 items/s (1.17x the naive regex baseline) in the run of 2026-11-30, under the 5,000 target; queries
   are now compiled once into closures (`tag.compile_query`): 5,664 items/s, 1.48x the baseline, with the
   same tags, scores and terms on topic-dev. Since the feed-blurb check (`dedup.FeedBlurbs`, about 40 us
-  an item) dedup + clustering measures 0.93-0.98 ms/item in `make bench` on this machine (0.635 before
-  it, on a faster day), within the 1 ms target but close to it; index memory 80.5 bytes/item (61.1 before:
-  the feeds' last texts' term hashes). The changed cycle measured 1.43 s (0.49x) in this run; the same
+  an item) dedup + clustering measures 0.88-0.98 ms/item in `make bench` on this machine (0.635 before
+  it, on a faster day), within the 1 ms target but close to it; index memory 80-86 bytes/item (61.1 before:
+  the feeds' last texts' term hashes). The changed cycle measured 1.43 s (0.49x) in a run of 2026-11-30
+  (1.41 s, 0.46x, in this one); the same
   farm polled by the previous commit and this one in turn, three times each, gave 1.20-1.31 s and
   1.23-1.29 s: the machine's noise, not the change."""
 
