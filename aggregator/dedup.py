@@ -310,7 +310,9 @@ class StoryIndex:
 
     Memory is bounded by the window, not by the number of stored items, and kept small per document:
     a term is a 4-byte id (one interned string per term in the vocabulary), a document's terms and weights
-    are one `bytes`, and a posting list is one `array('q')` whose entries pack (document key << 8 | weight).
+    are one `bytes`, and a posting list is one `array('q')` whose entries pack (document key << 8 | the term's
+    weight in the document's unit vector, in 255ths): candidates are ranked on those, which add up to a cosine
+    (a burst's first reports, whose words were rarer when indexed, would otherwise outrank its latest).
     Pruned documents leave stale postings behind, skipped when read and compacted once they are half of all
     entries; the vocabulary is rebuilt from the live documents then.
     Document frequencies are counted over every document ever added (rebuilt at start from recent items).
@@ -411,11 +413,11 @@ class StoryIndex:
         self.docs[key] = doc
         if story_id is not None:
             self.story_size[story_id] = self.story_size.get(story_id, 0) + 1
-        for (t, _), w in zip(top, weights, strict=True):
+        for t, w in top:
             bucket = self.postings.get(t)
             if bucket is None:
                 bucket = self.postings[t] = array("q")
-            bucket.append(key << 8 | w)
+            bucket.append(key << 8 | max(1, min(255, round(255 * w / norm))))
         self._entries += len(weights)
 
     def remove(self, key: int) -> None:

@@ -569,6 +569,13 @@ NOTES = """## Notes
   oldest filled the TOP_CANDIDATES cut, and the time penalty then made them the weakest. Read newest first:
   topic-dev 0.908 / 0.491 -> 0.908 / 0.496 (B-cubed recall 0.724 -> 0.725), headlines alone unchanged, no
   cost; January-June 0.909 / 0.490 -> 0.910 / 0.496, the other parts of the year unchanged.
+- Candidates ranked on unit weights (adopted 2026-11-30): the postings held each term's weight as stored
+  when the report was indexed, and a burst's first reports, indexed while its words were rare, carry the
+  highest; a rare term's postings now hold its share of the report's unit vector, so the accumulated
+  score that picks the 50 candidates adds up to a cosine. Whole set unchanged (0.908 / 0.496); headlines
+  alone 0.877 / 0.326 -> 0.882 / 0.355 (January-June 0.877 / 0.312 -> 0.883 / 0.344; July-December, odd
+  and even months unchanged; with descriptions, odd months 0.905 / 0.432 -> 0.906 / 0.438). Same memory
+  (one byte per posting) and cost.
 - Tagging: the shipped topic grew (the 2024-2026 measures by name) and a tree walk of its query fell to
   4,558 items/s (1.17x the naive regex baseline) in the run of 2026-11-30, under the 5,000 target; queries
   are now compiled once into closures (`tag.compile_query`): 5,664 items/s, 1.48x the baseline, with the

@@ -316,6 +316,23 @@ def test_among_equally_close_candidates_the_recent_ones_are_read():
     assert m is not None and m.story_id == 7 and m.doc.key == key + 1
 
 
+def test_a_bursts_first_reports_do_not_crowd_out_its_latest():
+    """The first reports of a burst were indexed when its words were rare, so their stored weights are the
+    highest; candidates are ranked on each report's unit vector, as the cosine is, not on those weights:
+    this morning's report is read, not cut for a hundred and fifty alike of three days ago."""
+    from aggregator.dedup import TOP_CANDIDATES, story_terms
+
+    title = "Senate passes chip export bill"
+    index = _index_with({})
+    key = 500
+    for n in range(TOP_CANDIDATES * 3):  # each its own story, all published 70 hours ago
+        key += 1
+        index.add(key, 20_000 + n, T0 - timedelta(hours=70), story_terms(title, ""))
+    index.add(key + 1, 7, T0 - timedelta(hours=1), story_terms(title, ""))
+    m = index.best_story(story_terms(title, ""), T0)
+    assert m is not None and m.story_id == 7 and m.doc.key == key + 1
+
+
 def test_a_big_story_does_not_absorb_an_item_by_its_size():
     from aggregator.dedup import story_terms
 
