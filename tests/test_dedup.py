@@ -297,40 +297,38 @@ def test_a_story_is_joined_on_several_loose_matches_not_one():
     assert lone is None or lone.score < th.story
 
 
-def test_among_equally_close_candidates_the_recent_ones_are_read():
-    """Only the closest candidates get an exact cosine; when a busy subject's reports tie on the words they
-    share with a new item, the most recent are read first: a report of this morning is not cut for a
-    hundred alike of three days ago, which the time penalty makes the weaker matches."""
-    from aggregator.dedup import TOP_CANDIDATES, StoryIndex, story_terms
+def _recent_report_is_read(index) -> None:
+    """A hundred and fifty reports of one headline, each its own story, published 70 hours ago, then one
+    an hour ago: the same headline now joins the recent one, so it was among the candidates read."""
+    from aggregator.dedup import TOP_CANDIDATES, story_terms
 
     title = "Senate passes chip export bill"
-    index = StoryIndex(timedelta(hours=72))
-    for n in range(100_000):  # a corpus where the subject's words are common: stored weights that tie
-        index.count(story_terms(title, "") if n % 20 == 0 else {f"other{n % 997}": 1.0})
     key = 500
-    for n in range(TOP_CANDIDATES * 3):  # each its own story, all published 70 hours ago
+    for n in range(TOP_CANDIDATES * 3):
         key += 1
         index.add(key, 20_000 + n, T0 - timedelta(hours=70), story_terms(title, ""))
     index.add(key + 1, 7, T0 - timedelta(hours=1), story_terms(title, ""))
     m = index.best_story(story_terms(title, ""), T0)
     assert m is not None and m.story_id == 7 and m.doc.key == key + 1
+
+
+def test_among_equally_close_candidates_the_recent_ones_are_read():
+    """Only the closest candidates get an exact cosine; when a busy subject's reports tie on the words they
+    share with a new item, the most recent are read first: a report of this morning is not cut for a
+    hundred alike of three days ago, which the time penalty makes the weaker matches."""
+    from aggregator.dedup import StoryIndex, story_terms
+
+    index = StoryIndex(timedelta(hours=72))
+    for n in range(100_000):  # a corpus where the subject's words are common: stored weights that tie
+        index.count(story_terms("Senate passes chip export bill", "") if n % 20 == 0 else {f"other{n % 997}": 1.0})
+    _recent_report_is_read(index)
 
 
 def test_a_bursts_first_reports_do_not_crowd_out_its_latest():
     """The first reports of a burst were indexed when its words were rare, so their stored weights are the
     highest; candidates are ranked on each report's unit vector, as the cosine is, not on those weights:
     this morning's report is read, not cut for a hundred and fifty alike of three days ago."""
-    from aggregator.dedup import TOP_CANDIDATES, story_terms
-
-    title = "Senate passes chip export bill"
-    index = _index_with({})
-    key = 500
-    for n in range(TOP_CANDIDATES * 3):  # each its own story, all published 70 hours ago
-        key += 1
-        index.add(key, 20_000 + n, T0 - timedelta(hours=70), story_terms(title, ""))
-    index.add(key + 1, 7, T0 - timedelta(hours=1), story_terms(title, ""))
-    m = index.best_story(story_terms(title, ""), T0)
-    assert m is not None and m.story_id == 7 and m.doc.key == key + 1
+    _recent_report_is_read(_index_with({}))
 
 
 def test_a_big_story_does_not_absorb_an_item_by_its_size():
