@@ -575,7 +575,10 @@ NOTES = """## Notes
   score that picks the 50 candidates adds up to a cosine. Whole set unchanged (0.908 / 0.496); headlines
   alone 0.877 / 0.326 -> 0.882 / 0.355 (January-June 0.877 / 0.312 -> 0.883 / 0.344; July-December, odd
   and even months unchanged; with descriptions, odd months 0.905 / 0.432 -> 0.906 / 0.438). Same memory
-  (one byte per posting) and cost.
+  (one byte per posting) and cost. Tried beside it, not adopted: exact cosines with each candidate's weights
+  recomputed at the current document frequencies rather than those of when it was indexed: 0.908 / 0.496
+  over its whole vector, 0.907 / 0.485 over its 24 strongest terms, headlines alone 0.881 / 0.337 in both
+  (against 0.882 / 0.355), and a logarithm per candidate term on the hot path.
 - Tagging: the shipped topic grew (the 2024-2026 measures by name) and a tree walk of its query fell to
   4,558 items/s (1.17x the naive regex baseline) in the run of 2026-11-30, under the 5,000 target; queries
   are now compiled once into closures (`tag.compile_query`): 5,664 items/s, 1.48x the baseline, with the
