@@ -118,6 +118,11 @@ class Doc:
             self._prefixes = frozenset(t[:i] for t in self.tokens for i in range(1, len(t) + 1))
         return self._prefixes
 
+    def lacks(self, trigger: Trigger) -> bool:
+        """True when none of the words a node needs is in the document (so the node is false)."""
+        exact, prefixes = trigger
+        return exact.isdisjoint(self.tokens) and (not prefixes or prefixes.isdisjoint(self.prefixes))
+
 
 Trigger = tuple[frozenset[str], frozenset[str]]  # exact tokens, prefixes
 
@@ -211,10 +216,9 @@ def compile_query(node: Node, trig: dict[int, Trigger | None], plans: dict[int, 
     guard, bare = _compiled(node, trig, plans)
     if guard is None:
         return bare
-    exact, prefixes = guard
 
     def guarded(doc: Doc, fields: tuple[str, ...]) -> list[Span] | None:
-        if exact.isdisjoint(doc.tokens) and (not prefixes or prefixes.isdisjoint(doc.prefixes)):
+        if doc.lacks(guard):
             return None
         return bare(doc, fields)
 
@@ -289,9 +293,9 @@ def _and(parts: list[tuple[Trigger | None, Matcher]]) -> Matcher:
     matchers = [m for _, m in parts]
 
     def and_(doc: Doc, fields: tuple[str, ...]) -> list[Span] | None:
-        tokens = doc.tokens
-        for exact, prefixes in guards:  # a part whose words are absent makes the AND false: all checked first
-            if exact.isdisjoint(tokens) and (not prefixes or prefixes.isdisjoint(doc.prefixes)):
+        lacks = doc.lacks
+        for guard in guards:  # a part whose words are absent makes the AND false: all checked first
+            if lacks(guard):
                 return None
         out: list[Span] = []
         for m in matchers:
@@ -306,22 +310,19 @@ def _and(parts: list[tuple[Trigger | None, Matcher]]) -> Matcher:
 
 def _or(parts: list[tuple[Trigger | None, Matcher]], plan: OrPlan | None) -> Matcher:
     def or_(doc: Doc, fields: tuple[str, ...]) -> list[Span] | None:
-        tokens = doc.tokens
         chosen = parts
         if plan is not None:
             by_word, always = plan
             picked = set(always)
-            for word in tokens.intersection(by_word):
+            for word in doc.tokens.intersection(by_word):
                 picked.update(by_word[word])
             if len(picked) < len(parts):
                 chosen = [parts[i] for i in sorted(picked)]
         out: list[Span] = []
         hit = False
         for guard, m in chosen:
-            if guard is not None:  # skip, without a call, the parts whose words are absent
-                exact, prefixes = guard
-                if exact.isdisjoint(tokens) and (not prefixes or prefixes.isdisjoint(doc.prefixes)):
-                    continue
+            if guard is not None and doc.lacks(guard):  # a part whose words are absent: its matcher is not called
+                continue
             got = m(doc, fields)
             if got is not None:
                 hit = True

@@ -582,7 +582,9 @@ NOTES = """## Notes
 - Tagging: the shipped topic grew (the 2024-2026 measures by name) and a tree walk of its query fell to
   4,558 items/s (1.17x the naive regex baseline) in the run of 2026-11-30, under the 5,000 target; queries
   are now compiled once into closures (`tag.compile_query`): 5,664 items/s, 1.48x the baseline, with the
-  same tags, scores and terms on topic-dev. Since the feed-blurb check (`dedup.FeedBlurbs`, about 40 us
+  same tags, scores and terms on topic-dev (the word check before a node, inlined in three places, is one
+  method again, `Doc.lacks`: 5,126-5,480 items/s in four runs of `bench/tag_bench.py` against 5,225-5,669
+  inlined, after this run). Since the feed-blurb check (`dedup.FeedBlurbs`, about 40 us
   an item) dedup + clustering measures 0.88-0.98 ms/item in `make bench` on this machine (0.635 before
   it, on a faster day), within the 1 ms target but close to it; index memory 80-86 bytes/item (61.1 before:
   the feeds' last texts' term hashes). The changed cycle measured 1.43 s (0.49x) in a run of 2026-11-30
