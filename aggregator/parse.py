@@ -232,6 +232,7 @@ _PASSWORD_FIELD = re.compile(rb"<input[^>]+type\s*=\s*[\"']?password", re.I)
 _XML_DECL = re.compile(rb"^\s*<\?xml[^>]*?encoding\s*=\s*[\"']([A-Za-z0-9._:-]+)[\"'][^>]*\?>")
 _CHARSET = re.compile(r"charset\s*=\s*[\"']?([A-Za-z0-9._:-]+)", re.I)
 _BOMS = (b"\xef\xbb\xbf", b"\xff\xfe", b"\xfe\xff")
+_PROLOG = re.compile(r"\s*<\?xml[^>]*\?>")  # any XML declaration, with or without an encoding
 # What browsers read each of these labels as (WHATWG Encoding Standard): a feed "in GB2312" uses GBK's
 # characters, one "in ISO-8859-1" windows-1252's curly quotes (as Latin-1 they would be control characters).
 _READ_AS = {
@@ -257,7 +258,11 @@ def _as_utf8(body: bytes, content_type: str | None) -> bytes:
         try:
             return _utf8_document(body[3:].decode("utf-8"), _XML_DECL.match(body[3:]))
         except UnicodeDecodeError:
-            return body
+            body = body[3:]  # ...unless what follows is not: read on as if it had none
+    if body[:1].isspace() and body.lstrip()[:1] == b"<":
+        # blank lines before the prolog (a CMS template's stray newline) make the document not well-formed
+        # XML, and feedparser would fall back to its loose parser and a warning: readers drop them
+        body = body.lstrip()
     if body.startswith(_BOMS) or b"\x00" in body[:4]:
         return body
     m = _XML_DECL.match(body)
@@ -287,7 +292,11 @@ def _as_utf8(body: bytes, content_type: str | None) -> bytes:
 
 
 def _utf8_document(text: str, prolog: re.Match[bytes] | None) -> bytes:
-    text = text[prolog.end() :] if prolog else text  # the prolog is ASCII: as many characters as bytes
+    """The text under a UTF-8 prolog, in place of its own (with whatever encoding it names, or none)."""
+    if prolog is not None:
+        text = text[prolog.end() :]  # the prolog is ASCII: as many characters as bytes
+    elif m := _PROLOG.match(text):
+        text = text[m.end() :]
     return b"<?xml version='1.0' encoding='utf-8'?>" + text.encode("utf-8")
 
 

@@ -370,6 +370,11 @@ def _rss(title: str, prolog: str | None) -> str:
         (b"\xef\xbb\xbf" + _rss("Café déjà vu", "ISO-8859-1").encode("utf-8"), None),
         # UTF-8 with a smart quote pasted in as windows-1252: only those bytes are read as windows-1252
         (_rss("Café déjà vu", "utf-8").encode("utf-8").replace(b"vu<", b"vu\x93<"), None),
+        # a byte-order mark over a prolog that names no encoding
+        (b"\xef\xbb\xbf" + _rss("Café déjà vu", None).replace("<rss", '<?xml version="1.0"?><rss').encode(), None),
+        # blank lines before the prolog (a CMS template's stray newline), after a byte-order mark or not
+        (b"\n\r\n  " + _rss("Café déjà vu", "UTF-8").encode("utf-8"), None),
+        (b"\xef\xbb\xbf\n " + _rss("Café déjà vu", "utf-8").encode("utf-8"), None),
     ],
     ids=[
         "utf8-under-latin1-prolog",
@@ -380,6 +385,9 @@ def _rss(title: str, prolog: str | None) -> str:
         "utf16",
         "bom-over-prolog",
         "mixed",
+        "bom-over-bare-prolog",
+        "blank-lines-first",
+        "bom-then-blank-lines",
     ],
 )
 def test_the_text_is_decoded_in_the_encoding_it_is_really_in(body, content_type):
