@@ -81,6 +81,10 @@ class _BodyTooLarge(Exception):
     pass
 
 
+class _Undecodable(Exception):
+    pass
+
+
 class Fetcher:
     """Holds one httpx.AsyncClient and the politeness limits. Use as an async context manager."""
 
@@ -226,6 +230,8 @@ class Fetcher:
                 )
             try:
                 body = await self._read_capped(resp)
+            except _Undecodable as e:
+                return _error(url, url, "encoding", f"{url}: {e}", status)
             except _BodyTooLarge:
                 return _error(
                     url,
@@ -251,15 +257,17 @@ class Fetcher:
             )
 
     async def _read_capped(self, resp: httpx.Response) -> bytes:
-        """Stream the decoded body and stop at the cap: a gzip bomb or an endless body is cut off."""
+        """Stream the body as sent and stop at the cap (an endless body is cut off), then decode it under the
+        same cap (a gzip bomb too)."""
         chunks: list[bytes] = []
         size = 0
-        async for chunk in resp.aiter_bytes():
+        async for chunk in resp.aiter_raw():
             size += len(chunk)
             if size > self.limits.max_body:
                 raise _BodyTooLarge
             chunks.append(chunk)
-        return gunzipped(b"".join(chunks), self.limits.max_body)
+        cap = self.limits.max_body
+        return gunzipped(decoded(b"".join(chunks), resp.headers.get("content-encoding"), cap), cap)
 
 
 class _Pools(httpx.AsyncBaseTransport):
@@ -321,6 +329,48 @@ async def fetch_once(url: str) -> FetchResult:
         return await fetcher.fetch(url)
 
 
+def decoded(body: bytes, coding: str | None, cap: int) -> bytes:
+    """A body under its Content-Encoding (gzip and deflate: what we ask for). A body labelled gzip or deflate
+    that is not compressed at all (a server or a CMS plugin adding the header to a plain answer: readers on
+    httplib2 or node-fetch fail on such feeds) is read as it is; "deflate" is zlib-wrapped or raw, as servers
+    send it. Raises _Undecodable when the body is compressed but corrupt, or in a coding we did not ask for."""
+    for name in reversed([c.strip().lower() for c in (coding or "").split(",")]):
+        if name in ("", "identity"):
+            continue
+        if name in ("gzip", "x-gzip"):
+            attempts: tuple[int, ...] = (31,) if body[:2] == b"\x1f\x8b" else ()
+        elif name == "deflate":
+            attempts = (15, -15)  # zlib-wrapped (the standard), else raw (as IIS sent it)
+        else:
+            raise _Undecodable(f"the server compressed its answer as {name!r}, which we did not ask for")
+        error: Exception | None = None
+        for wbits in attempts:
+            try:
+                out = zlib.decompressobj(wbits).decompress(body, cap + 1)
+            except zlib.error as e:
+                error = e
+                continue
+            if len(out) > cap:
+                raise _BodyTooLarge
+            if _plain(body) and not _plain(out):
+                continue  # a plain document read as raw deflate gives garbage, not an error
+            body = out
+            break
+        else:
+            if not _plain(body):
+                raise _Undecodable(
+                    f"its answer, compressed as {name} (Content-Encoding), is corrupt ({error}): the publisher's "
+                    "server is misconfigured"
+                )
+            # a plain document under the label by mistake: read as it is
+    return body
+
+
+def _plain(body: bytes) -> bool:
+    """Whether a body reads as an uncompressed feed or page (markup or JSON, perhaps after a byte-order mark)."""
+    return body.lstrip().removeprefix(b"\xef\xbb\xbf").lstrip()[:1] in (b"<", b"{", b"[")
+
+
 def gunzipped(body: bytes, cap: int) -> bytes:
     """A body that is still gzip (a feed.xml.gz served as is, or compressed twice by a misconfigured server)
     decompressed, under the same cap; any other body as it is."""
@@ -366,6 +416,7 @@ _HINTS = {
     "redirect-loop": f"the publisher's server is misconfigured; {_RETRIED}",
     "too-many-redirects": f"the publisher's server is misconfigured; {_RETRIED}",
     "redirect": f"the publisher's server is misconfigured; {_RETRIED}",
+    "encoding": _RETRIED,
     "tls": f"the site's TLS certificate is not valid (expired, self-signed or for another name); {_RETRIED}",
     "url": "fix the feed's URL in feeds.toml",
     "gone": "remove it with `aggregator feeds remove URL`; it is no longer polled",

@@ -358,6 +358,34 @@ def test_a_feed_still_gzipped_is_read_and_a_gzipped_bomb_cut_off(tmp_path, feed_
     assert from_file.ok and from_file.body == GOOD
 
 
+def test_a_body_labelled_compressed_is_read_as_it_really_is(feed_server):
+    """Content-Encoding as servers really send it: gzip on a plain body (a plugin adding the header), deflate
+    raw or zlib-wrapped, plain under "deflate": each read; a corrupt gzip body is an error that says so."""
+    import gzip
+    import zlib
+
+    plain = {"Content-Encoding": "gzip"}
+    raw_deflate = zlib.compress(GOOD)[2:-4]
+    feed_server.serve("/plain-as-gzip.xml", GOOD, headers=plain)
+    feed_server.serve("/gzip.xml", gzip.compress(GOOD), headers=plain)
+    feed_server.serve("/deflate.xml", zlib.compress(GOOD), headers={"Content-Encoding": "deflate"})
+    feed_server.serve("/raw-deflate.xml", raw_deflate, headers={"Content-Encoding": "deflate"})
+    feed_server.serve("/plain-as-deflate.xml", GOOD, headers={"Content-Encoding": "deflate"})
+    feed_server.serve("/corrupt.xml", gzip.compress(GOOD)[:12] + bytes(range(256)), headers=plain)
+    feed_server.serve("/brotli.xml", b"\x1b\x03\x00\xf8", headers={"Content-Encoding": "br"})
+    paths = ["/plain-as-gzip.xml", "/gzip.xml", "/deflate.xml", "/raw-deflate.xml", "/plain-as-deflate.xml"]
+
+    async def go():
+        async with Fetcher(FetchLimits(host_gap=0)) as f:
+            return [await f.fetch(feed_server.url(p)) for p in [*paths, "/corrupt.xml", "/brotli.xml"]]
+
+    *read, corrupt, brotli = asyncio.run(go())
+    assert [r.body == GOOD for r in read] == [True] * len(paths)
+    assert corrupt.error_kind == "encoding" and "compressed as gzip (Content-Encoding), is corrupt" in corrupt.error
+    assert corrupt.hint and "retried later" in corrupt.hint
+    assert brotli.error_kind == "encoding" and "'br', which we did not ask for" in brotli.error
+
+
 async def _fetch_file(url):
     async with Fetcher() as f:
         return await f.fetch(url)
