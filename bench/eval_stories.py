@@ -1,6 +1,7 @@
 """Replay a labelled JSONL file through the real pipeline and score story clustering and tagging.
 
     python bench/eval_stories.py [FILE.jsonl] [--topic us-china-tech] [--threshold 0.5] [--window 72h]
+                                 [--headlines-only]
 
 Default FILE: ../shared/data/topic-dev/entries.jsonl (read in place, never copied: it is GPL-3.0).
 Each line: id, source, link, published, title, description, label (0/1), story (slug or null).
@@ -164,6 +165,9 @@ def main(argv=None) -> int:
     ap.add_argument("--threshold", type=float)
     ap.add_argument("--near", type=float)
     ap.add_argument("--window")
+    ap.add_argument(
+        "--headlines-only", action="store_true", help="drop every description first (as feeds without summaries)"
+    )
     ap.add_argument("--json", action="store_true")
     a = ap.parse_args(argv)
     if not a.file.exists():
@@ -171,6 +175,8 @@ def main(argv=None) -> int:
         return 2
     rows = [json.loads(line) for line in a.file.read_text(encoding="utf-8").splitlines() if line.strip()]
     rows.sort(key=lambda r: (r["published"], r["id"]))
+    if a.headlines_only:
+        rows = [{**r, "description": ""} for r in rows]
     if a.window:
         parse_duration(a.window)
     store, ids, elapsed = replay(rows, a.threshold, a.window, a.near)

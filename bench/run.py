@@ -531,7 +531,7 @@ NOTES = """## Notes
   CEO's grilling" is the House bill story). None adopted: each either falls below precision 0.9 or gains about
   as much as a change of item order moves the figures.
 - Headlines alone (topic-dev with its descriptions removed, as aggregators' feeds give them; measured
-  2026-11-30 with `bench/eval_stories.py` on such a copy): pairwise P / R 0.877 / 0.326 at the default
+  2026-11-30 with `bench/eval_stories.py --headlines-only`): pairwise P / R 0.877 / 0.326 at the default
   threshold, 0.897 / 0.265 at 0.25, 0.910 / 0.176 at 0.35, best F1 0.585 at 0.07 (0.784 / 0.466). Not
   adopted: a lower threshold for an item without text (on headlines alone it moves along that same curve; on
   the whole set 0.908 / 0.492 at 0.6x), and comparing two headlines alone when one side has no text (0.907 /
