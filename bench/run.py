@@ -579,6 +579,18 @@ NOTES = """## Notes
   recomputed at the current document frequencies rather than those of when it was indexed: 0.908 / 0.496
   over its whole vector, 0.907 / 0.485 over its 24 strongest terms, headlines alone 0.881 / 0.337 in both
   (against 0.882 / 0.355), and a logarithm per candidate term on the hot path.
+- Three more story ideas, tried 2026-11-30 (second session) and not adopted, pairwise P / R on topic-dev against
+  0.908 / 0.496: an item that qualifies for a second story as well merges the two (bridging, as topic
+  detection systems do): 0.766 / 0.527 when the second story's score reaches the threshold, 0.890 / 0.507 at
+  0.3, 0.891 / 0.503 at 0.4; words capitalised mid-sentence in the lede or a sentence-case headline (names)
+  weighing 1.5x or 2x in the story terms: 0.851 / 0.475 and 0.848 / 0.511 (TikTok, China and Congress are
+  names too). A pair similarity learned from the set (logistic regression on cosines of the whole text, the
+  headlines and the ledes, the headlines' word overlap, the time apart, the shared rare terms and their
+  rarity, same outlet; trained on odd months, tested on even, and the reverse): share of same-story pairs
+  found at precision 0.9 0.644 against 0.639 for the pipeline's cosine less its time penalty (even months),
+  0.258 against 0.268 (odd months). A regression on a story's own figures when an item is placed (summed and
+  best similarity, members matched, size) did no better than the square-root rule either. What separates
+  the stragglers of the Chew hearing from the next days' TikTok stories is not in these words.
 - Tagging: the shipped topic grew (the 2024-2026 measures by name) and a tree walk of its query fell to
   4,558 items/s (1.17x the naive regex baseline) in the run of 2026-11-30, under the 5,000 target; queries
   are now compiled once into closures (`tag.compile_query`): 5,664 items/s, 1.48x the baseline, with the
