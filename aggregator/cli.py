@@ -332,11 +332,15 @@ def cmd_seeds(ctx: Context) -> int:
             paths.append(saved)
         else:
             paths.append(Path(arg))
+    from aggregator.seeds import thin
+
     problems: list[str] = []
     removed: list[Any] = []
     done = ctx.pipeline().import_seeds(paths, datetime.now(UTC), problems, removed)
     for seed, changed in done:
         _out(f"{'imported' if changed else 'unchanged'}: {seed.title[:70]} ({display_path(Path(seed.path))})")
+        if changed and (warning := thin(seed, display_path(Path(seed.path)))):
+            _out(f"warning: {warning}")
     for row in removed:
         _out(f"removed: #{row['id']} {row['title'][:70]} (its file {display_path(Path(row['path']))} is gone)")
     for problem in problems:

@@ -33,7 +33,7 @@ from aggregator import delivery, schedule
 from aggregator.config import PLACEHOLDER_RECIPIENT, Settings, display_path, load_feeds, load_settings
 from aggregator.errors import AggregatorError, StoreError
 from aggregator.poll import Pipeline
-from aggregator.seeds import find_seed_files
+from aggregator.seeds import find_seed_files, thin
 from aggregator.store import Store, database_error, database_path, iso
 from aggregator.watchlist import load_watchlist, watchlist_path
 
@@ -333,6 +333,9 @@ class Daemon:
         imported = self.pipeline.import_seeds([self.settings.seeds_dir], now, problems, removed)
         for problem in problems:
             log.warning("seed skipped: %s", problem)
+        for seed, new in imported:
+            if new and (warning := thin(seed, display_path(Path(seed.path)))):
+                log.warning("seed: %s", warning)
         for seed in removed:
             log.info("seed removed: #%d %s (its file %s is gone)", seed["id"], seed["title"][:70], seed["path"])
         changed = sum(changed for _, changed in imported)

@@ -27,7 +27,7 @@ from aggregator.dates import read_date
 from aggregator.errors import SeedError
 from aggregator.fetch import fetch_once
 from aggregator.models import Seed
-from aggregator.normalise import VOID_TAGS, content_hash, decode_document, html_to_text
+from aggregator.normalise import VOID_TAGS, content_hash, decode_document, has_cjk, html_to_text
 from aggregator.parse import is_bot_check, is_consent_redirect
 
 HTML_SUFFIXES = (".html", ".htm", ".xhtml", ".shtml")
@@ -118,6 +118,24 @@ def _seed(path: Path, title: str, published: datetime | None, url: str | None, t
         # the address and date too: a seed file edited to add its URL or date line is imported again
         content_hash=content_hash(title, f"{text}\n{url or ''}\n{published.isoformat() if published else ''}"),
         url=url,
+    )
+
+
+THIN_WORDS = 40  # a seed with less text than this is a teaser, not the article
+
+
+def thin(seed: Seed, shown_path: str) -> str | None:
+    """A warning for a seed whose text is too short to be an article (a paywall's or a script-built page's
+    shell, a teaser): it can match only copies of those few words. None for an article."""
+    n = len(seed.text.split())
+    if has_cjk(seed.text):  # no spaces between words: about two characters a word
+        n = max(n, len(seed.text) // 2)
+    if n >= THIN_WORDS:
+        return None
+    return (
+        f'{shown_path}: "{seed.title[:60]}" has only {n} words of text (a paywall, a teaser, or a page a script '
+        "fills in?): only copies of those words are recognised; save the whole article from your browser "
+        "(.html or .txt) in its place"
     )
 
 

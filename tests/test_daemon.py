@@ -69,7 +69,8 @@ def test_second_daemon_on_same_data_dir_is_refused(tmp_path):
 
 def test_a_broken_seed_does_not_stop_the_daemon_and_new_seeds_are_picked_up(tmp_path):
     """An empty seed file is skipped with a warning (the daemon starts); an article dropped into seeds/
-    while it runs is imported within seconds, without a restart, and removed when its file is deleted."""
+    while it runs is imported within seconds, without a restart (a short one with a warning), and removed when
+    its file is deleted."""
     import sqlite3
 
     feed = tmp_path / "wire.xml"
@@ -102,6 +103,8 @@ def test_a_broken_seed_does_not_stop_the_daemon_and_new_seeds_are_picked_up(tmp_
     log = proc.stderr.read()
     assert "seed skipped:" in log and "empty.txt: the seed is empty" in log and "Traceback" not in log
     assert "seed removed: #1 US widens chip export rules" in log
+    # a one-sentence seed is taken, with a warning: it can only recognise copies of that sentence
+    assert 'chip-rules.txt: "US widens chip export rules to more Chinese firms" has only 14 words of text' in log
 
 
 def test_a_data_dir_that_is_a_file_is_a_one_line_error(tmp_path):

@@ -886,3 +886,29 @@ def test_a_page_that_redirects_to_a_cookie_consent_page_is_not_saved_as_a_seed(t
     )  # fmt: skip
     moved = feed_server.serve("/news/c.html", status=301, headers={"Location": article})
     assert read_seed(asyncio.run(download_seed(moved, tmp_path / "seeds"))).text == LEDE
+
+
+def test_a_seed_too_short_to_be_an_article_is_imported_with_a_warning(tmp_path):
+    """A paywall's shell or a teaser saved as a seed can only match copies of its few words: `seeds import` says
+    so (exit 0: a short note may be meant) and says what to do; a whole article, in any script, gets no warning."""
+    import os
+    import subprocess
+    import sys
+
+    cfg = write_config(tmp_path, [])
+    seeds = tmp_path / "seeds"
+    seeds.mkdir(exist_ok=True)
+    (seeds / "teaser.html").write_text(
+        "<html><head><title>Chip curbs widen</title></head><body><p>Subscribe to read this article.</p></body></html>"
+    )
+    (seeds / "article.txt").write_text(SEED.read_text(encoding="utf-8"), encoding="utf-8")
+    (seeds / "zh.txt").write_text("美国扩大芯片出口管制\n\n" + "美国商务部宣布对中国芯片企业实施新的出口管制措施。" * 4)
+    p = subprocess.run(
+        [sys.executable, "-m", "aggregator", "--config", str(cfg), "seeds", "import"],
+        capture_output=True, text=True, timeout=120, cwd=ROOT, env=dict(os.environ),
+    )  # fmt: skip
+    assert p.returncode == 0, p.stdout + p.stderr
+    warnings = [line for line in p.stdout.splitlines() if line.startswith("warning:")]
+    assert len(warnings) == 1 and "teaser.html" in warnings[0], p.stdout
+    assert "only 5 words of text" in warnings[0] and "save the whole article from your browser" in warnings[0]
+    assert "3 seeds, 3 new or changed" in p.stdout
