@@ -96,11 +96,13 @@ class FetchError(AggregatorError):
 
 
 class ParseError(AggregatorError):
-    """A body was fetched but is not a feed we can read. ``blocked``: it is a CDN's bot check."""
+    """A body was fetched but is not a feed we can read. ``blocked``: it is a CDN's bot check; ``page``: it is
+    an ordinary web page (no bot check, consent or login page)."""
 
-    def __init__(self, message: str, *, hint: str | None = None, blocked: bool = False) -> None:
+    def __init__(self, message: str, *, hint: str | None = None, blocked: bool = False, page: bool = False) -> None:
         super().__init__(message, hint=hint)
         self.blocked = blocked
+        self.page = page
 
 
 class StoreError(AggregatorError):

@@ -114,10 +114,10 @@ def _parsed(
                 "(https://user:password@host/feed), or a private feed's address has expired: copy it again"
             )
         elif page:
-            hint = "; this is a web page: `aggregator feeds add URL` discovers the feeds it links to"
+            hint = _WEB_PAGE
         else:
             hint = "; check that the URL is the feed's own (the publisher's feed may be broken: retried later)"
-        raise ParseError(f"{url}: not an RSS, Atom or JSON feed: {what}{hint}", blocked=blocked)
+        raise ParseError(f"{url}: not an RSS, Atom or JSON feed: {what}{hint}", blocked=blocked, page=hint == _WEB_PAGE)
     entries: list[Entry] = []
     entry_keys: list[str] = []
     skipped_keys: list[str] = []
@@ -228,6 +228,7 @@ def is_consent_redirect(asked: str, final: str) -> bool:
     return host.startswith(("consent.", "guce.")) or first in ("consent", "privacy-gate", "cookie-consent")
 
 
+_WEB_PAGE = "; this is a web page: `aggregator feeds add URL` discovers the feeds it links to"
 _PASSWORD_FIELD = re.compile(rb"<input[^>]+type\s*=\s*[\"']?password", re.I)
 _XML_DECL = re.compile(rb"^\s*<\?xml[^>]*?encoding\s*=\s*[\"']([A-Za-z0-9._:-]+)[\"'][^>]*\?>")
 _CHARSET = re.compile(r"charset\s*=\s*[\"']?([A-Za-z0-9._:-]+)", re.I)

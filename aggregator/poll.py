@@ -492,7 +492,15 @@ class Pipeline:
                 parsed, items = read({})
                 kept = []
         except ParseError as e:
-            self._fail(state, now, "parse", str(e), report)
+            message = str(e)
+            if e.page and state.last_success_at is not None:
+                # this address gave the feed before: not a page pasted into feeds.toml by mistake
+                message = (
+                    f"{url}: a web page instead of the feed it gave until {state.last_success_at:%Y-%m-%d %H:%M} "
+                    "UTC: a temporary error page (retried later), or the feed has moved: `aggregator feeds add` "
+                    "with the site's address finds where"
+                )
+            self._fail(state, now, "parse", message, report)
             return
         report.fetched += 1
         report.skipped_entries += parsed.skipped + kept.count(None)

@@ -278,6 +278,32 @@ def test_failing_feed_backs_off_but_is_never_dropped(tmp_path, feed_server):
     store.close()
 
 
+def test_a_feed_that_answers_with_a_web_page_is_told_apart_from_a_page_pasted_by_mistake(tmp_path, feed_server):
+    """A page where a feed was read before is an error page or a moved feed, not a site's page pasted into
+    feeds.toml: the stored error says so, with when the feed was last read; the feed back, the error is gone."""
+    page = "<!doctype html><html><head><title>Service unavailable</title></head><body>Try later</body></html>"
+    feed_server.serve("/feed.xml", GOOD)
+    feed_server.serve("/site.html", page, headers={"Content-Type": "text/html"})
+    cfg = write_config(tmp_path, [feed_server.url("/feed.xml"), feed_server.url("/site.html")], settings=SETTINGS)
+    settings = load_settings(cfg)
+    store = Store(database_path(settings.data_dir))
+    now = datetime(2026, 11, 28, 8, 0, tzinfo=UTC)
+    store.sync_feeds(load_feeds(cfg), now)
+    pipe = Pipeline(store, settings, load_watchlist(cfg), now=now)
+    assert asyncio.run(pipe.poll_once(now=now)).fetched == 1
+    feed_server.serve("/feed.xml", page, headers={"Content-Type": "text/html"})
+    report = asyncio.run(pipe.poll_once(now=now + timedelta(days=1), force=True))
+    errors = {f.url.rsplit("/", 1)[1]: f.last_error for f in store.feeds()}
+    assert report.failed == 2
+    assert "a web page instead of the feed it gave until 2026-11-28 08:00 UTC" in errors["feed.xml"]
+    assert "a temporary error page (retried later), or the feed has moved" in errors["feed.xml"]
+    assert "this is a web page: `aggregator feeds add URL` discovers the feeds" in errors["site.html"]
+    feed_server.serve("/feed.xml", GOOD)  # back as it was: not modified, and no longer failing
+    assert asyncio.run(pipe.poll_once(now=now + timedelta(days=2), force=True)).not_modified == 1
+    assert [f.error_count for f in store.feeds() if f.url.endswith("/feed.xml")] == [0]
+    store.close()
+
+
 def test_per_host_limit_and_user_agent(feed_server):
     active = {"now": 0, "max": 0}
     lock = threading.Lock()
