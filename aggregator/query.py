@@ -174,7 +174,7 @@ def _error(q: str, col: int, what: str, hint: str | None = None) -> QuerySyntaxE
 def make_term(word: str, q: str = "", col: int = 0) -> Term:
     prefix = word.endswith("*")
     core = word.rstrip("*").replace(".", "") if word.rstrip("*") not in (".",) else word
-    core = core.strip("'’,;!?:/-")  # edge punctuation is not part of a word (the text tokenizer agrees)
+    core = core.strip("'‘’‚‛,;!?:/-")  # edge punctuation is not part of a word (the text tokenizer agrees)
     if core.endswith(("'s", "’s")):
         core = core[:-2]
     if not any(c.isalnum() for c in core):
@@ -192,7 +192,7 @@ _INNER_SEP = re.compile(r"[&+#@|~^=<>!?,;:%$€£\\\[\]{}]+")
 
 
 def make_phrase(text: str, q: str = "", col: int = 0) -> Node:
-    parts = [p for p in re.split(r"[\s\-/]+", text.strip()) for p in _INNER_SEP.split(p) if p.strip("'’,;!?.")]
+    parts = [p for p in re.split(r"[\s\-/]+", text.strip()) for p in _INNER_SEP.split(p) if p.strip("'‘’,;!?.")]
     # 华为: the phrase "华 为" (characters are the words of Chinese and Japanese text); as any run of
     # characters matches inside a longer one, a * after it adds nothing
     parts = [c for p in parts for c in ([c for c in cjk_split(p, 1) if c != "*"] if has_cjk(p) else [p])]

@@ -51,6 +51,9 @@ def hits(query: str, title: str, summary: str = "", feed: str = "", author: str 
         ("AT&T", "At T-Mobile, nothing changes", False),
         ("#MeToo", "#MeToo reaches tech", True),
         ("C++", "C++ committee meets", True),
+        ("huawei AND NOT ‘fentanyl’", "Huawei and fentanyl", False),  # curly quotes, as a word processor types
+        ("‘Huawei’", "Huawei fined", True),
+        ("“entity list”", "Firms added to the Entity List", True),
     ],
 )
 def test_language(query, title, expected):
