@@ -317,6 +317,13 @@ def short_prefixes(node: Node) -> list[Term]:
     return []
 
 
+def lowercase_operators(q: str) -> list[tuple[str, int]]:
+    """The words "and", "or", "not" written in lower case outside a phrase (each with its 0-based column):
+    terms, not operators, which is rarely what was meant ("huawei or zte" asks for the word "or" too). Call on
+    a query that parses."""
+    return [(t.value, t.col) for t in _tokens(q) if t.kind == "word" and t.value.upper() in ("AND", "OR", "NOT")]
+
+
 def caret(line: str, col: int) -> str:
     """The line with a caret under column ``col``."""
     return f"    {line}\n    {' ' * col}^"

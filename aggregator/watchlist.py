@@ -29,7 +29,7 @@ import tomlkit.exceptions
 
 from aggregator.config import display_path, read_config_text, read_toml, replace_config_file, tables_to_append
 from aggregator.errors import ConfigError, QuerySyntaxError, spelling_hint
-from aggregator.query import Node, caret, parse, short_prefixes
+from aggregator.query import Node, caret, lowercase_operators, parse, short_prefixes
 
 _SLUG = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}$")
 _TOPIC_KEYS = {
@@ -163,6 +163,12 @@ def _topic(
         if not isinstance(exclude_text, str):
             raise ConfigError(f"{at}: exclude: expected a query string, got {exclude_text!r}")
         exclude = _parse_query(exclude_text, "exclude", tid, where, text, lists) if exclude_text.strip() else None
+    for key, q in (("query", query_text), ("exclude", exclude_text if exclude is not None else None)):
+        for word, col in lowercase_operators(q) if q else ():
+            warnings.append(
+                f"{at}: {key}: {word!r} (column {col + 1}) is a word to find, not an operator: operators are "
+                f'written in capitals ({word.upper()}); to find the word, put it in a phrase ("rock {word} roll")'
+            )
     examples_raw = raw.get("examples", [])
     if not isinstance(examples_raw, list) or not all(isinstance(e, str) for e in examples_raw):
         raise ConfigError(f"{at}: examples: expected a list of file paths")

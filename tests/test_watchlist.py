@@ -84,6 +84,21 @@ def test_a_prefix_short_enough_to_take_in_unrelated_words_is_a_warning(tmp_path)
     assert match(parse("(ban OR bans) NEAR/8 AI"), banking) is None  # what it advises
 
 
+def test_operators_written_in_lower_case_are_a_warning(tmp_path):
+    """ "huawei or zte" asks for the word "or" as well, which is rarely meant: each such word is pointed out
+    with its column, in the query and in the exclude; in a phrase, or in capitals, it is not."""
+    query = 'huawei or zte AND "rock and roll" OR NOT x'
+    topic = f'[[topic]]\nid = "a"\nname = "A"\nquery = \'{query}\'\nexclude = "review and"\n'
+    wl = load_watchlist(write_config(tmp_path, [], watchlist=topic))
+    assert wl.topic("a") is not None  # a warning, not an error
+    assert len(wl.warnings) == 2, wl.warnings
+    assert "topic a: query: 'or' (column 8) is a word to find, not an operator" in wl.warnings[0]
+    assert "written in capitals (OR)" in wl.warnings[0]
+    assert "topic a: exclude: 'and' (column 8)" in wl.warnings[1]
+    assert match(parse("huawei or zte"), Doc.of("Huawei fined", "")) is None  # what the warning is about
+    assert match(parse("huawei OR zte"), Doc.of("Huawei fined", "")) is not None
+
+
 def test_shipped_watchlist_is_valid_with_its_example():
     wl = load_watchlist(ROOT / "config")
     assert [t.id for t in wl.topics][0] == "us-china-tech" and not wl.warnings
