@@ -119,6 +119,9 @@ class _Tok:
     col: int  # 0-based offset in the query
 
 
+_OTHER_SYNTAX = {"&&": "AND", "&": "AND", "||": "OR", "|": "OR", "!": "NOT"}
+
+
 def _tokens(q: str) -> list[_Tok]:
     out: list[_Tok] = []
     i = 0
@@ -154,6 +157,10 @@ def _tokens(q: str) -> list[_Tok]:
                 raise _error(q, i, f"unknown field {field!r}", "fields are: " + ", ".join(FIELDS))
             if word in ("AND", "OR", "NOT"):
                 out.append(_Tok(word.lower(), word, i))
+            elif word in _OTHER_SYNTAX:  # another search engine's operators
+                raise _error(q, i, f"{word!r} is not an operator here", f"write {_OTHER_SYNTAX[word]}")
+            elif word == "NEAR":
+                raise _error(q, i, "NEAR without a distance", "write NEAR/N, N the most words apart: NEAR/5")
             elif word.startswith("NEAR/"):
                 if not word[5:].isdigit() or not 0 < int(word[5:]) <= 100:
                     raise _error(q, i, f"bad proximity {word!r}", "write NEAR/N with N from 1 to 100")

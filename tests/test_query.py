@@ -82,6 +82,10 @@ def test_fields():
         ("@nope", 1, "unknown list @nope"),
         ("ab*c", 1, "wildcard inside"),
         ("", 1, "empty query"),
+        ("huawei NEAR ban", 8, "NEAR without a distance"),  # as other engines write it
+        ("huawei && zte", 8, "'&&' is not an operator here"),
+        ("huawei || zte", 8, "'||' is not an operator here"),
+        ("! huawei", 1, "'!' is not an operator here"),
     ],
 )
 def test_syntax_errors(query, column, what):
