@@ -398,7 +398,28 @@ def read_toml(path: Path) -> dict[str, Any]:
     try:
         return tomllib.loads(text)
     except tomllib.TOMLDecodeError as e:
-        raise ConfigError(f"{display_path(path)}: invalid TOML: {e}", hint="fix the line named") from e
+        raise toml_error(display_path(path), text, e) from e
+
+
+_AT = re.compile(r"\(at line (\d+), column (\d+)\)")
+_BARE_VALUE = re.compile(r"""^\s*([\w.-]+)\s*=\s*([^"'\[{\s\d+-][^#]*?)\s*(?:#.*)?$""")
+_TRIPLE = "'" * 3
+
+
+def toml_error(where: str, text: str, e: Exception) -> ConfigError:
+    """A TOML syntax error as one line naming the file, line and column, with what is most likely wrong with
+    the line: a text value without quotes, or quotes of both kinds inside a quoted value."""
+    hint = "fix the line named"
+    m = _AT.search(str(e))  # tomllib's errors end with "(at line N, column M)"
+    lines = text.splitlines()
+    if m and 0 < int(m.group(1)) <= len(lines):
+        line = lines[int(m.group(1)) - 1]
+        bare = _BARE_VALUE.match(line)
+        if bare and bare.group(2) not in ("true", "false", "inf", "nan"):
+            hint = f'a text value goes in quotes: {bare.group(1)} = "{bare.group(2)}"'
+        elif line.count("'") + line.count('"') > 2 and _TRIPLE not in line:
+            hint = f"a value holding both kinds of quote goes between three single quotes: key = {_TRIPLE}...{_TRIPLE}"
+    return ConfigError(f"{where}: invalid TOML: {e}", hint=hint)
 
 
 def _lookup(data: dict[str, Any], dotted: str) -> tuple[bool, Any]:

@@ -27,7 +27,14 @@ from typing import Any
 import tomlkit
 import tomlkit.exceptions
 
-from aggregator.config import display_path, read_config_text, read_toml, replace_config_file, tables_to_append
+from aggregator.config import (
+    display_path,
+    read_config_text,
+    read_toml,
+    replace_config_file,
+    tables_to_append,
+    toml_error,
+)
 from aggregator.errors import ConfigError, QuerySyntaxError, spelling_hint
 from aggregator.query import Node, caret, lowercase_operators, parse, short_prefixes
 
@@ -100,7 +107,7 @@ def parse_watchlist(text: str | None, path: Path) -> Watchlist:
     try:
         data = tomllib.loads(text or "")
     except tomllib.TOMLDecodeError as e:
-        raise ConfigError(f"{where}: invalid TOML: {e}", hint="fix the line named") from e
+        raise toml_error(where, text or "", e) from e
     extra = set(data) - {"topic", "lists"}
     if extra:
         raise ConfigError(f"{where}: {sorted(extra)[0]}: unknown key", hint="a watchlist has [lists] and [[topic]]")

@@ -106,6 +106,26 @@ def test_a_misspelt_key_is_named_with_the_one_meant(tmp_path, file, text, hint):
     assert e.value.hint is not None and e.value.hint.startswith(hint), e.value.hint
 
 
+@pytest.mark.parametrize(
+    ("file", "text", "hint"),
+    [
+        ("feeds.toml", "[[feed]]\nurl = https://a.example/feed  # mine\n", 'url = "https://a.example/feed"'),
+        ("watchlist.toml", '[[topic]]\nid = a\nname = "A"\n', 'a text value goes in quotes: id = "a"'),
+        ("watchlist.toml", "[[topic]]\nid = 'a'\nquery = '\"entity list\" OR 'x''\n", "three single quotes"),
+        ("aggregator.toml", "[digest\n", "fix the line named"),
+    ],
+)
+def test_a_toml_syntax_error_says_what_is_likely_wrong_with_the_line(tmp_path, file, text, hint):
+    """A value written without quotes, or a query holding both kinds of quote inside one kind: the one line
+    names the file, line and column, and the hint the fix."""
+    cfg = write_config(tmp_path, [])
+    (cfg / file).write_text(text)
+    with pytest.raises(ConfigError) as e:
+        {"aggregator.toml": load_settings, "feeds.toml": load_feeds, "watchlist.toml": load_watchlist}[file](cfg)
+    assert f"{file}: invalid TOML" in str(e.value) and "(at line" in str(e.value)
+    assert e.value.hint is not None and hint in e.value.hint and "\n" not in e.value.one_line(), e.value.hint
+
+
 def test_defaults_and_data_dir_resolution(tmp_path, monkeypatch):
     cfg = write_config(tmp_path, [])
     monkeypatch.delenv("AGGREGATOR_DATA_DIR", raising=False)
