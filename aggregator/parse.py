@@ -53,7 +53,9 @@ def parse_feed(
     read, and feedparser's time goes to the new ones only. Those left out are named in ``unparsed``.
     Whatever does not check out (feedparser finding another number of entries than there are pieces)
     is parsed whole."""
-    if _starts_like_json(body) or (content_type and "json" in content_type.lower()):
+    # the body decides, not the header: servers label RSS as JSON and JSON as XML; the header only where the
+    # body looks like neither (a JSON Feed that is broken from its first byte is reported as invalid JSON)
+    if _starts_like_json(body) or (content_type and "json" in content_type.lower() and not _starts_like_xml(body)):
         return _resolved(_parse_json_feed(body, url, content_type), base or url)
     data = _as_utf8(body, content_type)
     split = split_entries(data)
@@ -299,6 +301,11 @@ def _utf8_document(text: str, prolog: re.Match[bytes] | None) -> bytes:
     elif m := _PROLOG.match(text):
         text = text[m.end() :]
     return b"<?xml version='1.0' encoding='utf-8'?>" + text.encode("utf-8")
+
+
+def _starts_like_xml(body: bytes) -> bool:
+    """Markup first (after blank lines or a byte-order mark): an RSS or Atom document, whatever its label."""
+    return body[:64].lstrip().startswith((b"<", b"\xef\xbb\xbf", b"\xff\xfe<", b"\xfe\xff\x00<"))
 
 
 def _starts_like_json(body: bytes) -> bool:

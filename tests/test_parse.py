@@ -445,6 +445,17 @@ def test_a_json_feed_is_recognised_and_decoded_whatever_its_encoding(raw, conten
     assert [e.title for e in parse_feed(raw, "https://example.org/feed.json", content_type).entries] == ["Новости"]
 
 
+def test_the_body_not_its_label_says_whether_a_feed_is_json():
+    """Servers label RSS as JSON and JSON as XML: the body decides; the label only when the body is neither."""
+    rss_body = _rss("Café déjà vu", "utf-8").encode("utf-8")
+    assert [e.title for e in parse_feed(rss_body, "https://example.org/f", "application/json").entries] == [
+        "Café déjà vu"
+    ]
+    assert parse_feed(_JSON.encode(), "https://example.org/f", "text/xml").entries[0].title == "Новости"
+    with pytest.raises(ParseError, match="invalid JSON"):
+        parse_feed(b"oops", "https://example.org/f", "application/feed+json")
+
+
 def test_links_through_a_redirector_become_the_articles_own():
     """Google Alerts and Bing News wrap every link in a click-through redirector; Bing names the outlet in
     <News:Source>. Other links, and redirector-looking links on other hosts, stay as they are."""
