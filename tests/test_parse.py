@@ -11,7 +11,7 @@ from conftest import FIXTURES
 
 from aggregator.errors import ParseError
 from aggregator.models import Entry
-from aggregator.normalise import normalise_entry
+from aggregator.normalise import html_to_text, normalise_entry
 from aggregator.parse import parse_feed
 
 CASES = sorted(p for p in (FIXTURES / "parse").iterdir() if not p.name.endswith(".expected.json"))
@@ -443,6 +443,25 @@ _JSON = '{"version": "https://jsonfeed.org/version/1.1", "items": [{"id": "1", "
 )
 def test_a_json_feed_is_recognised_and_decoded_whatever_its_encoding(raw, content_type):
     assert [e.title for e in parse_feed(raw, "https://example.org/feed.json", content_type).entries] == ["Новости"]
+
+
+def test_html_entities_and_control_characters_do_not_make_a_feed_malformed():
+    """&nbsp; &rsquo; &eacute; outside CDATA (only a DTD defines them in XML) and control characters pasted into
+    a headline made expat give up and the feed "malformed, read anyway": they are read as what they mean, and
+    the feed as the well-formed one it otherwise is. A name HTML does not know still makes it malformed."""
+    item = (
+        "<item><title>Chip\x0bcurbs\x1a widen &mdash; China&rsquo;s reply</title><guid>1</guid>"
+        "<description>a&nbsp;b &eacute; &lt;b&gt;bold&lt;/b&gt; &amp; more</description></item>"
+        "<item><title>Two</title><guid>2</guid><description><![CDATA[<p>x&nbsp;y</p>]]></description></item>"
+    )
+    body = f'<?xml version="1.0" encoding="utf-8"?><rss version="2.0"><channel><title>t</title>{item}</channel></rss>'
+    feed = parse_feed(body.encode(), "https://example.org/feed")
+    assert feed.warning is None
+    assert [e.title for e in feed.entries] == ["Chipcurbs widen — China’s reply", "Two"]
+    assert feed.entries[0].summary_html == "a\xa0b é <b>bold</b> & more"
+    assert html_to_text(feed.entries[1].summary_html) == "x y"  # as the text of "x&nbsp;y" is
+    unknown = parse_feed(body.replace("&mdash;", "&notanentity;").encode(), "https://example.org/feed")
+    assert unknown.warning and "malformed" in unknown.warning and len(unknown.entries) == 2
 
 
 def test_the_body_not_its_label_says_whether_a_feed_is_json():
