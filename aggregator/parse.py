@@ -366,7 +366,7 @@ def _resolved(parsed: ParsedFeed, feed_url: str) -> ParsedFeed:
 
 
 def _entry(raw: Any) -> Entry | None:
-    title = _clean(raw.get("title")) or ""
+    title = _text_construct(_clean(raw.get("title")) or "", raw.get("title_detail"), headline=True)
     # FeedBurner-style feeds link to a redirector and give the article's own address beside it
     link = raw.get("feedburner_origlink") or raw.get("link") or None
     if link and link == raw.get("id") and not _web_address(str(link)):
@@ -375,12 +375,15 @@ def _entry(raw: Any) -> Entry | None:
     if not link:  # a podcast episode with no page: its audio (or video) is what there is to open
         link = next((e.get("href") for e in raw.get("enclosures") or () if isinstance(e, dict) and e.get("href")), None)
     guid = raw.get("id") or raw.get("guid") or None
-    summary = raw.get("summary") or ""
     content = raw.get("content") or []
+    detail = raw.get("summary_detail")
+    if detail is None and isinstance(content, list):  # feedparser's summary is a copy of the content's, untyped
+        detail = next((c for c in content if isinstance(c, dict) and c.get("value") == raw.get("summary")), None)
+    summary = _text_construct(raw.get("summary") or "", detail)
     if content and isinstance(content, list):
-        longest = max((c.get("value") or "" for c in content), key=len, default="")
-        if len(longest) > len(summary):
-            summary = longest
+        longest = max((c for c in content if isinstance(c, dict)), key=lambda c: len(c.get("value") or ""), default={})
+        if len(longest.get("value") or "") > len(summary):
+            summary = _text_construct(longest["value"], longest)
     if not (title or link or summary.strip()):
         return None
     return Entry(
@@ -393,6 +396,27 @@ def _entry(raw: Any) -> Entry | None:
         updated=_date(raw, "updated"),
         source=_source(raw.get("source")) or _clean(raw.get("news_source")),
     )
+
+
+# the HTML a feed puts in a title or summary; other words in angle brackets are text ("vector<int>", "<dialog>")
+_MARKUP = re.compile(
+    r"</?(?:p|br|a|b|i|u|s|em|strong|span|div|img|ul|ol|li|h[1-6]|blockquote|code|pre|sup|sub|small|big|font|"
+    r"table|tr|td|th|figure|figcaption|iframe|script|style|hr|abbr|cite|q|mark|del|ins|picture|source|video|"
+    r"audio|section|article|header|footer|center|tt|dl|dt|dd|wbr|noscript)(?:\s[^>]*)?/?>|<!--",
+    re.I,
+)
+
+
+def _text_construct(value: str, detail: Any, *, headline: bool = False) -> str:
+    """A title or summary as the HTML the rest of the pipeline reads it as. Plain text (an Atom construct of
+    type="text", the default) is escaped, so that "a < b", "vector<int>" or "the <dialog> element" stay text,
+    unless it holds HTML markup anyway (a feed that left out type="html"); a headline's angle brackets are text
+    too unless they hold markup (RSS titles are HTML to feedparser, yet "Why <dialog> matters" is a title)."""
+    if "<" not in value and "&" not in value or _MARKUP.search(value):
+        return value
+    if isinstance(detail, dict) and detail.get("type") == "text/plain":
+        return escape(value, quote=False)
+    return value.replace("<", "&lt;").replace(">", "&gt;") if headline else value
 
 
 def _web_address(link: str) -> bool:
@@ -557,7 +581,7 @@ def _parse_json_feed(body: bytes, url: str, content_type: str | None = None) -> 
             Entry(
                 guid=str(guid) if guid not in (None, "") else None,
                 url=link,
-                title=_clean(title) or "",
+                title=_text_construct(_clean(title) or "", None, headline=True),
                 summary_html=html,
                 author=_clean(author),
                 published=_iso(raw.get("date_published")) or _iso(raw.get("date_modified")),

@@ -464,6 +464,39 @@ def test_html_entities_and_control_characters_do_not_make_a_feed_malformed():
     assert unknown.warning and "malformed" in unknown.warning and len(unknown.entries) == 2
 
 
+def test_words_in_angle_brackets_stay_text_and_markup_stays_markup():
+    """Atom's text constructs are plain text unless typed html: "vector<int>", "a < b" and "the <dialog> element"
+    are words, not tags to strip; so are a headline's, in RSS too, unless it holds HTML markup. A summary that
+    holds markup though typed text (a feed that forgot type="html") is read as HTML."""
+    atom = (
+        '<feed xmlns="http://www.w3.org/2005/Atom"><title>A</title><id>x</id>'
+        "<entry><id>1</id><title>std::vector&lt;int&gt; and the &lt;dialog&gt; element</title>"
+        "<summary>Price &lt; 5 &amp; rising</summary></entry>"
+        "<entry><id>2</id><title>Typed</title>"
+        "<summary>&lt;p&gt;Hello &lt;b&gt;world&lt;/b&gt;&lt;/p&gt;</summary></entry>"
+        '<entry><id>3</id><title type="html">An &lt;em&gt;HTML&lt;/em&gt; title</title>'
+        '<content type="text">a &lt;tag&gt; here</content></entry></feed>'
+    )
+    rss = (
+        '<rss version="2.0"><channel><title>t</title><item><guid>4</guid>'
+        "<title>Fed &lt; forecast: why &lt;dialog&gt; matters</title><description>&lt;p&gt;a&lt;/p&gt;</description>"
+        "</item></channel></rss>"
+    )
+    json_feed = {"version": "https://jsonfeed.org/version/1.1", "items": [{"id": "5", "title": "Span<T> &amp; you"}]}
+    entries = [
+        *parse_feed(atom.encode(), "https://x.example/f").entries,
+        *parse_feed(rss.encode(), "https://x").entries,
+        *parse_feed(json.dumps(json_feed).encode(), "https://x").entries,
+    ]
+    assert [(html_to_text(e.title), html_to_text(e.summary_html)) for e in entries] == [
+        ("std::vector<int> and the <dialog> element", "Price < 5 & rising"),
+        ("Typed", "Hello world"),
+        ("An HTML title", "a <tag> here"),
+        ("Fed < forecast: why <dialog> matters", "a"),
+        ("Span<T> & you", ""),
+    ]
+
+
 def test_the_body_not_its_label_says_whether_a_feed_is_json():
     """Servers label RSS as JSON and JSON as XML: the body decides; the label only when the body is neither."""
     rss_body = _rss("Café déjà vu", "utf-8").encode("utf-8")
