@@ -58,7 +58,7 @@ def parse_feed(
     # body looks like neither (a JSON Feed that is broken from its first byte is reported as invalid JSON)
     if _starts_like_json(body) or (content_type and "json" in content_type.lower() and not _starts_like_xml(body)):
         return _resolved(_parse_json_feed(body, url, content_type), base or url)
-    data = _xml_entities(_as_utf8(body, content_type))
+    data = _xml_ampersands(_as_utf8(body, content_type))
     split = split_entries(data)
     if split is not None and known:
         fresh = [n for n, key in enumerate(split.keys) if key not in known]
@@ -303,22 +303,39 @@ def _as_utf8(body: bytes, content_type: str | None) -> bytes:
     return body
 
 
-# an HTML entity other than XML's own five: undefined in XML
-_HTML_ENTITY = re.compile(rb"&(?!(?:amp|lt|gt|quot|apos);)([A-Za-z][A-Za-z0-9]{1,31});")
+# an ampersand XML does not allow: bare ("AT&T", "?a=1&b=2"), or an HTML entity other than XML's own five
+_LOOSE_AMP = re.compile(rb"&(?!(?:amp|lt|gt|quot|apos|#[0-9]{1,7}|#x[0-9A-Fa-f]{1,6});)([A-Za-z][A-Za-z0-9]{0,31};)?")
 
 
-def _xml_entities(data: bytes) -> bytes:
-    """HTML's named entities written in a feed's XML (&nbsp; &rsquo; &eacute; outside CDATA, which only a DTD
-    defines: expat gives up at the first, and feedparser's loose parser reads the feed with a warning), as the
-    numeric references that mean the same. Names HTML does not know are left alone."""
-    if data.startswith((b"\xff\xfe", b"\xfe\xff")) or b"\x00" in data[:4] or not _HTML_ENTITY.search(data):
+def _xml_ampersands(data: bytes) -> bytes:
+    """Ampersands as XML wants them, outside CDATA (where any is allowed): a bare one ("AT&T", a link's
+    "?a=1&b=2") escaped, and HTML's named entities (&nbsp; &rsquo; &eacute;, which only a DTD defines) as the
+    numeric references that mean the same. With either, expat gives up and feedparser's loose parser reads the
+    feed with a warning, and garbles it ("AT&T" became "AT&amp;T;"). Names HTML does not know are left alone
+    (a feed's DTD may define them)."""
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")) or b"\x00" in data[:4] or not _LOOSE_AMP.search(data):
         return data
+    out = []
+    i = 0
+    while True:
+        j = data.find(b"<![CDATA[", i)
+        out.append(_LOOSE_AMP.sub(_xml_ampersand, data[i:] if j < 0 else data[i:j]))
+        if j < 0:
+            break
+        k = data.find(b"]]>", j)
+        if k < 0:
+            out.append(data[j:])
+            break
+        out.append(data[j : k + 3])
+        i = k + 3
+    return b"".join(out)
 
-    def numeric(m: re.Match[bytes]) -> bytes:
-        code = name2codepoint.get(m.group(1).decode("ascii"))
-        return b"&#%d;" % code if code else m.group(0)
 
-    return _HTML_ENTITY.sub(numeric, data)
+def _xml_ampersand(m: re.Match[bytes]) -> bytes:
+    if m.group(1) is None:
+        return b"&amp;"
+    code = name2codepoint.get(m.group(1)[:-1].decode("ascii"))
+    return b"&#%d;" % code if code else m.group(0)
 
 
 def _utf8_document(text: str, prolog: re.Match[bytes] | None) -> bytes:

@@ -445,21 +445,24 @@ def test_a_json_feed_is_recognised_and_decoded_whatever_its_encoding(raw, conten
     assert [e.title for e in parse_feed(raw, "https://example.org/feed.json", content_type).entries] == ["Новости"]
 
 
-def test_html_entities_and_control_characters_do_not_make_a_feed_malformed():
-    """&nbsp; &rsquo; &eacute; outside CDATA (only a DTD defines them in XML) and control characters pasted into
-    a headline made expat give up and the feed "malformed, read anyway": they are read as what they mean, and
-    the feed as the well-formed one it otherwise is. A name HTML does not know still makes it malformed."""
+def test_html_entities_bare_ampersands_and_control_characters_do_not_make_a_feed_malformed():
+    """&nbsp; &rsquo; &eacute; outside CDATA (only a DTD defines them in XML), a bare ampersand ("AT&T", a link's
+    "?a=1&b=2") and control characters pasted into a headline made expat give up and the feed "malformed, read
+    anyway", and the loose parser garbled it ("AT&amp;T;"): they are read as what they mean, and the feed as the
+    well-formed one it otherwise is. CDATA is left as it is. A name HTML does not know still makes it malformed."""
     item = (
-        "<item><title>Chip\x0bcurbs\x1a widen &mdash; China&rsquo;s reply</title><guid>1</guid>"
-        "<description>a&nbsp;b &eacute; &lt;b&gt;bold&lt;/b&gt; &amp; more</description></item>"
-        "<item><title>Two</title><guid>2</guid><description><![CDATA[<p>x&nbsp;y</p>]]></description></item>"
+        "<item><title>Chip\x0bcurbs\x1a widen &mdash; China&rsquo;s reply to AT&T</title><guid>1</guid>"
+        "<link>https://example.org/a?id=1&ref=rss</link>"
+        "<description>a&nbsp;b &eacute; &lt;b&gt;bold&lt;/b&gt; &amp; Q&A</description></item>"
+        "<item><title>Two</title><guid>2</guid><description><![CDATA[<p>x&nbsp;y R&D</p>]]></description></item>"
     )
     body = f'<?xml version="1.0" encoding="utf-8"?><rss version="2.0"><channel><title>t</title>{item}</channel></rss>'
     feed = parse_feed(body.encode(), "https://example.org/feed")
     assert feed.warning is None
-    assert [e.title for e in feed.entries] == ["Chipcurbs widen — China’s reply", "Two"]
-    assert feed.entries[0].summary_html == "a\xa0b é <b>bold</b> & more"
-    assert html_to_text(feed.entries[1].summary_html) == "x y"  # as the text of "x&nbsp;y" is
+    assert [html_to_text(e.title) for e in feed.entries] == ["Chipcurbs widen — China’s reply to AT&T", "Two"]
+    assert feed.entries[0].url == "https://example.org/a?id=1&ref=rss"
+    assert feed.entries[0].summary_html == "a\xa0b é <b>bold</b> & Q&A"
+    assert feed.entries[1].summary_html == "<p>x&nbsp;y R&D</p>"
     unknown = parse_feed(body.replace("&mdash;", "&notanentity;").encode(), "https://example.org/feed")
     assert unknown.warning and "malformed" in unknown.warning and len(unknown.entries) == 2
 
