@@ -424,6 +424,9 @@ _MARKUP = re.compile(
 )
 
 
+_PLAIN = {"type": "text/plain"}
+
+
 def _text_construct(value: str, detail: Any, *, headline: bool = False) -> str:
     """A title or summary as the HTML the rest of the pipeline reads it as. Plain text (an Atom construct of
     type="text", the default) is escaped, so that "a < b", "vector<int>" or "the <dialog> element" stay text,
@@ -580,10 +583,16 @@ def _parse_json_feed(body: bytes, url: str, content_type: str | None = None) -> 
             continue
         authors = raw.get("authors") or ([raw["author"]] if isinstance(raw.get("author"), dict) else [])
         author = next((a.get("name") for a in authors if isinstance(a, dict) and a.get("name")), None)
-        html = raw.get("content_html") or raw.get("summary") or ""
-        text = raw.get("content_text")
-        if not (html and isinstance(html, str)):  # content_text is plain text: its "<" is not markup
-            html = escape(text) if isinstance(text, str) else ""
+        html = raw.get("content_html")
+        if not (html and isinstance(html, str)):
+            # content_text is plain text: its "<" is not markup; so is a summary, unless it holds markup anyway;
+            # the longer of the two, as with RSS's description and content
+            text, summary = raw.get("content_text"), raw.get("summary")
+            html = max(
+                escape(text) if isinstance(text, str) else "",
+                _text_construct(summary, _PLAIN) if isinstance(summary, str) else "",
+                key=len,
+            )
         title = raw.get("title") if isinstance(raw.get("title"), str) else ""
         # its own page; else the page it is about (a link blog's external_url); else its attachment (a podcast)
         attachments = raw.get("attachments")

@@ -485,7 +485,9 @@ def test_words_in_angle_brackets_stay_text_and_markup_stays_markup():
         "<title>Fed &lt; forecast: why &lt;dialog&gt; matters</title><description>&lt;p&gt;a&lt;/p&gt;</description>"
         "</item></channel></rss>"
     )
-    json_feed = {"version": "https://jsonfeed.org/version/1.1", "items": [{"id": "5", "title": "Span<T> &amp; you"}]}
+    # a JSON Feed summary is plain text, and a headline's words in angle brackets are words
+    json_item = {"id": "5", "title": "Span<T> &amp; you", "summary": "vector<int> tips"}
+    json_feed = {"version": "https://jsonfeed.org/version/1.1", "items": [json_item]}
     entries = [
         *parse_feed(atom.encode(), "https://x.example/f").entries,
         *parse_feed(rss.encode(), "https://x").entries,
@@ -496,7 +498,7 @@ def test_words_in_angle_brackets_stay_text_and_markup_stays_markup():
         ("Typed", "Hello world"),
         ("An HTML title", "a <tag> here"),
         ("Fed < forecast: why <dialog> matters", "a"),
-        ("Span<T> & you", ""),
+        ("Span<T> & you", "vector<int> tips"),
     ]
 
 
