@@ -327,10 +327,16 @@ def _not_a_feed(name: str | None, attrs: Mapping[str, str]) -> str | None:
 
 
 def _categories(value: str | None) -> list[str]:
-    """OPML 2.0 `category`: comma-separated tags or slash-delimited paths ("/Tech/AI"): the last part of each."""
+    """OPML 2.0 `category`: comma-separated tags or slash-delimited paths ("/Tech/AI"): the last part of a path
+    (written from the root, "/..."), a tag whole (ours, exported by `feeds export`, may hold a slash: "tech/china")."""
     if not value:
         return []
-    return [part.strip("/ ").rsplit("/", 1)[-1].strip() for part in value.split(",") if part.strip("/ ")]
+    parts = (part.strip() for part in value.split(","))
+    return [
+        part.strip("/ ").rsplit("/", 1)[-1].strip() if part.startswith("/") else part
+        for part in parts
+        if part.strip("/ ")
+    ]
 
 
 def _add_spec(report: OpmlReport, url: str, name: str | None, folders: list[str]) -> None:

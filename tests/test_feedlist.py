@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import re
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -105,6 +106,12 @@ def test_opml_categories_and_a_feed_in_two_folders(tmp_path):
         ("https://tech.example/rss", ("News", "Tech")),
     ]
     assert [(f.url, f.tags) for f in read_opml(export_opml(feeds)).feeds] == [(f.url, f.tags) for f in feeds]
+    # a tag of ours with a slash in it is a tag, not a path, when it comes back
+    slashed = [
+        replace(feeds[0], tags=("tech/china", "Politik & Wirtschaft", "ü")),
+        replace(feeds[1], tags=("a", "b/c")),
+    ]
+    assert [f.tags for f in read_opml(export_opml(slashed)).feeds] == [f.tags for f in slashed]
 
 
 def test_import_export_round_trip_keeps_comments(tmp_path):
