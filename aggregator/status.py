@@ -93,6 +93,7 @@ def collect(store: Store, settings: Settings, config_dir: Path, now: datetime) -
         "delivery": f"SMTP {settings['smtp.host']}:{settings['smtp.port']} ({settings['smtp.security']})"
         if settings.smtp_configured
         else f"outbox {settings.data_dir / 'outbox'}",
+        "delivery_warnings": _delivery_warnings(settings),
         "topics": [t.id for t in loaded["watchlist"].topics] if "watchlist" in loaded else None,
         "watchlist_warnings": list(loaded["watchlist"].warnings) if "watchlist" in loaded else [],
         "config_errors": config_errors,
@@ -100,6 +101,23 @@ def collect(store: Store, settings: Settings, config_dir: Path, now: datetime) -
         "items": store.count_items(),
         "database": {"path": str(db), "bytes": size, "schema_version": store.schema_version},
     }
+
+
+def _delivery_warnings(settings: Settings) -> list[str]:
+    """What would make the next digest fail, as far as this process can tell: a login with no password in its
+    environment or file. Warnings, not problems: the daemon may run with another environment (a systemd unit's
+    Environment=, docker -e) than the shell that asks."""
+    if not (settings.smtp_configured and settings["smtp.username"]):
+        return []
+    try:
+        if settings.smtp_password() is None:
+            return [
+                f"smtp.username is set but {settings['smtp.password_env']} is not set here: the daemon needs it in "
+                "its own environment (a systemd unit's Environment=, docker -e), or use smtp.password_file"
+            ]
+    except AggregatorError as e:  # smtp.password_file that cannot be read
+        return [e.one_line()]
+    return []
 
 
 def _error_of(failing: dict[str, Any]) -> str:
@@ -137,6 +155,7 @@ def render(st: dict[str, Any], now: datetime | None = None, tz: str | None = Non
     if st["recipients"] == [PLACEHOLDER_RECIPIENT] and st["delivery"].startswith("SMTP"):
         to += " (the example address: set digest.to in aggregator.toml)"
     lines.append(f"next digest: {shown(st['next_digest'], now, tz)} via {st['delivery']} to {to}")
+    lines += [f"  warning:   {w}" for w in st["delivery_warnings"]]
     if st["topics"] is not None:
         lines.append(f"topics:      {len(st['topics'])}" + (f" ({', '.join(st['topics'])})" if st["topics"] else ""))
     lines += [f"  warning:   {w}" for w in st["watchlist_warnings"]]

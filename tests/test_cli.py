@@ -126,8 +126,13 @@ def test_poll_export_status_via_env(tmp_path):
     assert st["recipients"] == ["me@example.org"]
     assert "via outbox" in run("status", env=env).stdout  # the example address only matters for mail
     with open(cfg / "aggregator.toml", "a") as f:
-        f.write('[smtp]\nhost = "127.0.0.1"\n')
-    assert "to me@example.org (the example address: set digest.to" in run("status", env=env).stdout
+        f.write('[smtp]\nhost = "127.0.0.1"\nusername = "me"\npassword_env = "TEST_AGG_PASSWORD"\n')
+    shown = run("status", env=env).stdout
+    assert "to me@example.org (the example address: set digest.to" in shown
+    # a login with no password where status runs: a warning (the daemon may have it), not a problem
+    assert "  warning:   smtp.username is set but TEST_AGG_PASSWORD is not set here" in shown, shown
+    assert "health:      ok" in shown
+    assert "smtp.username" not in run("status", env={**env, "TEST_AGG_PASSWORD": "x"}).stdout
     p = run("digest", "--preview", "--out", str(tmp_path / "d.html"), env=env)
     assert p.returncode == 0 and "<html" in (tmp_path / "d.html").read_text()
     # .eml: the message as it would be sent (a mail client opens it); any other name: the text part
