@@ -91,6 +91,11 @@ def read_seed(path: Path) -> Seed:
         data = path.read_bytes()
     except OSError as e:
         raise SeedError(f"{path}: cannot read the seed: {e.strerror}") from e
+    if kind := _binary_kind(data):
+        raise SeedError(
+            f"{path}: {kind}, not text: a seed is plain text, Markdown, a saved web page or a saved mail",
+            hint="save the article's text (.txt) or its web page (.html) and import that",
+        )
     suffix = path.suffix.lower()
     if suffix == ".eml":
         title, published, url, text = _from_email(data)
@@ -103,6 +108,28 @@ def read_seed(path: Path) -> Seed:
     else:
         title, published, url, text = _from_text(raw)
     return _seed(path, title, published, url, text)
+
+
+_MAGIC = (
+    (b"%PDF-", "a PDF"),
+    (b"PK\x03\x04", "a Word, OpenDocument, EPUB or ZIP file"),
+    (b"\xd0\xcf\x11\xe0", "an old Word or Office file"),
+    (b"{\\rtf", "an RTF file"),
+    (b"\x89PNG", "a picture"),
+    (b"\xff\xd8\xff", "a picture"),
+    (b"GIF8", "a picture"),
+)
+
+
+def _binary_kind(data: bytes) -> str | None:
+    """What a file that is no text is (a PDF, a Word file...), by its first bytes; None for text."""
+    for magic, kind in _MAGIC:
+        if data.startswith(magic):
+            return kind
+    head = data[:8192]
+    if b"\x00" in head and not head.startswith((b"\xff\xfe", b"\xfe\xff")):  # UTF-16 text has NULs too
+        return "a binary file"
+    return None
 
 
 def _seed(path: Path, title: str, published: datetime | None, url: str | None, text: str) -> Seed:

@@ -912,3 +912,20 @@ def test_a_seed_too_short_to_be_an_article_is_imported_with_a_warning(tmp_path):
     assert len(warnings) == 1 and "teaser.html" in warnings[0], p.stdout
     assert "only 5 words of text" in warnings[0] and "save the whole article from your browser" in warnings[0]
     assert "3 seeds, 3 new or changed" in p.stdout
+
+
+def test_a_pdf_or_a_word_file_is_refused_as_a_seed_with_what_to_do(tmp_path):
+    """Given by name, a PDF or a Word file was read as text and made a seed of its bytes: it is refused in one
+    line that says what to do, and the other seeds are imported."""
+    store, pipe = pipeline(tmp_path)
+    (tmp_path / "report.pdf").write_bytes(b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n1 0 obj <<>> endobj\n")
+    (tmp_path / "notes.txt").write_bytes(b"PK\x03\x04\x14\x00\x06\x00word/document.xml")  # a .docx renamed
+    (tmp_path / "ok.txt").write_text(SEED.read_text(encoding="utf-8"), encoding="utf-8")
+    problems: list[str] = []
+    files = [tmp_path / "report.pdf", tmp_path / "notes.txt", tmp_path / "ok.txt"]
+    done = pipe.import_seeds(files, datetime(2026, 11, 28, tzinfo=UTC), problems)
+    assert [seed.path.rsplit("/", 1)[-1] for seed, _ in done] == ["ok.txt"]
+    assert len(problems) == 2 and "report.pdf: a PDF, not text" in problems[0]
+    assert "notes.txt: a Word, OpenDocument, EPUB or ZIP file, not text" in problems[1]
+    assert all("save the article's text (.txt) or its web page (.html)" in p for p in problems)
+    store.close()
