@@ -24,6 +24,7 @@ from html import escape
 from html.entities import name2codepoint
 from typing import Any
 from urllib.parse import parse_qs, urljoin, urlsplit
+from xml.sax import SAXParseException
 
 import feedparser
 
@@ -58,7 +59,7 @@ def parse_feed(
     # body looks like neither (a JSON Feed that is broken from its first byte is reported as invalid JSON)
     if _starts_like_json(body) or (content_type and "json" in content_type.lower() and not _starts_like_xml(body)):
         return _resolved(_parse_json_feed(body, url, content_type), base or url)
-    data = _xml_ampersands(_as_utf8(body, content_type))
+    data = _as_utf8(body, content_type)
     split = split_entries(data)
     if split is not None and known:
         fresh = [n for n, key in enumerate(split.keys) if key not in known]
@@ -78,6 +79,20 @@ def parse_feed(
 
 
 def _feedparser(data: bytes, url: str) -> Any:
+    """feedparser's reading of a document; one that its XML parser refuses is read again repaired (see
+    _xml_repaired) when that changes it, and the repaired reading kept unless it finds fewer entries. A
+    well-formed feed, the usual case, costs nothing more."""
+    d = _feedparser_once(data, url)
+    if d.get("bozo") and isinstance(d.get("bozo_exception"), SAXParseException):
+        repaired = _xml_repaired(data)
+        if repaired != data:
+            again = _feedparser_once(repaired, url)
+            if len(again.get("entries", []) or []) >= len(d.get("entries", []) or []):
+                return again
+    return d
+
+
+def _feedparser_once(data: bytes, url: str) -> Any:
     try:
         return feedparser.parse(data, sanitize_html=False, resolve_relative_uris=False)
     except Exception as e:  # feedparser is not supposed to raise; if it does, it is this feed's fault
@@ -259,13 +274,6 @@ def _as_utf8(body: bytes, content_type: str | None) -> bytes:
     to feedparser, as is anything that none of these read (it falls back to windows-1252 with a warning), unless
     the document declares no encoding at all and is in a non-Latin script's legacy encoding that
     charset_normalizer recognises (normalise.legacy_encoding)."""
-    if not body.startswith((b"\xff\xfe", b"\xfe\xff")) and b"\x00" not in body[:4]:
-        # control characters pasted into a title (a vertical tab, an EOF mark) are not allowed in XML: with them
-        # expat gives up and feedparser's loose parser reads the feed with a warning; dropped, as readers do
-        # (a translate, in C, is 5x faster than a regex search for them)
-        stripped = body.translate(None, _C0_BYTES)
-        if len(stripped) != len(body):
-            body = stripped
     if body.startswith(b"\xef\xbb\xbf"):  # a UTF-8 byte-order mark is UTF-8, whatever the prolog says
         try:
             return _utf8_document(body[3:].decode("utf-8"), _XML_DECL.match(body[3:]))
@@ -307,13 +315,17 @@ def _as_utf8(body: bytes, content_type: str | None) -> bytes:
 _LOOSE_AMP = re.compile(rb"&(?!(?:amp|lt|gt|quot|apos|#[0-9]{1,7}|#x[0-9A-Fa-f]{1,6});)([A-Za-z][A-Za-z0-9]{0,31};)?")
 
 
-def _xml_ampersands(data: bytes) -> bytes:
-    """Ampersands as XML wants them, outside CDATA (where any is allowed): a bare one ("AT&T", a link's
-    "?a=1&b=2") escaped, and HTML's named entities (&nbsp; &rsquo; &eacute;, which only a DTD defines) as the
-    numeric references that mean the same. With either, expat gives up and feedparser's loose parser reads the
-    feed with a warning, and garbles it ("AT&T" became "AT&amp;T;"). Names HTML does not know are left alone
-    (a feed's DTD may define them)."""
-    if data.startswith((b"\xff\xfe", b"\xfe\xff")) or b"\x00" in data[:4] or not _LOOSE_AMP.search(data):
+def _xml_repaired(data: bytes) -> bytes:
+    """A document as strict XML wants what browsers read anyway: without control characters (pasted into a
+    title: a vertical tab, an EOF mark), and, outside CDATA (where any is allowed), with a bare ampersand
+    ("AT&T", a link's "?a=1&b=2") escaped and HTML's named entities (&nbsp; &rsquo; &eacute;, which only a DTD
+    defines) as the numeric references that mean the same. With any of them expat gives up, and feedparser's
+    loose parser reads the feed with a warning and garbles it ("AT&T" became "AT&amp;T;"). Names HTML does not
+    know are left alone (a feed's DTD may define them). UTF-16 and UTF-32 documents are left as they are."""
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")) or b"\x00" in data[:4]:
+        return data
+    data = data.translate(None, _C0_BYTES)
+    if not _LOOSE_AMP.search(data):
         return data
     out = []
     i = 0
