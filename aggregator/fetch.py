@@ -368,7 +368,7 @@ def decoded(body: bytes, coding: str | None, cap: int) -> bytes:
 
 def _plain(body: bytes) -> bool:
     """Whether a body reads as an uncompressed feed or page (markup or JSON, perhaps after a byte-order mark)."""
-    return body.lstrip().removeprefix(b"\xef\xbb\xbf").lstrip()[:1] in (b"<", b"{", b"[")
+    return body[:1024].lstrip().removeprefix(b"\xef\xbb\xbf").lstrip()[:1] in (b"<", b"{", b"[")  # no copy of it all
 
 
 def gunzipped(body: bytes, cap: int) -> bytes:

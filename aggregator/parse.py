@@ -279,10 +279,10 @@ def _as_utf8(body: bytes, content_type: str | None) -> bytes:
             return _utf8_document(body[3:].decode("utf-8"), _XML_DECL.match(body[3:]))
         except UnicodeDecodeError:
             body = body[3:]  # ...unless what follows is not: read on as if it had none
-    if body[:1].isspace() and body.lstrip()[:1] == b"<":
+    if body[:1].isspace() and (stripped := body.lstrip())[:1] == b"<":
         # blank lines before the prolog (a CMS template's stray newline) make the document not well-formed
         # XML, and feedparser would fall back to its loose parser and a warning: readers drop them
-        body = body.lstrip()
+        body = stripped
     if body.startswith(_BOMS) or b"\x00" in body[:4]:
         return body
     m = _XML_DECL.match(body)
