@@ -2,8 +2,11 @@
 
 Canonical URLs (the identity key of the "same item" dedup level):
   1. scheme and host lower-cased; http and https treated alike (the key uses https);
-  2. default port, fragment, a leading "www." and a trailing dot of the host dropped;
-  3. tracking parameters removed (utm_*, fbclid, gclid, mc_cid, mc_eid, ... see TRACKING_PARAMS);
+  2. default port, fragment, a leading "www." and a trailing dot of the host dropped; an internationalised
+     host in its ASCII (punycode) form; escapes of unreserved characters decoded (%7E is ~), other escapes
+     upper-cased, an escaped "/" or "%" kept (it is data);
+  3. tracking parameters and server session ids removed (utm_*, fbclid, gclid, mc_cid, mc_eid, PHPSESSID,
+     ;jsessionid=, ... see TRACKING_PARAMS);
      the remaining query parameters sorted;
   4. AMP and mobile variants mapped to the article when the pattern is unambiguous: Google AMP
      cache URLs, `amp.` / `m.` / `mobile.` host prefixes, a final `/amp` path segment, an `.amp`
@@ -132,6 +135,14 @@ TRACKING_PARAMS = frozenset(
         "sharetype",  # FT gift links (the accessToken that opens the article stays)
         "user_email",  # newsletters (AP): a reader's address in the link
         "leadsource",
+        ".tsrc",  # Yahoo: .tsrc=rss
+        "sara_ref",  # Spiegel share links
+        "lipi",  # LinkedIn
+        "phpsessid",  # server session ids: one reader's visit, never the article
+        "jsessionid",
+        "aspsessionid",
+        "cfid",
+        "cftoken",
     }
 )
 # Parameters that are tracking on these sites only (elsewhere the same name may select content).
@@ -143,6 +154,7 @@ _HOST_TRACKING = {
     "bloomberg.com": frozenset({"srnd", "leadsource"}),
     "msn.com": frozenset({"li", "ocid", "cvid", "pc", "srcref"}),  # ?li=BBnbcA1&srcref=rss, ?ocid=msedgntp
     "cnn.com": frozenset({"cid"}),
+    "forbes.com": frozenset({"sh"}),  # a hash per share: ?sh=5c1a3e0f7b2d
     "x.com": frozenset({"s", "t"}),  # share links: ?s=20&t=...
     "twitter.com": frozenset({"s", "t"}),
 }
@@ -170,7 +182,7 @@ def canonical_url(url: str | None) -> str | None:
     scheme = parts.scheme.lower()
     if scheme not in ("http", "https") or not parts.hostname:
         return None
-    host = parts.hostname.lower().rstrip(".")
+    host = _ascii_host(parts.hostname.lower().rstrip("."))
     path = parts.path or "/"
     # Google's AMP viewer and AMP cache wrap the publisher URL: .../amp/s/example.com/path
     if (host in ("google.com", "www.google.com") and path.startswith("/amp/")) or _AMP_CACHE.match(host):
@@ -187,9 +199,30 @@ def canonical_url(url: str | None) -> str | None:
     return urlunsplit(("https", netloc, path, query, ""))
 
 
+def _ascii_host(host: str) -> str:
+    """An internationalised host in its ASCII (punycode) form, so that münchen.de and xn--mnchen-3ya.de are
+    one host; a name IDNA refuses stays as it is."""
+    if host.isascii():
+        return host
+    try:
+        return host.encode("idna").decode("ascii")
+    except UnicodeError:
+        return host
+
+
+# An escaped "%" or "/" in a path is data, not syntax: "100%25" is not "100%", "a%2Fb" is not "a/b".
+_ESCAPED_DATA = re.compile(r"(%2[5fF])")
+# A session id as a path parameter (Java servers): /article;jsessionid=0A1B2C
+_PATH_SESSION = re.compile(r";(?:jsessionid|phpsessid|sid)=[^/;?]*", re.I)
+
+
 def _normalise_path(path: str) -> str:
     # Re-quote so that %7E and ~ compare equal, without touching reserved characters.
-    path = quote(unquote(path), safe="/:@!$&'()*+,;=-._~%")
+    path = _PATH_SESSION.sub("", path)
+    path = "".join(
+        part.upper() if _ESCAPED_DATA.fullmatch(part) else quote(unquote(part), safe="/:@!$&'()*+,;=-._~")
+        for part in _ESCAPED_DATA.split(path)
+    )
     path = re.sub(r"/amp/?$", "/", path)
     path = _AMP_SUFFIX.sub(r"\1", path)
     if len(path) > 1 and path.endswith("/"):
@@ -249,7 +282,7 @@ def clean_link(url: str) -> str:
     netloc = parts.netloc
     if host.startswith("amp.") and host.count(".") >= 2 and "@" not in netloc:
         netloc = "www." + netloc[4:]
-    path = _AMP_SUFFIX.sub(r"\1", re.sub(r"/amp/?$", "/", parts.path))
+    path = _AMP_SUFFIX.sub(r"\1", re.sub(r"/amp/?$", "/", _PATH_SESSION.sub("", parts.path)))
     query = parts.query
     if query:
         pairs = parse_qsl(query, keep_blank_values=True)

@@ -162,6 +162,19 @@ CANONICAL = [
     ("https://www.politico.com/news/2026/11/28/x-1?_amp=true", "https://politico.com/news/2026/11/28/x-1"),
     ("https://example.com:8080/a", "https://example.com:8080/a"),
     ("https://example.com/%7Euser", "https://example.com/~user"),
+    ("https://example.com/a%e2%80%99b", "https://example.com/a%E2%80%99b"),
+    ("https://example.com/a\u2019b", "https://example.com/a%E2%80%99b"),
+    # an escaped "/" or "%" is data: a%2Fb is another path than a/b, 100%25 is not the broken "100%"
+    ("https://example.com/files/a%2fb", "https://example.com/files/a%2Fb"),
+    ("https://example.com/100%25-sure", "https://example.com/100%25-sure"),
+    # an internationalised host is one host in either spelling
+    ("https://www.m\u00fcnchen.de/news/1", "https://xn--mnchen-3ya.de/news/1"),
+    ("https://xn--mnchen-3ya.de/news/1", "https://xn--mnchen-3ya.de/news/1"),
+    # a server session id is one visit, never the article
+    ("https://example.com/story;jsessionid=0A1B2C?id=4", "https://example.com/story?id=4"),
+    ("https://example.com/story.php?PHPSESSID=9f8e&id=4", "https://example.com/story.php?id=4"),
+    ("https://news.yahoo.com/us-china-1.html?.tsrc=rss", "https://news.yahoo.com/us-china-1.html"),
+    ("https://www.forbes.com/sites/x/2023/03/23/tiktok/?sh=5c1a3e0f7b2d", "https://forbes.com/sites/x/2023/03/23/tiktok"),
     ("mailto:x@example.com", None),
     ("not a url", None),
 ]
@@ -210,6 +223,8 @@ def test_links_shown_to_readers_lose_only_their_trackers():
         clean_link("http://www.example.com/a/?utm_source=rss&id=7&fbclid=x#top") == "http://www.example.com/a/?id=7#top"
     )
     assert clean_link("https://example.com/a?utm_medium=feed") == "https://example.com/a"
+    # a server session id is someone's visit: not shown to readers either
+    assert clean_link("https://example.com/a;jsessionid=0A1B?id=7&PHPSESSID=x") == "https://example.com/a?id=7"
     for kept in ("https://example.com/a?b=2&a=1", "https://example.com/a", "https://example.com/a?q=x%20y&p="):
         assert clean_link(kept) == kept
     # an AMP version is shown as the regular page (privacy: an AMP cache is someone else's server)
