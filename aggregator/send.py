@@ -6,6 +6,7 @@ retried); refused connections, timeouts, dropped connections and 4xx replies are
 
 from __future__ import annotations
 
+import base64
 import os
 import smtplib
 import ssl
@@ -60,7 +61,7 @@ def send_smtp(msg: EmailMessage, to: tuple[str, ...], s: SmtpSettings) -> Sent:
                     'or "none" to log in without encryption',
                 )
             if s.username:
-                client.login(s.username, s.password or "")
+                _login(client, s.username, s.password or "")
             refused = client.send_message(msg, to_addrs=[envelope_address(a) for a in to])
             return Sent(
                 f"250 accepted by {where}",
@@ -92,6 +93,36 @@ def send_smtp(msg: EmailMessage, to: tuple[str, ...], s: SmtpSettings) -> Sent:
         raise DeliveryError(f"{where}: {e}", permanent=True, hint=_unsupported_hint(str(e))) from e
     except (TimeoutError, smtplib.SMTPException, OSError, ssl.SSLError) as e:
         raise DeliveryError(f"{where}: {type(e).__name__}: {e}", permanent=False, hint=_transport_hint(e, s)) from e
+
+
+def _login(client: smtplib.SMTP, username: str, password: str) -> None:
+    """Log in. smtplib sends credentials as ASCII and raises UnicodeEncodeError on any other character; a
+    login or password with one ("pässwort") goes as UTF-8, which is what PLAIN carries (RFC 4616) and what
+    servers take for LOGIN."""
+    if username.isascii() and password.isascii():
+        client.login(username, password)
+        return
+    if not client.has_extn("auth"):
+        raise smtplib.SMTPNotSupportedError("SMTP AUTH extension not supported by server.")
+    offered = client.esmtp_features["auth"].upper().split()
+    user, secret = username.encode(), password.encode()
+    if "PLAIN" in offered:
+        code, reply = client.docmd("AUTH", "PLAIN " + _b64(b"\0" + user + b"\0" + secret))
+    elif "LOGIN" in offered:
+        code, reply = client.docmd("AUTH", "LOGIN " + _b64(user))
+        if code == 334:
+            code, reply = client.docmd(_b64(secret))
+    else:
+        raise smtplib.SMTPNotSupportedError(
+            f"the server offers AUTH {' '.join(offered)} only; a login or password with characters outside ASCII "
+            "needs PLAIN or LOGIN"
+        )
+    if code not in (235, 503):  # 503: already authenticated
+        raise smtplib.SMTPAuthenticationError(code, reply)
+
+
+def _b64(data: bytes) -> str:
+    return base64.b64encode(data).decode("ascii")
 
 
 def _close(client: smtplib.SMTP) -> None:
@@ -160,6 +191,8 @@ def _transport_hint(e: BaseException, s: SmtpSettings) -> str:
 def _unsupported_hint(what: str) -> str:
     if "STARTTLS" in what:
         return 'the server does not offer STARTTLS: set smtp.security = "tls" (port 465) or "none"'
+    if "outside ASCII" in what:
+        return "use a password of ASCII characters for this account, or a server that offers AUTH PLAIN"
     if "AUTH" in what:
         return 'the server offers no login here: remove smtp.username, or use smtp.security = "starttls" or "tls"'
     if "SMTPUTF8" in what:

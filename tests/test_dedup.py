@@ -174,7 +174,10 @@ CANONICAL = [
     ("https://example.com/story;jsessionid=0A1B2C?id=4", "https://example.com/story?id=4"),
     ("https://example.com/story.php?PHPSESSID=9f8e&id=4", "https://example.com/story.php?id=4"),
     ("https://news.yahoo.com/us-china-1.html?.tsrc=rss", "https://news.yahoo.com/us-china-1.html"),
-    ("https://www.forbes.com/sites/x/2023/03/23/tiktok/?sh=5c1a3e0f7b2d", "https://forbes.com/sites/x/2023/03/23/tiktok"),
+    (
+        "https://www.forbes.com/sites/x/2023/03/23/tiktok/?sh=5c1a3e0f7b2d",
+        "https://forbes.com/sites/x/2023/03/23/tiktok",
+    ),
     ("mailto:x@example.com", None),
     ("not a url", None),
 ]

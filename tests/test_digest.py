@@ -940,6 +940,61 @@ def test_a_login_without_its_password_says_which_variable_is_missing(tmp_path, m
     assert len(sink.messages) == 1
 
 
+@pytest.mark.filterwarnings("ignore:Requiring AUTH while not requiring TLS")
+def test_a_password_with_characters_outside_ascii_logs_in_as_utf8(tmp_path):
+    """smtplib sends credentials as ASCII and raised UnicodeEncodeError on "pässwort", which is no delivery
+    error at all: the digest job died. PLAIN and LOGIN carry the login and password as UTF-8; a server that
+    offers neither is a permanent error naming what to change."""
+    from aiosmtpd.controller import Controller
+    from aiosmtpd.smtp import AuthResult
+    from conftest import SmtpSink
+
+    logins = []
+
+    def auth(server, session, envelope, mechanism, data):
+        logins.append((mechanism, data.login, data.password))
+        ok = (data.login, data.password) == ("jürgen".encode(), "pässwort€".encode())
+        return AuthResult(success=ok, handled=False)
+
+    class OAuthOnly(SmtpSink):  # a provider that takes OAuth tokens only (XOAUTH2)
+        async def auth_XOAUTH2(self, server, args):  # noqa: N802
+            return AuthResult(success=False, handled=False)
+
+    store, settings, wl = setup(tmp_path)
+    sent = 0
+    for exclude in ([], ["PLAIN"], ["PLAIN", "LOGIN"]):
+        sink = OAuthOnly() if len(exclude) == 2 else SmtpSink()
+        port = free_port()
+        server = Controller(
+            sink,
+            hostname="127.0.0.1",
+            port=port,
+            authenticator=auth,
+            auth_required=True,
+            auth_require_tls=False,
+            auth_exclude_mechanism=exclude,
+        )
+        server.start()
+        try:
+            now = datetime.now(UTC) + timedelta(minutes=len(exclude))
+            out = delivery.run_digest(
+                store, settings, wl, now, smtp=smtp("127.0.0.1", port, username="jürgen", password="pässwort€")
+            )
+            if len(exclude) < 2:
+                assert out.status == "sent", out.message
+                sent += 1
+                bad = smtp("127.0.0.1", port, username="jürgen", password="passwort")
+                out = delivery.run_digest(store, settings, wl, now + timedelta(seconds=30), smtp=bad)
+                assert out.status == "failed" and "login refused: 535" in out.message
+            else:
+                assert out.status == "failed" and "outside ASCII needs PLAIN or LOGIN" in out.message, out.message
+        finally:
+            server.stop()
+        assert len(sink.messages) == (1 if len(exclude) < 2 else 0)
+    assert [m for m, *_ in logins[:2]] == ["PLAIN", "PLAIN"] and logins[2][0] == "LOGIN"
+    assert sent == 2
+
+
 def test_a_server_that_answers_quit_oddly_after_taking_the_digest_gets_it_once(tmp_path):
     """The message was accepted (250 after DATA); the server then answers QUIT with something else than
     221. That is no failure: retrying would mail the digest twice."""
