@@ -539,6 +539,10 @@ NOTES = """## Notes
   name different kinds of event (a court case, a law signed, a probe, a visit, a poll, a hearing) as
   different stories: 12 of the 296 different-story pairs above cosine 0.15 have such a conflict, and 38 of
   the 3,864 same-story ones; share found at precision 0.9 0.332 -> 0.335. Not adopted.
+- Character 3-5-grams (TF-IDF on them, the headline baseline the issue quotes; `bench/story_trials.py`, measured
+  2026-11-30) in place of the pipeline's word terms: share of same-story pairs within 72 h found at precision
+  0.9 0.217 against 0.260 on headlines alone (`--headlines-only`), 0.244 against 0.332 with descriptions.
+  Words carry more here; not adopted.
 - Online against offline (`bench/linkage_ceiling.py`, needs numpy and scipy; measured 2026-11-30): the
   pipeline's similarity handed to agglomerative clustering with every advantage the daemon lacks (gold
   positives only, all pairs at once, the best cut) reaches pairwise recall 0.400 at precision >= 0.9 with

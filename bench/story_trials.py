@@ -1,6 +1,6 @@
 """Trials of other story-similarity ideas for issue #4, measured on a labelled JSONL set (not `make bench`).
 
-    python bench/story_trials.py [FILE.jsonl]
+    python bench/story_trials.py [FILE.jsonl] [--headlines-only]
 
 Two tables. First, before any clustering: every pair of gold positives published within the story window
 (72 h) is ranked by a similarity, and the share of same-story pairs found at pairwise precision 0.9 / 0.8 /
@@ -17,9 +17,12 @@ The ideas:
   the time penalty to its nearest member), the best of that and the usual score.
 - capped size: a story's size counted up to CAP in its score's square-root normalisation (a big story
   is as easy to join as one of CAP reports).
+- characters: TF-IDF on character 3-5-grams of headline and lede (words padded with a space, as
+  scikit-learn's char_wb), the headline baseline the issue quotes, instead of the pipeline's terms.
 - wordllama: WordLlama's 256-d static embeddings (PyPI `wordllama`, weights in the package) added to the
   TF-IDF cosine (only when it is installed; it needs numpy).
 The figures on topic-dev are in BENCHMARKS.md (Notes). None of these is in the pipeline.
+--headlines-only drops every description first and prints the first table only.
 """
 
 from __future__ import annotations
@@ -124,6 +127,7 @@ def separability(rows: list[dict]) -> None:
         return out
 
     plain, bursty = unit(terms), unit([burst(i, f) for i, f in enumerate(terms)])
+    grams = unit([char_grams(f"{r['ti']}. {' '.join(r['de'].split()[:60])}") for r in rows])
     where = [places(r["ti"]) for r in rows]
     emb = _wordllama(rows)
     pos = [i for i, r in enumerate(rows) if r["label"]]
@@ -136,19 +140,22 @@ def separability(rows: list[dict]) -> None:
             cos = sum(x * plain[j].get(t, 0.0) for t, x in plain[i].items())
             cos_b = sum(x * bursty[j].get(t, 0.0) for t, x in bursty[i].items())
             e = sum(x * y for x, y in zip(emb[i], emb[j], strict=True)) if emb else 0.0
-            pairs.append((cos, cos_b, e, _conflict(where[i], where[j]), lag, rows[i]["story"] == rows[j]["story"]))
+            g = sum(x * grams[j].get(t, 0.0) for t, x in grams[i].items())
+            same = rows[i]["story"] == rows[j]["story"]
+            pairs.append((cos, cos_b, e, _conflict(where[i], where[j]), lag, g, same))
     total = sum(p[-1] for p in pairs)
     variants: list[tuple[str, Callable[..., float]]] = [
-        ("TF-IDF (the pipeline's terms), less 0.5 x lag", lambda c, b, e, k, lag: c - 0.5 * lag),
-        ("... and headlines naming different places", lambda c, b, e, k, lag: c - 0.5 * lag - PENALTY * k),
-        ("... burst-weighted terms instead", lambda c, b, e, k, lag: b - 0.5 * lag),
+        ("TF-IDF (the pipeline's terms), less 0.5 x lag", lambda c, b, e, k, lag, g: c - 0.5 * lag),
+        ("... and headlines naming different places", lambda c, b, e, k, lag, g: c - 0.5 * lag - PENALTY * k),
+        ("... burst-weighted terms instead", lambda c, b, e, k, lag, g: b - 0.5 * lag),
+        ("... character 3-5-grams instead", lambda c, b, e, k, lag, g: g - 0.5 * lag),
     ]
     if emb:
-        variants.append(("TF-IDF + 0.3 x WordLlama cosine", lambda c, b, e, k, lag: c + 0.3 * e - 0.5 * lag))
+        variants.append(("TF-IDF + 0.3 x WordLlama cosine", lambda c, b, e, k, lag, g: c + 0.3 * e - 0.5 * lag))
     print(f"{total} same-story pairs within 72 h; share found at pairwise precision 0.9 / 0.8 / 0.7\n")
     print("| similarity | P 0.9 | P 0.8 | P 0.7 |\n|---|---|---|---|")
     for name, fn in variants:
-        ranked = sorted(((fn(*p[:5]), p[-1]) for p in pairs), key=lambda x: -x[0])
+        ranked = sorted(((fn(*p[:6]), p[-1]) for p in pairs), key=lambda x: -x[0])
         found, tp, fp = {0.9: 0.0, 0.8: 0.0, 0.7: 0.0}, 0, 0
         for _, same in ranked:
             tp, fp = tp + same, fp + (not same)
@@ -156,6 +163,16 @@ def separability(rows: list[dict]) -> None:
                 if tp / (tp + fp) >= level:
                     found[level] = tp / total
         print(f"| {name} | " + " | ".join(f"{found[k]:.3f}" for k in (0.9, 0.8, 0.7)) + " |", flush=True)
+
+
+def char_grams(text: str) -> Counter[str]:
+    """Character 3-5-grams of each word padded with a space (scikit-learn's analyzer="char_wb")."""
+    grams: Counter[str] = Counter()
+    for word in re.findall(r"\w+", text.lower()):
+        padded = f" {word} "
+        for n in (3, 4, 5):
+            grams.update(padded[i : i + n] for i in range(len(padded) - n + 1))
+    return grams
 
 
 def _wordllama(rows: list[dict]) -> list[list[float]] | None:
@@ -323,14 +340,19 @@ def replays(rows: list[dict]) -> None:
 
 
 def main() -> int:
-    path = Path(sys.argv[1]) if len(sys.argv) > 1 else eval_stories.DEFAULT
+    args = [a for a in sys.argv[1:] if a != "--headlines-only"]
+    headlines_only = len(args) < len(sys.argv) - 1
+    path = Path(args[0]) if args else eval_stories.DEFAULT
     rows = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
     rows.sort(key=lambda r: (r["published"], r["id"]))
     for r in rows:
         r["t"] = datetime.fromisoformat(r["published"].replace("Z", "+00:00")).timestamp()
         r["ti"], r["de"] = html_to_text(r["title"]), html_to_text(r.get("description") or "")
+        if headlines_only:
+            r["de"] = ""
     separability(rows)
-    replays(rows)
+    if not headlines_only:
+        replays(rows)
     return 0
 
 
