@@ -542,7 +542,9 @@ NOTES = """## Notes
 - Character 3-5-grams (TF-IDF on them, the headline baseline the issue quotes; `bench/story_trials.py`, measured
   2026-11-30) in place of the pipeline's word terms: share of same-story pairs within 72 h found at precision
   0.9 0.217 against 0.260 on headlines alone (`--headlines-only`), 0.244 against 0.332 with descriptions.
-  Words carry more here; not adopted.
+  Words carry more here; not adopted. Burst-weighted terms (above) on headlines alone through the pipeline:
+  0.882 / 0.355 -> 0.889 / 0.403, but January-June 0.883 / 0.344 -> 0.890 / 0.398 and July-December 0.889 /
+  0.366 -> 0.872 / 0.418 (precision down); not adopted.
 - Online against offline (`bench/linkage_ceiling.py`, needs numpy and scipy; measured 2026-11-30): the
   pipeline's similarity handed to agglomerative clustering with every advantage the daemon lacks (gold
   positives only, all pairs at once, the best cut) reaches pairwise recall 0.400 at precision >= 0.9 with
