@@ -31,9 +31,10 @@ from aggregator.normalise import VOID_TAGS, content_hash, decode_document, has_c
 from aggregator.parse import is_bot_check, is_consent_redirect
 
 HTML_SUFFIXES = (".html", ".htm", ".xhtml", ".shtml")
+MHTML_SUFFIXES = (".mhtml", ".mht")  # Chrome's and Edge's "Webpage, Single File"
 # read from a seeds folder; a file without a suffix is plain text (a file named on the command line is read
 # whatever its name)
-SEED_SUFFIXES = (".txt", ".text", ".md", ".markdown", "", ".eml", *HTML_SUFFIXES)
+SEED_SUFFIXES = (".txt", ".text", ".md", ".markdown", "", ".eml", *HTML_SUFFIXES, *MHTML_SUFFIXES)
 _DATE_FORMATS = (
     "%b %d, %Y %I:%M %p",
     "%B %d, %Y %I:%M %p",
@@ -97,6 +98,9 @@ def read_seed(path: Path) -> Seed:
             hint="save the article's text (.txt) or its web page (.html) and import that",
         )
     suffix = path.suffix.lower()
+    if suffix in MHTML_SUFFIXES or (suffix != ".eml" and _MHTML_HEAD.search(data[:4096])):
+        title, published, url, text = _from_mhtml(data, path)
+        return _seed(path, title, published, url, text)
     if suffix == ".eml":
         title, published, url, text = _from_email(data)
         return _seed(path, title, published, url, text)
@@ -118,6 +122,7 @@ _MAGIC = (
     (b"\x89PNG", "a picture"),
     (b"\xff\xd8\xff", "a picture"),
     (b"GIF8", "a picture"),
+    (b"bplist00", "a Safari web archive or another binary property list"),
 )
 
 
@@ -257,6 +262,40 @@ def _from_email(data: bytes) -> tuple[str, datetime | None, str | None, str]:
     title = _REPLY_PREFIX.sub("", " ".join(forwarded.get("subject", title).split()))
     date = forwarded.get("date") or date
     return title, parse_date(date) if date else None, None, text
+
+
+# A page saved as one MIME file (.mhtml) under another name: Chrome and Edge write "From: <Saved by Blink>" and
+# Snapshot-Content-Location at the top.
+_MHTML_HEAD = re.compile(rb"^(?:From: <Saved by |Snapshot-Content-Location:)", re.I | re.M)
+
+
+def _from_mhtml(data: bytes, path: Path) -> tuple[str, datetime | None, str | None, str]:
+    """A web page saved as a single file (.mhtml, .mht): a MIME multipart/related message whose first text/html
+    part is the page, read as a saved page is. Its address is the page's own, else the one the browser saved
+    it from (Snapshot-Content-Location, the part's Content-Location). The message's Date is when it was saved,
+    not when the article was published: not used."""
+    msg = BytesParser(policy=email_policy.default).parsebytes(data)
+    page = next((p for p in msg.walk() if p.get_content_type() in ("text/html", "application/xhtml+xml")), None)
+    body = page.get_payload(decode=True) if page is not None else None
+    if not isinstance(body, bytes) or not body.strip():
+        raise SeedError(
+            f"{path}: a single-file web archive with no web page in it",
+            hint="save the article's page again (as .html or .mhtml) and import that",
+        )
+    charset = page.get_content_charset() if page is not None else None
+    try:
+        raw = body.decode(charset) if charset else decode_document(body)
+    except (LookupError, UnicodeDecodeError):
+        raw = decode_document(body)
+    title, published, url, text = _from_html(raw)
+    if url is None:
+        for found in (msg.get("Snapshot-Content-Location"), page.get("Content-Location") if page else None):
+            if found and str(found).strip().lower().startswith(("http://", "https://")):
+                url = str(found).strip()
+                break
+    if not title:
+        title = " ".join(str(msg.get("Subject") or "").split())
+    return title, published, url, text
 
 
 # A forwarded mail's header block as mail clients write it inline: Gmail's "---------- Forwarded message

@@ -929,3 +929,85 @@ def test_a_pdf_or_a_word_file_is_refused_as_a_seed_with_what_to_do(tmp_path):
     assert "notes.txt: a Word, OpenDocument, EPUB or ZIP file, not text" in problems[1]
     assert all("save the article's text (.txt) or its web page (.html)" in p for p in problems)
     store.close()
+
+
+def _mhtml(page: str, address: str, subject: str) -> bytes:
+    """A page as Chrome's "Save as... Webpage, Single File" writes it: Blink's header, the page quoted-printable
+    with no charset on its part, then its images and frames as further parts."""
+    import quopri
+    from email.header import Header
+
+    boundary = "----MultipartBoundary--8FvK2yNcTzPiJLgWj0zY7Ksz9XbQw1iL4wUeHqjYdS----"
+    html_part = quopri.encodestring(page.encode("utf-8")).decode("ascii")
+    return (
+        "From: <Saved by Blink>\r\n"
+        f"Snapshot-Content-Location: {address}\r\n"
+        f"Subject: {Header(subject, 'utf-8').encode()}\r\n"
+        "Date: Mon, 30 Nov 2026 08:14:03 -0000\r\n"
+        "MIME-Version: 1.0\r\n"
+        f'Content-Type: multipart/related;\r\n\ttype="text/html";\r\n\tboundary="{boundary}"\r\n\r\n\r\n'
+        f"--{boundary}\r\nContent-Type: text/html\r\nContent-ID: <frame-5A1B@mhtml.blink>\r\n"
+        f"Content-Transfer-Encoding: quoted-printable\r\nContent-Location: {address}\r\n\r\n{html_part}\r\n"
+        f"--{boundary}\r\nContent-Type: image/png\r\nContent-Transfer-Encoding: base64\r\n"
+        "Content-Location: https://news.example/logo.png\r\n\r\niVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR4nGNgYGBgAAAABQABpfZFQAAAAABJRU5ErkJggg==\r\n"
+        f"--{boundary}\r\nContent-Type: text/html\r\nContent-ID: <frame-9C2D@mhtml.blink>\r\n"
+        "Content-Transfer-Encoding: quoted-printable\r\nContent-Location: https://ads.example/frame\r\n\r\n"
+        "<html><body><p>Advertisement</p></body></html>\r\n"
+        f"--{boundary}--\r\n"
+    ).encode("ascii")
+
+
+def test_a_page_saved_by_chrome_as_a_single_file_is_a_seed(tmp_path):
+    """Chrome's and Edge's "Webpage, Single File" (.mhtml) is how many people keep an article: it was skipped
+    in the seeds folder, and read as text (MIME headers and quoted-printable) when named. It is the page
+    inside: its title, date and article text, its address from the page or from where it was saved, and a
+    feed item linking there is a copy of it. The date the file was saved is not the article's."""
+    body = "Washington is reviewing Alibaba’s cloud business over national security concerns. " * 6
+    page = (
+        '<!DOCTYPE html><html><head><meta charset="utf-8"><title>US opens review of Alibaba’s cloud unit - News</title>'
+        '<meta property="article:published_time" content="2026-11-27T09:30:00Z"></head><body>'
+        '<nav><a href="/">Home</a> <a href="/tech">Tech</a></nav>'
+        f"<article><h1>US opens review of Alibaba’s cloud unit</h1><p>{body}</p>"
+        "<p>The company said it would cooperate with the review.</p></article>"
+        "<footer>Subscribe to our newsletter</footer></body></html>"
+    )
+    folder = tmp_path / "seeds"
+    folder.mkdir()
+    address = "https://news.example/tech/alibaba-cloud-review"
+    (folder / "US opens review.mhtml").write_bytes(_mhtml(page, address, "US opens review of Alibaba’s cloud unit"))
+    seed = read_seed(folder / "US opens review.mhtml")
+    assert seed.title == "US opens review of Alibaba’s cloud unit"
+    assert seed.url == address  # the page names none itself: where the browser saved it from
+    assert seed.published == datetime(2026, 11, 27, 9, 30, tzinfo=UTC)
+    assert seed.text.startswith("Washington is reviewing Alibaba’s cloud business") and "cooperate" in seed.text
+    assert "Advertisement" not in seed.text and "Subscribe" not in seed.text and "=3D" not in seed.text
+    # under another name (a download renamed) the file is recognised by Blink's header
+    (tmp_path / "saved-page").write_bytes((folder / "US opens review.mhtml").read_bytes())
+    assert read_seed(tmp_path / "saved-page").text == seed.text
+
+    store, pipe = pipeline(tmp_path)
+    now = datetime.now(UTC)
+    problems: list[str] = []
+    done = pipe.import_seeds([folder], now, problems)
+    assert len(done) == 1 and problems == []  # read from the folder, not skipped as another kind of file
+    link = address + "?utm_source=rss"
+    item = Item(
+        "https://agg.example/feed", "x1", link, canonical_url(link), "Alibaba cloud under review", "", "", None,
+        now, now, content_hash("Alibaba cloud under review", ""), "Aggregator",
+    )  # fmt: skip
+    with store.transaction():
+        item_id = pipe.ingest(item, now, CycleReport())
+    assert store.item(item_id)["duplicate_of_seed"] == store.seeds()[0]["id"]
+    store.close()
+
+
+def test_a_single_file_archive_with_no_page_and_a_safari_archive_are_refused(tmp_path):
+    (tmp_path / "empty.mhtml").write_bytes(
+        b"From: <Saved by Blink>\r\nMIME-Version: 1.0\r\nContent-Type: multipart/related; boundary=b\r\n\r\n"
+        b"--b\r\nContent-Type: image/png\r\n\r\nxx\r\n--b--\r\n"
+    )
+    with pytest.raises(SeedError, match="empty.mhtml: a single-file web archive with no web page in it"):
+        read_seed(tmp_path / "empty.mhtml")
+    (tmp_path / "page.webarchive").write_bytes(b"bplist00\xd4\x01\x02\x03\x04\x05\x06\x07\x0a")
+    with pytest.raises(SeedError, match="a Safari web archive"):
+        read_seed(tmp_path / "page.webarchive")
