@@ -283,7 +283,7 @@ class Pipeline:
         if problems is not None:
             problems.extend(
                 f"{path}: unknown format: seeds are plain text (.txt or no suffix), Markdown (.md), "
-                "saved pages (.html) or saved mails (.eml)"
+                "saved pages (.html, .mhtml) or saved mails (.eml)"
                 for path in other
             )
         for folder in (p for p in paths if p.is_dir()):
