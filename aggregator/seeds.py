@@ -75,7 +75,7 @@ def find_seed_files(paths: list[Path], other: list[Path] | None = None) -> list[
     out: list[Path] = []
     for p in paths:
         if p.is_dir():
-            for f in sorted(f for f in p.rglob("*") if f.is_file() and not f.name.startswith(".")):
+            for f in sorted(f for f in p.rglob("*") if f.is_file() and not _not_a_document(f, p)):
                 if f.suffix.lower() in SEED_SUFFIXES:
                     out.append(f)
                 elif other is not None:
@@ -85,6 +85,26 @@ def find_seed_files(paths: list[Path], other: list[Path] | None = None) -> list[
         else:
             raise SeedError(f"{p}: no such file or folder", hint="give seed files or folders that hold them")
     return out
+
+
+_SYSTEM_FILES = frozenset({"thumbs.db", "desktop.ini", "icon\r"})
+
+
+def _not_a_document(f: Path, root: Path) -> bool:
+    """A file of a seeds folder that is nobody's article: hidden (or in a hidden folder: an Obsidian vault's
+    .obsidian/), the system's (Thumbs.db, desktop.ini), or in the folder of resources a browser saves beside a
+    page ("Web Page, complete": page.html and page_files/ with its scripts, pictures and framed ads)."""
+    if f.name.lower() in _SYSTEM_FILES:
+        return True
+    parents = f.relative_to(root).parts[:-1]
+    if any(part.startswith(".") for part in (*parents, f.name)):
+        return True
+    for n, part in enumerate(parents):
+        if part.endswith("_files"):
+            beside = root.joinpath(*parents[:n])
+            if any((beside / (part[: -len("_files")] + suffix)).is_file() for suffix in HTML_SUFFIXES):
+                return True
+    return False
 
 
 def read_seed(path: Path) -> Seed:

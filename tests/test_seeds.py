@@ -1011,3 +1011,43 @@ def test_a_single_file_archive_with_no_page_and_a_safari_archive_are_refused(tmp
     (tmp_path / "page.webarchive").write_bytes(b"bplist00\xd4\x01\x02\x03\x04\x05\x06\x07\x0a")
     with pytest.raises(SeedError, match="a Safari web archive"):
         read_seed(tmp_path / "page.webarchive")
+
+
+def test_a_page_saved_complete_brings_no_seeds_or_complaints_from_its_resources_folder(tmp_path):
+    """ "Web Page, complete" saves page.html and page_files/ with the page's scripts, pictures and framed ads
+    (often .html themselves): those were imported as seeds (an ad as an article) or reported one by one as
+    unknown formats at every import. So were an Obsidian vault's .obsidian/ settings and Windows' Thumbs.db.
+    A folder named like that with no page beside it is the user's own, and is read."""
+    folder = tmp_path / "seeds"
+    (folder / "US opens review_files").mkdir(parents=True)
+    (folder / ".obsidian").mkdir()
+    (folder / "notes_files").mkdir()
+    page = (
+        "<html><head><title>US opens review of Alibaba cloud unit</title></head><body><article><p>"
+        + "Washington is reviewing Alibaba's cloud business over national security concerns. " * 5
+        + "</p></article></body></html>"
+    )
+    (folder / "US opens review.html").write_text(page, encoding="utf-8")
+    resources = folder / "US opens review_files"
+    (resources / "saved_resource.html").write_text("<html><body><p>Buy now! Limited offer.</p></body></html>")
+    (resources / "app.js").write_text("var x = 1;")
+    (resources / "logo.png").write_bytes(b"\x89PNG\r\n\x1a\n")
+    (folder / ".obsidian" / "workspace.json").write_text("{}")
+    (folder / "Thumbs.db").write_bytes(b"\xd0\xcf\x11\xe0")
+    (folder / "notes_files" / "chips.txt").write_text(
+        "Dutch widen chip-tool export licences\n" + "The Dutch government will require more licences. " * 6
+    )
+    store, pipe = pipeline(tmp_path)
+    problems: list[str] = []
+    done = pipe.import_seeds([folder], datetime.now(UTC), problems)
+    assert sorted(seed.title for seed, _ in done) == [
+        "Dutch widen chip-tool export licences",
+        "US opens review of Alibaba cloud unit",
+    ]
+    assert problems == []
+    # a stray file of another kind is still reported
+    (folder / "report.pdf").write_bytes(b"%PDF-1.7\n")
+    problems = []
+    pipe.import_seeds([folder], datetime.now(UTC), problems)
+    assert len(problems) == 1 and "report.pdf: unknown format" in problems[0]
+    store.close()
