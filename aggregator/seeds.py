@@ -529,13 +529,20 @@ def _ld_url(ld: dict[str, Any]) -> str | None:
     return None
 
 
-def _page_url(head: _Head, ld: dict[str, Any]) -> str | None:
-    """The article's address: `<link rel=canonical>`, `og:url` or its JSON-LD's, the first that is a web address.
-    A relative one is read against the page's `<base href>`, and passed over without one: a page saved from
-    the browser no longer knows its own address (a canonical "8003098" is no article's address)."""
-    base = head.base or ""
+# The "mark of the web" a browser writes at the top of a page it saves: <!-- saved from url=(0044)https://... -->
+_SAVED_FROM = re.compile(r"<!--\s*saved from url=\(\d+\)\s*(https?://[^\s>]+?)\s*-->", re.I)
+
+
+def _page_url(head: _Head, ld: dict[str, Any], raw: str = "") -> str | None:
+    """The article's address: `<link rel=canonical>`, `og:url` or its JSON-LD's, the first that is a web address,
+    else the address the browser saved the page from (its "saved from url" comment). A relative one is read
+    against the page's `<base href>` or that address, and passed over without either: a page saved from the
+    browser no longer knows its own address (a canonical "8003098" is no article's address)."""
+    m = _SAVED_FROM.search(raw[:4096])
+    saved_from = m.group(1) if m else None
+    base = head.base or saved_from or ""
     web = ("http://", "https://")
-    for found in (head.canonical, head.meta.get("og:url"), _ld_url(ld)):
+    for found in (head.canonical, head.meta.get("og:url"), _ld_url(ld), saved_from):
         url = (found or "").strip()
         if url.startswith("//"):
             url = "https:" + url
@@ -573,7 +580,7 @@ def _from_html(raw: str) -> tuple[str, datetime | None, str | None, str]:
     if published is None:  # an element the page marks as its byline or date: "By Jane Doe · January 18, 2022"
         dated = (read_date(html_to_text(m.group(2))) for m in _DATED_ELEMENT.finditer(raw[:200_000]))
         published = next((d for d in dated if d is not None), None)
-    url = _page_url(about, ld)
+    url = _page_url(about, ld, raw)
     text = _article_text(raw, ld, about) or visible
     title = html_to_text(title)
     if not site:  # "Headline - Site" from <title>: the site's name goes when the page shows the headline alone

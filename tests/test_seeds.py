@@ -1051,3 +1051,24 @@ def test_a_page_saved_complete_brings_no_seeds_or_complaints_from_its_resources_
     pipe.import_seeds([folder], datetime.now(UTC), problems)
     assert len(problems) == 1 and "report.pdf: unknown format" in problems[0]
     store.close()
+
+
+def test_a_saved_page_without_a_canonical_address_keeps_the_one_the_browser_wrote(tmp_path):
+    """Browsers mark a page they save with where it came from (<!-- saved from url=(0044)https://... -->).
+    A page naming no address of its own is that article; its relative canonical is read against it."""
+    body = (
+        "<article><p>" + "The Dutch government will require export licences for more machines. " * 5 + "</p></article>"
+    )
+    mark = "<!-- saved from url=(0044)https://news.example/tech/dutch-chip-licences -->\n"
+    (tmp_path / "a.html").write_text(
+        mark + f"<html><head><title>Dutch widen chip licences</title></head><body>{body}</body></html>"
+    )
+    assert read_seed(tmp_path / "a.html").url == "https://news.example/tech/dutch-chip-licences"
+    (tmp_path / "b.html").write_text(
+        mark.replace("dutch-chip-licences", "story?id=3")
+        + '<html><head><link rel="canonical" href="/tech/dutch-chip-licences"><title>Dutch widen chip licences'
+        + f"</title></head><body>{body}</body></html>"
+    )
+    assert read_seed(tmp_path / "b.html").url == "https://news.example/tech/dutch-chip-licences"
+    (tmp_path / "c.html").write_text(f"<html><head><title>Dutch widen chip licences</title></head><body>{body}")
+    assert read_seed(tmp_path / "c.html").url is None
