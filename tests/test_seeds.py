@@ -316,6 +316,17 @@ def test_html_seed_from_json_ld_and_from_plain_paragraphs(tmp_path):
     assert p.title == "US probes Alibaba cloud unit" and p.text == f"{LEDE} {MORE}"
 
 
+def ingest_link(store, pipe, link, now):
+    """An aggregator's feed item that is a headline and a link, with no text to compare: its stored row."""
+    item = Item(
+        "https://agg.example/feed", "x1", link, canonical_url(link), "Alibaba cloud under review", "", "", None,
+        now, now, content_hash("Alibaba cloud under review", ""), "Aggregator",
+    )  # fmt: skip
+    with store.transaction():
+        item_id = pipe.ingest(item, now, CycleReport())
+    return store.item(item_id)
+
+
 def test_a_feed_item_linking_to_a_seed_article_is_a_copy_of_it(tmp_path):
     """A feed item with the seed's own address (as its page gave it) is that article, even when the
     feed sends no text to compare: an AMP or tracking variant of the URL too."""
@@ -328,14 +339,7 @@ def test_a_feed_item_linking_to_a_seed_article_is_a_copy_of_it(tmp_path):
     )
     now = datetime.now(UTC)
     pipe.import_seeds([seed], now)
-    link = "https://www.news.example/tech/alibaba-cloud/amp?utm_source=feed"
-    item = Item(
-        "https://agg.example/feed", "x1", link, canonical_url(link), "Alibaba cloud under review", "", "", None,
-        now, now, content_hash("Alibaba cloud under review", ""), "Aggregator",
-    )  # fmt: skip
-    with store.transaction():
-        item_id = pipe.ingest(item, now, CycleReport())
-    row = store.item(item_id)
+    row = ingest_link(store, pipe, "https://www.news.example/tech/alibaba-cloud/amp?utm_source=feed", now)
     seed_row = store.seeds()[0]
     assert (row["dup_level"], row["duplicate_of_seed"]) == ("near-duplicate", seed_row["id"])
     assert row["dup_reason"] == 'same URL as seed "US opens review of Alibaba cloud unit"'
@@ -990,14 +994,7 @@ def test_a_page_saved_by_chrome_as_a_single_file_is_a_seed(tmp_path):
     problems: list[str] = []
     done = pipe.import_seeds([folder], now, problems)
     assert len(done) == 1 and problems == []  # read from the folder, not skipped as another kind of file
-    link = address + "?utm_source=rss"
-    item = Item(
-        "https://agg.example/feed", "x1", link, canonical_url(link), "Alibaba cloud under review", "", "", None,
-        now, now, content_hash("Alibaba cloud under review", ""), "Aggregator",
-    )  # fmt: skip
-    with store.transaction():
-        item_id = pipe.ingest(item, now, CycleReport())
-    assert store.item(item_id)["duplicate_of_seed"] == store.seeds()[0]["id"]
+    assert ingest_link(store, pipe, address + "?utm_source=rss", now)["duplicate_of_seed"] == store.seeds()[0]["id"]
     store.close()
 
 
