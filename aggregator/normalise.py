@@ -141,8 +141,6 @@ TRACKING_PARAMS = frozenset(
         "phpsessid",  # server session ids: one reader's visit, never the article
         "jsessionid",
         "aspsessionid",
-        "cfid",
-        "cftoken",
     }
 )
 # Parameters that are tracking on these sites only (elsewhere the same name may select content).
