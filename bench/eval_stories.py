@@ -1,7 +1,7 @@
 """Replay a labelled JSONL file through the real pipeline and score story clustering and tagging.
 
     python bench/eval_stories.py [FILE.jsonl] [--topic us-china-tech] [--threshold 0.5] [--window 72h]
-                                 [--headlines-only]
+                                 [--headlines-only] [--slices N]
 
 Default FILE: ../shared/data/topic-dev/entries.jsonl (read in place, never copied: it is GPL-3.0).
 Each line: id, source, link, published, title, description, label (0/1), story (slug or null).
@@ -11,6 +11,8 @@ Items are ingested in published order into a fresh SQLite store, exactly as a po
   - clustering, over gold positives only: pairwise precision / recall / F1, B-cubed precision / recall,
     the same without the largest gold story, and the items the near-duplicate level merged across
     different gold stories (target: none).
+--slices N: a new install's first N items instead: 24 runs, each replaying N consecutive lines (starting
+throughout the year) into its own fresh store; pairwise figures summed over the runs, and per run.
 """
 
 from __future__ import annotations
@@ -158,6 +160,30 @@ def _cluster_scores(pos, by_id, pred_story):
     }
 
 
+def slices(rows: list[dict], n: int, threshold: float | None, window: str | None, near: float | None) -> int:
+    """Story clustering from a fresh start: 24 slices of ``n`` consecutive rows, each its own new install."""
+    totals = [0, 0, 0]
+    step = max(1, (len(rows) - n) // 24)
+    for start in range(0, max(1, len(rows) - n), step)[:24]:
+        part = rows[start : start + n]
+        store, ids, _ = replay(part, threshold, window, near)
+        story = {
+            rid: store.execute("SELECT story_id FROM items WHERE id = ?", (i,)).fetchone()[0] for rid, i in ids.items()
+        }
+        store.close()
+        gold = {r["id"]: r["story"] for r in part if r["label"]}
+        counts = [0, 0, 0]  # same story in both, only in ours, only in the gold
+        for a, b in itertools.combinations(gold, 2):
+            ours, same = story.get(a) is not None and story.get(a) == story.get(b), gold[a] == gold[b]
+            if ours or same:
+                counts[0 if ours and same else 1 if ours else 2] += 1
+        totals = [t + c for t, c in zip(totals, counts, strict=True)]
+        print(f"from line {start}: same-story pairs found {counts[0]}, wrong {counts[1]}, missed {counts[2]}")
+    tp, fp, fn = totals
+    print(f"{n} items from a fresh start, 24 times: pairwise P {tp / max(1, tp + fp):.3f} R {tp / max(1, tp + fn):.3f}")
+    return 0
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("file", nargs="?", type=Path, default=DEFAULT)
@@ -168,6 +194,7 @@ def main(argv=None) -> int:
     ap.add_argument(
         "--headlines-only", action="store_true", help="drop every description first (as feeds without summaries)"
     )
+    ap.add_argument("--slices", type=int, metavar="N", help="24 fresh stores of N consecutive items each")
     ap.add_argument("--json", action="store_true")
     a = ap.parse_args(argv)
     if not a.file.exists():
@@ -179,6 +206,8 @@ def main(argv=None) -> int:
         rows = [{**r, "description": ""} for r in rows]
     if a.window:
         parse_duration(a.window)
+    if a.slices:
+        return slices(rows, a.slices, a.threshold, a.window, a.near)
     store, ids, elapsed = replay(rows, a.threshold, a.window, a.near)
     result = score(rows, store, ids, a.topic)
     result["items"] = len(rows)
