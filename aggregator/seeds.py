@@ -297,19 +297,19 @@ def _from_mhtml(data: bytes, path: Path) -> tuple[str, datetime | None, str | No
     msg = BytesParser(policy=email_policy.default).parsebytes(data)
     page = next((p for p in msg.walk() if p.get_content_type() in ("text/html", "application/xhtml+xml")), None)
     body = page.get_payload(decode=True) if page is not None else None
-    if not isinstance(body, bytes) or not body.strip():
+    if page is None or not isinstance(body, bytes) or not body.strip():
         raise SeedError(
             f"{path}: a single-file web archive with no web page in it",
             hint="save the article's page again (as .html or .mhtml) and import that",
         )
-    charset = page.get_content_charset() if page is not None else None
+    charset = page.get_content_charset()
     try:
         raw = body.decode(charset) if charset else decode_document(body)
     except (LookupError, UnicodeDecodeError):
         raw = decode_document(body)
     title, published, url, text = _from_html(raw)
     if url is None:
-        for found in (msg.get("Snapshot-Content-Location"), page.get("Content-Location") if page else None):
+        for found in (msg.get("Snapshot-Content-Location"), page.get("Content-Location")):
             if found and str(found).strip().lower().startswith(("http://", "https://")):
                 url = str(found).strip()
                 break
