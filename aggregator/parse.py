@@ -20,7 +20,7 @@ import re
 from collections.abc import Container, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
-from html import escape
+from html import escape, unescape
 from html.entities import name2codepoint
 from typing import Any
 from urllib.parse import parse_qs, urljoin, urlsplit
@@ -413,6 +413,8 @@ def _entry(raw: Any) -> Entry | None:
         longest = max((c for c in content if isinstance(c, dict)), key=lambda c: len(c.get("value") or ""), default={})
         if len(longest.get("value") or "") > len(summary):
             summary = _text_construct(longest["value"], longest)
+    if link and "[link]" in summary:
+        link = _linked_article(str(link), summary)
     if not (title or link or summary.strip()):
         return None
     return Entry(
@@ -498,6 +500,29 @@ def unwrap_redirect(link: str | None) -> str | None:
         for target in query.get(name, ()):
             if urlsplit(target).scheme in ("http", "https") and urlsplit(target).hostname:
                 return target
+    return link
+
+
+# A Reddit entry links to its comments page; a link post names the article it shares in its "[link]" anchor.
+_REDDIT_HOST = re.compile(r"(?:^|\.)(?:reddit\.com|redd\.it|redditmedia\.com)$")
+_REDDIT_LINK = re.compile(r"""<a\s+href=["']([^"'<>\s]+)["']\s*>\s*\[link\]\s*</a>""")
+
+
+def _linked_article(link: str, summary_html: str) -> str:
+    """The address of the article a Reddit link post shares, so that the digest opens the article and the
+    outlet's own report is recognised as the same item; the comments page for a text, picture or video post
+    (its "[link]" is the post itself, i.redd.it or v.redd.it) and for every other feed."""
+    try:
+        if not _REDDIT_HOST.search((urlsplit(link).hostname or "").lower()):
+            return link
+        m = _REDDIT_LINK.search(summary_html)
+        target = unwrap_redirect(unescape(m.group(1))) if m else None
+        parts = urlsplit(target) if target else None
+    except ValueError:
+        return link
+    if target and parts and parts.scheme in ("http", "https") and parts.hostname:
+        if not _REDDIT_HOST.search(parts.hostname.lower()):
+            return target
     return link
 
 
