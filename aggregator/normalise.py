@@ -622,6 +622,13 @@ _CUT = re.compile(r"\s*\[(?:…|\.\.\.|&hellip;)\]$")
 # look edited each time), Reddit's feeds the poster and "[link] [comments]".
 _HN_TRAILER = re.compile(r"(?:^|\s)(?:Article URL: \S+ )?Comments URL: \S+ Points: \d+ # Comments: \d+$")
 _REDDIT_TRAILER = re.compile(r"(?:^|\s)submitted by /?u/[\w-]+(?: to /?r/\w+)? \[link\] \[comments\]$")
+# Lemmy's feeds open every entry with the poster, the community, the score and the comments of the moment
+# (then the shared article's address): "submitted by bob to technology 24 points | 3 comments https://...",
+# "Submitted by bob to technology Comments: 3 | Score: 24 View post https://...".
+_LEMMY_HEAD = re.compile(
+    r"^[Ss]ubmitted by \S.{0,100}? to \S.{0,100}? (?:-?\d+ points \| \d+ comments|Comments: \d+ \| Score: -?\d+ "
+    r"View post)(?: https?://\S+(?=\s|$))?\s*"
+)
 # A publisher's copyright line after every excerpt: "© 2026 TechCrunch. All rights reserved. For personal use only."
 _COPYRIGHT = re.compile(r"(?:(?<=[.!?…\]»”\"])|^)\s*(?:©|\([cC]\)|Copyright (?:© ?)?(?:19|20)\d\d\b)[^©]{0,200}$")
 # A mailing template's variable left unfilled in the text: "Welcome to The Hill's Technology newsletter {beacon}"
@@ -636,6 +643,8 @@ def strip_boilerplate(text: str, title: str) -> str:
     only when X is the entry's own headline."""
     if text.startswith("arXiv:"):
         text = _ARXIV_HEAD.sub("", text, count=1)
+    elif text[1:13] == "ubmitted by ":
+        text = _LEMMY_HEAD.sub("", text, count=1)
     if "{" in text:
         text = _TEMPLATE_VAR.sub("", text)
     before = None

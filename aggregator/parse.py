@@ -415,6 +415,8 @@ def _entry(raw: Any) -> Entry | None:
             summary = _text_construct(longest["value"], longest)
     if link and "[link]" in summary:
         link = _linked_article(str(link), summary)
+    elif link and summary[1:13] == "ubmitted by " and (m := _LEMMY_LINK.search(summary)):
+        link = unescape(m.group(1))  # a Lemmy link post: the article it shares, not the post
     if not (title or link or summary.strip()):
         return None
     return Entry(
@@ -506,6 +508,12 @@ def unwrap_redirect(link: str | None) -> str | None:
 # A Reddit entry links to its comments page; a link post names the article it shares in its "[link]" anchor.
 _REDDIT_HOST = re.compile(r"(?:^|\.)(?:reddit\.com|redd\.it|redditmedia\.com)$")
 _REDDIT_LINK = re.compile(r"""<a\s+href=["']([^"'<>\s]+)["']\s*>\s*\[link\]\s*</a>""")
+
+
+# Lemmy (0.19.4 on) links an entry to the post and writes the article a link post shares after its "View post"
+_LEMMY_LINK = re.compile(
+    r"""^[Ss]ubmitted by .{1,600}?>View post</a>\s*<br\s*/?>\s*<a href="(https?://[^"<>\s]+)">\1</a>"""
+)
 
 
 def _linked_article(link: str, summary_html: str) -> str:

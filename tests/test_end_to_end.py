@@ -7,6 +7,7 @@ import json
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import pytest
 from conftest import FIXTURES, rss, write_config
 
 from aggregator import delivery
@@ -279,33 +280,59 @@ def test_a_headline_stored_with_its_channels_name_is_brought_up_to_date_without_
     store.close()
 
 
-def test_a_link_aggregators_changing_points_and_comments_are_no_edit(tmp_path, feed_server):
-    """Hacker News feeds (hnrss.org) give each entry's points and comments as they are at the time: every
-    poll sees other numbers. They are not the entry's text, so they make no edit; nor does an entry stored
-    with them by an older release."""
+def _hn_entry(n: int, points: int) -> dict[str, str]:
+    """An entry as hnrss.org writes it: the article's and the thread's addresses, the points and comments."""
+    thread = f"https://news.ycombinator.com/item?id={n}"
+    return {
+        "guid": thread,
+        "title": f"Export rules for chip tools, part {n}",
+        "link": f"https://b.example/{n}",
+        "description": f'<p>Article URL: <a href="https://b.example/{n}">https://b.example/{n}</a></p>'
+        f'<p>Comments URL: <a href="{thread}">{thread}</a></p><p>Points: {points}</p>'
+        f"<p># Comments: {points // 3}</p>",
+        "pubDate": "Sat, 28 Nov 2026 08:00:00 GMT",
+    }
+
+
+def _lemmy_entry(n: int, points: int) -> dict[str, str]:
+    """An entry as Lemmy (0.19.4 on) writes it: linked to the post, the poster, the community, the comments
+    and the score first, then the article a link post shares."""
+    post = f"https://lemmy.example/post/{n}"
+    return {
+        "guid": post,
+        "title": f"Export rules for chip tools, part {n}",
+        "link": post,
+        "comments": post,
+        "description": f'Submitted by <a href="https://lemmy.example/u/bob">bob</a> to <a href="https://lemmy.'
+        f'example/c/tech">tech</a><br>Comments: {points // 3} | Score: {points}<br><a href="{post}">View post</a>'
+        f'<br><a href="https://b.example/{n}">https://b.example/{n}</a>',
+        "pubDate": "Sat, 28 Nov 2026 08:00:00 GMT",
+    }
+
+
+_OLD_TEXT = {  # what an older release stored as the text of entry 2 (4 points)
+    "hn": "Article URL: https://b.example/2 Comments URL: https://news.ycombinator.com/item?id=2 Points: 4 "
+    "# Comments: 1",
+    "lemmy": "Submitted by bob to tech Comments: 1 | Score: 4 View post https://b.example/2",
+}
+
+
+@pytest.mark.parametrize("kind", ["hn", "lemmy"])
+def test_a_link_aggregators_changing_points_and_comments_are_no_edit(tmp_path, feed_server, kind):
+    """Hacker News feeds (hnrss.org) and Lemmy's give each entry's points and comments as they are at the
+    time: every poll sees other numbers. They are not the entry's text, so they make no edit; nor does an
+    entry stored with them by an older release. A Lemmy link post links to the article it shares."""
     from aggregator import __version__
     from aggregator.normalise import content_hash
 
-    def entry(n: int, points: int) -> dict[str, str]:
-        thread = f"https://news.ycombinator.com/item?id={n}"
-        return {
-            "guid": thread,
-            "title": f"Export rules for chip tools, part {n}",
-            "link": f"https://b.example/{n}",
-            "description": f'<p>Article URL: <a href="https://b.example/{n}">https://b.example/{n}</a></p>'
-            f'<p>Comments URL: <a href="{thread}">{thread}</a></p><p>Points: {points}</p>'
-            f"<p># Comments: {points // 3}</p>",
-            "pubDate": "Sat, 28 Nov 2026 08:00:00 GMT",
-        }
-
+    entry = _hn_entry if kind == "hn" else _lemmy_entry
     url = feed_server.serve("/hn.xml", rss([entry(1, 10), entry(2, 4)]))
     store, pipe = open_pipeline(write_config(tmp_path, [url]))
     first = asyncio.run(pipe.poll_once(force=True))
     assert first.new_items == 2 and {r["summary"] for r in store.iter_items()} == {""}
+    assert sorted(r["url"] for r in store.iter_items()) == ["https://b.example/1", "https://b.example/2"]
     # item 2 as an older release stored it: the trailer in its text
-    old = (
-        "Article URL: https://b.example/2 Comments URL: https://news.ycombinator.com/item?id=2 Points: 4 # Comments: 1"
-    )
+    old = _OLD_TEXT[kind]
     row = next(r for r in store.iter_items() if r["url"] == "https://b.example/2")
     store.execute(
         "UPDATE items SET summary = ?, content_hash = ? WHERE id = ?", (old, content_hash(row["title"], old), row["id"])

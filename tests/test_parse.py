@@ -240,6 +240,17 @@ def test_json_feed_items_as_link_blogs_podcasts_and_plain_text_write_them():
             "[comments]</a></span></td></tr></table>",
             "Any news on the chip rules?",
         ),
+        # Lemmy before 0.19.4: the poster, the score and the comments, the shared article, then the post's text
+        (
+            'submitted by <a href="https://lemmy.example/u/bob">bob</a> to <a href="https://lemmy.example/c/tech">'
+            'tech</a><br>24 points | <a href="https://lemmy.example/post/1">3 comments</a><br><a href="https://b.'
+            'example/p">https://b.example/p</a><p>The rules cover memory chips.</p>',
+            "The rules cover memory chips.",
+        ),
+        (
+            "Submitted by readers to the committee: 24 points, 3 comments.",
+            "Submitted by readers to the committee: 24 points, 3 comments.",
+        ),
         (
             "Reporters asked for the Comments URL: none was given.",
             "Reporters asked for the Comments URL: none was given.",
