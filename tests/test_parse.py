@@ -240,6 +240,14 @@ def test_json_feed_items_as_link_blogs_podcasts_and_plain_text_write_them():
             "[comments]</a></span></td></tr></table>",
             "Any news on the chip rules?",
         ),
+        # Hacker News' own feed and Lobsters: a "Comments" link to the thread, after the text if there is one
+        ('<a href="https://news.ycombinator.com/item?id=1">Comments</a>', ""),
+        (
+            '<p>A long look at the rules.</p><p><a href="https://lobste.rs/s/abc123/rules">Comments</a></p>',
+            "A long look at the rules.",
+        ),
+        ("Readers sent 40 comments. Comments (40)", "Readers sent 40 comments."),
+        ("Officials invited public Comments", "Officials invited public Comments"),
         # Lemmy before 0.19.4: the poster, the score and the comments, the shared article, then the post's text
         (
             'submitted by <a href="https://lemmy.example/u/bob">bob</a> to <a href="https://lemmy.example/c/tech">'
