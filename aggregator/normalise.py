@@ -137,6 +137,9 @@ TRACKING_PARAMS = frozenset(
         "leadsource",
         ".tsrc",  # Yahoo: .tsrc=rss
         "sara_ref",  # Spiegel share links
+        "sara_ecid",  # Spiegel campaigns: sara_ecid=soci_upd_...
+        "wt_zmc",  # Webtrekk (Zeit): wt_zmc=sm.ext.zonaudev.twitter...
+        "ftcamp",  # FT campaigns: ftcamp=traffic/partner/feed_headline/...
         "lipi",  # LinkedIn
         "phpsessid",  # server session ids: one reader's visit, never the article
         "jsessionid",
@@ -151,7 +154,9 @@ _HOST_TRACKING = {
     "washingtonpost.com": frozenset({"itid", "tid"}),
     "bloomberg.com": frozenset({"srnd", "leadsource"}),
     "msn.com": frozenset({"li", "ocid", "cvid", "pc", "srcref"}),  # ?li=BBnbcA1&srcref=rss, ?ocid=msedgntp
-    "cnn.com": frozenset({"cid"}),
+    "cnn.com": frozenset({"cid", "iid"}),  # iid=cnn_buildContentRecirc_end_recirc
+    "politico.com": frozenset({"cid"}),  # cid=apn
+    "axios.com": frozenset({"stream"}),  # stream=top
     "forbes.com": frozenset({"sh"}),  # a hash per share: ?sh=5c1a3e0f7b2d
     "x.com": frozenset({"s", "t"}),  # share links: ?s=20&t=...
     "twitter.com": frozenset({"s", "t"}),

@@ -178,6 +178,16 @@ CANONICAL = [
         "https://www.forbes.com/sites/x/2023/03/23/tiktok/?sh=5c1a3e0f7b2d",
         "https://forbes.com/sites/x/2023/03/23/tiktok",
     ),
+    ("https://www.ft.com/content/a1?ftcamp=traffic/partner/feed_headline", "https://ft.com/content/a1"),
+    ("https://www.zeit.de/digital/x?wt_zmc=sm.ext.zonaudev.twitter", "https://zeit.de/digital/x"),
+    ("https://www.spiegel.de/x-a-1?sara_ecid=soci_upd_KsBF0AFjflf0DZCxpPYDCQgO1dEMph", "https://spiegel.de/x-a-1"),
+    (
+        "https://www.cnn.com/2026/11/28/tech/x/index.html?iid=cnn_buildContentRecirc_end_recirc",
+        "https://cnn.com/2026/11/28/tech/x/index.html",
+    ),
+    ("https://www.axios.com/2026/11/28/chips?stream=top", "https://axios.com/2026/11/28/chips"),
+    ("https://www.politico.com/news/2026/11/28/x-1?cid=apn", "https://politico.com/news/2026/11/28/x-1"),
+    ("https://api.example/items?cid=7&stream=top&iid=3", "https://api.example/items?cid=7&iid=3&stream=top"),
     ("mailto:x@example.com", None),
     ("not a url", None),
 ]
