@@ -552,6 +552,16 @@ NOTES = """## Notes
   whole year unchanged; with slices starting every 223 lines instead, 200 items went 0.867 / 0.308 -> 0.919 /
   0.321 at 20, all of it from one slice (the Chew hearing's week), and 100 items 0.909 / 0.432 -> 0.913 /
   0.414. Not changed: the difference is which slices are drawn.
+- A new install's IDF from a background instead of its first items (tried 2026-11-30 with the `--slices` replay,
+  pairwise P / R, not adopted). Document frequencies of the whole topic-dev year scaled to 1,000 documents,
+  from the half of the year the slices are not drawn from: 200 items 0.915 / 0.430 -> 0.914 / 0.514 (slices of
+  July-December) and 0.907 / 0.311 -> 0.834 / 0.608 (January-June): a news-tracking install's own history
+  is the right background, and the daemon keeps it (its counts are never pruned). A general English
+  background (word frequencies of the `wordfreq` package, a 57 MB dependency) makes the followed topic's
+  words rare: 200 items 0.566 / 0.766 to 0.680 / 0.658, and at a threshold that restores precision 0.90 /
+  0.157, under the 0.930 / 0.278 without it. A first poll's own items counted before any is clustered
+  (the slice's own frequencies): 0.904 / 0.395 -> 0.975 / 0.314 (100 items), 0.930 / 0.278 -> 0.935 / 0.238
+  (200): a week's burst words look common and weigh too little.
 - Online against offline (`bench/linkage_ceiling.py`, needs numpy and scipy; measured 2026-11-30): the
   pipeline's similarity handed to agglomerative clustering with every advantage the daemon lacks (gold
   positives only, all pairs at once, the best cut) reaches pairwise recall 0.400 at precision >= 0.9 with
