@@ -417,6 +417,12 @@ def _entry(raw: Any) -> Entry | None:
         link = _linked_article(str(link), summary)
     elif link and summary[1:13] == "ubmitted by " and (m := _LEMMY_LINK.search(summary)):
         link = unescape(m.group(1))  # a Lemmy link post: the article it shares, not the post
+    source = _source(raw.get("source")) or _clean(raw.get("news_source"))
+    if link and source is None and _RIVER_HOST.search(_host(str(link))):
+        link, title, source = _river_entry(str(link), title, summary)
+        lead = _RIVER_LEAD.match(summary)  # "Author / Outlet: <headline> — " before the text
+        if lead and " ".join(title.split()) in " ".join(html_to_text(lead.group(0)).split()):
+            summary = summary[lead.end() :]
     if not (title or link or summary.strip()):
         return None
     return Entry(
@@ -427,7 +433,7 @@ def _entry(raw: Any) -> Entry | None:
         author=_clean(raw.get("author")),
         published=_date(raw, "published") or _date(raw, "updated"),
         updated=_date(raw, "updated"),
-        source=_source(raw.get("source")) or _clean(raw.get("news_source")),
+        source=source,
     )
 
 
@@ -514,6 +520,39 @@ _REDDIT_LINK = re.compile(r"""<a\s+href=["']([^"'<>\s]+)["']\s*>\s*\[link\]\s*</
 _LEMMY_LINK = re.compile(
     r"""^[Ss]ubmitted by .{1,600}?>View post</a>\s*<br\s*/?>\s*<a href="(https?://[^"<>\s]+)">\1</a>"""
 )
+
+
+# Techmeme, Mediagazer and memeorandum link each entry to their own page and name the article in the text and
+# its author and outlet after the headline: "US adds chipmakers to the Entity List (Karen Freifeld/Reuters)".
+_RIVER_HOST = re.compile(r"(?:^|\.)(?:techmeme|mediagazer|memeorandum)\.com$")
+_RIVER_CREDIT = re.compile(r"\s+\((?:[^()]{1,80}?/\s?)?([^()/]{2,60})\)$")
+_RIVER_LEAD = re.compile(r"^.{0,2000}?</a>\s*:\s*(?:<br\s*/?>)?.{0,1500}?(?:&mdash;|—)(?:&nbsp;|\s)*", re.S)
+_ANCHOR = re.compile(r"""<a\s[^>]*?href=["']([^"'<>\s]+)["']""", re.I)
+
+
+def _host(url: str) -> str:
+    try:
+        return (urlsplit(url).hostname or "").lower()
+    except ValueError:
+        return ""
+
+
+def _elsewhere(url: str) -> bool:
+    host = _host(url)
+    return bool(host) and not _RIVER_HOST.search(host)
+
+
+def _river_entry(link: str, title: str, summary_html: str) -> tuple[str, str, str | None]:
+    """A Techmeme-style entry as the article it leads with: the first link in its text to another site, the
+    headline without the credit, and the outlet in the credit as its source."""
+    article = next(
+        (u for m in _ANCHOR.finditer(summary_html) if _web_address(u := unescape(m.group(1))) and _elsewhere(u)),
+        link,
+    )
+    m = _RIVER_CREDIT.search(title)
+    if m is None:
+        return article, title, None
+    return article, title[: m.start()], m.group(1).strip()
 
 
 def _linked_article(link: str, summary_html: str) -> str:

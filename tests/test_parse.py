@@ -559,6 +559,36 @@ def test_links_through_a_redirector_become_the_articles_own():
     assert other.url == "https://example.org/url?url=https://elsewhere.example/"
 
 
+def test_a_link_aggregators_entry_is_the_article_it_shares():
+    """Reddit and Lemmy link posts are the article they share; their text, picture and video posts keep their
+    own page. Techmeme's entries are the article they lead with, headed without the author and outlet after
+    the headline, the outlet as their source."""
+    reddit = parse_feed((FIXTURES / "parse" / "reddit.atom").read_bytes(), "https://www.reddit.com/r/technology/.rss")
+    assert [e.url for e in reddit.entries] == [
+        "https://www.reuters.com/technology/us-adds-chipmakers-2026-11-30/?utm_source=reddit.com&x=1",
+        "https://www.reddit.com/r/technology/comments/1abd/any_news/",  # a text post
+        "https://www.reddit.com/r/technology/comments/1abe/chart/",  # a picture on i.redd.it
+    ]
+    techmeme = parse_feed((FIXTURES / "parse" / "techmeme.xml").read_bytes(), "https://www.techmeme.com/feed.xml")
+    assert [(e.url, e.title, e.source) for e in techmeme.entries] == [
+        (
+            "https://www.reuters.com/technology/us-adds-chipmakers-2026-11-30/?x=1&utm_source=techmeme",
+            "US adds Chinese chipmakers to the Entity List, citing military end uses",
+            "Reuters",
+        ),
+        (
+            "https://www.bloomberg.com/news/articles/2026-11-30/nvidia-chip",
+            "Nvidia shows a chip for the Chinese market",
+            "Bloomberg",
+        ),
+    ]
+    assert html_to_text(techmeme.entries[1].summary_html) == "Nvidia showed a chip made to comply with US rules."
+    # a headline in parentheses on another site is the headline
+    other = b'<rss version="2.0"><channel><item><title>Chips (Intel/AMD)</title><link>https://b.example/1</link>'
+    other += b"</item></channel></rss>"
+    assert parse_feed(other, "https://b.example/feed").entries[0].title == "Chips (Intel/AMD)"
+
+
 def test_a_google_news_link_of_the_older_kind_gives_the_articles_address():
     """Older Google News ids are base64 of a protobuf holding the article's URL; newer ones hold a key only
     Google resolves, and stay as they are (the headline rule finds their copies)."""
