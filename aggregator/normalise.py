@@ -693,9 +693,23 @@ _READ_MORE_WORDS = ("ead", "EAD", "ontinue", "Keep", "Click", "Lire", "Weiterles
 _SENTENCE_END = re.compile(r"(?<=[a-z0-9)\"'”’]{2})[.!?…](?=\s|$)")  # not "U.S.", "Dr.", "Gina M."
 
 
+# A post's link ("https://...", "www...", Bluesky's shortened "reut.rs/4abc") and the hashtags that end it
+_POST_LINK = re.compile(r"\s(?:https?://|www\.|(?:[a-z0-9-]+\.)+[a-z]{2,6}/)")
+_END_TAGS = re.compile(r"(?:\s+#\w[\w-]*)+\s*$")
+
+
 def headline_of(text: str, limit: int = 100) -> str:
     """A headline for an entry that has none (a Mastodon or Bluesky post, a micro-blog): its first sentence
-    when that is short enough, else its first words up to ``limit`` characters, cut between words."""
+    when that is short enough, else its first words up to ``limit`` characters, cut between words; a link
+    it shares and the hashtags at its end are not part of it."""
+    if (m := _POST_LINK.search(text, 20)) is not None:
+        text = text[: m.start()].rstrip(" ,;:-–—")
+    if "#" in text and (m := _END_TAGS.search(text, 20)) is not None:
+        text = text[: m.start()]
+    return _first_words(text, limit)
+
+
+def _first_words(text: str, limit: int) -> str:
     if len(text) <= limit:
         return text
     m = _SENTENCE_END.search(text, 20, limit + 1)
@@ -708,7 +722,8 @@ def headline_of(text: str, limit: int = 100) -> str:
 def title_is_made(title: str, summary: str) -> bool:
     """The title was made here from the text (``headline_of``), or is the placeholder: the entry had none.
     (A feed's own title equal to its text leaves the text empty: the summary only repeated it.)"""
-    return title == UNTITLED or (bool(summary) and title == headline_of(summary))
+    # (the first words of the text, links and all, were the headline of an earlier release)
+    return title == UNTITLED or (bool(summary) and title in (headline_of(summary), _first_words(summary, 100)))
 
 
 FUTURE_SLACK = timedelta(minutes=10)  # clock skew allowed between a publisher and us

@@ -28,7 +28,14 @@ from aggregator.errors import ParseError, SeedError, StoreError, without_subject
 from aggregator.feedlist import discover_links, is_comments_feed, probe_feed
 from aggregator.fetch import Fetcher, FetchLimits
 from aggregator.models import DedupDecision, FetchResult, Item, ParsedFeed, Seed, TopicTag, own_words
-from aggregator.normalise import canonical_url, html_to_text, normalise_entry, strip_boilerplate, strip_source
+from aggregator.normalise import (
+    canonical_url,
+    html_to_text,
+    normalise_entry,
+    strip_boilerplate,
+    strip_source,
+    title_is_made,
+)
 from aggregator.parse import is_bot_check, parse_feed
 from aggregator.seeds import find_seed_files, read_seed
 from aggregator.store import FeedState, Store, database_error, from_iso, iso
@@ -594,12 +601,13 @@ class Pipeline:
             if known["content_hash"] != item.content_hash:
                 # the same words spaced differently or cleaned better (text extraction improved since it was
                 # stored: a link aggregator's trailer of points and comments, a picture's caption, the channel's
-                # name after the headline) is no edit
+                # name after the headline, a headline made better from the text of a post without one) is no edit
                 old_title = known["title"]
-                respaced = _squeezed(item.title) in {
-                    _squeezed(old_title),
-                    _squeezed(strip_source(old_title, item.feed_title or "")),
-                } and _squeezed(item.summary) in {_squeezed(text) for text in _extracted(known)}
+                respaced = (
+                    _squeezed(item.title)
+                    in {_squeezed(old_title), _squeezed(strip_source(old_title, item.feed_title or ""))}
+                    or (title_is_made(item.title, item.summary) and title_is_made(old_title, known["summary"] or ""))
+                ) and _squeezed(item.summary) in {_squeezed(text) for text in _extracted(known)}
                 self.store.update_edited_item(known["id"], item, now, record=not respaced)
                 self.store.set_topics(
                     known["id"],

@@ -246,25 +246,51 @@ def test_paragraphs_keep_their_spaces_and_text_stored_glued_is_no_edit(tmp_path,
     store.close()
 
 
-def test_a_headline_stored_with_its_channels_name_is_brought_up_to_date_without_an_edit(tmp_path, feed_server):
-    """An older release kept "... | News Channel" in the headline; this one drops the channel's name. The
+_POST = (
+    "US adds Chinese chipmakers to the Entity List, citing their military ties to the army "
+    "https://www.reuters.com/technology/us-adds-chipmakers/ #China #chips"
+)
+
+
+@pytest.mark.parametrize(
+    ("title", "text", "clean", "old"),
+    [
+        (
+            "US blacklists 14 Chinese chip companies | News Channel",
+            "The Commerce Department added 14 Chinese chip firms to the Entity List.",
+            "US blacklists 14 Chinese chip companies",
+            "US blacklists 14 Chinese chip companies | News Channel",
+        ),
+        (  # a post without a title, headed by its words up to the link it shares (once by its first 100 characters)
+            None,
+            _POST,
+            "US adds Chinese chipmakers to the Entity List, citing their military ties to the army",
+            "US adds Chinese chipmakers to the Entity List, citing their military ties to the army…",
+        ),
+    ],
+)
+def test_a_headline_stored_with_its_channels_name_is_brought_up_to_date_without_an_edit(
+    tmp_path, feed_server, title, text, clean, old
+):
+    """An older release kept "... | News Channel" in the headline; this one drops the channel's name. An
+    older one made the headline of a post without one from its first 100 characters, link and all. The
     entry read again is the same item, its title cleaned, and no edit is recorded."""
     from aggregator import __version__
     from aggregator.normalise import content_hash
 
     item = {
         "guid": "v-1",
-        "title": "US blacklists 14 Chinese chip companies | News Channel",
         "link": "https://video.example/watch?v=1",
-        "description": "The Commerce Department added 14 Chinese chip firms to the Entity List.",
+        "description": text,
         "pubDate": "Sat, 28 Nov 2026 08:00:00 GMT",
     }
+    if title:
+        item["title"] = title
     url = feed_server.serve("/v.xml", rss([item], title="News Channel"))
     store, pipe = open_pipeline(write_config(tmp_path, [url]))
     asyncio.run(pipe.poll_once(force=True))
     row = next(store.iter_items())
-    assert row["title"] == "US blacklists 14 Chinese chip companies"
-    old = item["title"]
+    assert row["title"] == clean
     store.execute(
         "UPDATE items SET title = ?, content_hash = ? WHERE id = ?",
         (old, content_hash(old, row["summary"]), row["id"]),
@@ -275,7 +301,7 @@ def test_a_headline_stored_with_its_channels_name_is_brought_up_to_date_without_
     report = asyncio.run(pipe.poll_once(force=True))
     row = next(r for r in store.iter_items() if r["guid"] == "v-1")
     assert (report.new_items, report.edited, row["edits"]) == (1, 0, 0)
-    assert row["title"] == "US blacklists 14 Chinese chip companies"
+    assert row["title"] == clean
     assert store.execute("SELECT count(*) FROM item_edits").fetchone()[0] == 0
     store.close()
 

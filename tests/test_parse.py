@@ -836,6 +836,19 @@ def test_a_post_without_a_title_is_headed_by_its_first_sentence_or_words():
             "Commerce Secretary Gina M. Raimondo said the U.S. would widen the Entity List to cover subsidiaries…",
         ),
         ("Chip rules, again", "Chip rules, again"),
+        (  # an outlet's post of its article: the headline ends before the link and the hashtags
+            '<p>US adds Chinese chipmakers to Entity List, citing military ties <a href="https://www.reuters.com/'
+            'technology/us-adds/"><span class="invisible">https://www.</span><span class="ellipsis">reuters.com/'
+            'technology/us-adds</span></a> <a href="https://mastodon.social/tags/China" class="mention hashtag">'
+            "#<span>China</span></a></p>",
+            "US adds Chinese chipmakers to Entity List, citing military ties",
+        ),
+        (  # Bluesky writes a link short, without its scheme
+            "US adds Chinese chipmakers to Entity List, citing military ties reut.rs/4abc",
+            "US adds Chinese chipmakers to Entity List, citing military ties",
+        ),
+        # a hashtag inside the sentence is a word of it
+        ("Congress passed the #TikTok bill on Friday", "Congress passed the #TikTok bill on Friday"),
     ]
     for text, headline in posts:
         entry = Entry(guid="1", url="https://mastodon.social/@jane/1", title=None, summary_html=text)
