@@ -627,6 +627,8 @@ _CUT = re.compile(r"\s*\[(?:…|\.\.\.|&hellip;)\]$")
 # look edited each time), Reddit's feeds the poster and "[link] [comments]".
 _HN_TRAILER = re.compile(r"(?:^|\s)(?:Article URL: \S+ )?Comments URL: \S+ Points: \d+ # Comments: \d+$")
 _REDDIT_TRAILER = re.compile(r"(?:^|\s)submitted by /?u/[\w-]+(?: to /?r/\w+)? \[link\] \[comments\]$")
+# Google News ends a story's list of related reports with a link to all of them
+_FULL_COVERAGE = re.compile(r"\s*View [Ff]ull [Cc]overage on Google News$")
 # Hacker News' own feed and Lobsters' end every entry with a "Comments" link to its thread
 _COMMENTS_LINK = re.compile(r"(?:(?<=[.!?…\]»”\"])|^)\s*Comments(?: \(\d+\))?$")
 # Lemmy's feeds open every entry with the poster, the community, the score and the comments of the moment
@@ -671,6 +673,8 @@ def strip_boilerplate(text: str, title: str) -> str:
             text = _HN_TRAILER.sub("", text, count=1)
         if "Comments" in text[-20:]:
             text = _COMMENTS_LINK.sub("", text, count=1)
+        if text.endswith("Google News"):
+            text = _FULL_COVERAGE.sub("", text, count=1)
         if ("©" in text[tail:] or "opyright" in text[tail:] or "(c)" in text[tail:].lower()) and (
             m := _COPYRIGHT.search(text, tail)
         ):

@@ -240,6 +240,13 @@ def test_json_feed_items_as_link_blogs_podcasts_and_plain_text_write_them():
             "[comments]</a></span></td></tr></table>",
             "Any news on the chip rules?",
         ),
+        # Google News: the link to a story's full coverage after its related reports
+        (
+            '<ol><li><a href="https://news.google.com/rss/articles/B">Commerce blacklists chip firms</a>&nbsp;&nbsp;'
+            '<font color="#6f6f6f">Bloomberg</font></li><li><strong><a href="https://news.google.com/stories/CAAq">'
+            "View Full Coverage on Google News</a></strong></li></ol>",
+            "Commerce blacklists chip firms Bloomberg",
+        ),
         # Hacker News' own feed and Lobsters: a "Comments" link to the thread, after the text if there is one
         ('<a href="https://news.ycombinator.com/item?id=1">Comments</a>', ""),
         (
