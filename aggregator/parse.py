@@ -559,18 +559,11 @@ def _linked_article(link: str, summary_html: str) -> str:
     """The address of the article a Reddit link post shares, so that the digest opens the article and the
     outlet's own report is recognised as the same item; the comments page for a text, picture or video post
     (its "[link]" is the post itself, i.redd.it or v.redd.it) and for every other feed."""
-    try:
-        if not _REDDIT_HOST.search((urlsplit(link).hostname or "").lower()):
-            return link
-        m = _REDDIT_LINK.search(summary_html)
-        target = unwrap_redirect(unescape(m.group(1))) if m else None
-        parts = urlsplit(target) if target else None
-    except ValueError:
+    if not _REDDIT_HOST.search(_host(link)) or (m := _REDDIT_LINK.search(summary_html)) is None:
         return link
-    if target and parts and parts.scheme in ("http", "https") and parts.hostname:
-        if not _REDDIT_HOST.search(parts.hostname.lower()):
-            return target
-    return link
+    target = unwrap_redirect(unescape(m.group(1))) or ""
+    host = _host(target) if _web_address(target) else ""
+    return target if host and not _REDDIT_HOST.search(host) else link
 
 
 def _date(raw: Any, key: str) -> datetime | None:
