@@ -614,9 +614,11 @@ NOTES = """## Notes
   0.258 against 0.268 (odd months). A regression on a story's own figures when an item is placed (summed and
   best similarity, members matched, size) did no better than the square-root rule either. What separates
   the stragglers of the Chew hearing from the next days' TikTok stories is not in these words.
-- The tables above were measured at commit bb5c868 (2026-11-30), after the parse changes that followed bf593a0
+- The tables above were measured at commit ef5fd4a (2026-11-30, third session), with each entry's new checks for
+  Reddit, Lemmy and Techmeme-style links (the previous full run, at bb5c868: changed cycle 0.42x, first poll
+  6.08x, dedup 0.915 ms/item, daemon 144 MB). The run at bb5c868 came after the parse changes that followed bf593a0
   (blank lines before the prolog; XML repairs read only for a document the strict parser refuses; plain-text
-  titles and summaries), which the previous full run had measured (changed cycle 0.43x, first poll 5.92x,
+  titles and summaries), which the run before it had measured (changed cycle 0.43x, first poll 5.92x,
   dedup 0.927 ms/item, daemon 143 MB). Before that run they were measured against bf593a0 on the same farm,
   each commit's changed cycle in turn: 1.18-1.38 s before, 1.12-1.50 s after, in whichever order they ran.
   Done up front for every feed, the repairs had cost about 0.1 ms a feed (10% of a changed feed's parsing); a
