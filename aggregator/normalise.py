@@ -671,10 +671,10 @@ def strip_boilerplate(text: str, title: str) -> str:
             text = _CUT.sub("…", text)
         if "Comments URL: " in text[tail:]:
             text = _HN_TRAILER.sub("", text, count=1)
-        if "Comments" in text[-20:]:
-            text = _COMMENTS_LINK.sub("", text, count=1)
-        if text.endswith("Google News"):
-            text = _FULL_COVERAGE.sub("", text, count=1)
+        if "Comments" in text[-20:] and (m := _COMMENTS_LINK.search(text, tail)):
+            text = text[: m.start()]
+        if text.endswith("Google News") and (m := _FULL_COVERAGE.search(text, tail)):
+            text = text[: m.start()]
         if ("©" in text[tail:] or "opyright" in text[tail:] or "(c)" in text[tail:].lower()) and (
             m := _COPYRIGHT.search(text, tail)
         ):
@@ -699,7 +699,7 @@ _SENTENCE_END = re.compile(r"(?<=[a-z0-9)\"'”’]{2})[.!?…](?=\s|$)")  # not
 
 # A post's link ("https://...", "www...", Bluesky's shortened "reut.rs/4abc") and the hashtags that end it
 _POST_LINK = re.compile(r"\s(?:https?://|www\.|(?:[a-z0-9-]+\.)+[a-z]{2,6}/)")
-_END_TAGS = re.compile(r"(?:\s+#\w[\w-]*)+\s*$")
+_HASHTAG = re.compile(r"#\w[\w-]*")
 
 
 def headline_of(text: str, limit: int = 100) -> str:
@@ -708,8 +708,13 @@ def headline_of(text: str, limit: int = 100) -> str:
     it shares and the hashtags at its end are not part of it."""
     if (m := _POST_LINK.search(text, 20)) is not None:
         text = text[: m.start()].rstrip(" ,;:-–—")
-    if "#" in text and (m := _END_TAGS.search(text, 20)) is not None:
-        text = text[: m.start()]
+    if "#" in text[-50:]:
+        words = text.rstrip().split(" ")  # a word at a time from the end: a regex would backtrack on many tags
+        n = len(words)
+        while n and _HASHTAG.fullmatch(words[n - 1]):
+            n -= 1
+        if n < len(words) and len(kept := " ".join(words[:n]).rstrip()) >= 20:
+            text = kept
     return _first_words(text, limit)
 
 

@@ -420,9 +420,7 @@ def _entry(raw: Any) -> Entry | None:
     source = _source(raw.get("source")) or _clean(raw.get("news_source"))
     if link and source is None and _RIVER_HOST.search(_host(str(link))):
         link, title, source = _river_entry(str(link), title, summary)
-        lead = _RIVER_LEAD.match(summary)  # "Author / Outlet: <headline> — " before the text
-        if lead and " ".join(title.split()) in " ".join(html_to_text(lead.group(0)).split()):
-            summary = summary[lead.end() :]
+        summary = _river_text(summary, title)
     if not (title or link or summary.strip()):
         return None
     return Entry(
@@ -526,8 +524,9 @@ _LEMMY_LINK = re.compile(
 # its author and outlet after the headline: "US adds chipmakers to the Entity List (Karen Freifeld/Reuters)".
 _RIVER_HOST = re.compile(r"(?:^|\.)(?:techmeme|mediagazer|memeorandum)\.com$")
 _RIVER_CREDIT = re.compile(r"\s+\((?:[^()]{1,80}?/\s?)?([^()/]{2,60})\)$")
-_RIVER_LEAD = re.compile(r"^.{0,2000}?</a>\s*:\s*(?:<br\s*/?>)?.{0,1500}?(?:&mdash;|—)(?:&nbsp;|\s)*", re.S)
-_ANCHOR = re.compile(r"""<a\s[^>]*?href=["']([^"'<>\s]+)["']""", re.I)
+_RIVER_CREDITED = re.compile(r"</a>\s*:")  # "<a ...>Author / Outlet</a>:"
+_RIVER_DASH = re.compile(r"(?:&mdash;|—)(?:&nbsp;|\s)*")  # between the headline and the text
+_ANCHOR = re.compile(r"""<a\s[^>]{0,500}?href=["']([^"'<>\s]+)["']""", re.I)
 
 
 def _host(url: str) -> str:
@@ -553,6 +552,15 @@ def _river_entry(link: str, title: str, summary_html: str) -> tuple[str, str, st
     if m is None:
         return article, title, None
     return article, title[: m.start()], m.group(1).strip()
+
+
+def _river_text(summary_html: str, title: str) -> str:
+    """The text after the "Author / Outlet: <headline> — " a Techmeme-style entry opens with (when there)."""
+    credit = _RIVER_CREDITED.search(summary_html, 0, 2000)
+    dash = _RIVER_DASH.search(summary_html, credit.end(), credit.end() + 1500) if credit else None
+    if dash and " ".join(title.split()) in " ".join(html_to_text(summary_html[: dash.start()]).split()):
+        return summary_html[dash.end() :]
+    return summary_html
 
 
 def _linked_article(link: str, summary_html: str) -> str:
