@@ -439,7 +439,7 @@ def _entry(raw: Any) -> Entry | None:
 _MARKUP = re.compile(
     r"</?(?:p|br|a|b|i|u|s|em|strong|span|div|img|ul|ol|li|h[1-6]|blockquote|code|pre|sup|sub|small|big|font|"
     r"table|tr|td|th|figure|figcaption|iframe|script|style|hr|abbr|cite|q|mark|del|ins|picture|source|video|"
-    r"audio|section|article|header|footer|center|tt|dl|dt|dd|wbr|noscript)(?:\s[^>]*)?/?>|<!--",
+    r"audio|section|article|header|footer|center|tt|dl|dt|dd|wbr|noscript)(?:\s[^<>]*)?/?>|<!--",
     re.I,
 )
 

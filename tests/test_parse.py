@@ -493,6 +493,26 @@ def test_html_entities_bare_ampersands_and_control_characters_do_not_make_a_feed
     assert unknown.warning and "malformed" in unknown.warning and len(unknown.entries) == 2
 
 
+def test_markup_leaving_thousands_of_blocks_open_is_read_as_its_text():
+    """An HTML parser looks through the elements still open at each block tag: an entry leaving 20,000 <div>s
+    open took seconds (200,000, hours, every poll). Such markup is read as its text, tags dropped; an
+    article of thousands of closed blocks keeps its markup, and "<" in a tag's text or "vector<int>" as
+    text stay what they were."""
+    from aggregator.normalise import sanitise_html
+
+    hostile = "<div class='x'><figure>" * 10_000 + "<p>Rules tighten.</p>"
+    assert html_to_text(hostile) == "Rules tighten."
+    assert "<div" not in sanitise_html(hostile) and "Rules tighten." in sanitise_html(hostile)
+    article = "<div><p>Rules tighten.</p></div>" * 3_000
+    assert sanitise_html(article).count("<div>") == 3_000
+    feed = (
+        '<rss version="2.0"><channel><title>t</title><item><title>Deep</title><link>https://b.example/1</link>'
+        f"<description><![CDATA[{hostile}]]></description></item></channel></rss>"
+    )
+    entry = parse_feed(feed.encode(), "https://b.example/feed").entries[0]
+    assert html_to_text(entry.summary_html) == "Rules tighten."
+
+
 def test_words_in_angle_brackets_stay_text_and_markup_stays_markup():
     """Atom's text constructs are plain text unless typed html: "vector<int>", "a < b" and "the <dialog> element"
     are words, not tags to strip; so are a headline's, in RSS too, unless it holds HTML markup. A summary that
