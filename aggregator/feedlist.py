@@ -109,8 +109,8 @@ def remove_feed(config_dir: Path, url: str) -> None:
 
 def discover_links(page: str, base: str) -> list[tuple[str, str | None]]:
     """Feed links of an HTML page: <link rel="alternate" type="application/rss+xml" href=...>."""
-    found: list[tuple[str, str | None]] = []
-    for tag in re.findall(r"<link\b[^>]*>", page, re.I):
+    found: dict[str, str | None] = {}  # url -> title, in the page's order
+    for tag in re.findall(r"<link\b[^<>]*>", page, re.I):
         attrs = {k.lower(): html.unescape(v) for k, _, v in re.findall(r'(\w+)\s*=\s*(["\'])(.*?)\2', tag)}
         rels = attrs.get("rel", "").lower().split()
         if (
@@ -118,10 +118,8 @@ def discover_links(page: str, base: str) -> list[tuple[str, str | None]]:
             and attrs.get("type", "").lower().split(";")[0].strip() in _FEED_TYPES
             and attrs.get("href")
         ):
-            url = urljoin(base, attrs["href"])
-            if url not in [u for u, _ in found]:
-                found.append((url, attrs.get("title")))
-    return found
+            found.setdefault(urljoin(base, attrs["href"]), attrs.get("title"))
+    return list(found.items())
 
 
 # Where sites keep their feed when the page does not announce it (WordPress, Blogger, static site generators).
@@ -142,12 +140,12 @@ def is_comments_feed(url: str, title: str | None) -> bool:
 
 def feedish_anchors(page: str, base: str) -> list[str]:
     """Links of a page (<a href>) that look like feeds: .../feed, .../rss.xml, ....atom."""
-    out: list[str] = []
-    for href in re.findall(r"<a\b[^>]*?\bhref\s*=\s*[\"']([^\"']+)", page, re.I):
+    out: dict[str, None] = {}  # in the page's order
+    for href in re.findall(r"<a\b[^<>]*?\bhref\s*=\s*[\"']([^\"'<>]+)", page, re.I):
         url = urljoin(base, html.unescape(href))
-        if urlsplit(url).scheme in ("http", "https") and _FEEDISH_HREF.search(urlsplit(url).path) and url not in out:
-            out.append(url)
-    return out
+        if urlsplit(url).scheme in ("http", "https") and _FEEDISH_HREF.search(urlsplit(url).path):
+            out[url] = None
+    return list(out)
 
 
 async def probe_feed(fetcher: Fetcher, page: str, base: str) -> tuple[str, str | None] | None:
@@ -372,10 +370,8 @@ def _attrs(tag: str) -> dict[str, str]:
 def _scan(text: str, where: str) -> OpmlReport:
     report = OpmlReport()
     folders: list[str] = []
-    for n, line_tag in enumerate(re.finditer(r"<(/?)outline\b([^<]*?)(/?)>|</outline>", text)):
-        del n
+    for line_tag in re.finditer(r"<(/?)outline\b([^<]*?)(/?)>|</outline>", text):
         closing, body, selfclose = line_tag.group(1), line_tag.group(2) or "", line_tag.group(3)
-        line = text.count("\n", 0, line_tag.start()) + 1
         if line_tag.group(0) == "</outline>" or closing:
             if folders:
                 folders.pop()
@@ -388,6 +384,7 @@ def _scan(text: str, where: str) -> OpmlReport:
             if not selfclose:
                 folders.append("")
         elif re.search(r"xmlurl\s*=\s*(?!\"\s*\"|'\s*')", body, re.I):
+            line = text.count("\n", 0, line_tag.start()) + 1
             report.problems.append(f"{where}:{line}: an outline with an unreadable xmlUrl")
         elif selfclose and (problem := _not_a_feed(name, attrs)):
             report.problems.append(problem)

@@ -562,6 +562,14 @@ NOTES = """## Notes
   0.157, under the 0.930 / 0.278 without it. A first poll's own items counted before any is clustered
   (the slice's own frequencies): 0.904 / 0.395 -> 0.975 / 0.314 (100 items), 0.930 / 0.278 -> 0.935 / 0.238
   (200): a week's burst words look common and weigh too little.
+- Hostile input (`bench/hostile.py`, not part of `make bench`; 2026-11-30): every stage that reads feed text,
+  pages and OPML, timed on 5,000 and 20,000 repetitions of a broken piece, grows 3-4x (linearly); the slowest,
+  a feed of 20,000 unclosed items, 0.47 s. The code of the day's start (1f27766), on 2,000 and 8,000, had 16
+  cases growing 9-16x: "<a " and "<p " never closed in an entry (a pattern telling markup from text scanned
+  to the end at each one: 1.4 s at 8,000), a page's "<a " and "<link " (feed discovery, 2.9 s at 8,000; 15 s
+  at 20,000), `<div>`s and `<figure>`s left open (nh3's HTML parser looks through the open elements at each
+  one: 0.7 s at 20,000, hours at 200,000), and an OPML list's line count per outline. A post of 20,000
+  hashtags took 15 s with a pattern added the same day, before it was written as a loop.
 - Online against offline (`bench/linkage_ceiling.py`, needs numpy and scipy; measured 2026-11-30): the
   pipeline's similarity handed to agglomerative clustering with every advantage the daemon lacks (gold
   positives only, all pairs at once, the best cut) reaches pairwise recall 0.400 at precision >= 0.9 with
