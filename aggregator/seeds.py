@@ -14,6 +14,7 @@ from __future__ import annotations
 import html
 import json
 import re
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from email import policy as email_policy
 from email.parser import BytesParser
@@ -498,11 +499,41 @@ class _Head(HTMLParser):
             self._into.append(data)
 
 
+_SCRIPT_START = re.compile(r"<(script|style)\b[^<>]*>", re.I)
+_LD_JSON_START = re.compile(r"<script\b[^<>]*application/ld\+json[^<>]*>", re.I)
+_SCRIPT_END = {"script": re.compile(r"</script\s*>", re.I), "style": re.compile(r"</style\s*>", re.I)}
+
+
+def _ld_json_scripts(raw: str) -> Iterator[str]:
+    """The content of each JSON-LD <script> of a page, read once from start to end: a script never closed
+    holds the rest of the page, as a browser reads it."""
+    pos = 0
+    while m := _LD_JSON_START.search(raw, pos):
+        end = _SCRIPT_END["script"].search(raw, m.end())
+        yield raw[m.end() : end.start() if end else len(raw)]
+        if end is None:
+            return
+        pos = end.end()
+
+
+def _without_scripts(markup: str) -> str:
+    """``markup`` without its scripts and styles (their content and tags)."""
+    out, pos = [], 0
+    while m := _SCRIPT_START.search(markup, pos):
+        out.append(markup[pos : m.start()])
+        end = _SCRIPT_END[m.group(1).lower()].search(markup, m.end())
+        if end is None:
+            return " ".join(out)
+        pos = end.end()
+    out.append(markup[pos:])
+    return " ".join(out)
+
+
 def _json_ld_article(raw: str) -> dict[str, Any]:
     """The first NewsArticle/Article/BlogPosting object of the page's JSON-LD, if any."""
-    for m in re.finditer(r"<script[^>]+application/ld\+json[^>]*>(.*?)</script>", raw, re.I | re.S):
+    for script in _ld_json_scripts(raw):
         try:
-            data = json.loads(m.group(1).strip())
+            data = json.loads(script.strip())
         except ValueError:
             continue
         stack = [data]
@@ -570,10 +601,8 @@ def _from_html(raw: str) -> tuple[str, datetime | None, str | None, str]:
         published = parse_date(ld["datePublished"])
     if published is None:
         published = parse_date(about.time)
-    body_match = re.search(r"<body[^>]*>(.*?)(?:</body>|$)", raw, re.I | re.S)
-    visible = html_to_text(
-        re.sub(r"<(script|style)\b.*?</\1>", " ", body_match.group(1) if body_match else raw, flags=re.I | re.S)
-    )
+    body_match = re.search(r"<body[^<>]*>(.*?)(?:</body>|$)", raw, re.I | re.S)
+    visible = html_to_text(_without_scripts(body_match.group(1) if body_match else raw))
     if published is None:  # a byline as the reader sees it: "Published: Jan 19, 2022 06:19 PM"
         m = _BYLINE_DATE.search(visible)
         published = parse_date(m.group(1)) if m else None
@@ -638,8 +667,8 @@ _BYLINE_DATE = re.compile(
 
 
 _DATED_ELEMENT = re.compile(
-    r"<(div|span|p|small|time|li)\b[^>]*\b(?:class|id)=[\"'][^\"']*(?:byline|dateline|date|timestamp|published|posted)"
-    r"[^\"']*[\"'][^>]*>(.{0,400}?)</\1>",
+    r"<(div|span|p|small|time|li)\b[^<>]*\b(?:class|id)=[\"'][^\"']*(?:byline|dateline|date|timestamp|published|posted)"
+    r"[^\"']*[\"'][^<>]*>(.{0,400}?)</\1>",
     re.I | re.S,
 )
 
@@ -693,6 +722,7 @@ class _MainText(HTMLParser):
         super().__init__(convert_charrefs=True)
         # tag, boilerplate?, article number, boilerplate within the article?
         self.stack: list[tuple[str, bool, int | None, bool]] = []
+        self.open: dict[str, int] = {}  # tag -> how many are on the stack (a stray end tag costs no search)
         self.articles = 0
         self.blocks: list[_Block] = []
         # with ``lines``, a <br> ends a block too, and the block after it is marked as one line of the last
@@ -733,18 +763,19 @@ class _MainText(HTMLParser):
             self.articles += 1  # an article's body, by its element or by its name (schema.org, CMS classes)
             # a wrapper named like boilerplate (or ASP.NET's page-wide <form>) may hold the article; an <aside>,
             # a <nav> or a <footer> holds teasers
-            article, inner = self.articles, own or any(t in _AROUND_TEASERS for t, *_ in self.stack)
+            article, inner = self.articles, own or any(self.open.get(t) for t in _AROUND_TEASERS)
         if tag in _FLOW:
             self._flush()
             self._after_br = False
         elif (boiler, article, inner) != state:
             self._flush()  # an inline element of its own kind: a "Share" link in a paragraph
         self.stack.append((tag, boiler, article, inner))
+        self.open[tag] = self.open.get(tag, 0) + 1
 
     def handle_endtag(self, tag: str) -> None:
-        at = next((i for i in range(len(self.stack) - 1, -1, -1) if self.stack[i][0] == tag), None)
-        if tag in VOID_TAGS or at is None:
+        if tag in VOID_TAGS or not self.open.get(tag):
             return
+        at = next(i for i in range(len(self.stack) - 1, -1, -1) if self.stack[i][0] == tag)
         if tag in _SKIP:
             self._skip = max(0, self._skip - 1)
         parent = self.stack[at - 1][1:] if at else (False, None, False)
@@ -752,6 +783,8 @@ class _MainText(HTMLParser):
         # out spans and custom elements as lines: a byline, then the date)
         if any(t not in _PHRASING for t, *_ in self.stack[at:]) or self._state() != parent:
             self._flush()
+        for t, *_ in self.stack[at:]:
+            self.open[t] -= 1
         del self.stack[at:]
 
     def handle_data(self, data: str) -> None:

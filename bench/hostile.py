@@ -2,11 +2,12 @@
 
     python bench/hostile.py [N]
 
-Each case builds an input of N repetitions of one piece (thousands of "<a " never closed, of <div>s left open,
-of hashtags, of outlines...), then of 4N, and times the stage on both: time that grows about 4x is linear, 16x
-quadratic (a pattern that backtracks, a parser that looks through all it holds at every step). A case growing
-more than 8x is marked SUPERLINEAR and the script exits 1. Not part of `make bench`: it measures no target,
-it finds the inputs that would hold up a poll cycle; run it after changing a pattern or a parser.
+Each case builds an input of N repetitions of one piece (thousands of "<a " never closed, of <div>s left
+open, of hashtags, of outlines, of a page's scripts never closed...), then of 4N, and times the stage on
+both: time that grows about 4x is linear, 16x quadratic (a pattern that backtracks, a parser that looks
+through all it holds at every step). A case growing more than 8x is marked SUPERLINEAR and the script exits
+1. Not part of `make bench`: it measures no target, it finds the inputs that would hold up a poll cycle or a
+seeds import; run it after changing a pattern or a parser.
 """
 
 from __future__ import annotations
@@ -25,12 +26,18 @@ from aggregator.feedlist import discover_links, feedish_anchors, read_opml  # no
 from aggregator.models import Entry  # noqa: E402
 from aggregator.normalise import canonical_url, clean_link, headline_of, normalise_entry  # noqa: E402
 from aggregator.parse import parse_feed  # noqa: E402
+from aggregator.seeds import _from_html  # noqa: E402
 
 # what feeds put in a title or summary, repeated: tags left open, entities, links, boilerplate's first words
 TEXT_PIECES = [
     "<a ", "<div class='share'>", "<figure>", "<p ", "<!--", "</a>:", "&#x", "&amp;", "#a ", "http://a.b/", "a.b/",
     "(a/", "[link] ", "submitted by /u/x ", "Submitted by ", "The post ", "Read more ", "© ", "Comments URL: ", "{{",
     "U.S. ", "…", " - ", "<",
+]  # fmt: skip
+# what a saved or fetched page (a seed article) may hold, repeated
+PAGE_PIECES = [
+    "<p ", "<article>", "<time ", "<script>", '<script type="application/ld+json">{"a":', "<meta ", "<body ",
+    "<nav><article>", "<div>", "&#",
 ]  # fmt: skip
 LINKS = ["https://www.reddit.com/r/x/comments/1/", "http://www.techmeme.com/1/p1", "https://b.example/1"]
 
@@ -56,9 +63,19 @@ def _untitled_case(piece: str) -> Callable[[int], object]:
     return run
 
 
+def _page_case(piece: str) -> Callable[[int], object]:
+    def run(n: int) -> object:
+        page = f"<html><head><title>Rules</title></head><body>{piece * n}<p>Rules tighten.</p></body></html>"
+        return _from_html(page)
+
+    return run
+
+
 def cases() -> list[tuple[str, Callable[[int], object]]]:
     out = [(f"feed entry {p!r} at {link.split('/')[2]}", _entry_case(p, link)) for p in TEXT_PIECES for link in LINKS]
     out += [(f"untitled post {piece!r}", _untitled_case(piece)) for piece in ("#a ", "a.b/ ", "http://a ")]
+    out += [(f"seed page {piece!r}", _page_case(piece)) for piece in PAGE_PIECES]
+    out.append(("seed page of open <div>s, then stray </span>s", lambda n: _from_html("<div>" * n + "</span>" * n)))
     outline = '<outline text="x" xmlUrl="https://a/f"/>'
     out += [
         ("headline of a post of hashtags", lambda n: headline_of("x" * 30 + " #a" * n + " end")),
