@@ -365,9 +365,12 @@ def _forwarded(lines: list[str]) -> tuple[dict[str, str], int]:
     ``lines`` hold a forwarded header block: a mark, then header lines (a From: or Subject: among them), or,
     as Outlook's HTML writes it with only a rule above, From:, Sent: and Subject: lines in a row; else ({}, 0):
     the text is the mail's own."""
-    for i, line in enumerate(lines):
+    i = 0
+    while i < len(lines):
+        line = lines[i]
         marked = bool(_FORWARD_MARK.match(line))
         if not marked and not ((m := _HEADER_LINE.match(line)) and _HEADER_KEYS.get(m.group(1).lower()) == "from"):
+            i += 1
             continue
         headers: dict[str, str] = {}
         j = i + 1 if marked else i
@@ -382,6 +385,8 @@ def _forwarded(lines: list[str]) -> tuple[dict[str, str], int]:
         # after a mark, any of a mail's headers (not a rule in the text); unmarked, a whole header block
         if headers.keys() - {"date"} if marked else {"from", "date", "subject"} <= headers.keys():
             return {k: v for k, v in headers.items() if k in ("subject", "date") and v}, j
+        # a block starting further into this one holds fewer of its headers: it would fail too
+        i = max(i + 1, j)
     return {}, 0
 
 
@@ -414,6 +419,13 @@ def _from_text(raw: str) -> tuple[str, datetime | None, str | None, str]:
     return title, published, url, "\n".join(lines)
 
 
+# Markdown's images and links: ![alt](url "title"), [text](url); a URL may hold one pair of parentheses
+# (Wikipedia's), none holds a space or a bracket: each attempt stops at the next link of a page of them
+_MD_TARGET = r"\((?:[^()\s\[\]]|\([^()\s]{0,200}\)){0,2000}(?:\s[^()\n]{0,300})?\)"
+_MD_IMAGE = re.compile(r"!\[[^\]\n]{0,500}\]" + _MD_TARGET)
+_MD_LINK = re.compile(r"\[([^\]\n]{0,500})\]" + _MD_TARGET)
+
+
 def _from_markdown(raw: str) -> tuple[str, datetime | None, str | None, str]:
     meta: dict[str, str] = {}
     body = raw
@@ -430,8 +442,8 @@ def _from_markdown(raw: str) -> tuple[str, datetime | None, str | None, str]:
         if h:
             title = h.group(1).strip()
             body = body[: h.start()] + body[h.end() :]
-    text = re.sub(r"!\[[^\]]*\]\([^)]*\)", "", body)  # images
-    text = re.sub(r"\[([^\]]*)\]\([^)]*\)", r"\1", text)  # links -> their text
+    text = _MD_IMAGE.sub("", body)
+    text = _MD_LINK.sub(r"\1", text)  # links -> their text
     text = re.sub(r"^[#>*\-\s]+", "", text, flags=re.M)
     text = re.sub(r"[*_`]+", "", text)
     # url: as most tools write it; source: Obsidian's web clipper; link, canonical_url: static-site generators

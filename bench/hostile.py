@@ -26,7 +26,7 @@ from aggregator.feedlist import discover_links, feedish_anchors, read_opml  # no
 from aggregator.models import Entry  # noqa: E402
 from aggregator.normalise import canonical_url, clean_link, headline_of, normalise_entry  # noqa: E402
 from aggregator.parse import parse_feed  # noqa: E402
-from aggregator.seeds import _from_html  # noqa: E402
+from aggregator.seeds import _forwarded, _from_html, _from_markdown  # noqa: E402
 
 # what feeds put in a title or summary, repeated: tags left open, entities, links, boilerplate's first words
 TEXT_PIECES = [
@@ -76,6 +76,11 @@ def cases() -> list[tuple[str, Callable[[int], object]]]:
     out += [(f"untitled post {piece!r}", _untitled_case(piece)) for piece in ("#a ", "a.b/ ", "http://a ")]
     out += [(f"seed page {piece!r}", _page_case(piece)) for piece in PAGE_PIECES]
     out.append(("seed page of open <div>s, then stray </span>s", lambda n: _from_html("<div>" * n + "</span>" * n)))
+    out += [
+        (f"Markdown seed {piece!r}", lambda n, piece=piece: _from_markdown("# T\n\n" + piece * n))
+        for piece in ("[a](", "![a](b")
+    ]
+    out.append(("a mail's lines of From:", lambda n: _forwarded(["From: a"] * n)))
     outline = '<outline text="x" xmlUrl="https://a/f"/>'
     out += [
         ("headline of a post of hashtags", lambda n: headline_of("x" * 30 + " #a" * n + " end")),

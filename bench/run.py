@@ -571,7 +571,9 @@ NOTES = """## Notes
   one: 0.7 s at 20,000, hours at 200,000), and an OPML list's line count per outline. A post of 20,000
   hashtags took 15 s with a pattern added the same day, before it was written as a loop. A seed page (saved or
   fetched by `seeds import URL`) of 8,000 JSON-LD scripts never closed took 21 s, of 8,000 "<article>"s,
-  "<time " or "<p " 2-4 s (14-16x from 2,000); now 0.3 s at 20,000 for the slowest, "<nav><article>".
+  "<time " or "<p " 2-4 s (14-16x from 2,000); now 0.3 s at 20,000 for the slowest, "<nav><article>". A
+  saved mail of 8,000 "From:" lines took 16 s (each one began a header block read to the end), a Markdown
+  seed of links never closed grew 14-16x; both linear now.
 - Online against offline (`bench/linkage_ceiling.py`, needs numpy and scipy; measured 2026-11-30): the
   pipeline's similarity handed to agglomerative clustering with every advantage the daemon lacks (gold
   positives only, all pairs at once, the best cut) reaches pairwise recall 0.400 at precision >= 0.9 with
