@@ -247,7 +247,7 @@ def is_consent_redirect(asked: str, final: str) -> bool:
 
 
 _WEB_PAGE = "; this is a web page: `aggregator feeds add URL` discovers the feeds it links to"
-_PASSWORD_FIELD = re.compile(rb"<input[^>]+type\s*=\s*[\"']?password", re.I)
+_PASSWORD_FIELD = re.compile(rb"<input[^<>]+type\s*=\s*[\"']?password", re.I)
 _XML_DECL = re.compile(rb"^\s*<\?xml[^>]*?encoding\s*=\s*[\"']([A-Za-z0-9._:-]+)[\"'][^>]*\?>")
 _CHARSET = re.compile(r"charset\s*=\s*[\"']?([A-Za-z0-9._:-]+)", re.I)
 _BOMS = (b"\xef\xbb\xbf", b"\xff\xfe", b"\xfe\xff")

@@ -223,7 +223,7 @@ async def download_seed(url: str, folder: Path) -> Path:
         # a relative canonical is read against the page's address, now written in as its base
         element = "base" if about.canonical else 'link rel="canonical"'
         tag = f'<{element} href="{html.escape(address)}">'
-        head = re.search(r"<head[^>]*>", page, re.I)
+        head = re.search(r"<head[^<>]*>", page, re.I)
         page = page[: head.end()] + tag + page[head.end() :] if head else tag + page
     # the same article fetched again replaces its file (its page changes: ads, a correction); another
     # article whose address makes the same name gets a numbered one
