@@ -481,7 +481,7 @@ MAX_OPEN_BLOCKS = 1000
 def _flattened(markup: str) -> str:
     """``markup`` as it is, or without its tags (its text, spaced) when it leaves more than MAX_OPEN_BLOCKS
     block elements open."""
-    if len(markup) < 8 * MAX_OPEN_BLOCKS:  # too short to hold that many
+    if len(markup) < 8 * MAX_OPEN_BLOCKS or markup.count("<") <= MAX_OPEN_BLOCKS:  # too few tags for that many
         return markup
     if len(_OPEN_BLOCK.findall(markup)) - len(_CLOSE_BLOCK.findall(markup)) <= MAX_OPEN_BLOCKS:
         return markup
