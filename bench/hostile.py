@@ -20,13 +20,20 @@ from html import escape
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+from common import make_item, temp_config  # noqa: E402
+
+from aggregator.config import load_settings  # noqa: E402
 from aggregator.dates import read_date  # noqa: E402
 from aggregator.feedlist import discover_links, feedish_anchors, read_opml  # noqa: E402
 from aggregator.models import Entry  # noqa: E402
 from aggregator.normalise import canonical_url, clean_link, headline_of, normalise_entry  # noqa: E402
 from aggregator.parse import parse_feed  # noqa: E402
+from aggregator.poll import CycleReport, Pipeline  # noqa: E402
 from aggregator.seeds import _forwarded, _from_html, _from_markdown  # noqa: E402
+from aggregator.store import Store  # noqa: E402
+from aggregator.watchlist import load_watchlist  # noqa: E402
 
 # what feeds put in a title or summary, repeated: tags left open, entities, links, boilerplate's first words
 TEXT_PIECES = [
@@ -63,6 +70,25 @@ def _untitled_case(piece: str) -> Callable[[int], object]:
     return run
 
 
+# what an item's text may hold for dedup, stories and tags (the shipped watchlist's words among them)
+ITEM_PIECES = ["export controls ", "Huawei ", "U.S. ", "a ", "chip-", "#a ", "中国芯片"]
+
+
+def _pipeline() -> Pipeline:
+    config = temp_config()
+    settings = load_settings(config)
+    return Pipeline(Store(settings.data_dir / "hostile.sqlite3"), settings, load_watchlist(config))
+
+
+def _item_case(piece: str, pipe: Pipeline) -> Callable[[int], object]:
+    def run(n: int) -> object:
+        when = datetime.now(UTC)
+        item = make_item("https://a.example/feed", f"{piece}{n}", (piece * n)[:300], piece * n, when)
+        return pipe.ingest(item, when, CycleReport())
+
+    return run
+
+
 def _page_case(piece: str) -> Callable[[int], object]:
     def run(n: int) -> object:
         page = f"<html><head><title>Rules</title></head><body>{piece * n}<p>Rules tighten.</p></body></html>"
@@ -81,6 +107,8 @@ def cases() -> list[tuple[str, Callable[[int], object]]]:
         for piece in ("[a](", "![a](b")
     ]
     out.append(("a mail's lines of From:", lambda n: _forwarded(["From: a"] * n)))
+    pipe = _pipeline()
+    out += [(f"item text {piece!r} (dedup, stories, tags, store)", _item_case(piece, pipe)) for piece in ITEM_PIECES]
     outline = '<outline text="x" xmlUrl="https://a/f"/>'
     out += [
         ("headline of a post of hashtags", lambda n: headline_of("x" * 30 + " #a" * n + " end")),
