@@ -762,6 +762,7 @@ def title_is_made(title: str, summary: str) -> bool:
     return title == UNTITLED or (bool(summary) and title in (headline_of(summary), _first_words(summary, 100)))
 
 
+MAX_TITLE = 300  # characters: the longest headlines run to about 200
 FUTURE_SLACK = timedelta(minutes=10)  # clock skew allowed between a publisher and us
 EARLIEST_YEAR = 1995  # a published date before this is a placeholder (the epoch, year 1, 1900)
 
@@ -788,6 +789,9 @@ def normalise_entry(
             summary = rest[len(entry.source) :].lstrip() if rest.startswith(entry.source) else summary
     if summary and _repeats(summary, title, entry.source):
         summary = ""  # a description that only repeats the headline says nothing more
+    if len(title) > MAX_TITLE:  # a whole post or article as the title (a micro-blog bridge, a CMS's slip)
+        summary = title if len(summary) < len(title) else summary
+        title = headline_of(title)
     chash = content_hash(title, summary)
     guid = entry.guid or entry.url or f"sha1:{chash}"
     published = entry.published

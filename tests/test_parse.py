@@ -848,6 +848,22 @@ def test_a_document_whose_pieces_are_not_its_entries_is_parsed_whole():
     assert part.entries == whole.entries and part.unparsed == ()
 
 
+def test_a_whole_post_as_the_title_is_headed_by_its_first_sentence_and_is_the_text():
+    """Some micro-blog bridges and CMSs put a whole post or article in the title: the digest would show it all
+    as the headline. Over 300 characters, it is the text, headed like a post without a title."""
+    post = "The Commerce Department added 36 Chinese firms to the Entity List. " + "It cited military end uses. " * 12
+    for summary in ("", "<p>36 firms added.</p>", post):
+        entry = Entry(guid="1", url="https://b.example/1", title=post, summary_html=summary)
+        item = normalise_entry(entry, "https://b.example/feed", datetime(2026, 11, 29, tzinfo=UTC), "Feed")
+        assert (item.title, item.summary) == (
+            "The Commerce Department added 36 Chinese firms to the Entity List.",
+            post.strip(),
+        )
+    headline = "US adds 36 Chinese firms to the Entity List, citing military end uses | Technology | Example News"
+    entry = Entry(guid="2", url="https://b.example/2", title=headline, summary_html="<p>36 firms added.</p>")
+    assert normalise_entry(entry, "https://b.example/feed", datetime(2026, 11, 29, tzinfo=UTC), None).title == headline
+
+
 def test_a_post_without_a_title_is_headed_by_its_first_sentence_or_words():
     """Mastodon and Bluesky feeds have no titles: the digest and `explain` need a headline all the same."""
     posts = [
