@@ -654,8 +654,6 @@ _CUT = re.compile(r"\s*\[(?:…|\.\.\.|&hellip;)\]$")
 # look edited each time), Reddit's feeds the poster and "[link] [comments]".
 _HN_TRAILER = re.compile(r"(?:^|\s)(?:Article URL: \S+ )?Comments URL: \S+ Points: \d+ # Comments: \d+$")
 _REDDIT_TRAILER = re.compile(r"(?:^|\s)submitted by /?u/[\w-]+(?: to /?r/\w+)? \[link\] \[comments\]$")
-# Google News ends a story's list of related reports with a link to all of them
-_FULL_COVERAGE = re.compile(r"\s*View [Ff]ull [Cc]overage on Google News$")
 # Hacker News' own feed and Lobsters' end every entry with a "Comments" link to its thread
 _COMMENTS_LINK = re.compile(r"(?:(?<=[.!?…\]»”\"])|^)\s*Comments(?: \(\d+\))?$")
 # Lemmy's feeds open every entry with the poster, the community, the score and the comments of the moment
@@ -699,8 +697,6 @@ def strip_boilerplate(text: str, title: str) -> str:
         if "Comments URL: " in text[tail:]:
             text = _HN_TRAILER.sub("", text, count=1)
         if "Comments" in text[-20:] and (m := _COMMENTS_LINK.search(text, tail)):
-            text = text[: m.start()]
-        if text.endswith("Google News") and (m := _FULL_COVERAGE.search(text, tail)):
             text = text[: m.start()]
         if ("©" in text[tail:] or "opyright" in text[tail:] or "(c)" in text[tail:].lower()) and (
             m := _COPYRIGHT.search(text, tail)
@@ -784,7 +780,7 @@ def normalise_entry(
     summary = strip_boilerplate(html_to_text(entry.summary_html), title)
     if entry.source:
         title = strip_source(title, entry.source)
-        if title and summary.startswith(title):  # Google News: "<headline> <outlet>", then related headlines
+        if title and summary.startswith(title):  # Google News: "<headline> <outlet>" (and what follows)
             rest = summary[len(title) :].lstrip(" -–—|:\u00a0")
             summary = rest[len(entry.source) :].lstrip() if rest.startswith(entry.source) else summary
     if summary and _repeats(summary, title, entry.source):

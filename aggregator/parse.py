@@ -418,6 +418,8 @@ def _entry(raw: Any) -> Entry | None:
     elif link and summary[1:13] == "ubmitted by " and (m := _LEMMY_LINK.search(summary)):
         link = unescape(m.group(1))  # a Lemmy link post: the article it shares, not the post
     source = _source(raw.get("source")) or _clean(raw.get("news_source"))
+    if source and summary.lstrip()[:3].lower() == "<ol" and _host(str(raw.get("link") or "")) == "news.google.com":
+        summary = ""  # Google News' list of the story's reports: other outlets' headlines, not this one's text
     if link and source is None and _RIVER_HOST.search(_host(str(link))):
         link, title, source = _river_entry(str(link), title, summary)
         summary = _river_text(summary, title)

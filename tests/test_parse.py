@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, datetime
+from html import escape
 
 import pytest
 from conftest import FIXTURES
@@ -239,13 +240,6 @@ def test_json_feed_items_as_link_blogs_podcasts_and_plain_text_write_them():
             'b.example/p">[link]</a></span> &#32; <span><a href="https://www.reddit.com/r/x/comments/1/">'
             "[comments]</a></span></td></tr></table>",
             "Any news on the chip rules?",
-        ),
-        # Google News: the link to a story's full coverage after its related reports
-        (
-            '<ol><li><a href="https://news.google.com/rss/articles/B">Commerce blacklists chip firms</a>&nbsp;&nbsp;'
-            '<font color="#6f6f6f">Bloomberg</font></li><li><strong><a href="https://news.google.com/stories/CAAq">'
-            "View Full Coverage on Google News</a></strong></li></ol>",
-            "Commerce blacklists chip firms Bloomberg",
         ),
         # Hacker News' own feed and Lobsters: a "Comments" link to the thread, after the text if there is one
         ('<a href="https://news.ycombinator.com/item?id=1">Comments</a>', ""),
@@ -614,6 +608,30 @@ def test_a_link_aggregators_entry_is_the_article_it_shares():
     other = b'<rss version="2.0"><channel><item><title>Chips (Intel/AMD)</title><link>https://b.example/1</link>'
     other += b"</item></channel></rss>"
     assert parse_feed(other, "https://b.example/feed").entries[0].title == "Chips (Intel/AMD)"
+
+
+def test_a_google_news_story_lists_its_reports_which_are_not_the_entrys_text():
+    """Google News' top-stories and topic feeds give a story's entry the list of its reports (other outlets'
+    headlines, then "View Full Coverage on Google News"): not the entry's text, which is its headline alone."""
+    item = (
+        "<li><a href='https://news.google.com/rss/articles/CBMi{n}?oc=5'>{h}</a>&nbsp;&nbsp;"
+        "<font color='#6f6f6f'>{o}</font></li>"
+    )
+    listed = "<ol>" + item.format(n="A", h="US adds Chinese chipmakers to Entity List", o="Reuters")
+    listed += item.format(n="B", h="Commerce blacklists more Chinese chip firms", o="Bloomberg")
+    listed += "<li><strong><a href='https://news.google.com/stories/CAAq'>View Full Coverage on Google News</a>"
+    listed += "</strong></li></ol>"
+    feed = (
+        '<rss version="2.0"><channel><title>Top stories - Google News</title><item>'
+        "<title>US adds Chinese chipmakers to Entity List - Reuters</title>"
+        "<link>https://news.google.com/rss/articles/CBMiA?oc=5</link>"
+        f"<description>{escape(listed)}</description><source url='https://www.reuters.com'>Reuters</source>"
+        "</item></channel></rss>"
+    )
+    entry = parse_feed(feed.encode(), "https://news.google.com/rss").entries[0]
+    assert (entry.source, entry.summary_html) == ("Reuters", "")
+    item = normalise_entry(entry, "https://news.google.com/rss", datetime(2026, 11, 29, tzinfo=UTC), "Google News")
+    assert (item.title, item.summary) == ("US adds Chinese chipmakers to Entity List", "")
 
 
 def test_a_google_news_link_of_the_older_kind_gives_the_articles_address():
