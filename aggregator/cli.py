@@ -418,7 +418,7 @@ def cmd_digest(ctx: Context) -> int:
         digests = ctx.store.digests(50)
         for d in digests:
             _out(
-                f"#{d['id']}  {d['status']:9} {shown(d['window_end'], now, tz)}  {d['stories']:3} stories  "
+                f"#{d['id']}  {d['status']:10} {shown(d['window_end'], now, tz)}  {d['stories']:3} stories  "
                 f"{d['subject'] or ''}" + (f"  error: {d['last_error']}" if d["last_error"] else "")
             )
         if not digests:

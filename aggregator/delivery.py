@@ -5,8 +5,11 @@ sent; it moves to 'sent' only after the server (or the outbox) accepted it. A cr
 leaves a 'sending' row that is resent with the same Message-ID (mail clients drop the copy), and
 never a second window. Windows start at the end of the last sent (or skipped) digest, so the
 items of a failed digest roll into the next one. A cron time already recorded is never run twice.
+A digest still being retried when the next one falls due is folded into it (the next window starts
+where the owed one did): retrying both would mail the owed window's stories twice.
 
-Row states: sending -> sent | retrying -> sent | failed; or skipped (empty day, digest.empty = "skip").
+Row states: sending -> sent | retrying -> sent | failed | superseded; or skipped (empty day,
+digest.empty = "skip").
 """
 
 from __future__ import annotations
@@ -170,10 +173,16 @@ def run_digest(
         row = store.execute("SELECT id, status FROM digests WHERE scheduled_for = ?", (iso(scheduled_for),)).fetchone()
         if row is not None:
             return Outcome(row["id"], row["status"], f"digest for {iso(scheduled_for)} already {row['status']}")
-    pending = store.execute("SELECT id FROM digests WHERE status IN ('sending', 'retrying') ORDER BY id").fetchall()
+    pending = store.execute(
+        "SELECT id, window_start FROM digests WHERE status IN ('sending', 'retrying') ORDER BY id"
+    ).fetchall()
+    owed = []
     for p in pending:  # an earlier one is still owed: deliver it first, in order
-        attempt(store, settings, watchlist, p["id"], now, smtp=smtp)
+        if attempt(store, settings, watchlist, p["id"], now, smtp=smtp).status == "retrying":
+            owed.append(p)
     start = next_window_start(store, settings, now)
+    # those whose window the new one covers (all of them, unless a later digest was sent meanwhile)
+    owed = [p["id"] for p in owed if (from_iso(p["window_start"]) or now) >= start]
     d = compose(store, settings, watchlist, start, now)
     recipients = settings["digest.to"]
     with store.transaction():
@@ -194,6 +203,15 @@ def run_digest(
             ),
         )
         digest_id = int(cur.lastrowid or 0)
+        # the owed windows lie within this one (it starts where the last sent digest ended): this digest
+        # carries their stories, and they are not retried
+        for owed_id in owed:
+            store.execute(
+                "UPDATE digests SET status = 'superseded', next_attempt_at = NULL, last_error = ? WHERE id = ?",
+                (f"folded into digest #{digest_id} (undelivered when it fell due)", owed_id),
+            )
+    for owed_id in owed:
+        log.warning("digest #%d: undelivered when the next fell due; its stories go in #%d", owed_id, digest_id)
     if status == "skipped":
         log.info('digest #%d: nothing new, skipped (digest.empty = "skip")', digest_id)
         return Outcome(digest_id, "skipped", "nothing new: skipped")

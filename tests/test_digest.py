@@ -196,6 +196,34 @@ def test_connection_refused_is_retried_then_gives_up(tmp_path):
     assert "ConnectionRefusedError" in store.digests(1)[0]["last_error"]
 
 
+def test_a_digest_still_owed_when_the_next_falls_due_is_folded_into_it(tmp_path, smtp_server):
+    """The relay is down for two days (retried for three): the second day's digest covers the first day's
+    window too, and the first is not retried, so once the relay is back the stories arrive once."""
+    host, port, sink = smtp_server
+    store, settings, wl = setup(tmp_path, extra='retry_for = "3d"\n')
+    closed = smtp("127.0.0.1", free_port())
+    day1 = datetime.now(UTC)
+    first = delivery.run_digest(store, settings, wl, day1, smtp=closed)
+    assert first.status == "retrying"
+    second = delivery.run_digest(store, settings, wl, day1 + timedelta(days=1), smtp=closed)
+    assert second.status == "retrying"
+    rows = {r["id"]: r for r in store.digests(5)}
+    assert rows[first.digest_id]["status"] == "superseded"
+    assert f"folded into digest #{second.digest_id}" in rows[first.digest_id]["last_error"]
+    assert rows[first.digest_id]["next_attempt_at"] is None
+    assert rows[second.digest_id]["window_start"] == rows[first.digest_id]["window_start"]
+    assert rows[second.digest_id]["stories"] == rows[first.digest_id]["stories"] > 0
+    out = delivery.retry_due(store, settings, wl, day1 + timedelta(days=2), smtp=smtp(host, port))
+    assert [(o.digest_id, o.status) for o in out] == [(second.digest_id, "sent")]
+    assert len(sink.messages) == 1
+    # delivered on the next day's first try: the owed one goes out as it was, the new one starts where it ended
+    third = delivery.run_digest(store, settings, wl, day1 + timedelta(days=3), smtp=closed)
+    fourth = delivery.run_digest(store, settings, wl, day1 + timedelta(days=4), smtp=smtp(host, port))
+    rows = {r["id"]: r for r in store.digests(5)}
+    assert rows[third.digest_id]["status"] == "sent" and rows[fourth.digest_id]["status"] == "sent"
+    assert rows[fourth.digest_id]["window_start"] == rows[third.digest_id]["window_end"]
+
+
 def test_permanent_failure_is_recorded_and_items_roll_over(tmp_path, smtp_server):
     host, port, sink = smtp_server
     store, settings, wl = setup(tmp_path)
