@@ -626,6 +626,16 @@ NOTES = """## Notes
   0.258 against 0.268 (odd months). A regression on a story's own figures when an item is placed (summed and
   best similarity, members matched, size) did no better than the square-root rule either. What separates
   the stragglers of the Chew hearing from the next days' TikTok stories is not in these words.
+- A big story's time penalty eased (`bench/story_trials.py`, 2026-11-30, fourth session, not adopted): a
+  candidate's penalty for the time between it and the item divided by a function of its story's size, since a
+  big event is written about for days (the Chew hearing's stragglers are mostly commentary a day or two after
+  it, each a story of its own, not in another one). Pairwise P / R on topic-dev at thresholds 0.2 / 0.22 / 0.25:
+  1 / (1 + ln n) 0.785 / 0.685, 0.818 / 0.652, 0.852 / 0.604; 1 / (1 + 0.25 ln n) 0.876 / 0.582, 0.888 / 0.523,
+  0.895 / 0.504; n ** -0.25 0.860 / 0.591, 0.883 / 0.555, 0.892 / 0.529; against 0.908 / 0.496, 0.906 / 0.465,
+  0.899 / 0.398. Best F1 0.732 (against 0.642), but each form moves along the same precision-recall curve: at
+  precision 0.9 the recall is that of the pipeline as it is. The wrong pairs that cost the most are follow-ups
+  merged into the event they follow (the Montana TikTok law and the creators' suit against it a day later: 233
+  of the 706).
 - The tables above were measured at commit ef5fd4a (2026-11-30, third session), with each entry's new checks for
   Reddit, Lemmy and Techmeme-style links (the previous full run, at bb5c868: changed cycle 0.42x, first poll
   6.08x, dedup 0.915 ms/item, daemon 144 MB). The run at bb5c868 came after the parse changes that followed bf593a0

@@ -19,6 +19,8 @@ The ideas:
   is as easy to join as one of CAP reports).
 - characters: TF-IDF on character 3-5-grams of headline and lede (words padded with a space, as
   scikit-learn's char_wb), the headline baseline the issue quotes, instead of the pipeline's terms.
+- eased: a report's time penalty eased by its story's size n (x 1 / (1 + ln n) and gentler forms): a big
+  event is written about for days.
 - wordllama: WordLlama's 256-d static embeddings (PyPI `wordllama`, weights in the package) added to the
   TF-IDF cosine (only when it is installed; it needs numpy).
 The figures on topic-dev are in BENCHMARKS.md (Notes). None of these is in the pipeline.
@@ -317,6 +319,36 @@ def recent(alpha: float) -> Callable[[], None]:
     return undo
 
 
+def eased(form: Callable[[int], float]) -> Callable[[], None]:
+    """Ease a report's time penalty by its story's size n (the penalty times ``form(n)``): a big event is
+    written about for days; returns the undo."""
+    scored = dedup.StoryIndex._scored
+
+    def scored_(self, terms, when):
+        vec, found = scored(self, terms, when)
+        ts, out, sizes = when.timestamp(), [], self.story_size
+        for d, s in found:
+            if d.ts is not None and d.story_id is not None:
+                penalty = dedup.TIME_DECAY * abs(d.ts - ts) / self._win
+                s += penalty * (1 - form(sizes.get(d.story_id, 1)))
+            out.append((d, s))
+        return vec, out
+
+    dedup.StoryIndex._scored = scored_
+
+    def undo() -> None:
+        dedup.StoryIndex._scored = scored
+
+    return undo
+
+
+EASED = {
+    "1 / (1 + ln n)": lambda n: 1 / (1 + math.log(n)),
+    "1 / (1 + 0.25 ln n)": lambda n: 1 / (1 + 0.25 * math.log(n)),
+    "n ** -0.25": lambda n: n**-0.25,
+}
+
+
 def replays(rows: list[dict]) -> None:
     print("\n| change | story threshold | pairwise P | pairwise R | F1 | B-cubed P | B-cubed R |")
     print("|---|---|---|---|---|---|---|")
@@ -337,6 +369,10 @@ def replays(rows: list[dict]) -> None:
     for alpha, th in ((0.0, 0.2), (0.0, 0.3), (0.5, 0.2), (0.5, 0.25)):
         cells = eval_stories.replay_patched(rows, th, partial(recent, alpha))
         print(f"| time penalty {1 - alpha:.0%} from the story's latest report | {th} | {cells} |", flush=True)
+    for name, form in EASED.items():
+        for th in (0.2, 0.22, 0.25):
+            cells = eval_stories.replay_patched(rows, th, partial(eased, form))
+            print(f"| time penalty x {name} (story size n) | {th} | {cells} |", flush=True)
 
 
 def main() -> int:
