@@ -380,14 +380,25 @@ def _forwarded(lines: list[str]) -> tuple[dict[str, str], int]:
             key = _HEADER_KEYS.get(m.group(1).lower())
             if key is None:
                 break
-            headers.setdefault(key, m.group(2).strip())
+            value = m.group(2).strip()
             j += 1
+            if not value and j < len(lines) and lines[j].strip() and not _is_header(lines[j]):
+                # the name and its value in cells or spans of their own (Thunderbird's table, Apple Mail's
+                # <span><b>From: </b></span><span>...</span>), read from HTML as two lines
+                value = lines[j].strip()
+                j += 1
+            headers.setdefault(key, value)
         # after a mark, any of a mail's headers (not a rule in the text); unmarked, a whole header block
         if headers.keys() - {"date"} if marked else {"from", "date", "subject"} <= headers.keys():
             return {k: v for k, v in headers.items() if k in ("subject", "date") and v}, j
         # a block starting further into this one holds fewer of its headers: it would fail too
         i = max(i + 1, j)
     return {}, 0
+
+
+def _is_header(line: str) -> bool:
+    m = _HEADER_LINE.match(line)
+    return m is not None and m.group(1).lower() in _HEADER_KEYS
 
 
 def _from_text(raw: str) -> tuple[str, datetime | None, str | None, str]:

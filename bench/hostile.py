@@ -107,6 +107,7 @@ def cases() -> list[tuple[str, Callable[[int], object]]]:
         for piece in ("[a](", "![a](b")
     ]
     out.append(("a mail's lines of From:", lambda n: _forwarded(["From: a"] * n)))
+    out.append(("a mail's header names apart from their values", lambda n: _forwarded(["From:", "a"] * n)))
     pipe = _pipeline()
     out += [(f"item text {piece!r} (dedup, stories, tags, store)", _item_case(piece, pipe)) for piece in ITEM_PIECES]
     outline = '<outline text="x" xmlUrl="https://a/f"/>'

@@ -551,7 +551,8 @@ def test_a_newsletter_saved_from_the_mail_client_is_a_seed(tmp_path):
 def test_a_forwarded_newsletter_is_the_newsletter_it_forwards(tmp_path):
     """Newsletters reach the seeds folder forwarded: inline by Gmail (HTML and plain parts, the forwarded header
     block split by <br>s), by Outlook in German (a rule of underscores in the plain part, a bordered block in the
-    HTML one: "Von:", "Betreff:"), or as an attached message. The seed is the newsletter: its subject without
+    HTML one: "Von:", "Betreff:"), by Apple Mail and Thunderbird (each header's name apart from its value), or as
+    an attached message. The seed is the newsletter: its subject without
     "Fwd:"/"WG:", its date, its text without the forwarder's note and the header block."""
     from email.message import EmailMessage
 
@@ -605,7 +606,40 @@ def test_a_forwarded_newsletter_is_the_newsletter_it_forwards(tmp_path):
     attached["Date"] = "Tue, 24 Nov 2026 08:00:00 +0000"
     attached.set_content("See the attached newsletter.")
     attached.add_attachment(newsletter)
-    for name, msg in (("gmail", gmail), ("outlook", outlook), ("attached", attached)):
+    # Apple Mail and Thunderbird: each header's name and value in spans or table cells of their own
+    apple = EmailMessage()
+    apple["Subject"] = "Fwd: China Briefing: US opens review of Alibaba Cloud"
+    apple["Date"] = "Tue, 24 Nov 2026 08:00:00 +0000"
+    apple.set_content("Worth keeping.\n\nBegin forwarded message:\n\n" + "\n".join(header) + "\n\n" + body)
+    apple.add_alternative(
+        '<div>Worth keeping.</div><div><br><blockquote type="cite"><div>Begin forwarded message:</div><br>'
+        + "".join(
+            f'<div style="margin: 0px;"><span><b>{name}: </b></span><span>{value}<br></span></div>'
+            for name, value in (
+                ("From", "China Briefing &lt;news@brief.example&gt;"),
+                ("Subject", "<b>China Briefing: US opens review of Alibaba Cloud</b>"),
+                ("Date", "23 November 2026 at 07:00:00 GMT"),
+                ("To", "me@example.org"),
+            )
+        )
+        + f"<br><div><p>{body}</p></div></blockquote></div>",
+        subtype="html",
+    )
+    thunderbird = EmailMessage()
+    thunderbird["Subject"] = "Fwd: China Briefing: US opens review of Alibaba Cloud"
+    thunderbird["Date"] = "Tue, 24 Nov 2026 08:00:00 +0000"
+    thunderbird.set_content("\n\n-------- Forwarded Message --------\nSubject: \tUS opens review\n\n" + body)
+    thunderbird.add_alternative(
+        '<p><br></p><div class="moz-forward-container"><br><br>-------- Forwarded Message --------'
+        '<table class="moz-email-headers-table"><tbody>'
+        "<tr><th>Subject: </th><td>China Briefing: US opens review of Alibaba Cloud</td></tr>"
+        "<tr><th>Date: </th><td>Mon, 23 Nov 2026 07:00:00 +0000</td></tr>"
+        "<tr><th>From: </th><td>China Briefing &lt;news@brief.example&gt;</td></tr>"
+        f"<tr><th>To: </th><td>me@example.org</td></tr></tbody></table><br><br><p>{body}</p></div>",
+        subtype="html",
+    )
+    mails = (("gmail", gmail), ("outlook", outlook), ("attached", attached), ("apple", apple), ("tb", thunderbird))
+    for name, msg in mails:
         (tmp_path / f"{name}.eml").write_bytes(bytes(msg))
         seed = read_seed(tmp_path / f"{name}.eml")
         assert seed.title.endswith("US opens review of Alibaba Cloud") and "W" not in seed.title[:3], name
