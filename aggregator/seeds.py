@@ -270,7 +270,7 @@ def _from_email(data: bytes) -> tuple[str, datetime | None, str | None, str]:
     try:
         html_part = msg.get_body(preferencelist=("html",))
         if html_part is not None:
-            page = _parsed_page(_MainText(lines=True), html_part.get_content())
+            page = _parsed_page(_MainText(mail=True), html_part.get_content())
             forwarded, start = _forwarded([b.text for b in page.blocks])
             text = _main_of([b for b in _paragraphs_from(page, start) if not _mail_chrome(b.text)])
         if not text.strip():
@@ -741,15 +741,19 @@ class _MainText(HTMLParser):
     """Paragraph-level text of a page, with which <article> each paragraph is in and whether it sits
     in boilerplate (navigation, header, footer, aside, form, or a container named like one)."""
 
-    def __init__(self, lines: bool = False) -> None:
+    def __init__(self, mail: bool = False) -> None:
         super().__init__(convert_charrefs=True)
         # tag, boilerplate?, article number, boilerplate within the article?
         self.stack: list[tuple[str, bool, int | None, bool]] = []
         self.open: dict[str, int] = {}  # tag -> how many are on the stack (a stray end tag costs no search)
         self.articles = 0
         self.blocks: list[_Block] = []
-        # with ``lines``, a <br> ends a block too, and the block after it is marked as one line of the last
-        self.lines = lines
+        # a mail's HTML (``mail``): a <br> ends a block too (a forwarded header block is lines), and the block
+        # after it is marked as one line of the last; and what a mail hides is no text: its preheader (the line
+        # a mail client shows beside the subject, in an element styled display:none) and its spacer characters.
+        # Not so on a web page: a script may show what its source hides (the article body, once loaded).
+        self.mail = mail
+        self._hidden: list[int] = []  # depths in the stack of the hidden elements open (mail only)
         self.continued: list[bool] = []
         self._after_br = False
         self._buf: list[str] = []
@@ -768,13 +772,16 @@ class _MainText(HTMLParser):
             self._after_br = False
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        if tag == "hr" or (tag == "br" and self.lines):
+        if tag == "hr" or (tag == "br" and self.mail):
             self._flush()
             self._after_br = tag == "br" and bool(self.blocks)
         if tag in VOID_TAGS:
             return
         if tag in _SKIP:
             self._skip += 1
+        elif self.mail and _hidden(attrs):
+            self._skip += 1
+            self._hidden.append(len(self.stack))
         state = self._state()
         boiler, article, inner = state
         named = " ".join(v or "" for k, v in attrs if k in ("class", "id", "role"))
@@ -801,6 +808,9 @@ class _MainText(HTMLParser):
         at = next(i for i in range(len(self.stack) - 1, -1, -1) if self.stack[i][0] == tag)
         if tag in _SKIP:
             self._skip = max(0, self._skip - 1)
+        while self._hidden and self._hidden[-1] >= at:  # hidden elements closed by this end tag
+            self._hidden.pop()
+            self._skip = max(0, self._skip - 1)
         parent = self.stack[at - 1][1:] if at else (False, None, False)
         # the text of a link or a bold name goes on in its sentence; any other element's ends there (pages lay
         # out spans and custom elements as lines: a byline, then the date)
@@ -813,6 +823,22 @@ class _MainText(HTMLParser):
     def handle_data(self, data: str) -> None:
         if not self._skip:
             self._buf.append(data)
+
+
+_HIDDEN_STYLE = re.compile(r"display\s*:\s*none|visibility\s*:\s*hidden", re.I)
+_NO_HEIGHT = re.compile(r"(?<![-\w])(?:max-)?height\s*:\s*0(?![.\d])", re.I)
+_OVERFLOW_HIDDEN = re.compile(r"overflow\s*:\s*hidden", re.I)
+
+
+def _hidden(attrs: list[tuple[str, str | None]]) -> bool:
+    """An element a mail client does not show: the hidden attribute, or a style that hides it (display: none,
+    or no height with its overflow hidden, as preheaders are written for the clients that ignore the first)."""
+    for k, v in attrs:
+        if k == "hidden":
+            return True
+        if k == "style" and v and (_HIDDEN_STYLE.search(v) or (_NO_HEIGHT.search(v) and _OVERFLOW_HIDDEN.search(v))):
+            return True
+    return False
 
 
 def _parsed_page(parser: _MainText, raw: str) -> _MainText:

@@ -514,7 +514,8 @@ def test_html_seed_whose_body_is_named_not_an_article_element(tmp_path):
 
 def test_a_newsletter_saved_from_the_mail_client_is_a_seed(tmp_path):
     """A newsletter kept as .eml: its subject, its date and the text of its HTML part (links, the
-    unsubscribe footer and the "view in browser" line are not the article); a plain-text mail too."""
+    unsubscribe footer, the "view in browser" line and the hidden preheader are not the article); a plain-text
+    mail too."""
     from email.message import EmailMessage
 
     body = (
@@ -527,7 +528,10 @@ def test_a_newsletter_saved_from_the_mail_client_is_a_seed(tmp_path):
     msg["Date"] = "Fri, 16 Dec 2022 09:00:00 +0000"
     msg.set_content(f"{body}\n\nUnsubscribe: https://weekly.example/u\n")
     msg.add_alternative(
-        '<html><body><table><tr><td><a href="https://weekly.example/web">View in browser</a></td></tr>'
+        '<html><body><span style="display: none !important; font-size: 0">Plus: the suppliers of the memory maker '
+        "named in the new rules, and who may be next</span>"
+        '<div style="max-height:0px;overflow:hidden;mso-hide:all">&#847; &zwnj; &nbsp; &#847; &zwnj;</div>'
+        '<table><tr><td><a href="https://weekly.example/web">View in browser</a></td></tr>'
         f"<tr><td><h1>The Entity List grows again</h1><p>{body}</p></td></tr>"
         '<tr><td class="footer"><a href="https://weekly.example/u">Unsubscribe</a></td></tr>'
         "<tr><td><p>You are receiving this email because you signed up at weekly.example. Forward this email to a "
@@ -541,6 +545,7 @@ def test_a_newsletter_saved_from_the_mail_client_is_a_seed(tmp_path):
     assert seed.published == datetime(2022, 12, 16, 9, 0, tzinfo=UTC)
     assert body in seed.text and "Unsubscribe" not in seed.text and "View in browser" not in seed.text
     assert "receiving" not in seed.text and "Main Street" not in seed.text  # the footer's prose too
+    assert seed.text.startswith("The Commerce Department")  # the hidden preheader and its spacers are not text
     plain = EmailMessage()
     plain["Subject"] = "Note"
     plain.set_content(f"{body}\n\nTo unsubscribe, reply STOP.")
