@@ -203,7 +203,16 @@ _EMAIL = re.compile(r"^[^@\s<>]+@[^@\s<>]+$")
 
 
 def _mailbox(name: str, addr: str) -> str:
-    """``Name <addr>`` as a header shows it (the name quoted when it holds a comma or the like)."""
+    """``Name <addr>`` as a header shows it (the name quoted when it holds a comma or the like). A domain
+    written in its own script ("bücher.de") is given in the form DNS and every mail server take
+    ("xn--bcher-kva.de"): as it is, it would need a server that offers SMTPUTF8, and it cannot stand in a
+    header of a message without it."""
+    local, _, domain = addr.rpartition("@")
+    if local.isascii() and not domain.isascii():
+        try:
+            addr = f"{local}@{domain.encode('idna').decode('ascii')}"
+        except UnicodeError:
+            pass  # not a valid domain name: kept as written, and the server says what is wrong with it
     name = " ".join(name.replace('"', "").replace("\\", "").split())
     if not name:
         return addr
