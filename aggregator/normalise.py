@@ -160,6 +160,10 @@ _HOST_TRACKING = {
     "forbes.com": frozenset({"sh"}),  # a hash per share: ?sh=5c1a3e0f7b2d
     "x.com": frozenset({"s", "t"}),  # share links: ?s=20&t=...
     "twitter.com": frozenset({"s", "t"}),
+    # Substack's share and mail links: ?r=2abc (the sharer), &triedRedirect=true, &showWelcomeOnShare=true
+    "substack.com": frozenset(
+        {"r", "s", "triedredirect", "showwelcomeonshare", "publication_id", "post_id", "isfreemail"}
+    ),
 }
 # Parameters that mark a link as "from the feed" only by their value: ref=rss, source=rss, mod=rss_Technology
 # (WSJ), src=feed, via=rss. With another value (ref=v2, source=api) they may select content, so they stay.
@@ -616,6 +620,17 @@ def strip_source(title: str, source: str) -> str:
     return title
 
 
+def _after_headline(summary: str, title: str) -> str:
+    """A text that opens with its own headline (Medium's and many a CMS's content begin with it as a heading):
+    the text after it, which is what the digest's snippet and the story's lede should read."""
+    if not title or len(summary) <= len(title) or fold(summary[: len(title)]) != fold(title):
+        return summary
+    rest = summary[len(title) :]
+    if rest[0].isalnum():  # the headline's last word goes on: "Chip curbs" / "Chip curbside pickup"
+        return summary
+    return rest.lstrip(" -–—|:.\u00a0") or summary
+
+
 def _repeats(summary: str, title: str, source: str | None) -> bool:
     """The summary is the headline again, perhaps followed by the outlet's name (Google News)."""
     rest = _NOT_WORDS.sub(" ", fold(summary)).strip()
@@ -634,7 +649,7 @@ _POST_APPEARED = re.compile(
 _READ_MORE = re.compile(
     r"(?:(?<=[.!?…:\]»”\"])|^)\s*(?:Continue reading|Read more|Read More|READ MORE|Keep reading|Read the full "
     r"(?:story|article|post)|Read full (?:story|article)|Click here to read more|Lire la suite|Weiterlesen|Leer más"
-    r"|Leggi tutto|Read the rest|To read (?:this|the) (?:article|story) in full)\b[^.!?]{0,120}[.!?]?$"
+    r"|Leggi tutto|Read the rest|To read (?:this|the) (?:article|story) in full)\b[^.!?…]{0,120}(?:[.!?…]|\.\.\.)?$"
 )
 # A credit line for the syndicated copy (Engadget: "This article originally appeared on Engadget at https://...")
 # and Medium's "<title> was originally published in <publication> on Medium, where people are continuing the
@@ -785,6 +800,8 @@ def normalise_entry(
             summary = rest[len(entry.source) :].lstrip() if rest.startswith(entry.source) else summary
     if summary and _repeats(summary, title, entry.source):
         summary = ""  # a description that only repeats the headline says nothing more
+    elif summary:
+        summary = _after_headline(summary, title)
     if len(title) > MAX_TITLE:  # a whole post or article as the title (a micro-blog bridge, a CMS's slip)
         summary = title if len(summary) < len(title) else summary
         title = headline_of(title)

@@ -158,6 +158,7 @@ CANONICAL = [
         "https://edition.cnn.com/2026/11/28/tech/x/index.html",
     ),
     ("https://x.com/jane/status/123?s=20&t=abcDEF", "https://x.com/jane/status/123"),
+    ("https://policy.substack.com/p/chip-rules?r=2abcd&triedRedirect=true", "https://policy.substack.com/p/chip-rules"),
     ("https://shop.example/search?s=chips&t=2", "https://shop.example/search?s=chips&t=2"),
     ("https://www.politico.com/news/2026/11/28/x-1?_amp=true", "https://politico.com/news/2026/11/28/x-1"),
     ("https://example.com:8080/a", "https://example.com:8080/a"),

@@ -318,6 +318,17 @@ def test_json_feed_items_as_link_blogs_podcasts_and_plain_text_write_them():
             "Text of the post.",
         ),
         ("A short excerpt. Read the rest", "A short excerpt."),
+        (  # The Guardian: a link after the standfirst
+            "<p>The US has opened a review. <a href='https://b.example/p'>Continue reading...</a></p>",
+            "The US has opened a review.",
+        ),
+        # Medium, and many a CMS's full content: the headline as the first heading
+        (
+            "<h3>Chip rules tighten again</h3><p>Washington's controls slowed China's chipmakers.</p>",
+            "Washington's controls slowed China's chipmakers.",
+        ),
+        ("<p>Chip rules tighten again: what changes in May.</p>", "what changes in May."),
+        ("<p>Chip rules tighten against all odds.</p>", "Chip rules tighten against all odds."),
         (  # IDG's sites (Computerworld, InfoWorld, CSO...)
             "<p>The FCC voted to ban new equipment.</p><p>To read this article in full, please "
             "<a href='https://www.computerworld.com/a/1'>click here</a></p>",
