@@ -21,6 +21,7 @@ from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
+from itertools import zip_longest
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -94,6 +95,17 @@ class Digest:
         if updates:
             text += f" and {updates} update{'' if updates == 1 else 's'}"
         return text + f" on {t} topic{'' if t == 1 else 's'}"
+
+    def preview_text(self, limit: int = 160) -> str:
+        """The line a mail client shows under the subject in the inbox: the top headlines, the first of each
+        topic, then the second of each..., as many as fit in ``limit`` characters (one at least, cut)."""
+        ranked = [e.title for rank in zip_longest(*(s.entries for s in self.sections)) for e in rank if e]
+        out: list[str] = []
+        for title in dict.fromkeys(ranked):  # a story under two topics once
+            if out and len(" · ".join([*out, title])) > limit:
+                break
+            out.append(title if out or len(title) <= limit else title[: limit - 1].rstrip() + "…")
+        return " · ".join(out)
 
     def seen_text(self, sep: str = ", ") -> str:
         """'40 items seen, 1 duplicate suppressed'."""

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import re
 import ssl
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from email import message_from_bytes, policy
 from pathlib import Path
@@ -1330,3 +1331,30 @@ def test_a_channels_text_under_every_video_is_no_snippet(tmp_path, feed_server):
     assert summaries["Nvidia says new export rules block sales to China"] == ""
     assert summaries["TikTok sues Montana over statewide ban"].startswith("The company says")
     store.close()
+
+
+def test_the_inbox_preview_line_is_the_top_headlines(tmp_path):
+    """Mail clients show a message's first text under its subject in the inbox: a hidden preheader gives them
+    the top headlines (the first of each topic first), not the subject again; the text part is unchanged."""
+    from html import unescape
+
+    from aggregator.render import render_html
+
+    store, settings, wl = setup(tmp_path)
+    d = delivery.compose(store, settings, wl, None, datetime.now(UTC))
+    assert d.story_count >= 2
+    body = render_html(d).split("<body", 1)[1]
+    hidden = re.search(r'<div style="display:none;[^"]*">([^<]*?)(?:&#847;&zwnj;&nbsp;)+</div>', body)
+    assert hidden is not None and body.index(hidden.group(0)) < body.index("<h1")
+    preview = unescape(hidden.group(1))
+    tops = [s.entries[0].title for s in d.sections]
+    assert preview.startswith(tops[0]) and preview == d.preview_text() and len(preview) <= 160
+    assert all(t in preview for t in tops) or len(" · ".join(tops)) > 160
+    assert "display:none" not in render_text(d)
+    long = replace(
+        d,
+        sections=tuple(
+            replace(s, entries=tuple(replace(e, title="word " * 60) for e in s.entries)) for s in d.sections
+        ),
+    )
+    assert len(long.preview_text()) == 160 and long.preview_text().endswith("…")
