@@ -628,7 +628,7 @@ def _after_headline(summary: str, title: str) -> str:
     rest = summary[len(title) :]
     if rest[0].isalnum():  # the headline's last word goes on: "Chip curbs" / "Chip curbside pickup"
         return summary
-    return rest.lstrip(" -–—|:.\u00a0") or summary
+    return rest.lstrip(" -–—|:.?!\u00a0") or summary
 
 
 def _repeats(summary: str, title: str, source: str | None) -> bool:

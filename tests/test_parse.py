@@ -329,6 +329,7 @@ def test_json_feed_items_as_link_blogs_podcasts_and_plain_text_write_them():
         ),
         ("<p>Chip rules tighten again: what changes in May.</p>", "what changes in May."),
         ("<p>Chip rules tighten against all odds.</p>", "Chip rules tighten against all odds."),
+        ("<p>Chip rules tighten again? Not for long.</p>", "Not for long."),
         (  # IDG's sites (Computerworld, InfoWorld, CSO...)
             "<p>The FCC voted to ban new equipment.</p><p>To read this article in full, please "
             "<a href='https://www.computerworld.com/a/1'>click here</a></p>",
