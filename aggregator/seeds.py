@@ -114,6 +114,8 @@ def read_seed(path: Path) -> Seed:
     except OSError as e:
         raise SeedError(f"{path}: cannot read the seed: {e.strerror}") from e
     if kind := _binary_kind(data):
+        if path.suffix.lower() == ".msg" and kind == _OLE:  # Outlook's own format
+            raise SeedError(f"{path}: {OUTLOOK_MSG}", hint=OUTLOOK_HINT)
         raise SeedError(
             f"{path}: {kind}, not text: a seed is plain text, Markdown, a saved web page or a saved mail",
             hint="save the article's text (.txt) or its web page (.html) and import that",
@@ -135,10 +137,13 @@ def read_seed(path: Path) -> Seed:
     return _seed(path, title, published, url, text)
 
 
+OUTLOOK_MSG = "an Outlook message (.msg), not a standard mail file"
+OUTLOOK_HINT = "save it from Outlook as .eml (File > Save As, or drag it to a folder) and import that"
+_OLE = "an old Word or Office file"  # Microsoft's compound file: .doc, .xls, .ppt, Outlook's .msg
 _MAGIC = (
     (b"%PDF-", "a PDF"),
     (b"PK\x03\x04", "a Word, OpenDocument, EPUB or ZIP file"),
-    (b"\xd0\xcf\x11\xe0", "an old Word or Office file"),
+    (b"\xd0\xcf\x11\xe0", _OLE),
     (b"{\\rtf", "an RTF file"),
     (b"\x89PNG", "a picture"),
     (b"\xff\xd8\xff", "a picture"),

@@ -971,6 +971,15 @@ def test_a_pdf_or_a_word_file_is_refused_as_a_seed_with_what_to_do(tmp_path):
     assert len(problems) == 2 and "report.pdf: a PDF, not text" in problems[0]
     assert "notes.txt: a Word, OpenDocument, EPUB or ZIP file, not text" in problems[1]
     assert all("save the article's text (.txt) or its web page (.html)" in p for p in problems)
+    # Outlook's own message format, given by name or in the folder: what to save it as instead
+    folder = tmp_path / "mails"
+    folder.mkdir()
+    (folder / "newsletter.msg").write_bytes(b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + bytes(504))
+    for given in (folder / "newsletter.msg", folder):
+        problems = []
+        assert pipe.import_seeds([given], datetime(2026, 11, 28, tzinfo=UTC), problems) == []
+        assert len(problems) == 1 and "newsletter.msg: an Outlook message (.msg)" in problems[0], problems
+        assert "save it from Outlook as .eml" in problems[0]
     store.close()
 
 
