@@ -303,11 +303,31 @@ def _walk(node: ET.Element, folders: list[str], report: OpmlReport) -> None:
         url = _get(a, "xmlUrl") or (_get(a, "url") if (_get(a, "type") or "").lower() in ("rss", "atom") else None)
         name = _get(a, "title") or _get(a, "text")
         if url and url.strip():
-            _add_spec(report, url.strip(), name, folders + _categories(_get(a, "category")))
+            if problem := _scraped(name, a, url.strip()):
+                report.problems.append(problem)
+            else:
+                _add_spec(report, url.strip(), name, folders + _categories(_get(a, "category")))
         elif child.find("outline") is None and (problem := _not_a_feed(name, a)):
             report.problems.append(problem)
         else:
             _walk(child, folders + [name] if name else folders, report)
+
+
+# FreshRSS exports the web pages it scrapes itself (its "HTML + XPath", "XML + XPath" and "JSON + dot notation"
+# sources) as outlines whose xmlUrl is the page: no feed is there to read
+_SCRAPER_TYPE = re.compile(r"xpath|dotnotation|dotpath", re.I)
+
+
+def _scraped(name: str | None, attrs: Mapping[str, str], url: str) -> str | None:
+    """What to say of an outline whose xmlUrl is a page another reader scrapes; None for a feed."""
+    kind = _get(attrs, "type") or ""
+    if not _SCRAPER_TYPE.search(kind):
+        return None
+    label = f"{html.unescape(name).strip()}: " if name and name.strip() else ""
+    return (
+        f"{label}{url} is a page another reader scrapes (type {kind}), not a feed "
+        f"(`aggregator feeds add {url}` looks for one it announces)"
+    )
 
 
 def _not_a_feed(name: str | None, attrs: Mapping[str, str]) -> str | None:
@@ -380,7 +400,10 @@ def _scan(text: str, where: str) -> OpmlReport:
         url = (_get(attrs, "xmlUrl") or "").strip()
         name = _get(attrs, "title") or _get(attrs, "text")
         if url:
-            _add_spec(report, url, name, folders + _categories(_get(attrs, "category")))
+            if problem := _scraped(name, attrs, url):
+                report.problems.append(problem)
+            else:
+                _add_spec(report, url, name, folders + _categories(_get(attrs, "category")))
             if not selfclose:
                 folders.append("")
         elif re.search(r"xmlurl\s*=\s*(?!\"\s*\"|'\s*')", body, re.I):

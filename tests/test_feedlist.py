@@ -38,8 +38,9 @@ def test_lenient_opml_recovers_ampersands_and_quotes():
 
 
 def test_opml_as_other_exporters_write_it():
-    """Latin-1 with a declaration, attribute names in other cases, feed:// URLs, a link outline and a site
-    without its feed's address (both reported, with how to add them: `feeds add` finds a page's feed)."""
+    """Latin-1 with a declaration, attribute names in other cases, feed:// URLs, a link outline, a site
+    without its feed's address and a page FreshRSS scrapes (all reported, with how to add them: `feeds add`
+    finds a page's feed)."""
     latin = (
         '<?xml version="1.0" encoding="ISO-8859-1"?><opml version="1.1"><body><outline text="Presse"'
         ' title="Presse"><outline TEXT="Le Monde diplomatique" xmlURL="https://monde.example/rss"/>'
@@ -47,6 +48,7 @@ def test_opml_as_other_exporters_write_it():
         '<outline text="Secure" xmlUrl="feed:https://secure.example/atom.xml"/>'
         '<outline text="Just a page" type="link" url="https://page.example/"/>'
         '<outline text="A site" htmlUrl="https://site.example/"/>'
+        '<outline text="Scraped" type="HTML+XPath" xmlUrl="https://scraped.example/news" frss:xPathItem="//li"/>'
         "</outline></body></opml>"
     ).encode("latin-1")
     report = read_opml(latin, "latin.opml")
@@ -58,13 +60,15 @@ def test_opml_as_other_exporters_write_it():
     assert [p.split(" (")[0] for p in report.problems] == [
         "Just a page: https://page.example/ is listed as a page, not as a feed",
         "A site: https://site.example/ is listed as a page, not as a feed",
+        "Scraped: https://scraped.example/news is a page another reader scrapes",  # FreshRSS's own scraping
     ]
     assert "`aggregator feeds add https://site.example/` finds the feed" in report.problems[1]
     # the same, broken (an unescaped &), goes through the lenient paths with its encoding understood
     broken = latin.replace(b'Presse"', b'Presse & Co"')
     report = read_opml(broken, "broken.opml")
     assert [f.title for f in report.feeds][1] == "Caf\u00e9 tech" and report.feeds[0].tags == ("Presse & Co",)
-    assert len(report.problems) == 2 and report.problems[1].startswith("A site: https://site.example/")
+    assert len(report.problems) == 3 and report.problems[1].startswith("A site: https://site.example/")
+    assert report.problems[2].startswith("Scraped: https://scraped.example/news is a page another reader scrapes")
     # saved by Windows tools: UTF-16 with a byte-order mark, and windows-1252 under a prolog saying UTF-8
     text = broken.decode("latin-1").replace("Caf\u00e9", "Caf\u00e9 \u201cnews\u201d")
     for data in (
