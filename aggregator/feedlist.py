@@ -107,11 +107,17 @@ def remove_feed(config_dir: Path, url: str) -> None:
     _write(path, tomlkit.dumps(doc))
 
 
+# an attribute in an HTML tag: name="value", name='value' or name=value (minifiers leave out the quotes that
+# HTML does not need: <link rel=alternate type=application/rss+xml href=/index.xml>)
+_ATTR = re.compile(r"""([\w:-]+)\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s"'=<>`]+))""")
+
+
 def discover_links(page: str, base: str) -> list[tuple[str, str | None]]:
-    """Feed links of an HTML page: <link rel="alternate" type="application/rss+xml" href=...>."""
+    """Feed links of an HTML page: <link rel="alternate" type="application/rss+xml" href=...>, the quotes
+    around a value there or not."""
     found: dict[str, str | None] = {}  # url -> title, in the page's order
     for tag in re.findall(r"<link\b[^<>]*>", page, re.I):
-        attrs = {k.lower(): html.unescape(v) for k, _, v in re.findall(r'(\w+)\s*=\s*(["\'])(.*?)\2', tag)}
+        attrs = {k.lower(): html.unescape(a or b or c) for k, a, b, c in _ATTR.findall(tag)}
         rels = attrs.get("rel", "").lower().split()
         if (
             "alternate" in rels
@@ -141,8 +147,8 @@ def is_comments_feed(url: str, title: str | None) -> bool:
 def feedish_anchors(page: str, base: str) -> list[str]:
     """Links of a page (<a href>) that look like feeds: .../feed, .../rss.xml, ....atom."""
     out: dict[str, None] = {}  # in the page's order
-    for href in re.findall(r"<a\b[^<>]*?\bhref\s*=\s*[\"']([^\"'<>]+)", page, re.I):
-        url = urljoin(base, html.unescape(href))
+    for quoted, bare in re.findall(r"<a\b[^<>]*?\bhref\s*=\s*(?:[\"']([^\"'<>]+)|([^\s\"'<>=`]+))", page, re.I):
+        url = urljoin(base, html.unescape(quoted or bare))
         if urlsplit(url).scheme in ("http", "https") and _FEEDISH_HREF.search(urlsplit(url).path):
             out[url] = None
     return list(out)

@@ -260,6 +260,27 @@ def test_add_discovers_feeds_of_a_page(tmp_path, feed_server):
         asyncio.run(add_feed(cfg, feed_server.url("/plain")))
 
 
+def test_add_reads_a_minified_page_whose_attributes_have_no_quotes(tmp_path, feed_server):
+    """Minifiers (Hugo's, most static-site builds') leave out the quotes HTML does not need: the feed a page
+    announces so, at an address no guess would try, is found; so is a feed link in its body."""
+    feed_server.serve("/posts/index.rdf", rss([{"title": "a", "link": "https://e.example/a"}], title="Min"))
+    feed_server.serve("/j/atom.xml", rss([{"title": "b", "link": "https://e.example/b"}], title="Body link"))
+    html = {"Content-Type": "text/html"}
+    feed_server.serve(
+        "/",
+        "<!doctype html><html lang=en><head><meta charset=utf-8><link rel=stylesheet href=/s.css>"
+        "<link rel=alternate type=application/rss+xml href=/posts/index.rdf title=Min></head><body>hi</body></html>",
+        headers=html,
+    )
+    feed_server.serve("/other", "<html><body><a class=feed href=/j/atom.xml>RSS</a></body></html>", headers=html)
+    cfg = write_config(tmp_path, [])
+    lines = asyncio.run(add_feed(cfg, feed_server.url("/")))
+    assert lines == [f"discovered and added {feed_server.url('/posts/index.rdf')} (Min)"]
+    assert [f.url for f in load_feeds(cfg)] == [feed_server.url("/posts/index.rdf")]
+    asyncio.run(add_feed(cfg, feed_server.url("/other")))
+    assert [f.url for f in load_feeds(cfg)][1] == feed_server.url("/j/atom.xml")
+
+
 def test_add_takes_the_pages_main_feed_and_lists_the_others(tmp_path, feed_server):
     """A news site announces its main feed, the same in Atom and a feed per section: the first is added, the
     others are listed to be added by address (adding them all polled one feed twice and sections unasked)."""
