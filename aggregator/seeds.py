@@ -694,9 +694,9 @@ _BYLINE_DATE = re.compile(
 )
 
 
-_DATED_ELEMENT = re.compile(
-    r"<(div|span|p|small|time|li)\b[^<>]*\b(?:class|id)=[\"'][^\"']*(?:byline|dateline|date|timestamp|published|posted)"
-    r"[^\"']*[\"'][^<>]*>(.{0,400}?)</\1>",
+_DATED_ELEMENT = re.compile(  # the class or id quoted or, as minifiers leave it, not: class=post-date
+    r"<(div|span|p|small|time|li)\b[^<>]*\b(?:class|id)=(?:[\"'][^\"'<>]*?|[^\s\"'<>=]*?)"
+    r"(?:byline|dateline|date|timestamp|published|posted)[^<>]*>(.{0,400}?)</\1>",
     re.I | re.S,
 )
 

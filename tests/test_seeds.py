@@ -424,6 +424,8 @@ def test_a_page_without_metadata_gives_its_headline_and_byline_date(tmp_path):
     for byline in (
         '<div class="byline">By Jane Reporter · January 18, 2022 · 4 min read</div>',
         '<p class="article-date">18.01.2022 09:30</p>',
+        "<span class=post-date>January 18, 2022</span>",  # minified: no quotes
+        "<div id=byline class=meta>By Jane Reporter, 18 January 2022</div>",
     ):
         other.write_text(
             f"<html><body><h1>US probes Alibaba</h1>{byline}<article><p>{body}</p></article></body></html>"
