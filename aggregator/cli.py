@@ -476,7 +476,7 @@ def _feed_details(ctx: Context, f: Any, counts: tuple[int, int, str | None], now
     why = (
         "set in feeds.toml"
         if f.interval
-        else "as the feed asks (its ttl or Cache-Control max-age)"
+        else "as the feed asks (its ttl, sy:updatePeriod or Cache-Control max-age)"
         if max(f.ttl or 0, f.max_age or 0) >= every
         else f"adaptive: an entry about every {span(f.mean_gap)}"
         if f.mean_gap

@@ -157,7 +157,7 @@ def _parsed(
         link=feed.get("link"),
         entries=tuple(entries),
         warning=warning,
-        ttl=_ttl(feed.get("ttl")),
+        ttl=_ttl(feed.get("ttl"), feed.get("sy_updateperiod"), feed.get("sy_updatefrequency")),
         skipped=len(raw_entries) - len(entries),
         keys=tuple(entry_keys) if keys is not None else None,
         skipped_keys=tuple(skipped_keys),
@@ -706,12 +706,26 @@ def _parse_json_feed(body: bytes, url: str, content_type: str | None = None) -> 
     return ParsedFeed(title=title or None, link=link, entries=tuple(entries), skipped=skipped)
 
 
-def _ttl(value: Any) -> int | None:
+_SY_PERIOD = {"hourly": 3600, "daily": 86400, "weekly": 7 * 86400, "monthly": 30 * 86400, "yearly": 365 * 86400}
+
+
+def _ttl(value: Any, period: Any = None, frequency: Any = None) -> int | None:
+    """How long the feed asks to be left alone, in seconds: RSS <ttl> (minutes), or the syndication module's
+    <sy:updatePeriod> and <sy:updateFrequency> ("hourly", 2: every 30 minutes; WordPress writes "hourly", 1
+    into every feed), the longer of the two."""
     try:
         minutes = int(str(value).strip())
     except (TypeError, ValueError):
-        return None
-    return minutes * 60 if 0 < minutes < 100000 else None
+        minutes = 0
+    ttl = minutes * 60 if 0 < minutes < 100000 else 0
+    span = _SY_PERIOD.get(str(period).strip().lower()) if period is not None else None
+    if span is not None:
+        try:
+            times = int(str(frequency).strip()) if frequency is not None else 1
+        except ValueError:
+            times = 1
+        ttl = max(ttl, span // max(1, min(times, 10000)))
+    return ttl or None
 
 
 def _clean(value: Any) -> str | None:

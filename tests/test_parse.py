@@ -928,3 +928,25 @@ def test_a_post_without_a_title_is_headed_by_its_first_sentence_or_words():
         item = normalise_entry(entry, "https://mastodon.social/@jane.rss", datetime(2026, 11, 29, tzinfo=UTC), "Jane")
         assert item.title == headline
         assert item.summary.startswith(headline.rstrip("…"))
+
+
+@pytest.mark.parametrize(
+    ("channel", "seconds"),
+    [
+        ("<ttl>120</ttl>", 7200),
+        # the syndication module, as WordPress writes it into every feed: once an hour
+        ("<sy:updatePeriod>\n\thourly\t</sy:updatePeriod><sy:updateFrequency>\n\t1\t</sy:updateFrequency>", 3600),
+        ("<sy:updatePeriod>hourly</sy:updatePeriod><sy:updateFrequency>2</sy:updateFrequency>", 1800),
+        ("<sy:updatePeriod>daily</sy:updatePeriod>", 86400),  # the frequency defaults to once
+        ("<sy:updatePeriod>Daily</sy:updatePeriod><sy:updateFrequency>often</sy:updateFrequency>", 86400),
+        ("<ttl>120</ttl><sy:updatePeriod>hourly</sy:updatePeriod>", 7200),  # the longer of the two
+        ("<ttl>soon</ttl><sy:updatePeriod>sometimes</sy:updatePeriod>", None),
+        ("", None),
+    ],
+)
+def test_how_often_a_feed_asks_to_be_read(channel, seconds):
+    body = (
+        '<?xml version="1.0"?><rss version="2.0" xmlns:sy="http://purl.org/rss/1.0/modules/syndication/">'
+        f"<channel><title>t</title>{channel}<item><title>a</title><guid>1</guid></item></channel></rss>"
+    ).encode()
+    assert parse_feed(body, "https://f.example/feed").ttl == seconds
