@@ -391,6 +391,7 @@ def cmd_export(ctx: Context) -> int:
             "guid": row["guid"],
             "url": row["url"],
             "canonical_url": row["canonical_url"],
+            "comments_url": row["comments_url"],
             "title": row["title"],
             "source": row["source"],
             "published": row["published"],

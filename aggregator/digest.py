@@ -48,6 +48,7 @@ class Entry:
     update_of: datetime | None = None  # for an update: when the story was first reported (before the window)
     earlier: int = 0  # for an update: how many of its reports came before the window
     also_urls: tuple[str | None, ...] = ()  # beside ``also``: the link to each one's report (when known)
+    comments_url: str | None = None  # the page of the heading report's discussion (Hacker News, Reddit...)
 
 
 @dataclass(frozen=True)
@@ -280,7 +281,13 @@ def _entry(
         duplicates=sum(1 for s in sources if s["dup_level"] != "new"),
         update_of=update_of,
         earlier=len(earlier),
+        comments_url=_web_link(head["comments_url"]) if "comments_url" in head.keys() else None,
     )
+
+
+def _web_link(url: str | None) -> str | None:
+    """A stored link as the digest shows it: without tracking parameters; None for anything but http(s)."""
+    return clean_link(url) if url and canonical_url(url) else None
 
 
 def lead_report(reports: Sequence[Any]) -> Any:

@@ -66,6 +66,7 @@ class Entry:
     published: datetime | None = None
     updated: datetime | None = None
     source: str | None = None  # the outlet an aggregator's entry comes from (RSS/Atom <source>)
+    comments: str | None = None  # its discussion's page (RSS <comments>, Atom rel="replies", a Reddit post)
 
 
 @dataclass(frozen=True)
@@ -109,6 +110,7 @@ class Item:
     feed_title: str | None = None
     source: str | None = None  # the outlet, when the feed is an aggregator's (Google News: <source>)
     feed_tags: tuple[str, ...] = ()  # the feed's tags in feeds.toml (watchlist queries: tag:china)
+    comments_url: str | None = None  # its discussion's page (Hacker News, Reddit, Lobsters, a blog's comments)
 
 
 @dataclass(frozen=True)

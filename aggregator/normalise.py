@@ -827,4 +827,5 @@ def normalise_entry(
         feed_title=feed_title,
         source=entry.source,
         feed_tags=feed_tags,
+        comments_url=entry.comments if entry.comments and canonical_url(entry.comments) else None,
     )

@@ -401,6 +401,7 @@ def _entry(raw: Any) -> Entry | None:
     if link and link == raw.get("id") and not _web_address(str(link)):
         link = None  # feedparser's stand-in for a missing link is the id: "urn:uuid:...", "tag:...", "12345"
     link = unwrap_redirect(link)
+    post = link  # a link aggregator's entry: its own page is the discussion of the article it shares
     if not link:  # a podcast episode with no page: its audio (or video) is what there is to open
         link = next((e.get("href") for e in raw.get("enclosures") or () if isinstance(e, dict) and e.get("href")), None)
     guid = raw.get("id") or raw.get("guid") or None
@@ -425,6 +426,7 @@ def _entry(raw: Any) -> Entry | None:
         summary = _river_text(summary, title)
     if not (title or link or summary.strip()):
         return None
+    comments = _comments(raw) or (post if post != link and not _RIVER_HOST.search(_host(str(post))) else None)
     return Entry(
         guid=str(guid).strip() if guid else None,
         url=str(link).strip() if link else None,
@@ -434,7 +436,20 @@ def _entry(raw: Any) -> Entry | None:
         published=_date(raw, "published") or _date(raw, "updated"),
         updated=_date(raw, "updated"),
         source=source,
+        comments=str(comments).strip() if comments and str(comments).strip() != str(link or "").strip() else None,
     )
+
+
+def _comments(raw: Any) -> str | None:
+    """The page of an entry's discussion: RSS 2.0 <comments> (Hacker News, Lobsters, WordPress), Atom's
+    <link rel="replies" type="text/html"> (Blogger); an http(s) address only."""
+    found = [raw.get("comments")]
+    found += [
+        link.get("href")
+        for link in raw.get("links") or ()
+        if isinstance(link, dict) and link.get("rel") == "replies" and "html" in (link.get("type") or "text/html")
+    ]
+    return next((str(u).strip() for u in found if isinstance(u, str) and _web_address(u) and "://" in u), None)
 
 
 # the HTML a feed puts in a title or summary; other words in angle brackets are text ("vector<int>", "<dialog>")

@@ -117,6 +117,10 @@ MIGRATIONS: list[str] = [
     """
     CREATE TABLE feed_entries (url TEXT PRIMARY KEY, entries TEXT NOT NULL);
     """,
+    # 6: the page of an item's discussion (Hacker News, Reddit, Lobsters, a blog's comments), linked in the digest
+    """
+    ALTER TABLE items ADD COLUMN comments_url TEXT;
+    """,
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
 # Versions of an edited item kept: its first text and the latest ones. Some feeds change an entry at every
@@ -473,8 +477,8 @@ class Store:
         cur = self.execute(
             "INSERT INTO items (feed_url, guid, url, canonical_url, title, summary, summary_html, author, "
             "published, fetched_at, content_hash, dup_level, duplicate_of, duplicate_of_seed, dup_similarity, "
-            "dup_reason, story_id, story_similarity, story_reason, source) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            "dup_reason, story_id, story_similarity, story_reason, source, comments_url) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (
                 item.feed_url,
                 item.guid,
@@ -496,6 +500,7 @@ class Store:
                 story_similarity,
                 story_reason,
                 item.source,
+                item.comments_url,
             ),
         )
         if story_id is not None:
@@ -533,7 +538,7 @@ class Store:
             )
         self.execute(
             "UPDATE items SET title = ?, summary = ?, summary_html = ?, url = ?, canonical_url = ?, author = ?, "
-            f"content_hash = ?, updated_at = ?, edits = edits + {int(record)} WHERE id = ?",
+            f"comments_url = ?, content_hash = ?, updated_at = ?, edits = edits + {int(record)} WHERE id = ?",
             (
                 item.title,
                 item.summary,
@@ -541,6 +546,7 @@ class Store:
                 item.url,
                 item.canonical_url,
                 item.author,
+                item.comments_url,
                 item.content_hash,
                 iso(now),
                 item_id,
@@ -695,7 +701,7 @@ class Store:
                 SELECT story_id FROM items
                 WHERE dup_level = 'new' AND fetched_at >= coalesce(:start, '') AND fetched_at < :end
             )
-            SELECT i.id, i.feed_url, i.url, i.title, i.summary, i.author, i.published, i.fetched_at,
+            SELECT i.id, i.feed_url, i.url, i.comments_url, i.title, i.summary, i.author, i.published, i.fetched_at,
                    i.dup_level, i.duplicate_of, i.duplicate_of_seed, i.dup_reason, i.story_id, i.story_reason,
                    t.topic, t.score, t.matched, coalesce(i.source, f.title, i.feed_url) AS feed_title,
                    s.seed_id, sd.title AS seed_title, first.first_fetched AS story_first

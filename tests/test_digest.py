@@ -1358,3 +1358,36 @@ def test_the_inbox_preview_line_is_the_top_headlines(tmp_path):
         ),
     )
     assert len(long.preview_text()) == 160 and long.preview_text().endswith("…")
+
+
+def test_a_story_from_a_link_aggregator_links_its_discussion(tmp_path):
+    """An entry with a discussion page (Hacker News' <comments>, a Reddit link post's own page) heads its story
+    with the article's link, and the digest links the discussion too: a "Comments:" line, a "comments" link."""
+    from aggregator.render import render_html
+
+    feed = tmp_path / "hn.xml"
+    feed.write_bytes(
+        rss(
+            [
+                {
+                    "title": "US adds 27 Chinese chipmakers to the Entity List",
+                    "link": "https://wire.example/2026/11/28/entity-list?utm_source=hn",
+                    "comments": "https://news.ycombinator.com/item?id=4242",
+                    "description": "The Commerce Department added 27 Chinese chip firms to the Entity List.",
+                    "pubDate": "Sat, 28 Nov 2026 08:00:00 GMT",
+                }
+            ],
+            title="Hacker News",
+        )
+    )
+    store, settings, wl = setup(tmp_path, feeds=[feed.as_uri()])
+    d = delivery.compose(store, settings, wl, None, datetime.now(UTC))
+    (entry,) = [e for s in d.sections for e in s.entries]
+    assert (entry.url, entry.comments_url) == (
+        "https://wire.example/2026/11/28/entity-list",
+        "https://news.ycombinator.com/item?id=4242",
+    )
+    assert "\n   Comments: https://news.ycombinator.com/item?id=4242\n" in render_text(d)
+    assert '<a href="https://news.ycombinator.com/item?id=4242" style="color:#6b7280;">comments</a>' in render_html(d)
+    (row,) = store.iter_items()
+    assert row["comments_url"] == "https://news.ycombinator.com/item?id=4242"

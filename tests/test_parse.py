@@ -622,6 +622,42 @@ def test_a_link_aggregators_entry_is_the_article_it_shares():
     assert parse_feed(other, "https://b.example/feed").entries[0].title == "Chips (Intel/AMD)"
 
 
+def test_an_entrys_discussion_is_its_comments_page():
+    """The page where an entry is discussed, linked in the digest: a Reddit link post's own page (its link is the
+    article), RSS <comments> (Hacker News, Lobsters, WordPress), Atom's rel="replies" page (Blogger); never the
+    entry's own link again, nor anything but a web address."""
+    reddit = parse_feed((FIXTURES / "parse" / "reddit.atom").read_bytes(), "https://www.reddit.com/r/technology/.rss")
+    assert [e.comments for e in reddit.entries] == [
+        "https://www.reddit.com/r/technology/comments/1abc/us_adds/",
+        None,  # a text post: its page is its link
+        None,
+    ]
+    hn = (
+        b'<rss version="2.0"><channel><title>Hacker News</title><item><title>Chip rules</title>'
+        b"<link>https://b.example/chips</link><comments>https://news.ycombinator.com/item?id=42</comments></item>"
+        b"<item><title>Ask HN: chips?</title><link>https://news.ycombinator.com/item?id=43</link>"
+        b"<comments>https://news.ycombinator.com/item?id=43</comments></item>"
+        b"<item><title>Odd</title><link>https://b.example/odd</link><comments>javascript:alert(1)</comments></item>"
+        b"</channel></rss>"
+    )
+    assert [e.comments for e in parse_feed(hn, "https://news.ycombinator.com/rss").entries] == [
+        "https://news.ycombinator.com/item?id=42",
+        None,
+        None,
+    ]
+    blogger = (
+        b'<feed xmlns="http://www.w3.org/2005/Atom"><title>Blog</title><entry><id>tag:b,1</id><title>Post</title>'
+        b'<link rel="alternate" type="text/html" href="https://blog.example/2026/11/post.html"/>'
+        b'<link rel="replies" type="application/atom+xml" href="https://blog.example/feeds/1/comments/default"/>'
+        b'<link rel="replies" type="text/html" href="https://blog.example/2026/11/post.html#comment-form"/>'
+        b"</entry></feed>"
+    )
+    entry = parse_feed(blogger, "https://blog.example/feeds/posts/default").entries[0]
+    assert entry.comments == "https://blog.example/2026/11/post.html#comment-form"
+    item = normalise_entry(entry, "https://blog.example/feed", datetime(2026, 11, 29, tzinfo=UTC), "Blog")
+    assert item.comments_url == entry.comments
+
+
 def test_a_google_news_story_lists_its_reports_which_are_not_the_entrys_text():
     """Google News' top-stories and topic feeds give a story's entry the list of its reports (other outlets'
     headlines, then "View Full Coverage on Google News"): not the entry's text, which is its headline alone."""

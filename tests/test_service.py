@@ -147,7 +147,8 @@ def test_migrations_run_from_the_first_schema_and_refuse_a_newer_one(tmp_path):
     _build_v1(path)
     store = Store(path)
     assert store.schema_version == SCHEMA_VERSION
-    assert [(r["title"], r["source"]) for r in store.iter_items()] == [("Old item", None)]  # the column added
+    # the columns added since
+    assert [(r["title"], r["source"], r["comments_url"]) for r in store.iter_items()] == [("Old item", None, None)]
     store.close()
     conn = sqlite3.connect(path)
     conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION + 1}")
