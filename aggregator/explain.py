@@ -23,6 +23,7 @@ def explain(store: Store, item: int | str, now: datetime | None = None, tz: str 
         f"  feed:          {row['feed_url']}" + (f"   (outlet: {row['source']})" if row["source"] else ""),
         f"  url:           {row['url'] or '-'}",
         f"  canonical url: {row['canonical_url'] or '-'}",
+        *([f"  comments:      {row['comments_url']}"] if row["comments_url"] else []),
         f"  published:     {shown(row['published'], now, tz) or '-'}   fetched: {shown(row['fetched_at'], now, tz)}",
     ]
     if row["edits"]:
@@ -57,7 +58,7 @@ def explain(store: Store, item: int | str, now: datetime | None = None, tz: str 
 
 def find_item(store: Store, item: int | str) -> int:
     """The id of an item given by its id or by a link to it: the feed's link or the digest's (which has no
-    trackers): matched on the canonical URL, the original report first."""
+    trackers): matched on the canonical URL, the original report first; else the link to its discussion."""
     text = str(item).strip()
     if re.fullmatch(r"-?\d+", text):
         item_id = int(text)
@@ -72,6 +73,8 @@ def find_item(store: Store, item: int | str) -> int:
         if key
         else None
     )
+    if row is None and key:  # the link to its discussion (the digest's "comments")
+        row = store.execute("SELECT id FROM items WHERE comments_url = ? ORDER BY id LIMIT 1", (text,)).fetchone()
     if row is None:
         raise AggregatorError(
             f"no item with the link {text}" if key else f"{text!r} is neither an item id nor a link",

@@ -1391,3 +1391,11 @@ def test_a_story_from_a_link_aggregator_links_its_discussion(tmp_path):
     assert '<a href="https://news.ycombinator.com/item?id=4242" style="color:#6b7280;">comments</a>' in render_html(d)
     (row,) = store.iter_items()
     assert row["comments_url"] == "https://news.ycombinator.com/item?id=4242"
+    # `explain` shows it, and finds the item by it (the digest's "comments" link pasted)
+    from aggregator.explain import explain
+
+    shown = explain(store, "https://news.ycombinator.com/item?id=4242")
+    assert (
+        shown.startswith(f"item #{row['id']}: ")
+        and "  comments:      https://news.ycombinator.com/item?id=4242" in shown
+    )
