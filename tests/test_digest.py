@@ -1362,7 +1362,11 @@ def test_the_inbox_preview_line_is_the_top_headlines(tmp_path):
 
 def test_a_story_from_a_link_aggregator_links_its_discussion(tmp_path):
     """An entry with a discussion page (Hacker News' <comments>, a Reddit link post's own page) heads its story
-    with the article's link, and the digest links the discussion too: a "Comments:" line, a "comments" link."""
+    with the article's link, and the digest links the discussion too: a "Comments:" line, a "comments" link;
+    so do the topic's Atom export and `explain`."""
+    from aggregator.atom import topic_feed
+    from aggregator.explain import explain
+    from aggregator.parse import parse_feed
     from aggregator.render import render_html
 
     feed = tmp_path / "hn.xml"
@@ -1391,9 +1395,12 @@ def test_a_story_from_a_link_aggregator_links_its_discussion(tmp_path):
     assert '<a href="https://news.ycombinator.com/item?id=4242" style="color:#6b7280;">comments</a>' in render_html(d)
     (row,) = store.iter_items()
     assert row["comments_url"] == "https://news.ycombinator.com/item?id=4242"
+    # the topic's Atom export links it as the entry's replies (RFC 4685), which a feed reader reads back
+    atom = topic_feed(store, wl, "us-china-tech", datetime.now(UTC))
+    assert '<link rel="replies" type="text/html" href="https://news.ycombinator.com/item?id=4242"/>' in atom
+    (read,) = parse_feed(atom.encode(), "https://me.example/topic.atom").entries
+    assert (read.url, read.comments) == (entry.url, entry.comments_url)
     # `explain` shows it, and finds the item by it (the digest's "comments" link pasted)
-    from aggregator.explain import explain
-
     shown = explain(store, "https://news.ycombinator.com/item?id=4242")
     assert (
         shown.startswith(f"item #{row['id']}: ")
