@@ -112,10 +112,19 @@ def remove_feed(config_dir: Path, url: str) -> None:
 _ATTR = re.compile(r"""([\w:-]+)\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s"'=<>`]+))""")
 
 
+def page_base(page: str, address: str) -> str:
+    """What a page's relative links are read against: its <base href> (read against its address), else its
+    address."""
+    m = re.search(r"<base\b[^<>]*>", page[:100_000], re.I)
+    href = next((a or b or c for k, a, b, c in _ATTR.findall(m.group(0)) if k.lower() == "href"), None) if m else None
+    return urljoin(address, html.unescape(href.strip())) if href and href.strip() else address
+
+
 def discover_links(page: str, base: str) -> list[tuple[str, str | None]]:
     """Feed links of an HTML page: <link rel="alternate" type="application/rss+xml" href=...>, the quotes
     around a value there or not."""
     found: dict[str, str | None] = {}  # url -> title, in the page's order
+    base = page_base(page, base)
     for tag in re.findall(r"<link\b[^<>]*>", page, re.I):
         attrs = {k.lower(): html.unescape(a or b or c) for k, a, b, c in _ATTR.findall(tag)}
         rels = attrs.get("rel", "").lower().split()
@@ -147,6 +156,7 @@ def is_comments_feed(url: str, title: str | None) -> bool:
 def feedish_anchors(page: str, base: str) -> list[str]:
     """Links of a page (<a href>) that look like feeds: .../feed, .../rss.xml, ....atom."""
     out: dict[str, None] = {}  # in the page's order
+    base = page_base(page, base)
     for quoted, bare in re.findall(r"<a\b[^<>]*?\bhref\s*=\s*(?:[\"']([^\"'<>]+)|([^\s\"'<>=`]+))", page, re.I):
         url = urljoin(base, html.unescape(quoted or bare))
         if urlsplit(url).scheme in ("http", "https") and _FEEDISH_HREF.search(urlsplit(url).path):

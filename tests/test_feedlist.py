@@ -262,7 +262,8 @@ def test_add_discovers_feeds_of_a_page(tmp_path, feed_server):
 
 def test_add_reads_a_minified_page_whose_attributes_have_no_quotes(tmp_path, feed_server):
     """Minifiers (Hugo's, most static-site builds') leave out the quotes HTML does not need: the feed a page
-    announces so, at an address no guess would try, is found; so is a feed link in its body."""
+    announces so, at an address no guess would try, is found; so is a feed link in its body, and a link
+    relative to the page's <base href>."""
     feed_server.serve("/posts/index.rdf", rss([{"title": "a", "link": "https://e.example/a"}], title="Min"))
     feed_server.serve("/j/atom.xml", rss([{"title": "b", "link": "https://e.example/b"}], title="Body link"))
     html = {"Content-Type": "text/html"}
@@ -279,6 +280,15 @@ def test_add_reads_a_minified_page_whose_attributes_have_no_quotes(tmp_path, fee
     assert [f.url for f in load_feeds(cfg)] == [feed_server.url("/posts/index.rdf")]
     asyncio.run(add_feed(cfg, feed_server.url("/other")))
     assert [f.url for f in load_feeds(cfg)][1] == feed_server.url("/j/atom.xml")
+    # a relative link is read against the page's <base href>, as a browser reads it
+    feed_server.serve("/deep/feed.rdf", rss([{"title": "c", "link": "https://e.example/c"}], title="Based"))
+    feed_server.serve(
+        "/p/q",
+        '<html><head><base href="/deep/"><link rel=alternate type=application/rss+xml href=feed.rdf></head></html>',
+        headers=html,
+    )
+    asyncio.run(add_feed(cfg, feed_server.url("/p/q")))
+    assert [f.url for f in load_feeds(cfg)][2] == feed_server.url("/deep/feed.rdf")
 
 
 def test_add_takes_the_pages_main_feed_and_lists_the_others(tmp_path, feed_server):
