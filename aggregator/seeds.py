@@ -718,8 +718,9 @@ _SKIP = {"title", "script", "style", "noscript", "template", "svg", "button", "s
 _BOILERPLATE = {"nav", "header", "footer", "aside", "form", "figure", "dialog", "menu"}
 _AROUND_TEASERS = _BOILERPLATE - {"form"}
 _BOILERPLATE_NAME = re.compile(
-    r"(?:^|[\s_-])(?:nav|navbar|menu|footer|comments?|related|share|sharing|social|newsletter|promo|advert|ads?|"
-    r"sidebar|breadcrumbs?|cookie|subscribe|recommended|most-read|outbrain|taboola|more|trending|popular|teasers?)"
+    r"(?:^|[\s_-])(?:nav|navbar|menu|footer|comments?|related|relatedposts|share|sharing|sharedaddy|likes?|social|"
+    r"newsletter|promo|advert|ads?|sidebar|breadcrumbs?|cookie|subscribe|recommended|most-read|outbrain|taboola|"
+    r"more|trending|popular|teasers?)"
     r"(?:$|[\s_-])",
     re.I,
 )

@@ -258,7 +258,8 @@ MORE = (
 
 def test_html_seed_is_the_article_not_the_page(tmp_path):
     """A saved news page: menus, a teaser <article>, share buttons, a captioned photo and a footer
-    around the story. The seed's text is the story; its title loses the site's name."""
+    around the story. The seed's text is the story; its title loses the site's name. A blog's share, like and
+    related-posts widgets inside the post's content are not its text either."""
     page = tmp_path / "page.html"
     page.write_text(
         "<!DOCTYPE html><html><head><title>US probes Alibaba cloud unit | Example News</title>"
@@ -275,6 +276,18 @@ def test_html_seed_is_the_article_not_the_page(tmp_path):
     s = read_seed(page)
     assert s.title == "US probes Alibaba cloud unit" and s.url == "https://news.example/a"
     assert s.text == f"{LEDE} {MORE} Alibaba did not respond to a request for comment."
+    # WordPress with Jetpack: its share, like and related-posts widgets sit inside the post's content
+    jetpack = (
+        '<div class="sharedaddy sd-block sd-like jetpack-likes-widget-wrapper"><h3 class="sd-title">Like this:</h3>'
+        '<div class="likes-widget-placeholder"><span>Like</span> <span class="loading">Loading...</span></div></div>'
+        '<div id="jp-relatedposts" class="jp-relatedposts"><h3 class="jp-relatedposts-headline"><em>Related</em>'
+        "</h3></div>"
+    )
+    page.write_text(
+        '<html><body><article class="post"><h1 class="entry-title">US probes Alibaba cloud unit</h1>'
+        f'<div class="entry-content"><p>{LEDE}</p><p>{MORE}</p>{jetpack}</div></article></body></html>'
+    )
+    assert read_seed(page).text == f"{LEDE} {MORE}"
 
 
 def test_html_seed_from_json_ld_and_from_plain_paragraphs(tmp_path):
