@@ -875,7 +875,7 @@ def _main_of(blocks: list[_Block]) -> str:
     boilerplate; but an <article> inside a container named like boilerplate (a page-wide wrapper whose class
     reads "int-nav" or "advert-content-wrap") when it holds over WRAPPED_ARTICLE times as much text, boilerplate
     counted inside it alone: a menu, a sign-up box or a teaser does not outweigh an article that much."""
-    content = [b for b in blocks if not b.boiler and len(b.text) >= 2]
+    content = [b for b in blocks if not b.boiler and len(b.text) >= 2 and not _promo(b.text)]
     main = _longest_article(content)
     # no long <article>: the paragraphs that read like prose (menus and link lists are short lines)
     prose = " ".join(b.text for b in content if len(b.text) >= 40 or b.text.endswith((".", "!", "?", '"', "”")))
@@ -887,6 +887,19 @@ def _main_of(blocks: list[_Block]) -> str:
 
 
 WRAPPED_ARTICLE = 3
+# A line between an article's paragraphs that sends the reader to another article: "READ MORE: <headline>",
+# "Related: ...", "See also: ...", "Watch: ..." (short: a paragraph that opens so and goes on is text)
+_PROMO_LINE = re.compile(
+    r"^(?:read more|read also|also read|more|more on this(?: story)?|related|related (?:coverage|stories|story|"
+    r"articles?|content|reading)|see also|recommended|further reading|watch|listen|don'?t miss|must read)"
+    r"\s*[:|»>–—]\s*\S",
+    re.I,
+)
+PROMO_MAX = 160
+
+
+def _promo(text: str) -> bool:
+    return len(text) <= PROMO_MAX and _PROMO_LINE.match(text) is not None
 
 
 def _longest_article(blocks: list[_Block]) -> str:

@@ -285,9 +285,11 @@ def test_html_seed_is_the_article_not_the_page(tmp_path):
     )
     page.write_text(
         '<html><body><article class="post"><h1 class="entry-title">US probes Alibaba cloud unit</h1>'
-        f'<div class="entry-content"><p>{LEDE}</p><p>{MORE}</p>{jetpack}</div></article></body></html>'
+        f'<div class="entry-content"><p>{LEDE}</p><p><strong>READ MORE:</strong> <a href="/x">China hits back at '
+        f"chip curbs</a></p><p>{MORE}</p><p>More than 30 firms were added.</p>{jetpack}</div></article></body></html>"
     )
-    assert read_seed(page).text == f"{LEDE} {MORE}"
+    # and a line sending the reader to another article ("READ MORE: <headline>") is not its text
+    assert read_seed(page).text == f"{LEDE} {MORE} More than 30 firms were added."
 
 
 def test_html_seed_from_json_ld_and_from_plain_paragraphs(tmp_path):
