@@ -620,15 +620,25 @@ def strip_source(title: str, source: str) -> str:
     return title
 
 
-def _after_headline(summary: str, title: str) -> str:
-    """A text that opens with its own headline (Medium's and many a CMS's content begin with it as a heading):
-    the text after it, which is what the digest's snippet and the story's lede should read."""
+def _after_headline(summary: str, title: str, markup: str) -> str:
+    """A text that opens with its own headline (Medium's and many a CMS's content begin with it as a heading,
+    some feeds' with it as a sentence): the text after it, which is what the digest's snippet and the story's
+    lede should read. Not a title made of the text's first words (a micro-blog bridge's): there the text goes
+    on in the same sentence, and cut there it would open mid-sentence."""
     if not title or len(summary) <= len(title) or fold(summary[: len(title)]) != fold(title):
         return summary
     rest = summary[len(title) :]
-    if rest[0].isalnum():  # the headline's last word goes on: "Chip curbs" / "Chip curbside pickup"
-        return summary
-    return rest.lstrip(" -–—|:.?!\u00a0") or summary
+    heading = _FIRST_HEADING.match(markup)
+    if rest[:1] in ".!?" or title[-1] in ".!?":  # the headline as the text's first sentence
+        return rest.lstrip(" .?!\u00a0") or summary
+    if heading and fold(" ".join(html_to_text(heading.group(1)).split())) == fold(" ".join(title.split())):
+        return rest.lstrip() or summary
+    return summary
+
+
+_FIRST_HEADING = re.compile(
+    r"\s*(?:<(?:div|section|header|article)\b[^<>]*>\s*)*<h[1-6]\b[^<>]*>(.{0,600}?)</h[1-6]>", re.I | re.S
+)
 
 
 def _repeats(summary: str, title: str, source: str | None) -> bool:
@@ -801,7 +811,7 @@ def normalise_entry(
     if summary and _repeats(summary, title, entry.source):
         summary = ""  # a description that only repeats the headline says nothing more
     elif summary:
-        summary = _after_headline(summary, title)
+        summary = _after_headline(summary, title, entry.summary_html)
     if len(title) > MAX_TITLE:  # a whole post or article as the title (a micro-blog bridge, a CMS's slip)
         summary = title if len(summary) < len(title) else summary
         title = headline_of(title)

@@ -327,9 +327,12 @@ def test_json_feed_items_as_link_blogs_podcasts_and_plain_text_write_them():
             "<h3>Chip rules tighten again</h3><p>Washington's controls slowed China's chipmakers.</p>",
             "Washington's controls slowed China's chipmakers.",
         ),
-        ("<p>Chip rules tighten again: what changes in May.</p>", "what changes in May."),
-        ("<p>Chip rules tighten against all odds.</p>", "Chip rules tighten against all odds."),
+        ("<p>Chip rules tighten again. What changes in May.</p>", "What changes in May."),
         ("<p>Chip rules tighten again? Not for long.</p>", "Not for long."),
+        ("<p>Chip rules tighten against all odds.</p>", "Chip rules tighten against all odds."),
+        # a title made of the text's first words (a micro-blog bridge's): the text goes on in that sentence
+        ("<p>Chip rules tighten again in May, officials said.</p>", "Chip rules tighten again in May, officials said."),
+        ("<p>Chip rules tighten again: what changes in May.</p>", "Chip rules tighten again: what changes in May."),
         (  # IDG's sites (Computerworld, InfoWorld, CSO...)
             "<p>The FCC voted to ban new equipment.</p><p>To read this article in full, please "
             "<a href='https://www.computerworld.com/a/1'>click here</a></p>",
