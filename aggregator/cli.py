@@ -177,6 +177,9 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument(
         "--keyword", action="append", dest="keywords", metavar="WORDS", help="a word or phrase it tags (repeatable)"
     )
+    s.add_argument(  # as the file writes them: keywords = [...]
+        "--keywords", action="append", dest="keyword_lists", metavar="W1,W2", help="several, separated by commas"
+    )
     s.add_argument("--exclude")
     s.add_argument("--description")
     s.add_argument("--min-score", type=float)
@@ -582,7 +585,11 @@ def cmd_watchlist(ctx: Context) -> int:
             ctx.args.exclude,
             ctx.args.description,
             ctx.args.min_score,
-            ctx.args.keywords,
+            [
+                *(ctx.args.keywords or ()),
+                *(w.strip() for ws in ctx.args.keyword_lists or () for w in ws.split(",") if w.strip()),
+            ]
+            or None,
         )
         for warning in load_watchlist(ctx.config_dir).warnings:
             if f"topic {ctx.args.topic}:" in warning:

@@ -199,6 +199,11 @@ def test_a_topic_of_keywords_or_of_just_a_name_tags_what_names_it(tmp_path):
     p = cli("watchlist", "add", "minerals", "--name", "Minerals", "--keyword", "rare earth*", "--keyword", "gallium")
     assert p.returncode == 0, p.stderr
     assert 'keywords = ["rare earth*", "gallium"]' in (cfg / "watchlist.toml").read_text()
+    p = cli(
+        "watchlist", "add", "batteries", "--name", "Batteries", "--keywords", "lithium, cobalt*,", "--keyword", "CATL"
+    )
+    assert p.returncode == 0, p.stderr  # --keywords as the file writes them, several at once
+    assert 'keywords = ["CATL", "lithium", "cobalt*"]' in (cfg / "watchlist.toml").read_text()
     assert "(tariff* AND steel)" in cli("watchlist", "show", "trade").stdout
     assert cli("poll", "--once").returncode == 0
     items = [json.loads(x) for x in cli("export", "items", "--format", "jsonl").stdout.splitlines()]
