@@ -636,9 +636,15 @@ NOTES = """## Notes
   precision 0.9 the recall is that of the pipeline as it is. The wrong pairs that cost the most are follow-ups
   merged into the event they follow (the Montana TikTok law and the creators' suit against it a day later: 233
   of the 706).
-- The tables above were measured at commit ef5fd4a (2026-11-30, third session), with each entry's new checks for
-  Reddit, Lemmy and Techmeme-style links (the previous full run, at bb5c868: changed cycle 0.42x, first poll
-  6.08x, dedup 0.915 ms/item, daemon 144 MB). The run at bb5c868 came after the parse changes that followed bf593a0
+- The tables above were measured at commit df7993b (2026-11-30, fourth session), with each entry's discussion
+  page (`comments_url`, a column more per item), `<sy:updatePeriod>` and the headline taken off a text that
+  repeats it. A full run earlier that session, on a machine busy with something else (every floor and reader
+  figure 10-45% slower), gave a changed cycle of 0.51x; the commit before the session's changes (ef5fd4a) and
+  df7993b then ran the changed cycle alternately on one farm, four times each: best 1.105 s and 1.104 s (first
+  poll 16.2 s and 15.5 s), so the figure was the machine's. The previous full run, at ef5fd4a: changed cycle
+  0.42x, first poll 5.65x, dedup 0.926 ms/item, daemon 144 MB. Before it, at bb5c868 (each entry's new checks
+  for Reddit, Lemmy and Techmeme-style links came between): changed cycle 0.42x, first poll 6.08x, dedup
+  0.915 ms/item, daemon 144 MB. The run at bb5c868 came after the parse changes that followed bf593a0
   (blank lines before the prolog; XML repairs read only for a document the strict parser refuses; plain-text
   titles and summaries), which the run before it had measured (changed cycle 0.43x, first poll 5.92x,
   dedup 0.927 ms/item, daemon 143 MB). Before that run they were measured against bf593a0 on the same farm,
