@@ -542,7 +542,8 @@ class Pipeline:
         published = [item.published for item in unique if item.published]
         published += [k[1] for k in kept if k and k[1]]
         gap = schedule.mean_gap(published)
-        nxt = self._next_ok(state, now, result.max_age, gap=gap, ttl=parsed.ttl)
+        ttl = schedule.listing_bound(parsed.ttl, published)
+        nxt = self._next_ok(state, now, result.max_age, gap=gap, ttl=ttl)
         if parsed.warning:
             log.warning("feed %s: %s", url, parsed.warning)
             report.warnings.append(f"{url}: {parsed.warning}")
@@ -555,7 +556,7 @@ class Pipeline:
             title=parsed.title,
             site_url=parsed.link,
             warning=parsed.warning,
-            ttl=parsed.ttl,
+            ttl=ttl,
             max_age=result.max_age,
             mean_gap=gap,
             moved_to=result.permanent_redirect,

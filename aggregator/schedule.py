@@ -7,7 +7,8 @@ Rules, in order:
      A feed is never disabled for errors: it is only polled less often, and recovers on success.
   4. success -> the user's `interval` if set, else the adaptive interval: the median gap between
      the feed's entries, bounded to [min_interval, max_interval]. Never below what the feed asks
-     (RSS <ttl>, Cache-Control max-age) unless the user set an interval.
+     (RSS <ttl> or <sy:updatePeriod>, up to half the time its listed entries span: listing_bound;
+     Cache-Control max-age) unless the user set an interval.
 Jitter of +-10% (from a hash of the URL and the time, so it is deterministic) keeps feeds from
 firing together.
 """
@@ -42,6 +43,16 @@ def mean_gap(published: list[datetime]) -> float | None:
         return None
     gaps = [(b - a).total_seconds() for a, b in zip(times, times[1:], strict=False) if b > a]
     return float(statistics.median(gaps)) if gaps else None
+
+
+def listing_bound(ttl: int | None, published: list[datetime]) -> int | None:
+    """A feed's own word on how often to read it (<ttl>, <sy:updatePeriod>), lowered to half the time its
+    document's entries span: a busy feed that lists its last 10 entries of the past hour and asks to be read
+    daily would drop entries unread between two polls. Never raised; None stays None."""
+    if not ttl or len(published) < 3:
+        return ttl
+    span = (max(published) - min(published)).total_seconds()
+    return max(1, min(ttl, int(span / 2))) if span > 0 else ttl
 
 
 def success_interval(

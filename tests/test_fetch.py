@@ -609,3 +609,32 @@ def test_connections_to_a_host_are_kept_alive_and_reused_across_requests():
         server.server_close()
     assert len(peers) == 120 and in_flight[1] <= 6
     assert len(set(peers)) <= 6  # 120 requests over at most 6 connections
+
+
+def test_a_feed_asking_to_be_read_daily_is_read_before_its_entries_fall_off(tmp_path, feed_server):
+    """<sy:updatePeriod>daily</sy:updatePeriod> is honoured for a slow feed; a busy one (its 10 listed entries
+    span 3 hours) is read again within half of that, or a day's entries would fall off it unread."""
+    now = datetime.now(UTC)
+
+    def feed(step: timedelta) -> bytes:
+        items = "".join(
+            f"<item><title>Entry {k}</title><link>https://e.example/{k}</link><guid>{k}</guid>"
+            f"<pubDate>{format_datetime(now - k * step)}</pubDate></item>"
+            for k in range(10)
+        )
+        return (
+            '<?xml version="1.0"?><rss version="2.0" xmlns:sy="http://purl.org/rss/1.0/modules/syndication/">'
+            f"<channel><title>t</title><sy:updatePeriod>daily</sy:updatePeriod>{items}</channel></rss>"
+        ).encode()
+
+    feed_server.serve("/busy.xml", feed(timedelta(minutes=20)))
+    feed_server.serve("/slow.xml", feed(timedelta(days=2)))
+    cfg = write_config(tmp_path, [feed_server.url("/busy.xml"), feed_server.url("/slow.xml")])
+    settings = load_settings(cfg)
+    store = Store(database_path(settings.data_dir))
+    store.sync_feeds(load_feeds(cfg), now)
+    asyncio.run(Pipeline(store, settings, load_watchlist(cfg)).poll_once(force=True, now=now))
+    feeds = {f.url.rsplit("/", 1)[1]: f for f in store.feeds()}
+    assert feeds["busy.xml"].next_poll_at <= now + timedelta(minutes=90) * 1.1  # half of its 3 hours
+    assert feeds["slow.xml"].next_poll_at >= now + timedelta(days=1) * 0.9  # as it asks
+    store.close()

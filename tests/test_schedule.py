@@ -4,7 +4,15 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from aggregator.schedule import ScheduleSettings, digest_trigger, jitter, last_fire_before, mean_gap, next_poll
+from aggregator.schedule import (
+    ScheduleSettings,
+    digest_trigger,
+    jitter,
+    last_fire_before,
+    listing_bound,
+    mean_gap,
+    next_poll,
+)
 
 S = ScheduleSettings(default_interval=3600, min_interval=600, max_interval=86400)
 NOW = datetime(2026, 11, 28, 8, 0, tzinfo=UTC)
@@ -22,6 +30,18 @@ def test_adaptive_interval_is_bounded_and_respects_feed_hints():
     assert wait(ok=True, gap=60, ttl=7200) >= 7200 * 0.9  # <ttl> asks for 2 h
     assert wait(ok=True, gap=60, max_age=5400) >= 5400 * 0.9  # Cache-Control max-age
     assert 300 * 0.9 <= wait(ok=True, override=300, ttl=7200) <= 300 * 1.1  # the user's interval wins
+
+
+def test_a_feeds_own_interval_never_lets_its_entries_fall_off_unread():
+    """A feed's <ttl> or <sy:updatePeriod> is lowered to half the time its listed entries span: read daily, a
+    feed listing the last 10 entries of 4 hours would lose most of a day's entries; a slow feed keeps it."""
+    busy = [NOW - timedelta(minutes=24 * k) for k in range(10)]  # 10 entries over 3.6 hours
+    assert listing_bound(86400, busy) == 9 * 24 * 60 // 2  # half of 3.6 hours, in seconds
+    assert 6480 * 0.9 <= wait(ok=True, gap=24 * 60, ttl=listing_bound(86400, busy)) <= 6480 * 1.1
+    slow = [NOW - timedelta(days=2 * k) for k in range(10)]  # 10 entries over 18 days
+    assert listing_bound(86400, slow) == 86400 and listing_bound(None, busy) is None
+    assert listing_bound(3600, busy[:2]) == 3600  # too few dates to tell
+    assert listing_bound(3600, [NOW, NOW, NOW]) == 3600  # no span: nothing to go by
 
 
 def test_backoff_doubles_with_cap_and_retry_after_is_honoured():
