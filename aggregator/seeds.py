@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any, NamedTuple
 from urllib.parse import unquote, urljoin, urlsplit
 
-from aggregator.dates import read_date
+from aggregator.dates import MONTHS, ZONES, read_date
 from aggregator.errors import SeedError
 from aggregator.fetch import fetch_once
 from aggregator.models import Seed
@@ -408,10 +408,13 @@ def _is_header(line: str) -> bool:
 
 def _from_text(raw: str) -> tuple[str, datetime | None, str | None, str]:
     """The first line is the title, or a `Title:` line among the first few is; `Published:`/`Date:` and
-    `URL:`/`Source:` lines (or a bare address) near the top give the date and the address."""
+    `URL:`/`Source:` lines (or a bare address) near the top give the date and the address; an article copied
+    from a browser brings its byline and date on lines of their own under the title ("By Jane Doe",
+    "January 19, 2022", "By Jane Doe · Jan 19, 2022 · 4 min read"): the date is taken, and neither is text."""
     lines = [line.strip() for line in raw.splitlines()]
     title, published, url = "", None, None
     head = 0
+    title_at = -1
     for i, line in enumerate(lines[:8]):
         m = re.match(r"(title|headline|published|date|url|source|link)\s*:\s*(.+)$", line, re.I)
         label = m.group(1).lower() if m else ""
@@ -424,7 +427,7 @@ def _from_text(raw: str) -> tuple[str, datetime | None, str | None, str]:
         elif re.fullmatch(r"https?://\S+", line) and url is None:
             url = line  # a pasted address on a line of its own
         elif line and not title and i == head:
-            title = line
+            title, title_at = line, i
         elif not line and i == head:
             head += 1  # blank lines before the title
             continue
@@ -432,7 +435,57 @@ def _from_text(raw: str) -> tuple[str, datetime | None, str | None, str]:
             continue
         lines[i] = ""
         head = i + 1
+    if title_at >= 0:
+        published = _byline_and_date(lines, title_at + 1, published)
     return title, published, url, "\n".join(lines)
+
+
+_BYLINE = re.compile(r"^(?:by|von|par|por|di|door|av|af)\s+\S", re.I)
+_BYLINE_PARTS = re.compile(r"\s+[|·•—–]\s+|\s*\|\s*")
+
+
+def _byline_and_date(lines: list[str], start: int, published: datetime | None) -> datetime | None:
+    """The byline and date lines right under a pasted article's title, blanked in ``lines``; the date they
+    give when ``published`` is None. A line that is a number alone is no date (it could be any figure)."""
+    seen = 0
+    for j in range(start, min(len(lines), start + 8)):
+        line = lines[j]
+        if not line:
+            continue
+        if seen == 3 or len(line) > 120:
+            break
+        parts = [p for p in _BYLINE_PARTS.split(line) if p]
+        dates = [d for p in parts if _date_only(p) and (d := parse_date(p))]
+        if not (_is_byline_part(line) or (dates and len(dates) + sum(map(_is_byline_part, parts)) >= len(parts))):
+            break
+        published = published or (dates[0] if dates else None)
+        lines[j] = ""
+        seen += 1
+    return published
+
+
+def _is_byline_part(part: str) -> bool:
+    """A byline ("By Jane Doe", "By GT staff reporters": a few words, no sentence) or what stands beside it
+    with the date: "4 min read", "Updated"."""
+    if _BYLINE.match(part):
+        return len(part.split()) <= 8 and not part.rstrip().endswith((".", "!", "?"))
+    return bool(re.fullmatch(r"\d+\s*min(?:ute)?s?\s+read|updated|published", part.strip(), re.I))
+
+
+# the words a date written out may hold besides its numbers: month and weekday names, zones, "at", "Updated"
+_DATE_WORDS = frozenset(
+    [*MONTHS, *ZONES, "gmt", "utc", "am", "pm", "st", "nd", "rd", "th", "on", "at", "de", "um", "uhr", "le", "h"]
+    + "published updated posted monday tuesday wednesday thursday friday saturday sunday".split()
+    + "mon tue tues wed thu thur thurs fri sat sun".split()
+)
+
+
+def _date_only(text: str) -> bool:
+    """Whether ``text`` is a date and nothing else ("January 19, 2022", "Wed 19 Jan 2022 10:03 GMT"), not a
+    sentence that holds one ("Officials met on January 19, 2022"), nor a number alone."""
+    if len(text) > 60 or text.strip().isdigit() or not any(c.isdigit() for c in text):
+        return False
+    return all(w in _DATE_WORDS for w in re.findall(r"[^\W\d_]+", text.lower()))
 
 
 # Markdown's images and links: ![alt](url "title"), [text](url); a URL may hold one pair of parentheses

@@ -690,7 +690,8 @@ def test_a_pages_text_keeps_its_links_and_bold_words(tmp_path):
 
 
 def test_plain_text_seeds_as_people_paste_them(tmp_path):
-    """The address pasted above the headline; labelled lines (Title:, URL:, Date:) in any order."""
+    """The address pasted above the headline; labelled lines (Title:, URL:, Date:) in any order; a byline and
+    a date under the headline, as an article copied from a browser brings them."""
     pasted = tmp_path / "pasted.txt"
     pasted.write_text(
         "\nhttps://www.reuters.com/tech/us-reviews-alibaba-cloud\nUS reviews Alibaba cloud\n\nThe body.\n"
@@ -710,6 +711,21 @@ def test_plain_text_seeds_as_people_paste_them(tmp_path):
         datetime(2022, 1, 18, tzinfo=UTC),
         "The body.",
     )
+    # copied from a browser: the byline and the date on lines of their own under the headline
+    copied = tmp_path / "copied.txt"
+    for head, when in (
+        ("By GT staff reporters\nJanuary 19, 2022", datetime(2022, 1, 19, tzinfo=UTC)),
+        ("By Jane Doe · Jan 19, 2022 06:19 PM · 4 min read", datetime(2022, 1, 19, 18, 19, tzinfo=UTC)),
+        ("Wed 19 Jan 2022 10.03 GMT\nBy Jane Doe and John Roe", datetime(2022, 1, 19, 10, 3, tzinfo=UTC)),
+    ):
+        copied.write_text(f"US reviews Alibaba cloud\n{head}\n\nThe body.\n")
+        seed = read_seed(copied)
+        assert (seed.title, seed.published, seed.text) == ("US reviews Alibaba cloud", when, "The body."), head
+    # a first paragraph that opens like a byline or holds a date is the article's
+    for body in ("By Monday, officials said.", "Officials met on January 19, 2022", "1642600000"):
+        copied.write_text(f"US reviews Alibaba cloud\n{body}\nThe body.\n")
+        seed = read_seed(copied)
+        assert seed.published is None and seed.text == f"{body} The body.", body
 
 
 def test_html_seed_inside_a_page_wide_wrapper_named_like_boilerplate(tmp_path):
