@@ -517,7 +517,9 @@ def _from_markdown(raw: str) -> tuple[str, datetime | None, str | None, str]:
     text = re.sub(r"[*_`]+", "", text)
     # url: as most tools write it; source: Obsidian's web clipper; link, canonical_url: static-site generators
     url = next((meta[k] for k in _URL_KEYS if meta.get(k, "").startswith(("http://", "https://"))), None)
-    return title, parse_date(meta.get("published") or meta.get("date")), url, text
+    lines = text.splitlines()
+    published = _byline_and_date(lines, 0, parse_date(meta.get("published") or meta.get("date")))
+    return title, published, url, "\n".join(lines)
 
 
 _URL_KEYS = ("url", "source", "link", "canonical_url", "canonical", "original_url")

@@ -53,6 +53,14 @@ def test_markdown_and_html_seeds(tmp_path):
         "2024-03-13",
     )
     assert "ByteDance to divest TikTok" in s.text
+    # clipped without front matter: the byline and date under the heading, in bold or italics
+    md.write_text("# TikTok ban bill advances\n\nBy **Jane Doe**\n\n*March 13, 2024*\n\nThe House passed a bill.\n")
+    s = read_seed(md)
+    assert (s.title, s.published, s.text) == (
+        "TikTok ban bill advances",
+        datetime(2024, 3, 13, tzinfo=UTC),
+        "The House passed a bill.",
+    )
     page = tmp_path / "b.html"
     page.write_text(
         '<!doctype html><html><head><title>Site</title><meta property="og:title" content="Huawei cut off">'
