@@ -837,5 +837,12 @@ def normalise_entry(
         feed_title=feed_title,
         source=entry.source,
         feed_tags=feed_tags,
-        comments_url=entry.comments if entry.comments and canonical_url(entry.comments) else None,
+        comments_url=_discussion(entry.comments, entry.url),
     )
+
+
+def _discussion(comments: str | None, url: str | None) -> str | None:
+    """The page of an entry's discussion when it is a page of its own (Hacker News' thread, a Reddit post), not
+    the article's own page again (WordPress writes "<article>#respond" into every entry's <comments>)."""
+    key = canonical_url(comments)
+    return comments if key and key != canonical_url(url) else None

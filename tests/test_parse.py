@@ -652,13 +652,22 @@ def test_an_entrys_discussion_is_its_comments_page():
         b'<feed xmlns="http://www.w3.org/2005/Atom"><title>Blog</title><entry><id>tag:b,1</id><title>Post</title>'
         b'<link rel="alternate" type="text/html" href="https://blog.example/2026/11/post.html"/>'
         b'<link rel="replies" type="application/atom+xml" href="https://blog.example/feeds/1/comments/default"/>'
-        b'<link rel="replies" type="text/html" href="https://blog.example/2026/11/post.html#comment-form"/>'
+        b'<link rel="replies" type="text/html" href="https://www.blogger.com/comment/fullpage/post/1/2"/>'
         b"</entry></feed>"
     )
     entry = parse_feed(blogger, "https://blog.example/feeds/posts/default").entries[0]
-    assert entry.comments == "https://blog.example/2026/11/post.html#comment-form"
+    assert entry.comments == "https://www.blogger.com/comment/fullpage/post/1/2"
     item = normalise_entry(entry, "https://blog.example/feed", datetime(2026, 11, 29, tzinfo=UTC), "Blog")
     assert item.comments_url == entry.comments
+    # WordPress writes the article's own page (its comment form) into every entry: no page of its own
+    wordpress = (
+        b'<rss version="2.0"><channel><title>Blog</title><item><title>Post</title>'
+        b"<link>https://wp.example/2026/11/post/</link><comments>https://wp.example/2026/11/post/#respond</comments>"
+        b"</item></channel></rss>"
+    )
+    entry = parse_feed(wordpress, "https://wp.example/feed/").entries[0]
+    item = normalise_entry(entry, "https://wp.example/feed/", datetime(2026, 11, 29, tzinfo=UTC), "Blog")
+    assert (entry.comments, item.comments_url) == ("https://wp.example/2026/11/post/#respond", None)
 
 
 def test_a_google_news_story_lists_its_reports_which_are_not_the_entrys_text():
