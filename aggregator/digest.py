@@ -281,8 +281,17 @@ def _entry(
         duplicates=sum(1 for s in sources if s["dup_level"] != "new"),
         update_of=update_of,
         earlier=len(earlier),
-        comments_url=_web_link(head["comments_url"]) if "comments_url" in head.keys() else None,
+        comments_url=_discussion(head, sources),
     )
+
+
+def _discussion(head: Mapping[str, Any], sources: Sequence[Mapping[str, Any]]) -> str | None:
+    """The page where the story is discussed: the heading report's, else the first other report's that has one
+    (a Hacker News or Reddit entry that is a copy of the outlet's report, or another report of the story)."""
+    for row in (head, *sources):
+        if "comments_url" in row.keys() and (link := _web_link(row["comments_url"])):
+            return link
+    return None
 
 
 def _web_link(url: str | None) -> str | None:

@@ -723,7 +723,7 @@ class Store:
         for i in range(0, len(story_ids), 500):
             chunk = story_ids[i : i + 500]
             for row in self.execute(
-                f"SELECT i.id, i.story_id, i.url, i.title, i.dup_level, i.fetched_at, "
+                f"SELECT i.id, i.story_id, i.url, i.comments_url, i.title, i.dup_level, i.fetched_at, "
                 f"coalesce(i.source, f.title, i.feed_url) AS feed_title "
                 f"FROM items i LEFT JOIN feeds f ON f.url = i.feed_url WHERE i.story_id IN "
                 f"({','.join('?' * len(chunk))}) AND i.fetched_at < ? ORDER BY i.id",

@@ -1406,3 +1406,23 @@ def test_a_story_from_a_link_aggregator_links_its_discussion(tmp_path):
         shown.startswith(f"item #{row['id']}: ")
         and "  comments:      https://news.ycombinator.com/item?id=4242" in shown
     )
+
+
+def test_a_storys_discussion_comes_from_any_of_its_reports(tmp_path):
+    """The outlet's own report heads the story; the Hacker News entry linking to it is the same article, and
+    its thread is the story's discussion."""
+    article = {
+        "title": "US adds 27 Chinese chipmakers to the Entity List",
+        "link": "https://wire.example/2026/11/28/entity-list",
+        "description": "The Commerce Department added 27 Chinese chip firms to the Entity List on Friday.",
+        "pubDate": "Sat, 28 Nov 2026 08:00:00 GMT",
+    }
+    outlet, hn = tmp_path / "outlet.xml", tmp_path / "hn.xml"
+    outlet.write_bytes(rss([article], title="Wire"))
+    posted = {**article, "pubDate": "Sat, 28 Nov 2026 09:00:00 GMT", "description": ""}
+    hn.write_bytes(rss([{**posted, "comments": "https://news.ycombinator.com/item?id=77"}], title="Hacker News"))
+    store, settings, wl = setup(tmp_path, feeds=[outlet.as_uri(), hn.as_uri()])
+    d = delivery.compose(store, settings, wl, None, datetime.now(UTC))
+    (entry,) = [e for s in d.sections for e in s.entries]
+    assert (entry.source, entry.comments_url) == ("Wire", "https://news.ycombinator.com/item?id=77")
+    assert "   Comments: https://news.ycombinator.com/item?id=77\n" in render_text(d)
