@@ -878,7 +878,7 @@ def test_a_link_aggregators_entry_opens_the_article_and_is_the_outlets_report(
     """A subreddit's feed links every entry to its comments page and names the shared article in the
     "[link]" anchor; Techmeme links its own page and names the article first in the text, its author and
     outlet after the headline. Such an entry is the article: the digest opens it, and the outlet's own
-    report of it is the same item."""
+    report of it is the same item; a Reddit post's own page is the story's discussion ("Comments:")."""
     aggregator = tmp_path / fixture
     aggregator.write_bytes((FIXTURES / "parse" / fixture).read_bytes())
     outlet = tmp_path / "reuters.xml"
@@ -905,7 +905,12 @@ def test_a_link_aggregators_entry_opens_the_article_and_is_the_outlets_report(
     text = render_text(delivery.compose(store, settings, wl, None, datetime.now(UTC) + timedelta(minutes=1)))
     # one story, opened at the outlet's report; the aggregator's entry of it is the same article, not a source
     assert text.count("US adds Chinese chipmakers") == 1 and "1 duplicate suppressed" in text
-    assert own_page not in text and "utm_source" not in text
+    assert "utm_source" not in text
+    # the Reddit post's own page is the story's discussion, on a line of its own; Techmeme's page is none
+    lines = [line.strip() for line in text.splitlines() if own_page in line]
+    assert lines == (
+        ["Comments: https://www.reddit.com/r/technology/comments/1abc/us_adds/"] if "reddit" in fixture else []
+    )
 
 
 def test_a_busy_day_is_trimmed_to_what_mail_clients_show_whole():
