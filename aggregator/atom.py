@@ -10,7 +10,7 @@ from xml.sax.saxutils import escape as _escape
 from aggregator import __version__
 from aggregator.digest import lead_report, shared_texts, shown_summary
 from aggregator.errors import AggregatorError
-from aggregator.normalise import canonical_url, clean_link, xml_safe
+from aggregator.normalise import clean_link, xml_safe
 from aggregator.store import Store, iso
 from aggregator.watchlist import Watchlist
 
@@ -62,7 +62,7 @@ def topic_feed(store: Store, wl: Watchlist, topic_id: str, now: datetime, days: 
         ]
         if r["url"]:
             out.append(f'    <link rel="alternate" href="{escape(clean_link(r["url"]), {chr(34): "&quot;"})}"/>')
-        if r["comments_url"] and canonical_url(r["comments_url"]):  # its discussion (RFC 4685)
+        if r["comments_url"]:  # its discussion (RFC 4685)
             link = escape(clean_link(r["comments_url"]), {chr(34): "&quot;"})
             out.append(f'    <link rel="replies" type="text/html" href="{link}"/>')
         if text := shown_summary(r, shared):

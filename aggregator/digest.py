@@ -288,15 +288,10 @@ def _entry(
 def _discussion(head: Mapping[str, Any], sources: Sequence[Mapping[str, Any]]) -> str | None:
     """The page where the story is discussed: the heading report's, else the first other report's that has one
     (a Hacker News or Reddit entry that is a copy of the outlet's report, or another report of the story)."""
-    for row in (head, *sources):
-        if "comments_url" in row.keys() and (link := _web_link(row["comments_url"])):
-            return link
+    for row in (head, *sources):  # stored only when it is a web address (normalise._discussion)
+        if "comments_url" in row.keys() and row["comments_url"]:
+            return clean_link(row["comments_url"])
     return None
-
-
-def _web_link(url: str | None) -> str | None:
-    """A stored link as the digest shows it: without tracking parameters; None for anything but http(s)."""
-    return clean_link(url) if url and canonical_url(url) else None
 
 
 def lead_report(reports: Sequence[Any]) -> Any:

@@ -37,7 +37,7 @@ from aggregator.normalise import (
     title_is_made,
 )
 from aggregator.parse import is_bot_check, parse_feed
-from aggregator.seeds import OUTLOOK_HINT, OUTLOOK_MSG, find_seed_files, read_seed
+from aggregator.seeds import find_seed_files, outlook_error, read_seed
 from aggregator.store import FeedState, Store, database_error, from_iso, iso
 from aggregator.tag import CompiledTopic, Doc, tag
 from aggregator.watchlist import Watchlist
@@ -289,7 +289,7 @@ class Pipeline:
             done.append((seed, changed))
         if problems is not None:
             problems.extend(
-                f"{path}: {OUTLOOK_MSG}; {OUTLOOK_HINT}"
+                outlook_error(path).one_line()
                 if path.suffix.lower() == ".msg"
                 else f"{path}: unknown format: seeds are plain text (.txt or no suffix), Markdown (.md), "
                 "saved pages (.html, .mhtml) or saved mails (.eml)"

@@ -115,7 +115,7 @@ def read_seed(path: Path) -> Seed:
         raise SeedError(f"{path}: cannot read the seed: {e.strerror}") from e
     if kind := _binary_kind(data):
         if path.suffix.lower() == ".msg" and kind == _OLE:  # Outlook's own format
-            raise SeedError(f"{path}: {OUTLOOK_MSG}", hint=OUTLOOK_HINT)
+            raise outlook_error(path)
         raise SeedError(
             f"{path}: {kind}, not text: a seed is plain text, Markdown, a saved web page or a saved mail",
             hint="save the article's text (.txt) or its web page (.html) and import that",
@@ -137,8 +137,14 @@ def read_seed(path: Path) -> Seed:
     return _seed(path, title, published, url, text)
 
 
-OUTLOOK_MSG = "an Outlook message (.msg), not a standard mail file"
-OUTLOOK_HINT = "save it from Outlook as .eml (File > Save As, or drag it to a folder) and import that"
+def outlook_error(path: Path) -> SeedError:
+    """What to say of an Outlook message (.msg) given as a seed, by name or in the seeds folder."""
+    return SeedError(
+        f"{path}: an Outlook message (.msg), not a standard mail file",
+        hint="save it from Outlook as .eml (File > Save As, or drag it to a folder) and import that",
+    )
+
+
 _OLE = "an old Word or Office file"  # Microsoft's compound file: .doc, .xls, .ppt, Outlook's .msg
 _MAGIC = (
     (b"%PDF-", "a PDF"),
