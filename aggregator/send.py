@@ -161,10 +161,11 @@ def _reply_hint(e: smtplib.SMTPResponseException, s: SmtpSettings) -> str | None
         if not s.username:
             return "the server wants a login: set smtp.username and the password (smtp.password_env)"
         return 'the server wants a login over TLS: set smtp.security to "starttls" or "tls"'
+    if e.smtp_code == 552 and (isinstance(e, smtplib.SMTPDataError) or b"size" in _bytes(e.smtp_error).lower()):
+        # too big: after DATA, or at MAIL FROM, where a server that announces SIZE refuses the size declared
+        return "the server finds the message too big: lower digest.max_stories_per_topic"
     if isinstance(e, smtplib.SMTPSenderRefused):
         return "the server refuses the sender: set smtp.from to an address this account may send as"
-    if isinstance(e, smtplib.SMTPDataError) and e.smtp_code == 552:
-        return "the server finds the message too big: lower digest.max_stories_per_topic"
     return None
 
 

@@ -513,6 +513,17 @@ def test_refusals_the_settings_can_fix_say_which(tmp_path, smtp_server):
     finally:
         relay.stop()
     assert out.status == "failed" and "530" in out.message and "set smtp.username" in out.message, out.message
+    # a relay announcing a size limit refuses the digest at MAIL FROM: the message, not the sender, is at fault
+    small_port = free_port()
+    small = Controller(SmtpSink(), hostname="127.0.0.1", port=small_port, data_size_limit=2000)
+    small.start()
+    try:
+        out = delivery.run_digest(store, settings, wl, now + timedelta(minutes=2), smtp=smtp("127.0.0.1", small_port))
+    finally:
+        small.stop()
+    assert out.status == "failed" and "552" in out.message, out.message
+    assert "too big" in out.message and "digest.max_stories_per_topic" in out.message, out.message
+    assert "smtp.from" not in out.message, out.message
 
 
 def test_empty_day_sends_a_note_or_skips(tmp_path, smtp_server):
