@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import base64
 import os
+import re
 import smtplib
 import ssl
 from dataclasses import dataclass
@@ -201,8 +202,16 @@ def _unsupported_hint(what: str) -> str:
     return "check the [smtp] settings against what the server offers"
 
 
+_ENHANCED_CODE = re.compile(r"^[245]\.\d{1,3}\.\d{1,3}\s+")
+
+
 def _text(value: bytes | str) -> str:
-    return value.decode("utf-8", "replace") if isinstance(value, bytes) else str(value)
+    """A server's reply on one line. smtplib joins the lines of a multi-line reply with newlines, and servers
+    repeat the enhanced status code on each (Gmail: "5.7.8 Username and Password not accepted. For more
+    information, go to" / "5.7.8  https://support.google.com/..."): the code is kept once."""
+    text = value.decode("utf-8", "replace") if isinstance(value, bytes) else str(value)
+    first, *more = [line.strip() for line in text.splitlines() if line.strip()] or [""]
+    return " ".join([first, *(_ENHANCED_CODE.sub("", line, count=1) for line in more)])
 
 
 def write_outbox(msg: EmailMessage, html: str, outbox: Path, stem: str) -> Path:

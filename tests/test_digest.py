@@ -169,10 +169,18 @@ def test_every_recipient_refused_says_each_address_and_reply(tmp_path, smtp_serv
     the server's reply; refused for now (4xx) for one of them is retried."""
     host, port, sink = smtp_server
     store, settings, wl = setup(tmp_path)  # to: me@ and you@example.org
-    sink.refuse = {"me@example.org": "550 5.1.1 no such user", "you@example.org": "553 5.7.1 relaying denied"}
+    sink.refuse = {
+        "me@example.org": "550 5.1.1 no such user",
+        # a reply of several lines, as Gmail writes them, each repeating its code: one line in the error
+        "you@example.org": "553-5.7.1 relaying denied, see\r\n553 5.7.1 https://mail.example.org/relay",
+    }
     out = delivery.run_digest(store, settings, wl, datetime.now(UTC), smtp=smtp(host, port))
     assert out.status == "failed" and not sink.messages
-    assert "all recipients refused: me@example.org: 550 5.1.1 no such user; you@example.org: 553" in out.message
+    assert (
+        "all recipients refused: me@example.org: 550 5.1.1 no such user; "
+        "you@example.org: 553 5.7.1 relaying denied, see https://mail.example.org/relay" in out.message
+    ), out.message
+    assert "\n" not in out.message
     (tmp_path / "again").mkdir()
     store, settings, wl = setup(tmp_path / "again")
     sink.refuse["you@example.org"] = "450 4.2.0 mailbox busy"
