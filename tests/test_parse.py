@@ -502,6 +502,27 @@ def test_html_entities_bare_ampersands_and_control_characters_do_not_make_a_feed
     assert unknown.warning and "malformed" in unknown.warning and len(unknown.entries) == 2
 
 
+def test_html_entities_under_a_doctype_are_read_not_dropped():
+    """Under a DOCTYPE naming an outside DTD (RSS 0.91's Netscape one, as old CMSs still write it) the XML
+    parser skips the entities that DTD would define, silently: "Caf&eacute;" was "Caf", the feed not even
+    marked malformed. They are read as what they mean."""
+    doctype = (
+        '<!DOCTYPE rss PUBLIC "-//Netscape Communications//DTD RSS 0.91//EN" '
+        '"http://my.netscape.com/publish/formats/rss-0.91.dtd">'
+    )
+    body = (
+        f'<?xml version="1.0" encoding="ISO-8859-1"?>{doctype}<rss version="0.91"><channel><title>Caf&eacute;</title>'
+        "<link>https://example.org/</link><item><title>R&eacute;sum&eacute; &mdash; \xe9t\xe9</title>"
+        "<link>https://example.org/1</link><description>Le caf&eacute; &copy; 2023</description></item>"
+        "</channel></rss>"
+    ).encode("latin-1")
+    feed = parse_feed(body, "https://example.org/feed")
+    assert feed.title == "Café" and feed.warning is None
+    assert [(html_to_text(e.title), html_to_text(e.summary_html)) for e in feed.entries] == [
+        ("Résumé — été", "Le café © 2023")
+    ]
+
+
 def test_markup_leaving_thousands_of_blocks_open_is_read_as_its_text():
     """An HTML parser looks through the elements still open at each block tag: an entry leaving 20,000 <div>s
     open took seconds (200,000, hours, every poll). Such markup is read as its text, tags dropped; an
