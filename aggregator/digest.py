@@ -131,15 +131,20 @@ _AFTER_SENTENCE = re.compile(r"(?:[.!?…:]|#[^\s#]+)$")  # a link of its own, n
 _HASHTAGS = re.compile(r"(?:\s+#[^\s#]+)+$")
 
 
-def snippet(text: str, limit: int = SNIPPET) -> str:
-    """The text's opening, cut between words. A video's or post's trailer goes: the channel's links
-    ("Subscribe: https://..."), from the first link that stands on its own after a sentence or two, and
-    the hashtags that end it."""
+def without_trailer(text: str) -> str:
+    """The text less a video's or post's trailer: the channel's links ("Subscribe: https://..."), from the
+    first link that stands on its own after a sentence or two, and the hashtags that end it."""
     text = " ".join(text.split())
     if (m := _BARE_LINK.search(text, 60)) is not None and _AFTER_SENTENCE.search(head := text[: m.start()].rstrip()):
         text = _LINK_LABEL.sub("", head)
     if len(stripped := _HASHTAGS.sub("", text)) >= 40:
         text = stripped
+    return text
+
+
+def snippet(text: str, limit: int = SNIPPET) -> str:
+    """The text's opening (without_trailer), cut between words."""
+    text = without_trailer(text)
     if len(text) <= limit:
         return text
     cut = text[:limit].rsplit(" ", 1)[0].rstrip(",;:.-–")
@@ -318,7 +323,7 @@ def shown_summary(report: Any, shared: frozenset[tuple[str, str]] = frozenset())
     summary = report["summary"] or ""
     if (
         is_photo_caption(summary)
-        or not adds_to(summary, report["title"])
+        or not adds_to(without_trailer(summary), report["title"])  # a post's text is its headline and hashtags
         or ("dup_reason" in report.keys() and report["dup_reason"] in (BOILERPLATE, FEED_BLURB))
         or ("feed_url" in report.keys() and (report["feed_url"], summary) in shared)
     ):

@@ -692,6 +692,8 @@ _LEMMY_HEAD = re.compile(
 _COPYRIGHT = re.compile(r"(?:(?<=[.!?…\]»”\"])|^)\s*(?:©|\([cC]\)|Copyright (?:© ?)?(?:19|20)\d\d\b)[^©]{0,200}$")
 # A mailing template's variable left unfilled in the text: "Welcome to The Hill's Technology newsletter {beacon}"
 _TEMPLATE_VAR = re.compile(r"\s?\{\{?\s*[a-z][a-z_]{2,20}\s*\}\}?")
+# What Bluesky's feeds write in place of each picture, video, link card or quoted post a post embeds
+_BSKY_EMBED = re.compile(r"\s*\[contains quote post or other embedded content\]")
 # What arXiv's feeds put before every abstract: "arXiv:2611.01234v1 Announce Type: new Abstract: We study..."
 _ARXIV_HEAD = re.compile(r"^arXiv:[\w./-]{4,40} Announce Type: [\w-]{1,20} Abstract: ?")
 
@@ -700,6 +702,8 @@ def strip_boilerplate(text: str, title: str) -> str:
     """An excerpt without the sentences its blog software adds to every entry (they would show in the
     digest's snippet and make every entry of the feed look alike). "The post X appeared first on Y" goes
     only when X is the entry's own headline."""
+    if "[contains quote post" in text:
+        text = _BSKY_EMBED.sub("", text).strip()
     if text.startswith("arXiv:"):
         text = _ARXIV_HEAD.sub("", text, count=1)
     elif text[1:13] == "ubmitted by ":

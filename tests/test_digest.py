@@ -1247,6 +1247,20 @@ def test_a_snippet_ends_before_a_channels_links_and_hashtags_but_keeps_a_link_in
     assert snippet("#breaking #china") == "#breaking #china"  # nothing but hashtags: kept, there is nothing else
 
 
+def test_a_post_whose_text_is_its_headline_and_hashtags_shows_no_snippet():
+    """A Mastodon post's headline is its first sentence: its text, less the hashtags and the link that end
+    it, says nothing more, and is not shown twice. A video's description under its own title is."""
+    from aggregator.digest import shown_summary
+
+    post = "BIS added 80 entities to the Entity List, including Inspur subsidiaries."
+    row = {"title": post, "summary": f"{post} #ExportControls #China https://www.reuters.com/technology/bis-80"}
+    assert shown_summary(row) == ""
+    more = f"{post} The rule takes effect on Friday. #ExportControls https://www.reuters.com/technology/bis-80"
+    assert shown_summary({"title": post, "summary": more}) == more
+    video = {"title": "US bans Nvidia H20 exports", "summary": f"{post} #nvidia Subscribe: https://youtube.com/@x"}
+    assert shown_summary(video) == video["summary"]
+
+
 def test_the_summary_line_counts_in_the_singular_and_plural():
     when = datetime(2026, 11, 28, 8, 0, tzinfo=UTC)
     kw = dict(rows=[], sources={}, topics=[("t", "Topic")], window_start=when - timedelta(days=1), window_end=when)

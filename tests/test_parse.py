@@ -12,7 +12,7 @@ from conftest import FIXTURES
 
 from aggregator.errors import ParseError
 from aggregator.models import Entry
-from aggregator.normalise import html_to_text, normalise_entry
+from aggregator.normalise import UNTITLED, html_to_text, normalise_entry
 from aggregator.parse import parse_feed
 
 CASES = sorted(p for p in (FIXTURES / "parse").iterdir() if not p.name.endswith(".expected.json"))
@@ -991,12 +991,19 @@ def test_a_post_without_a_title_is_headed_by_its_first_sentence_or_words():
         ),
         # a hashtag inside the sentence is a word of it
         ("Congress passed the #TikTok bill on Friday", "Congress passed the #TikTok bill on Friday"),
+        (  # Bluesky writes this line in place of each picture, video or quoted post: not the post's text
+            "China bans gallium exports to the US, effective today.\n\n[contains quote post or other embedded content]",
+            "China bans gallium exports to the US, effective today.",
+        ),
     ]
     for text, headline in posts:
         entry = Entry(guid="1", url="https://mastodon.social/@jane/1", title=None, summary_html=text)
         item = normalise_entry(entry, "https://mastodon.social/@jane.rss", datetime(2026, 11, 29, tzinfo=UTC), "Jane")
         assert item.title == headline
-        assert item.summary.startswith(headline.rstrip("…"))
+        assert item.summary.startswith(headline.rstrip("…")) and "[contains" not in item.summary
+    picture = Entry(guid="2", url="https://bsky.app/profile/j/post/2", title=None, summary_html=text.split("\n")[-1])
+    item = normalise_entry(picture, "https://bsky.app/profile/j/rss", datetime(2026, 11, 29, tzinfo=UTC), "Jane")
+    assert (item.title, item.summary) == (UNTITLED, "")  # a picture alone: no text to head it
 
 
 @pytest.mark.parametrize(
