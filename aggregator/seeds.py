@@ -443,7 +443,7 @@ def _from_text(raw: str) -> tuple[str, datetime | None, str | None, str]:
         head = i + 1
     if title_at >= 0:
         published = _byline_and_date(lines, title_at + 1, published)
-    return title, published, url, "\n".join(lines)
+    return title, published, url, _without_promos(lines)
 
 
 _BYLINE = re.compile(r"^(?:by|von|par|por|di|door|av|af)\s+\S", re.I)
@@ -525,7 +525,7 @@ def _from_markdown(raw: str) -> tuple[str, datetime | None, str | None, str]:
     url = next((meta[k] for k in _URL_KEYS if meta.get(k, "").startswith(("http://", "https://"))), None)
     lines = text.splitlines()
     published = _byline_and_date(lines, 0, parse_date(meta.get("published") or meta.get("date")))
-    return title, published, url, "\n".join(lines)
+    return title, published, url, _without_promos(lines)
 
 
 _URL_KEYS = ("url", "source", "link", "canonical_url", "canonical", "original_url")
@@ -959,8 +959,26 @@ _PROMO_LINE = re.compile(
 PROMO_MAX = 160
 
 
+# A line where a page shows an advertisement, or tells the reader the article goes on after one (the NYT's
+# "Continue reading the main story", the Post's "Story continues below advertisement"), and Reuters' line
+# under every article: no part of the article
+_AD_LINE = re.compile(
+    r"^(?:advertisement|advertising|sponsored|skip advertisement|"
+    r"(?:story|article|content|text) continues (?:below|after)(?: (?:this|the))? (?:advertisement|ad)|"
+    r"continue reading the main story|scroll to continue with content|"
+    r"advertisement\s*[-–—:]\s*scroll to continue(?: reading)?|"
+    r"our standards: the thomson reuters trust principles)\.?$",
+    re.I,
+)
+
+
 def _promo(text: str) -> bool:
-    return len(text) <= PROMO_MAX and _PROMO_LINE.match(text) is not None
+    return len(text) <= PROMO_MAX and (_PROMO_LINE.match(text) is not None or _AD_LINE.match(text) is not None)
+
+
+def _without_promos(lines: list[str]) -> str:
+    """A pasted article's lines, less those sending the reader elsewhere or marking an advertisement (_promo)."""
+    return "\n".join(line for line in lines if not _promo(line.strip()))
 
 
 def _longest_article(blocks: list[_Block]) -> str:

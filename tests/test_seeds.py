@@ -298,6 +298,26 @@ def test_html_seed_is_the_article_not_the_page(tmp_path):
     )
     # and a line sending the reader to another article ("READ MORE: <headline>") is not its text
     assert read_seed(page).text == f"{LEDE} {MORE} More than 30 firms were added."
+    # nor are the lines marking an advertisement between paragraphs, or Reuters' standards line under it
+    ads = (
+        '<div class="ad"><p>Advertisement</p></div><p>SKIP ADVERTISEMENT</p><p>Story continues below advertisement</p>'
+        "<p>Continue reading the main story</p><p>SCROLL TO CONTINUE WITH CONTENT</p>"
+    )
+    page.write_text(
+        f'<html><body><article><div class="article-body"><p>{LEDE}</p>{ads}<p>{MORE}</p><p>Reporting by Jane Doe; '
+        "Editing by John Roe</p><p>Our Standards: The Thomson Reuters Trust Principles.</p></div></article></body></html>"
+    )
+    assert read_seed(page).text == f"{LEDE} {MORE} Reporting by Jane Doe; Editing by John Roe"
+    # an article pasted from the browser brings them as lines of their own
+    pasted = tmp_path / "pasted.txt"
+    pasted.write_text(
+        f"US probes Alibaba cloud unit\n\n{LEDE}\n\nAdvertisement\n\nContinue reading the main story\n\n"
+        f"Read more: China hits back at chip curbs\n\n{MORE}\n\nAdvertisement - Scroll to continue\n"
+    )
+    assert read_seed(pasted).text == f"{LEDE} {MORE}"
+    # a sentence that only begins like one of them is the article's
+    pasted.write_text(f"US probes Alibaba cloud unit\n\nAdvertising revenue fell by a third.\n\n{LEDE}\n")
+    assert read_seed(pasted).text == f"Advertising revenue fell by a third. {LEDE}"
 
 
 def test_html_seed_from_json_ld_and_from_plain_paragraphs(tmp_path):
