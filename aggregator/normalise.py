@@ -271,8 +271,8 @@ def clean_link(url: str) -> str:
     """The link shown to a reader: the article's own page. Tracking parameters (utm_*, fbclid...) go; an AMP
     version becomes the regular page (an AMP cache or Google's AMP viewer unwrapped to the publisher's URL,
     an `amp.` host made `www.`, a final `/amp` segment, `.amp` before `.html` or at the end, and `?amp=1`
-    dropped). Everything else stays as the feed gave it (scheme, host, path, other parameters and their
-    order, fragment)."""
+    dropped); a fragment made of tracking parameters only goes too. Everything else stays as the feed gave it
+    (scheme, host, path, other parameters and their order, fragment)."""
     try:
         parts = urlsplit(url)
         parts.port  # noqa: B018  (raises on a malformed port: such a link is shown as it is)
@@ -297,9 +297,13 @@ def clean_link(url: str) -> str:
             (k, v) for k, v in pairs if not is_tracking_param(k, v, host) and (k.lower(), v.lower()) not in AMP_PARAMS
         ]
         query = query if len(kept) == len(pairs) else urlencode(kept)
-    if (netloc, path, query) == (parts.netloc, parts.path, parts.query):
+    fragment = parts.fragment
+    if "=" in fragment:  # trackers written after "#" (CNET's "#ftag=CAD590a51e", "#xtor=RSS-3208"); "#top" stays
+        marks = parse_qsl(fragment, keep_blank_values=True)
+        fragment = "" if marks and all(is_tracking_param(k, v, host) for k, v in marks) else fragment
+    if (netloc, path, query, fragment) == (parts.netloc, parts.path, parts.query, parts.fragment):
         return url
-    return urlunsplit(parts._replace(netloc=netloc, path=path, query=query))
+    return urlunsplit(parts._replace(netloc=netloc, path=path, query=query, fragment=fragment))
 
 
 # --- text --------------------------------------------------------------------------------

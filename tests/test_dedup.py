@@ -241,6 +241,14 @@ def test_links_shown_to_readers_lose_only_their_trackers():
     assert clean_link("https://example.com/a;jsessionid=0A1B?id=7&PHPSESSID=x") == "https://example.com/a?id=7"
     for kept in ("https://example.com/a?b=2&a=1", "https://example.com/a", "https://example.com/a?q=x%20y&p="):
         assert clean_link(kept) == kept
+    # trackers after "#", as CNET's feeds and French sites write them; a fragment that is not one stays
+    assert clean_link("https://www.cnet.com/tech/a/#ftag=CADf328eec") == "https://www.cnet.com/tech/a/"
+    assert (
+        clean_link("https://lemonde.example/a.html?id=3#xtor=RSS-3208&utm_source=x")
+        == "https://lemonde.example/a.html?id=3"
+    )
+    for kept in ("https://example.com/a#top", "https://example.com/a#page=2", "https://example.com/#/story?id=3"):
+        assert clean_link(kept) == kept
     # an AMP version is shown as the regular page (privacy: an AMP cache is someone else's server)
     for amp, page in [
         ("https://amp.news.example.org/world/story-1/amp", "https://www.news.example.org/world/story-1/"),

@@ -305,7 +305,8 @@ def test_html_seed_is_the_article_not_the_page(tmp_path):
     )
     page.write_text(
         f'<html><body><article><div class="article-body"><p>{LEDE}</p>{ads}<p>{MORE}</p><p>Reporting by Jane Doe; '
-        "Editing by John Roe</p><p>Our Standards: The Thomson Reuters Trust Principles.</p></div></article></body></html>"
+        "Editing by John Roe</p><p>Our Standards: The Thomson Reuters Trust Principles.</p></div></article>"
+        "</body></html>"
     )
     assert read_seed(page).text == f"{LEDE} {MORE} Reporting by Jane Doe; Editing by John Roe"
     # an article pasted from the browser brings them as lines of their own
