@@ -29,7 +29,7 @@ from aggregator.config import (
     parse_duration,
     resolve_config_dir,
 )
-from aggregator.dates import shown, span
+from aggregator.dates import period, shown, span
 from aggregator.errors import AggregatorError, ConfigError, QuerySyntaxError, redact, without_subject
 from aggregator.logs import setup_logging
 from aggregator.store import Store, database_error, database_path, iso
@@ -482,13 +482,13 @@ def _feed_details(ctx: Context, f: Any, counts: tuple[int, int, str | None], now
         if f.interval
         else "as the feed asks (its ttl, sy:updatePeriod or Cache-Control max-age)"
         if max(f.ttl or 0, f.max_age or 0) >= every
-        else f"adaptive: an entry about every {span(f.mean_gap)}"
+        else f"adaptive: an entry about every {period(f.mean_gap)}"
         if f.mean_gap
         else "poll.default_interval, until its publishing rate is known"
     )
     read = shown(iso(f.last_fetch_at), now, tz) if f.last_fetch_at else "never"
     nxt = shown(iso(f.next_poll_at), now, tz) if f.next_poll_at else ("never: it is gone" if f.gone else "now")
-    lines.append(f"read {read}, next {nxt}; every {span(every)} ({why})")
+    lines.append(f"read {read}, next {nxt}; every {period(every)} ({why})")
     if f.error_count:
         lines.append(
             f"{f.error_count} failure{'' if f.error_count == 1 else 's'} in a row: each one after the first doubles "

@@ -165,3 +165,8 @@ def span(seconds: float) -> str:
     if d:
         return f"{d} d" if d >= 3 or not h else f"{d} d {h} h"
     return (f"{h} h {m} min" if m else f"{h} h") if h else f"{m} min" if m else "now"
+
+
+def period(seconds: float) -> str:
+    """How often something recurs: span's words, and seconds under a minute ("every 30 s", not "every now")."""
+    return span(seconds) if abs(seconds) >= 60 else f"{max(1, round(abs(seconds)))} s"

@@ -448,3 +448,14 @@ def test_feeds_list_verbose_says_why_a_failing_feed_waits(tmp_path):
     assert lines[3] == (
         "         1 failure in a row: each one after the first doubles the wait, up to 1 d (a Retry-After is obeyed)"
     )
+
+
+def test_feeds_list_verbose_gives_an_interval_under_a_minute_in_seconds(tmp_path):
+    """A file, or a server on this machine, may be read every 30 s: that is what `feeds list` says, not
+    "every now"."""
+    feed = tmp_path / "local.xml"
+    feed.write_bytes(rss([{"guid": "1", "title": "Local", "link": "https://l.example/1"}]))
+    cfg = write_config(tmp_path, [])
+    (cfg / "feeds.toml").write_text(f'[[feed]]\nurl = "{feed.as_uri()}"\ninterval = "30s"\n', encoding="utf-8")
+    lines = run("feeds", "list", "--verbose", env={"AGGREGATOR_CONFIG": str(cfg)}).stdout.splitlines()
+    assert lines[2] == "         read never, next now; every 30 s (set in feeds.toml)"
