@@ -6,8 +6,9 @@ true on a document (or None); `CompiledTopic` keeps its query's; `tag` applies e
 
   1. the topic's `exclude` query matches -> no tag, whatever else;
   2. the query matches -> score = 1 - exp(-sum of hit weights) (title hit 1.0, summary 0.5,
-     feed/author 0.3, once per distinct term and field), plus the similarity to the topic's
-     examples when it is higher; tagged when score >= min_score;
+     feed/tag/author 0.3, once per distinct term and field; a match on the source alone, `tag:china`,
+     counts as a title hit), plus the similarity to the topic's examples when it is higher; tagged
+     when score >= min_score;
   3. no query match, but similarity to an example >= example_threshold -> tagged on that alone.
 """
 
@@ -377,11 +378,18 @@ class CompiledTopic:
         object.__setattr__(self, "excluded", excluded)
 
 
+SOURCE_FIELDS = frozenset({"feed", "tag", "author"})
+
+
 def score_spans(spans: Iterable[Span]) -> tuple[float, tuple[str, ...]]:
     seen: dict[tuple[str, str], float] = {}
     for field_name, _, _, label in spans:
         seen[(field_name, label)] = FIELD_WEIGHT.get(field_name, 0.3)
     total = sum(seen.values())
+    if seen and all(f in SOURCE_FIELDS for f, _ in seen):
+        # matched on its source alone (`tag:china`, `feed:guardian`): the query takes every item of that source,
+        # scored as a headline hit, not the 0.26 of one source hit, under min_score's default
+        total = max(total, FIELD_WEIGHT["title"])
     matched = tuple(sorted(f"{f}:{label}" for f, label in seen))
     return 1 - math.exp(-total), matched
 

@@ -340,6 +340,9 @@ def test_a_topic_can_ask_for_the_feeds_tags(tmp_path):
     assert "china-trade: 1 of 2 stored items" in p.stdout, p.stdout
     p = cli("watchlist", "test", "x", "--query", "tag:tech AND semiconductor*", "--since", "3650d", env=env)
     assert "x: 2 of 2 stored items" in p.stdout, p.stdout
+    # a query on the source alone takes every item of it (a source hit alone scored under min_score's default)
+    p = cli("watchlist", "test", "x", "--query", "tag:china", "--since", "3650d", env=env)
+    assert "x: 1 of 2 stored items" in p.stdout and "score 0.632: tag:china" in p.stdout, p.stdout
     # the daemon applies an edited topic to the items already stored (Pipeline.retag), tags included
     from aggregator.config import load_settings
     from aggregator.poll import Pipeline
