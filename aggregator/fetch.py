@@ -77,6 +77,9 @@ def parse_max_age(cache_control: str | None) -> int | None:
     return None
 
 
+HOST_HOLD = 300.0  # seconds a host that answered 429 without a Retry-After is left alone
+
+
 class _BodyTooLarge(Exception):
     pass
 
@@ -95,6 +98,8 @@ class Fetcher:
         self._hosts: dict[str, asyncio.Semaphore] = defaultdict(lambda: asyncio.Semaphore(self.limits.per_host))
         self._host_next: dict[str, float] = defaultdict(float)
         self._host_lock: dict[str, asyncio.Lock] = defaultdict(asyncio.Lock)
+        # hosts that answered 429 Too Many Requests: not asked again until they said (clock time)
+        self._host_hold: dict[str, float] = {}
         self._client: httpx.AsyncClient | None = None
 
     async def __aenter__(self) -> Fetcher:
@@ -149,6 +154,16 @@ class Fetcher:
         for _ in range(MAX_REDIRECTS + 1):
             host = urlsplit(current).hostname or ""
             async with self._global, self._hosts[host]:
+                if (held := self._host_hold.get(host, 0.0) - self._clock()) > 0:
+                    # a rate limit is the client's, not one feed's: the host's other feeds wait as it asked
+                    return _error(
+                        url,
+                        current,
+                        "http-429",
+                        f"{current}: not requested: {host} asked us to slow down (answering another of its feeds), "
+                        f"retry after {held:.0f} s",
+                        retry_after=held,
+                    )
                 await self._polite(host)
                 if deadline is None:
                     deadline = time.monotonic() + self.limits.total_timeout
@@ -208,6 +223,11 @@ class Fetcher:
                 return _error(url, url, "gone", f"{url} answered 410 Gone: the publisher removed this feed", status)
             if status in (429, 503):
                 retry = parse_retry_after(resp.headers.get("retry-after"), now)
+                if status == 429:  # a rate limit: the whole host asks to be left alone for a while (a 503 is
+                    # often one feed's backend, down or overloaded: that feed alone waits)
+                    host = urlsplit(url).hostname or ""
+                    until = self._clock() + (retry if retry is not None else HOST_HOLD)
+                    self._host_hold[host] = max(self._host_hold.get(host, 0.0), until)
                 return _error(
                     url,
                     url,

@@ -8,6 +8,7 @@ import threading
 import time
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
+from urllib.parse import urlsplit
 
 import pytest
 from conftest import FIXTURES, gzip_bomb, rss, write_config
@@ -162,11 +163,16 @@ BAD = {
     "/challenge.xml": "parse",
 }
 GOOD_PATHS = ["/good.xml", "/good2.atom", "/html-type.xml", "/etag.xml", "/old.xml", "/temp.xml", "/bozo.xml"]
+SLOW_DOWN = ("/busy.xml",)  # a host answering 429 is left alone: this one is served under another name
+
+
+def _url(server, path: str) -> str:
+    return f"http://localhost:{server.port}{path}" if path in SLOW_DOWN else server.url(path)
 
 
 def test_one_cycle_with_every_misbehaviour(tmp_path, feed_server):
     setup_server(feed_server)
-    cfg = write_config(tmp_path, [feed_server.url(p) for p in GOOD_PATHS + list(BAD)], settings=SETTINGS)
+    cfg = write_config(tmp_path, [_url(feed_server, p) for p in GOOD_PATHS + list(BAD)], settings=SETTINGS)
     settings = load_settings(cfg)
     store = Store(database_path(settings.data_dir))
     now = datetime.now(UTC)
@@ -177,7 +183,7 @@ def test_one_cycle_with_every_misbehaviour(tmp_path, feed_server):
     elapsed = time.monotonic() - began
     assert elapsed < 4 + 4  # everything runs concurrently: the slowest is cut at total_timeout (4 s)
     assert report.failed == len(BAD) and report.fetched == len(GOOD_PATHS)
-    feeds = {f.url.replace(feed_server.url(""), ""): f for f in store.feeds()}
+    feeds = {urlsplit(f.url).path: f for f in store.feeds()}
     # every good feed is stored; the 301+308 chain moved the feed, the 302 did not
     assert "/old.xml" not in feeds and feeds["/new.xml"].moved_from == feed_server.url("/old.xml")
     assert feeds["/temp.xml"].error_count == 0 and feeds["/temp.xml"].moved_from is None
@@ -215,6 +221,31 @@ def test_one_cycle_with_every_misbehaviour(tmp_path, feed_server):
     assert report2.new_items == 0
     assert report2.feeds == len(GOOD_PATHS) + len(BAD) - 1  # the gone feed is no longer polled
     store.close()
+
+
+def test_a_host_that_asks_to_slow_down_is_left_alone_as_long_as_it_asks(feed_server):
+    """A 429 to one feed holds its whole host: a rate limit is the client's, not one feed's, so the host's
+    other feeds are not requested until it said, each stored as asked to wait; other hosts go on. A 503 (one
+    feed's backend down, even with a Retry-After) holds that feed only."""
+    feed_server.serve("/limited.xml", b"slow down", status=429, headers={"Retry-After": "120"})
+    feed_server.serve("/down.xml", b"down", status=503, headers={"Retry-After": "60"})
+    feed_server.serve("/other.xml", GOOD)
+    elsewhere = f"http://localhost:{feed_server.port}"
+
+    async def go():
+        async with Fetcher(FetchLimits(host_gap=0)) as f:
+            down = await f.fetch(f"{elsewhere}/down.xml")
+            after_down = await f.fetch(f"{elsewhere}/other.xml")
+            limited = await f.fetch(feed_server.url("/limited.xml"))
+            held = await f.fetch(feed_server.url("/other.xml"))
+            return down, after_down, limited, held
+
+    down, after_down, limited, held = asyncio.run(go())
+    assert down.error_kind == "http-503" and after_down.ok
+    assert limited.error_kind == "http-429" and limited.retry_after == 120
+    assert held.error_kind == "http-429" and "not requested" in held.error and 100 < held.retry_after <= 120
+    assert held.hint and "slow down" in held.hint
+    assert feed_server.statuses("/other.xml") == [200]  # asked once, by the host that did not ask to wait
 
 
 def test_waiting_for_its_turn_on_a_busy_host_is_no_timeout(tmp_path, feed_server):
