@@ -450,11 +450,29 @@ def import_opml(config_dir: Path, path: Path | str) -> OpmlReport:
         except OSError as e:
             raise OpmlError(f"{path}: cannot read: {e.strerror}") from e
         where = display_path(path)
-    report = read_opml(data, where)
+    try:
+        report = read_opml(data, where)
+    except OpmlError as e:
+        raise OpmlError(str(e), hint=_not_a_list(data, str(path))) from e
     report.added = _append(config_dir, report.feeds)
     report.known = len({f.url for f in report.feeds}) - report.added
     report.source = where
     return report
+
+
+def _not_a_list(data: bytes, named: str) -> str | None:
+    """What to do with a document given to `feeds import` that holds no feed list: a feed itself, or a web page
+    (whose feeds `feeds add` finds)."""
+    try:
+        parsed = parse_feed(data, named)
+    except ParseError as e:
+        if not e.page:
+            return None
+        site = named if is_web_url(named) else "SITE"  # a page saved to disk: its site's address finds its feeds
+        return f"it is a web page, not a list of feeds: `aggregator feeds add {site}` finds the site's feed"
+    if parsed.entries or parsed.title:
+        return f"it is a feed, not a list of feeds: `aggregator feeds add {named}`"
+    return None
 
 
 def _attr(text: str) -> str:

@@ -199,6 +199,17 @@ def test_an_opml_list_online_is_imported_by_its_url(tmp_path, feed_server):
     assert len(load_feeds(cfg)) == 2
     with pytest.raises(OpmlError, match=r"cannot fetch .*/lists/gone.opml: .* answered 404"):
         import_opml(cfg, feed_server.url("/lists/gone.opml"))
+    # a feed, or a site's page, given in place of a list: the error says to add it instead
+    feed = feed_server.serve("/feed.xml", rss([{"guid": "1", "title": "One", "link": "https://e.example/1"}]))
+    page = feed_server.serve("/news/", b"<!DOCTYPE html><html><body><p>News</p></body></html>")
+    for url, hint in [
+        (feed, f"it is a feed, not a list of feeds: `aggregator feeds add {feed}`"),
+        (page, f"it is a web page, not a list of feeds: `aggregator feeds add {page}` finds the site's feed"),
+    ]:
+        with pytest.raises(OpmlError, match="no feed found") as caught:
+            import_opml(cfg, url)
+        assert caught.value.hint == hint
+    assert len(load_feeds(cfg)) == 2
 
 
 def test_edits_write_through_a_symlink_and_fail_in_one_line_when_they_cannot(tmp_path):
