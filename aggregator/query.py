@@ -182,7 +182,8 @@ def make_term(word: str, q: str = "", col: int = 0) -> Term:
     prefix = word.endswith("*")
     core = word.rstrip("*").replace(".", "") if word.rstrip("*") not in (".",) else word
     core = core.strip("'‘’‚‛,;!?:/-")  # edge punctuation is not part of a word (the text tokenizer agrees)
-    if core.endswith(("'s", "’s")):
+    core = core.replace("’", "'").replace("ʼ", "'")  # as tag.APOSTROPHES: however the query writes it
+    if core.endswith("'s"):
         core = core[:-2]
     if not any(c.isalnum() for c in core):
         raise _error(q, col, f"empty term {word!r}", "a term needs a letter or a digit")

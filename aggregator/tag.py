@@ -82,17 +82,29 @@ def _analyse(raw: str) -> tuple[tuple[tuple[str, bool], ...], str]:
     """One raw token -> its words (folded, written in capitals?) and, if hyphenated, the joined form.
     Cached: news reuses its words, and this is the inner loop of tagging."""
     words = []
+    raw = raw.translate(APOSTROPHES)  # "China’s", "l’exportation" as "China's", "l'exportation"
     pieces = [p for p in raw.split("-") if p] if "-" in raw else [raw]
     if has_cjk(raw):  # Chinese or Japanese: one word per character, a query term is a phrase of them
         pieces = [c for p in pieces for c in cjk_split(p, 1)]
     for piece in pieces:
         word = piece.replace(".", "")
-        if word.endswith(("'s", "’s")):
+        if word.endswith("'s"):
             word = word[:-2]
         if word:
             words.append((fold(word), word.isupper() and len(word) >= 2))
-    joined = fold(raw.replace("-", "").replace(".", "")) if "-" in raw else ""
+    if "-" in raw:
+        joined = fold(raw.replace("-", "").replace(".", ""))
+    elif "'" in raw and (m := _ELIDED.match(raw)):
+        joined = fold(m.group(1).replace(".", ""))  # "l'exportation" is also "exportation"
+    else:
+        joined = ""
     return tuple(words), joined
+
+
+# The apostrophes a text or a query may write inside a word (typographic, modifier letter), as the one typed
+APOSTROPHES = str.maketrans({"’": "'", "ʼ": "'"})
+# An elided article or preposition glued to its word (French, Italian: "l'exportation", "d'Huawei", "qu'il")
+_ELIDED = re.compile(r"^[^\W\d_]{1,2}'([^\W_][\w'.]+)$")
 
 
 @dataclass

@@ -54,6 +54,14 @@ def hits(query: str, title: str, summary: str = "", feed: str = "", author: str 
         ("huawei AND NOT ‘fentanyl’", "Huawei and fentanyl", False),  # curly quotes, as a word processor types
         ("‘Huawei’", "Huawei fined", True),
         ("“entity list”", "Firms added to the Entity List", True),
+        # an apostrophe inside a word, typed or typographic, on either side
+        ("O'Brien", "O’Brien questions TikTok’s chief", True),
+        ("China’s", "China's new rules", True),
+        ('"l’exportation de puces"', "Paris restreint l'exportation de puces", True),
+        # an elided article glued to its word (French, Italian) is the word too
+        ("exportation", "Paris restreint l’exportation de puces", True),
+        ("Huawei", "La Chine défend l'entreprise d'Huawei", True),
+        ('"contrôles exportation"', "Les contrôles à l'exportation", False),  # still a word between them
     ],
 )
 def test_language(query, title, expected):
