@@ -37,7 +37,7 @@ from aggregator.normalise import (
     title_is_made,
 )
 from aggregator.parse import is_bot_check, parse_feed
-from aggregator.seeds import find_seed_files, outlook_error, read_seed
+from aggregator.seeds import find_seed_files, outlook_error, read_seed, shortcut_error
 from aggregator.store import FeedState, Store, database_error, from_iso, iso
 from aggregator.tag import CompiledTopic, Doc, tag
 from aggregator.watchlist import Watchlist
@@ -291,6 +291,8 @@ class Pipeline:
             problems.extend(
                 outlook_error(path).one_line()
                 if path.suffix.lower() == ".msg"
+                else shortcut.one_line()
+                if (shortcut := shortcut_error(path))
                 else f"{path}: unknown format: seeds are plain text (.txt or no suffix), Markdown (.md), "
                 "saved pages (.html, .mhtml) or saved mails (.eml)"
                 for path in other

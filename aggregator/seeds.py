@@ -13,7 +13,9 @@ from __future__ import annotations
 
 import html
 import json
+import plistlib
 import re
+import xml.parsers.expat
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from email import policy as email_policy
@@ -113,6 +115,8 @@ def read_seed(path: Path) -> Seed:
         data = path.read_bytes()
     except OSError as e:
         raise SeedError(f"{path}: cannot read the seed: {e.strerror}") from e
+    if path.suffix.lower() in SHORTCUT_SUFFIXES and (shortcut := shortcut_error(path)):
+        raise shortcut
     if kind := _binary_kind(data):
         if path.suffix.lower() == ".msg" and kind == _OLE:  # Outlook's own format
             raise outlook_error(path)
@@ -135,6 +139,37 @@ def read_seed(path: Path) -> Seed:
     else:
         title, published, url, text = _from_text(raw)
     return _seed(path, title, published, url, text)
+
+
+SHORTCUT_SUFFIXES = frozenset({".url", ".webloc", ".desktop"})
+_SHORTCUT_URL = re.compile(r"^URL\s*=\s*(https?://\S+)", re.M | re.I)  # Windows' .url, a Linux desktop's .desktop
+
+
+def shortcut_error(path: Path) -> SeedError | None:
+    """What to say of a link to an article saved as a file (a link dragged from the browser to the seeds folder:
+    Windows' .url, macOS' .webloc, a Linux desktop's .desktop): the command that imports the article; None for
+    another file."""
+    if path.suffix.lower() not in SHORTCUT_SUFFIXES:
+        return None
+    try:
+        data = path.read_bytes()
+    except OSError:
+        return None
+    url = None
+    if path.suffix.lower() == ".webloc":
+        try:
+            found = plistlib.loads(data).get("URL")  # XML or binary property list
+        except (plistlib.InvalidFileException, ValueError, AttributeError, xml.parsers.expat.ExpatError):
+            found = None
+        url = found if isinstance(found, str) and found.startswith(("http://", "https://")) else None
+    elif m := _SHORTCUT_URL.search(data.decode("utf-8", "replace")):
+        url = m.group(1)
+    if url is None:
+        return None
+    return SeedError(
+        f"{path}: a link to {url}, not the article",
+        hint=f"`aggregator seeds import {url}` fetches the article and saves it in the seeds folder",
+    )
 
 
 def outlook_error(path: Path) -> SeedError:

@@ -1042,6 +1042,23 @@ def test_a_pdf_or_a_word_file_is_refused_as_a_seed_with_what_to_do(tmp_path):
         assert pipe.import_seeds([given], datetime(2026, 11, 28, tzinfo=UTC), problems) == []
         assert len(problems) == 1 and "newsletter.msg: an Outlook message (.msg)" in problems[0], problems
         assert "save it from Outlook as .eml" in problems[0]
+    # a link dragged from the browser into the folder (Windows' .url, macOS' .webloc, XML or binary, a Linux
+    # desktop's .desktop) is no article: it says the command that imports the article it links to
+    import plistlib
+
+    links = tmp_path / "links"
+    links.mkdir()
+    url = "https://news.example/2026/11/28/chip-curbs"
+    (links / "Chip curbs.url").write_bytes(f"[InternetShortcut]\r\nURL={url}\r\n".encode())
+    (links / "Chip curbs.webloc").write_bytes(plistlib.dumps({"URL": url}))
+    (links / "binary.webloc").write_bytes(plistlib.dumps({"URL": url}, fmt=plistlib.FMT_BINARY))
+    (links / "chip-curbs.desktop").write_text(f"[Desktop Entry]\nName=Chip curbs\nType=Link\nURL={url}\n")
+    for given, shortcuts in (([links], 4), ([links / "Chip curbs.url"], 1)):
+        problems = []
+        assert pipe.import_seeds(given, datetime(2026, 11, 28, tzinfo=UTC), problems) == []
+        assert len(problems) == shortcuts, problems
+        for problem in problems:
+            assert f"a link to {url}, not the article: `aggregator seeds import {url}`" in problem, problem
     store.close()
 
 
