@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from email.utils import getaddresses, parseaddr
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import unquote, urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 from aggregator.errors import ConfigError, spelling_hint
@@ -600,6 +600,18 @@ def normalise_feed_url(url: str, base: Path) -> str:
     if not scheme and looks_like_a_host(url) and not (base / url.split("/", 1)[0]).exists():
         return normalise_feed_url("https://" + url, base)  # "example.com/feed": a site, not a file
     return p.as_uri()
+
+
+def typed_feed_url(url: str, config_dir: Path) -> str:
+    """A feed address typed on the command line: as in feeds.toml (a path relative to the config folder),
+    unless it is a path to a file that only exists from where the command runs (`feeds add feeds/mine.xml` in
+    the shell's folder)."""
+    target = normalise_feed_url(url, config_dir)
+    if target.startswith("file:") and not urlsplit(url.strip()).scheme and not Path(url.strip()).is_absolute():
+        here = Path(url.strip()).expanduser().resolve()
+        if not Path(unquote(urlsplit(target).path)).exists() and here.exists():
+            return here.as_uri()
+    return target
 
 
 _FILE_SUFFIXES = {"xml", "rss", "atom", "rdf", "json", "opml", "txt", "html", "htm", "md", "eml"}

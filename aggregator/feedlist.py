@@ -28,6 +28,7 @@ from aggregator.config import (
     parse_feed_interval,
     replace_config_file,
     tables_to_append,
+    typed_feed_url,
     without_feed_scheme,
 )
 from aggregator.errors import ConfigError, OpmlError, ParseError
@@ -98,8 +99,11 @@ def remove_feed(config_dir: Path, url: str) -> None:
     path = feeds_path(config_dir)
     doc = tomlkit.parse(path.read_text(encoding="utf-8-sig"))
     feeds = doc.get("feed", [])
+    listed = [normalise_feed_url(str(f.get("url", "")), config_dir) for f in feeds]
     target = normalise_feed_url(url, config_dir)
-    idx = [i for i, f in enumerate(feeds) if normalise_feed_url(str(f.get("url", "")), config_dir) == target]
+    if target not in listed:  # a path typed from the shell's folder, not the config folder
+        target = typed_feed_url(url, config_dir)
+    idx = [i for i, u in enumerate(listed) if u == target]
     if not idx:
         raise ConfigError(f"{display_path(path)}: no feed with url {url}", hint="`aggregator feeds list` shows them")
     for i in reversed(idx):
@@ -195,7 +199,7 @@ async def add_feed(
     if not url:
         raise ConfigError("feeds add: no URL given", hint="aggregator feeds add https://example.org/feed.xml")
     try:
-        target = normalise_feed_url(url, config_dir)
+        target = typed_feed_url(url, config_dir)
     except ValueError as e:
         raise ConfigError(f"cannot add {url}: {e}", hint="give an http(s) URL, a file:// URL or a path") from e
     try:

@@ -13,6 +13,7 @@ import pytest
 from conftest import FIXTURES, ROOT, rss, write_config
 
 from aggregator.cli import EXAMPLES, build_parser
+from aggregator.config import load_feeds
 
 
 def run(*args: str, env: dict[str, str] | None = None, cwd=None) -> subprocess.CompletedProcess[str]:
@@ -459,3 +460,24 @@ def test_feeds_list_verbose_gives_an_interval_under_a_minute_in_seconds(tmp_path
     (cfg / "feeds.toml").write_text(f'[[feed]]\nurl = "{feed.as_uri()}"\ninterval = "30s"\n', encoding="utf-8")
     lines = run("feeds", "list", "--verbose", env={"AGGREGATOR_CONFIG": str(cfg)}).stdout.splitlines()
     assert lines[2] == "         read never, next now; every 30 s (set in feeds.toml)"
+
+
+def test_a_feed_path_typed_in_the_shell_is_read_from_the_shells_folder(tmp_path):
+    """feeds.toml's paths are relative to the config folder, but a path typed on the command line is the
+    shell's: `feeds add mine.xml` in the folder that holds it adds that file, and `feeds remove` takes it back
+    the same way (a path relative to the config folder, as feeds.toml writes it, still works for both)."""
+    work = tmp_path / "work"
+    work.mkdir()
+    (work / "mine.xml").write_bytes(rss([{"guid": "1", "title": "Mine", "link": "https://m.example/1"}], title="Mine"))
+    cfg = write_config(tmp_path, [])
+    env = {"AGGREGATOR_CONFIG": str(cfg)}
+    p = run("feeds", "add", "mine.xml", env=env, cwd=work)
+    assert p.returncode == 0 and f"added feed {(work / 'mine.xml').as_uri()}" in p.stdout, p.stdout + p.stderr
+    assert [f.url for f in load_feeds(cfg)] == [(work / "mine.xml").as_uri()]
+    p = run("feeds", "remove", "mine.xml", env=env, cwd=work)
+    assert p.returncode == 0 and load_feeds(cfg) == [], p.stdout + p.stderr
+    # the config folder's own relative path, as feeds.toml writes it, from anywhere
+    assert run("feeds", "add", "../work/mine.xml", env=env, cwd=tmp_path).returncode == 0
+    assert [f.url for f in load_feeds(cfg)] == [(work / "mine.xml").as_uri()]
+    assert run("feeds", "remove", "../work/mine.xml", env=env, cwd=work).returncode == 0
+    assert load_feeds(cfg) == []
