@@ -115,7 +115,7 @@ def read_seed(path: Path) -> Seed:
         data = path.read_bytes()
     except OSError as e:
         raise SeedError(f"{path}: cannot read the seed: {e.strerror}") from e
-    if path.suffix.lower() in SHORTCUT_SUFFIXES and (shortcut := shortcut_error(path)):
+    if shortcut := shortcut_error(path, data):
         raise shortcut
     if kind := _binary_kind(data):
         if path.suffix.lower() == ".msg" and kind == _OLE:  # Outlook's own format
@@ -145,14 +145,14 @@ SHORTCUT_SUFFIXES = frozenset({".url", ".webloc", ".desktop"})
 _SHORTCUT_URL = re.compile(r"^URL\s*=\s*(https?://\S+)", re.M | re.I)  # Windows' .url, a Linux desktop's .desktop
 
 
-def shortcut_error(path: Path) -> SeedError | None:
+def shortcut_error(path: Path, data: bytes | None = None) -> SeedError | None:
     """What to say of a link to an article saved as a file (a link dragged from the browser to the seeds folder:
     Windows' .url, macOS' .webloc, a Linux desktop's .desktop): the command that imports the article; None for
-    another file."""
+    another file. ``data``: the file's bytes, when already read."""
     if path.suffix.lower() not in SHORTCUT_SUFFIXES:
         return None
     try:
-        data = path.read_bytes()
+        data = path.read_bytes() if data is None else data
     except OSError:
         return None
     url = None
