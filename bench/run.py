@@ -636,6 +636,12 @@ NOTES = """## Notes
   precision 0.9 the recall is that of the pipeline as it is. The wrong pairs that cost the most are follow-ups
   merged into the event they follow (the Montana TikTok law and the creators' suit against it a day later: 233
   of the 706).
+- Stories joined by near-identical headlines (`bench/story_trials.py`, after the replay; tried 2026-11-30, fifth
+  session, not adopted): two stories merged when a report of each, within 72 h, has a headline of at least 4
+  (or 6) content words sharing this word Jaccard with the other's. Pairwise P / R on topic-dev against 0.908 /
+  0.496: 0.5 0.898 / 0.522 (0.906 / 0.512 with 6 words; 28 and 18 merges), 0.6 0.904 / 0.498 (0.909 / 0.498),
+  0.7 and over 0.904-0.908 / 0.496. Reports of one event are rarely headlined that alike, and when they are the
+  story similarity has mostly joined them already: the same precision-recall curve again.
 - The tables above were measured at commit df7993b (2026-11-30, fourth session), with each entry's discussion
   page (`comments_url`, a column more per item), `<sy:updatePeriod>` and the headline taken off a text that
   repeats it. A full run earlier that session, on a machine busy with something else (every floor and reader

@@ -21,6 +21,7 @@ The ideas:
   scikit-learn's char_wb), the headline baseline the issue quotes, instead of the pipeline's terms.
 - eased: a report's time penalty eased by its story's size n (x 1 / (1 + ln n) and gentler forms): a big
   event is written about for days.
+- headline merges (after the replay): two stories joined when a report of each has nearly the same headline.
 - wordllama: WordLlama's 256-d static embeddings (PyPI `wordllama`, weights in the package) added to the
   TF-IDF cosine (only when it is installed; it needs numpy).
 The figures on topic-dev are in BENCHMARKS.md (Notes). None of these is in the pipeline.
@@ -375,6 +376,48 @@ def replays(rows: list[dict]) -> None:
             print(f"| time penalty x {name} (story size n) | {th} | {cells} |", flush=True)
 
 
+def _root(parent: dict[int, int], x: int) -> int:
+    while parent.get(x, x) != x:
+        x = parent[x]
+    return x
+
+
+def headline_merges(rows: list[dict]) -> None:
+    """After one replay: two stories joined when a report of each, within the window (72 h), has a headline
+    of at least ``words`` content words sharing ``share`` (word Jaccard) with the other's."""
+    store, ids, _ = eval_stories.replay(rows, None, None, None)
+    by_id = {r["id"]: r for r in rows}
+    sql = "SELECT story_id FROM items WHERE id = ?"
+    story = {rid: store.execute(sql, (n,)).fetchone()[0] for rid, n in ids.items()}
+    heads = {r["id"]: dedup.title_words(r["ti"]) for r in rows}
+    order = [r["id"] for r in rows if r["id"] in ids]  # rows are in published order
+    pos = [r["id"] for r in rows if r["label"] == 1]
+    print("\n| headlines joining stories | merges | pairwise P | pairwise R | F1 | B-cubed P | B-cubed R |")
+    print("|---|---|---|---|---|---|---|")
+    for share in (0.5, 0.6, 0.7, 0.8):
+        for words in (4, 6):
+            parent: dict[int, int] = {}
+            root = partial(_root, parent)
+            merges = 0
+            for n, a in enumerate(order):
+                if len(heads[a]) < words:
+                    continue
+                for b in order[n + 1 :]:
+                    if by_id[b]["t"] - by_id[a]["t"] > 72 * 3600:
+                        break
+                    both = heads[a] & heads[b]
+                    if len(heads[b]) >= words and len(both) >= share * len(heads[a] | heads[b]):
+                        ra, rb = root(story[a]), root(story[b])
+                        if ra != rb:
+                            parent[ra] = rb
+                            merges += 1
+            r = eval_stories._cluster_scores(pos, by_id, {i: root(s) for i, s in story.items()})
+            cells = " | ".join(
+                f"{r[k]:.3f}" for k in ("pair_precision", "pair_recall", "pair_f1", "bcubed_precision", "bcubed_recall")
+            )
+            print(f"| Jaccard >= {share}, {words}+ words | {merges} | {cells} |", flush=True)
+
+
 def main() -> int:
     args = [a for a in sys.argv[1:] if a != "--headlines-only"]
     headlines_only = len(args) < len(sys.argv) - 1
@@ -389,6 +432,7 @@ def main() -> int:
     separability(rows)
     if not headlines_only:
         replays(rows)
+        headline_merges(rows)
     return 0
 
 
