@@ -404,7 +404,7 @@ def _entry(raw: Any) -> Entry | None:
     link = raw.get("feedburner_origlink") or raw.get("link") or None
     if link and link == raw.get("id") and not _web_address(str(link)):
         link = None  # feedparser's stand-in for a missing link is the id: "urn:uuid:...", "tag:...", "12345"
-    link = unwrap_redirect(link)
+    wrapped, link = link, unwrap_redirect(link)
     post = link  # a link aggregator's entry: its own page is the discussion of the article it shares
     if not link:  # a podcast episode with no page: its audio (or video) is what there is to open
         link = next((e.get("href") for e in raw.get("enclosures") or () if isinstance(e, dict) and e.get("href")), None)
@@ -423,6 +423,8 @@ def _entry(raw: Any) -> Entry | None:
     elif link and summary[1:13] == "ubmitted by " and (m := _LEMMY_LINK.search(summary)):
         link = unescape(m.group(1))  # a Lemmy link post: the article it shares, not the post
     source = _source(raw.get("source")) or _clean(raw.get("news_source"))
+    if source is None and link and wrapped != link:  # a Google Alert names no outlet: the article's site is it
+        source = _site_name(str(link))
     if source and summary.lstrip()[:3].lower() == "<ol" and _host(str(raw.get("link") or "")) == "news.google.com":
         summary = ""  # Google News' list of the story's reports: other outlets' headlines, not this one's text
     if link and source is None and _RIVER_HOST.search(_host(str(link))):
@@ -548,6 +550,12 @@ _RIVER_CREDIT = re.compile(r"\s+\((?:[^()]{1,80}?/\s?)?([^()/]{2,60})\)$")
 _RIVER_CREDITED = re.compile(r"</a>\s*:")  # "<a ...>Author / Outlet</a>:"
 _RIVER_DASH = re.compile(r"(?:&mdash;|—)(?:&nbsp;|\s)*")  # between the headline and the text
 _ANCHOR = re.compile(r"""<a\s[^>]{0,500}?href=["']([^"'<>\s]+)["']""", re.I)
+
+
+def _site_name(url: str) -> str | None:
+    """A site's name as its address gives it: "reuters.com" for https://www.reuters.com/..."""
+    host = _host(url)
+    return re.sub(r"^(?:www\d?|m|amp|mobile)\.(?=[^.]+\.)", "", host) or None
 
 
 def _host(url: str) -> str:

@@ -603,6 +603,7 @@ def test_links_through_a_redirector_become_the_articles_own():
     )
     entry = parse_feed(alert, "https://www.google.com/alerts/feeds/1/2").entries[0]
     assert entry.url == "https://www.reuters.com/tech/us-1/"
+    assert entry.source == "reuters.com"  # an alert names no outlet: the article's site is its source
     bing = (
         b'<?xml version="1.0" encoding="utf-8"?><rss version="2.0" xmlns:News="https://www.bing.com/news">'
         b"<channel><title>export controls - Bing News</title><item><title>US tightens chip rules</title>"
