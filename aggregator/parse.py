@@ -218,10 +218,12 @@ def split_entries(data: bytes) -> Split | None:
     return Split(head, tuple(chunks), tail, keys)
 
 
-# what the anti-bot pages of CDNs put in the challenge page they answer with, with a 200
+# what the anti-bot pages of CDNs put in the challenge page they answer with, with a 200 (Cloudflare's challenge
+# loads /cdn-cgi/challenge-platform/h/...; its "JavaScript detections" put .../challenge-platform/scripts/jsd/ in
+# ordinary pages, articles included, which are no challenge)
 _BOT_CHECKS = (
     b"cf-chl",
-    b"challenge-platform",
+    b"challenge-platform/h/",
     b"<title>just a moment",
     b"attention required! | cloudflare",
     b"_incapsula_resource",

@@ -133,6 +133,11 @@ def read_seed(path: Path) -> Seed:
         return _seed(path, title, published, url, text)
     raw = decode_document(data)
     if suffix in HTML_SUFFIXES or raw.lstrip()[:15].lower().startswith(("<!doctype", "<html")):
+        if is_bot_check(data):
+            raise SeedError(
+                f'{path}: a bot check (Cloudflare\'s "Just a moment..." or the like) saved in place of the article',
+                hint="open the article in the browser, wait for it to load, and save the page again",
+            )
         title, published, url, text = _from_html(raw)
     elif suffix in (".md", ".markdown"):
         title, published, url, text = _from_markdown(raw)

@@ -534,6 +534,31 @@ def test_a_seed_imported_by_its_url_is_saved_and_recognised_in_feeds(tmp_path, f
         assert p.returncode == 2 and message in p.stderr and "Traceback" not in p.stderr, p.stderr
 
 
+def test_a_saved_bot_check_is_no_seed_and_an_article_with_cloudflares_script_is_one(tmp_path):
+    """A page saved while Cloudflare's "Just a moment..." was showing is refused with what to do; an article
+    from a site whose every page carries Cloudflare's detection script (challenge-platform/scripts/jsd) is
+    the article (from the seeds folder, and fetched by `seeds import URL`, which checks the same way)."""
+    challenge = tmp_path / "saved.html"
+    challenge.write_text(
+        "<!DOCTYPE html><html><head><title>Just a moment...</title></head><body><p>Verifying you are human. This "
+        "may take a few seconds.</p><script src='/cdn-cgi/challenge-platform/h/b/orchestrate/chl_page/v1'></script>"
+        "</body></html>"
+    )
+    with pytest.raises(SeedError, match="a bot check .* saved in place of the article") as caught:
+        read_seed(challenge)
+    assert "save the page again" in (caught.value.hint or "")
+    article = tmp_path / "article.html"
+    jsd = "<script>a.src='/cdn-cgi/challenge-platform/scripts/jsd/main.js';</script>"
+    article.write_text(
+        f"<html><head><title>US probes Alibaba cloud unit</title></head><body><article><p>{LEDE}</p>"
+        f"<p>{MORE}</p></article>{jsd}</body></html>"
+    )
+    assert read_seed(article).text == f"{LEDE} {MORE}"
+    from aggregator.parse import is_bot_check
+
+    assert is_bot_check(challenge.read_bytes()) and not is_bot_check(article.read_bytes())
+
+
 def test_html_seed_whose_body_is_named_not_an_article_element(tmp_path):
     """No <article> around the story, but a body the CMS names (itemprop="articleBody", "entry-content"),
     and teasers of other stories in <article> elements below: the story's text only."""
