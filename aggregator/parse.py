@@ -226,18 +226,24 @@ _BOT_CHECKS = (
     b"challenge-platform/h/",
     b"<title>just a moment",
     b"attention required! | cloudflare",
-    b"_incapsula_resource",
+    b"incapsula incident id",
     b"px-captcha",
     b"ddos-guard",
     b"sgcaptcha",
     b"are you a robot",
 )
+# a script bot-detection services also put in ordinary pages: a bot check only in a page as small as their
+# challenge pages (Imperva's is a frame of /_Incapsula_Resource and a line of text)
+_BOT_SCRIPTS = (b"_incapsula_resource",)
+CHALLENGE_PAGE_MAX = 32768
 
 
 def is_bot_check(body: bytes) -> bool:
     """Whether a page is a CDN's bot check (Cloudflare's "Just a moment...") rather than what was asked for."""
     head = body[:16384].lower()
-    return any(marker in head for marker in _BOT_CHECKS)
+    return any(marker in head for marker in _BOT_CHECKS) or (
+        len(body) < CHALLENGE_PAGE_MAX and any(marker in head for marker in _BOT_SCRIPTS)
+    )
 
 
 def is_consent_redirect(asked: str, final: str) -> bool:

@@ -557,6 +557,11 @@ def test_a_saved_bot_check_is_no_seed_and_an_article_with_cloudflares_script_is_
     from aggregator.parse import is_bot_check
 
     assert is_bot_check(challenge.read_bytes()) and not is_bot_check(article.read_bytes())
+    # Imperva's script, in every page of its sites: a challenge only in a page as small as its block page
+    imperva = b'<script src="/_Incapsula_Resource?SWJIYLWA=719d34d31c8e3a6e6fffd425f7e032f3"></script>'
+    block = b'<html><head><META NAME="robots" CONTENT="noindex,nofollow">' + imperva + b"</head><body></body></html>"
+    page = article.read_bytes().replace(b"</head>", imperva + b"</head>") + b"<!-- " + b"x" * 40_000 + b" -->"
+    assert is_bot_check(block) and not is_bot_check(page)
 
 
 def test_html_seed_whose_body_is_named_not_an_article_element(tmp_path):
