@@ -336,7 +336,7 @@ def _xml_repaired(data: bytes) -> bytes:
     know are left alone (a feed's DTD may define them). UTF-16 and UTF-32 documents are left as they are."""
     if data.startswith((b"\xff\xfe", b"\xfe\xff")) or b"\x00" in data[:4]:
         return data
-    data = data.translate(None, _C0_BYTES)
+    data = _with_namespaces(data.translate(None, _C0_BYTES))
     if not _LOOSE_AMP.search(data):
         return data
     out = []
@@ -353,6 +353,41 @@ def _xml_repaired(data: bytes) -> bytes:
         out.append(data[j : k + 3])
         i = k + 3
     return b"".join(out)
+
+
+# The namespaces feeds use by their usual prefixes, which hand-made feeds and podcast tools often write without
+# declaring them (`<itunes:author>` in a bare `<rss>`): expat refuses an undeclared prefix
+_KNOWN_NAMESPACES = {
+    b"content": b"http://purl.org/rss/1.0/modules/content/",
+    b"dc": b"http://purl.org/dc/elements/1.1/",
+    b"dcterms": b"http://purl.org/dc/terms/",
+    b"atom": b"http://www.w3.org/2005/Atom",
+    b"media": b"http://search.yahoo.com/mrss/",
+    b"itunes": b"http://www.itunes.com/dtds/podcast-1.0.dtd",
+    b"googleplay": b"http://www.google.com/schemas/play-podcasts/1.0",
+    b"podcast": b"https://podcastindex.org/namespace/1.0",
+    b"sy": b"http://purl.org/rss/1.0/modules/syndication/",
+    b"slash": b"http://purl.org/rss/1.0/modules/slash/",
+    b"wfw": b"http://wellformedweb.org/CommentAPI/",
+    b"thr": b"http://purl.org/syndication/thread/1.0",
+    b"georss": b"http://www.georss.org/georss",
+    b"feedburner": b"http://rssnamespace.org/feedburner/ext/1.0",
+}
+_PREFIXED_TAG = re.compile(rb"</?([A-Za-z][\w.-]*):[A-Za-z]")
+_DECLARED = re.compile(rb"xmlns:([A-Za-z][\w.-]*)\s*=")
+_ROOT = re.compile(rb"<(?:rss|feed|rdf:RDF)\b[^<>]*?(/?)>")
+
+
+def _with_namespaces(data: bytes) -> bytes:
+    """The document with the usual feed namespaces it uses by their prefixes but never declares declared on its
+    root element; as it is otherwise."""
+    if (root := _ROOT.search(data)) is None or root.group(1):
+        return data
+    missing = sorted(set(_PREFIXED_TAG.findall(data)) - set(_DECLARED.findall(data)) & _KNOWN_NAMESPACES.keys())
+    if not missing:
+        return data
+    declared = b"".join(b' xmlns:%s="%s"' % (prefix, _KNOWN_NAMESPACES[prefix]) for prefix in missing)
+    return data[: root.end() - 1] + declared + data[root.end() - 1 :]
 
 
 def _xml_ampersand(m: re.Match[bytes]) -> bytes:

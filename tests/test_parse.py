@@ -502,6 +502,25 @@ def test_html_entities_bare_ampersands_and_control_characters_do_not_make_a_feed
     assert unknown.warning and "malformed" in unknown.warning and len(unknown.entries) == 2
 
 
+def test_a_feed_using_the_usual_prefixes_without_declaring_them_is_well_formed():
+    """A hand-made feed or a podcast tool's writes `<itunes:author>`, `<content:encoded>`, `<dc:creator>` in a bare
+    `<rss>`: expat refuses the undeclared prefixes, and the feed was read by the loose parser, "malformed". Their
+    usual namespaces are declared for it: read as the well-formed feed it means to be, nothing lost. An unknown
+    prefix still makes it malformed (read anyway)."""
+    body = (
+        '<rss version="2.0"><channel><title>Pod</title><itunes:author>Jane</itunes:author><item><title>Ep 1</title>'
+        "<link>https://p.example/1</link><content:encoded><![CDATA[<p>Export curbs, explained.</p>]]></content:encoded>"
+        "<dc:creator>Jane Doe</dc:creator><dc:date>2026-11-28T10:00:00Z</dc:date></item></channel></rss>"
+    )
+    feed = parse_feed(body.encode(), "https://p.example/feed")
+    assert feed.warning is None and feed.title == "Pod"
+    [entry] = feed.entries
+    assert (entry.summary_html, entry.author) == ("<p>Export curbs, explained.</p>", "Jane Doe")
+    assert entry.published == datetime(2026, 11, 28, 10, 0, tzinfo=UTC)
+    odd = parse_feed(body.replace("itunes:author", "mine:author").encode(), "https://p.example/feed")
+    assert odd.warning and "malformed" in odd.warning and len(odd.entries) == 1
+
+
 def test_html_entities_under_a_doctype_are_read_not_dropped():
     """Under a DOCTYPE naming an outside DTD (RSS 0.91's Netscape one, as old CMSs still write it) the XML
     parser skips the entities that DTD would define, silently: "Caf&eacute;" was "Caf", the feed not even
