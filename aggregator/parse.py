@@ -333,7 +333,8 @@ def _xml_repaired(data: bytes) -> bytes:
     ("AT&T", a link's "?a=1&b=2") escaped and HTML's named entities (&nbsp; &rsquo; &eacute;, which only a DTD
     defines) as the numeric references that mean the same. With any of them expat gives up, and feedparser's
     loose parser reads the feed with a warning and garbles it ("AT&T" became "AT&amp;T;"). Names HTML does not
-    know are left alone (a feed's DTD may define them). UTF-16 and UTF-32 documents are left as they are."""
+    know are left alone (a feed's DTD may define them). The usual namespaces the document uses by their prefixes
+    without declaring them are declared (_with_namespaces). UTF-16 and UTF-32 documents are left as they are."""
     if data.startswith((b"\xff\xfe", b"\xfe\xff")) or b"\x00" in data[:4]:
         return data
     data = _with_namespaces(data.translate(None, _C0_BYTES))

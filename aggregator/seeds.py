@@ -133,12 +133,12 @@ def read_seed(path: Path) -> Seed:
         return _seed(path, title, published, url, text)
     raw = decode_document(data)
     if suffix in HTML_SUFFIXES or raw.lstrip()[:15].lower().startswith(("<!doctype", "<html")):
-        if is_bot_check(data):
+        title, published, url, text = _from_html(raw)
+        if len(text.split()) < CHALLENGE_WORDS and is_bot_check(data):  # an article mentioning one has more text
             raise SeedError(
                 f'{path}: a bot check (Cloudflare\'s "Just a moment..." or the like) saved in place of the article',
                 hint="open the article in the browser, wait for it to load, and save the page again",
             )
-        title, published, url, text = _from_html(raw)
     elif suffix in (".md", ".markdown"):
         title, published, url, text = _from_markdown(raw)
     else:
@@ -146,6 +146,7 @@ def read_seed(path: Path) -> Seed:
     return _seed(path, title, published, url, text)
 
 
+CHALLENGE_WORDS = 150  # a bot check's page says a line or two ("Verifying you are human..."), an article more
 SHORTCUT_SUFFIXES = frozenset({".url", ".webloc", ".desktop"})
 _SHORTCUT_URL = re.compile(r"^URL\s*=\s*(https?://\S+)", re.M | re.I)  # Windows' .url, a Linux desktop's .desktop
 

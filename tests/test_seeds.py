@@ -554,6 +554,14 @@ def test_a_saved_bot_check_is_no_seed_and_an_article_with_cloudflares_script_is_
         f"<p>{MORE}</p></article>{jsd}</body></html>"
     )
     assert read_seed(article).text == f"{LEDE} {MORE}"
+    # an article that quotes a challenge page's words is the article
+    about = " ".join([LEDE, MORE] * 6)
+    article.write_text(f"<html><head><title>Are you a robot?</title></head><body><article><p>{about}</p></article>")
+    assert read_seed(article).title == "Are you a robot?"
+    article.write_text(
+        f"<html><head><title>US probes Alibaba cloud unit</title></head><body><article><p>{LEDE}</p>"
+        f"<p>{MORE}</p></article>{jsd}</body></html>"
+    )
     from aggregator.parse import is_bot_check
 
     assert is_bot_check(challenge.read_bytes()) and not is_bot_check(article.read_bytes())
