@@ -535,7 +535,7 @@ def cmd_feeds(ctx: Context) -> int:
 
         def remove(url: str) -> list[str]:
             try:
-                feedlist.remove_feed(ctx.config_dir, url)
+                left = feedlist.remove_feed(ctx.config_dir, url)
             except ConfigError:
                 # the address `feeds list` shows for a feed that moved (a 301, a page's feed): feeds.toml has
                 # the old one
@@ -545,9 +545,11 @@ def cmd_feeds(ctx: Context) -> int:
                     moved = None
                 if moved is None or not moved.moved_from:
                     raise
-                feedlist.remove_feed(ctx.config_dir, moved.moved_from)
-                return [f"removed {moved.moved_from} (now {url}) from {where} (its items stay)"]
-            return [f"removed {url} from {where} (its items stay)"]
+                left = feedlist.remove_feed(ctx.config_dir, moved.moved_from)
+                done = f"removed {moved.moved_from} (now {url}) from {where} (its items stay)"
+            else:
+                done = f"removed {url} from {where} (its items stay)"
+            return [done] + ([f"still to fix: {left}"] if left else [])
 
         return _each(ctx.args.urls, remove)
     if action == "import":

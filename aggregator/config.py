@@ -579,7 +579,10 @@ def normalise_feed_url(url: str, base: Path) -> str:
     """http(s) and file:// URLs stay (feed:// becomes http://); a plain path becomes a file:// URL (relative
     to base)."""
     url = without_feed_scheme(url.strip())
-    parts = urlsplit(url)
+    try:
+        parts = urlsplit(url)
+    except ValueError as e:  # "http://[your-domain]/feed": a bracketed host that is no IPv6 address
+        raise ValueError(f"not a valid URL: {url!r} ({e})") from e
     scheme = parts.scheme.lower()
     if scheme in ("http", "https"):
         if not parts.hostname or any(c.isspace() for c in parts.netloc):

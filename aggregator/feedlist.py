@@ -15,7 +15,7 @@ import xml.etree.ElementTree as ET
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from urllib.parse import urljoin, urlsplit
+from urllib.parse import urlsplit
 from xml.sax.saxutils import quoteattr
 
 import tomlkit
@@ -26,6 +26,7 @@ from aggregator.config import (
     load_feeds,
     normalise_feed_url,
     parse_feed_interval,
+    read_config_text,
     replace_config_file,
     tables_to_append,
     typed_feed_url,
@@ -34,7 +35,7 @@ from aggregator.config import (
 from aggregator.errors import ConfigError, OpmlError, ParseError
 from aggregator.fetch import Fetcher, fetch_once
 from aggregator.models import FeedSpec
-from aggregator.normalise import decode_document, xml_safe
+from aggregator.normalise import decode_document, joined, url_parts, xml_safe
 from aggregator.parse import is_consent_redirect, parse_feed
 
 _FEED_TYPES = (
@@ -81,8 +82,8 @@ def _append(config_dir: Path, specs: list[FeedSpec]) -> int:
     return len(new)
 
 
-def _write(path: Path, text: str) -> None:
-    replace_config_file(path, text, lambda tmp: load_feeds_text_check(path.parent, tmp))
+def _write(path: Path, text: str, *, check: bool = True) -> None:
+    replace_config_file(path, text, (lambda tmp: load_feeds_text_check(path.parent, tmp)) if check else None)
 
 
 def load_feeds_text_check(config_dir: Path, candidate: Path) -> None:
@@ -95,20 +96,50 @@ def load_feeds_text_check(config_dir: Path, candidate: Path) -> None:
         load_feeds(Path(d))
 
 
-def remove_feed(config_dir: Path, url: str) -> None:
+def _problem(config_dir: Path) -> str | None:
+    """What keeps feeds.toml from loading, or None."""
+    try:
+        load_feeds(config_dir)
+    except ConfigError as e:
+        return e.one_line()
+    return None
+
+
+def _listed_url(url: str, config_dir: Path) -> str:
+    """A feed's address as feeds.toml means it; a malformed one as written ("http://[your-domain]/feed", which
+    the daemon reports), so that `feeds remove` can still take it out."""
+    try:
+        return normalise_feed_url(url, config_dir)
+    except ValueError:
+        return url.strip()
+
+
+def remove_feed(config_dir: Path, url: str) -> str | None:
+    """Take ``url`` out of feeds.toml. A file that does not load already (a bad entry, which the daemon reports
+    while it polls its last good list) is edited all the same, since removing is how a bad entry goes: what is
+    still wrong with it afterwards is returned."""
     path = feeds_path(config_dir)
-    doc = tomlkit.parse(path.read_text(encoding="utf-8-sig"))
+    broken = _problem(config_dir) is not None
+    try:
+        doc = tomlkit.parse(read_config_text(path) or "")  # none: no feed to remove, said below
+    except tomlkit.exceptions.ParseError:
+        load_feeds(config_dir)  # raises the one-line error naming the line (not TOML, nothing to remove from)
+        raise
     feeds = doc.get("feed", [])
-    listed = [normalise_feed_url(str(f.get("url", "")), config_dir) for f in feeds]
-    target = normalise_feed_url(url, config_dir)
+    listed = [_listed_url(str(f.get("url", "")), config_dir) for f in feeds]
+    target = _listed_url(url, config_dir)
     if target not in listed:  # a path typed from the shell's folder, not the config folder
-        target = typed_feed_url(url, config_dir)
+        try:
+            target = typed_feed_url(url, config_dir)
+        except ValueError:
+            pass
     idx = [i for i, u in enumerate(listed) if u == target]
     if not idx:
         raise ConfigError(f"{display_path(path)}: no feed with url {url}", hint="`aggregator feeds list` shows them")
     for i in reversed(idx):
         del feeds[i]
-    _write(path, tomlkit.dumps(doc))
+    _write(path, tomlkit.dumps(doc), check=not broken)
+    return _problem(config_dir) if broken else None
 
 
 # an attribute in an HTML tag: name="value", name='value' or name=value (minifiers leave out the quotes that
@@ -121,7 +152,7 @@ def page_base(page: str, address: str) -> str:
     address."""
     m = re.search(r"<base\b[^<>]*>", page[:100_000], re.I)
     href = next((a or b or c for k, a, b, c in _ATTR.findall(m.group(0)) if k.lower() == "href"), None) if m else None
-    return urljoin(address, html.unescape(href.strip())) if href and href.strip() else address
+    return (joined(address, html.unescape(href.strip())) if href and href.strip() else None) or address
 
 
 def discover_links(page: str, base: str) -> list[tuple[str, str | None]]:
@@ -137,7 +168,8 @@ def discover_links(page: str, base: str) -> list[tuple[str, str | None]]:
             and attrs.get("type", "").lower().split(";")[0].strip() in _FEED_TYPES
             and attrs.get("href")
         ):
-            found.setdefault(urljoin(base, attrs["href"]), attrs.get("title"))
+            if url := joined(base, attrs["href"]):
+                found.setdefault(url, attrs.get("title"))
     return list(found.items())
 
 
@@ -162,8 +194,9 @@ def feedish_anchors(page: str, base: str) -> list[str]:
     out: dict[str, None] = {}  # in the page's order
     base = page_base(page, base)
     for quoted, bare in re.findall(r"<a\b[^<>]*?\bhref\s*=\s*(?:[\"']([^\"'<>]+)|([^\s\"'<>=`]+))", page, re.I):
-        url = urljoin(base, html.unescape(quoted or bare))
-        if urlsplit(url).scheme in ("http", "https") and _FEEDISH_HREF.search(urlsplit(url).path):
+        url = joined(base, html.unescape(quoted or bare))
+        parts = url_parts(url) if url else None
+        if url and parts and parts.scheme in ("http", "https") and _FEEDISH_HREF.search(parts.path):
             out[url] = None
     return list(out)
 
@@ -356,7 +389,7 @@ def _not_a_feed(name: str | None, attrs: Mapping[str, str]) -> str | None:
     label = f"{html.unescape(name).strip()}: " if name and name.strip() else ""
     kind = (_get(attrs, "type") or "").lower()
     link = (_get(attrs, "url") or "").strip()
-    if link and (kind == "include" or (kind == "link" and urlsplit(link).path.lower().endswith(".opml"))):
+    if link and (kind == "include" or (kind == "link" and (p := url_parts(link)) and p.path.lower().endswith(".opml"))):
         return f"{label}{link} is another OPML list, not a feed (`aggregator feeds import {link}` adds its feeds)"
     page = (_get(attrs, "htmlUrl") or "").strip() or link
     if not page:

@@ -122,7 +122,10 @@ class Fetcher:
         """Fetch one feed, conditionally when ``validators`` hold an ETag or Last-Modified."""
         validators = validators or Validators()
         start = self._clock()
-        scheme = urlsplit(url).scheme.lower()
+        try:
+            scheme = urlsplit(url).scheme.lower()
+        except ValueError as e:  # a bracketed host that is no IPv6 address
+            return _error(url, url, "url", f"{url}: not a valid URL: {e}")
         if scheme == "file":
             result = _read_file(url, validators, self.limits.max_body)
         elif scheme in ("http", "https"):

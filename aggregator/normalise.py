@@ -25,7 +25,7 @@ import re
 import unicodedata
 from datetime import datetime, timedelta
 from html.parser import HTMLParser
-from urllib.parse import parse_qsl, quote, unquote, urlencode, urlsplit, urlunsplit
+from urllib.parse import SplitResult, parse_qsl, quote, unquote, urlencode, urljoin, urlsplit, urlunsplit
 
 import nh3
 
@@ -174,6 +174,36 @@ AMP_PARAMS = {("amp", "1"), ("amp", "true"), ("amp", ""), ("_amp", "true"), ("ou
 _MOBILE_PREFIXES = ("www.", "amp.", "m.", "mobile.")
 _AMP_CACHE = re.compile(r"^(?:[a-z0-9-]+\.)?cdn\.ampproject\.org$")
 _AMP_SUFFIX = re.compile(r"\.amp(\.html?)?$")  # story.amp.html -> story.html, world-123.amp -> world-123
+
+
+def url_parts(url: str) -> SplitResult | None:
+    """``urlsplit`` of an address read from a feed, a page or a list, None where it is malformed: urlsplit
+    raises on an unclosed "[" in the host and on a bracketed host that is no IPv6 address ("http://[your-domain]/",
+    a template's placeholder left in)."""
+    try:
+        return urlsplit(url)
+    except ValueError:
+        return None
+
+
+def scheme_of(url: str) -> str:
+    """An address's scheme in lower case; "" for a malformed one."""
+    parts = url_parts(url)
+    return parts.scheme.lower() if parts else ""
+
+
+def host_of(url: str) -> str:
+    """An address's host in lower case; "" for none or a malformed address."""
+    parts = url_parts(url)
+    return (parts.hostname or "").lower() if parts else ""
+
+
+def joined(base: str, link: str) -> str | None:
+    """``urljoin`` of a link read from a page or a feed; None where either address is malformed."""
+    try:
+        return urljoin(base, link)
+    except ValueError:
+        return None
 
 
 def canonical_url(url: str | None) -> str | None:

@@ -31,7 +31,15 @@ import feedparser
 from aggregator.dates import misread_by_feedparser, read_date
 from aggregator.errors import ParseError
 from aggregator.models import Entry, ParsedFeed
-from aggregator.normalise import UTF8_CP1252, html_to_text, legacy_encoding, mostly_utf8
+from aggregator.normalise import (
+    UTF8_CP1252,
+    host_of,
+    html_to_text,
+    legacy_encoding,
+    mostly_utf8,
+    scheme_of,
+    url_parts,
+)
 
 # feedparser asks xml.sax for libxml2's SAX driver first, at every parse; where it is not installed (the usual
 # case) the failed import searches sys.path on disk each time, and expat parses anyway. Ask for expat at once.
@@ -437,7 +445,7 @@ def _resolved(parsed: ParsedFeed, feed_url: str) -> ParsedFeed:
     """Relative links made absolute: the site's own link against the feed's URL, the entries' against the
     site's link (what it names as its home), else the feed's URL."""
     site = _absolute(parsed.link, feed_url)
-    base = site if site and urlsplit(site).scheme in ("http", "https") else feed_url
+    base = site if site and scheme_of(site) in ("http", "https") else feed_url
     entries = tuple(e if (u := _absolute(e.url, base)) == e.url else replace(e, url=u) for e in parsed.entries)
     return replace(parsed, link=site, entries=entries)
 
@@ -469,14 +477,14 @@ def _entry(raw: Any) -> Entry | None:
     source = _source(raw.get("source")) or _clean(raw.get("news_source"))
     if source is None and link and wrapped != link:  # a Google Alert names no outlet: the article's site is it
         source = _site_name(str(link))
-    if source and summary.lstrip()[:3].lower() == "<ol" and _host(str(raw.get("link") or "")) == "news.google.com":
+    if source and summary.lstrip()[:3].lower() == "<ol" and host_of(str(raw.get("link") or "")) == "news.google.com":
         summary = ""  # Google News' list of the story's reports: other outlets' headlines, not this one's text
-    if link and source is None and _RIVER_HOST.search(_host(str(link))):
+    if link and source is None and _RIVER_HOST.search(host_of(str(link))):
         link, title, source = _river_entry(str(link), title, summary)
         summary = _river_text(summary, title)
     if not (title or link or summary.strip()):
         return None
-    comments = _comments(raw) or (post if post != link and not _RIVER_HOST.search(_host(str(post))) else None)
+    comments = _comments(raw) or (post if post != link and not _RIVER_HOST.search(host_of(str(post))) else None)
     return Entry(
         guid=str(guid).strip() if guid else None,
         url=str(link).strip() if link else None,
@@ -571,7 +579,7 @@ def unwrap_redirect(link: str | None) -> str | None:
     query = parse_qs(parts.query)
     for name in names:
         for target in query.get(name, ()):
-            if urlsplit(target).scheme in ("http", "https") and urlsplit(target).hostname:
+            if scheme_of(target) in ("http", "https") and host_of(target):
                 return target
     return link
 
@@ -598,19 +606,12 @@ _ANCHOR = re.compile(r"""<a\s[^>]{0,500}?href=["']([^"'<>\s]+)["']""", re.I)
 
 def _site_name(url: str) -> str | None:
     """A site's name as its address gives it: "reuters.com" for https://www.reuters.com/..."""
-    host = _host(url)
+    host = host_of(url)
     return re.sub(r"^(?:www\d?|m|amp|mobile)\.(?=[^.]+\.)", "", host) or None
 
 
-def _host(url: str) -> str:
-    try:
-        return (urlsplit(url).hostname or "").lower()
-    except ValueError:
-        return ""
-
-
 def _elsewhere(url: str) -> bool:
-    host = _host(url)
+    host = host_of(url)
     return bool(host) and not _RIVER_HOST.search(host)
 
 
@@ -640,10 +641,10 @@ def _linked_article(link: str, summary_html: str) -> str:
     """The address of the article a Reddit link post shares, so that the digest opens the article and the
     outlet's own report is recognised as the same item; the comments page for a text, picture or video post
     (its "[link]" is the post itself, i.redd.it or v.redd.it) and for every other feed."""
-    if not _REDDIT_HOST.search(_host(link)) or (m := _REDDIT_LINK.search(summary_html)) is None:
+    if not _REDDIT_HOST.search(host_of(link)) or (m := _REDDIT_LINK.search(summary_html)) is None:
         return link
     target = unwrap_redirect(unescape(m.group(1))) or ""
-    host = _host(target) if _web_address(target) else ""
+    host = host_of(target) if _web_address(target) else ""
     return target if host and not _REDDIT_HOST.search(host) else link
 
 
@@ -686,8 +687,8 @@ def _google_news_target(path: str) -> str | None:
         url = data[i : i + length].decode("utf-8")
     except UnicodeDecodeError:
         return None
-    parts = urlsplit(url)
-    return url if parts.scheme in ("http", "https") and parts.hostname and len(url) == length else None
+    parts = url_parts(url)
+    return url if parts and parts.scheme in ("http", "https") and parts.hostname and len(url) == length else None
 
 
 def _struct_time(value: Any) -> datetime | None:

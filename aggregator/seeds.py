@@ -24,13 +24,13 @@ from email.utils import parsedate_to_datetime
 from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any, NamedTuple
-from urllib.parse import unquote, urljoin, urlsplit
+from urllib.parse import unquote, urlsplit
 
 from aggregator.dates import MONTHS, ZONES, read_date
 from aggregator.errors import SeedError
 from aggregator.fetch import fetch_once
 from aggregator.models import Seed
-from aggregator.normalise import VOID_TAGS, content_hash, decode_document, has_cjk, html_to_text
+from aggregator.normalise import VOID_TAGS, content_hash, decode_document, has_cjk, html_to_text, joined
 from aggregator.parse import is_bot_check, is_consent_redirect
 
 HTML_SUFFIXES = (".html", ".htm", ".xhtml", ".shtml")
@@ -708,7 +708,7 @@ def _page_url(head: _Head, ld: dict[str, Any], raw: str = "") -> str | None:
         if url.startswith("//"):
             url = "https:" + url
         elif url and not url.lower().startswith(web) and base.lower().startswith(web):
-            url = urljoin(base, url)
+            url = joined(base, url) or ""
         if url.lower().startswith(web):
             return url
     return None

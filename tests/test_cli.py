@@ -220,6 +220,13 @@ def test_every_command_as_a_user_drives_it(tmp_path):
     assert "1 feed added, 0 already there" in p.stdout
     assert 'xmlUrl="https://x.example/rss"' in ok("feeds", "export").stdout
     assert ok("feeds", "remove", "https://x.example/rss").returncode == 0
+    # a feeds.toml with bad entries: each is removed, and what is still wrong is said
+    good = (cfg / "feeds.toml").read_text()
+    bad = '\n[[feed]]\nurl = "http://[your-domain]/feed"\n\n[[feed]]\nurl = "ftp://old.example/feed"\n'
+    (cfg / "feeds.toml").write_text(good + bad)
+    p = ok("feeds", "remove", "http://[your-domain]/feed")
+    assert p.returncode == 0 and p.stdout.splitlines()[1].startswith("still to fix: ") and "'ftp'" in p.stdout
+    assert len(ok("feeds", "remove", "ftp://old.example/feed").stdout.splitlines()) == 1
     listed = ok("feeds", "list").stdout
     assert "file://" in listed and "(Wire)" in listed and "[news, wire]" in listed and "x.example" not in listed
     detail = ok("feeds", "list", "--verbose").stdout.splitlines()

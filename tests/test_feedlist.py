@@ -137,6 +137,30 @@ def test_import_export_round_trip_keeps_comments(tmp_path):
         remove_feed(cfg, "https://existing.example/feed")
 
 
+def test_remove_takes_out_a_bad_entry_and_says_what_else_is_wrong(tmp_path):
+    """Removing is how a bad entry goes (the daemon reports it and polls its last good list): a feeds.toml that
+    does not load is edited all the same, and what is still wrong with it is returned. It used to refuse (the
+    check of the result found the other bad entry, and named its scratch copy) or fail with a traceback (an
+    address urlsplit refuses, no feeds.toml at all, a file that is not TOML)."""
+    cfg = write_config(tmp_path, [])
+    (cfg / "feeds.toml").write_text(
+        '[[feed]]\nurl = "http://[your-domain]/feed"\n\n[[feed]]\nurl = "ftp://old.example/feed"\n\n'
+        '[[feed]]\nurl = "https://ok.example/feed"\n'
+    )
+    left = remove_feed(cfg, "http://[your-domain]/feed")
+    assert left is not None and left.startswith(f"{cfg / 'feeds.toml'}: feed #1: url:") and "'ftp'" in left
+    assert remove_feed(cfg, "ftp://old.example/feed") is None
+    assert [f.url for f in load_feeds(cfg)] == ["https://ok.example/feed"]
+    with pytest.raises(ConfigError, match="no feed with url http://\\[x"):
+        remove_feed(cfg, "http://[x")
+    (cfg / "feeds.toml").write_text('[[feed]]\nurl = "https://ok.example/feed"\n[[feed\n')
+    with pytest.raises(ConfigError, match="invalid TOML"):
+        remove_feed(cfg, "https://ok.example/feed")
+    (cfg / "feeds.toml").unlink()
+    with pytest.raises(ConfigError, match="no feed with url"):
+        remove_feed(cfg, "https://ok.example/feed")
+
+
 def test_outlines_naming_other_lists_or_nothing(tmp_path):
     """An outline of another OPML list (type "include", or a link to a .opml file, as listparser's cases
     write them) is reported with the command that imports it; a blank htmlUrl or xmlUrl names nothing."""
@@ -269,6 +293,23 @@ def test_add_discovers_feeds_of_a_page(tmp_path, feed_server):
     feed_server.routes.pop("/feed.xml")  # nothing at the usual places either
     with pytest.raises(ConfigError, match="neither a feed nor a page"):
         asyncio.run(add_feed(cfg, feed_server.url("/plain")))
+
+
+def test_add_passes_over_a_malformed_address_on_the_page(tmp_path, feed_server):
+    """A link whose host is a template's placeholder ("http://[your-domain]/feed", which urlsplit refuses) in
+    the page's <base>, its feed links or its anchors is passed over; the page's other feed is found."""
+    feed_server.serve("/feed.xml", rss([{"title": "a", "link": "https://e.example/a"}], title="Site feed"))
+    page = (
+        '<html><head><base href="http://[your-domain]/">'
+        '<link rel="alternate" type="application/rss+xml" href="http://[your-domain]/feed">'
+        '<link rel="alternate" type="application/rss+xml" title="Main" href="/feed.xml"></head>'
+        '<body><a href="http://[your-domain]/rss">RSS</a></body></html>'
+    )
+    feed_server.serve("/", page, headers={"Content-Type": "text/html"})
+    cfg = write_config(tmp_path, [])
+    lines = asyncio.run(add_feed(cfg, feed_server.url("/")))
+    assert [f.url for f in load_feeds(cfg)] == [feed_server.url("/feed.xml")]
+    assert lines[0].startswith("discovered and added") and "Main" in lines[0]
 
 
 def test_add_reads_a_minified_page_whose_attributes_have_no_quotes(tmp_path, feed_server):

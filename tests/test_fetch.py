@@ -456,13 +456,14 @@ def test_retry_after_forms():
     assert parse_retry_after("soon", now) is None
 
 
-def test_unsupported_scheme_is_a_stored_error():
-    async def go():
+def test_unsupported_scheme_or_a_malformed_address_is_a_stored_error():
+    async def go(url):
         async with Fetcher() as f:
-            return await f.fetch("ftp://example.org/feed.xml", Validators())
+            return await f.fetch(url, Validators())
 
-    r = asyncio.run(go())
-    assert r.error_kind == "scheme"
+    assert asyncio.run(go("ftp://example.org/feed.xml")).error_kind == "scheme"
+    bad = asyncio.run(go("http://[example.org/feed.xml"))  # urlsplit raises on it: no traceback
+    assert (bad.error_kind, bad.error) == ("url", "http://[example.org/feed.xml: not a valid URL: Invalid IPv6 URL")
 
 
 def test_a_site_whose_certificate_is_not_valid_is_a_tls_error():

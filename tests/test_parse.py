@@ -802,6 +802,27 @@ def test_an_id_that_is_no_address_is_never_the_link():
     assert [e.url for e in parse_feed(atom, "https://s.example/atom").entries] == ["https://s.example/5.mp3"]
 
 
+def test_a_malformed_address_in_a_feed_is_kept_as_given_and_costs_nothing_else():
+    """urlsplit raises on a bracketed host that is no IPv6 address: a template's placeholder left in
+    ("http://[your-domain]/") cost the whole feed. Such a site link is no base (relative links resolve against
+    the feed's address), an entry's link stays as written, and a redirector's malformed target is not
+    unwrapped."""
+    body = (
+        b'<?xml version="1.0"?><rss version="2.0"><channel><title>t</title><link>http://[your-domain]/</link>'
+        b"<item><title>a</title><link>http://[your-domain]/a</link></item>"
+        b"<item><title>b</title><link>/b</link></item>"
+        b"<item><title>c</title><link>https://www.google.com/url?q=http://[bad/&amp;sa=U</link></item>"
+        b"</channel></rss>"
+    )
+    parsed = parse_feed(body, "https://s.example/feed")
+    assert parsed.link == "http://[your-domain]/"
+    assert [e.url for e in parsed.entries] == [
+        "http://[your-domain]/a",
+        "https://s.example/b",
+        "https://www.google.com/url?q=http://[bad/&sa=U",
+    ]
+
+
 def test_parsing_a_feed_looks_for_no_module_on_disk():
     """feedparser asks xml.sax for libxml2's driver at every parse; where it is missing, each failed import
     searched sys.path on disk. A parse now imports nothing (nor does httpcore's sniffio lookup fail)."""

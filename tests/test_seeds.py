@@ -841,6 +841,11 @@ def test_html_seed_address_title_date_and_lede_as_real_pages_write_them(tmp_path
         f"</head><body><p>{LEDE}</p></body></html>"
     )
     assert read_seed(page).url == "https://news.example/2023/a.html"
+    page.write_text(  # a <base> urlsplit refuses (a template's placeholder): no address, the seed still read
+        '<html><head><base href="http://[your-domain]/"><link rel="canonical" href="/2023/a.html">'
+        f"</head><body><p>{LEDE}</p></body></html>"
+    )
+    assert read_seed(page).url is None and LEDE in read_seed(page).text
     # minified: attributes unquoted, href before rel
     page.write_text(
         "<html><head><link href=https://news.example/c rel=canonical><meta property=og:title content=Minified>"
