@@ -40,7 +40,10 @@ ZONES = {
     "akdt": -8, "hst": -10, "ast": -4, "adt": -3,
     "cet": 1, "cest": 2, "met": 1, "mest": 2, "mez": 1, "mesz": 2, "bst": 1, "wet": 0, "west": 1,
     "eet": 2, "eest": 3, "msk": 3, "jst": 9, "kst": 9, "hkt": 8, "sgt": 8, "awst": 8, "acst": 9.5,
-    "aest": 10, "aedt": 11, "nzst": 12, "nzdt": 13,
+    "aest": 10, "aedt": 11, "nzst": 12, "nzdt": 13, "acdt": 10.5,
+    # India's (Times of India, NDTV: also Israel's and Ireland's abbreviation, rarer in feeds), Pakistan's,
+    # South Africa's, Indonesia's (WIB), Indochina's, the Philippines', the Gulf's (Gulf News), Brazil's
+    "ist": 5.5, "pkt": 5, "sast": 2, "wib": 7, "ict": 7, "pht": 8, "gst": 4, "brt": -3,
 }  # fmt: skip
 _FEEDPARSER_ZONES = {"est", "edt", "cst", "cdt", "mst", "mdt", "pst", "pdt", "ast", "adt"}
 

@@ -142,6 +142,8 @@ DATES = [
     ("2026/11/28 10:00:00", datetime(2026, 11, 28, 10, 0)),  # feedparser: November 1st
     ("Sat, 28 Nov 2026 10:00:00 CEST", datetime(2026, 11, 28, 8, 0)),  # feedparser: 10:00 UTC
     ("Sat, 28 Nov 2026 10:00:00 PST", datetime(2026, 11, 28, 18, 0)),
+    ("Sat, 28 Nov 2026 10:00:00 IST", datetime(2026, 11, 28, 4, 30)),  # India's; feedparser: 10:00 UTC
+    ("Sat, 28 Nov 2026 10:00:00 AEDT", datetime(2026, 11, 27, 23, 0)),
     ("2026-11-28T10:00:00EET", datetime(2026, 11, 28, 8, 0)),  # ISO with a zone name: feedparser reads UTC
     ("2026-11-28T10:00:00 CEST", datetime(2026, 11, 28, 8, 0)),
     ("1795860000", datetime(2026, 11, 28, 10, 0)),  # seconds since 1970: feedparser reads a day of 2017
