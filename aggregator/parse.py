@@ -453,7 +453,8 @@ def _resolved(parsed: ParsedFeed, feed_url: str) -> ParsedFeed:
 def _entry(raw: Any) -> Entry | None:
     title = _text_construct(_clean(raw.get("title")) or "", raw.get("title_detail"), headline=True)
     # FeedBurner-style feeds link to a redirector and give the article's own address beside it
-    link = raw.get("feedburner_origlink") or raw.get("link") or None
+    # (a FeedBurner element without text is its attributes, a dict)
+    link = next((v for v in (raw.get("feedburner_origlink"), raw.get("link")) if isinstance(v, str) and v), None)
     if link and link == raw.get("id") and not _web_address(str(link)):
         link = None  # feedparser's stand-in for a missing link is the id: "urn:uuid:...", "tag:...", "12345"
     wrapped, link = link, unwrap_redirect(link)
@@ -740,8 +741,7 @@ def _parse_json_feed(body: bytes, url: str, content_type: str | None = None) -> 
         if not isinstance(raw, dict):
             skipped += 1
             continue
-        authors = raw.get("authors") or ([raw["author"]] if isinstance(raw.get("author"), dict) else [])
-        author = next((a.get("name") for a in authors if isinstance(a, dict) and a.get("name")), None)
+        author = _json_author(raw.get("authors")) or _json_author(raw.get("author"))
         html = raw.get("content_html")
         if not (html and isinstance(html, str)):
             # content_text is plain text: its "<" is not markup; so is a summary, unless it holds markup anyway;
@@ -776,6 +776,16 @@ def _parse_json_feed(body: bytes, url: str, content_type: str | None = None) -> 
     title = html_to_text(doc.get("title")) if isinstance(doc.get("title"), str) else None
     link = doc.get("home_page_url") if isinstance(doc.get("home_page_url"), str) else None
     return ParsedFeed(title=title or None, link=link, entries=tuple(entries), skipped=skipped)
+
+
+def _json_author(value: Any) -> str | None:
+    """The first author's name of a JSON Feed item: ``authors`` is a list of objects (1.1), ``author`` one object
+    (1.0); feeds also write one object where a list belongs, or the name alone."""
+    for a in value if isinstance(value, list) else [value]:
+        name = a.get("name") if isinstance(a, dict) else a
+        if isinstance(name, str) and name.strip():
+            return name
+    return None
 
 
 _SY_PERIOD = {"hourly": 3600, "daily": 86400, "weekly": 7 * 86400, "monthly": 30 * 86400, "yearly": 365 * 86400}

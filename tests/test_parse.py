@@ -101,6 +101,13 @@ def test_a_redirector_link_gives_way_to_the_original_address():
     )
     [entry] = parse_feed(rss, "https://feeds.example/site").entries
     assert entry.url == "https://site.example/2024/a.html?utm_source=feedburner" and entry.guid == "g1"
+    # an empty one with attributes (feedparser gives them as a dict) is no address: the item's link stays
+    empty = rss.replace(b"<feedburner:origLink>https://site.example/2024/a.html?utm_source=feedburner", b"").replace(
+        b"</feedburner:origLink>", b'<feedburner:origLink type="text"/>'
+    )
+    assert (
+        parse_feed(empty, "https://feeds.example/site").entries[0].url == "http://feedproxy.google.com/~r/site/~3/abc/"
+    )
 
 
 def test_a_date_in_the_future_becomes_the_time_we_saw_the_item_and_the_epoch_no_date():
@@ -177,6 +184,23 @@ def test_a_json_feed_date_that_is_not_rfc_3339_is_read_too():
         datetime(2026, 11, 28, 9, 0, tzinfo=UTC),
         datetime(2026, 11, 28, 10, 0, tzinfo=UTC),
     ]
+
+
+def test_a_json_feed_items_author_as_feeds_write_it():
+    """`authors` is a list of objects (1.1), `author` one object (1.0); feeds also write one object where the list
+    belongs, or the name alone. A number there made the whole feed an internal error."""
+    doc = {
+        "version": "https://jsonfeed.org/version/1.1",
+        "items": [
+            {"id": "1", "title": "a", "authors": [{"name": ""}, {"name": "Ann Lee"}]},
+            {"id": "2", "title": "b", "author": {"name": "Bo Chen"}},
+            {"id": "3", "title": "c", "authors": {"name": "Cy Dorn"}},
+            {"id": "4", "title": "d", "author": "Di Eng"},
+            {"id": "5", "title": "e", "authors": 5, "author": True},
+        ],
+    }
+    entries = parse_feed(json.dumps(doc).encode(), "https://example.org/feed.json").entries
+    assert [e.author for e in entries] == ["Ann Lee", "Bo Chen", "Cy Dorn", "Di Eng", None]
 
 
 def test_json_feed_items_as_link_blogs_podcasts_and_plain_text_write_them():
