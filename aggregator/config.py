@@ -38,22 +38,28 @@ _DURATION_PART = re.compile(
 )
 
 
+MAX_DURATION = 36500 * 86400  # 100 years: longer ones overflow the date arithmetic ("999999999d", 1e300, inf)
+
+
 def parse_duration(value: Any) -> int:
     """'30m' -> 1800. A bare number is seconds."""
-    if isinstance(value, bool):
-        raise ValueError('expected a duration like "30m", "2h" or "1d"')
-    if isinstance(value, int | float):
+    seconds: float | None = None
+    if isinstance(value, int | float) and not isinstance(value, bool):
         if value < 0:
             raise ValueError("expected a positive duration")
-        return int(value)
-    if isinstance(value, str):
+        seconds = value
+    elif isinstance(value, str):
         m = _DURATION.match(value)
         if m:
-            return int(float(m.group(1)) * _UNITS[m.group(2)])
+            seconds = float(m.group(1)) * _UNITS[m.group(2)]
         parts = list(_DURATION_PART.finditer(value))
-        if parts and "".join(p.group(0) for p in parts) == value and value.strip():
-            return int(sum(float(p.group(1)) * _UNITS[p.group(2)[0].lower()] for p in parts))
-    raise ValueError('expected a duration like "30m", "2h" or "1d"')
+        if not m and parts and "".join(p.group(0) for p in parts) == value and value.strip():
+            seconds = sum(float(p.group(1)) * _UNITS[p.group(2)[0].lower()] for p in parts)
+    if seconds is None:
+        raise ValueError('expected a duration like "30m", "2h" or "1d"')
+    if not seconds <= MAX_DURATION:  # also NaN
+        raise ValueError('expected a duration of at most 100 years ("36500d")')
+    return int(seconds)
 
 
 MIN_FEED_INTERVAL = 60  # a feed's own interval may be short, not abusive: a publisher's server is not ours

@@ -23,6 +23,10 @@ CASES = [
     ('[smtp]\nhost = "mail.example:465"\nport = 587\n', "smtp.host: 'mail.example:465' names port 465"),
     ('[smtp]\nhost = "mail.example:99999"\n', "the port must be a number from 1 to 65535"),
     ('[poll]\ndefault_interval = "often"\n', 'poll.default_interval: expected a duration like "30m"'),
+    # longer than dates go (a traceback from the date arithmetic, in the daemon or in `poll`)
+    ('[dedup]\nstory_window = "999999999d"\n', "dedup.story_window: expected a duration of at most 100 years"),
+    ("[poll]\ndefault_interval = inf\n", "poll.default_interval: expected a duration of at most 100 years"),
+    ("[digest]\nretry_for = nan\n", "digest.retry_for: expected a duration of at most 100 years"),
     ('[poll]\nmax_body = "huge"\n', 'poll.max_body: expected a size like "10MiB", got "huge"'),
     ("[digest]\ntime = 7\n", 'digest.time: expected "HH:MM" (24-hour clock), or "7am" / "7:30 pm", got 7'),
     ('[digest]\ntiem = "07:00"\n', "digest.tiem: unknown setting"),
