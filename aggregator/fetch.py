@@ -20,13 +20,14 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from pathlib import Path
-from urllib.parse import unquote, urljoin, urlsplit
+from urllib.parse import unquote, urlsplit
 from urllib.request import getproxies
 
 import httpx
 
 from aggregator import USER_AGENT
 from aggregator.models import FetchResult, Validators
+from aggregator.normalise import joined
 
 MAX_REDIRECTS = 5
 MAX_RETRY_AFTER = 24 * 3600
@@ -193,7 +194,9 @@ class Fetcher:
                 moved = current if (permanent and current != url and outcome.ok) else None
                 return replace(outcome, url=url, final_url=current, permanent_redirect=moved)
             status, location = outcome
-            nxt = urljoin(current, location)  # httpx has checked that Location is a URL
+            nxt = joined(current, location)
+            if nxt is None:  # "http://[your-domain/feed": httpx passes it, urlsplit refuses it
+                return _error(url, current, "redirect", f"{current} redirects to {location!r}: not a valid URL")
             if urlsplit(nxt).scheme.lower() not in ("http", "https"):
                 return _error(url, current, "scheme", f"redirect from {current} to a non-http URL {nxt}")
             if nxt in seen:

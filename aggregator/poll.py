@@ -385,6 +385,14 @@ class Pipeline:
         self, fetcher: Fetcher, state: FeedState, slots: asyncio.Semaphore
     ) -> tuple[FeedState, FetchResult]:
         await slots.acquire()  # released once the result is stored
+        try:
+            return state, await self._fetch_feed(fetcher, state)
+        except Exception as e:  # one feed that trips a bug never stops the cycle: its error is stored
+            log.exception("feed %s: unexpected error while fetching", state.url)
+            error = f"{state.url}: internal error while fetching: {type(e).__name__}: {e}"
+            return state, FetchResult(url=state.url, final_url=state.url, error_kind="internal", error=error)
+
+    async def _fetch_feed(self, fetcher: Fetcher, state: FeedState) -> FetchResult:
         result = await fetcher.fetch(state.url, state.validators)
         page = web_page(result)
         announced = announced_feed(result, page) if page is not None else None
@@ -398,10 +406,8 @@ class Pipeline:
             # in its place (stored as a move, like a 301), and say so
             found = await fetcher.fetch(announced)
             if found.ok and found.body and announced_feed(found) is None:
-                return state, replace(
-                    found, permanent_redirect=found.permanent_redirect or announced, announced_by=state.url
-                )
-        return state, result
+                return replace(found, permanent_redirect=found.permanent_redirect or announced, announced_by=state.url)
+        return result
 
     def process(self, state: FeedState, result: FetchResult, now: datetime, report: CycleReport) -> None:
         """Store one feed's fetch, its items and its new state, in a savepoint of the cycle's transaction (in a

@@ -115,6 +115,8 @@ def setup_server(s):
         s.serve(f"/chain{i}.xml", handler=redirect(f"/chain{i + 1}.xml", 302))
     s.serve("/bad-location.xml", handler=redirect("http://[::1/feed.xml", 301))  # a broken IPv6 literal
     s.serve("/bad-port.xml", handler=redirect("http://127.0.0.1:http/feed.xml", 302))
+    # a host with an unclosed "[": httpx takes it, urlsplit refuses it (it stopped the whole cycle)
+    s.serve("/unclosed.xml", handler=redirect("http://[your-domain/feed.xml", 302))
     s.serve("/gone.xml", b"gone", status=410)
     s.serve("/busy.xml", b"slow down", status=429, headers={"Retry-After": "7200"})
     s.serve("/maint.xml", b"maintenance", status=503, headers={"Retry-After": later})
@@ -148,6 +150,7 @@ BAD = {
     "/chain0.xml": "too-many-redirects",
     "/bad-location.xml": "redirect",
     "/bad-port.xml": "redirect",
+    "/unclosed.xml": "redirect",
     "/gone.xml": "gone",
     "/busy.xml": "http-429",
     "/maint.xml": "http-503",
