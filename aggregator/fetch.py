@@ -27,7 +27,7 @@ import httpx
 
 from aggregator import USER_AGENT
 from aggregator.models import FetchResult, Validators
-from aggregator.normalise import joined
+from aggregator.normalise import joined, url_parts
 
 MAX_REDIRECTS = 5
 MAX_RETRY_AFTER = 24 * 3600
@@ -195,7 +195,7 @@ class Fetcher:
                 return replace(outcome, url=url, final_url=current, permanent_redirect=moved)
             status, location = outcome
             nxt = joined(current, location)
-            if nxt is None:  # "http://[your-domain/feed": httpx passes it, urlsplit refuses it
+            if nxt is None or not _port_ok(nxt):  # "http://[your-domain/feed", ":99999": httpx passes them
                 return _error(url, current, "redirect", f"{current} redirects to {location!r}: not a valid URL")
             if urlsplit(nxt).scheme.lower() not in ("http", "https"):
                 return _error(url, current, "scheme", f"redirect from {current} to a non-http URL {nxt}")
@@ -465,6 +465,15 @@ def _hint(kind: str) -> str | None:
     if kind.startswith("http-4"):
         return f"check the URL; {_RETRIED}"
     return None
+
+
+def _port_ok(url: str) -> bool:
+    """Whether an address's port, if it names one, is a number from 0 to 65535 (one over it is an error deep in
+    the connection code, not httpx's InvalidURL)."""
+    try:
+        return (parts := url_parts(url)) is not None and (parts.port or 0) >= 0
+    except ValueError:
+        return False
 
 
 def _error(

@@ -117,6 +117,7 @@ def setup_server(s):
     s.serve("/bad-port.xml", handler=redirect("http://127.0.0.1:http/feed.xml", 302))
     # a host with an unclosed "[": httpx takes it, urlsplit refuses it (it stopped the whole cycle)
     s.serve("/unclosed.xml", handler=redirect("http://[your-domain/feed.xml", 302))
+    s.serve("/far-port.xml", handler=redirect("http://127.0.0.1:99999/feed.xml", 302))  # an ExceptionGroup deep down
     s.serve("/gone.xml", b"gone", status=410)
     s.serve("/busy.xml", b"slow down", status=429, headers={"Retry-After": "7200"})
     s.serve("/maint.xml", b"maintenance", status=503, headers={"Retry-After": later})
@@ -151,6 +152,7 @@ BAD = {
     "/bad-location.xml": "redirect",
     "/bad-port.xml": "redirect",
     "/unclosed.xml": "redirect",
+    "/far-port.xml": "redirect",
     "/gone.xml": "gone",
     "/busy.xml": "http-429",
     "/maint.xml": "http-503",
