@@ -50,10 +50,10 @@ def send_smtp(msg: EmailMessage, to: tuple[str, ...], s: SmtpSettings) -> Sent:
         else:
             client = smtplib.SMTP(s.host, s.port, timeout=s.timeout)
         try:
-            client.ehlo()
+            client.ehlo_or_helo_if_needed()  # HELO where EHLO is refused (a minimal relay, an old appliance)
             if mode == "starttls" or (mode == "auto" and client.has_extn("starttls")):
                 client.starttls(context=context)
-                client.ehlo()
+                client.ehlo_or_helo_if_needed()
             elif mode == "auto" and s.username and not is_loopback(s.host):
                 raise DeliveryError(
                     f"{where}: the server does not offer STARTTLS, so the login would cross the network in the clear",
@@ -85,6 +85,13 @@ def send_smtp(msg: EmailMessage, to: tuple[str, ...], s: SmtpSettings) -> Sent:
             hint="check digest.to",
         ) from e
     except smtplib.SMTPResponseException as e:
+        if e.smtp_code == -1:  # a line that is no SMTP reply: another service on that port
+            raise DeliveryError(
+                f"{where}: the server's answer is not an SMTP reply (another service on this port?)",
+                permanent=False,
+                hint='check smtp.host and smtp.port: mail submission is 587, or 465 with smtp.security = "tls" '
+                "(993 and 143 are IMAP, 995 and 110 POP3)",
+            ) from e
         raise DeliveryError(
             f"{where}: server answered {e.smtp_code} {_text(e.smtp_error)}",
             permanent=e.smtp_code >= 500,

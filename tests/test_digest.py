@@ -534,6 +534,55 @@ def test_refusals_the_settings_can_fix_say_which(tmp_path, smtp_server):
     assert "smtp.from" not in out.message, out.message
 
 
+def test_a_relay_that_refuses_ehlo_gets_helo_and_another_service_on_the_port_is_named(tmp_path):
+    """RFC 5321 4.1.4: a client whose EHLO is refused falls back to HELO (a minimal relay, an old appliance);
+    the digest went out without either and the relay refused it ("503 send HELO first"). A port where another
+    service answers (IMAP's greeting) is said to be one."""
+    import socket
+    import threading
+
+    from aiosmtpd.controller import Controller
+    from aiosmtpd.smtp import SMTP
+    from conftest import SmtpSink
+
+    class NoEsmtp(SMTP):
+        async def smtp_EHLO(self, hostname):  # noqa: N802
+            await self.push("502 5.5.1 EHLO not implemented")
+
+    class NoEsmtpRelay(Controller):
+        def factory(self):
+            return NoEsmtp(self.handler, **self.SMTP_kwargs)
+
+    store, settings, wl = setup(tmp_path)
+    now = datetime.now(UTC)
+    sink = SmtpSink()
+    port = free_port()
+    relay = NoEsmtpRelay(sink, hostname="127.0.0.1", port=port)
+    relay.start()
+    try:
+        out = delivery.run_digest(store, settings, wl, now, smtp=smtp("127.0.0.1", port))
+    finally:
+        relay.stop()
+    assert out.status == "sent" and len(sink.messages) == 1, out.message
+
+    imap = socket.create_server(("127.0.0.1", 0))
+
+    def greet():
+        conn, _ = imap.accept()
+        with conn:
+            conn.sendall(b"* OK [CAPABILITY IMAP4rev1 STARTTLS] Dovecot ready.\r\n")
+            conn.recv(1024)
+
+    threading.Thread(target=greet, daemon=True).start()
+    try:
+        imap_port = imap.getsockname()[1]
+        out = delivery.run_digest(store, settings, wl, now + timedelta(days=1), smtp=smtp("127.0.0.1", imap_port))
+    finally:
+        imap.close()
+    assert out.status == "retrying" and "not an SMTP reply" in out.message, out.message
+    assert "check smtp.host and smtp.port" in out.message and "IMAP" in out.message, out.message
+
+
 def test_empty_day_sends_a_note_or_skips(tmp_path, smtp_server):
     host, port, sink = smtp_server
     store, settings, wl = setup(tmp_path)
