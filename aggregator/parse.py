@@ -90,7 +90,13 @@ def _feedparser(data: bytes, url: str) -> Any:
     """feedparser's reading of a document; one that its XML parser refuses is read again repaired (see
     _xml_repaired) when that changes it, and the repaired reading kept unless it finds fewer entries. A
     well-formed feed, the usual case, costs nothing more."""
-    d = _feedparser_once(data, url)
+    try:
+        d = _feedparser_once(data, url)
+    except ParseError:  # feedparser itself failed (a surrogate's reference): the repaired reading, if any
+        repaired = _xml_repaired(data)
+        if repaired == data:
+            raise
+        return _feedparser_once(repaired, url)
     broken = d.get("bozo") and isinstance(d.get("bozo_exception"), SAXParseException)
     # under a DOCTYPE (RSS 0.91's Netscape DTD) the XML parser drops the HTML entities the DTD would define,
     # without a word: "Caf&eacute;" read as "Caf"
@@ -341,18 +347,19 @@ def _xml_repaired(data: bytes) -> bytes:
     ("AT&T", a link's "?a=1&b=2") escaped and HTML's named entities (&nbsp; &rsquo; &eacute;, which only a DTD
     defines) as the numeric references that mean the same. With any of them expat gives up, and feedparser's
     loose parser reads the feed with a warning and garbles it ("AT&T" became "AT&amp;T;"). Names HTML does not
-    know are left alone (a feed's DTD may define them). The usual namespaces the document uses by their prefixes
-    without declaring them are declared (_with_namespaces). UTF-16 and UTF-32 documents are left as they are."""
+    know are left alone (a feed's DTD may define them). Numeric references to what XML has no place for are
+    mended (_refs_mended). The usual namespaces the document uses by their prefixes without declaring them are
+    declared (_with_namespaces). UTF-16 and UTF-32 documents are left as they are."""
     if data.startswith((b"\xff\xfe", b"\xfe\xff")) or b"\x00" in data[:4]:
         return data
     data = _with_namespaces(data.translate(None, _C0_BYTES))
-    if not _LOOSE_AMP.search(data):
+    if not _LOOSE_AMP.search(data) and b"&#" not in data:
         return data
     out = []
     i = 0
     while True:
         j = data.find(b"<![CDATA[", i)
-        out.append(_LOOSE_AMP.sub(_xml_ampersand, data[i:] if j < 0 else data[i:j]))
+        out.append(_refs_mended(_LOOSE_AMP.sub(_xml_ampersand, data[i:] if j < 0 else data[i:j])))
         if j < 0:
             break
         k = data.find(b"]]>", j)
@@ -362,6 +369,39 @@ def _xml_repaired(data: bytes) -> bytes:
         out.append(data[j : k + 3])
         i = k + 3
     return b"".join(out)
+
+
+_NUMERIC_REF = re.compile(rb"&#(?:[xX]([0-9a-fA-F]{1,6})|([0-9]{1,7}));")
+
+
+def _refs_mended(text: bytes) -> bytes:
+    """Numeric character references XML does not allow, read as browsers would show them: a UTF-16 surrogate
+    pair written as two references ("&#55357;&#56832;": an emoji escaped one UTF-16 unit at a time, as some
+    CMSs write them) is the one character it encodes; a lone surrogate or a non-character (U+FFFE) is U+FFFD;
+    a control character is nothing (as pasted ones are dropped). feedparser failed on the whole feed at a
+    surrogate's."""
+    refs = list(_NUMERIC_REF.finditer(text))
+    out, pos, n = [], 0, 0
+    while n < len(refs):
+        m = refs[n]
+        v = _ref_value(m)
+        if v in (9, 10, 13) or 0x20 <= v <= 0xD7FF or 0xE000 <= v <= 0xFFFD or 0x10000 <= v <= 0x10FFFF:
+            n += 1
+            continue  # allowed
+        end, char = m.end(), b"" if v < 0x20 else b"&#xFFFD;"
+        if 0xD800 <= v <= 0xDBFF and n + 1 < len(refs) and refs[n + 1].start() == end:
+            low = _ref_value(refs[n + 1])
+            if 0xDC00 <= low <= 0xDFFF:
+                end, char = refs[n + 1].end(), b"&#x%X;" % (0x10000 + ((v - 0xD800) << 10) + (low - 0xDC00))
+                n += 1
+        out += [text[pos : m.start()], char]
+        pos = end
+        n += 1
+    return b"".join(out) + text[pos:] if out else text
+
+
+def _ref_value(m: re.Match[bytes]) -> int:
+    return int(m.group(1), 16) if m.group(1) else int(m.group(2))
 
 
 # The namespaces feeds use by their usual prefixes, which hand-made feeds and podcast tools often write without
@@ -726,6 +766,8 @@ def _parse_json_feed(body: bytes, url: str, content_type: str | None = None) -> 
             doc = json.loads(body.decode(header.group(1)))
     except (UnicodeError, LookupError, json.JSONDecodeError) as e:
         raise ParseError(f"{url}: invalid JSON: {e}") from e
+    if _SURROGATE_ESCAPE.search(body) or not body[:4].isascii():  # (UTF-16/32: look at it all)
+        doc = _without_lone_surrogates(doc)
     if not isinstance(doc, dict) or not str(doc.get("version", "")).startswith("https://jsonfeed.org/version/"):
         raise ParseError(
             f"{url}: JSON document is not a JSON Feed (no jsonfeed.org version): "
@@ -776,6 +818,24 @@ def _parse_json_feed(body: bytes, url: str, content_type: str | None = None) -> 
     title = html_to_text(doc.get("title")) if isinstance(doc.get("title"), str) else None
     link = doc.get("home_page_url") if isinstance(doc.get("home_page_url"), str) else None
     return ParsedFeed(title=title or None, link=link, entries=tuple(entries), skipped=skipped)
+
+
+_SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89a-fA-F]")  # JSON's "\ud83d": half of an emoji, or a lone half
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def _without_lone_surrogates(value: Any) -> Any:
+    """A JSON document without the lone surrogates its escapes may decode to ("\ud800" alone, which JSON allows
+    and UTF-8 cannot store): each is U+FFFD. The pairs json has joined into one character stay."""
+    if isinstance(value, str):
+        return (
+            value.encode("utf-16", "surrogatepass").decode("utf-16", "replace") if _SURROGATE.search(value) else value
+        )
+    if isinstance(value, list):
+        return [_without_lone_surrogates(v) for v in value]
+    if isinstance(value, dict):
+        return {_without_lone_surrogates(k): _without_lone_surrogates(v) for k, v in value.items()}
+    return value
 
 
 def _json_author(value: Any) -> str | None:

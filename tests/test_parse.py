@@ -203,6 +203,29 @@ def test_a_json_feed_items_author_as_feeds_write_it():
     assert [e.author for e in entries] == ["Ann Lee", "Bo Chen", "Cy Dorn", "Di Eng", None]
 
 
+def test_references_and_escapes_to_half_a_character_are_read_as_browsers_do():
+    """Some CMSs escape an emoji one UTF-16 unit at a time ("&#55357;&#56832;"): feedparser failed on the whole
+    feed. A pair is the character it encodes, a lone half U+FFFD, a control character's reference nothing, and
+    inside CDATA it is text. In a JSON Feed a lone "\\ud800" (JSON allows it) could not be stored: U+FFFD."""
+    rss = (
+        b'<?xml version="1.0"?><rss version="2.0"><channel><title>t</title>'
+        b"<item><title>Chips &#55357;&#56832; &#xD83D;&#xDE00;</title><guid>1</guid></item>"
+        b"<item><title>Lone &#xD800; and &#xD83D;&#xD83D;&#xDE00;, &#x1;bell &#xFFFE;</title><guid>2</guid>"
+        b"<description><![CDATA[<p>kept &#55357; as text</p>]]></description></item>"
+        b"</channel></rss>"
+    )
+    first, second = parse_feed(rss, "https://example.org/feed").entries
+    assert first.title == "Chips \U0001f600 \U0001f600"
+    assert second.title == "Lone \ufffd and \ufffd\U0001f600, bell \ufffd"
+    assert second.summary_html == "<p>kept &#55357; as text</p>"
+    doc = {
+        "version": "https://jsonfeed.org/version/1.1",
+        "items": [{"id": "1", "title": "Lone \ud800 half, whole \U0001f600", "content_text": "x \udfff"}],
+    }
+    [entry] = parse_feed(json.dumps(doc).encode(), "https://example.org/feed.json").entries
+    assert (entry.title, entry.summary_html) == ("Lone \ufffd half, whole \U0001f600", "x \ufffd")
+
+
 def test_json_feed_items_as_link_blogs_podcasts_and_plain_text_write_them():
     """An item with no `url` links to its `external_url` (a link blog), else to its attachment (a
     podcast); `content_text` is plain text, its "<" and "&" kept as text; the feed's title is decoded like RSS's."""
