@@ -13,7 +13,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from aggregator.config import parse_duration
+from aggregator.config import parse_since
 from aggregator.errors import AggregatorError
 from aggregator.query import parse
 from aggregator.store import iso
@@ -85,7 +85,8 @@ def run(ctx: Any, wl: Watchlist, args: Any) -> Iterator[str]:
         for obj in false_hits[: args.show]:
             yield f"  + {obj.get('title', '')[:110]}  [{', '.join(obj['matched'])}]"
         return
-    since = datetime.now(UTC) - timedelta(seconds=parse_duration(args.since))
+    now = datetime.now(UTC)
+    since = parse_since(args.since, now) or now - timedelta(days=30)
     n = hits = 0
     shown: list[str] = []
     for row in ctx.store.execute(

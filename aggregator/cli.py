@@ -13,7 +13,7 @@ import logging
 import sqlite3
 import sys
 from collections.abc import Callable, Sequence
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, NoReturn
 
@@ -26,7 +26,7 @@ from aggregator.config import (
     load_settings,
     normalise_feed_url,
     parse_addresses,
-    parse_duration,
+    parse_since,
     resolve_config_dir,
 )
 from aggregator.dates import period, shown, span
@@ -188,7 +188,9 @@ def build_parser() -> argparse.ArgumentParser:
     _sub(ws, "validate", "check the watchlist file", "watchlist validate")
     s = _sub(ws, "test", "backtest a topic on stored items or a labelled file", "watchlist test")
     s.add_argument("topic")
-    s.add_argument("--since", default="30d", help='how far back in stored items (default "30d")')
+    s.add_argument(
+        "--since", default="30d", help='how far back in stored items, e.g. "7d" or "2026-11-01" (default "30d")'
+    )
     s.add_argument("--query", help="test this query instead of the saved one")
     s.add_argument("--exclude", help="with --query: an exclude query")
     s.add_argument("--labels", type=Path, help="JSONL with id, title, description, label: prints P/R/F1")
@@ -223,22 +225,6 @@ def _each(urls: list[str], act: Callable[[str], list[str]]) -> int:
         for line in lines:
             _out(line)
     return 2 if failed else 0
-
-
-def _since(value: str | None, now: datetime) -> datetime | None:
-    if not value:
-        return None
-    try:
-        return now - timedelta(seconds=parse_duration(value))
-    except ValueError:
-        pass
-    try:
-        dt = datetime.fromisoformat(value)
-        return dt if dt.tzinfo else dt.replace(tzinfo=UTC)
-    except ValueError:
-        raise AggregatorError(
-            f'--since: expected a duration like "24h" or a date like "2026-11-28", got "{value}"'
-        ) from None
 
 
 class Context:
@@ -386,7 +372,7 @@ def cmd_export(ctx: Context) -> int:
             topic_feed(ctx.store, ctx.pipeline().watchlist, ctx.args.topic, datetime.now(UTC), days=ctx.args.days)
         )
         return 0
-    since = _since(ctx.args.since, datetime.now(UTC))
+    since = parse_since(ctx.args.since, datetime.now(UTC))
     for row in ctx.store.iter_items(since):
         obj = {
             "id": row["id"],
@@ -443,13 +429,14 @@ def cmd_digest(ctx: Context) -> int:
         except ValueError as e:
             raise AggregatorError(f"--to: {e}, got {ctx.args.to!r}") from None
         setup_logging(ctx.args.log_format or ctx.settings["log_format"], "critical")
-        preview, sent = delivery.send_preview(ctx.store, ctx.settings, wl, now, to, since=_since(ctx.args.since, now))
+        since = parse_since(ctx.args.since, now)
+        preview, sent = delivery.send_preview(ctx.store, ctx.settings, wl, now, to, since=since)
         _out(f"[preview] {preview.subject()}: {sent.reply} to {', '.join(to)} (nothing recorded)")
         for addr, reply in sent.refused.items():
             _out(f"refused: {addr}: {reply}")
         return 0
     preview, path = delivery.write_preview(
-        ctx.store, ctx.settings, wl, now, since=_since(ctx.args.since, now), out=ctx.args.out
+        ctx.store, ctx.settings, wl, now, since=parse_since(ctx.args.since, now), out=ctx.args.out
     )
     _out(f"{preview.subject()}: preview written to {display_path(path)}")
     return 0

@@ -14,13 +14,14 @@ import ssl
 import tomllib
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from email.utils import getaddresses, parseaddr
 from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
-from aggregator.errors import ConfigError, spelling_hint
+from aggregator.errors import AggregatorError, ConfigError, spelling_hint
 from aggregator.models import FeedSpec
 
 CONFIG_ENV = "AGGREGATOR_CONFIG"
@@ -60,6 +61,24 @@ def parse_duration(value: Any) -> int:
     if not seconds <= MAX_DURATION:  # also NaN
         raise ValueError('expected a duration of at most 100 years ("36500d")')
     return int(seconds)
+
+
+def parse_since(value: str | None, now: datetime) -> datetime | None:
+    """A command's --since: a duration back from now ("24h", "30d") or a date ("2026-11-28"); None when not
+    given."""
+    if not value:
+        return None
+    try:
+        return now - timedelta(seconds=parse_duration(value))
+    except ValueError:
+        pass
+    try:
+        dt = datetime.fromisoformat(value)
+        return dt if dt.tzinfo else dt.replace(tzinfo=UTC)
+    except ValueError:
+        raise AggregatorError(
+            f'--since: expected a duration like "24h" or a date like "2026-11-28", got "{value}"'
+        ) from None
 
 
 MIN_FEED_INTERVAL = 60  # a feed's own interval may be short, not abusive: a publisher's server is not ours

@@ -325,6 +325,19 @@ def short_prefixes(node: Node) -> list[Term]:
     return []
 
 
+def finds_anything(node: Node) -> bool:
+    """Whether a query names something to find, not only what to leave out ("NOT phone", "NOT (a OR b)"): an
+    item is tagged on the words it matches, and one matched by NOT alone has none."""
+    match node:
+        case Not():
+            return False
+        case And(parts=parts) | Or(parts=parts):
+            return any(finds_anything(p) for p in parts)
+        case Field(part=part):
+            return finds_anything(part)
+    return True
+
+
 def lowercase_operators(q: str) -> list[tuple[str, int]]:
     """The words "and", "or", "not" written in lower case outside a phrase (each with its 0-based column):
     terms, not operators, which is rarely what was meant ("huawei or zte" asks for the word "or" too). Call on

@@ -36,7 +36,7 @@ from aggregator.config import (
     toml_error,
 )
 from aggregator.errors import ConfigError, QuerySyntaxError, spelling_hint
-from aggregator.query import Node, caret, lowercase_operators, parse, short_prefixes
+from aggregator.query import Node, caret, finds_anything, lowercase_operators, parse, short_prefixes
 
 _SLUG = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}$")
 _TOPIC_KEYS = {
@@ -163,6 +163,11 @@ def _topic(
         warnings.append(
             f"{at}: query: {term}: a prefix this short matches unrelated words too (every word that starts with "
             f"{stem!r}); list the forms you mean, e.g. ({stem} OR {stem}s)"
+        )
+    if not finds_anything(query) and raw.get("min_score") != 0:  # (at 0: every item without those words)
+        warnings.append(
+            f"{at}: query: it names only what to leave out (NOT ...), so it tags nothing: name what to find, as in "
+            '"huawei AND NOT phone", or put what to leave out in `exclude`'
         )
     exclude_text = raw.get("exclude")
     exclude = None

@@ -78,6 +78,9 @@ def test_backtest_on_stored_items_and_on_labels(tmp_path):
     p = cli("watchlist", "test", "us-china-tech", "--since", "3650d", env=env)
     assert p.returncode == 0 and "us-china-tech: 5 of 12 stored items" in p.stdout, p.stdout
     assert "Entity List" in p.stdout and "score" in p.stdout
+    # a date, as the other commands' --since take it (it was a traceback here)
+    p = cli("watchlist", "test", "us-china-tech", "--since", "2000-01-01", env=env)
+    assert p.returncode == 0 and "us-china-tech: 5 of 12 stored items since 2000-01-01" in p.stdout, p.stderr
     p = cli("watchlist", "test", "weather", "--query", "storm* OR rates", "--since", "3650d", env=env)
     assert "weather: 2 of 12 stored items" in p.stdout and "Storm warning" in p.stdout  # a topic not yet saved
     labels = tmp_path / "labels.jsonl"

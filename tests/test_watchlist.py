@@ -7,7 +7,7 @@ from conftest import ROOT, write_config
 
 from aggregator.errors import ConfigError, QuerySyntaxError
 from aggregator.query import parse
-from aggregator.tag import Doc, match
+from aggregator.tag import CompiledTopic, Doc, match, tag
 from aggregator.watchlist import add_topic, load_watchlist, remove_topic
 
 BROKEN = """# my topics
@@ -82,6 +82,31 @@ def test_a_prefix_short_enough_to_take_in_unrelated_words_is_a_warning(tmp_path)
     banking = Doc.of("Nvidia banking on TensorRT to expand its AI lead", "")
     assert match(parse("ban* NEAR/8 AI"), banking) is not None  # what the warning is about
     assert match(parse("(ban OR bans) NEAR/8 AI"), banking) is None  # what it advises
+
+
+def test_a_query_naming_only_what_to_leave_out_is_a_warning(tmp_path):
+    """An item is tagged on the words it matches: "NOT phone" matches none, and tagged nothing without a word
+    said. Each query that names nothing to find is pointed out; one with something to find beside its NOT is
+    not, nor one whose min_score of 0 takes every other item on purpose."""
+    topics = [
+        ("a", "NOT phone", None),
+        ("b", "NOT (phone OR tablet)", None),
+        ("c", "title:(NOT phone)", None),
+        ("d", "huawei AND NOT phone", None),
+        ("e", "huawei OR NOT phone", None),
+        ("f", "NOT phone", 0),
+    ]
+    text = "".join(
+        f'[[topic]]\nid = "{tid}"\nname = "T"\nquery = "{q}"\n' + (f"min_score = {m}\n" if m is not None else "")
+        for tid, q, m in topics
+    )
+    wl = load_watchlist(write_config(tmp_path, [], watchlist=text))
+    assert len(wl.topics) == 6  # warnings, not errors
+    flagged = [w.split("topic ")[1].split(":")[0] for w in wl.warnings if "names only what to leave out" in w]
+    assert flagged == ["a", "b", "c"], wl.warnings
+    doc = Doc.of("Huawei unveils a laptop", "")
+    compiled = {t.id: CompiledTopic(t.id, t.query, t.exclude, t.min_score, t.example_threshold) for t in wl.topics}
+    assert [t.topic for t in tag(doc, [compiled["a"], compiled["d"], compiled["f"]])] == ["d", "f"]
 
 
 def test_operators_written_in_lower_case_are_a_warning(tmp_path):
