@@ -16,6 +16,7 @@ from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, NoReturn
+from urllib.parse import unquote, urlsplit
 
 from aggregator import __version__
 from aggregator.config import (
@@ -319,6 +320,13 @@ def cmd_seeds(ctx: Context) -> int:
             saved = asyncio.run(download_seed(arg, ctx.settings.seeds_dir))
             _out(f"saved {arg} as {display_path(saved)}")
             paths.append(saved)
+        elif isinstance(arg, str) and arg.strip().lower().startswith("file://"):  # pasted from a browser
+            paths.append(Path(unquote(urlsplit(arg.strip()).path)))
+        elif isinstance(arg, str) and "://" in arg and arg.split("://")[0].isalpha():
+            raise AggregatorError(
+                f"seeds import: {arg}: only http and https addresses are fetched",
+                hint="give a file, a folder or an http(s) address",
+            )
         else:
             paths.append(Path(arg))
     from aggregator.seeds import thin

@@ -245,6 +245,9 @@ def test_every_command_as_a_user_drives_it(tmp_path):
     p = ok("seeds", "import", str(seed))
     assert p.returncode == 0 and "imported: Huawei barred from UK 5G" in p.stdout
     assert "unchanged" in ok("seeds", "import", str(seed)).stdout
+    assert "unchanged" in ok("seeds", "import", seed.as_uri()).stdout  # a file:// address, as a browser shows it
+    other = ok("seeds", "import", "ftp://files.example/a.txt")
+    assert other.returncode == 2 and "only http and https addresses are fetched" in other.stderr, other.stderr
     assert "Huawei barred from UK 5G" in ok("seeds", "list").stdout and "[us-china-tech]" in ok("seeds", "list").stdout
     assert ok("seeds", "import", str(tmp_path / "nope.md")).returncode == 2
     empty = ok("seeds", "import", "")  # not the current folder and every file in it
