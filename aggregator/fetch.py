@@ -150,7 +150,10 @@ class Fetcher:
             headers["If-None-Match"] = validators.etag
         if validators.last_modified:
             headers["If-Modified-Since"] = validators.last_modified
-        current, seen, permanent = url, {url}, True
+        current, permanent = url, True
+        # each address asked for, with the cookies held then: asked again with new ones is no loop (a cookie check
+        # redirects to a page that sets one and back, as a browser follows it)
+        seen = {url: self._cookies()}
         # poll.total_timeout bounds the feed's own requests (redirects included), from its first request: the
         # time spent queued behind other feeds of its host (politeness) or all hosts (concurrency) is not its
         # server's slowness, and a feed among hundreds from one host must not time out for waiting its turn
@@ -199,12 +202,18 @@ class Fetcher:
                 return _error(url, current, "redirect", f"{current} redirects to {location!r}: not a valid URL")
             if urlsplit(nxt).scheme.lower() not in ("http", "https"):
                 return _error(url, current, "scheme", f"redirect from {current} to a non-http URL {nxt}")
-            if nxt in seen:
+            cookies = self._cookies()
+            if seen.get(nxt) == cookies:
                 return _error(url, current, "redirect-loop", f"redirect loop: {current} -> {nxt}")
             permanent = permanent and status in (301, 308)
-            seen.add(nxt)
+            seen[nxt] = cookies
             current = nxt
         return _error(url, current, "too-many-redirects", f"more than {MAX_REDIRECTS} redirects from {url}")
+
+    def _cookies(self) -> frozenset[tuple[str, str, str, str | None]]:
+        """The cookies the client holds (servers set them on redirects: httpx keeps them for the cycle)."""
+        assert self._client is not None
+        return frozenset((c.domain, c.path, c.name, c.value) for c in self._client.cookies.jar)
 
     async def _one_request(
         self, url: str, headers: dict[str, str], validators: Validators

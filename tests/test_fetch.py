@@ -98,6 +98,27 @@ def bomb(h):
     h.wfile.write(body)
 
 
+def cookie_wall(h):
+    """A feed behind a cookie check (space.com's, a CDN's): without the cookie, a redirect to a page that sets it
+    and redirects back."""
+    if "checked=1" in (h.headers.get("Cookie") or ""):
+        h.send_response(200)
+        h.send_header("Content-Type", "application/rss+xml")
+        h.send_header("Content-Length", str(len(GOOD)))
+        h.end_headers()
+        h.wfile.write(GOOD)
+    else:
+        redirect("/cookie-check", 302)(h)
+
+
+def cookie_check(h):
+    h.send_response(302)
+    h.send_header("Location", "/cookie.xml")
+    h.send_header("Set-Cookie", "checked=1; Path=/")
+    h.send_header("Content-Length", "0")
+    h.end_headers()
+
+
 def setup_server(s):
     later = format_datetime(datetime.now(UTC) + timedelta(hours=2), usegmt=True)
     s.serve("/good.xml", GOOD)
@@ -109,6 +130,8 @@ def setup_server(s):
     s.serve("/new.xml", GOOD)
     s.serve("/temp.xml", handler=redirect("/temp-target.xml", 302))
     s.serve("/temp-target.xml", GOOD)
+    s.serve("/cookie.xml", handler=cookie_wall)
+    s.serve("/cookie-check", handler=cookie_check)
     s.serve("/loop1.xml", handler=redirect("/loop2.xml", 302))
     s.serve("/loop2.xml", handler=redirect("/loop1.xml", 302))
     for i in range(8):
@@ -167,7 +190,16 @@ BAD = {
     "/members.xml": "parse",
     "/challenge.xml": "parse",
 }
-GOOD_PATHS = ["/good.xml", "/good2.atom", "/html-type.xml", "/etag.xml", "/old.xml", "/temp.xml", "/bozo.xml"]
+GOOD_PATHS = [
+    "/good.xml",
+    "/good2.atom",
+    "/html-type.xml",
+    "/etag.xml",
+    "/old.xml",
+    "/temp.xml",
+    "/bozo.xml",
+    "/cookie.xml",
+]
 SLOW_DOWN = ("/busy.xml",)  # a host answering 429 is left alone: this one is served under another name
 
 
@@ -192,7 +224,16 @@ def test_one_cycle_with_every_misbehaviour(tmp_path, feed_server):
     # every good feed is stored; the 301+308 chain moved the feed, the 302 did not
     assert "/old.xml" not in feeds and feeds["/new.xml"].moved_from == feed_server.url("/old.xml")
     assert feeds["/temp.xml"].error_count == 0 and feeds["/temp.xml"].moved_from is None
-    for path in ["/good.xml", "/good2.atom", "/html-type.xml", "/etag.xml", "/new.xml", "/temp.xml", "/bozo.xml"]:
+    for path in [
+        "/good.xml",
+        "/good2.atom",
+        "/html-type.xml",
+        "/etag.xml",
+        "/new.xml",
+        "/temp.xml",
+        "/bozo.xml",
+        "/cookie.xml",
+    ]:
         f = feeds[path]
         assert f.error_count == 0 and f.last_success_at is not None, path
         assert store.execute("SELECT count(*) FROM items WHERE feed_url = ?", (f.url,)).fetchone()[0] >= 1, path
