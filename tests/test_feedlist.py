@@ -263,6 +263,13 @@ def test_edits_write_through_a_symlink_and_fail_in_one_line_when_they_cannot(tmp
     assert (kept / "feeds.toml").read_text() == before
 
 
+def add_page(tmp_path, feed_server, page, **kw):
+    """`feeds add` of a site's page served as HTML: the config folder and what the command said."""
+    feed_server.serve("/", page, headers={"Content-Type": "text/html"})
+    cfg = write_config(tmp_path, [])
+    return cfg, asyncio.run(add_feed(cfg, feed_server.url("/"), **kw))
+
+
 def test_add_discovers_feeds_of_a_page(tmp_path, feed_server):
     feed_server.serve("/feed.xml", rss([{"title": "a", "link": "https://e.example/a"}], title="Site feed"))
     feed_server.serve("/comments.atom", (FIXTURES / "feeds" / "policy.atom").read_bytes())
@@ -271,9 +278,7 @@ def test_add_discovers_feeds_of_a_page(tmp_path, feed_server):
         '<link rel="alternate" type="application/atom+xml" href="comments.atom">'
         '<link rel="stylesheet" href="/s.css"></head><body>hi</body></html>'
     )
-    feed_server.serve("/", page, headers={"Content-Type": "text/html"})
-    cfg = write_config(tmp_path, [])
-    lines = asyncio.run(add_feed(cfg, feed_server.url("/"), tags=["site"]))
+    cfg, lines = add_page(tmp_path, feed_server, page, tags=["site"])
     # the blog's comments feed is reported, not added
     assert [f.url for f in load_feeds(cfg)] == [feed_server.url("/feed.xml")]
     assert lines[0].startswith("discovered and added") and "Main" in lines[0]
@@ -305,9 +310,7 @@ def test_add_passes_over_a_malformed_address_on_the_page(tmp_path, feed_server):
         '<link rel="alternate" type="application/rss+xml" title="Main" href="/feed.xml"></head>'
         '<body><a href="http://[your-domain]/rss">RSS</a></body></html>'
     )
-    feed_server.serve("/", page, headers={"Content-Type": "text/html"})
-    cfg = write_config(tmp_path, [])
-    lines = asyncio.run(add_feed(cfg, feed_server.url("/")))
+    cfg, lines = add_page(tmp_path, feed_server, page)
     assert [f.url for f in load_feeds(cfg)] == [feed_server.url("/feed.xml")]
     assert lines[0].startswith("discovered and added") and "Main" in lines[0]
 
@@ -352,9 +355,7 @@ def test_add_takes_the_pages_main_feed_and_lists_the_others(tmp_path, feed_serve
         '<link rel="alternate" type="application/rss+xml" title="Business" href="/business/rss.xml">'
         "</head><body>news</body></html>"
     )
-    feed_server.serve("/", page, headers={"Content-Type": "text/html"})
-    cfg = write_config(tmp_path, [])
-    lines = asyncio.run(add_feed(cfg, feed_server.url("/")))
+    cfg, lines = add_page(tmp_path, feed_server, page)
     assert [f.url for f in load_feeds(cfg)] == [feed_server.url("/rss.xml")]
     assert lines == [
         f"discovered and added {feed_server.url('/rss.xml')} (Top stories)",
