@@ -121,8 +121,19 @@ def cases() -> list[tuple[str, Callable[[int], object]]]:
         ("a URL of escapes", lambda n: canonical_url("https://a.example/" + "%2F" * n)),
         ("a link of parameters", lambda n: clean_link("https://a.example/?" + "a=1&" * n)),
         ("feed of unclosed items", lambda n: _quiet(parse_feed, b'<rss version="2.0"><channel>' + b"<item>" * n, "a")),
+        ("feed of UTF-16 halves' references", lambda n: parse_feed(_feed_of(b"&#55357;&#56832;&#55357;" * n), "a")),
+        ("JSON Feed of lone surrogate escapes", lambda n: parse_feed(_json_of("\\ud800 " * n), "a")),
     ]
     return out
+
+
+def _feed_of(title: bytes) -> bytes:
+    return b'<rss version="2.0"><channel><title>t</title><item><title>' + title + b"</title></item></channel></rss>"
+
+
+def _json_of(title: str) -> bytes:
+    head = '{"version": "https://jsonfeed.org/version/1.1", "items": [{"id": "1", "title": "'
+    return (head + title + '"}]}').encode()
 
 
 def _quiet(f: Callable[..., object], *args: object) -> object:
