@@ -24,6 +24,7 @@ from aggregator.config import (
     display_path,
     is_web_url,
     load_feeds,
+    looks_like_a_host,
     normalise_feed_url,
     parse_feed_interval,
     read_config_text,
@@ -412,7 +413,14 @@ def _categories(value: str | None) -> list[str]:
 
 def _add_spec(report: OpmlReport, url: str, name: str | None, folders: list[str]) -> None:
     # feed://host/path and feed:https://host/path (old Apple and Firefox lists) are http(s); a space in a
-    # path is %20 (normalise_feed_url, as for feeds.toml); anything else that is not an http(s) URL is reported
+    # path is %20 (normalise_feed_url, as for feeds.toml); a protocol-relative "//host/feed" and a bare
+    # "host.example/feed" are https, as `feeds add` reads them; anything else that is not an http(s) URL is
+    # reported
+    url = url.strip()
+    if url.startswith("//"):
+        url = "https:" + url
+    elif "://" not in url and not url.lower().startswith("feed:") and looks_like_a_host(url):
+        url = "https://" + url
     try:
         if urlsplit(without_feed_scheme(url)).scheme.lower() not in ("http", "https"):
             raise ValueError("not http(s)")

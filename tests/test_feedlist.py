@@ -37,6 +37,18 @@ def test_lenient_opml_recovers_ampersands_and_quotes():
     assert q.problems == ["q.opml:4: an outline with an unreadable xmlUrl"]
 
 
+def test_opml_addresses_without_their_scheme_are_https_as_feeds_add_reads_them():
+    """A protocol-relative "//host/feed" and a bare "host.example/feed" (hand-edited lists) were reported as no
+    http(s) address: they are https, as `feeds add` takes them; a file name or a word is still reported."""
+    outlines = "".join(
+        f'<outline text="{n}" xmlUrl="{u}"/>'
+        for n, u in [("A", "//a.example/feed"), ("B", "b.example/rss.xml"), ("C", "feed.xml"), ("D", "news")]
+    )
+    report = read_opml(f"<opml><body>{outlines}</body></opml>".encode())
+    assert [f.url for f in report.feeds] == ["https://a.example/feed", "https://b.example/rss.xml"]
+    assert report.problems == ["feed.xml: not an http(s) feed URL", "news: not an http(s) feed URL"]
+
+
 def test_opml_as_other_exporters_write_it():
     """Latin-1 with a declaration, attribute names in other cases, feed:// URLs, a link outline, a site
     without its feed's address and a page FreshRSS scrapes (all reported, with how to add them: `feeds add`
