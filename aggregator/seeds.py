@@ -110,8 +110,17 @@ def _not_a_document(f: Path, root: Path) -> bool:
     return False
 
 
+MAX_SEED_BYTES = 64 * 2**20  # a page saved with its pictures (.mhtml) is a few MB; a video named .txt is not read
+
+
 def read_seed(path: Path) -> Seed:
     try:
+        size = path.stat().st_size
+        if size > MAX_SEED_BYTES:
+            raise SeedError(
+                f"{path}: {size / 2**20:.0f} MiB, too large for an article (at most {MAX_SEED_BYTES // 2**20} MiB)",
+                hint="save the article's text (.txt) or its web page without pictures (.html) and import that",
+            )
         data = path.read_bytes()
     except OSError as e:
         raise SeedError(f"{path}: cannot read the seed: {e.strerror}") from e

@@ -1076,6 +1076,12 @@ def test_a_pdf_or_a_word_file_is_refused_as_a_seed_with_what_to_do(tmp_path):
     assert len(problems) == 2 and "report.pdf: a PDF, not text" in problems[0]
     assert "notes.txt: a Word, OpenDocument, EPUB or ZIP file, not text" in problems[1]
     assert all("save the article's text (.txt) or its web page (.html)" in p for p in problems)
+    # a file far larger than any article (a video saved under .txt) is refused before it is read into memory
+    with open(tmp_path / "huge.txt", "wb") as fh:
+        fh.truncate(65 * 2**20)  # sparse: no disk used
+    problems = []
+    assert pipe.import_seeds([tmp_path / "huge.txt"], datetime(2026, 11, 28, tzinfo=UTC), problems) == []
+    assert len(problems) == 1 and "huge.txt: 65 MiB, too large for an article (at most 64 MiB)" in problems[0]
     # Outlook's own message format, given by name or in the folder: what to save it as instead
     folder = tmp_path / "mails"
     folder.mkdir()
