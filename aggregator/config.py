@@ -336,12 +336,12 @@ class Settings:
     @property
     def data_dir(self) -> Path:
         override = os.environ.get(DATA_DIR_ENV)
-        raw = Path(override) if override else Path(self.values["data_dir"]).expanduser()
+        raw = Path(override) if override else expand_home(self.values["data_dir"])
         return raw if raw.is_absolute() else (self.config_dir / raw).resolve()
 
     @property
     def seeds_dir(self) -> Path:
-        raw = Path(self.values["seeds_dir"]).expanduser()
+        raw = expand_home(self.values["seeds_dir"])
         return raw if raw.is_absolute() else (self.config_dir / raw).resolve()
 
     @property
@@ -355,7 +355,7 @@ class Settings:
         """
         path = self.values["smtp.password_file"]
         if path:
-            p = Path(path).expanduser()
+            p = expand_home(path)
             p = p if p.is_absolute() else self.config_dir / p
             try:
                 return p.read_text(encoding="utf-8-sig").rstrip("\r\n")
@@ -373,7 +373,7 @@ class Settings:
         path = self.values["smtp.ca_file"]
         if not path:
             return None
-        p = Path(path).expanduser()
+        p = expand_home(path)
         p = p if p.is_absolute() else self.config_dir / p
         context = ssl.create_default_context()
         try:
@@ -395,10 +395,19 @@ def display_path(path: Path) -> str:
         return str(path)
 
 
+def expand_home(path: str | Path) -> Path:
+    """A path with "~" or "~user" expanded; as written where that cannot be done ("~bob" with no user bob, no
+    HOME in a service's environment): a missing file then says which, not a traceback."""
+    try:
+        return Path(path).expanduser()
+    except RuntimeError:
+        return Path(path)
+
+
 def resolve_config_dir(cli_value: str | None) -> Path:
     """--config DIR, else $AGGREGATOR_CONFIG, else ./config. One of its files named instead of the folder
     (`--config config/aggregator.toml`) stands for its folder."""
-    path = Path(cli_value or os.environ.get(CONFIG_ENV) or "config").expanduser()
+    path = expand_home(cli_value or os.environ.get(CONFIG_ENV) or "config")
     if path.name in ("aggregator.toml", "feeds.toml", "watchlist.toml") and path.is_file():
         return path.parent
     return path
@@ -623,7 +632,7 @@ def normalise_feed_url(url: str, base: Path) -> str:
         return normalise_feed_url("https://" + url, base)
     if scheme and len(scheme) > 1:
         raise ValueError(f"expected an http, https or file URL or a path, got scheme {scheme!r}")
-    p = Path(url).expanduser()
+    p = expand_home(url)
     p = p if p.is_absolute() else (base / p).resolve()
     if not scheme and looks_like_a_host(url) and not (base / url.split("/", 1)[0]).exists():
         return normalise_feed_url("https://" + url, base)  # "example.com/feed": a site, not a file
@@ -636,7 +645,7 @@ def typed_feed_url(url: str, config_dir: Path) -> str:
     the shell's folder)."""
     target = normalise_feed_url(url, config_dir)
     if target.startswith("file:") and not urlsplit(url.strip()).scheme and not Path(url.strip()).is_absolute():
-        here = Path(url.strip()).expanduser().resolve()
+        here = expand_home(url.strip()).resolve()
         if not Path(unquote(urlsplit(target).path)).exists() and here.exists():
             return here.as_uri()
     return target

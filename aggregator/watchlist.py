@@ -29,6 +29,7 @@ import tomlkit.exceptions
 
 from aggregator.config import (
     display_path,
+    expand_home,
     read_config_text,
     read_toml,
     replace_config_file,
@@ -186,7 +187,7 @@ def _topic(
         raise ConfigError(f"{at}: examples: expected a list of file paths")
     examples = []
     for e in examples_raw:
-        p = Path(e).expanduser()
+        p = expand_home(e)
         p = p if p.is_absolute() else (base / p).resolve()
         if not p.is_file():  # the topic still works on its query: warn, do not refuse the watchlist
             warnings.append(f"{at}: examples: {e}: file not found (paths are relative to the watchlist file)")

@@ -90,6 +90,17 @@ def test_feed_errors_are_one_line(tmp_path, text, expected):
     assert expected in str(e.value) and "feeds.toml" in str(e.value) and "\n" not in str(e.value)
 
 
+def test_a_home_folder_that_cannot_be_found_is_a_path_as_written(tmp_path):
+    """ "~nosuchuser/feed.xml" (no such user, or no HOME in a service's environment): expanduser raised and
+    loading feeds.toml or the settings was a traceback; the path is kept as written, to be reported missing."""
+    cfg = write_config(tmp_path, [])
+    settings = cfg / "aggregator.toml"
+    settings.write_text(settings.read_text().replace('"../seeds"', '"~no-such-user-here/seeds"'))
+    (cfg / "feeds.toml").write_text('[[feed]]\nurl = "~no-such-user-here/feed.xml"\n')
+    assert load_feeds(cfg)[0].url == (cfg / "~no-such-user-here" / "feed.xml").as_uri()
+    assert load_settings(cfg).seeds_dir == cfg / "~no-such-user-here" / "seeds"
+
+
 @pytest.mark.parametrize(
     ("file", "text", "hint"),
     [
