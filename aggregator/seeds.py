@@ -30,7 +30,16 @@ from aggregator.dates import MONTHS, ZONES, read_date
 from aggregator.errors import SeedError
 from aggregator.fetch import fetch_once
 from aggregator.models import Seed
-from aggregator.normalise import VOID_TAGS, content_hash, decode_document, has_cjk, html_to_text, joined
+from aggregator.normalise import (
+    MAX_TITLE,
+    VOID_TAGS,
+    content_hash,
+    decode_document,
+    has_cjk,
+    headline_of,
+    html_to_text,
+    joined,
+)
 from aggregator.parse import is_bot_check, is_consent_redirect
 
 HTML_SUFFIXES = (".html", ".htm", ".xhtml", ".shtml")
@@ -223,7 +232,7 @@ def _seed(path: Path, title: str, published: datetime | None, url: str | None, t
     text = " ".join(text.split())
     if not title and not text:
         raise SeedError(f"{path}: the seed is empty", hint="a seed needs a title line and a body")
-    title = title or text[:80]
+    title = title or headline_of(text)  # no headline: the first sentence, or words cut between words
     return Seed(
         path=str(path.resolve()),
         title=title,
@@ -491,7 +500,12 @@ def _from_text(raw: str) -> tuple[str, datetime | None, str | None, str]:
             continue
         lines[i] = ""
         head = i + 1
-    if title_at >= 0:
+    if title_at >= 0 and (len(title) > MAX_TITLE or (len(title) > 150 and title.endswith("."))):
+        # no headline pasted: the first line is the article's first paragraph (longer than headlines run, or a
+        # long sentence with its full stop, which headlines do not end with), its text headed by its first
+        # words, not a title
+        lines[title_at], title = title, headline_of(title)
+    elif title_at >= 0:
         published = _byline_and_date(lines, title_at + 1, published)
     return title, published, url, _without_promos(lines)
 

@@ -793,6 +793,21 @@ def test_plain_text_seeds_as_people_paste_them(tmp_path):
         copied.write_text(f"US reviews Alibaba cloud\n{body}\nThe body.\n")
         seed = read_seed(copied)
         assert seed.published is None and seed.text == f"{body} The body.", body
+    # an article pasted without its headline: its first paragraph is text, not a title of 300+ characters
+    # (the text then lacked the lede that feeds quote), and the seed is headed by its first words
+    lede = (
+        "WASHINGTON, Jan 18 (Reuters) - The Biden administration is reviewing Alibaba's cloud business to determine "
+        "whether it poses a risk to U.S. national security, according to three people briefed on the matter, as the "
+        "government ramps up scrutiny of Chinese companies' dealings with American firms."
+    )
+    for name in ("bodyonly.txt", "bodyonly.md"):
+        (tmp_path / name).write_text(f"{lede}\n\nThe review is at an early stage.\n")
+        seed = read_seed(tmp_path / name)
+        assert seed.text == f"{lede} The review is at an early stage.", name
+        assert (
+            seed.title
+            == "WASHINGTON, Jan 18 (Reuters) - The Biden administration is reviewing Alibaba's cloud business to…"
+        )
 
 
 def test_html_seed_inside_a_page_wide_wrapper_named_like_boilerplate(tmp_path):
