@@ -484,8 +484,9 @@ def import_opml(config_dir: Path, path: Path | str) -> OpmlReport:
     if isinstance(path, str) and is_web_url(path):
         result = asyncio.run(fetch_once(path))
         if not result.ok or not result.body:
-            raise OpmlError(
-                f"cannot fetch {path}: {result.error or 'empty answer'}", hint=result.hint or "check the URL"
+            raise OpmlError(  # (the fetch's hints speak of a feed in feeds.toml)
+                f"cannot fetch {path}: {result.error or 'empty answer'}",
+                hint="check the list's address, or save the list and import the file",
             )
         data, where = result.body, path
     else:

@@ -127,6 +127,8 @@ class Fetcher:
             scheme = urlsplit(url).scheme.lower()
         except ValueError as e:  # a bracketed host that is no IPv6 address
             return _error(url, url, "url", f"{url}: not a valid URL: {e}")
+        if not _port_ok(url):  # (typed to `seeds import` or `feeds import`: feeds.toml's are checked on load)
+            return _error(url, url, "url", f"{url}: not a valid URL: the port must be a number from 0 to 65535")
         if scheme == "file":
             result = _read_file(url, validators, self.limits.max_body)
         elif scheme in ("http", "https"):

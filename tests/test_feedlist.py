@@ -233,8 +233,11 @@ def test_an_opml_list_online_is_imported_by_its_url(tmp_path, feed_server):
     )  # fmt: skip
     assert p.returncode == 0 and p.stdout.startswith(f"2 feeds added, 0 already there, from {url}"), p.stderr
     assert len(load_feeds(cfg)) == 2
-    with pytest.raises(OpmlError, match=r"cannot fetch .*/lists/gone.opml: .* answered 404"):
+    with pytest.raises(OpmlError, match=r"cannot fetch .*/lists/gone.opml: .* answered 404") as caught:
         import_opml(cfg, feed_server.url("/lists/gone.opml"))
+    assert caught.value.hint == "check the list's address, or save the list and import the file"  # not a feed's
+    with pytest.raises(OpmlError, match=r"not a valid URL: the port must be a number from 0 to 65535"):
+        import_opml(cfg, "http://127.0.0.1:99999/tech.opml")  # an error deep in the connection code before
     # a feed, or a site's page, given in place of a list: the error says to add it instead
     feed = feed_server.serve("/feed.xml", rss([{"guid": "1", "title": "One", "link": "https://e.example/1"}]))
     page = feed_server.serve("/news/", b"<!DOCTYPE html><html><body><p>News</p></body></html>")
