@@ -577,10 +577,8 @@ def _text_construct(value: str, detail: Any, *, headline: bool = False) -> str:
 
 def _web_address(link: str) -> bool:
     """An http(s) URL, or a path on the site ("/posts/12"): what a guid must be to stand for a link."""
-    try:
-        return urlsplit(link.strip()).scheme.lower() in ("http", "https") or link.strip().startswith("/")
-    except ValueError:
-        return False
+    parts = url_parts(link.strip())
+    return parts is not None and (parts.scheme.lower() in ("http", "https") or link.strip().startswith("/"))
 
 
 def _source(value: Any) -> str | None:
@@ -608,9 +606,8 @@ def unwrap_redirect(link: str | None) -> str | None:
     it and its copies in other feeds are recognised by URL; any other link as it is."""
     if not link:
         return link
-    try:
-        parts = urlsplit(link.strip())
-    except ValueError:
+    parts = url_parts(link.strip())
+    if parts is None:
         return link
     if (parts.hostname or "").lower() == "news.google.com" and (target := _google_news_target(parts.path)):
         return target
