@@ -227,22 +227,26 @@ class Store:
     # --- schema ------------------------------------------------------------------------
 
     def _migrate(self) -> None:
-        version = self.conn.execute("PRAGMA user_version").fetchone()[0]
-        if version > SCHEMA_VERSION:
-            raise StoreError(
-                f"{self.path}: schema version {version} is newer than this aggregator ({SCHEMA_VERSION})",
-                hint="upgrade aggregator, or restore a backup made by this version",
-            )
-        for n in range(version, SCHEMA_VERSION):
+        """Run the migrations this database lacks, each in its own write transaction. The version is read
+        again under the write lock: two programs opening a new database at once (the daemon starting while a
+        `poll --once` runs) must not both run the same migration. An up-to-date database takes no lock."""
+        while self.schema_version < SCHEMA_VERSION:
             self.conn.execute("BEGIN IMMEDIATE")
             try:
-                for statement in _split_sql(MIGRATIONS[n]):
-                    self.conn.execute(statement)
-                self.conn.execute(f"PRAGMA user_version = {n + 1}")
+                version = self.schema_version
+                if version < SCHEMA_VERSION:  # else another program did the work while this one waited
+                    for statement in _split_sql(MIGRATIONS[version]):
+                        self.conn.execute(statement)
+                    self.conn.execute(f"PRAGMA user_version = {version + 1}")
                 self.conn.execute("COMMIT")
             except BaseException:
                 self.conn.execute("ROLLBACK")
                 raise
+        if (version := self.schema_version) > SCHEMA_VERSION:
+            raise StoreError(
+                f"{self.path}: schema version {version} is newer than this aggregator ({SCHEMA_VERSION})",
+                hint="upgrade aggregator, or restore a backup made by this version",
+            )
 
     @property
     def schema_version(self) -> int:

@@ -161,6 +161,41 @@ def test_migrations_run_from_the_first_schema_and_refuse_a_newer_one(tmp_path):
         Store(tmp_path / "junk.sqlite3")
 
 
+def test_two_programs_opening_a_new_database_at_once_migrate_it_once(tmp_path):
+    """The daemon starting while `poll --once` runs on a new data directory: the second program read version 0
+    and then ran the first migration again ("table already exists") once the first had committed."""
+    from aggregator.store import _split_sql
+
+    path = tmp_path / "new.sqlite3"
+    first = sqlite3.connect(path, isolation_level=None)
+    first.execute("PRAGMA journal_mode=wal")
+    first.execute("BEGIN IMMEDIATE")  # the first program, mid-way through migrating
+    for migration in MIGRATIONS:
+        for statement in _split_sql(migration):
+            first.execute(statement)
+    first.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+    opened: list[object] = []
+    second = threading.Thread(target=lambda: opened.append(_open_or_error(path)))
+    second.start()
+    time.sleep(0.5)
+    assert second.is_alive()  # it waits for the first one's lock
+    first.execute("COMMIT")
+    second.join(30)
+    assert opened == [SCHEMA_VERSION]
+    first.close()
+
+
+def _open_or_error(path: Path) -> int | StoreError:
+    """The schema version a new Store on ``path`` finds, or its error (a Store stays in its own thread)."""
+    try:
+        store = Store(path)
+    except StoreError as e:
+        return e
+    version = store.schema_version
+    store.close()
+    return version
+
+
 def test_retention_keeps_tagged_and_seed_stories(tmp_path):
     cfg = write_config(tmp_path, [])
     settings = load_settings(cfg)
