@@ -80,14 +80,24 @@ class Digest:
     health: tuple[FeedHealth, ...] = ()
     spikes: tuple[str, ...] = field(default_factory=tuple)
     health_more: int = 0  # failing feeds left out of the feed-health section (`status` lists them all)
+    # every story of the window and the updates among them, by id: those the sections left out ("...and N
+    # more") too; None: the stories shown
+    all_stories: frozenset[int] | None = None
+    all_updates: frozenset[int] | None = None
 
     @property
     def story_count(self) -> int:
-        return sum(len(s.entries) for s in self.sections)
+        """Stories of the window, one under two topics once, those a section had no room for too: the subject's
+        figure is what happened, not what fitted."""
+        if self.all_stories is not None:
+            return len(self.all_stories)
+        return len({e.story_id for s in self.sections for e in s.entries})
 
     @property
     def update_count(self) -> int:
-        return sum(e.update_of is not None for s in self.sections for e in s.entries)
+        if self.all_updates is not None:
+            return len(self.all_updates)
+        return len({e.story_id for s in self.sections for e in s.entries if e.update_of is not None})
 
     def counts_text(self) -> str:
         """'12 new stories and 2 updates on 3 topics'."""
@@ -186,6 +196,8 @@ def build_digest(
     shared = shared_texts(rows)
     sections = []
     spikes = []
+    every: set[int] = set()
+    updates: set[int] = set()
     for topic_id, name in topics:
         stories = by_topic.get(topic_id)
         if not stories:
@@ -198,6 +210,8 @@ def build_digest(
         if not entries:
             continue
         entries.sort(key=lambda e: (-rank(e), -e.when.timestamp()))
+        every.update(e.story_id for e in entries)
+        updates.update(e.story_id for e in entries if e.update_of is not None)
         spike = _spike(daily_counts.get(topic_id, {}) if daily_counts else {}, window_end)
         if spike:
             spikes.append(f"{name}: {spike}")
@@ -215,6 +229,8 @@ def build_digest(
         tuple(health[:MAX_HEALTH]),
         tuple(spikes),
         max(0, len(health) - MAX_HEALTH),
+        frozenset(every),
+        frozenset(updates),
     )
 
 

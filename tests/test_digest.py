@@ -848,6 +848,35 @@ def test_the_story_many_outlets_cover_comes_first_and_updates_are_counted():
     assert d.counts_text() == "1 new story and 1 update on 1 topic"
 
 
+def test_the_counts_are_of_every_story_a_story_under_two_topics_once():
+    """The subject said "30 stories" of a day of 45 whose section showed 30 and "...and 15 more"; a story
+    tagged on two topics counted twice."""
+    from aggregator.digest import build_digest
+
+    when = datetime(2026, 11, 28, 8, 0, tzinfo=UTC)
+    base = {"score": 1.0, "matched": "[]", "dup_level": "new", "url": None, "summary": "", "seed_title": None}
+    rows = [
+        {**base, "id": n, "story_id": n, "topic": topic, "title": f"Story {n}", "feed_title": f"Outlet {n % 7}"}
+        | {"published": when.isoformat(), "fetched_at": when.isoformat(), "story_first": when.isoformat()}
+        for n, topic in [(n, "a") for n in range(45)] + [(0, "b"), (1, "b"), (99, "b")]
+    ]
+    d = build_digest(
+        rows=rows,
+        sources={},
+        topics=[("a", "Topic A"), ("b", "Topic B")],
+        window_start=when - timedelta(hours=12),
+        window_end=when + timedelta(hours=12),
+        timezone="UTC",
+        items_seen=len(rows),
+        duplicates=0,
+        max_per_topic=30,
+    )
+    assert [(len(s.entries), s.more) for s in d.sections] == [(30, 15), (3, 0)]
+    assert d.subject() == "Digest 2026-11-28: 46 stories on 2 topics"
+    assert d.counts_text() == "46 new stories on 2 topics"
+    assert "...and 15 more" in render_text(d)
+
+
 def test_digest_and_atom_links_carry_no_trackers(tmp_path, feed_server):
     from aggregator.atom import topic_feed
     from aggregator.render import render_html
@@ -1034,7 +1063,7 @@ def test_a_busy_day_is_trimmed_to_what_mail_clients_show_whole():
         assert after.entries == before.entries[: len(after.entries)]  # the best stories stay, in order
         assert len(after.entries) + after.more == len(before.entries)
     assert [len(s.entries) for s in fitted.sections][-1] == 3  # a short section is not cut
-    assert fitted.subject().endswith(f"{fitted.story_count} stories on 6 topics")
+    assert fitted.subject() == d.subject() and d.subject().endswith("153 stories on 6 topics")  # all, not what fits
     assert len(fitted.health) == 30 and fitted.health_more == 70
     assert "and 70 more: <code>aggregator status</code>" in html
     assert "...and 70 more: `aggregator status` lists them all." in render_text(fitted)
