@@ -849,9 +849,10 @@ def test_the_story_many_outlets_cover_comes_first_and_updates_are_counted():
 
 
 def test_the_counts_are_of_every_story_a_story_under_two_topics_once():
-    """The subject said "30 stories" of a day of 45 whose section showed 30 and "...and 15 more"; a story
-    tagged on two topics counted twice."""
+    """The subject said "30 stories" of a day of 45 whose section showed 30 and "...and 15 more" (its heading
+    "(30)" too); a story tagged on two topics counted twice."""
     from aggregator.digest import build_digest
+    from aggregator.render import render_html
 
     when = datetime(2026, 11, 28, 8, 0, tzinfo=UTC)
     base = {"score": 1.0, "matched": "[]", "dup_level": "new", "url": None, "summary": "", "seed_title": None}
@@ -874,7 +875,9 @@ def test_the_counts_are_of_every_story_a_story_under_two_topics_once():
     assert [(len(s.entries), s.more) for s in d.sections] == [(30, 15), (3, 0)]
     assert d.subject() == "Digest 2026-11-28: 46 stories on 2 topics"
     assert d.counts_text() == "46 new stories on 2 topics"
-    assert "...and 15 more" in render_text(d)
+    text = render_text(d)
+    assert "## Topic A (45)" in text and "...and 15 more" in text and "## Topic B (3)" in text
+    assert "Topic A <span" in render_html(d) and ">(45)</span>" in render_html(d)
 
 
 def test_digest_and_atom_links_carry_no_trackers(tmp_path, feed_server):
