@@ -259,6 +259,8 @@ def _entry(
     """One story's entry: its best-scoring original report (of the window, for an update)."""
     first = _dt(members[0]["story_first"]) if "story_first" in members[0].keys() else None
     update_of = first if first is not None and window_start is not None and first < window_start else None
+    if update_of is not None and "story_published" in members[0].keys():  # "first reported": the report's own
+        update_of = _dt(members[0]["story_published"]) or update_of  # date, not when this install first saw it
     earlier: list[Mapping[str, Any]] = []
     if update_of is not None and window_start is not None:  # an update: the window's reports; count the rest
         start = window_start

@@ -692,13 +692,16 @@ class Store:
 
     def digest_rows(self, start: datetime | None, end: datetime) -> list[sqlite3.Row]:
         """Tagged items of the stories with news in [start, end), with `story_first` (when the story's
-        first item was fetched). A story is new when its first item was fetched in the window (a seed's
-        story is never older than its follow-ups): all its items count. A story begun before the window
-        that got a new report (not a copy) in it is an update: only the window's items count."""
+        first item was fetched) and `story_published` (when its first report was published, else fetched). A
+        story is new when its first item was fetched in the window (a seed's story is never older than its
+        follow-ups): all its items count. A story begun before the window that got a new report (not a copy) in
+        it is an update: only the window's items count."""
         return self.execute(
             """
             WITH first AS (
-                SELECT story_id, min(fetched_at) AS first_fetched FROM items GROUP BY story_id
+                SELECT story_id, min(fetched_at) AS first_fetched,
+                       min(coalesce(published, fetched_at)) AS first_published
+                FROM items GROUP BY story_id
             ), fresh AS (
                 SELECT story_id FROM first WHERE first_fetched >= coalesce(:start, '') AND first_fetched < :end
                 UNION
@@ -708,7 +711,8 @@ class Store:
             SELECT i.id, i.feed_url, i.url, i.comments_url, i.title, i.summary, i.author, i.published, i.fetched_at,
                    i.dup_level, i.duplicate_of, i.duplicate_of_seed, i.dup_reason, i.story_id, i.story_reason,
                    t.topic, t.score, t.matched, coalesce(i.source, f.title, i.feed_url) AS feed_title,
-                   s.seed_id, sd.title AS seed_title, first.first_fetched AS story_first
+                   s.seed_id, sd.title AS seed_title, first.first_fetched AS story_first,
+                   first.first_published AS story_published
             FROM items i JOIN fresh ON fresh.story_id = i.story_id
             JOIN first ON first.story_id = i.story_id
             JOIN item_topics t ON t.item_id = i.id

@@ -419,9 +419,10 @@ def test_a_new_report_on_a_story_already_sent_comes_back_as_an_update(tmp_path, 
     assert rows["b-2"]["story_id"] == rows["u-1"]["story_id"] and rows["b-2"]["dup_level"] == "new"
     d = delivery.compose(store, pipe.settings, pipe.watchlist, sent_until, datetime.now(UTC))
     [entry] = [e for s in d.sections for e in s.entries]
-    assert entry.title == news["title"] and entry.update_of is not None and entry.earlier == 1
+    assert entry.title == news["title"] and entry.earlier == 1
+    assert entry.update_of == datetime(2026, 11, 27, 8, 0, tzinfo=UTC)  # its first report's date, not when fetched
     text = render_text(d)
-    assert "Update: first reported" in text and "(1 earlier report)" in text
+    assert "Update: first reported Fri 27 Nov" in text and "(1 earlier report)" in text
     store.close()
 
 
