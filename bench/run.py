@@ -642,6 +642,15 @@ NOTES = """## Notes
   0.496: 0.5 0.898 / 0.522 (0.906 / 0.512 with 6 words; 28 and 18 merges), 0.6 0.904 / 0.498 (0.909 / 0.498),
   0.7 and over 0.904-0.908 / 0.496. Reports of one event are rarely headlined that alike, and when they are the
   story similarity has mostly joined them already: the same precision-recall curve again.
+- A stemmer closer to Porter's first step (`bench/story_trials.py`, tried 2026-11-30, sixth session, not adopted):
+  "es" taken off only after s, x, z, sh, ch ("probes" -> "probe", not "prob") and a final "e" dropped, so that
+  "force" / "forced" and "oppose" / "opposes" meet (a day-by-day replay of March 2023 through `poll --once` left
+  one event's reports, "force TikTok sale" and "forced sale of TikTok", in two stories). Pairwise P / R on
+  topic-dev: 0.906 / 0.502 against 0.908 / 0.496 (B-cubed recall 0.732 against 0.725); at threshold 0.21 0.905 /
+  0.497, 0.22 0.907 / 0.477 (0.907 / 0.474 and 0.906 / 0.465 as it is). January-June 0.911 / 0.500 against 0.910 /
+  0.496, odd months 0.905 / 0.446 against 0.906 / 0.438, even 0.903 / 0.640 against 0.902 / 0.624, but
+  July-December 0.859 / 0.440 against 0.891 / 0.389: a report of Huawei's new phone joined the story of China's
+  iPhone ban for officials (34 wrong pairs). Along the same curve again.
 - The tables above were measured at commit df7993b (2026-11-30, fourth session), with each entry's discussion
   page (`comments_url`, a column more per item), `<sy:updatePeriod>` and the headline taken off a text that
   repeats it. A full run earlier that session, on a machine busy with something else (every floor and reader
