@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import errno
 import json
 import logging
+import os
 import sqlite3
 import sys
 from collections.abc import Callable, Sequence
@@ -638,11 +640,26 @@ COMMANDS: dict[str, Callable[[Context], int]] = {
 }
 
 
+_OUTPUT_ERRORS = {errno.ENOSPC, errno.EDQUOT, errno.EFBIG, errno.EIO}
+
+
+def _drop_stdout() -> None:
+    """Point standard output at /dev/null: the interpreter's last flush at exit would fail again."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+    except (OSError, ValueError):  # no real file descriptor behind sys.stdout (a test's capture)
+        pass
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     ctx = Context(args)
     try:
-        return COMMANDS[args.command](ctx)
+        code = COMMANDS[args.command](ctx)
+        sys.stdout.flush()  # output that cannot be written (a full disk) fails here, where it is reported
+        return code
     except QuerySyntaxError as e:
         _err(f"aggregator: {e}\n{e.detail}\n" + (f"hint: {e.hint}\n" if e.hint else ""))
         return 2
@@ -656,8 +673,18 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 1
     except KeyboardInterrupt:
         return 130
-    except BrokenPipeError:
+    except BrokenPipeError:  # `aggregator export items | head`: the reader has what it wanted
+        _drop_stdout()
         return 0
+    except OSError as e:
+        if e.filename is not None or e.errno not in _OUTPUT_ERRORS:
+            raise
+        _drop_stdout()  # what is still buffered cannot be written either: no second error at exit
+        _err(
+            f"aggregator: cannot write the output: {e.strerror}\n"
+            "hint: free some space where it goes, or send it to another disk or file\n"
+        )
+        return 1
     finally:
         ctx.close()
         logging.shutdown()

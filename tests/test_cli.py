@@ -8,6 +8,7 @@ import subprocess
 import sys
 from datetime import UTC, datetime
 from email import message_from_bytes, policy
+from pathlib import Path
 
 import pytest
 from conftest import FIXTURES, ROOT, rss, write_config
@@ -340,6 +341,36 @@ def test_a_preview_that_cannot_be_written_is_a_one_line_error(tmp_path):
     env = {"AGGREGATOR_CONFIG": str(cfg), "AGGREGATOR_DATA_DIR": str(tmp_path / "d")}
     p = run("digest", "--preview", "--out", str(tmp_path), env=env)  # a folder, not a file
     assert p.returncode != 0 and "Traceback" not in p.stderr and "cannot write the preview" in p.stderr
+
+
+@pytest.mark.skipif(not Path("/dev/full").exists(), reason="needs /dev/full (Linux)")
+@pytest.mark.parametrize("args", [["export", "items"], ["feeds", "export"], ["status"], ["feeds", "list"]])
+def test_output_to_a_full_disk_is_a_one_line_error(tmp_path, args):
+    """`aggregator export items > /mnt/full/items.jsonl`: a traceback ending in "OSError: [Errno 28]"."""
+    feed = tmp_path / "wire.xml"
+    feed.write_bytes((FIXTURES / "feeds" / "wire.xml").read_bytes())
+    cfg = write_config(tmp_path, [feed.as_uri()])
+    env = {**os.environ, "AGGREGATOR_CONFIG": str(cfg), "AGGREGATOR_DATA_DIR": str(tmp_path / "d")}
+    assert run("poll", "--once", env=env).returncode == 0
+    with open("/dev/full", "w") as full:
+        p = subprocess.run(
+            [sys.executable, "-m", "aggregator", *args],
+            stdout=full,
+            stderr=subprocess.PIPE,
+            text=True,
+            env=env,
+            timeout=120,
+        )
+    assert p.returncode == 1 and "Traceback" not in p.stderr and "Exception ignored" not in p.stderr
+    assert "aggregator: cannot write the output: No space left on device" in p.stderr
+    # and a reader that stops early (`| head -1`) is no error at all
+    reader = subprocess.Popen(
+        [sys.executable, "-m", "aggregator", *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env
+    )
+    assert reader.stdout is not None and reader.stdout.read(1)
+    reader.stdout.close()
+    _, err = reader.communicate(timeout=120)
+    assert reader.returncode == 0 and b"Traceback" not in err and b"Exception ignored" not in err
 
 
 def test_a_feed_behind_a_login_is_read_and_its_password_never_shown(tmp_path, feed_server):
