@@ -185,7 +185,7 @@ def database_error(e: sqlite3.Error, path: Path) -> StoreError:
     if "locked" in low or "busy" in low:
         what, hint = "locked by another program", "close the other program (a sqlite3 shell, a backup) that holds it"
     elif "full" in low:
-        what, hint = "the disk is full", "free space on the data directory's disk; nothing stored is lost"
+        what, hint = "cannot grow: the disk is full", "free space on the data directory's disk; nothing stored is lost"
     elif "readonly" in low or "read-only" in low:
         what, hint = "read-only", "make the data directory and its files writable by the user running aggregator"
     elif "malformed" in low or "not a database" in low or "i/o" in low:
