@@ -15,6 +15,8 @@ seeds, seed_topics, digests, meta.
 from __future__ import annotations
 
 import json
+import os
+import re
 import sqlite3
 from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
@@ -177,6 +179,9 @@ def _feed_state(row: sqlite3.Row) -> FeedState:
     )
 
 
+_DAMAGE = re.compile(r"malformed|not a database|already exists|no such (?:table|column)|i/o|corrupt", re.I)
+
+
 def database_error(e: sqlite3.Error, path: Path) -> StoreError:
     """A database failure that is the machine's, not a bug (a lock held by another program, a full disk, a
     read-only file), as one line saying what to do. What was not stored is fetched again on the next cycle."""
@@ -188,6 +193,12 @@ def database_error(e: sqlite3.Error, path: Path) -> StoreError:
         what, hint = "cannot grow: the disk is full", "free space on the data directory's disk; nothing stored is lost"
     elif "readonly" in low or "read-only" in low:
         what, hint = "read-only", "make the data directory and its files writable by the user running aggregator"
+    elif "unable to open" in low and not os.access(path.parent, os.W_OK):
+        what = "in a folder that cannot be written"
+        hint = "make the data directory writable by the user running aggregator (SQLite keeps its journal beside it)"
+    elif "unable to open" in low:
+        what = "cannot be opened"
+        hint = "check that the data directory exists and the user running aggregator can write it"
     elif "malformed" in low or "not a database" in low or "i/o" in low:
         what, hint = "damaged or unreadable", "check the disk; restore the database from a backup"
     else:
@@ -217,10 +228,18 @@ class Store:
             conn.execute("PRAGMA foreign_keys=OFF")
             self._migrate()
         except sqlite3.DatabaseError as e:
+            conn.close()  # a file left open keeps its disk busy (a mount that cannot be unmounted)
+            if isinstance(e, sqlite3.OperationalError) and not _DAMAGE.search(str(e)):
+                # the machine's (another program's lock, a full disk, a read-only folder): the file is fine, and
+                # "restore it from a backup" would be the wrong advice
+                raise database_error(e, path) from e
             raise StoreError(
                 f"{path}: not a usable aggregator database: {e}",
                 hint="restore it from a backup, or move it away to start afresh",
             ) from e
+        except BaseException:  # a schema newer than this program
+            conn.close()
+            raise
         self._depth = 0
         self._any_removed: bool | None = None  # whether item_gone has rows (see was_removed)
 

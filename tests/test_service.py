@@ -161,6 +161,44 @@ def test_migrations_run_from_the_first_schema_and_refuse_a_newer_one(tmp_path):
         Store(tmp_path / "junk.sqlite3")
 
 
+def test_a_database_another_program_holds_at_start_is_not_called_damaged(tmp_path):
+    """A sqlite3 shell (or a backup) holding the write lock while an upgrade's migration waits: the message said
+    "not a usable aggregator database ... restore it from a backup", advice that loses data."""
+    path = tmp_path / "v1.sqlite3"
+    _build_v1(path)
+    other = sqlite3.connect(path, isolation_level=None)
+    other.execute("BEGIN IMMEDIATE")
+    with pytest.raises(StoreError, match="locked by another program") as caught:
+        Store(path, busy_timeout=0.2)
+    assert "restore" not in f"{caught.value} {caught.value.hint}" and "not a usable" not in str(caught.value)
+    other.execute("ROLLBACK")
+    other.close()
+    assert Store(path).schema_version == SCHEMA_VERSION  # nothing was harmed
+
+
+def test_a_database_in_a_read_only_folder_says_so(tmp_path):
+    """The data directory on a read-only mount (a backup disk, a container's read-only volume): even `status`
+    cannot open it (SQLite writes its journal beside the database); it said "restore it from a backup"."""
+    data = tmp_path / "data"
+    Store(data / "aggregator.sqlite3").close()
+    ro = tmp_path / "ro"
+    ro.mkdir()
+    mounted = subprocess.run(["mount", "--bind", str(data), str(ro)], capture_output=True)
+    if mounted.returncode != 0:
+        pytest.skip("needs to bind-mount a folder read-only (root)")
+    try:
+        if subprocess.run(["mount", "-o", "remount,ro,bind", str(ro)], capture_output=True).returncode != 0:
+            pytest.skip("needs to bind-mount a folder read-only (root)")
+        with pytest.raises(StoreError, match="in a folder that cannot be written") as caught:
+            Store(ro / "aggregator.sqlite3")
+        assert "make the data directory writable" in (caught.value.hint or "") and "restore" not in str(caught.value)
+    finally:
+        unmounted = subprocess.run(["umount", str(ro)], capture_output=True).returncode == 0
+        if not unmounted:
+            subprocess.run(["umount", "--lazy", str(ro)], capture_output=True)
+    assert unmounted  # the failed open left nothing open on that disk
+
+
 def test_two_programs_opening_a_new_database_at_once_migrate_it_once(tmp_path):
     """The daemon starting while `poll --once` runs on a new data directory: the second program read version 0
     and then ran the first migration again ("table already exists") once the first had committed."""
