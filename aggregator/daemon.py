@@ -84,6 +84,7 @@ class DataDirLock:
 
 
 MISSED_GRACE = timedelta(minutes=2)  # a digest time this far past without a digest is served by the retry job
+STOP_GRACE = 10  # seconds a stop waits for the poll cycle to store what it has fetched
 
 
 def _line(e: BaseException, path: Path) -> str:
@@ -126,6 +127,7 @@ class Daemon:
         self._seeds: tuple[tuple[str, float, int], ...] = ()  # the seed folder as last imported
         self._previewed = False
         self._owed: datetime | None = None  # a digest that fell due and could not be recorded yet
+        self._cycle: asyncio.Task[Any] | None = None  # the poll cycle in progress
         self.store: Store | None = None
         self.pipeline: Pipeline | None = None
         self.scheduler: AsyncIOScheduler | None = None
@@ -176,6 +178,9 @@ class Daemon:
         delivery.retry_due(self.store, self.settings, self.pipeline.watchlist, now)
         await self.catch_up(now)
         await self.stopping.wait()
+        self.scheduler.pause()  # no job starts from now on
+        if self._cycle is not None:  # it stores what it has fetched and returns; the scheduler's shutdown would
+            await asyncio.wait((self._cycle,), timeout=STOP_GRACE)  # cancel it, and log that as a traceback
         self.scheduler.shutdown(wait=False)
         log.info("daemon stopped")
         return 0
@@ -227,12 +232,15 @@ class Daemon:
         assert self.pipeline is not None and self.store is not None
         if self.stopping.is_set():
             return
+        self._cycle = asyncio.current_task()
         try:
             await self.pipeline.poll_once(stop=self.stopping)
         except (AggregatorError, sqlite3.Error) as e:
             log.error("poll cycle stopped: %s; the rest is fetched again next cycle", _line(e, self.store.path))
             return
-        if not self._previewed:  # after the first cycle: a look at the pending digest
+        finally:
+            self._cycle = None
+        if not self._previewed and not self.stopping.is_set():  # after the first cycle: the pending digest
             self._previewed = True
             now = datetime.now(UTC)
             try:

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from itertools import zip_longest
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
 from aggregator import __version__, dedup, schedule
@@ -43,6 +43,7 @@ from aggregator.tag import CompiledTopic, Doc, tag
 from aggregator.watchlist import Watchlist
 
 log = logging.getLogger("aggregator.poll")
+T = TypeVar("T")
 # what the story index reads of a stored item
 _INDEXED = "id, title, summary, story_id, coalesce(published, fetched_at) AS t, fetched_at, feed_url, source"
 WARM_ITEMS = 5000  # recent items read at start to rebuild document frequencies
@@ -63,13 +64,14 @@ class CycleReport:
     skipped_entries: int = 0
     errors: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)  # feeds read despite being malformed
+    left: int = 0  # feeds not stored because the daemon was stopping (still due: read at the next start)
 
     def line(self) -> str:
         return (
             f"poll cycle: {self.feeds} feeds: {self.fetched} fetched, {self.not_modified} not modified, "
             f"{self.failed} failed; {self.new_items} new items, {self.edited} edited, "
             f"{self.duplicates} duplicates, {self.tagged} tagged"
-        )
+        ) + (f"; stopped with {self.left} feed{'' if self.left == 1 else 's'} still to read" if self.left else "")
 
 
 def fetch_limits(settings: Settings) -> FetchLimits:
@@ -355,7 +357,10 @@ class Pipeline:
         left = len(feeds)
         try:
             while left and not (stop is not None and stop.is_set()):
-                done = [await fetched.get()]
+                first = await _next_or_stop(fetched, stop)
+                if first is None:  # stopped while feeds were being fetched: they wait for the next start
+                    break
+                done = [first]
                 while not fetched.empty():
                     done.append(fetched.get_nowait())
                 left -= len(done)
@@ -371,6 +376,7 @@ class Pipeline:
                     for _ in done:
                         slots.release()
                 # on stop: the feeds just stored have committed; the rest waits for the next start
+            report.left = left
         finally:
             for left_over in list(pending):
                 left_over.cancel()
@@ -875,6 +881,23 @@ def _database_errors(store: Store) -> Iterator[None]:
         yield
     except sqlite3.OperationalError as e:
         raise database_error(e, store.path) from e
+
+
+async def _next_or_stop(queue: asyncio.Queue[T], stop: asyncio.Event | None) -> T | None:
+    """The queue's next entry, or None as soon as ``stop`` is set (a SIGTERM while slow feeds are fetched: the
+    daemon stops now, not when the slowest answers or times out)."""
+    if stop is None:
+        return await queue.get()
+    getter = asyncio.ensure_future(queue.get())
+    stopping = asyncio.ensure_future(stop.wait())
+    try:
+        await asyncio.wait((getter, stopping), return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        stopping.cancel()
+    if getter.done() and not getter.cancelled():
+        return getter.result()
+    getter.cancel()
+    return None
 
 
 def _by_turns_of_host(feeds: list[FeedState]) -> list[FeedState]:

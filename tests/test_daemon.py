@@ -6,10 +6,13 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 
 import pytest
 from conftest import FIXTURES, ROOT, wait_for, write_config
+
+from aggregator.store import Store, database_path
 
 
 def start(cfg, data) -> subprocess.Popen[str]:
@@ -48,6 +51,42 @@ def test_daemon_runs_pipeline_and_stops_cleanly(tmp_path, sig):
             proc.kill()
     log = proc.stderr.read()
     assert "poll cycle: 1 feeds: 1 fetched" in log and "daemon stopped" in log and "Traceback" not in log
+
+
+def test_a_stop_while_a_slow_feed_is_fetched_is_at_once_and_quiet(tmp_path, feed_server):
+    """SIGTERM while a feed's server takes its time: the daemon waited for the cycle to be cancelled and logged
+    that as an ERROR with a traceback. It stops at once; the slow feed stays due for the next start."""
+    released = threading.Event()
+
+    def slow(handler):
+        released.wait(60)
+        handler.send_response(503)
+        handler.send_header("Content-Length", "0")
+        handler.end_headers()
+
+    slow_url = feed_server.serve("/slow.xml", handler=slow)
+    feed = tmp_path / "wire.xml"
+    feed.write_bytes((FIXTURES / "feeds" / "wire.xml").read_bytes())
+    cfg = write_config(tmp_path, [feed.as_uri(), slow_url])
+    data = tmp_path / "data"
+    proc = start(cfg, data)
+    try:
+        assert wait_for(lambda: any(p == "/slow.xml" for p, _, _ in feed_server.log), 60)
+        began = time.monotonic()
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(timeout=15) == 0
+        assert time.monotonic() - began < 10  # not the 60 s the slow server would take
+    finally:
+        released.set()
+        if proc.poll() is None:
+            proc.kill()
+    log = proc.stderr.read()
+    assert "stopped with 1 feed still to read" in log and "daemon stopped" in log
+    assert "Traceback" not in log and "ERROR" not in log and "CancelledError" not in log
+    store = Store(database_path(data))
+    states = {f.url: f for f in store.feeds()}
+    assert states[slow_url].last_success_at is None and states[slow_url].error_count == 0  # nothing recorded
+    store.close()
 
 
 def test_second_daemon_on_same_data_dir_is_refused(tmp_path):
