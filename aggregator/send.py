@@ -63,7 +63,7 @@ def send_smtp(msg: EmailMessage, to: tuple[str, ...], s: SmtpSettings) -> Sent:
                 )
             if s.username:
                 _login(client, s.username, s.password or "")
-            refused = client.send_message(msg, to_addrs=[envelope_address(a) for a in to])
+            refused = _deliver(client, msg, [envelope_address(a) for a in to])
             return Sent(
                 f"250 accepted by {where}",
                 {addr: f"{code} {_text(reply)}" for addr, (code, reply) in refused.items()},
@@ -101,6 +101,29 @@ def send_smtp(msg: EmailMessage, to: tuple[str, ...], s: SmtpSettings) -> Sent:
         raise DeliveryError(f"{where}: {e}", permanent=True, hint=_unsupported_hint(str(e))) from e
     except (TimeoutError, smtplib.SMTPException, OSError, ssl.SSLError) as e:
         raise DeliveryError(f"{where}: {type(e).__name__}: {e}", permanent=False, hint=_transport_hint(e, s)) from e
+
+
+def _deliver(client: smtplib.SMTP, msg: EmailMessage, addresses: list[str]) -> dict[str, tuple[int, bytes | str]]:
+    """Send ``msg`` to ``addresses``; the recipients refused (address -> (code, reply)). A server may take only
+    so many recipients in one transaction and answer the rest "452 too many recipients" (RFC 5321 4.5.3.1.10):
+    those refused for now go in the next transaction, as long as each one delivers to someone. Raises as
+    smtplib does when the first one delivers to no one."""
+    refused: dict[str, tuple[int, bytes | str]] = dict(client.send_message(msg, to_addrs=addresses))
+    tried = addresses
+    while True:
+        later = [a for a in tried if a in refused and 400 <= refused[a][0] < 500]
+        if not later or len(later) == len(tried):  # none left, or the last transaction delivered to no one
+            return refused
+        try:
+            again: dict[str, tuple[int, bytes | str]] = dict(client.send_message(msg, to_addrs=later))
+        except smtplib.SMTPRecipientsRefused as e:
+            again = dict(e.recipients)
+        except smtplib.SMTPResponseException as e:  # the message refused this time: those stay refused
+            again = {a: (e.smtp_code, e.smtp_error) for a in later}
+        for a in later:
+            refused.pop(a, None)
+        refused.update(again)
+        tried = later
 
 
 def _login(client: smtplib.SMTP, username: str, password: str) -> None:

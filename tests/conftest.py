@@ -134,6 +134,7 @@ class SmtpSink:
         self.fail_next: list[str] = []  # e.g. ["451 4.3.0 try later"], consumed one per message
         self.refuse: dict[str, str] = {}  # recipient -> the reply refusing it at RCPT TO
         self.refuse_sender: str | None = None  # the reply refusing every sender at MAIL FROM
+        self.max_recipients: int | None = None  # recipients one transaction takes; the next ones get a 452
 
     async def handle_MAIL(self, server: Any, session: Any, envelope: Any, address: str, options: Any) -> str:  # noqa: N802
         if self.refuse_sender:
@@ -145,6 +146,8 @@ class SmtpSink:
     async def handle_RCPT(self, server: Any, session: Any, envelope: Any, address: str, options: Any) -> str:  # noqa: N802
         if address in self.refuse:
             return self.refuse[address]
+        if self.max_recipients is not None and len(envelope.rcpt_tos) >= self.max_recipients:
+            return "452 4.5.3 Too many recipients"
         envelope.rcpt_tos.append(address)
         return "250 OK"
 

@@ -164,6 +164,28 @@ def test_one_recipient_refused_the_others_get_it_once(tmp_path, smtp_server):
     assert len(sink.messages) == 1
 
 
+def test_a_relay_taking_one_recipient_a_transaction_gets_the_others_in_the_next(tmp_path, smtp_server):
+    """A relay that takes so many recipients per message and answers the rest "452 too many recipients" (RFC
+    5321 4.5.3.1.10: send them in another transaction): the second recipient never got the digest."""
+    host, port, sink = smtp_server
+    store, settings, wl = setup(tmp_path)  # to: me@ and you@example.org
+    sink.max_recipients = 1
+    out = delivery.run_digest(store, settings, wl, datetime.now(UTC), smtp=smtp(host, port))
+    assert out.status == "sent" and "refused" not in out.message, out.message
+    assert [rcpts for rcpts, _, _ in sink.messages] == [["me@example.org"], ["you@example.org"]]
+    ids = {message["Message-ID"] for _, message, _ in sink.messages}
+    assert len(ids) == 1  # one digest, one Message-ID
+    # a recipient refused for now again (a greylisting server) is reported once the others have it
+    (tmp_path / "again").mkdir()
+    store, settings, wl = setup(tmp_path / "again")
+    sink.messages.clear()
+    sink.max_recipients = None
+    sink.refuse["you@example.org"] = "450 4.2.0 mailbox busy"
+    out = delivery.run_digest(store, settings, wl, datetime.now(UTC), smtp=smtp(host, port))
+    assert out.status == "sent" and "you@example.org: 450 4.2.0 mailbox busy" in out.message
+    assert [rcpts for rcpts, _, _ in sink.messages] == [["me@example.org"]]
+
+
 def test_every_recipient_refused_says_each_address_and_reply(tmp_path, smtp_server):
     """No recipient taken: nothing was delivered. Refused for good (5xx) is a failure naming each address and
     the server's reply; refused for now (4xx) for one of them is retried."""
