@@ -117,6 +117,15 @@ def maintain(store: Store, settings: Settings, now: datetime) -> int:
     return removed
 
 
+def _mtime(path: Path) -> float:
+    """When ``path`` last changed; 0.0 when it is missing, or deleted between two looks (an editor that
+    deletes and rewrites a file on save)."""
+    try:
+        return path.stat().st_mtime
+    except OSError:
+        return 0.0
+
+
 class Daemon:
     def __init__(self, config_dir: Path) -> None:
         self.config_dir = config_dir
@@ -361,7 +370,7 @@ class Daemon:
 
     def _remember_mtimes(self) -> None:
         for name, path in self._files().items():
-            self._mtimes[name] = path.stat().st_mtime if path.exists() else 0.0
+            self._mtimes[name] = _mtime(path)
 
     async def reload(self, force: bool = False) -> None:
         """Apply changed config files. A broken edit is logged (and shown by `status`); the last
@@ -375,11 +384,7 @@ class Daemon:
 
     async def _reload(self, force: bool) -> None:
         assert self.pipeline is not None and self.store is not None
-        changed = {
-            name
-            for name, path in self._files().items()
-            if force or (path.stat().st_mtime if path.exists() else 0.0) != self._mtimes.get(name)
-        }
+        changed = {name for name, path in self._files().items() if force or _mtime(path) != self._mtimes.get(name)}
         self._remember_mtimes()
         now = datetime.now(UTC)
         if force or self._seed_signature() != self._seeds:  # an article dropped into seeds/

@@ -355,9 +355,10 @@ class Pipeline:
             pending.add(task)
             task.add_done_callback(finished)
         left = len(feeds)
+        stopping = asyncio.ensure_future(stop.wait()) if stop is not None else None
         try:
             while left and not (stop is not None and stop.is_set()):
-                first = await _next_or_stop(fetched, stop)
+                first = await _next_or_stop(fetched, stopping)
                 if first is None:  # stopped while feeds were being fetched: they wait for the next start
                     break
                 done = [first]
@@ -378,6 +379,8 @@ class Pipeline:
                 # on stop: the feeds just stored have committed; the rest waits for the next start
             report.left = left
         finally:
+            if stopping is not None:
+                stopping.cancel()
             for left_over in list(pending):
                 left_over.cancel()
             if own:
@@ -883,17 +886,15 @@ def _database_errors(store: Store) -> Iterator[None]:
         raise database_error(e, store.path) from e
 
 
-async def _next_or_stop(queue: asyncio.Queue[T], stop: asyncio.Event | None) -> T | None:
-    """The queue's next entry, or None as soon as ``stop`` is set (a SIGTERM while slow feeds are fetched: the
-    daemon stops now, not when the slowest answers or times out)."""
-    if stop is None:
+async def _next_or_stop(queue: asyncio.Queue[T], stopping: asyncio.Future[Any] | None) -> T | None:
+    """The queue's next entry, or None as soon as ``stopping`` is done (a SIGTERM while slow feeds are fetched:
+    the daemon stops now, not when the slowest answers or times out)."""
+    if stopping is None:
         return await queue.get()
+    if not queue.empty():
+        return queue.get_nowait()
     getter = asyncio.ensure_future(queue.get())
-    stopping = asyncio.ensure_future(stop.wait())
-    try:
-        await asyncio.wait((getter, stopping), return_when=asyncio.FIRST_COMPLETED)
-    finally:
-        stopping.cancel()
+    await asyncio.wait((getter, stopping), return_when=asyncio.FIRST_COMPLETED)
     if getter.done() and not getter.cancelled():
         return getter.result()
     getter.cancel()
