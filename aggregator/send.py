@@ -120,6 +120,8 @@ def _deliver(client: smtplib.SMTP, msg: EmailMessage, addresses: list[str]) -> d
             again = dict(e.recipients)
         except smtplib.SMTPResponseException as e:  # the message refused this time: those stay refused
             again = {a: (e.smtp_code, e.smtp_error) for a in later}
+        except (smtplib.SMTPException, OSError) as e:  # the connection lost: the others have it, so no retry (it
+            again = {a: (451, f"{type(e).__name__}: {e}") for a in later}  # would mail them a second copy)
         for a in later:
             refused.pop(a, None)
         refused.update(again)

@@ -175,6 +175,23 @@ def test_a_relay_taking_one_recipient_a_transaction_gets_the_others_in_the_next(
     assert [rcpts for rcpts, _, _ in sink.messages] == [["me@example.org"], ["you@example.org"]]
     ids = {message["Message-ID"] for _, message, _ in sink.messages}
     assert len(ids) == 1  # one digest, one Message-ID
+    # the connection lost before the next transaction: the first recipient has it, so no retry mails it again
+    (tmp_path / "dropped").mkdir()
+    store, settings, wl = setup(tmp_path / "dropped")
+    sink.messages.clear()
+    taken = sink.handle_MAIL
+
+    async def hang_up_on_the_second(server, session, envelope, address, options):
+        if sink.messages:
+            server.transport.close()
+            return "421 4.3.0 closing"
+        return await taken(server, session, envelope, address, options)
+
+    sink.handle_MAIL = hang_up_on_the_second
+    out = delivery.run_digest(store, settings, wl, datetime.now(UTC), smtp=smtp(host, port))
+    sink.handle_MAIL = taken
+    assert out.status == "sent" and "you@example.org: 451" in out.message, out.message
+    assert [rcpts for rcpts, _, _ in sink.messages] == [["me@example.org"]]
     # a recipient refused for now again (a greylisting server) is reported once the others have it
     (tmp_path / "again").mkdir()
     store, settings, wl = setup(tmp_path / "again")
