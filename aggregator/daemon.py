@@ -184,7 +184,10 @@ class Daemon:
                 "digest.to is the example address %s: set who gets the digest in aggregator.toml", PLACEHOLDER_RECIPIENT
             )
         # a digest a crash left half-sent goes out first, with its own window and Message-ID
-        delivery.retry_due(self.store, self.settings, self.pipeline.watchlist, now)
+        try:
+            delivery.retry_due(self.store, self.settings, self.pipeline.watchlist, now)
+        except (AggregatorError, sqlite3.Error) as e:  # the retry job tries again in a minute
+            log.error("digest retry failed: %s; tried again in a minute", _line(e, self.store.path))
         await self.catch_up(now)
         await self.stopping.wait()
         self.scheduler.pause()  # no job starts from now on

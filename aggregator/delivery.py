@@ -14,8 +14,12 @@ digest.empty = "skip").
 
 from __future__ import annotations
 
+import fcntl
 import json
 import logging
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from email.utils import make_msgid
@@ -159,6 +163,38 @@ def send_preview(
         raise DeliveryError(e.message, permanent=e.permanent, hint=hint + "; nothing was recorded") from e
 
 
+SENDING_WAIT = 300.0  # seconds a digest waits for another program's delivery to finish
+
+
+@contextmanager
+def sending(store: Store, wait: float = SENDING_WAIT) -> Iterator[None]:
+    """One program at a time records and sends digests on a data directory (an flock on digest.lock beside the
+    database): `aggregator digest --send` run as the daemon's digest falls due would otherwise take the same
+    window, the other's digest not yet sent, and mail its stories twice."""
+    path = store.path.parent / "digest.lock"
+    try:
+        fh = open(path, "a")
+    except OSError as e:
+        raise DeliveryError(f"{path}: cannot open: {e.strerror}", permanent=False) from e
+    try:
+        deadline = time.monotonic() + wait
+        while True:
+            try:
+                fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if time.monotonic() >= deadline:
+                    raise DeliveryError(
+                        f"another program has been sending a digest from {store.path.parent} for {wait:.0f} s",
+                        permanent=False,
+                        hint="wait for it (`aggregator digest list` shows it), or stop the program that hangs",
+                    ) from None
+                time.sleep(0.1)
+        yield
+    finally:
+        fh.close()  # the lock goes with it
+
+
 def run_digest(
     store: Store,
     settings: Settings,
@@ -169,6 +205,19 @@ def run_digest(
     smtp: SmtpSettings | None = None,
 ) -> Outcome:
     """Create the due digest and deliver it. ``scheduled_for`` is the cron time being served."""
+    with sending(store):
+        return _run_digest(store, settings, watchlist, now, scheduled_for=scheduled_for, smtp=smtp)
+
+
+def _run_digest(
+    store: Store,
+    settings: Settings,
+    watchlist: Watchlist,
+    now: datetime,
+    *,
+    scheduled_for: datetime | None,
+    smtp: SmtpSettings | None,
+) -> Outcome:
     if scheduled_for is not None:
         row = store.execute("SELECT id, status FROM digests WHERE scheduled_for = ?", (iso(scheduled_for),)).fetchone()
         if row is not None:
@@ -282,6 +331,13 @@ def retry_due(
     store: Store, settings: Settings, watchlist: Watchlist, now: datetime, *, smtp: SmtpSettings | None = None
 ) -> list[Outcome]:
     """Retry digests whose next attempt is due, and any left 'sending' by a crash."""
+    with sending(store):
+        return _retry_due(store, settings, watchlist, now, smtp=smtp)
+
+
+def _retry_due(
+    store: Store, settings: Settings, watchlist: Watchlist, now: datetime, *, smtp: SmtpSettings | None
+) -> list[Outcome]:
     rows = store.execute(
         "SELECT id FROM digests WHERE (status = 'retrying' AND next_attempt_at <= ?) OR status = 'sending' ORDER BY id",
         (iso(now),),

@@ -3,6 +3,7 @@ misbehaves on request, a real SMTP server (aiosmtpd on a reserved free port), re
 
 from __future__ import annotations
 
+import asyncio
 import gzip
 import hashlib
 import socket
@@ -135,6 +136,8 @@ class SmtpSink:
         self.refuse: dict[str, str] = {}  # recipient -> the reply refusing it at RCPT TO
         self.refuse_sender: str | None = None  # the reply refusing every sender at MAIL FROM
         self.max_recipients: int | None = None  # recipients one transaction takes; the next ones get a 452
+        self.data_delay = 0.0  # seconds the server takes over each message (a slow relay)
+        self.in_data = threading.Event()  # set when a message is being received
 
     async def handle_MAIL(self, server: Any, session: Any, envelope: Any, address: str, options: Any) -> str:  # noqa: N802
         if self.refuse_sender:
@@ -152,6 +155,9 @@ class SmtpSink:
         return "250 OK"
 
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:  # noqa: N802
+        self.in_data.set()
+        if self.data_delay:
+            await asyncio.sleep(self.data_delay)
         if self.fail_next:
             return self.fail_next.pop(0)
         raw = envelope.original_content or envelope.content

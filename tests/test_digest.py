@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import re
 import ssl
+import threading
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from email import message_from_bytes, policy
@@ -201,6 +202,33 @@ def test_a_relay_taking_one_recipient_a_transaction_gets_the_others_in_the_next(
     out = delivery.run_digest(store, settings, wl, datetime.now(UTC), smtp=smtp(host, port))
     assert out.status == "sent" and "you@example.org: 450 4.2.0 mailbox busy" in out.message
     assert [rcpts for rcpts, _, _ in sink.messages] == [["me@example.org"]]
+
+
+def test_two_programs_sending_at_once_mail_each_story_once(tmp_path, smtp_server):
+    """`aggregator digest --send` typed while the daemon's digest is being sent: it took the same window (the
+    other not yet sent), sent the other's digest again and then its own, the same stories in three mails."""
+    host, port, sink = smtp_server
+    store, settings, wl = setup(tmp_path)
+    sink.data_delay = 1.0  # a slow relay: the first digest is still being sent when the second starts
+    first: list[object] = []
+
+    def the_daemons_digest() -> None:
+        own = Store(store.path)
+        try:
+            first.append(delivery.run_digest(own, settings, wl, datetime.now(UTC), smtp=smtp(host, port)).status)
+        finally:
+            own.close()
+
+    daemon = threading.Thread(target=the_daemons_digest)
+    daemon.start()
+    assert sink.in_data.wait(30)
+    second = delivery.run_digest(store, settings, wl, datetime.now(UTC), smtp=smtp(host, port))
+    daemon.join(60)
+    assert first == ["sent"] and second.status == "sent"
+    assert len(sink.messages) == 2 and len({m["Message-ID"] for _, m, _ in sink.messages}) == 2
+    assert "nothing new" in sink.messages[1][1]["Subject"]  # the second window starts where the first ended
+    rows = sorted(store.digests(5), key=lambda r: r["id"])
+    assert rows[1]["window_start"] == rows[0]["window_end"]
 
 
 def test_every_recipient_refused_says_each_address_and_reply(tmp_path, smtp_server):
