@@ -7,6 +7,8 @@ one line: ``config/aggregator.toml: digest.time: expected "HH:MM" (24-hour clock
 
 from __future__ import annotations
 
+import fcntl
+import functools
 import ipaddress
 import os
 import re
@@ -17,7 +19,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from email.utils import getaddresses, parseaddr
 from pathlib import Path
-from typing import Any
+from typing import Any, Concatenate, ParamSpec, TypeVar
 from urllib.parse import unquote, urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
@@ -556,6 +558,31 @@ def without_feed_scheme(url: str) -> str:
         rest = url[5:]
         return rest if rest[:6].lower() in ("http:/", "https:") else "http:" + rest
     return url
+
+
+_P = ParamSpec("_P")
+_R = TypeVar("_R")
+
+
+def edits_config(func: Callable[Concatenate[Path, _P], _R]) -> Callable[Concatenate[Path, _P], _R]:
+    """``func(config_dir, ...)`` reads a config file, changes it and writes it back: one such edit at a time
+    per config folder (an flock on the folder itself: no lock file among the user's), so that commands run
+    side by side (`xargs -P4 aggregator feeds add`) do not each write back what they read and lose the
+    others' changes."""
+
+    @functools.wraps(func)
+    def edit(config_dir: Path, *args: _P.args, **kwargs: _P.kwargs) -> _R:
+        try:
+            fd = os.open(config_dir, os.O_RDONLY)
+        except OSError:  # no such folder: the edit itself says so
+            return func(config_dir, *args, **kwargs)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX)
+            return func(config_dir, *args, **kwargs)
+        finally:
+            os.close(fd)  # the lock goes with it
+
+    return edit
 
 
 def replace_config_file(path: Path, text: str, check: Callable[[Path], None] | None = None) -> None:

@@ -22,6 +22,7 @@ import tomlkit
 
 from aggregator.config import (
     display_path,
+    edits_config,
     is_web_url,
     load_feeds,
     looks_like_a_host,
@@ -54,6 +55,7 @@ def feeds_path(config_dir: Path) -> Path:
     return config_dir / "feeds.toml"
 
 
+@edits_config
 def _append(config_dir: Path, specs: list[FeedSpec]) -> int:
     """Append feeds not yet listed; validate the result before replacing the file. Returns how many."""
     path = feeds_path(config_dir)
@@ -115,6 +117,7 @@ def _listed_url(url: str, config_dir: Path) -> str:
         return url.strip()
 
 
+@edits_config
 def remove_feed(config_dir: Path, url: str) -> str | None:
     """Take ``url`` out of feeds.toml. A file that does not load already (a bad entry, which the daemon reports
     while it polls its last good list) is edited all the same, since removing is how a bad entry goes: what is

@@ -29,6 +29,7 @@ import tomlkit.exceptions
 
 from aggregator.config import (
     display_path,
+    edits_config,
     expand_home,
     read_config_text,
     read_toml,
@@ -274,6 +275,7 @@ def _locate(text: str, tid: str, q_line: str, col: int) -> tuple[int, int]:
 # --- editing (tomlkit keeps comments and layout) -------------------------------------------
 
 
+@edits_config
 def add_topic(
     config_dir: Path,
     topic_id: str,
@@ -305,6 +307,7 @@ def add_topic(
     _write_validated(path, tomlkit.dumps(doc))
 
 
+@edits_config
 def remove_topic(config_dir: Path, topic_id: str) -> None:
     path = watchlist_path(config_dir)
     doc = _editable(path)

@@ -241,3 +241,34 @@ def test_a_topic_of_keywords_or_of_just_a_name_tags_what_names_it(tmp_path):
         "g5": ["trade"],
         "g6": ["minerals"],
     }
+
+
+def test_edits_made_side_by_side_are_all_kept(tmp_path):
+    """`xargs -P8 aggregator watchlist add ...` / `feeds remove`: each command read the file, changed it and
+    wrote it back, losing what the others had written meanwhile (8 of 16 feeds added, and "cannot write" for
+    some, as they shared one temporary file). Edits of one config folder take turns."""
+    import threading
+
+    from aggregator.config import load_feeds
+    from aggregator.feedlist import remove_feed
+
+    feeds = [f"https://news{n}.example.org/feed.xml" for n in range(12)]
+    cfg = write_config(tmp_path, feeds)
+    errors: list[BaseException] = []
+
+    def each(action, *args):
+        try:
+            action(cfg, *args)
+        except Exception as e:  # collected, reported below
+            errors.append(e)
+
+    threads = [threading.Thread(target=each, args=(add_topic, f"t{n}", f"Topic {n}", f"word{n}")) for n in range(12)]
+    threads += [threading.Thread(target=each, args=(remove_feed, url)) for url in feeds[:8]]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    assert not errors, errors
+    ids = [t.id for t in load_watchlist(cfg).topics]
+    assert {f"t{n}" for n in range(12)} <= set(ids) and len(ids) == len(set(ids))
+    assert [f.url for f in load_feeds(cfg)] == feeds[8:]
