@@ -6,6 +6,7 @@ feeds exist, the last digest failed, or the watchlist / feeds / settings file is
 
 from __future__ import annotations
 
+import fcntl
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -16,6 +17,25 @@ from aggregator.dates import shown
 from aggregator.errors import AggregatorError, redact, without_subject
 from aggregator.store import Store, iso
 from aggregator.watchlist import load_watchlist
+
+
+def daemon_state(data_dir: Path) -> tuple[str, int | None]:
+    """Whether a daemon runs on ``data_dir``: ("running", its PID), ("not running", None), or ("unknown", None)
+    when its lock file cannot be read here (another user's). The daemon holds an flock on data_dir/aggregator.lock
+    (daemon.DataDirLock) for as long as it runs; a file left by a killed one holds none."""
+    try:
+        fh = open(data_dir / "aggregator.lock")
+    except FileNotFoundError:
+        return "not running", None
+    except OSError:
+        return "unknown", None
+    with fh:
+        try:
+            fcntl.flock(fh, fcntl.LOCK_SH | fcntl.LOCK_NB)
+        except OSError:
+            text = fh.read().strip()
+            return "running", int(text) if text.isdigit() else None
+        return "not running", None  # the lock was free (released with the file)
 
 
 def collect(store: Store, settings: Settings, config_dir: Path, now: datetime) -> dict[str, Any]:
@@ -57,9 +77,11 @@ def collect(store: Store, settings: Settings, config_dir: Path, now: datetime) -
     next_poll = min((f.next_poll_at for f in feeds if f.next_poll_at and not f.gone), default=None)
     db = store.path
     size = sum(p.stat().st_size for p in (db, Path(f"{db}-wal")) if p.exists())
+    state, pid = daemon_state(settings.data_dir)
     return {
         "healthy": not problems,
         "problems": problems,
+        "daemon": {"state": state, "pid": pid},
         "feeds": {
             "total": len(feeds),
             "ok": sum(1 for f in feeds if not f.gone and not f.error_count and f.last_success_at),
@@ -125,12 +147,21 @@ def _error_of(failing: dict[str, Any]) -> str:
     return without_subject(redact(failing["error"] or ""), redact(failing["url"]))
 
 
+def _daemon_line(daemon: dict[str, Any]) -> str:
+    if daemon["state"] == "running":
+        return "running" + (f" (pid {daemon['pid']})" if daemon["pid"] else "")
+    if daemon["state"] == "not running":
+        return "not running: nothing is polled or sent at the times below until `aggregator run` starts"
+    return "unknown (its lock file cannot be read by this user)"
+
+
 def render(st: dict[str, Any], now: datetime | None = None, tz: str | None = None) -> str:
     """``st`` as text; with ``now`` and ``tz`` (an IANA name), times read as local times with their distance."""
     f = st["feeds"]
     lines = [
         f"health:      {'ok' if st['healthy'] else 'UNHEALTHY'}",
         *[f"  problem:   {p}" for p in st["problems"]],
+        f"daemon:      {_daemon_line(st['daemon'])}",
         f"feeds:       {f['total']} ({f['ok']} ok, {len(f['failing'])} failing, {len(f['gone'])} gone, "
         f"{f['never_polled']} not yet polled)",
         *[

@@ -27,6 +27,19 @@ def start(cfg, data) -> subprocess.Popen[str]:
     )
 
 
+def _status(cfg, data) -> str:
+    env = {**os.environ, "AGGREGATOR_DATA_DIR": str(data)}
+    p = subprocess.run(
+        [sys.executable, "-m", "aggregator", "--config", str(cfg), "status"],
+        env=env,
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=60,
+    )
+    return p.stdout + p.stderr
+
+
 @pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT])
 def test_daemon_runs_pipeline_and_stops_cleanly(tmp_path, sig):
     feed = tmp_path / "wire.xml"
@@ -41,11 +54,15 @@ def test_daemon_runs_pipeline_and_stops_cleanly(tmp_path, sig):
         html = (data / "outbox" / "preview.html").read_text()
         assert "US–China tech restrictions" in html and "Entity List" in html
         assert (data / "outbox" / "preview.eml").exists()
+        assert f"daemon:      running (pid {proc.pid})" in _status(cfg, data)
         began = time.monotonic()
         proc.send_signal(sig)
         assert proc.wait(timeout=15) == 0
         assert time.monotonic() - began < 10
         assert not (data / "aggregator.lock").exists()
+        assert "daemon:      not running" in _status(cfg, data)
+        (data / "aggregator.lock").write_text("4242")  # left by a daemon killed with -9: no one holds it
+        assert "daemon:      not running" in _status(cfg, data)
     finally:
         if proc.poll() is None:
             proc.kill()
