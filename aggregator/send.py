@@ -11,6 +11,7 @@ import os
 import re
 import smtplib
 import ssl
+import threading
 from dataclasses import dataclass
 from email.message import EmailMessage
 from pathlib import Path
@@ -254,12 +255,18 @@ def write_outbox(msg: EmailMessage, html: str, outbox: Path, stem: str) -> Path:
     try:
         outbox.mkdir(parents=True, exist_ok=True)
         for path, data in ((eml, msg.as_bytes()), (outbox / f"{stem}.html", html.encode("utf-8"))):
-            tmp = path.with_name(path.name + ".tmp")
-            with open(tmp, "wb") as fh:
-                fh.write(data)
-                fh.flush()
-                os.fsync(fh.fileno())
-            tmp.replace(path)
+            # a temporary name of its own (the daemon's preview and `digest --preview` may write at once), made
+            # with the usual permissions (the umask's, as the file it replaces)
+            tmp = path.with_name(f"{path.name}.{os.getpid()}-{threading.get_ident()}.tmp")
+            try:
+                with open(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o666), "wb") as fh:
+                    fh.write(data)
+                    fh.flush()
+                    os.fsync(fh.fileno())
+                tmp.replace(path)
+            except BaseException:
+                tmp.unlink(missing_ok=True)
+                raise
     except OSError as e:
         raise DeliveryError(
             f"outbox {outbox}: cannot write {stem}: {e.strerror or e}",

@@ -1612,3 +1612,33 @@ def test_a_storys_discussion_comes_from_any_of_its_reports(tmp_path):
     (entry,) = [e for s in d.sections for e in s.entries]
     assert (entry.source, entry.comments_url) == ("Wire", "https://news.ycombinator.com/item?id=77")
     assert "   Comments: https://news.ycombinator.com/item?id=77\n" in render_text(d)
+
+
+def test_two_previews_written_at_once_both_succeed(tmp_path):
+    """The daemon's first-cycle preview and a `digest --preview` at the same moment shared one temporary file:
+    one of them failed ("cannot write preview") when the other had renamed it first."""
+    from email.message import EmailMessage
+
+    from aggregator.send import write_outbox
+
+    outbox = tmp_path / "outbox"
+    errors: list[BaseException] = []
+
+    def preview(n: int) -> None:
+        msg = EmailMessage()
+        msg["Subject"] = f"Digest preview {n}"
+        msg.set_content("text " * 2000)
+        try:
+            for _ in range(40):
+                write_outbox(msg, "<p>" + "html " * 2000 + "</p>", outbox, "preview")
+        except Exception as e:  # collected, reported below
+            errors.append(e)
+
+    writers = [threading.Thread(target=preview, args=(n,)) for n in range(2)]
+    for w in writers:
+        w.start()
+    for w in writers:
+        w.join(60)
+    assert not errors, errors
+    assert sorted(p.name for p in outbox.iterdir()) == ["preview.eml", "preview.html"]  # no temporary file left
+    assert message_from_bytes((outbox / "preview.eml").read_bytes())["Subject"].startswith("Digest preview")
