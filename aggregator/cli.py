@@ -275,6 +275,9 @@ def cmd_run(ctx: Context) -> int:
     return asyncio.run(Daemon(ctx.config_dir).run())
 
 
+POLL_WAIT = 900.0  # seconds `poll --once` waits for another program's poll cycle to end
+
+
 def cmd_poll(ctx: Context) -> int:
     now = datetime.now(UTC)
     # a feed's failure is printed once, in the summary below (its warning line would repeat it)
@@ -284,7 +287,20 @@ def cmd_poll(ctx: Context) -> int:
     problems: list[str] = []
     if ctx.settings.seeds_dir.is_dir():
         pipe.import_seeds([ctx.settings.seeds_dir], now, problems)
-    report = asyncio.run(pipe.poll_once(force=ctx.args.force))
+    from aggregator.poll import CycleLock
+
+    lock = CycleLock(ctx.store.path.parent)
+    if not lock.try_acquire():  # the daemon's cycle, or an earlier cron run still going: wait for it
+        _err(f"waiting: another program ({lock.holder()}) is polling this data directory...\n")
+        if not lock.acquire(POLL_WAIT):
+            raise AggregatorError(
+                f"another program ({lock.holder()}) has been polling this data directory for {POLL_WAIT // 60:.0f} min",
+                hint="`aggregator status` shows the last poll; stop the program that hangs",
+            )
+    try:
+        report = asyncio.run(pipe.poll_once(force=ctx.args.force))
+    finally:
+        lock.release()
     _out(report.line())
     for problem in problems:
         _out(f"  seed skipped: {problem}")

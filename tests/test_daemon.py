@@ -106,6 +106,68 @@ def test_a_stop_while_a_slow_feed_is_fetched_is_at_once_and_quiet(tmp_path, feed
     store.close()
 
 
+def test_one_poll_cycle_at_a_time_on_a_data_directory(tmp_path, feed_server):
+    """A `poll --once` from cron beside the daemon (or two overlapping cron runs) fetched every due feed a second
+    time, at the same moment: twice the requests to each publisher. The second program waits for the cycle
+    running (the command) or skips its turn (the daemon)."""
+    released = threading.Event()
+
+    def slow(handler):
+        released.wait(60)
+        handler.send_response(503)
+        handler.send_header("Content-Length", "0")
+        handler.end_headers()
+
+    slow_url = feed_server.serve("/slow.xml", handler=slow)
+    cfg = write_config(tmp_path, [slow_url])
+    data = tmp_path / "data"
+    env = {**os.environ, "AGGREGATOR_DATA_DIR": str(data)}
+    daemon = start(cfg, data)
+    try:
+        assert wait_for(lambda: any(p == "/slow.xml" for p, _, _ in feed_server.log), 60)
+        cli = subprocess.Popen(
+            [sys.executable, "-m", "aggregator", "--config", str(cfg), "poll", "--once"],
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            cwd=ROOT,
+        )
+        assert wait_for(lambda: (data / "poll.lock").exists() and cli.poll() is None, 5)
+        time.sleep(1.0)  # what is checked is that nothing happens meanwhile
+        assert cli.poll() is None and [p for p, _, _ in feed_server.log].count("/slow.xml") == 1
+        released.set()
+        out, err = cli.communicate(timeout=60)
+        assert cli.returncode == 0, err
+        assert f"waiting: another program (pid {daemon.pid}) is polling this data directory" in err
+        assert "poll cycle: 0 feeds" in out  # the daemon's cycle has just read it: nothing is due
+        assert [p for p, _, _ in feed_server.log].count("/slow.xml") == 1
+    finally:
+        released.set()
+        daemon.send_signal(signal.SIGTERM)
+        daemon.wait(timeout=15)
+    # the daemon's turn while a command polls: skipped, not run beside it
+    from aggregator.poll import CycleLock
+
+    other = tmp_path / "other"
+    other.mkdir()
+    held = CycleLock(other / "data")
+    (other / "data").mkdir()
+    assert held.try_acquire()
+    daemon = start(write_config(other, [slow_url]), other / "data")
+    lines: list[str] = []
+    reader = threading.Thread(target=lambda: lines.extend(iter(daemon.stderr.readline, "")), daemon=True)
+    reader.start()
+    try:
+        skipped = f"poll cycle skipped: another program (pid {os.getpid()}) is polling"
+        assert wait_for(lambda: any(skipped in line for line in lines), 60), lines
+        assert [p for p, _, _ in feed_server.log].count("/slow.xml") == 1  # not fetched again
+    finally:
+        daemon.send_signal(signal.SIGTERM)
+        daemon.wait(timeout=15)
+        held.release()
+
+
 def test_second_daemon_on_same_data_dir_is_refused(tmp_path):
     feed = tmp_path / "wire.xml"
     feed.write_bytes((FIXTURES / "feeds" / "wire.xml").read_bytes())
