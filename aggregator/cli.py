@@ -287,9 +287,9 @@ def cmd_poll(ctx: Context) -> int:
     problems: list[str] = []
     if ctx.settings.seeds_dir.is_dir():
         pipe.import_seeds([ctx.settings.seeds_dir], now, problems)
-    from aggregator.poll import CycleLock
+    from aggregator.poll import cycle_lock
 
-    lock = CycleLock(ctx.store.path.parent)
+    lock = cycle_lock(ctx.store.path.parent)
     if not lock.try_acquire():  # the daemon's cycle, or an earlier cron run still going: wait for it
         _err(f"waiting: another program ({lock.holder()}) is polling this data directory...\n")
         if not lock.acquire(POLL_WAIT):

@@ -32,7 +32,7 @@ from apscheduler.triggers.interval import IntervalTrigger
 from aggregator import delivery, schedule
 from aggregator.config import PLACEHOLDER_RECIPIENT, Settings, display_path, load_feeds, load_settings
 from aggregator.errors import AggregatorError, StoreError
-from aggregator.poll import CycleLock, Pipeline
+from aggregator.poll import Pipeline, cycle_lock
 from aggregator.seeds import find_seed_files, thin
 from aggregator.store import Store, database_error, database_path, iso
 from aggregator.watchlist import load_watchlist, watchlist_path
@@ -244,7 +244,7 @@ class Daemon:
         assert self.pipeline is not None and self.store is not None
         if self.stopping.is_set():
             return
-        lock = CycleLock(self.store.path.parent)
+        lock = cycle_lock(self.store.path.parent)
         if not lock.try_acquire():  # a `poll --once` beside the daemon: its cycle fetches what is due
             log.info("poll cycle skipped: another program (%s) is polling this data directory", lock.holder())
             return

@@ -14,10 +14,8 @@ digest.empty = "skip").
 
 from __future__ import annotations
 
-import fcntl
 import json
 import logging
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -29,6 +27,7 @@ from aggregator import digest as digest_mod
 from aggregator.config import Settings
 from aggregator.digest import Digest
 from aggregator.errors import AggregatorError, ConfigError, DeliveryError
+from aggregator.locks import PidLock
 from aggregator.render import build_message, fit, message_id_domain, render_html, render_text
 from aggregator.send import Sent, SmtpSettings, send_smtp, write_outbox
 from aggregator.store import Store, from_iso, iso
@@ -168,31 +167,20 @@ SENDING_WAIT = 300.0  # seconds a digest waits for another program's delivery to
 
 @contextmanager
 def sending(store: Store, wait: float = SENDING_WAIT) -> Iterator[None]:
-    """One program at a time records and sends digests on a data directory (an flock on digest.lock beside the
-    database): `aggregator digest --send` run as the daemon's digest falls due would otherwise take the same
-    window, the other's digest not yet sent, and mail its stories twice."""
-    path = store.path.parent / "digest.lock"
+    """One program at a time records and sends digests on a data directory (data_dir/digest.lock):
+    `aggregator digest --send` run as the daemon's digest falls due would otherwise take the same window, the
+    other's digest not yet sent, and mail its stories twice."""
+    lock = PidLock(store.path.parent / "digest.lock")
+    if not lock.acquire(wait):
+        raise DeliveryError(
+            f"another program ({lock.holder()}) has been sending a digest from {store.path.parent} for {wait:.0f} s",
+            permanent=False,
+            hint="wait for it (`aggregator digest list` shows it), or stop the program that hangs",
+        )
     try:
-        fh = open(path, "a")
-    except OSError as e:
-        raise DeliveryError(f"{path}: cannot open: {e.strerror}", permanent=False) from e
-    try:
-        deadline = time.monotonic() + wait
-        while True:
-            try:
-                fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                break
-            except BlockingIOError:
-                if time.monotonic() >= deadline:
-                    raise DeliveryError(
-                        f"another program has been sending a digest from {store.path.parent} for {wait:.0f} s",
-                        permanent=False,
-                        hint="wait for it (`aggregator digest list` shows it), or stop the program that hangs",
-                    ) from None
-                time.sleep(0.1)
         yield
     finally:
-        fh.close()  # the lock goes with it
+        lock.release()
 
 
 def run_digest(

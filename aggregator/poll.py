@@ -10,12 +10,9 @@ error is stored with its next poll time; a bad entry is skipped and counted.
 from __future__ import annotations
 
 import asyncio
-import fcntl
 import json
 import logging
-import os
 import sqlite3
-import time
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
@@ -30,6 +27,7 @@ from aggregator.config import Settings
 from aggregator.errors import ParseError, SeedError, StoreError, without_subject
 from aggregator.feedlist import discover_links, is_comments_feed, probe_feed
 from aggregator.fetch import Fetcher, FetchLimits
+from aggregator.locks import PidLock
 from aggregator.models import DedupDecision, FetchResult, Item, ParsedFeed, Seed, TopicTag, own_words
 from aggregator.normalise import (
     canonical_url,
@@ -889,52 +887,11 @@ def _database_errors(store: Store) -> Iterator[None]:
         raise database_error(e, store.path) from e
 
 
-class CycleLock:
-    """One poll cycle at a time on a data directory, across programs: an flock on data_dir/poll.lock, which holds
-    the PID of the program polling. The daemon and a `poll --once` from cron, or two cron runs that overlap,
-    would each fetch every due feed: twice the requests to every publisher at once."""
-
-    def __init__(self, data_dir: Path) -> None:
-        self.path = data_dir / "poll.lock"
-        self.fh: Any = None
-
-    def try_acquire(self) -> bool:
-        try:
-            fh = open(self.path, "a+")
-        except OSError:  # a data directory that cannot be written: the cycle's own error says so
-            return True
-        try:
-            fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except OSError:
-            fh.close()
-            return False
-        fh.seek(0)
-        fh.truncate()
-        fh.write(str(os.getpid()))
-        fh.flush()
-        self.fh = fh
-        return True
-
-    def acquire(self, wait: float) -> bool:
-        """Wait up to ``wait`` seconds for the other program's cycle to end."""
-        deadline = time.monotonic() + wait
-        while not self.try_acquire():
-            if time.monotonic() >= deadline:
-                return False
-            time.sleep(0.2)
-        return True
-
-    def holder(self) -> str:
-        try:
-            text = self.path.read_text().strip()
-        except OSError:
-            text = ""
-        return f"pid {text}" if text.isdigit() else "another program"
-
-    def release(self) -> None:
-        if self.fh is not None:
-            self.fh.close()  # the lock goes with it; the file stays (removing it would race the next taker)
-            self.fh = None
+def cycle_lock(data_dir: Path) -> PidLock:
+    """One poll cycle at a time on a data directory, across programs (data_dir/poll.lock): the daemon and a
+    `poll --once` from cron, or two cron runs that overlap, would each fetch every due feed, twice the requests
+    to every publisher at once."""
+    return PidLock(data_dir / "poll.lock")
 
 
 async def _next_or_stop(queue: asyncio.Queue[T], stopping: asyncio.Future[Any] | None) -> T | None:

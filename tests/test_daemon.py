@@ -70,10 +70,8 @@ def test_daemon_runs_pipeline_and_stops_cleanly(tmp_path, sig):
     assert "poll cycle: 1 feeds: 1 fetched" in log and "daemon stopped" in log and "Traceback" not in log
 
 
-def test_a_stop_while_a_slow_feed_is_fetched_is_at_once_and_quiet(tmp_path, feed_server):
-    """SIGTERM while a feed's server takes its time: the daemon waited for the cycle to be cancelled and logged
-    that as an ERROR with a traceback. It stops at once; the slow feed stays due for the next start."""
-    released = threading.Event()
+def _slow_feed(feed_server, released: threading.Event) -> str:
+    """A feed whose server answers (a 503) only once ``released`` is set."""
 
     def slow(handler):
         released.wait(60)
@@ -81,7 +79,14 @@ def test_a_stop_while_a_slow_feed_is_fetched_is_at_once_and_quiet(tmp_path, feed
         handler.send_header("Content-Length", "0")
         handler.end_headers()
 
-    slow_url = feed_server.serve("/slow.xml", handler=slow)
+    return feed_server.serve("/slow.xml", handler=slow)
+
+
+def test_a_stop_while_a_slow_feed_is_fetched_is_at_once_and_quiet(tmp_path, feed_server):
+    """SIGTERM while a feed's server takes its time: the daemon waited for the cycle to be cancelled and logged
+    that as an ERROR with a traceback. It stops at once; the slow feed stays due for the next start."""
+    released = threading.Event()
+    slow_url = _slow_feed(feed_server, released)
     feed = tmp_path / "wire.xml"
     feed.write_bytes((FIXTURES / "feeds" / "wire.xml").read_bytes())
     cfg = write_config(tmp_path, [feed.as_uri(), slow_url])
@@ -111,14 +116,7 @@ def test_one_poll_cycle_at_a_time_on_a_data_directory(tmp_path, feed_server):
     time, at the same moment: twice the requests to each publisher. The second program waits for the cycle
     running (the command) or skips its turn (the daemon)."""
     released = threading.Event()
-
-    def slow(handler):
-        released.wait(60)
-        handler.send_response(503)
-        handler.send_header("Content-Length", "0")
-        handler.end_headers()
-
-    slow_url = feed_server.serve("/slow.xml", handler=slow)
+    slow_url = _slow_feed(feed_server, released)
     cfg = write_config(tmp_path, [slow_url])
     data = tmp_path / "data"
     env = {**os.environ, "AGGREGATOR_DATA_DIR": str(data)}
@@ -147,11 +145,11 @@ def test_one_poll_cycle_at_a_time_on_a_data_directory(tmp_path, feed_server):
         daemon.send_signal(signal.SIGTERM)
         daemon.wait(timeout=15)
     # the daemon's turn while a command polls: skipped, not run beside it
-    from aggregator.poll import CycleLock
+    from aggregator.poll import cycle_lock
 
     other = tmp_path / "other"
     other.mkdir()
-    held = CycleLock(other / "data")
+    held = cycle_lock(other / "data")
     (other / "data").mkdir()
     assert held.try_acquire()
     daemon = start(write_config(other, [slow_url]), other / "data")
