@@ -22,6 +22,7 @@ import logging
 import os
 import signal
 import sqlite3
+import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, TextIO
@@ -38,6 +39,22 @@ from aggregator.store import Store, database_error, database_path, iso
 from aggregator.watchlist import load_watchlist, watchlist_path
 
 log = logging.getLogger("aggregator.daemon")
+
+
+LOCK_GRACE = 2.0  # seconds a starting daemon tries for the data directory's lock before refusing
+
+
+def _flock_within(fh: TextIO, seconds: float) -> bool:
+    """Take an exclusive flock on ``fh``, trying for up to ``seconds``."""
+    deadline = time.monotonic() + seconds
+    while True:
+        try:
+            fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            return True
+        except OSError:
+            if time.monotonic() >= deadline:
+                return False
+            time.sleep(0.05)
 
 
 class DataDirLock:
@@ -57,15 +74,14 @@ class DataDirLock:
                 f"{display_path(self.path.parent)}: cannot use it as the data directory: {why}",
                 hint="data_dir (or AGGREGATOR_DATA_DIR) must be a folder aggregator can write",
             ) from e
-        try:
-            fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except OSError:
+        if not _flock_within(fh, LOCK_GRACE):  # `status` looks at the lock for an instant; a daemon holds it
             fh.seek(0)
-            holder = fh.read().strip() or "another process"
+            holder = fh.read().strip()
             fh.close()
             raise StoreError(
-                f"{display_path(self.path.parent)}: another aggregator daemon (pid {holder}) is "
-                "running on this data directory",
+                f"{display_path(self.path.parent)}: another aggregator daemon"
+                + (f" (pid {holder})" if holder.isdigit() else "")
+                + " is running on this data directory",
                 hint="stop it first, or give this one its own data_dir",
             ) from None
         fh.seek(0)

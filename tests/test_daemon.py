@@ -166,6 +166,28 @@ def test_one_poll_cycle_at_a_time_on_a_data_directory(tmp_path, feed_server):
         held.release()
 
 
+def test_a_daemon_starting_while_status_looks_at_its_lock_starts(tmp_path):
+    """`status` (a container's HEALTHCHECK every 30 s) takes the data directory's lock for an instant to see
+    whether a daemon holds it; a daemon starting in that instant refused to start ("another daemon is running")."""
+    import fcntl
+
+    feed = tmp_path / "wire.xml"
+    feed.write_bytes((FIXTURES / "feeds" / "wire.xml").read_bytes())
+    cfg = write_config(tmp_path, [feed.as_uri()])
+    data = tmp_path / "data"
+    data.mkdir()
+    with open(data / "aggregator.lock", "a+") as looking:
+        fcntl.flock(looking, fcntl.LOCK_SH | fcntl.LOCK_NB)
+        proc = start(cfg, data)
+        time.sleep(1.5)  # the daemon tries for the lock meanwhile
+    try:
+        assert wait_for(lambda: (data / "outbox" / "preview.html").exists() or proc.poll() is not None, 60)
+        assert proc.poll() is None, proc.stderr.read()
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        proc.wait(timeout=15)
+
+
 def test_second_daemon_on_same_data_dir_is_refused(tmp_path):
     feed = tmp_path / "wire.xml"
     feed.write_bytes((FIXTURES / "feeds" / "wire.xml").read_bytes())
