@@ -17,15 +17,12 @@ transaction, run between two event-loop steps); exit 0. SIGHUP: reload the confi
 from __future__ import annotations
 
 import asyncio
-import fcntl
 import logging
-import os
 import signal
 import sqlite3
-import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any, TextIO
+from typing import Any
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.interval import IntervalTrigger
@@ -33,6 +30,7 @@ from apscheduler.triggers.interval import IntervalTrigger
 from aggregator import delivery, schedule
 from aggregator.config import PLACEHOLDER_RECIPIENT, Settings, display_path, load_feeds, load_settings
 from aggregator.errors import AggregatorError, StoreError
+from aggregator.locks import PidLock
 from aggregator.poll import Pipeline, cycle_lock
 from aggregator.seeds import find_seed_files, thin
 from aggregator.store import Store, database_error, database_path, iso
@@ -44,59 +42,38 @@ log = logging.getLogger("aggregator.daemon")
 LOCK_GRACE = 2.0  # seconds a starting daemon tries for the data directory's lock before refusing
 
 
-def _flock_within(fh: TextIO, seconds: float) -> bool:
-    """Take an exclusive flock on ``fh``, trying for up to ``seconds``."""
-    deadline = time.monotonic() + seconds
-    while True:
-        try:
-            fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            return True
-        except OSError:
-            if time.monotonic() >= deadline:
-                return False
-            time.sleep(0.05)
-
-
 class DataDirLock:
     """One daemon per data directory: an exclusive flock on data_dir/aggregator.lock holding our PID."""
 
     def __init__(self, data_dir: Path) -> None:
         self.path = data_dir / "aggregator.lock"
-        self.fh: TextIO | None = None
+        self.lock = PidLock(self.path)
 
     def acquire(self) -> None:
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
-            fh = open(self.path, "a+")
+            open(self.path, "a+").close()
         except OSError as e:
             why = "it is a file, not a folder" if self.path.parent.is_file() else e.strerror
             raise StoreError(
                 f"{display_path(self.path.parent)}: cannot use it as the data directory: {why}",
                 hint="data_dir (or AGGREGATOR_DATA_DIR) must be a folder aggregator can write",
             ) from e
-        if not _flock_within(fh, LOCK_GRACE):  # `status` looks at the lock for an instant; a daemon holds it
-            fh.seek(0)
-            holder = fh.read().strip()
-            fh.close()
+        if not self.lock.acquire(LOCK_GRACE):  # `status` looks at the lock for an instant; a daemon holds it
+            holder = self.lock.holder()
             raise StoreError(
                 f"{display_path(self.path.parent)}: another aggregator daemon"
-                + (f" (pid {holder})" if holder.isdigit() else "")
+                + (f" ({holder})" if holder.startswith("pid ") else "")
                 + " is running on this data directory",
                 hint="stop it first, or give this one its own data_dir",
-            ) from None
-        fh.seek(0)
-        fh.truncate()
-        fh.write(str(os.getpid()))
-        fh.flush()
-        self.fh = fh
+            )
 
     def release(self) -> None:
-        if self.fh is not None:
+        if self.lock.fh is not None:
             try:
-                self.path.unlink(missing_ok=True)
+                self.path.unlink(missing_ok=True)  # before the lock goes: no one takes a file about to vanish
             finally:
-                self.fh.close()
-                self.fh = None
+                self.lock.release()
 
 
 MISSED_GRACE = timedelta(minutes=2)  # a digest time this far past without a digest is served by the retry job
