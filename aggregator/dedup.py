@@ -3,9 +3,10 @@
 Pure: it looks only at data given to it (`decide`) and at the in-memory `StoryIndex` of recent
 items; the poll stage fetches candidates from the store. Rule order in `decide`:
 
-  1. same item: an item with the same canonical URL exists (same (feed, guid) never reaches here:
-     it is an edit or nothing, handled by the poll stage); else, a seed published at that URL makes
-     the item a near-duplicate of the seed;
+  1. same item: an item with the same canonical URL exists, or the same article at another address of its
+     site (a slug ending in the site's article id or date: normalise.article_slug); same (feed, guid) never
+     reaches here: it is an edit or nothing, handled by the poll stage. Else a seed published at that URL
+     makes the item a near-duplicate of the seed;
   2. near-duplicate: shingle containment with an earlier item or a seed >= near_threshold;
      the copy is marked duplicate_of the earliest original and joins its story;
   3. same story: the best story among recent items (within `window`, by published time) and
@@ -122,6 +123,11 @@ def shingles(text: str, more: str = "") -> set[int]:
 
 def title_key(title: str) -> int:
     return _h64("title:" + " ".join(words(title)))
+
+
+def article_key(slug: str) -> int:
+    """The persisted key of an article's name on its site (normalise.article_slug), kept with its candidate keys."""
+    return _h64("article:" + slug)
 
 
 def band_keys(title: str, text: str, sh: set[int] | frozenset[int] | None = None) -> list[int]:
@@ -609,12 +615,14 @@ def short_title(title: str, limit: int = 60) -> str:
 
 @dataclass(frozen=True)
 class SameUrl:
-    """The earlier item with the same canonical URL."""
+    """The earlier item with the same canonical URL, or (``filed_at``) the same article at another address of
+    its site (see normalise.article_slug): that address."""
 
     item_id: int
     story_id: int | None
     title: str
     when: datetime | None
+    filed_at: str | None = None
 
 
 def decide(
@@ -654,7 +662,7 @@ def decide(
                 level="same-item",
                 duplicate_of=same_url.item_id,
                 similarity=1.0,
-                reason="same canonical URL",
+                reason=filed_elsewhere(same_url.filed_at) if same_url.filed_at else "same canonical URL",
                 story_id=same_url.story_id,
                 story_similarity=1.0,
                 story_reason="same article",
@@ -764,6 +772,14 @@ def near_reason(what: str, title: str, sim: float, by_headline: str | None = Non
 BOILERPLATE = "its text is also under other articles (a caption, a promo, a paywall notice): headline compared"
 FEED_BLURB = "its text is mostly the words of its feed's other texts (a channel's or a show's blurb): headline compared"
 HEADLINE_ONLY = "one without text"
+FILED_ELSEWHERE = "(its site filed it at another address)"
+
+
+def filed_elsewhere(address: str) -> str:
+    """The reason of a same-item found by its article's name (normalise.article_slug) at ``address``."""
+    return f"same article as {address} {FILED_ELSEWHERE}"
+
+
 HEADLINE_LONG = "each with other text"
 
 

@@ -236,6 +236,25 @@ def canonical_url(url: str | None) -> str | None:
     return urlunsplit(("https", netloc, path, query, ""))
 
 
+# The last segment of a news article's address that names it wherever its site files it: a slug of three or
+# more words ending in the site's article id ("...-state-ban-looms-cec4bab5", "...-links-to-china-085516390.html")
+# or in its date ("...-alibabas-cloud-business-2022-01-18"). Sites move articles between sections
+# (/articles/... -> /tech/...) and re-date them; a slug alone ("montana-tiktok-ban.html") is reused for other
+# articles, so it names none.
+_ARTICLE_NAME = re.compile(r"(?:[^\W_]+[-_]){3,}(?:(?=[a-z]*\d)[a-z0-9]{6,}|\d{4}-\d{2}-\d{2})", re.I)
+_PAGE_SUFFIX = re.compile(r"\.(?:s?html?|php|aspx?|ece|cms)$", re.I)
+
+
+def article_slug(canonical: str | None) -> str | None:
+    """The site and name of the article at a canonical URL, when its address names it (see _ARTICLE_NAME):
+    two addresses of one site with the same name are one article filed twice. None for any other address."""
+    parts = url_parts(canonical or "")
+    if parts is None or not parts.hostname:
+        return None
+    name = _PAGE_SUFFIX.sub("", parts.path.rstrip("/").rsplit("/", 1)[-1])
+    return f"{parts.hostname}/{name}" if _ARTICLE_NAME.fullmatch(name) else None
+
+
 def _ascii_host(host: str) -> str:
     """An internationalised host in its ASCII (punycode) form, so that münchen.de and xn--mnchen-3ya.de are
     one host; a name IDNA refuses stays as it is."""

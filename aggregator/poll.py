@@ -30,6 +30,7 @@ from aggregator.fetch import Fetcher, FetchLimits
 from aggregator.locks import PidLock
 from aggregator.models import DedupDecision, FetchResult, Item, ParsedFeed, Seed, TopicTag, own_words
 from aggregator.normalise import (
+    article_slug,
     canonical_url,
     html_to_text,
     normalise_entry,
@@ -702,6 +703,8 @@ class Pipeline:
             sim = decision.similarity or 0.0
             note = next((n for n in (dedup.HEADLINE_ONLY, dedup.HEADLINE_LONG) if reason.endswith(n)), None)
             reason = dedup.near_reason("item", item.title, sim, note)
+        elif reason.endswith(dedup.FILED_ELSEWHERE) and item.canonical_url:  # the same reason, now naming its address
+            reason = dedup.filed_elsewhere(item.canonical_url)
         self.store.swap_original(
             original["id"], item_id, level=decision.level, similarity=decision.similarity, reason=reason
         )
@@ -741,6 +744,9 @@ class Pipeline:
         # sharing a URL in one document are separate entries
         other_than = item.feed_url if present is not None else None
         same = self.store.item_by_canonical(key, other_than_feed=other_than) if key else None
+        slug = article_slug(key)
+        elsewhere = self._filed_elsewhere(slug, key) if same is None and slug and key else None
+        same = same or elsewhere
         sh = frozenset(dedup.shingles(title, item.summary))
         keys = dedup.band_keys(title, item.summary, sh)
         seed = self._seed_at(key) if same is None else None
@@ -754,7 +760,11 @@ class Pipeline:
             text=item.summary,
             when=when,
             same_url=dedup.SameUrl(
-                same["duplicate_of"] or same["id"], same["story_id"], same["title"], from_iso(same["t"])
+                same["duplicate_of"] or same["id"],
+                same["story_id"],
+                same["title"],
+                from_iso(same["t"]),
+                elsewhere["canonical_url"] if elsewhere else None,
             )
             if same
             else None,
@@ -770,7 +780,17 @@ class Pipeline:
         )
         if blurb and decision.level == "new" and decision.reason is None:
             decision = replace(decision, reason=dedup.FEED_BLURB)
-        return decision, sh, dedup.stored_keys(title, item.summary, keys), terms
+        stored = dedup.stored_keys(title, item.summary, keys)
+        return decision, sh, (stored + [dedup.article_key(slug)] if slug else stored), terms
+
+    def _filed_elsewhere(self, slug: str, canonical: str) -> Any:
+        """The first item with this article's name (normalise.article_slug) at another address of its site: a
+        site that moves an article to another section, or re-dates it, lists it again under a new address
+        (often with its first sentence for a headline); it is the same article, not a new one."""
+        for row in self.store.items_with_key(dedup.article_key(slug)):
+            if row["canonical_url"] != canonical and article_slug(row["canonical_url"]) == slug:
+                return row
+        return None
 
     def _seed_at(self, canonical: str | None) -> Any:
         """The seed article whose own page gave this (canonical) URL, if any."""

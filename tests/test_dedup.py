@@ -16,12 +16,13 @@ from conftest import FIXTURES, ROOT, rss, write_config
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
+from aggregator import delivery
 from aggregator.config import load_feeds, load_settings
-from aggregator.dedup import BOILERPLATE, FEED_BLURB
+from aggregator.dedup import BOILERPLATE, FEED_BLURB, filed_elsewhere
 from aggregator.digest import shown_summary
 from aggregator.explain import explain
 from aggregator.models import UNTITLED, Item
-from aggregator.normalise import canonical_url, clean_link, content_hash, is_tracking_param
+from aggregator.normalise import article_slug, canonical_url, clean_link, content_hash, is_tracking_param
 from aggregator.poll import CycleReport, Pipeline
 from aggregator.store import Store, database_path
 from aggregator.watchlist import load_watchlist
@@ -776,6 +777,105 @@ def test_a_channels_blurb_under_every_clip_joins_no_story(tmp_path, feed_server)
             )
         row = store.execute("SELECT story_id, dup_reason FROM items WHERE id = ?", (item_id,)).fetchone()
         assert row["dup_reason"] == FEED_BLURB and row["story_id"] not in {r["story_id"] for r in rows.values()}
+
+
+def test_article_names_in_addresses():
+    """An address names its article when its last segment is a slug of three or more words ending in the site's
+    article id or date; a slug alone, a front page, a bare id do not."""
+    named = {
+        "https://www.wsj.com/tech/tiktok-seeks-montana-lifeline-as-state-ban-looms-cec4bab5?mod=rss": (
+            "wsj.com/tiktok-seeks-montana-lifeline-as-state-ban-looms-cec4bab5"
+        ),
+        "https://www.engadget.com/utah-sues-tiktok-over-child-safety-issues-085516390.html": (
+            "engadget.com/utah-sues-tiktok-over-child-safety-issues-085516390"
+        ),
+        "https://www.reuters.com/technology/us-reviewing-alibabas-cloud-business-2022-01-18/": (
+            "reuters.com/us-reviewing-alibabas-cloud-business-2022-01-18"
+        ),
+    }
+    for url, name in named.items():
+        assert article_slug(canonical_url(url)) == name
+    for url in (
+        "https://www.nytimes.com/2023/05/17/business/montana-tiktok-ban.html",
+        "https://www.bbc.co.uk/news/business-67153669",
+        "https://example.org/best-phones-of-2023",
+        "https://example.org/a/3237614",
+        "https://example.org/",
+        "not a url",
+    ):
+        assert article_slug(canonical_url(url)) is None, url
+
+
+def test_an_article_its_site_files_at_another_address_is_the_same_item(tmp_path, feed_server):
+    """A site that moves an article to another section lists it again under the new address, often with its
+    first sentence for a headline: the same article, not a second report; whichever of the two is read first,
+    the one published first is the original. A slug without the site's id under another date stays apart."""
+    slug = "tiktok-seeks-montana-lifeline-as-state-ban-looms-cec4bab5"
+    text = "The social-media platform sued the state to stop a law that would bar the app for residents."
+    first = {
+        "guid": "w1",
+        "title": "TikTok Seeks Montana Lifeline as State Ban Looms",
+        "link": f"https://www.wsj.example/articles/{slug}?mod=rss_Technology",
+        "description": text,
+        "pubDate": format_datetime(T0),
+    }
+    moved = {
+        "guid": "w2",
+        "title": "TikTok tried to persuade a federal judge to block Montana's ban of the social-media app.",
+        "link": f"https://www.wsj.example/tech/{slug}",
+        "description": "TikTok tried to persuade a federal judge to block Montana's ban of the social-media app.",
+        "pubDate": format_datetime(T0 + timedelta(hours=15)),
+    }
+    montana = [
+        {
+            "guid": "n1",
+            "title": "Montana Governor Bans TikTok in the State",
+            "link": "https://www.nyt.example/2026/05/17/business/montana-tiktok-ban.html",
+            "description": "The governor signed a law banning the app from the state from January.",
+            "pubDate": format_datetime(T0 - timedelta(days=190)),
+        },
+        {
+            "guid": "n2",
+            "title": "How Montana's Attorney General Made Banning TikTok a Priority",
+            "link": "https://www.nyt.example/2026/09/02/business/media/montana-tiktok-ban.html",
+            "description": "Austin Knudsen has spent years pressing the case against the video app in court.",
+            "pubDate": format_datetime(T0 - timedelta(days=80)),
+        },
+    ]
+    wsj = feed_server.serve("/wsj.rss", rss([first]))
+    nyt = feed_server.serve("/nyt.rss", rss(montana))
+    both = feed_server.serve("/both.rss", rss([moved, {**first, "guid": "b1"}]))  # the newer address listed first
+    cfg = write_config(tmp_path / "one", [wsj, nyt])
+    store = Store(database_path(load_settings(cfg).data_dir))
+    store.sync_feeds(load_feeds(cfg), T0)
+    pipe = Pipeline(store, load_settings(cfg), load_watchlist(cfg), now=T0)
+    asyncio.run(pipe.poll_once(force=True))
+    feed_server.serve("/wsj.rss", rss([moved, first]))
+    report = asyncio.run(pipe.poll_once(force=True))
+    assert (report.new_items, report.duplicates) == (1, 1)
+    rows = {r["guid"]: r for r in store.iter_items()}
+    assert rows["w2"]["dup_level"] == "same-item" and rows["w2"]["duplicate_of"] == rows["w1"]["id"]
+    assert rows["w2"]["dup_reason"] == filed_elsewhere(f"https://wsj.example/articles/{slug}")
+    assert rows["w2"]["story_id"] == rows["w1"]["story_id"]
+    assert "its site filed it at another address" in explain(store, rows["w2"]["id"])
+    assert rows["n1"]["dup_level"] == rows["n2"]["dup_level"] == "new"
+    entries = [
+        e
+        for s in delivery.compose(store, pipe.settings, pipe.watchlist, None, T0 + timedelta(days=1)).sections
+        for e in s.entries
+    ]
+    assert not any(e.title.startswith("TikTok tried") for e in entries)
+    assert sum(e.title == first["title"] for e in entries) <= 1
+    store.close()
+
+    cfg = write_config(tmp_path / "two", [both])
+    store = Store(database_path(load_settings(cfg).data_dir))
+    store.sync_feeds(load_feeds(cfg), T0)
+    asyncio.run(Pipeline(store, load_settings(cfg), load_watchlist(cfg), now=T0).poll_once(force=True))
+    rows = {r["guid"]: r for r in store.iter_items()}
+    assert rows["b1"]["dup_level"] == "new" and rows["w2"]["duplicate_of"] == rows["b1"]["id"]
+    assert rows["w2"]["dup_reason"] == filed_elsewhere(f"https://wsj.example/articles/{slug}")
+    store.close()
 
 
 def test_a_desk_whose_summaries_share_words_still_joins_stories(tmp_path):
