@@ -236,13 +236,22 @@ def canonical_url(url: str | None) -> str | None:
     return urlunsplit(("https", netloc, path, query, ""))
 
 
-# The last segment of a news article's address that names it wherever its site files it: a slug of three or
-# more words ending in the site's article id ("...-state-ban-looms-cec4bab5", "...-links-to-china-085516390.html")
-# or in its date ("...-alibabas-cloud-business-2022-01-18"). Sites move articles between sections
-# (/articles/... -> /tech/...) and re-date them; a slug alone ("montana-tiktok-ban.html") is reused for other
-# articles, so it names none.
+# What names a news article in its address, wherever its site files it. Sites move articles between sections
+# (/articles/... -> /tech/...), re-date them, and rewrite the slug when the headline is edited; the article's
+# own id stays. A number of seven or more digits (not a date) at the end of the last segment, or as the
+# segment before a slug, is that id ("...-links-to-china-085516390.html", "/articleshow/104611803.cms",
+# "/article/3704610/biden-fuels-tech-trade-war..."); else a slug of three or more words ending in an id of
+# letters and digits or in a date ("...-state-ban-looms-cec4bab5", "...-cloud-business-2022-01-18"), whole,
+# since its last word alone may be a product's name ("rtx4090"). A slug alone ("montana-tiktok-ban.html")
+# is reused for other articles, so it names none.
 _ARTICLE_NAME = re.compile(r"(?:[^\W_]+[-_]){3,}(?:(?=[a-z]*\d)[a-z0-9]{6,}|\d{4}-\d{2}-\d{2})", re.I)
+_ARTICLE_NUMBER = re.compile(r"\d{7,}")
+_DATE_NUMBER = re.compile(r"(?:19|20)\d\d(?:0[1-9]|1[0-2])(?:0[1-9]|[12]\d|3[01])(?:\d\d){0,3}")  # yyyymmdd[hhmmss]
 _PAGE_SUFFIX = re.compile(r"\.(?:s?html?|php|aspx?|ece|cms)$", re.I)
+
+
+def _article_number(text: str) -> bool:
+    return bool(_ARTICLE_NUMBER.fullmatch(text)) and not _DATE_NUMBER.fullmatch(text)
 
 
 def article_slug(canonical: str | None) -> str | None:
@@ -251,7 +260,15 @@ def article_slug(canonical: str | None) -> str | None:
     parts = url_parts(canonical or "")
     if parts is None or not parts.hostname:
         return None
-    name = _PAGE_SUFFIX.sub("", parts.path.rstrip("/").rsplit("/", 1)[-1])
+    segments = [s for s in parts.path.split("/") if s]
+    if not segments:
+        return None
+    name = _PAGE_SUFFIX.sub("", segments[-1])
+    number = re.split(r"[-_]", name)[-1]
+    if not _article_number(number) and len(segments) > 1 and not name.isdigit():
+        number = segments[-2]
+    if _article_number(number):
+        return f"{parts.hostname}#{number}"
     return f"{parts.hostname}/{name}" if _ARTICLE_NAME.fullmatch(name) else None
 
 

@@ -37,9 +37,10 @@ from aggregator.watchlist import Watchlist  # noqa: E402
 
 
 def make_item(n: int, title: str, summary: str, when: datetime) -> Item:
-    return common.make_item(
-        f"site{n % 997}.example", f"g{n}", title, summary, when, url=f"https://site{n % 997}.example/news/{n}"
-    )
+    # a news address as most sites make it: the headline's words and the article's id (normalise.article_slug)
+    slug = "-".join(title.lower().split()[:8])
+    url = f"https://site{n % 997}.example/news/{slug}-{n:08x}"
+    return common.make_item(f"site{n % 997}.example", f"g{n}", title, summary, when, url=url)
 
 
 def main(argv=None) -> dict:

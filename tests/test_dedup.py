@@ -780,26 +780,39 @@ def test_a_channels_blurb_under_every_clip_joins_no_story(tmp_path, feed_server)
 
 
 def test_article_names_in_addresses():
-    """An address names its article when its last segment is a slug of three or more words ending in the site's
-    article id or date; a slug alone, a front page, a bare id do not."""
+    """An address names its article by the site's number for it (seven or more digits, not a date) at the end of
+    its last segment or before a slug, or by a slug of three or more words ending in an id or a date; a slug
+    alone, a front page, a short number do not."""
     named = {
         "https://www.wsj.com/tech/tiktok-seeks-montana-lifeline-as-state-ban-looms-cec4bab5?mod=rss": (
             "wsj.com/tiktok-seeks-montana-lifeline-as-state-ban-looms-cec4bab5"
         ),
-        "https://www.engadget.com/utah-sues-tiktok-over-child-safety-issues-085516390.html": (
-            "engadget.com/utah-sues-tiktok-over-child-safety-issues-085516390"
-        ),
         "https://www.reuters.com/technology/us-reviewing-alibabas-cloud-business-2022-01-18/": (
             "reuters.com/us-reviewing-alibabas-cloud-business-2022-01-18"
         ),
+        # the site's number names the article whatever its slug says (a slug follows an edited headline)
+        "https://www.channelnewsasia.com/business/china-bans-export-rare-earths-processing-technologies-4004411": (
+            "channelnewsasia.com#4004411"
+        ),
+        "https://www.computerworld.com/article/3704610/us-fuels-tech-trade-war-with-china.html": (
+            "computerworld.com#3704610"
+        ),
+        "https://timesofindia.indiatimes.com/world/us/curb-on-graphite-export/articleshow/104611803.cms": (
+            "timesofindia.indiatimes.com#104611803"
+        ),
+        "https://www.engadget.com/utah-sues-tiktok-over-child-safety-issues-085516390.html": "engadget.com#085516390",
+        "https://www.bbc.co.uk/news/business-67153669": "bbc.co.uk#67153669",
+        # an id of letters and digits only with its slug: its last word alone may be a product's name
+        "https://example.org/news/nvidia-bans-sales-of-rtx4090": "example.org/nvidia-bans-sales-of-rtx4090",
     }
     for url, name in named.items():
         assert article_slug(canonical_url(url)) == name
     for url in (
         "https://www.nytimes.com/2023/05/17/business/montana-tiktok-ban.html",
-        "https://www.bbc.co.uk/news/business-67153669",
         "https://example.org/best-phones-of-2023",
-        "https://example.org/a/3237614",
+        "https://example.org/a/323761",  # six digits: a year and month as often as an id
+        "https://example.org/2023/10/17/20231017/one-two-three",  # a date, not an id
+        "https://example.org/news/chips-20231017",
         "https://example.org/",
         "not a url",
     ):
@@ -842,8 +855,23 @@ def test_an_article_its_site_files_at_another_address_is_the_same_item(tmp_path,
             "pubDate": format_datetime(T0 - timedelta(days=80)),
         },
     ]
+    rare = {
+        "guid": "c1",
+        "title": "China bans export of rare earths processing technologies",
+        "link": "https://www.cna.example/business/china-bans-export-rare-earths-processing-technologies-4004411",
+        "description": "China banned the export of technology to extract and separate rare earths on Thursday.",
+        "pubDate": format_datetime(T0),
+    }
+    # the headline edited, and the slug with it; the site's number for the article stays
+    rare_edited = {
+        **rare,
+        "guid": "c2",
+        "title": "China bans export of rare earth processing tech over national security",
+        "link": "https://www.cna.example/business/china-bans-export-rare-earth-processing-tech-4004411",
+        "pubDate": format_datetime(T0 + timedelta(hours=2)),
+    }
     wsj = feed_server.serve("/wsj.rss", rss([first]))
-    nyt = feed_server.serve("/nyt.rss", rss(montana))
+    nyt = feed_server.serve("/nyt.rss", rss([*montana, rare]))
     both = feed_server.serve("/both.rss", rss([moved, {**first, "guid": "b1"}]))  # the newer address listed first
     cfg = write_config(tmp_path / "one", [wsj, nyt])
     store = Store(database_path(load_settings(cfg).data_dir))
@@ -851,14 +879,16 @@ def test_an_article_its_site_files_at_another_address_is_the_same_item(tmp_path,
     pipe = Pipeline(store, load_settings(cfg), load_watchlist(cfg), now=T0)
     asyncio.run(pipe.poll_once(force=True))
     feed_server.serve("/wsj.rss", rss([moved, first]))
+    feed_server.serve("/nyt.rss", rss([rare_edited, *montana, rare]))
     report = asyncio.run(pipe.poll_once(force=True))
-    assert (report.new_items, report.duplicates) == (1, 1)
+    assert (report.new_items, report.duplicates) == (2, 2)
     rows = {r["guid"]: r for r in store.iter_items()}
     assert rows["w2"]["dup_level"] == "same-item" and rows["w2"]["duplicate_of"] == rows["w1"]["id"]
     assert rows["w2"]["dup_reason"] == filed_elsewhere(f"https://wsj.example/articles/{slug}")
     assert rows["w2"]["story_id"] == rows["w1"]["story_id"]
     assert "its site filed it at another address" in explain(store, rows["w2"]["id"])
     assert rows["n1"]["dup_level"] == rows["n2"]["dup_level"] == "new"
+    assert rows["c2"]["duplicate_of"] == rows["c1"]["id"] and "filed it at another address" in rows["c2"]["dup_reason"]
     entries = [
         e
         for s in delivery.compose(store, pipe.settings, pipe.watchlist, None, T0 + timedelta(days=1)).sections
