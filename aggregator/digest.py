@@ -27,7 +27,7 @@ from zoneinfo import ZoneInfo
 
 from aggregator.dedup import BOILERPLATE, FEED_BLURB, words
 from aggregator.errors import redact, without_subject
-from aggregator.normalise import canonical_url, clean_link, is_photo_caption, title_is_made
+from aggregator.normalise import article_slug, canonical_url, clean_link, is_photo_caption, title_is_made
 
 SNIPPET = 250
 
@@ -276,17 +276,17 @@ def _entry(
     assert when is not None
     summary = shown_summary(head, shared)
     others: dict[str, str | None] = {}  # outlet -> the link to its report
-    shown = {canonical_url(head["url"])} - {None}  # articles named already: the head's, then the others'
+    # articles named already, the head's, then the others', by address and by the name in it (article_slug)
+    shown = set(_article_names(head["url"]))
     for s in sources:
         name = redact(s["feed_title"] or "")
         url = s["url"] if "url" in s.keys() else None
-        article = canonical_url(url)
-        if article in shown:  # the same article again, from another feed of its outlet ("WSJ Tech", "WSJ World")
+        article = _article_names(url)
+        if shown.intersection(article):  # the same article again, from another feed of its outlet ("WSJ Tech")
             continue
         if s["id"] != head["id"] and name and name not in others and name != head["feed_title"]:
             others[name] = clean_link(url) if url else None
-            if article is not None:
-                shown.add(article)
+            shown.update(article)
     matched = json.loads(head["matched"]) if isinstance(head["matched"], str) else list(head["matched"])
     matched = compact_matches(matched)
     return Entry(
@@ -306,6 +306,12 @@ def _entry(
         earlier=len(earlier),
         comments_url=_discussion(head, sources),
     )
+
+
+def _article_names(url: str | None) -> list[str]:
+    """An article's canonical URL and the name its address gives it (normalise.article_slug), as known."""
+    canonical = canonical_url(url)
+    return [n for n in (canonical, article_slug(canonical)) if n]
 
 
 def _discussion(head: Mapping[str, Any], sources: Sequence[Mapping[str, Any]]) -> str | None:
