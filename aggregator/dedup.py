@@ -125,8 +125,8 @@ def title_key(title: str) -> int:
     return _h64("title:" + " ".join(words(title)))
 
 
-def article_key(slug: str) -> int:
-    """The persisted key of an article's name on its site (normalise.article_slug), kept with its candidate keys."""
+def article_name_key(slug: str) -> int:
+    """An article's name on its site (normalise.article_slug) as a key of the pipeline's recent articles."""
     return _h64("article:" + slug)
 
 
@@ -668,7 +668,8 @@ def decide(
                 story_reason="same article",
             )
         story = _story(terms, when, stories, th)
-        return replace(story, reason=f"same URL as item #{same_url.item_id}, but now another article")
+        where = "same article name" if same_url.filed_at else "same URL"
+        return replace(story, reason=f"{where} as item #{same_url.item_id}, but now another article")
     if mine is None:
         mine = shingles(title, text)
     best: tuple[float, NearCandidate, str | None] | None = None  # similarity, candidate, headline rule

@@ -47,7 +47,9 @@ from aggregator.watchlist import Watchlist
 log = logging.getLogger("aggregator.poll")
 T = TypeVar("T")
 # what the story index reads of a stored item
-_INDEXED = "id, title, summary, story_id, coalesce(published, fetched_at) AS t, fetched_at, feed_url, source"
+_INDEXED = (
+    "id, title, summary, story_id, coalesce(published, fetched_at) AS t, fetched_at, feed_url, source, canonical_url"
+)
 WARM_ITEMS = 5000  # recent items read at start to rebuild document frequencies
 SHINGLE_CACHE = 500  # recent items whose shingles stay in memory
 TAG_CHARS = 1000  # of an item's text, the opening that tagging reads (its lede: about 160 words of English)
@@ -118,6 +120,8 @@ class Pipeline:
         self._last_seed = 0
         self._seed_ids: set[int] = set()  # the seeds in the story index
         self._seed_urls: dict[str, Any] | None = None  # canonical URL -> seed row, built when first needed
+        # the name in its address (normalise.article_slug) -> the first item of the story index with it
+        self._articles: dict[int, int] = {}
         self._warm(now or datetime.now(UTC))
         self.watchlist = watchlist
         self.topics = self.compile(watchlist)
@@ -154,6 +158,7 @@ class Pipeline:
                 self.stories.add(
                     row["id"], row["story_id"], from_iso(row["t"]), terms, seen=from_iso(row["fetched_at"])
                 )
+                self._remember_article(row["id"], row["canonical_url"])
             else:
                 self.stories.count(terms)
             self._last_item = max(self._last_item, row["id"])
@@ -336,6 +341,7 @@ class Pipeline:
         if not feeds:
             return report
         self.stories.prune(now)
+        self._articles = {k: v for k, v in self._articles.items() if v in self.stories.docs}
         self._seed_urls = None  # seeds may have been imported since the last cycle
         own = fetcher is None
         fetcher = fetcher or Fetcher(self.limits)
@@ -681,6 +687,7 @@ class Pipeline:
         self.store.add_bands(item_id, keys)
         self._remember_shingles(item_id, sh)
         self.stories.add(item_id, story_id, item.published or item.fetched_at, terms, seen=item.fetched_at)
+        self._remember_article(item_id, item.canonical_url)
         self._last_item = max(self._last_item, item_id)
         return item_id
 
@@ -780,17 +787,29 @@ class Pipeline:
         )
         if blurb and decision.level == "new" and decision.reason is None:
             decision = replace(decision, reason=dedup.FEED_BLURB)
-        stored = dedup.stored_keys(title, item.summary, keys)
-        return decision, sh, (stored + [dedup.article_key(slug)] if slug else stored), terms
+        return decision, sh, dedup.stored_keys(title, item.summary, keys), terms
 
     def _filed_elsewhere(self, slug: str, canonical: str) -> Any:
-        """The first item with this article's name (normalise.article_slug) at another address of its site: a
-        site that moves an article to another section, or re-dates it, lists it again under a new address
-        (often with its first sentence for a headline); it is the same article, not a new one."""
-        for row in self.store.items_with_key(dedup.article_key(slug)):
-            if row["canonical_url"] != canonical and article_slug(row["canonical_url"]) == slug:
-                return row
-        return None
+        """The item of the story window with this article's name (normalise.article_slug) at another address of
+        its site: a site that moves an article to another section, re-dates it or rewrites its slug lists it
+        again under a new address (often with its first sentence for a headline) within days; it is the same
+        article, not a new one. Looked up in memory: a database key would cost every item a row more."""
+        item_id = self._articles.get(dedup.article_name_key(slug))
+        if item_id is None:
+            return None
+        row = self.store.execute(
+            "SELECT id, canonical_url, title, story_id, duplicate_of, coalesce(published, fetched_at) AS t "
+            "FROM items WHERE id = ?",
+            (item_id,),
+        ).fetchone()
+        if row is None or row["canonical_url"] == canonical or article_slug(row["canonical_url"]) != slug:
+            return None
+        return row
+
+    def _remember_article(self, item_id: int, canonical: str | None) -> None:
+        """Note the name in an indexed item's address, if it has one (the first item with a name keeps it)."""
+        if slug := article_slug(canonical):
+            self._articles.setdefault(dedup.article_name_key(slug), item_id)
 
     def _seed_at(self, canonical: str | None) -> Any:
         """The seed article whose own page gave this (canonical) URL, if any."""

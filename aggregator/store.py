@@ -611,16 +611,6 @@ class Store:
             "INSERT OR IGNORE INTO item_bands (key, item_id) VALUES (?, ?)", [(k, item_id) for k in keys]
         )
 
-    def items_with_key(self, key: int, limit: int = 20) -> list[sqlite3.Row]:
-        """The first items (not seeds) stored with this candidate key (columns as item_by_canonical, and
-        canonical_url)."""
-        return self.execute(
-            "SELECT i.id, i.canonical_url, i.title, i.story_id, i.duplicate_of, "
-            "coalesce(i.published, i.fetched_at) AS t FROM item_bands b JOIN items i ON i.id = b.item_id "
-            "WHERE b.key = ? ORDER BY i.id LIMIT ?",
-            (key, limit),
-        ).fetchall()
-
     def band_candidates(self, keys: list[int], min_shared: int = 1, limit: int = 10) -> list[int]:
         """Items (and seeds, as negative ids) sharing at least ``min_shared`` keys, most shared first."""
         if not keys:

@@ -410,6 +410,32 @@ def decided_against(cand, title, text, feed="https://b.example/feed"):
     )
 
 
+def test_a_url_or_article_name_seen_before_is_the_same_item_unless_another_article_is_there_much_later():
+    """The same canonical URL, or the same article's name at another address of its site: the same item, under
+    an edited headline too; a new headline sharing few words, outside the window, is another article at that
+    address (a living page), and the reason says which kind of match it was."""
+    from aggregator.dedup import SameUrl, StoryIndex, Thresholds, decide
+
+    th = Thresholds()
+
+    def decided(same: SameUrl, title: str, when: datetime):
+        return decide(
+            title=title, text="", when=when, same_url=same, near=[], stories=StoryIndex(th.window), terms={}, th=th
+        )
+
+    old = "TikTok Seeks Montana Lifeline as State Ban Looms"
+    edited = "TikTok tried to persuade a federal judge to block Montana's ban"
+    other = "Daily briefing: markets rally as inflation cools"
+    for filed_at, word in ((None, "same URL"), ("https://wsj.example/articles/x-cec4bab5", "same article name")):
+        same = SameUrl(7, 3, old, T0, filed_at)
+        d = decided(same, edited, T0 + timedelta(hours=15))
+        assert (d.level, d.duplicate_of, d.story_id) == ("same-item", 7, 3)
+        assert d.reason == (filed_elsewhere(filed_at) if filed_at else "same canonical URL")
+        later = decided(same, other, T0 + th.window + timedelta(hours=1))
+        assert later.level == "new" and later.duplicate_of is None
+        assert later.reason == f"{word} as item #7, but now another article"
+
+
 def test_a_headline_alone_is_a_copy_of_the_report_under_that_headline_within_the_window():
     """An aggregator's entry (the headline, no text) and the outlet's own report, in either order; not a
     recurring headline a year apart, not a short generic one. Two reports that both have text are one
@@ -822,7 +848,8 @@ def test_article_names_in_addresses():
 def test_an_article_its_site_files_at_another_address_is_the_same_item(tmp_path, feed_server):
     """A site that moves an article to another section lists it again under the new address, often with its
     first sentence for a headline: the same article, not a second report; whichever of the two is read first,
-    the one published first is the original. A slug without the site's id under another date stays apart."""
+    the one published first is the original, also after a restart. A slug without the site's id under another
+    date stays apart; so does the same article filed again long after the story window."""
     slug = "tiktok-seeks-montana-lifeline-as-state-ban-looms-cec4bab5"
     text = "The social-media platform sued the state to stop a law that would bar the app for residents."
     first = {
@@ -880,6 +907,7 @@ def test_an_article_its_site_files_at_another_address_is_the_same_item(tmp_path,
     asyncio.run(pipe.poll_once(force=True))
     feed_server.serve("/wsj.rss", rss([moved, first]))
     feed_server.serve("/nyt.rss", rss([rare_edited, *montana, rare]))
+    pipe = Pipeline(store, load_settings(cfg), load_watchlist(cfg), now=T0)  # a restart: the index read again
     report = asyncio.run(pipe.poll_once(force=True))
     assert (report.new_items, report.duplicates) == (2, 2)
     rows = {r["guid"]: r for r in store.iter_items()}
@@ -905,6 +933,24 @@ def test_an_article_its_site_files_at_another_address_is_the_same_item(tmp_path,
     rows = {r["guid"]: r for r in store.iter_items()}
     assert rows["b1"]["dup_level"] == "new" and rows["w2"]["duplicate_of"] == rows["b1"]["id"]
     assert rows["w2"]["dup_reason"] == filed_elsewhere(f"https://wsj.example/articles/{slug}")
+    # a month later, under yet another address: the original is out of the story window (recent articles only)
+    late = T0 + timedelta(days=30)
+    feed_server.serve(
+        "/both.rss",
+        rss(
+            [
+                {
+                    **moved,
+                    "guid": "w3",
+                    "link": f"https://www.wsj.example/business/{slug}",
+                    "pubDate": format_datetime(late),
+                }
+            ]
+        ),
+    )
+    asyncio.run(Pipeline(store, load_settings(cfg), load_watchlist(cfg), now=late).poll_once(force=True, now=late))
+    row = store.execute("SELECT dup_level, dup_reason FROM items WHERE guid = 'w3'").fetchone()
+    assert row["dup_level"] == "new" and "another address" not in (row["dup_reason"] or "")
     store.close()
 
 
