@@ -4,9 +4,9 @@ Pure: it looks only at data given to it (`decide`) and at the in-memory `StoryIn
 items; the poll stage fetches candidates from the store. Rule order in `decide`:
 
   1. same item: an item with the same canonical URL exists, or the same article at another address of its
-     site (a slug ending in the site's article id or date: normalise.article_slug); same (feed, guid) never
-     reaches here: it is an edit or nothing, handled by the poll stage. Else a seed published at that URL
-     makes the item a near-duplicate of the seed;
+     site within the window (the site's number for it, or a slug ending in an id or a date:
+     normalise.article_slug); same (feed, guid) never reaches here: it is an edit or nothing, handled by
+     the poll stage. Else a seed published at that URL makes the item a near-duplicate of the seed;
   2. near-duplicate: shingle containment with an earlier item or a seed >= near_threshold;
      the copy is marked duplicate_of the earliest original and joins its story;
   3. same story: the best story among recent items (within `window`, by published time) and
@@ -773,15 +773,13 @@ def near_reason(what: str, title: str, sim: float, by_headline: str | None = Non
 BOILERPLATE = "its text is also under other articles (a caption, a promo, a paywall notice): headline compared"
 FEED_BLURB = "its text is mostly the words of its feed's other texts (a channel's or a show's blurb): headline compared"
 HEADLINE_ONLY = "one without text"
+HEADLINE_LONG = "each with other text"
 FILED_ELSEWHERE = "(its site filed it at another address)"
 
 
 def filed_elsewhere(address: str) -> str:
     """The reason of a same-item found by its article's name (normalise.article_slug) at ``address``."""
     return f"same article as {address} {FILED_ELSEWHERE}"
-
-
-HEADLINE_LONG = "each with other text"
 
 
 def moved_on(title: str, when: datetime, old_title: str, old_when: datetime | None, window: timedelta) -> bool:

@@ -341,7 +341,7 @@ class Pipeline:
         if not feeds:
             return report
         self.stories.prune(now)
-        self._articles = {k: v for k, v in self._articles.items() if v in self.stories.docs}
+        self._forget_articles()
         self._seed_urls = None  # seeds may have been imported since the last cycle
         own = fetcher is None
         fetcher = fetcher or Fetcher(self.limits)
@@ -795,7 +795,7 @@ class Pipeline:
         again under a new address (often with its first sentence for a headline) within days; it is the same
         article, not a new one. Looked up in memory: a database key would cost every item a row more."""
         item_id = self._articles.get(dedup.article_name_key(slug))
-        if item_id is None:
+        if item_id is None or item_id not in self.stories.docs:  # pruned from the index since
             return None
         row = self.store.execute(
             "SELECT id, canonical_url, title, story_id, duplicate_of, coalesce(published, fetched_at) AS t "
@@ -810,6 +810,12 @@ class Pipeline:
         """Note the name in an indexed item's address, if it has one (the first item with a name keeps it)."""
         if slug := article_slug(canonical):
             self._articles.setdefault(dedup.article_name_key(slug), item_id)
+            if len(self._articles) > 2 * len(self.stories.docs) + 1000:  # many pruned from the index since
+                self._forget_articles()
+
+    def _forget_articles(self) -> None:
+        """Keep the names of the story index's items only (see _filed_elsewhere)."""
+        self._articles = {k: v for k, v in self._articles.items() if v in self.stories.docs}
 
     def _seed_at(self, canonical: str | None) -> Any:
         """The seed article whose own page gave this (canonical) URL, if any."""
