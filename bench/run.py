@@ -374,8 +374,8 @@ def write_report(r: dict, out: Path) -> None:
         "",
         "| what | measured | peak RSS MB |",
         "|---|---|---|",
-        f"| dedup + clustering of a new item, {d['items']:,} items indexed | {d['dedup_ms_per_item']} ms/item | "
-        f"{r['dedup_mb']:.0f} |",
+        f"| dedup + clustering of a new item, {d['items']:,} items indexed | {d['dedup_ms_per_item']} ms/item "
+        f"(median of {', '.join(map(str, d.get('dedup_ms_rounds') or []))}) | {r['dedup_mb']:.0f} |",
         f"| index memory (in process) / near-duplicate keys on disk | {d['index_bytes_per_item']} / "
         f"{d['bands_disk_bytes_per_item']} bytes per item | |",
         f"| index ready after a start on {d['items']:,} items | {d['ready_seconds']} s | |",
@@ -688,6 +688,12 @@ NOTES = """## Notes
   target, in a `make bench` of that day. The names are now kept in memory for the story index's items
   only (a dict of hashes to item ids): no row more per item, no query unless a name was seen. A 16 MiB
   SQLite page cache (2 MiB by default) did not make the first form cheaper (1.49 ms/item in a noisy run).
+  Two `make bench` runs of the in-memory form gave 0.877 and 1.10 ms/item (tagging 5,758 and 5,373 items/s
+  in the same runs: the machine, not the code); the benchmark now times its 2,000 new items three times,
+  each on a fresh copy of the database as built, and reports the median with the three rounds. In this
+  run: 1.006 ms/item (0.99, 1.006, 1.036), over the 1 ms target by under 1%, on a busy machine (building
+  the 100,000 items took 246 s against 189 s in the run before; tagging 5,127 items/s against 5,758): the
+  target is not met in this run, and is met or missed by the machine's load, not by a margin.
 - Tagging trial, not adopted: NEAR/n and phrases kept within one sentence (a gap of 50 positions after
   ".", "?" or "!" before a capital, not after "U.S.", "Sen." and the like), since a newsletter's summary
   put "artificial intelligence" eight words from the previous item's "probe". On topic-dev's us-china-tech

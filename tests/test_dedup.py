@@ -870,16 +870,16 @@ def test_an_article_its_site_files_at_another_address_is_the_same_item(tmp_path,
         {
             "guid": "n1",
             "title": "Montana Governor Bans TikTok in the State",
-            "link": "https://www.nyt.example/2026/05/17/business/montana-tiktok-ban.html",
+            "link": "https://www.nyt.example/2026/11/25/business/montana-tiktok-ban.html",
             "description": "The governor signed a law banning the app from the state from January.",
-            "pubDate": format_datetime(T0 - timedelta(days=190)),
+            "pubDate": format_datetime(T0 - timedelta(hours=30)),
         },
         {
             "guid": "n2",
             "title": "How Montana's Attorney General Made Banning TikTok a Priority",
-            "link": "https://www.nyt.example/2026/09/02/business/media/montana-tiktok-ban.html",
+            "link": "https://www.nyt.example/2026/11/26/business/media/montana-tiktok-ban.html",
             "description": "Austin Knudsen has spent years pressing the case against the video app in court.",
-            "pubDate": format_datetime(T0 - timedelta(days=80)),
+            "pubDate": format_datetime(T0 - timedelta(hours=2)),
         },
     ]
     rare = {
