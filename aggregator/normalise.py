@@ -24,6 +24,7 @@ import html
 import re
 import unicodedata
 from datetime import datetime, timedelta
+from functools import lru_cache
 from html.parser import HTMLParser
 from urllib.parse import SplitResult, parse_qsl, quote, unquote, urlencode, urljoin, urlsplit, urlunsplit
 
@@ -254,9 +255,11 @@ def _article_number(text: str) -> bool:
     return bool(_ARTICLE_NUMBER.fullmatch(text)) and not _DATE_NUMBER.fullmatch(text)
 
 
+@lru_cache(maxsize=1024)
 def article_slug(canonical: str | None) -> str | None:
     """The site and name of the article at a canonical URL, when its address names it (see _ARTICLE_NAME):
-    two addresses of one site with the same name are one article filed twice. None for any other address."""
+    two addresses of one site with the same name are one article filed twice. None for any other address.
+    Cached: a new item's address is read by its dedup decision, then by the story index that stores it."""
     parts = url_parts(canonical or "")
     if parts is None or not parts.hostname:
         return None
