@@ -875,14 +875,21 @@ def _story(
     """Rule 3: join the best-scoring story among the recent items and seeds (see
     StoryIndex.best_story) when its score reaches the threshold, else a new story."""
     m = stories.best_story(terms, when) if terms else None
-    if m is None or m.score < th.story:
+    if m is None:  # nothing alike (best_story counts only positive similarities)
         return DedupDecision(level="new", story_reason=f"first item of the story; {SERIES}" if series else None)
     other = f"seed #{-m.doc.key}" if m.doc.key < 0 else f"item #{m.doc.key}"
+    shared = ", ".join(m.shared) or "no term"
+    note = f"; {SERIES}" if series else ""
+    if m.score < th.story:  # the closest story it did not join, for `explain`: why a report stands alone
+        return DedupDecision(
+            level="new",
+            story_reason=f"first item of the story; closest: story #{m.story_id} by {other} "
+            f"({m.score:.2f}, under the threshold {th.story:.2f}; shared: {shared}){note}",
+        )
     more = f" and {m.members - 1} more of its items" if m.members > 1 else ""
     return DedupDecision(
         level="new",
         story_id=m.story_id,
         story_similarity=round(m.score, 3),
-        story_reason=f"same story as {other}{more} ({m.score:.2f}; shared: {', '.join(m.shared)})"
-        + (f"; {SERIES}" if series else ""),
+        story_reason=f"same story as {other}{more} ({m.score:.2f}; shared: {shared}){note}",
     )

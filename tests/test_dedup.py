@@ -88,6 +88,15 @@ def test_explain_tells_level_story_and_tags(tmp_path):
     assert f"near-duplicate of item #{ids['orig']}" in text and 'near-duplicate of item "US adds 31' in text
     assert "story:" in text and "Entity List" in text
     assert "topic:         us-china-tech" in text and "entity list" in text
+    # a report that stands alone names the story it came closest to, and why it did not join it
+    huawei = store.item(ids["cap3"])
+    text = explain(store, ids["cap4"])
+    assert (
+        f"why:           first item of the story; closest: story #{huawei['story_id']} by item #{ids['cap3']} (" in text
+    )
+    assert "under the threshold 0.20; shared: huawei)" in text
+    assert f"closest:       #{ids['cap3']} https://epoch.example/feed: Deadline looms for BT to remove Huawei" in text
+    assert "story #" not in (store.item(ids["orig"])["story_reason"] or "")  # nothing came before it
     store.close()
 
 
