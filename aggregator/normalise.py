@@ -496,6 +496,69 @@ def without_widgets(markup: str) -> str:
     return markup if parser.dropping is not None or parser.too_big else "".join(parser.out)
 
 
+# A list of links in an entry's text (its items mostly link text) between paragraphs of its own: the outlet's
+# promotion or related stories (the Guardian's "<ul><li>Follow our Australia news live blog for the latest
+# updates</li><li>Get our morning and afternoon news emails, free app or daily news podcast</li></ul>" between
+# standfirst and lede, a post's "Related" links), not what the article says.
+_LIST_TAG = re.compile(r"<(/?)(?:ul|ol)\b[^<>]*>", re.I)
+_LINK_TAG = re.compile(r"<(/?)a\b[^<>]*>", re.I)
+LINK_LIST_SHARE = 2 / 3  # of a list's words inside links
+_LIST_HEADING = re.compile(r"<h[1-6]\b[^<>]*>[^<]{0,80}</h[1-6]>\s*$", re.I)
+
+
+def _word_count(fragment: str) -> int:
+    return len(_ANY_TAG.sub(" ", fragment).split())
+
+
+def _link_words(fragment: str) -> int:
+    """Words inside the fragment's links (read in one pass: a link never closed counts nothing)."""
+    count, opened = 0, -1
+    for m in _LINK_TAG.finditer(fragment):
+        if not m[1]:
+            opened = m.end() if opened < 0 else opened
+        elif opened >= 0:
+            count += _word_count(fragment[opened : m.start()])
+            opened = -1
+    return count
+
+
+def entry_text(summary_html: str, title: str) -> str:
+    """An entry's plain text (see html_to_text, strip_boilerplate), less the lists of links set in it between
+    its own paragraphs: a list whose words are mostly (LINK_LIST_SHARE) link text goes when the rest of the
+    text is at least as long as the lists. A newsletter of links (a line, then the day's links) keeps them:
+    they are its text."""
+    return strip_boilerplate(html_to_text(without_link_lists(summary_html)), title)
+
+
+def without_link_lists(markup: str) -> str:
+    """``markup`` less its lists of links (see entry_text). Outermost lists only; one never closed stays."""
+    if not markup or "<" not in markup or not _LIST_TAG.search(markup):
+        return markup
+    lists, depth, start = [], 0, 0
+    for m in _LIST_TAG.finditer(markup):
+        if not m[1]:
+            start = m.start() if depth == 0 else start
+            depth += 1
+        elif depth:
+            depth -= 1
+            if depth == 0:
+                lists.append((start, m.end()))
+    links = []
+    for a, b in lists:
+        words = _word_count(markup[a:b])
+        if words and _link_words(markup[a:b]) >= LINK_LIST_SHARE * words:
+            head = _LIST_HEADING.search(markup[max(0, a - 200) : a])  # its "Related" heading goes with it
+            links.append((a - len(head[0]) if head else a, b, words))
+    listed = sum(words for _, _, words in links)
+    if not links or _word_count(markup) - listed < listed:
+        return markup
+    out, at = [], 0
+    for a, b, _ in links:
+        out += [markup[at:a], " "]
+        at = b
+    return "".join([*out, markup[at:]])
+
+
 def html_to_text(markup: str | None, _again: bool = True) -> str:
     """Plain text of an HTML fragment: tags dropped (script, style and a picture's caption with their content:
     "Illustration by Alex Castro / The Verge" is not the article's text), a space where a
@@ -879,7 +942,7 @@ def normalise_entry(
     title = html_to_text(entry.title)
     for name in {feed_title, own_title} - {None, ""}:  # a channel's name after every title ("... | Channel")
         title = strip_source(title, name or "")
-    summary = strip_boilerplate(html_to_text(entry.summary_html), title)
+    summary = entry_text(entry.summary_html, title)
     if entry.source:
         title = strip_source(title, entry.source)
         if title and summary.startswith(title):  # Google News: "<headline> <outlet>" (and what follows)

@@ -32,7 +32,7 @@ from aggregator.models import DedupDecision, FetchResult, Item, ParsedFeed, Seed
 from aggregator.normalise import (
     article_slug,
     canonical_url,
-    html_to_text,
+    entry_text,
     normalise_entry,
     strip_boilerplate,
     strip_source,
@@ -1063,7 +1063,7 @@ def _extracted(row: Any) -> Iterator[str]:
     yield row["summary"] or ""
     yield strip_boilerplate(row["summary"] or "", row["title"])
     if "summary_html" in row.keys() and row["summary_html"]:
-        yield strip_boilerplate(html_to_text(row["summary_html"]), row["title"])
+        yield entry_text(row["summary_html"], row["title"])
 
 
 def _squeezed(text: str | None) -> str:

@@ -39,7 +39,7 @@ from aggregator.watchlist import load_watchlist  # noqa: E402
 TEXT_PIECES = [
     "<a ", "<div class='share'>", "<figure>", "<p ", "<!--", "</a>:", "&#x", "&amp;", "#a ", "http://a.b/", "a.b/",
     "(a/", "[link] ", "submitted by /u/x ", "Submitted by ", "The post ", "Read more ", "© ", "Comments URL: ", "{{",
-    "U.S. ", "…", " - ", "<",
+    "U.S. ", "…", " - ", "<", "<ul><li><a>", "<ul><li><a>x</a></li></ul>",
 ]  # fmt: skip
 # what a saved or fetched page (a seed article) may hold, repeated
 PAGE_PIECES = [

@@ -410,6 +410,39 @@ def test_json_feed_items_as_link_blogs_podcasts_and_plain_text_write_them():
             "We study export controls on AI chips.",
         ),
         ("arXiv:2611.01234v2 Announce Type: replace-cross Abstract: We revise.", "We revise."),
+        # The Guardian: its live blog, newsletters and app, as a list of links between standfirst and lede
+        (
+            "<p>Prohibition of Chinese social media app follows similar bans in other western countries</p><ul><li>"
+            "<p><a href='https://www.theguardian.com/australia-news/live/x'>Follow our Australia news live blog for "
+            "the latest updates</a></p></li><li><p>Get our <a href='https://www.theguardian.com/email'>morning and "
+            "afternoon news emails</a>, <a href='https://app.adjust.com/w4u7jx3'>free app</a> or <a href='https://"
+            "www.theguardian.com/full-story'>daily news podcast</a></p></li></ul><p>The Australian government will "
+            "ban TikTok on all federal government devices, following similar moves by the US and UK.</p> <a href="
+            "'https://www.theguardian.com/x'>Continue reading...</a>",
+            "Prohibition of Chinese social media app follows similar bans in other western countries The Australian "
+            "government will ban TikTok on all federal government devices, following similar moves by the US and UK.",
+        ),
+        (  # a post's related stories after its text
+            "<p>Commerce widened its chip controls to cover memory makers and the tools they buy.</p><h4>Related"
+            "</h4><OL><li><A href='https://b.example/1'>Huawei ban upheld</A></li><li><a href='https://b.example/2'>"
+            "TikTok sale talks</a></li></OL>",
+            "Commerce widened its chip controls to cover memory makers and the tools they buy.",
+        ),
+        # a list that is the text stays: points of its own (few words in links), a newsletter of links
+        (
+            "<p>The rules:</p><ul><li>cover <a href='https://b.example/m'>memory chips</a> made with US tools</li>"
+            "<li>take effect in 30 days</li></ul>",
+            "The rules: cover memory chips made with US tools take effect in 30 days",
+        ),
+        (
+            "<p>Today's reading:</p><ul><li><a href='https://b.example/1'>Commerce adds 31 firms to the Entity List"
+            "</a></li><li><a href='https://b.example/2'>Dutch curb chip tool exports</a></li></ul>",
+            "Today's reading: Commerce adds 31 firms to the Entity List Dutch curb chip tool exports",
+        ),
+        (  # a list never closed stays
+            "<p>Officials met on Monday to discuss it.</p><ul><li><a href='https://b.example/1'>Follow us</a>",
+            "Officials met on Monday to discuss it. Follow us",
+        ),
     ],
 )
 def test_what_blog_software_adds_to_every_excerpt_is_not_its_text(excerpt, text):
