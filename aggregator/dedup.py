@@ -206,7 +206,7 @@ def story_terms(title: str, text: str, max_text_words: int | None = None) -> dic
         text = ""
     for t in _terms(words(title)):
         tf[t] += TITLE_WEIGHT
-    for t in _terms(words(text)[: LEDE_WORDS if max_text_words is None else max_text_words]):
+    for t in _lede_terms(text) if max_text_words is None else _terms(words(text)[:max_text_words]):
         tf[t] += 1.0
     return {sys.intern(t): f for t, f in tf.items()}  # interned: the index keeps one copy of each term
 
@@ -214,6 +214,13 @@ def story_terms(title: str, text: str, max_text_words: int | None = None) -> dic
 def _terms(ws: Iterable[str]) -> Iterator[str]:
     """Story terms of words: stop words and single letters left out, the rest stemmed."""
     return (_stem(w) for w in ws if w not in STOPWORDS and len(w) > 1)
+
+
+@lru_cache(maxsize=256)
+def _lede_terms(text: str) -> tuple[str, ...]:
+    """The story terms of a text's lede (LEDE_WORDS words). Cached: an item's are read for its feed's blurb
+    check (FeedBlurbs) and then for its story terms."""
+    return tuple(_terms(words(text)[:LEDE_WORDS]))
 
 
 class FeedBlurbs:
@@ -235,7 +242,7 @@ class FeedBlurbs:
     @staticmethod
     def _hashes(text: str) -> array:
         """The text's lede terms (as story_terms finds them), hashed."""
-        return array("I", sorted({hash(t) & 0xFFFFFFFF for t in _terms(words(text)[:LEDE_WORDS])}))
+        return array("I", sorted({hash(t) & 0xFFFFFFFF for t in _lede_terms(text)}))
 
     def expect(self, feed_url: str, texts: Iterable[str]) -> None:
         """The texts of a feed's document about to be checked one by one (each is compared to the others)."""
@@ -255,9 +262,11 @@ class FeedBlurbs:
             terms = doc[1].pop(mine)[1]
             counts, others = doc[2], len(recent) + len(doc[1])  # counts hold this text too: less one below
             own = 1
-        else:
+        else:  # one text alone (an entry stored outside a document): only its own terms are counted
             terms = self._hashes(text)
-            counts, others, own = Counter(chain.from_iterable(recent)), len(recent), 0
+            mine_only = set(terms)
+            counts = Counter(chain.from_iterable(map(mine_only.intersection, recent)))
+            others, own = len(recent), 0
         if not terms:
             return False
         self._recent[feed_url] = recent
