@@ -588,10 +588,32 @@ _CREDIT = re.compile(
 )
 
 
+# any photographer and agency after the caption's last sentence: "(Liam Richards/The Canadian Press)", "(The
+# Canadian Press/Sean Kilpatrick)", "(Annie Wu/NTD)": names of capitalised words, one of two words or more...
+_NAME = r"[A-Z][\w'’.-]*(?: (?:[A-Z][\w'’.-]*|of|de|la|van|von|via))*"
+_NAMED_CREDIT = re.compile(rf"\.\s*\(({_NAME})/ ?({_NAME})(?:/ ?{_NAME})?\)\s*$")  # after the caption's full stop
+# ...under a picture's date ("on Feb. 27, 2023", "June, 30, 2020") or a file photo
+_PICTURE_DATE = re.compile(
+    r"\b(?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Sept|Oct|Nov|Dec)[a-z]*\.?,? \d{1,2}, (?:19|20)\d\d\b|\bfile photo\b",
+    re.I,
+)
+
+
 def is_photo_caption(text: str) -> bool:
     """A summary that is only a photo caption ("The TikTok logo on a phone, Aug. 22, 2022. (Dado Ruvic/
-    Reuters)"), as some feeds send: it says what the picture shows, not what the article reports."""
-    return len(text) < 500 and bool(_CREDIT.search(text))
+    Reuters)"), as some feeds send: it says what the picture shows, not what the article reports. Credited
+    to an agency that names its pictures ("Reuters", "Getty Images", "AP Photo"), or to any photographer and
+    outlet ("(Adrian Wyld/The Canadian Press)") under a picture's date or "file photo"."""
+    if len(text) >= 500 or not text.endswith(")"):
+        return False
+    if _CREDIT.search(text):
+        return True
+    credit = _NAMED_CREDIT.search(text)
+    return (
+        credit is not None
+        and max(len(credit[1].split()), len(credit[2].split())) >= 2
+        and _PICTURE_DATE.search(text, 0, credit.start()) is not None
+    )
 
 
 def sanitise_html(markup: str | None) -> str:

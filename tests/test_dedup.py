@@ -398,6 +398,22 @@ def test_a_photo_caption_is_no_summary_for_stories_or_snippets():
     )
     assert is_photo_caption(caption) and is_photo_caption("Hikvision cameras in Hangzhou. (STR/AFP via Getty Images)")
     assert not is_photo_caption("The Commerce Department added 31 Chinese companies to its Entity List on Thursday.")
+    # any photographer and outlet, under the picture's date or "file photo"
+    for credited in (
+        "The TikTok startup page is displayed on an iPhone in Ottawa on Feb. 27, 2023. (The Canadian Press/Sean "
+        "Kilpatrick)",
+        "Signage of a Huawei office is pictured in Kanata, Ont., on May 24, 2022. (Sean Kilpatrick/The Canadian Press)",
+        "The building in downtown Ottawa, on June, 30, 2020. (Adrian Wyld/The Canadian Press)",
+        "A camera at a station in Hong Kong. File photo. (Song Bi-lung/The Epoch Times)",
+        "An MP speaks at an event in Ottawa on May 10, 2023. (Annie Wu/NTD)",
+    ):
+        assert is_photo_caption(credited), credited
+    for text in (
+        "The bill passed the committee on March 1, 2023 (House Energy/Commerce)",  # within the sentence
+        "Two firms were named on May 5, 2023. (Huawei/ZTE)",  # no photographer's name
+        "The panel heard from two groups (Freedom House/Human Rights Watch)",  # no picture's date
+    ):
+        assert not is_photo_caption(text), text
     assert story_terms("Montana bans TikTok", caption) == story_terms("Montana bans TikTok", "")
 
 
