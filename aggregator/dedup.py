@@ -51,6 +51,7 @@ SAME_TITLE = 0.6  # title word Jaccard from which two titles count as the same h
 HEADLINE_WORDS = 6  # a headline alone identifies an article (against a report with text) from this length
 LONG_HEADLINE = 9  # ...and, with other text on both sides, a headline of this length that is
 SAME_HEADLINE = 0.8  # the same to this Jaccard of its shingles
+REFILED = 0.9  # two articles of a site (named apart) under one headline in one feed: copies when this alike
 PRIOR_DOCS = 30  # a new install's first items: IDF as if among this many documents (see StoryIndex.idf)
 RARE_TERMS = 12  # story candidates come from the postings of this many of an item's rarest terms
 MAX_POSTINGS = 500  # a term in more recent documents than this selects no candidates
@@ -600,6 +601,7 @@ class NearCandidate:
     when: datetime | None = None  # published, else fetched (items)
     source: str | None = None  # the outlet a news aggregator's entry names (items.source)
     duplicate_of_seed: int | None = None  # if the candidate is a copy of a seed, that seed
+    article: str | None = None  # the name its address gives the article on its site (normalise.article_slug)
 
 
 @dataclass(frozen=True)
@@ -649,9 +651,11 @@ def decide(
     seed_at_url: SeedAtUrl | None = None,
     source: str | None = None,
     series: bool = False,
+    article: str | None = None,
 ) -> DedupDecision:
     """Classify a new item. The rule order is the one in the module docstring. ``series``: the headline
-    is the feed's recurring one (see recurring_title), and ``terms`` are those of the text alone."""
+    is the feed's recurring one (see recurring_title), and ``terms`` are those of the text alone.
+    ``article``: the name the item's address gives the article on its site (normalise.article_slug)."""
     if same_url is None and seed_at_url is not None:  # the seed article itself, often with no text to compare
         reason = f'same URL as seed "{short_title(seed_at_url.title)}"'
         return DedupDecision(
@@ -694,6 +698,8 @@ def decide(
             continue  # two headlines alone: a short one ("Morning Briefing") is no article's own
         sim = similarity(set(mine), set(cand.shingles))
         same_title = _jaccard(my_title, title_words(cand.title)) >= SAME_TITLE
+        if same_title and sim < REFILED and cand.feed_url == feed_url and _two_articles(article, cand.article):
+            continue  # the site's next article under the headline: a series' issue ("Roundup: Market Talk")
         by_headline: str | None = None
         if same_title and sim < th.near_duplicate and not recurring:
             headline, note = _headline_match(title, text, cand, when, th, feed_url)
@@ -827,6 +833,16 @@ def recurring_title(title: str, near: list[NearCandidate], feed_url: str | None,
     return key is not None and any(
         c.item_id is not None and series_key(c.feed_url, c.source, c.title) == key for c in near
     )
+
+
+def _two_articles(mine: str | None, theirs: str | None) -> bool:
+    """Whether two addresses name two different articles of one site (normalise.article_slug): a site files a
+    series' issues (a weekly "Tech, Media & Telecom Roundup: Market Talk", a daily briefing) under one headline
+    and a text written to one template ("X, Y and more in the latest Market Talks covering..."), each with
+    an id of its own; a copy of one of its articles at another of its addresses keeps the article's name."""
+    if not mine or not theirs or mine == theirs:
+        return False
+    return re.split("[#/]", mine, maxsplit=1)[0] == re.split("[#/]", theirs, maxsplit=1)[0]
 
 
 def _recurring(cand: NearCandidate, feed_url: str | None, source: str | None) -> bool:

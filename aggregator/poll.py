@@ -784,6 +784,7 @@ class Pipeline:
             seed_at_url=dedup.SeedAtUrl(seed["id"], seed["title"], seed["story_id"]) if seed is not None else None,
             source=item.source,
             series=series,
+            article=slug,
         )
         if blurb and decision.level == "new" and decision.reason is None:
             decision = replace(decision, reason=dedup.FEED_BLURB)
@@ -855,7 +856,7 @@ class Pipeline:
                 continue
             cached = self._shingles.get(cid)
             row = self.store.execute(
-                "SELECT title, summary, story_id, duplicate_of, duplicate_of_seed, feed_url, source, "
+                "SELECT title, summary, story_id, duplicate_of, duplicate_of_seed, feed_url, source, canonical_url, "
                 "coalesce(published, fetched_at) AS t FROM items WHERE id = ?",
                 (cid,),
             ).fetchone()
@@ -874,6 +875,7 @@ class Pipeline:
                         from_iso(row["t"]),
                         row["source"],
                         row["duplicate_of_seed"],
+                        article_slug(row["canonical_url"]),
                     )
                 )
         return out

@@ -595,6 +595,36 @@ def test_a_feeds_recurring_headline_is_not_a_copy_but_an_aggregators_two_outlets
     assert levels == ["new", "new", "new", "near-duplicate"]
 
 
+def test_a_sites_articles_under_one_headline_are_its_series_issues_not_copies(tmp_path):
+    """A site's roundup under one headline, its text written to one template, each issue at an address with an
+    id of its own: the next issue, not a copy of the last (one was hidden as a copy of another three weeks
+    older). The same text filed again at another of its addresses is still a copy, and so is the roundup in
+    another outlet's feed."""
+    store, pipe = _pipeline(tmp_path)
+    report = CycleReport()
+    title = "Tech, Media & Telecom Roundup: Market Talk"
+    template = (
+        "Find insight on {} and more in the latest Market Talks covering the Technology, Media and Telecom sector."
+    )
+
+    def roundup(feed, article_id, companies, when):
+        link = f"https://www.wsj.example/articles/tech-media-telecom-roundup-market-talk-{article_id}"
+        item = replace(_item(feed, article_id, title, template.format(companies), when, when), url=link)
+        return pipe.ingest(replace(item, canonical_url=canonical_url(link)), when, report)
+
+    week, hour = timedelta(days=7), timedelta(hours=1)
+    with store.transaction():
+        first = roundup("wsj", "87de0d04", "Weibo, SMIC", T0)
+        issues = [roundup("wsj", "30e4e9ad", "Huawei, Axiata Group", T0 + 3 * week)]
+        issues.append(roundup("wsj", "5b1c2d3e", "Baidu, Sony", T0 + 3 * week + 24 * hour))  # the next day's
+        refiled = roundup("wsj", "c0ffee12", "Huawei, Axiata Group", T0 + 3 * week + hour)
+        syndicated = roundup("portal", "30e4e9ad", "Huawei, Axiata Group", T0 + 3 * week + 2 * hour)
+    rows = {r["id"]: r for r in store.execute("SELECT * FROM items")}
+    assert [rows[i]["dup_level"] for i in (first, *issues)] == ["new", "new", "new"]
+    assert rows[refiled]["dup_level"] == "near-duplicate" and rows[refiled]["duplicate_of"] == issues[0]
+    assert rows[syndicated]["duplicate_of"] == issues[0]
+
+
 def test_a_feeds_recurring_short_headline_joins_no_story_by_itself(tmp_path):
     """A newsletter's "Morning Briefing" every day, each issue on other news, and a column's "Weekly links"
     with no text: the headline names the series, so the issues are not one story (before, each issue joined
