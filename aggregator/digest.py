@@ -194,6 +194,7 @@ def build_digest(
     for r in rows:
         by_topic[r["topic"]][r["story_id"]].append(r)
     shared = shared_texts(rows)
+    heads = common_heads(rows)
     sections = []
     spikes = []
     every: set[int] = set()
@@ -203,7 +204,7 @@ def build_digest(
         if not stories:
             continue
         entries = [
-            _entry(story_id, members, sources.get(story_id, ()), window_start, shared)
+            _entry(story_id, members, sources.get(story_id, ()), window_start, shared, heads.get(story_id))
             for story_id, members in stories.items()
             if not all(_copy_of_seed(m) for m in members)  # the reader has it already (seeds/): nothing new
         ]
@@ -255,8 +256,10 @@ def _entry(
     sources: Sequence[Mapping[str, Any]],
     window_start: datetime | None = None,
     shared: frozenset[tuple[str, str]] = frozenset(),
+    common_head: int | None = None,
 ) -> Entry:
-    """One story's entry: its best-scoring original report (of the window, for an update)."""
+    """One story's entry: its best-scoring original report (of the window, for an update), or
+    ``common_head`` when it is among them (see common_heads)."""
     first = _dt(members[0]["story_first"]) if "story_first" in members[0].keys() else None
     update_of = first if first is not None and window_start is not None and first < window_start else None
     if update_of is not None and "story_published" in members[0].keys():  # "first reported": the report's own
@@ -268,7 +271,7 @@ def _entry(
         sources = [s for s in sources if s not in earlier]
     originals = [m for m in members if m["dup_level"] == "new"] or list(members)
     score = max(m["score"] for m in originals)
-    head = lead_report(originals)
+    head = next((m for m in originals if m["id"] == common_head), None) or lead_report(originals)
     if not (head["summary"] or "").strip():  # a headline alone (a news aggregator's entry): show a copy with text
         copies = [m for m in members if "duplicate_of" in m.keys() and m["duplicate_of"] == head["id"]]
         head = next((m for m in copies if (m["summary"] or "").strip()), head)
@@ -321,6 +324,29 @@ def _discussion(head: Mapping[str, Any], sources: Sequence[Mapping[str, Any]]) -
         if "comments_url" in row.keys() and row["comments_url"]:
             return clean_link(row["comments_url"])
     return None
+
+
+def common_heads(rows: Iterable[Any]) -> dict[int, int]:
+    """Story id -> the report to head it in every section, for a story under several topics: the report
+    tagged on most of them (then the best-scored, see lead_report), when one is tagged on two or more. Each
+    section heading a story with its own best report showed one event under two headlines, as if two."""
+    tagged: dict[int, dict[int, list[Any]]] = defaultdict(lambda: defaultdict(list))  # story -> report -> rows
+    topics: dict[int, set[str]] = defaultdict(set)
+    for r in rows:
+        topics[r["story_id"]].add(r["topic"])
+        if r["dup_level"] == "new":
+            tagged[r["story_id"]][r["id"]].append(r)
+    heads = {}
+    for story, reports in tagged.items():
+        if len(topics[story]) < 2:
+            continue
+        own = {i: t for i, t in reports.items() if not title_is_made(t[0]["title"], t[0]["summary"] or "")}
+        reports = own or reports  # an outlet's own headline before one made from a post's first words
+        widest = max(len(tags) for tags in reports.values())
+        if widest >= 2:
+            best = [max(tags, key=lambda r: r["score"]) for tags in reports.values() if len(tags) == widest]
+            heads[story] = lead_report(best)["id"]
+    return heads
 
 
 def lead_report(reports: Sequence[Any]) -> Any:

@@ -947,6 +947,52 @@ def test_the_counts_are_of_every_story_a_story_under_two_topics_once():
     assert "Topic A <span" in render_html(d) and ">(45)</span>" in render_html(d)
 
 
+def test_a_story_under_two_topics_has_one_headline_in_both():
+    """Each section headed a story with its own best report: the investment order was Engadget's headline under
+    one topic and the Guardian's under the other, one event shown as two. A report tagged on both heads both;
+    a story with none keeps each section's best."""
+    from aggregator.digest import build_digest
+
+    when = datetime(2026, 11, 28, 8, 0, tzinfo=UTC)
+    base = {"dup_level": "new", "url": None, "summary": "Text of the report.", "seed_title": None, "story_id": 1}
+    times = {"published": when.isoformat(), "fetched_at": when.isoformat(), "story_first": when.isoformat()}
+
+    def tag(item, topic, score, title, outlet, story=1):
+        matched = f'["title:{topic}"]'
+        return (
+            base
+            | times
+            | {"id": item, "topic": topic, "score": score, "title": title, "feed_title": outlet}
+            | {
+                "matched": matched,
+                "story_id": story,
+            }
+        )
+
+    rows = [
+        tag(1, "china", 0.9, "Biden signs order restricting investment in Chinese tech", "Engadget"),
+        tag(2, "china", 0.7, "Biden bans range of US tech investments in China", "The Guardian"),
+        tag(2, "ai", 0.5, "Biden bans range of US tech investments in China", "The Guardian"),
+        tag(3, "china", 0.8, "Chip tool curbs widen", "Wire", story=2),
+        tag(4, "ai", 0.6, "Chip tool curbs reach AI accelerators", "Blog", story=2),
+    ]
+    d = build_digest(
+        rows=rows,
+        sources={},
+        topics=[("china", "China"), ("ai", "AI")],
+        window_start=when - timedelta(hours=12),
+        window_end=when + timedelta(hours=12),
+        timezone="UTC",
+        items_seen=len(rows),
+        duplicates=0,
+    )
+    heads = {(s.topic_id, e.story_id): (e.source, e.matched) for s in d.sections for e in s.entries}
+    assert heads[("china", 1)] == ("The Guardian", ("china (title)",))  # its own terms under each topic
+    assert heads[("ai", 1)] == ("The Guardian", ("ai (title)",))
+    assert d.sections[0].entries[0].score == 0.9  # ranked on the story's best report as before
+    assert heads[("china", 2)][0] == "Wire" and heads[("ai", 2)][0] == "Blog"  # no report under both
+
+
 def test_digest_and_atom_links_carry_no_trackers(tmp_path, feed_server):
     from aggregator.atom import topic_feed
     from aggregator.render import render_html
