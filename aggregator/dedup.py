@@ -212,9 +212,19 @@ def story_terms(title: str, text: str, max_text_words: int | None = None) -> dic
     return {sys.intern(t): f for t, f in tf.items()}  # interned: the index keeps one copy of each term
 
 
+_AMOUNT = re.compile(r"(\d+)(?:m|mn|bn|b|tn|trn)")  # "$300m", "$1.1bn" (words() drops the point): the figure
+
+
 def _terms(ws: Iterable[str]) -> Iterator[str]:
-    """Story terms of words: stop words and single letters left out, the rest stemmed."""
-    return (_stem(w) for w in ws if w not in STOPWORDS and len(w) > 1)
+    """Story terms of words: stop words and single letters left out, the rest stemmed; an amount written with
+    its scale ("$300m", "$300mn") is its figure, as "$300 million" is ("300", "million")."""
+    for w in ws:
+        if w in STOPWORDS or len(w) < 2:
+            continue
+        if w[0].isdigit() and (amount := _AMOUNT.fullmatch(w)):
+            yield amount[1]
+        else:
+            yield _stem(w)
 
 
 @lru_cache(maxsize=256)

@@ -417,6 +417,19 @@ def test_a_photo_caption_is_no_summary_for_stories_or_snippets():
     assert story_terms("Montana bans TikTok", caption) == story_terms("Montana bans TikTok", "")
 
 
+def test_an_amount_is_its_figure_however_its_scale_is_written():
+    """The BBC's "$300m penalty" and the WSJ's "$300 Million" for one fine: the figure is a term both share."""
+    from aggregator.dedup import story_terms
+
+    bbc = story_terms("US imposes $300m penalty over hard disk drive exports to Huawei", "")
+    wsj = story_terms("Seagate to Pay $300 Million for Violating Export Restrictions", "")
+    ft = story_terms("Seagate to pay $300mn and $1.1bn settlement", "")
+    assert "300" in bbc and "300" in wsj and "300" in ft and "300m" not in bbc
+    assert "11" in ft and "11" in story_terms("Sales of $1.1 billion", "")  # words() reads "1.1" as "11"
+    assert "5g" in story_terms("Germany to ban Huawei from 5G networks", "")  # not an amount
+    assert "7nm" in story_terms("SMIC makes 7nm chips", "") and "4k" in story_terms("A 4K screen", "")
+
+
 def decided_against(cand, title, text, feed="https://b.example/feed"):
     """The dedup decision for a new item of ``feed`` published at T0 with one near candidate."""
     from aggregator.dedup import StoryIndex, Thresholds, decide
