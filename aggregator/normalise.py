@@ -604,7 +604,7 @@ def is_photo_caption(text: str) -> bool:
     Reuters)"), as some feeds send: it says what the picture shows, not what the article reports. Credited
     to an agency that names its pictures ("Reuters", "Getty Images", "AP Photo"), or to any photographer and
     outlet ("(Adrian Wyld/The Canadian Press)") under a picture's date or "file photo"."""
-    if len(text) >= 500 or not text.endswith(")"):
+    if len(text) >= 500 or not text.rstrip().endswith(")"):
         return False
     if _CREDIT.search(text):
         return True
@@ -818,6 +818,8 @@ _READ_MORE = re.compile(
     r"(?:(?<=[.!?…:\]»”\"])|^)\s*(?:Continue reading|Read more|Read More|READ MORE|Keep reading|Read the full "
     r"(?:story|article|post)|Read full (?:story|article)|Click here to read more|Lire la suite|Weiterlesen|Leer más"
     r"|Leggi tutto|Read the rest|To read (?:this|the) (?:article|story) in full)\b[^.!?…]{0,120}(?:[.!?…]|\.\.\.)?$"
+    # RT's "... has revealed Read Full Article at RT.com": capitalised and with its site, it needs no full stop
+    r"|\s+Read Full (?:Article|Story) (?:at|on) [\w-]+(?:\.[\w-]+)+\.?$"
 )
 # A credit line for the syndicated copy (Engadget: "This article originally appeared on Engadget at https://...")
 # and Medium's "<title> was originally published in <publication> on Medium, where people are continuing the

@@ -367,6 +367,11 @@ def test_json_feed_items_as_link_blogs_podcasts_and_plain_text_write_them():
             "Text of the post.",
         ),
         ("A short excerpt. Read the rest", "A short excerpt."),
+        (  # RT: its site after every summary, with no full stop before it
+            "Chinese companies buy US tools, a monitoring body has revealed Read Full Article at RT.com",
+            "Chinese companies buy US tools, a monitoring body has revealed",
+        ),
+        ("Readers can Read Full Article at home", "Readers can Read Full Article at home"),
         (  # The Guardian: a link after the standfirst
             "<p>The US has opened a review. <a href='https://b.example/p'>Continue reading...</a></p>",
             "The US has opened a review.",
