@@ -832,6 +832,10 @@ _MEDIUM = re.compile(
     r" was originally published in .{1,200}? on Medium, where people are continuing the conversation by "
     r"highlighting and responding to this story\.?$"
 )
+# The Guardian's newsletters, between standfirst and lede: "Don't get TechScape delivered to your inbox? Sign up here"
+_NEWSLETTER_PROMO = re.compile(
+    r"\s*•?\s*\bDon['’]t get [^.?!]{1,60} delivered to your inbox\? Sign up (?:for the full article )?here\.?(?=\s|$)"
+)
 _IMAGE_CREDIT = re.compile(r"\s*\((?:Image|Photo|Picture|Video) credit: [^()]{1,150}\)$", re.I)  # NPR
 _CUT = re.compile(r"\s*\[(?:…|\.\.\.|&hellip;)\]$")
 # What link aggregators append to every entry: Hacker News feeds (hnrss.org) the article's and the thread's
@@ -870,6 +874,8 @@ def strip_boilerplate(text: str, title: str) -> str:
         text = _LEMMY_HEAD.sub("", text, count=1)
     if "{" in text:
         text = _TEMPLATE_VAR.sub("", text)
+    if "delivered to your inbox" in text:
+        text = _NEWSLETTER_PROMO.sub("", text).strip()
     before = None
     while text and text != before:
         before = text

@@ -372,6 +372,12 @@ def test_json_feed_items_as_link_blogs_podcasts_and_plain_text_write_them():
             "Chinese companies buy US tools, a monitoring body has revealed",
         ),
         ("Readers can Read Full Article at home", "Readers can Read Full Article at home"),
+        (  # the Guardian's newsletters: the sign-up line between standfirst and lede
+            "<p>But fans say the choice should be theirs</p><ul><li><p>Don’t get TechScape delivered to your inbox? "
+            "<a href='https://www.theguardian.com/email/techscape'>Sign up here</a></p></li></ul><p>The US battle "
+            "with TikTok has been heating up for years.</p>",
+            "But fans say the choice should be theirs The US battle with TikTok has been heating up for years.",
+        ),
         (  # The Guardian: a link after the standfirst
             "<p>The US has opened a review. <a href='https://b.example/p'>Continue reading...</a></p>",
             "The US has opened a review.",
