@@ -915,10 +915,26 @@ def test_the_story_many_outlets_cover_comes_first_and_updates_are_counted():
     assert d.counts_text() == "1 new story and 1 update on 1 topic"
 
 
+def day_digest(rows, topics, when, **settings):
+    """The digest of ``rows`` (tagged items, as store.digest_rows gives them) for the day around ``when``."""
+    from aggregator.digest import build_digest
+
+    return build_digest(
+        rows=rows,
+        sources={},
+        topics=topics,
+        window_start=when - timedelta(hours=12),
+        window_end=when + timedelta(hours=12),
+        timezone="UTC",
+        items_seen=len(rows),
+        duplicates=0,
+        **settings,
+    )
+
+
 def test_the_counts_are_of_every_story_a_story_under_two_topics_once():
     """The subject said "30 stories" of a day of 45 whose section showed 30 and "...and 15 more" (its heading
     "(30)" too); a story tagged on two topics counted twice."""
-    from aggregator.digest import build_digest
     from aggregator.render import render_html
 
     when = datetime(2026, 11, 28, 8, 0, tzinfo=UTC)
@@ -928,17 +944,7 @@ def test_the_counts_are_of_every_story_a_story_under_two_topics_once():
         | {"published": when.isoformat(), "fetched_at": when.isoformat(), "story_first": when.isoformat()}
         for n, topic in [(n, "a") for n in range(45)] + [(0, "b"), (1, "b"), (99, "b")]
     ]
-    d = build_digest(
-        rows=rows,
-        sources={},
-        topics=[("a", "Topic A"), ("b", "Topic B")],
-        window_start=when - timedelta(hours=12),
-        window_end=when + timedelta(hours=12),
-        timezone="UTC",
-        items_seen=len(rows),
-        duplicates=0,
-        max_per_topic=30,
-    )
+    d = day_digest(rows, [("a", "Topic A"), ("b", "Topic B")], when, max_per_topic=30)
     assert [(len(s.entries), s.more) for s in d.sections] == [(30, 15), (3, 0)]
     assert d.subject() == "Digest 2026-11-28: 46 stories on 2 topics"
     assert d.counts_text() == "46 new stories on 2 topics"
@@ -951,7 +957,6 @@ def test_a_story_under_two_topics_has_one_headline_in_both():
     """Each section headed a story with its own best report: the investment order was Engadget's headline under
     one topic and the Guardian's under the other, one event shown as two. A report tagged on both heads both;
     a story with none keeps each section's best."""
-    from aggregator.digest import build_digest
 
     when = datetime(2026, 11, 28, 8, 0, tzinfo=UTC)
     base = {"dup_level": "new", "url": None, "summary": "Text of the report.", "seed_title": None, "story_id": 1}
@@ -976,16 +981,7 @@ def test_a_story_under_two_topics_has_one_headline_in_both():
         tag(3, "china", 0.8, "Chip tool curbs widen", "Wire", story=2),
         tag(4, "ai", 0.6, "Chip tool curbs reach AI accelerators", "Blog", story=2),
     ]
-    d = build_digest(
-        rows=rows,
-        sources={},
-        topics=[("china", "China"), ("ai", "AI")],
-        window_start=when - timedelta(hours=12),
-        window_end=when + timedelta(hours=12),
-        timezone="UTC",
-        items_seen=len(rows),
-        duplicates=0,
-    )
+    d = day_digest(rows, [("china", "China"), ("ai", "AI")], when)
     heads = {(s.topic_id, e.story_id): (e.source, e.matched) for s in d.sections for e in s.entries}
     assert heads[("china", 1)] == ("The Guardian", ("china (title)",))  # its own terms under each topic
     assert heads[("ai", 1)] == ("The Guardian", ("ai (title)",))
