@@ -711,7 +711,7 @@ NOTES = """## Notes
   figure in the story terms, as "$300 million" is: topic-dev pairwise P / R 0.908 / 0.496 -> 0.908 / 0.499
   (B-cubed recall 0.725 -> 0.728), January-June 0.910 / 0.496 -> 0.910 / 0.497, July-December 0.892 / 0.393
   -> 0.892 / 0.394, headlines alone 0.882 / 0.355 -> 0.882 / 0.356. "4K", "5G" and "7nm" are no amounts.
-  The same session's replays (February, June, August and December 2023) found no other way to join one
+  The same session's replays (a week of each of nine months of 2023) found no other way to join one
   event's reports that the notes above have not tried; `explain` now names, for a report that started a story
   of its own, the story it came closest to and its score (most such pairs scored 0.04-0.19). Tried the same
   day, not adopted: a hyphenated headline word also counted joined ("Chip-Making" as "chipmaking", as the
