@@ -37,7 +37,7 @@ from itertools import chain, repeat
 from operator import itemgetter, mul
 
 from aggregator.models import DedupDecision
-from aggregator.normalise import cjk_split, fold, has_cjk, is_photo_caption
+from aggregator.normalise import article_site, cjk_split, fold, has_cjk, is_photo_caption
 
 SHINGLE = 3
 SAMPLE = 8
@@ -852,7 +852,7 @@ def _two_articles(mine: str | None, theirs: str | None) -> bool:
     an id of its own; a copy of one of its articles at another of its addresses keeps the article's name."""
     if not mine or not theirs or mine == theirs:
         return False
-    return re.split("[#/]", mine, maxsplit=1)[0] == re.split("[#/]", theirs, maxsplit=1)[0]
+    return article_site(mine) == article_site(theirs)
 
 
 def _recurring(cand: NearCandidate, feed_url: str | None, source: str | None) -> bool:
@@ -904,6 +904,16 @@ def _headline_match(
     return same, HEADLINE_ONLY
 
 
+CLOSEST = "closest:"
+_CLOSEST_ITEM = re.compile(rf"{CLOSEST} story #(\d+) by item #(\d+)")
+
+
+def closest_story(story_reason: str | None) -> tuple[int, int] | None:
+    """(story id, item id) of the story a report came closest to without joining it, as _story noted it."""
+    m = _CLOSEST_ITEM.search(story_reason or "")
+    return (int(m[1]), int(m[2])) if m else None
+
+
 def _story(
     terms: dict[str, float], when: datetime, stories: StoryIndex, th: Thresholds, series: bool = False
 ) -> DedupDecision:
@@ -918,7 +928,7 @@ def _story(
     if m.score < th.story:  # the closest story it did not join, for `explain`: why a report stands alone
         return DedupDecision(
             level="new",
-            story_reason=f"first item of the story; closest: story #{m.story_id} by {other} "
+            story_reason=f"first item of the story; {CLOSEST} story #{m.story_id} by {other} "
             f"({m.score:.2f}, under the threshold {th.story:.2f}; shared: {shared}){note}",
         )
     more = f" and {m.members - 1} more of its items" if m.members > 1 else ""

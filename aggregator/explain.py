@@ -7,6 +7,7 @@ from datetime import datetime
 
 from aggregator.config import is_web_url
 from aggregator.dates import shown
+from aggregator.dedup import closest_story
 from aggregator.errors import AggregatorError
 from aggregator.normalise import canonical_url, title_is_made
 from aggregator.store import Store
@@ -43,10 +44,9 @@ def explain(store: Store, item: int | str, now: datetime | None = None, tz: str 
             + (f" (follow-up of seed #{story['seed_id']})" if story["seed_id"] else "")
         )
         lines.append(f"  why:           {row['story_reason'] or 'first item of the story'}")
-        closest = re.search(r"closest: story #(\d+) by item #(\d+)", row["story_reason"] or "")
+        closest = closest_story(row["story_reason"])
         if closest:  # the report it was not close enough to, named as the members below are
-            near = [m for m in store.story_members(int(closest[1])) if m["id"] == int(closest[2])]
-            for m in near:
+            for m in (m for m in store.story_members(closest[0]) if m["id"] == closest[1]):
                 lines.append(f"  closest:       #{m['id']} {m['feed_title'] or m['feed_url']}: {m['title'][:80]}")
         for m in members:
             mark = "*" if m["id"] == row["id"] else " "

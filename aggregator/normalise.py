@@ -275,6 +275,11 @@ def article_slug(canonical: str | None) -> str | None:
     return f"{parts.hostname}/{name}" if _ARTICLE_NAME.fullmatch(name) else None
 
 
+def article_site(name: str) -> str:
+    """The host of an article's name (article_slug): "wsj.com" of "wsj.com/some-slug-3b9983df"."""
+    return re.split("[#/]", name, maxsplit=1)[0]
+
+
 def _ascii_host(host: str) -> str:
     """An internationalised host in its ASCII (punycode) form, so that münchen.de and xn--mnchen-3ya.de are
     one host; a name IDNA refuses stays as it is."""
