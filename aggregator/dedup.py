@@ -64,6 +64,9 @@ QUANT = 8  # indexed weights are stored as round(weight x QUANT), one byte each 
 TITLE_WEIGHT = 2.0  # a headline word counts this many lede words in story similarity
 LEDE_WORDS = 40  # words of an item's text used for story similarity
 STORY_MASS = 0.5  # a story's score divides its members' summed similarity by (its size ** STORY_MASS)
+LATE_JOIN = 1.35  # a report that started a story of its own joins a grown story at this x the story threshold
+LATE_FLOOR = 0.15  # ...tried when a new member of that story is at least this similar to it
+LATE_TRIES = 2  # ...at most this many such reports per new member
 BLURB_ITEMS = 12  # a feed's last this many texts tell its recurring words (FeedBlurbs)
 BLURB_SEEN = 4  # ...once it has this many
 BLURB_SHARE = 0.6  # a text whose words are this much the feed's recurring ones is the feed's blurb
@@ -359,6 +362,7 @@ class StoryIndex:
         self._hours: dict[float, float] = {}  # fetch hours of late arrivals (see add)
         self.term_id: dict[str, int] = {}  # term -> id, for the terms of indexed documents (see _compact)
         self.term_of: list[str] = []  # id -> term
+        self._last: tuple[dict[str, float], list[tuple[_Doc, float]]] | None = None  # best_story's candidates
 
     def idf(self, term: str) -> float:
         """Inverse document frequency, counted as if among at least PRIOR_DOCS documents: in a new install's
@@ -517,7 +521,12 @@ class StoryIndex:
         cannot absorb a document by its size alone (its score grows with the members that match, not
         with those that do not). Returns the best-scoring story, or None when nothing is similar.
         """
-        vec, scored = self._scored(terms, when)
+        vec, norm = self._vector(terms)
+        scored = self._candidates(vec, norm, when.timestamp())
+        self._last = (terms, scored)
+        return self._best(vec, scored)
+
+    def _best(self, vec: dict[str, float], scored: list[tuple[_Doc, float]]) -> StoryMatch | None:
         mass: dict[int, float] = defaultdict(float)
         closest: dict[int, tuple[_Doc, float]] = {}
         matched: dict[int, int] = defaultdict(int)
@@ -536,6 +545,51 @@ class StoryIndex:
         doc, sim = closest[story]
         return StoryMatch(story, score[story], doc, sim, matched[story], self._shared(vec, doc))
 
+    def loners(self, terms: dict[str, float], story_id: int) -> list[int]:
+        """The reports standing alone in a story of their own among the candidates of the document last
+        matched with these terms (best_story), which has joined ``story_id``: the LATE_TRIES most similar
+        to it, at least LATE_FLOOR. Each may belong with that story now that it has grown (see rejoin)."""
+        last = self._last
+        if last is None or last[0] is not terms:
+            return []
+        sizes = self.story_size
+        alone = sorted(
+            (
+                (sim, doc.key)
+                for doc, sim in last[1]
+                if sim >= LATE_FLOOR
+                and doc.key > 0
+                and doc.story_id is not None
+                and doc.story_id != story_id
+                and sizes.get(doc.story_id) == 1
+                and self.docs.get(doc.key) is doc
+            ),
+            reverse=True,
+        )
+        return [key for _, key in alone[:LATE_TRIES]]
+
+    def rejoin(self, key: int) -> StoryMatch | None:
+        """The best story for an indexed report among the others, as if it came now: a report that came
+        before the rest of its story was compared only with the reports there were then. Scored as it was
+        indexed (its strongest terms, their weights then, its full norm)."""
+        doc = self.docs.pop(key)
+        self._forget(doc)
+        try:
+            names = self.term_of
+            vec = {names[t]: w / QUANT for t, w in zip(doc.term_ids(), doc.weights, strict=True)}
+            return self._best(vec, self._candidates(vec, doc.norm, doc.ts or 0.0))
+        finally:
+            self.docs[key] = doc
+            if doc.story_id is not None:
+                self.story_size[doc.story_id] = self.story_size.get(doc.story_id, 0) + 1
+
+    def move(self, key: int, story_id: int) -> None:
+        """An indexed report now belongs to another story."""
+        doc = self.docs[key]
+        self._forget(doc)
+        doc.story_id = story_id
+        self.story_size[story_id] = self.story_size.get(story_id, 0) + 1
+
     def _shared(self, vec: dict[str, float], doc: _Doc | None) -> list[str]:
         if doc is None:
             return []
@@ -544,7 +598,12 @@ class StoryIndex:
         return sorted((t for t in vec if t in weights), key=lambda t: -vec[t] * weights[t])[:6]
 
     def _scored(self, terms: dict[str, float], when: datetime) -> tuple[dict[str, float], list[tuple[_Doc, float]]]:
-        """The document's vector and its candidates with their similarity (cosine less the time penalty).
+        """The document's vector and its candidates with their similarity (see _candidates)."""
+        vec, norm = self._vector(terms)
+        return vec, self._candidates(vec, norm, when.timestamp())
+
+    def _candidates(self, vec: dict[str, float], norm: float, ts: float) -> list[tuple[_Doc, float]]:
+        """A document's candidates with their similarity (cosine less the time penalty).
 
         Candidates come from the postings of the query's RARE_TERMS rarest terms (terms in more than
         MAX_POSTINGS documents are no evidence and are skipped); their scores are accumulated from those
@@ -552,7 +611,6 @@ class StoryIndex:
         Postings are read newest first, so that among candidates that tie (a busy subject's reports sharing
         the same words) the recent ones, which the time penalty spares, are the ones kept.
         """
-        vec, norm = self._vector(terms)
         # the rarest terms that other documents have (a word never seen before selects nothing)
         rare = sorted((t for t in vec if t in self.postings), key=vec.__getitem__, reverse=True)[:RARE_TERMS]
         partial: dict[int, float] = {}
@@ -566,13 +624,12 @@ class StoryIndex:
                 key = entry >> 8
                 partial[key] = get(key, 0.0) + weight * (entry & 255)
         if not partial:
-            return vec, []
+            return []
         docs = self.docs
         ids = self.term_id
         by_id = {ids[t]: v for t, v in vec.items() if t in ids}
         ranked = sorted(partial.items(), key=itemgetter(1), reverse=True)[: TOP_CANDIDATES * 2]
         top = [k for k, _ in ranked if k in docs]
-        ts = when.timestamp()
         scored = []
         for key in top:
             doc = docs[key]
@@ -584,7 +641,7 @@ class StoryIndex:
             scored.append((doc, sim))
             if len(scored) >= TOP_CANDIDATES:
                 break
-        return vec, scored
+        return scored
 
 
 @dataclass(frozen=True)
@@ -937,4 +994,21 @@ def _story(
         story_id=m.story_id,
         story_similarity=round(m.score, 3),
         story_reason=f"same story as {other}{more} ({m.score:.2f}; shared: {shared}){note}",
+    )
+
+
+def rejoined(m: StoryMatch | None, story_id: int, by: int, th: Thresholds) -> DedupDecision | None:
+    """A report that started a story of its own, scored again (StoryIndex.rejoin) when item ``by`` joined
+    ``story_id``: it joins that story if it is now its best, on evidence stronger than a new report needs
+    (LATE_JOIN: it was placed already, and a digest may have shown it alone); else None."""
+    if m is None or m.story_id != story_id or m.score < th.story * LATE_JOIN:
+        return None
+    other = f"seed #{-m.doc.key}" if m.doc.key < 0 else f"item #{m.doc.key}"
+    more = f" and {m.members - 1} more of its items" if m.members > 1 else ""
+    return DedupDecision(
+        level="new",
+        story_id=m.story_id,
+        story_similarity=round(m.score, 3),
+        story_reason=f"same story as {other}{more} ({m.score:.2f}; shared: {', '.join(m.shared) or 'no term'}); "
+        f"it came first and stood alone, and joined when item #{by} showed the story had grown",
     )

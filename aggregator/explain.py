@@ -45,9 +45,20 @@ def explain(store: Store, item: int | str, now: datetime | None = None, tz: str 
         )
         lines.append(f"  why:           {row['story_reason'] or 'first item of the story'}")
         closest = closest_story(row["story_reason"])
-        if closest:  # the report it was not close enough to, named as the members below are
-            for m in (m for m in store.story_members(closest[0]) if m["id"] == closest[1]):
-                lines.append(f"  closest:       #{m['id']} {m['feed_title'] or m['feed_url']}: {m['title'][:80]}")
+        near = store.item(closest[1]) if closest else None
+        if closest and near is not None and near["story_id"]:  # the report it was not close enough to, named
+            # as the members below are; it may have joined another story since (a report that stood alone)
+            moved = (
+                ""
+                if near["story_id"] == closest[0]
+                else " (since joined to this story)"
+                if near["story_id"] == story["id"]
+                else f" (now in story #{near['story_id']})"
+            )
+            for m in (m for m in store.story_members(near["story_id"]) if m["id"] == near["id"]):
+                lines.append(
+                    f"  closest:       #{m['id']} {m['feed_title'] or m['feed_url']}: {m['title'][:80]}{moved}"
+                )
         for m in members:
             mark = "*" if m["id"] == row["id"] else " "
             lines.append(

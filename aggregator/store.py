@@ -634,6 +634,29 @@ class Store:
         )
         return int(cur.lastrowid or 0)
 
+    def join_story(self, item_id: int, story_id: int, similarity: float | None, reason: str | None) -> bool:
+        """Move an item that is its story's only member (not a seed's story) into another story, with the new
+        reason; the story it leaves, empty, is deleted. False (nothing changed) when it is not alone."""
+        row = self.execute("SELECT story_id FROM items WHERE id = ?", (item_id,)).fetchone()
+        if row is None or row[0] is None or row[0] == story_id:
+            return False
+        old = row[0]
+        alone = self.execute("SELECT count(*) FROM items WHERE story_id = ?", (old,)).fetchone()[0] == 1
+        seeded = self.execute(
+            "SELECT 1 FROM seeds WHERE story_id = ? "
+            "UNION ALL SELECT 1 FROM stories WHERE id = ? AND seed_id IS NOT NULL",
+            (old, old),
+        ).fetchone()
+        if not alone or seeded:
+            return False
+        self.execute(
+            "UPDATE items SET story_id = ?, story_similarity = ?, story_reason = ? WHERE id = ?",
+            (story_id, similarity, reason, item_id),
+        )
+        self.execute("UPDATE stories SET item_count = item_count + 1 WHERE id = ?", (story_id,))
+        self.execute("DELETE FROM stories WHERE id = ?", (old,))
+        return True
+
     def story(self, story_id: int) -> sqlite3.Row | None:
         return self.execute("SELECT * FROM stories WHERE id = ?", (story_id,)).fetchone()
 

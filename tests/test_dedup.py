@@ -1054,6 +1054,101 @@ def test_a_desk_whose_summaries_share_words_still_joins_stories(tmp_path):
     assert not any(r["dup_reason"] == FEED_BLURB for r in rows.values())
 
 
+HEARING_DAY = [  # guid, headline, summary: the first, a preview, has few words in common with any one report
+    (
+        "early",
+        "TikTok boss Chew heads to Washington",
+        "The app's chief executive will face Congress on Thursday about its links to Beijing and the safety of "
+        "young users.",
+    ),
+    (
+        "grill",
+        "Lawmakers grill TikTok CEO Shou Chew over China ties",
+        "Members of the House energy and commerce committee pressed Shou Chew for five hours on data security, "
+        "ByteDance and China.",
+    ),
+    (
+        "hours",
+        "House committee grills TikTok's Shou Chew for five hours",
+        "The House energy and commerce committee questioned TikTok's Shou Chew on ByteDance, China and the safety "
+        "of young users.",
+    ),
+]
+
+
+def test_a_report_that_came_before_its_story_joins_it_once_the_story_has_grown(tmp_path):
+    """The first report of an event was compared only with what there was then, and stood alone; when a later
+    report joins the story that grew without it and is close to it, it is scored against the story as it is
+    now and joins it (on a stricter bar than a new report's). Its own story is gone; `explain` tells why, and
+    a report whose closest story that was names where that report is now."""
+    store, pipe = _pipeline(tmp_path)
+    report = CycleReport()
+    ids = {}
+    with store.transaction():
+        for n in range(40):  # document frequencies of ordinary news
+            when = T0 - timedelta(hours=30) + timedelta(minutes=n)
+            text = f"The council of district {n} voted on the budget for schools and roads."
+            pipe.ingest(_item("bg", f"bg{n}", f"Council {n} votes on school budget", text, when, when), when, report)
+        for n, (guid, title, text) in enumerate(HEARING_DAY):
+            when = T0 + timedelta(hours=2 * n)
+            ids[guid] = pipe.ingest(_item(f"outlet{n}", guid, title, text, when, when), when, report)
+            if guid == "grill":  # the second report starts a story of its own: the preview is not close enough
+                first, second = store.item(ids["early"]), store.item(ids["grill"])
+                assert first["story_id"] != second["story_id"]
+                assert second["story_reason"].startswith(
+                    f"first item of the story; closest: story #{first['story_id']}"
+                )
+    early, grill, hours = (store.item(ids[k]) for k in ("early", "grill", "hours"))
+    assert early["story_id"] == grill["story_id"] == hours["story_id"]
+    assert store.story(first["story_id"]) is None  # the preview's own story, left empty, is gone
+    assert early["story_reason"].startswith("same story as item #")
+    assert early["story_reason"].endswith(
+        f"it came first and stood alone, and joined when item #{ids['hours']} showed the story had grown"
+    )
+    assert early["story_similarity"] >= 0.2 * 1.35
+    text = explain(store, ids["early"])
+    assert f"why:           {early['story_reason']}" in text and f"* #{ids['early']}" in text
+    text = explain(store, ids["grill"])
+    assert (
+        f"closest:       #{ids['early']} https://outlet0.example/feed: TikTok boss Chew heads to Washington "
+        "(since joined to this story)" in text
+    )
+    # a restarted daemon's index, rebuilt from the database, has one story of three
+    again = Pipeline(store, pipe.settings, pipe.watchlist, now=T0 + timedelta(hours=6))
+    assert again.stories.story_size[grill["story_id"]] == 3 and first["story_id"] not in again.stories.story_size
+    store.close()
+
+
+def test_a_report_that_stood_alone_stays_alone_when_the_grown_story_is_not_its_own(tmp_path):
+    """Only a report still alone in its story moves, and only into a story it scores with now: a report of
+    another event that a new member of a story resembles a little stays where it is, and so does one whose
+    story has a copy of it (no longer alone)."""
+    store, pipe = _pipeline(tmp_path)
+    report = CycleReport()
+    ids = {}
+    other = (
+        "ferry",
+        "TikTok creators rally against Montana ban",
+        "Creators gathered in Helena against the state's "
+        "TikTok ban, the first in the US, which the governor signed this week.",
+    )
+    with store.transaction():
+        for n in range(40):
+            when = T0 - timedelta(hours=30) + timedelta(minutes=n)
+            text = f"The council of district {n} voted on the budget for schools and roads."
+            pipe.ingest(_item("bg", f"bg{n}", f"Council {n} votes on school budget", text, when, when), when, report)
+        for n, (guid, title, text) in enumerate([other, *HEARING_DAY[1:]]):
+            when = T0 + timedelta(hours=2 * n)
+            ids[guid] = pipe.ingest(_item(f"outlet{n}", guid, title, text, when, when), when, report)
+    rows = {k: store.item(v) for k, v in ids.items()}
+    assert rows["grill"]["story_id"] == rows["hours"]["story_id"] != rows["ferry"]["story_id"]
+    assert store.story(rows["ferry"]["story_id"]) is not None
+    # the store refuses to move a report that is not alone in its story, whatever the index says
+    assert not store.join_story(ids["grill"], rows["ferry"]["story_id"], 0.5, "test")
+    assert store.item(ids["grill"])["story_id"] == rows["grill"]["story_id"]
+    store.close()
+
+
 def test_pruning_forgets_old_documents_and_keeps_matching_the_rest():
     """Documents past the horizon leave the index; once their postings are compacted the vocabulary holds
     the live documents' terms only, and the live documents match as before, with the same shared terms."""
