@@ -441,8 +441,7 @@ class StoryIndex:
             self._stale += old.size()
             self._forget(old)
         self.docs[key] = doc
-        if story_id is not None:
-            self.story_size[story_id] = self.story_size.get(story_id, 0) + 1
+        self._count_in_story(doc)
         for t, w in top:
             bucket = self.postings.get(t)
             if bucket is None:
@@ -471,6 +470,10 @@ class StoryIndex:
         if self._stale * 2 > self._entries:
             self._compact()
         self._hours = {h: h for h in self._hours if h >= horizon}
+
+    def _count_in_story(self, doc: _Doc) -> None:
+        if doc.story_id is not None:
+            self.story_size[doc.story_id] = self.story_size.get(doc.story_id, 0) + 1
 
     def _forget(self, doc: _Doc) -> None:
         if doc.story_id is not None:
@@ -580,15 +583,14 @@ class StoryIndex:
             return self._best(vec, self._candidates(vec, doc.norm, doc.ts or 0.0))
         finally:
             self.docs[key] = doc
-            if doc.story_id is not None:
-                self.story_size[doc.story_id] = self.story_size.get(doc.story_id, 0) + 1
+            self._count_in_story(doc)
 
     def move(self, key: int, story_id: int) -> None:
         """An indexed report now belongs to another story."""
         doc = self.docs[key]
         self._forget(doc)
         doc.story_id = story_id
-        self.story_size[story_id] = self.story_size.get(story_id, 0) + 1
+        self._count_in_story(doc)
 
     def _shared(self, vec: dict[str, float], doc: _Doc | None) -> list[str]:
         if doc is None:
@@ -979,7 +981,7 @@ def _story(
     m = stories.best_story(terms, when) if terms else None
     if m is None:  # nothing alike (best_story counts only positive similarities)
         return DedupDecision(level="new", story_reason=f"first item of the story; {SERIES}" if series else None)
-    other = f"seed #{-m.doc.key}" if m.doc.key < 0 else f"item #{m.doc.key}"
+    other = _member(m)
     shared = ", ".join(m.shared) or "no term"
     note = f"; {SERIES}" if series else ""
     if m.score < th.story:  # the closest story it did not join, for `explain`: why a report stands alone
@@ -988,13 +990,20 @@ def _story(
             story_reason=f"first item of the story; {CLOSEST} story #{m.story_id} by {other} "
             f"({m.score:.2f}, under the threshold {th.story:.2f}; shared: {shared}){note}",
         )
-    more = f" and {m.members - 1} more of its items" if m.members > 1 else ""
     return DedupDecision(
-        level="new",
-        story_id=m.story_id,
-        story_similarity=round(m.score, 3),
-        story_reason=f"same story as {other}{more} ({m.score:.2f}; shared: {shared}){note}",
+        level="new", story_id=m.story_id, story_similarity=round(m.score, 3), story_reason=_joined(m) + note
     )
+
+
+def _member(m: StoryMatch) -> str:
+    """The story's member a report is closest to, as reasons name it."""
+    return f"seed #{-m.doc.key}" if m.doc.key < 0 else f"item #{m.doc.key}"
+
+
+def _joined(m: StoryMatch) -> str:
+    """Why a report joined the story ``m`` names: its closest member, how many others matched, the words."""
+    more = f" and {m.members - 1} more of its items" if m.members > 1 else ""
+    return f"same story as {_member(m)}{more} ({m.score:.2f}; shared: {', '.join(m.shared) or 'no term'})"
 
 
 def rejoined(m: StoryMatch | None, story_id: int, by: int, th: Thresholds) -> DedupDecision | None:
@@ -1003,12 +1012,10 @@ def rejoined(m: StoryMatch | None, story_id: int, by: int, th: Thresholds) -> De
     (LATE_JOIN: it was placed already, and a digest may have shown it alone); else None."""
     if m is None or m.story_id != story_id or m.score < th.story * LATE_JOIN:
         return None
-    other = f"seed #{-m.doc.key}" if m.doc.key < 0 else f"item #{m.doc.key}"
-    more = f" and {m.members - 1} more of its items" if m.members > 1 else ""
     return DedupDecision(
         level="new",
         story_id=m.story_id,
         story_similarity=round(m.score, 3),
-        story_reason=f"same story as {other}{more} ({m.score:.2f}; shared: {', '.join(m.shared) or 'no term'}); "
-        f"it came first and stood alone, and joined when item #{by} showed the story had grown",
+        story_reason=f"{_joined(m)}; it came first and stood alone, and joined when item #{by} showed the story "
+        "had grown",
     )
