@@ -655,22 +655,24 @@ class Pipeline:
         if decision.duplicate_of is not None:
             self._earliest_first(item, item_id, decision)
         self.store.set_topics(item_id, tags, now, replace=False)
-        if decision.level == "new" and decision.story_id is not None:
-            self._gather(item_id, decision.story_id, terms)
+        self.gather(item_id, decision, terms)
         report.new_items += 1
         report.duplicates += decision.level != "new"
         report.tagged += bool(tags)
         return item_id
 
-    def _gather(self, item_id: int, story_id: int, terms: dict[str, float]) -> None:
+    def gather(self, item_id: int, decision: DedupDecision, terms: dict[str, float]) -> None:
         """A report that came before the rest of its story stood alone (nothing like it yet); when a new
-        member of a story is close to such a report, it is scored again against the story as it is now and
-        joins it if the story is its best, by dedup.rejoined's stricter bar (the online order of arrival
-        would otherwise decide what one story is)."""
+        item joins a story (``decision``, as stored) and is close to such a report, that report is scored
+        again against the story as it is now and joins it if the story is its best, by dedup.rejoined's
+        stricter bar (the online order of arrival would otherwise decide what one story is)."""
+        story_id = decision.story_id
+        if decision.level != "new" or story_id is None:
+            return
         for key in self.stories.loners(terms, story_id):
-            decision = dedup.rejoined(self.stories.rejoin(key), story_id, item_id, self.th)
-            if decision is not None and self.store.join_story(
-                key, story_id, decision.story_similarity, decision.story_reason
+            joined = dedup.rejoined(self.stories.rejoin(key), story_id, item_id, self.th)
+            if joined is not None and self.store.join_story(
+                key, story_id, joined.story_similarity, joined.story_reason
             ):
                 self.stories.move(key, story_id)
 
