@@ -24,6 +24,8 @@ The ideas:
 - headline merges (after the replay): two stories joined when a report of each has nearly the same headline.
 - porter stems: "es" taken off only after s, x, z, sh, ch, and a final "e" dropped ("force" / "forced",
   "probe" / "probes" meet), in place of the pipeline's light stemmer.
+- word pairs: each two adjacent story terms of the headline and the lede as a term of their own (at a share of
+  their words' weight), so that shared phrases ("Shou Chew", "export controls") count.
 - wordllama: WordLlama's 256-d static embeddings (PyPI `wordllama`, weights in the package) added to the
   TF-IDF cosine (only when it is installed; it needs numpy).
 The figures on topic-dev are in BENCHMARKS.md (Notes). None of these is in the pipeline.
@@ -41,6 +43,7 @@ from collections import Counter, defaultdict
 from collections.abc import Callable
 from datetime import datetime
 from functools import partial
+from itertools import pairwise
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -378,6 +381,30 @@ def stemmed(stem: Callable[[str], str]) -> Callable[[], None]:
     return undo
 
 
+def word_pairs(share: float) -> Callable[[], None]:
+    """Story terms with each two adjacent terms of the headline and the lede added as one more term, at ``share``
+    of their words' weight; returns the undo."""
+    before = dedup.story_terms
+
+    def with_pairs(title: str, text: str, max_text_words: int | None = None) -> dict[str, float]:
+        tf = dict(before(title, text, max_text_words))
+        if dedup.is_photo_caption(text):
+            text = ""
+        ws = dedup.words(text)
+        lede = tuple(dedup._terms(ws[: max_text_words or dedup.LEDE_WORDS]))
+        for seq, weight in ((tuple(dedup._terms(dedup.words(title))), dedup.TITLE_WEIGHT), (lede, 1.0)):
+            for a, b in pairwise(seq):
+                tf[f"{a}_{b}"] = tf.get(f"{a}_{b}", 0.0) + share * weight
+        return tf
+
+    dedup.story_terms = with_pairs
+
+    def undo() -> None:
+        dedup.story_terms = before
+
+    return undo
+
+
 EASED = {
     "1 / (1 + ln n)": lambda n: 1 / (1 + math.log(n)),
     "1 / (1 + 0.25 ln n)": lambda n: 1 / (1 + 0.25 * math.log(n)),
@@ -412,6 +439,9 @@ def replays(rows: list[dict]) -> None:
     for th in (0.2, 0.21, 0.22):
         cells = eval_stories.replay_patched(rows, th, partial(stemmed, porter_stem))
         print(f"| porter stems | {th} | {cells} |", flush=True)
+    for share, th in ((0.5, 0.2), (0.5, 0.12), (0.5, 0.1), (0.5, 0.08), (0.25, 0.17), (0.25, 0.14), (0.25, 0.12)):
+        cells = eval_stories.replay_patched(rows, th, partial(word_pairs, share))
+        print(f"| word pairs x {share} | {th} | {cells} |", flush=True)
 
 
 def _root(parent: dict[int, int], x: int) -> int:
