@@ -21,7 +21,7 @@ COPY seeds /seeds
 COPY samples /samples
 RUN sed -i 's|^seeds_dir = .*|seeds_dir = "/seeds"|' /config/aggregator.toml \
     && sed -i 's|"\.\./samples/|"/samples/|' /config/feeds.toml \
-    && mkdir -p /data && chown 10001:10001 /data /seeds
+    && mkdir -p /data && chown -R 10001:10001 /config /data /seeds
 
 USER 10001:10001
 VOLUME ["/config", "/data"]
