@@ -272,9 +272,14 @@ def test_the_other_shipped_topics_read_their_news(tmp_path):
                 "California governor signs AI safety bill",
                 "FTC orders AI chatbot makers to disclose child safety measures",
                 "EU publishes code of practice for general-purpose AI",
+                "European Parliament approves the AI Act",
+                "US bans exports of AI chips to China",
             ],
             [
                 "Meta's new Ray-Bans get AI features",
+                "Sunak considers banning Chinese officials from half of AI summit",
+                "Top minds talk AI, mRNA and TikTok bans",
+                "To shape the future of AI, we must act together",
                 "Nvidia banking on TensorRT to expand generative AI dominance",
                 "AI startup raises $2bn",
             ],
@@ -293,6 +298,7 @@ def test_the_other_shipped_topics_read_their_news(tmp_path):
                 "Data centre boom strains grid",
                 "Court finds landlord in breach of contract",
                 "Google settles privacy lawsuit over Incognito mode",
+                "TikTok user shares genius hack to avoid paying for iCloud storage",
             ],
         ),
     }
