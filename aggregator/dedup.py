@@ -67,6 +67,7 @@ STORY_MASS = 0.5  # a story's score divides its members' summed similarity by (i
 LATE_JOIN = 1.35  # a report that started a story of its own joins a grown story at this x the story threshold
 LATE_FLOOR = 0.15  # ...tried when a new member of that story is at least this similar to it
 LATE_TRIES = 2  # ...at most this many such reports per new member
+FOLLOW_UP = 1.5  # outside its date's window, a seed's story is joined by the seed alone at this x the threshold
 BLURB_ITEMS = 12  # a feed's last this many texts tell its recurring words (FeedBlurbs)
 BLURB_SEEN = 4  # ...once it has this many
 BLURB_SHARE = 0.6  # a text whose words are this much the feed's recurring ones is the feed's blurb
@@ -347,9 +348,13 @@ class StoryIndex:
     Document frequencies are counted over every document ever added (rebuilt at start from recent items).
     """
 
-    def __init__(self, window: timedelta) -> None:
+    def __init__(self, window: timedelta, follow_up: float = 0.0) -> None:
         self.window = window
         self._win = window.total_seconds()
+        # a seed is a report of its date (published, else imported) within the window of that date; later, only
+        # a report this similar to it follows its story up (see date_seed)
+        self.follow_up = follow_up
+        self._seed_ts: dict[int, float] = {}
         self.docs: dict[int, _Doc] = {}
         self.postings: dict[str, array] = {}
         self.df: dict[str, int] = {}
@@ -449,8 +454,19 @@ class StoryIndex:
             bucket.append(key << 8 | max(1, min(255, round(255 * w / norm))))
         self._entries += len(weights)
 
+    def date_seed(self, key: int, dated: datetime | None) -> None:
+        """A seed's date (published, else imported). Within the story window of it the seed is compared as a
+        report of that time (the time penalty counts); outside it, or undated, a report joins the seed's story
+        on the seed alone only at ``follow_up`` similarity: a seed kept for months would otherwise gather every
+        report sharing the subject's words (a new install's first poll, when those words still look rare)."""
+        if dated is None:
+            self._seed_ts.pop(key, None)
+        else:
+            self._seed_ts[key] = dated.timestamp()
+
     def remove(self, key: int) -> None:
         """Drop a document (a seed removed); its postings go stale and are skipped."""
+        self._seed_ts.pop(key, None)
         doc = self.docs.pop(key, None)
         if doc is not None:
             self._stale += doc.size()
@@ -640,6 +656,12 @@ class StoryIndex:
             sim = doc.dot(by_id) / (norm * doc.norm)
             if doc.ts is not None:  # the further apart in time, the more alike two reports must be
                 sim -= TIME_DECAY * abs(doc.ts - ts) / self._win
+            else:  # a seed (date_seed)
+                dated = self._seed_ts.get(key)
+                if dated is not None and abs(dated - ts) <= self._win:
+                    sim -= TIME_DECAY * abs(dated - ts) / self._win
+                elif sim < self.follow_up:
+                    continue
             scored.append((doc, sim))
             if len(scored) >= TOP_CANDIDATES:
                 break

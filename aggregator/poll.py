@@ -113,7 +113,7 @@ class Pipeline:
         self.th = thresholds(settings)
         self.sched = schedule_settings(settings)
         self.limits = fetch_limits(settings)
-        self.stories = dedup.StoryIndex(self.th.window)
+        self.stories = dedup.StoryIndex(self.th.window, follow_up=self.th.story * dedup.FOLLOW_UP)
         self.blurbs = dedup.FeedBlurbs()  # each feed's recurring text (a channel's blurb): not story evidence
         self._shingles: dict[int, frozenset[int]] = {}
         self._last_item = 0  # the newest item and seed the story index has read (see _catch_up)
@@ -165,10 +165,12 @@ class Pipeline:
 
     def _index_seeds(self, seeds: list[Any]) -> None:
         for seed in seeds:
-            self._index_seed(seed["id"], seed["story_id"], seed["title"], seed["text"])
+            dated = from_iso(seed["published"]) or from_iso(seed["imported_at"])
+            self._index_seed(seed["id"], seed["story_id"], seed["title"], seed["text"], dated)
 
-    def _index_seed(self, seed_id: int, story_id: int | None, title: str, text: str) -> None:
+    def _index_seed(self, seed_id: int, story_id: int | None, title: str, text: str, dated: datetime | None) -> None:
         self.stories.add(-seed_id, story_id, None, dedup.story_terms(title, text))
+        self.stories.date_seed(-seed_id, dated)
         self._last_seed = max(self._last_seed, seed_id)
         self._seed_ids.add(seed_id)
 
@@ -294,7 +296,7 @@ class Pipeline:
                     self.store.execute("UPDATE seeds SET story_id = ? WHERE id = ?", (story_id, seed_id))
                     self.store.add_bands(-seed_id, dedup.band_keys(seed.title, seed.text))
                     self.store.set_seed_topics(seed_id, self.tag_text(seed.title, seed.text))
-                    self._index_seed(seed_id, story_id, seed.title, seed.text)
+                    self._index_seed(seed_id, story_id, seed.title, seed.text, seed.published or now)
             done.append((seed, changed))
         if problems is not None:
             problems.extend(

@@ -1294,3 +1294,45 @@ def test_candidate_keys_stay_those_earlier_releases_stored():
         2115678346411695616,
     ]
     assert dedup.title_key(title) == 1236220351594380833
+
+
+def _seeded_index(dated: datetime | None):
+    """A story index as the pipeline builds it, with one seed (story 7) and news sharing its subject's words."""
+    from aggregator.dedup import FOLLOW_UP, StoryIndex, Thresholds, story_terms
+
+    th = Thresholds()
+    index = StoryIndex(th.window, follow_up=th.story * FOLLOW_UP)
+    for n in range(60):
+        title = (
+            f"Council {n} budget vote on schools"
+            if n % 2
+            else f"US and Chinese officials {n} talk tech and security risks"
+        )
+        index.add(n + 1, 10_000 + n, T0 - timedelta(hours=2), story_terms(title, ""))
+    seed = story_terms(
+        "US reviews Alibaba's cloud unit over national security risks",
+        "The administration is reviewing Alibaba's cloud business to determine whether it poses a risk to "
+        "national security, people briefed on the matter said.",
+    )
+    index.add(-1, 7, None, seed)
+    index.date_seed(-1, dated)
+    return index
+
+
+def test_a_seed_is_a_report_of_its_date_and_later_is_followed_up_only_by_a_close_report():
+    """A seed kept for months must not gather every later report that shares its subject's words: within the
+    story window of its date it is compared as any report of that time; later (or undated), a report follows
+    its story up only when it is clearly about the same thing (FOLLOW_UP x the story threshold)."""
+    from aggregator.dedup import FOLLOW_UP, Thresholds, story_terms
+
+    th = Thresholds()
+    loose = story_terms("Officials look at Alibaba services", "The company's cloud is among them.")
+    close = story_terms("Alibaba cloud unit under US national security review", "")
+    soon, later = T0 + timedelta(hours=2), T0 + timedelta(days=30)
+    m = _seeded_index(T0).best_story(loose, soon)
+    assert m is not None and m.story_id == 7 and th.story <= m.score < th.story * FOLLOW_UP, m
+    for index in (_seeded_index(T0), _seeded_index(None)):
+        m = index.best_story(loose, later)
+        assert m is None or m.story_id != 7, m
+        m = index.best_story(close, later)
+        assert m is not None and m.story_id == 7 and m.doc.key == -1 and m.score >= th.story * FOLLOW_UP, m
