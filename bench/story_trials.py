@@ -26,6 +26,9 @@ The ideas:
   "probe" / "probes" meet), in place of the pipeline's light stemmer.
 - word pairs: each two adjacent story terms of the headline and the lede as a term of their own (at a share of
   their words' weight), so that shared phrases ("Shou Chew", "export controls") count.
+- synonyms: a news thesaurus's groups of words for one thing ("curbs" / "restrictions" / "limits", "sues" /
+  "lawsuit", "probe" / "investigation", "firms" / "companies", "chips" / "semiconductors", "metals" /
+  "minerals", "ban" / "bar" / "prohibit") as one story term each.
 - wordllama: WordLlama's 256-d static embeddings (PyPI `wordllama`, weights in the package) added to the
   TF-IDF cosine (only when it is installed; it needs numpy).
 The figures on topic-dev are in BENCHMARKS.md (Notes). None of these is in the pipeline.
@@ -405,6 +408,37 @@ def word_pairs(share: float) -> Callable[[], None]:
     return undo
 
 
+SYNONYMS = {
+    "restrict": "curb curbs curbed curbing restrict restricts restricted restricting restriction restrictions limit "
+    "limits limited limiting clampdown crackdown",
+    "sue": "sue sues sued suing lawsuit lawsuits suit suits",
+    "probe": "probe probes probed probing investigation investigations investigate investigates investigated "
+    "investigating inquiry inquiries",
+    "company": "firm firms company companies",
+    "chip": "chip chips semiconductor semiconductors chipmaker chipmakers",
+    "metal": "metal metals mineral minerals",
+    "ban": "ban bans banned banning bar bars barred barring prohibit prohibits prohibited prohibiting prohibition",
+}
+
+
+def synonyms(groups: list[str]) -> Callable[[], None]:
+    """Story terms with each word of a SYNONYMS group as the group's one term; returns the undo."""
+    one = {dedup._stem(w): f"syn_{g}" for g in groups for w in SYNONYMS[g].split()}
+    before = dedup._terms
+
+    def grouped(ws):
+        return (one.get(t, t) for t in before(ws))
+
+    dedup._terms = grouped
+    dedup._lede_terms.cache_clear()
+
+    def undo() -> None:
+        dedup._terms = before
+        dedup._lede_terms.cache_clear()
+
+    return undo
+
+
 EASED = {
     "1 / (1 + ln n)": lambda n: 1 / (1 + math.log(n)),
     "1 / (1 + 0.25 ln n)": lambda n: 1 / (1 + 0.25 * math.log(n)),
@@ -442,6 +476,9 @@ def replays(rows: list[dict]) -> None:
     for share, th in ((0.5, 0.2), (0.5, 0.12), (0.5, 0.1), (0.5, 0.08), (0.25, 0.17), (0.25, 0.14), (0.25, 0.12)):
         cells = eval_stories.replay_patched(rows, th, partial(word_pairs, share))
         print(f"| word pairs x {share} | {th} | {cells} |", flush=True)
+    for groups, th in [([g], 0.2) for g in SYNONYMS] + [(list(SYNONYMS), th) for th in (0.2, 0.22, 0.25)]:
+        cells = eval_stories.replay_patched(rows, th, partial(synonyms, groups))
+        print(f"| synonyms: {', '.join(groups)} | {th} | {cells} |", flush=True)
 
 
 def _root(parent: dict[int, int], x: int) -> int:
