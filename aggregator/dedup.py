@@ -525,12 +525,6 @@ class StoryIndex:
         self._entries = sum(len(b) for b in self.postings.values())
         self._stale = 0
 
-    def best_match(self, terms: dict[str, float], when: datetime) -> tuple[_Doc | None, float, list[str]]:
-        """The most similar document within the window (or a seed), its cosine and shared terms."""
-        vec, scored = self._scored(terms, when)
-        best, best_sim = max(scored, key=lambda ds: ds[1], default=(None, 0.0))
-        return best, best_sim, self._shared(vec, best)
-
     def best_story(self, terms: dict[str, float], when: datetime) -> StoryMatch | None:
         """The story a document belongs with, judged on all its members among the candidates.
 
@@ -540,8 +534,7 @@ class StoryIndex:
         cannot absorb a document by its size alone (its score grows with the members that match, not
         with those that do not). Returns the best-scoring story, or None when nothing is similar.
         """
-        vec, norm = self._vector(terms)
-        scored = self._candidates(vec, norm, when.timestamp())
+        vec, scored = self._scored(terms, when)
         self._last = (terms, scored)
         return self._best(vec, scored)
 
@@ -616,7 +609,8 @@ class StoryIndex:
         return sorted((t for t in vec if t in weights), key=lambda t: -vec[t] * weights[t])[:6]
 
     def _scored(self, terms: dict[str, float], when: datetime) -> tuple[dict[str, float], list[tuple[_Doc, float]]]:
-        """The document's vector and its candidates with their similarity (see _candidates)."""
+        """The document's vector and its candidates with their similarity (see _candidates): one method, which
+        bench/story_trials.py replaces to try other similarities through the whole pipeline."""
         vec, norm = self._vector(terms)
         return vec, self._candidates(vec, norm, when.timestamp())
 
