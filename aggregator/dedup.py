@@ -354,7 +354,7 @@ class StoryIndex:
         # a seed is a report of its date (published, else imported) within the window of that date; later, only
         # a report this similar to it follows its story up (see date_seed)
         self.follow_up = follow_up
-        self._seed_ts: dict[int, float] = {}
+        self._seed_span: dict[int, tuple[float, float]] = {}  # seed key -> its date, as first and last moment
         self.docs: dict[int, _Doc] = {}
         self.postings: dict[str, array] = {}
         self.df: dict[str, int] = {}
@@ -456,17 +456,21 @@ class StoryIndex:
 
     def date_seed(self, key: int, dated: datetime | None) -> None:
         """A seed's date (published, else imported). Within the story window of it the seed is compared as a
-        report of that time (the time penalty counts); outside it, or undated, a report joins the seed's story
-        on the seed alone only at ``follow_up`` similarity: a seed kept for months would otherwise gather every
-        report sharing the subject's words (a new install's first poll, when those words still look rare)."""
+        report of that time (the time penalty counts); later, or undated, a report joins the seed's story on
+        the seed alone only at ``follow_up`` similarity, and a report from before that window not at all (it
+        cannot follow the seed up): a seed kept for months would otherwise gather every report sharing the
+        subject's words (a new install's first poll most, when those words still look rare). A date without
+        a time of day (midnight exactly, as "Published: 3 Jul 2023" reads) is that whole day."""
         if dated is None:
-            self._seed_ts.pop(key, None)
-        else:
-            self._seed_ts[key] = dated.timestamp()
+            self._seed_span.pop(key, None)
+            return
+        ts = dated.timestamp()
+        whole_day = (dated.hour, dated.minute, dated.second, dated.microsecond) == (0, 0, 0, 0)
+        self._seed_span[key] = (ts, ts + 86400.0 if whole_day else ts)
 
     def remove(self, key: int) -> None:
         """Drop a document (a seed removed); its postings go stale and are skipped."""
-        self._seed_ts.pop(key, None)
+        self._seed_span.pop(key, None)
         doc = self.docs.pop(key, None)
         if doc is not None:
             self._stale += doc.size()
@@ -651,10 +655,11 @@ class StoryIndex:
             if doc.ts is not None:  # the further apart in time, the more alike two reports must be
                 sim -= TIME_DECAY * abs(doc.ts - ts) / self._win
             else:  # a seed (date_seed)
-                dated = self._seed_ts.get(key)
-                if dated is not None and abs(dated - ts) <= self._win:
-                    sim -= TIME_DECAY * abs(dated - ts) / self._win
-                elif sim < self.follow_up:
+                span = self._seed_span.get(key)
+                gap = None if span is None else max(0.0, span[0] - ts, ts - span[1])
+                if gap is not None and gap <= self._win:
+                    sim -= TIME_DECAY * gap / self._win
+                elif sim < self.follow_up or (span is not None and ts < span[0]):
                     continue
             scored.append((doc, sim))
             if len(scored) >= TOP_CANDIDATES:

@@ -1,7 +1,7 @@
 """Replay a labelled JSONL file through the real pipeline and score story clustering and tagging.
 
     python bench/eval_stories.py [FILE.jsonl] [--topic us-china-tech] [--threshold 0.5] [--window 72h]
-                                 [--headlines-only] [--slices N]
+                                 [--headlines-only] [--slices N] [--seeds DIR] [--seed-stories SLUG,...]
 
 Default FILE: ../shared/data/topic-dev/entries.jsonl (read in place, never copied: it is GPL-3.0).
 Each line: id, source, link, published, title, description, label (0/1), story (slug or null).
@@ -13,6 +13,8 @@ Items are ingested in published order into a fresh SQLite store, exactly as a po
     different gold stories (target: none).
 --slices N: a new install's first N items instead: 24 runs, each replaying N consecutive lines (starting
 throughout the year) into its own fresh store; pairwise figures summed over the runs, and per run.
+--seeds DIR: seed files imported before the first item (as a seeds folder is); --seed-stories SLUG,...: seeds
+cut from the set itself into a scratch folder, one per story (its first report with a description, dated).
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from __future__ import annotations
 import argparse
 import itertools
 import json
+import shutil
 import sys
 import time
 from collections import defaultdict
@@ -30,7 +33,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
-from common import make_item, temp_config  # noqa: E402
+from common import make_item, scratch_dir, temp_config  # noqa: E402
 
 from aggregator.config import load_settings, parse_duration  # noqa: E402
 from aggregator.normalise import html_to_text  # noqa: E402
@@ -41,7 +44,9 @@ from aggregator.watchlist import load_watchlist  # noqa: E402
 DEFAULT = ROOT.parent / "shared" / "data" / "topic-dev" / "entries.jsonl"
 
 
-def replay(rows: list[dict], threshold: float | None, window: str | None, near: float | None):
+def replay(
+    rows: list[dict], threshold: float | None, window: str | None, near: float | None, seeds: Path | None = None
+):
     extra = (
         "[dedup]\n"
         + (f"story_threshold = {threshold}\n" if threshold else "")
@@ -52,6 +57,12 @@ def replay(rows: list[dict], threshold: float | None, window: str | None, near: 
     settings = load_settings(cfg)
     store = Store(settings.data_dir / "eval.sqlite3")
     pipe = Pipeline(store, settings, load_watchlist(cfg), now=datetime(2000, 1, 1, tzinfo=UTC))
+    if seeds is not None:  # imported before the first item, as a user's seeds folder is at the daemon's start
+        first = datetime.fromisoformat(rows[0]["published"].replace("Z", "+00:00")) if rows else datetime.now(UTC)
+        problems: list[str] = []
+        pipe.import_seeds([seeds], first, problems=problems)
+        for problem in problems:
+            print(f"seed skipped: {problem}", file=sys.stderr)
     report = CycleReport()
     ids: dict[str, int] = {}
     began = time.perf_counter()
@@ -184,6 +195,26 @@ def slices(rows: list[dict], n: int, threshold: float | None, window: str | None
     return 0
 
 
+def seed_folder(rows: list[dict], slugs: list[str], more: Path | None) -> Path:
+    """A scratch folder of seeds cut from the set (never copied into the project): for each story slug, its
+    first report with a description of 200+ characters (else its first), as a .txt with a "Published:" date
+    (a day, as people write it); with the files of ``more`` beside them."""
+    folder = scratch_dir("eval-seeds-")
+    for slug in slugs:
+        reports = [r for r in rows if r.get("story") == slug]
+        if not reports:
+            raise SystemExit(f"--seed-stories: no story {slug!r} in the set")
+        r = next((r for r in reports if len(r.get("description") or "") >= 200), reports[0])
+        day = datetime.fromisoformat(r["published"].replace("Z", "+00:00")).strftime("%d %b %Y")
+        text = html_to_text(r.get("description") or "")
+        (folder / f"{slug}.txt").write_text(f"{html_to_text(r['title'])}\nPublished: {day}\n\n{text}\n")
+    if more is not None:
+        for path in more.iterdir():
+            if path.is_file():
+                shutil.copy(path, folder / path.name)
+    return folder
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("file", nargs="?", type=Path, default=DEFAULT)
@@ -195,6 +226,12 @@ def main(argv=None) -> int:
         "--headlines-only", action="store_true", help="drop every description first (as feeds without summaries)"
     )
     ap.add_argument("--slices", type=int, metavar="N", help="24 fresh stores of N consecutive items each")
+    ap.add_argument("--seeds", type=Path, metavar="DIR", help="seed files imported before the first item")
+    ap.add_argument(
+        "--seed-stories",
+        metavar="SLUG,...",
+        help="seeds cut from the set: each story's first report with a description, as a .txt with its date",
+    )
     ap.add_argument("--json", action="store_true")
     a = ap.parse_args(argv)
     if not a.file.exists():
@@ -208,7 +245,10 @@ def main(argv=None) -> int:
         parse_duration(a.window)
     if a.slices:
         return slices(rows, a.slices, a.threshold, a.window, a.near)
-    store, ids, elapsed = replay(rows, a.threshold, a.window, a.near)
+    seeds = a.seeds
+    if a.seed_stories:
+        seeds = seed_folder(rows, a.seed_stories.split(","), seeds)
+    store, ids, elapsed = replay(rows, a.threshold, a.window, a.near, seeds)
     result = score(rows, store, ids, a.topic)
     result["items"] = len(rows)
     result["seconds"] = round(elapsed, 2)

@@ -1336,3 +1336,21 @@ def test_a_seed_is_a_report_of_its_date_and_later_is_followed_up_only_by_a_close
         assert m is None or m.story_id != 7, m
         m = index.best_story(close, later)
         assert m is not None and m.story_id == 7 and m.doc.key == -1 and m.score >= th.story * FOLLOW_UP, m
+    # a report from long before the seed's date does not follow it up, however close
+    m = _seeded_index(T0).best_story(close, T0 - timedelta(days=30))
+    assert m is None or m.story_id != 7, m
+
+
+def test_a_seed_dated_without_a_time_of_day_is_that_whole_day():
+    """ "Published: 3 Jul 2023" reads as midnight: a report of that evening is of the seed's time, not 20 hours
+    after it (the time penalty would otherwise keep the day's own reports out of the seed's story)."""
+    from aggregator.dedup import story_terms
+
+    close = story_terms("Alibaba cloud unit under US national security review", "")
+    day = T0.replace(hour=0)
+    evening = day + timedelta(hours=20)
+    same_day = _seeded_index(day).best_story(close, evening)
+    timed = _seeded_index(day + timedelta(minutes=1)).best_story(close, evening)  # a time was given
+    later = _seeded_index(day).best_story(close, day + timedelta(days=30))  # the raw similarity, no penalty
+    assert same_day is not None and timed is not None and later is not None
+    assert same_day.score == later.score > timed.score, (same_day.score, later.score, timed.score)
