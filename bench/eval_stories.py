@@ -171,13 +171,15 @@ def _cluster_scores(pos, by_id, pred_story):
     }
 
 
-def slices(rows: list[dict], n: int, threshold: float | None, window: str | None, near: float | None) -> int:
+def slices(
+    rows: list[dict], n: int, threshold: float | None, window: str | None, near: float | None, seeds: Path | None
+) -> int:
     """Story clustering from a fresh start: 24 slices of ``n`` consecutive rows, each its own new install."""
     totals = [0, 0, 0]
     step = max(1, (len(rows) - n) // 24)
     for start in range(0, max(1, len(rows) - n), step)[:24]:
         part = rows[start : start + n]
-        store, ids, _ = replay(part, threshold, window, near)
+        store, ids, _ = replay(part, threshold, window, near, seeds)
         story = {
             rid: store.execute("SELECT story_id FROM items WHERE id = ?", (i,)).fetchone()[0] for rid, i in ids.items()
         }
@@ -243,11 +245,11 @@ def main(argv=None) -> int:
         rows = [{**r, "description": ""} for r in rows]
     if a.window:
         parse_duration(a.window)
-    if a.slices:
-        return slices(rows, a.slices, a.threshold, a.window, a.near)
     seeds = a.seeds
     if a.seed_stories:
         seeds = seed_folder(rows, a.seed_stories.split(","), seeds)
+    if a.slices:
+        return slices(rows, a.slices, a.threshold, a.window, a.near, seeds)
     store, ids, elapsed = replay(rows, a.threshold, a.window, a.near, seeds)
     result = score(rows, store, ids, a.topic)
     result["items"] = len(rows)
