@@ -455,12 +455,13 @@ class StoryIndex:
         self._entries += len(weights)
 
     def date_seed(self, key: int, dated: datetime | None) -> None:
-        """A seed's date (published, else imported). Within the story window of it the seed is compared as a
-        report of that time (the time penalty counts); later, or undated, a report joins the seed's story on
-        the seed alone only at ``follow_up`` similarity, and a report from before that window not at all (it
-        cannot follow the seed up): a seed kept for months would otherwise gather every report sharing the
-        subject's words (a new install's first poll most, when those words still look rare). A date without
-        a time of day (midnight exactly, as "Published: 3 Jul 2023" reads) is that whole day."""
+        """A seed's date (published, else imported). A report at least ``follow_up`` similar to the seed follows
+        it up whenever it comes after the seed's window opens; a less similar one is compared with the seed as
+        with a report of that date, within the story window of it (the time penalty counts), and not at all
+        later, or when the seed is undated. A report from before that window is no follow-up. A seed kept for
+        months would otherwise gather every report sharing the subject's words (a new install's first poll
+        most, when those words still look rare). A date without a time of day (midnight exactly, as
+        "Published: 3 Jul 2023" reads) is that whole day."""
         if dated is None:
             self._seed_span.pop(key, None)
             return
@@ -657,9 +658,13 @@ class StoryIndex:
             else:  # a seed (date_seed)
                 span = self._seed_span.get(key)
                 gap = None if span is None else max(0.0, span[0] - ts, ts - span[1])
-                if gap is not None and gap <= self._win:
+                if span is not None and span[0] - ts > self._win:
+                    continue  # from before the seed's time: no follow-up of it
+                if sim >= self.follow_up:
+                    pass  # a follow-up, whenever it comes (so a later report never needs less than an earlier)
+                elif gap is not None and gap <= self._win:
                     sim -= TIME_DECAY * gap / self._win
-                elif sim < self.follow_up or (span is not None and ts < span[0]):
+                else:
                     continue
             scored.append((doc, sim))
             if len(scored) >= TOP_CANDIDATES:
