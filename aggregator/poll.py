@@ -30,6 +30,7 @@ from aggregator.fetch import Fetcher, FetchLimits
 from aggregator.locks import PidLock
 from aggregator.models import DedupDecision, FetchResult, Item, ParsedFeed, Seed, TopicTag, own_words
 from aggregator.normalise import (
+    FUTURE_SLACK,
     article_slug,
     canonical_url,
     entry_text,
@@ -165,7 +166,7 @@ class Pipeline:
 
     def _index_seeds(self, seeds: list[Any]) -> None:
         for seed in seeds:
-            dated = from_iso(seed["published"]) or from_iso(seed["imported_at"])
+            dated = _seed_date(from_iso(seed["published"]), from_iso(seed["imported_at"]))
             self._index_seed(seed["id"], seed["story_id"], seed["title"], seed["text"], dated)
 
     def _index_seed(self, seed_id: int, story_id: int | None, title: str, text: str, dated: datetime | None) -> None:
@@ -296,7 +297,7 @@ class Pipeline:
                     self.store.execute("UPDATE seeds SET story_id = ? WHERE id = ?", (story_id, seed_id))
                     self.store.add_bands(-seed_id, dedup.band_keys(seed.title, seed.text))
                     self.store.set_seed_topics(seed_id, self.tag_text(seed.title, seed.text))
-                    self._index_seed(seed_id, story_id, seed.title, seed.text, seed.published or now)
+                    self._index_seed(seed_id, story_id, seed.title, seed.text, _seed_date(seed.published, now))
             done.append((seed, changed))
         if problems is not None:
             problems.extend(
@@ -1065,6 +1066,14 @@ def _article_key(canonical: str | None) -> str | None:
         return None
     parts = urlsplit(canonical)
     return None if parts.path in ("", "/") and not parts.query else canonical
+
+
+def _seed_date(published: datetime | None, imported: datetime | None) -> datetime | None:
+    """The date a seed is a report of (StoryIndex.date_seed): its published date, else when it was imported;
+    a date after its import (a mistyped year) is its import, as a feed's future date is the time it is read."""
+    if published is None or (imported is not None and published > imported + FUTURE_SLACK):
+        return imported
+    return published
 
 
 def lede(text: str, limit: int = TAG_CHARS) -> str:

@@ -1260,3 +1260,45 @@ def test_a_saved_page_without_a_canonical_address_keeps_the_one_the_browser_wrot
     assert read_seed(tmp_path / "b.html").url == "https://news.example/tech/dutch-chip-licences"
     (tmp_path / "c.html").write_text(f"<html><head><title>Dutch widen chip licences</title></head><body>{body}")
     assert read_seed(tmp_path / "c.html").url is None
+
+
+def test_a_seed_dated_after_its_import_is_a_report_of_its_import(tmp_path):
+    """A mistyped year ("Published: 3 Jul 2099") would put every report before the seed, so none could
+    follow it up: a seed's date after its import is its import, as a feed's future date is the time it is
+    read, and stays so after a restart."""
+    folder = tmp_path / "myseeds"
+    folder.mkdir()
+    (folder / "asml.txt").write_text(
+        "Netherlands restricts ASML chipmaking tool exports to China\nPublished: 3 Jul 2099\n\n"
+        "The Dutch government said it will require licences for exports of advanced ASML lithography "
+        "machines, joining US curbs on China's chipmaking.\n"
+    )
+    now = datetime.now(UTC)
+
+    def report(guid: str, title: str, text: str) -> Item:
+        url = f"https://wire.example/{guid}"
+        return Item(
+            "https://wire.example/feed", guid, url, canonical_url(url), title, text, text, None, now, now,
+            content_hash(title, text), "Wire",
+        )  # fmt: skip
+
+    store, pipe = pipeline(tmp_path)
+    pipe.import_seeds([folder], now)
+    story = store.seeds()[0]["story_id"]
+    with store.transaction():
+        first = pipe.ingest(
+            report("a1", "Dutch curbs on ASML chipmaking tool exports to China take effect", "Licences now needed."),
+            now,
+            CycleReport(),
+        )
+    assert store.item(first)["story_id"] == story
+    store.close()
+    store, pipe = pipeline(tmp_path)  # a restart reads the seed's date from the database
+    with store.transaction():
+        second = pipe.ingest(
+            report("a2", "ASML says Dutch export curbs on chipmaking tools for China are in force", "China objects."),
+            now,
+            CycleReport(),
+        )
+    assert store.item(second)["story_id"] == story
+    store.close()
