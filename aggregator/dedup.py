@@ -661,7 +661,7 @@ class StoryIndex:
                 if span is not None and span[0] - ts > self._win:
                     continue  # from before the seed's time: no follow-up of it
                 if sim >= self.follow_up:
-                    pass  # a follow-up, whenever it comes (so a later report never needs less than an earlier)
+                    pass  # a follow-up whenever it comes: one two days on never needs more than one a week on
                 elif gap is not None and gap <= self._win:
                     sim -= TIME_DECAY * gap / self._win
                 else:
