@@ -355,6 +355,7 @@ class StoryIndex:
         # a report this similar to it follows its story up (see date_seed)
         self.follow_up = follow_up
         self._seed_span: dict[int, tuple[float, float]] = {}  # seed key -> its date, as first and last moment
+        self._held: tuple[_Doc, float] | None = None  # the closest seed the follow-up bar left out (held_seed)
         self.docs: dict[int, _Doc] = {}
         self.postings: dict[str, array] = {}
         self.df: dict[str, int] = {}
@@ -606,6 +607,14 @@ class StoryIndex:
         doc.story_id = story_id
         self._count_in_story(doc)
 
+    def held_seed(self, terms: dict[str, float]) -> tuple[int, float, list[str]] | None:
+        """The seed the last match of these terms left out for want of a follow-up's similarity (date_seed):
+        its key, similarity and shared terms, for the reason of a report that joined no story."""
+        if self._held is None:
+            return None
+        doc, sim = self._held
+        return doc.key, sim, self._shared(self._vector(terms)[0], doc)
+
     def _shared(self, vec: dict[str, float], doc: _Doc | None) -> list[str]:
         if doc is None:
             return []
@@ -630,6 +639,7 @@ class StoryIndex:
         """
         # the rarest terms that other documents have (a word never seen before selects nothing)
         rare = sorted((t for t in vec if t in self.postings), key=vec.__getitem__, reverse=True)[:RARE_TERMS]
+        self._held = None
         partial: dict[int, float] = {}
         get = partial.get  # a plain dict's get: faster than a defaultdict's += in this, the hot loop
         for t in rare:
@@ -665,6 +675,8 @@ class StoryIndex:
                 elif gap is not None and gap <= self._win:
                     sim -= TIME_DECAY * gap / self._win
                 else:
+                    if sim > 0 and (self._held is None or sim > self._held[1]):
+                        self._held = (doc, sim)
                     continue
             scored.append((doc, sim))
             if len(scored) >= TOP_CANDIDATES:
@@ -1005,11 +1017,20 @@ def _story(
     """Rule 3: join the best-scoring story among the recent items and seeds (see
     StoryIndex.best_story) when its score reaches the threshold, else a new story."""
     m = stories.best_story(terms, when) if terms else None
+    note = f"; {SERIES}" if series else ""
+    held = stories.held_seed(terms) if terms else None
+    if held is not None and (m is None or held[1] > m.score) and (m is None or m.score < th.story):
+        key, sim, words = held  # a seed it would have followed up, were the seed of its time
+        return DedupDecision(
+            level="new",
+            story_reason=f"first item of the story; {CLOSEST} seed #{-key} ({sim:.2f}, under the "
+            f"{stories.follow_up:.2f} a report needs to follow up a seed after its time; shared: "
+            f"{', '.join(words) or 'no term'}){note}",
+        )
     if m is None:  # nothing alike (best_story counts only positive similarities)
         return DedupDecision(level="new", story_reason=f"first item of the story; {SERIES}" if series else None)
     other = _member(m)
     shared = ", ".join(m.shared) or "no term"
-    note = f"; {SERIES}" if series else ""
     if m.score < th.story:  # the closest story it did not join, for `explain`: why a report stands alone
         return DedupDecision(
             level="new",

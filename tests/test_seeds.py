@@ -1302,3 +1302,38 @@ def test_a_seed_dated_after_its_import_is_a_report_of_its_import(tmp_path):
         )
     assert store.item(second)["story_id"] == story
     store.close()
+
+
+def test_a_report_too_loose_to_follow_up_an_older_seed_says_so(tmp_path):
+    """A report after the seed's time follows it up only when clearly about the same thing; one that falls short
+    says which seed it came closest to and the similarity it needed (`explain` shows the reason)."""
+    folder = tmp_path / "myseeds"
+    folder.mkdir()
+    (folder / "asml.txt").write_text(
+        "Netherlands restricts ASML chipmaking tool exports to China\nPublished: 3 Jul 2023\n\n"
+        "The Dutch government said it will require licences for exports of advanced ASML lithography "
+        "machines, joining US curbs on China's chipmaking.\n"
+    )
+    now = datetime.now(UTC)
+    store, pipe = pipeline(tmp_path)
+    pipe.import_seeds([folder], now)
+    seed = store.seeds()[0]
+    rows = {}
+    for guid, title, text in (
+        ("loose", "Dutch chip tool makers face new licence rules", "Exports to China need approval."),
+        ("close", "Netherlands weighs more export rules", "Officials said more machines could need licences."),
+    ):
+        url = f"https://wire.example/{guid}"
+        item = Item(
+            "https://wire.example/feed", guid, url, canonical_url(url), title, text, text, None, now, now,
+            content_hash(title, text), "Wire",
+        )  # fmt: skip
+        with store.transaction():
+            rows[guid] = store.item(pipe.ingest(item, now, CycleReport()))
+    assert rows["close"]["story_id"] == seed["story_id"]
+    assert rows["close"]["story_reason"].startswith(f"same story as seed #{seed['id']} (")
+    loose = rows["loose"]
+    assert loose["story_id"] != seed["story_id"]
+    assert loose["story_reason"].startswith(f"first item of the story; closest: seed #{seed['id']} (0.")
+    assert "under the 0.30 a report needs to follow up a seed after its time; shared: " in loose["story_reason"]
+    store.close()
