@@ -57,10 +57,12 @@ def replay(
     settings = load_settings(cfg)
     store = Store(settings.data_dir / "eval.sqlite3")
     pipe = Pipeline(store, settings, load_watchlist(cfg), now=datetime(2000, 1, 1, tzinfo=UTC))
-    if seeds is not None:  # imported before the first item, as a user's seeds folder is at the daemon's start
-        first = datetime.fromisoformat(rows[0]["published"].replace("Z", "+00:00")) if rows else datetime.now(UTC)
+    if seeds is not None:
+        # indexed before the first item, as a seeds folder is at the daemon's start, but imported as of the last
+        # one: a seed's date after its import would be read as its import (a mistyped year)
+        last = datetime.fromisoformat(rows[-1]["published"].replace("Z", "+00:00")) if rows else datetime.now(UTC)
         problems: list[str] = []
-        pipe.import_seeds([seeds], first, problems=problems)
+        pipe.import_seeds([seeds], last, problems=problems)
         for problem in problems:
             print(f"seed skipped: {problem}", file=sys.stderr)
     report = CycleReport()
