@@ -1003,6 +1003,13 @@ def _headline_match(
 
 CLOSEST = "closest:"
 _CLOSEST_ITEM = re.compile(rf"{CLOSEST} story #(\d+) by item #(\d+)")
+_CLOSEST_SEED = re.compile(rf"{CLOSEST} seed #(\d+) \(")
+
+
+def closest_seed(story_reason: str | None) -> int | None:
+    """The id of the seed a report came closest to following up without doing so, as _story noted it."""
+    m = _CLOSEST_SEED.search(story_reason or "")
+    return int(m[1]) if m else None
 
 
 def closest_story(story_reason: str | None) -> tuple[int, int] | None:

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import re
 from datetime import datetime
+from pathlib import Path
 
 from aggregator.config import is_web_url
 from aggregator.dates import shown
-from aggregator.dedup import closest_story
+from aggregator.dedup import closest_seed, closest_story
 from aggregator.errors import AggregatorError
 from aggregator.normalise import canonical_url, title_is_made
 from aggregator.store import Store
@@ -59,6 +60,9 @@ def explain(store: Store, item: int | str, now: datetime | None = None, tz: str 
                 lines.append(
                     f"  closest:       #{m['id']} {m['feed_title'] or m['feed_url']}: {m['title'][:80]}{moved}"
                 )
+        seed = store.seed(seed_id) if (seed_id := closest_seed(row["story_reason"])) is not None else None
+        if seed is not None:  # the seed it fell short of following up
+            lines.append(f"  closest:       seed #{seed['id']}: {seed['title'][:80]} ({Path(seed['path']).name})")
         for m in members:
             mark = "*" if m["id"] == row["id"] else " "
             lines.append(

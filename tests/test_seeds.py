@@ -1336,4 +1336,11 @@ def test_a_report_too_loose_to_follow_up_an_older_seed_says_so(tmp_path):
     assert loose["story_id"] != seed["story_id"]
     assert loose["story_reason"].startswith(f"first item of the story; closest: seed #{seed['id']} (0.")
     assert "under the 0.30 a report needs to follow up a seed after its time; shared: " in loose["story_reason"]
+    from aggregator.explain import explain
+
+    shown = explain(store, loose["id"])
+    assert (
+        f"  closest:       seed #{seed['id']}: Netherlands restricts ASML chipmaking tool exports to China (asml.txt)"
+        in shown
+    )
     store.close()
