@@ -1342,8 +1342,8 @@ def test_a_seed_is_a_report_of_its_date_and_later_is_followed_up_only_by_a_close
 
 
 def test_a_seed_dated_without_a_time_of_day_is_that_whole_day():
-    """ "Published: 3 Jul 2023" reads as midnight: a report of that evening is of the seed's time, not 20 hours
-    after it (the time penalty would otherwise keep the day's own reports out of the seed's story)."""
+    """A line "Published: 3 Jul 2023" reads as midnight: a report of that evening is of the seed's time, not 20
+    hours after it (the time penalty would otherwise keep the day's own reports out of the seed's story)."""
     from aggregator.dedup import Thresholds, story_terms
 
     th = Thresholds()
