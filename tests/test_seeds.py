@@ -1262,77 +1262,68 @@ def test_a_saved_page_without_a_canonical_address_keeps_the_one_the_browser_wrot
     assert read_seed(tmp_path / "c.html").url is None
 
 
+def _dutch_seed(tmp_path, published: str):
+    """A seeds folder holding one article on the Dutch ASML export rules, dated ``published``."""
+    folder = tmp_path / "myseeds"
+    folder.mkdir()
+    (folder / "asml.txt").write_text(
+        f"Netherlands restricts ASML chipmaking tool exports to China\nPublished: {published}\n\n"
+        "The Dutch government said it will require licences for exports of advanced ASML lithography "
+        "machines, joining US curbs on China's chipmaking.\n"
+    )
+    return folder
+
+
+def _store_report(store, pipe, guid: str, title: str, text: str, now: datetime):
+    """A wire report published and fetched ``now``, stored: its row."""
+    url = f"https://wire.example/{guid}"
+    item = Item(
+        "https://wire.example/feed", guid, url, canonical_url(url), title, text, text, None, now, now,
+        content_hash(title, text), "Wire",
+    )  # fmt: skip
+    with store.transaction():
+        return store.item(pipe.ingest(item, now, CycleReport()))
+
+
 def test_a_seed_dated_after_its_import_is_a_report_of_its_import(tmp_path):
     """A mistyped year ("Published: 3 Jul 2099") would put every report before the seed, so none could
     follow it up: a seed's date after its import is its import, as a feed's future date is the time it is
     read, and stays so after a restart."""
-    folder = tmp_path / "myseeds"
-    folder.mkdir()
-    (folder / "asml.txt").write_text(
-        "Netherlands restricts ASML chipmaking tool exports to China\nPublished: 3 Jul 2099\n\n"
-        "The Dutch government said it will require licences for exports of advanced ASML lithography "
-        "machines, joining US curbs on China's chipmaking.\n"
-    )
+    folder = _dutch_seed(tmp_path, "3 Jul 2099")
     now = datetime.now(UTC)
-
-    def report(guid: str, title: str, text: str) -> Item:
-        url = f"https://wire.example/{guid}"
-        return Item(
-            "https://wire.example/feed", guid, url, canonical_url(url), title, text, text, None, now, now,
-            content_hash(title, text), "Wire",
-        )  # fmt: skip
-
     store, pipe = pipeline(tmp_path)
     pipe.import_seeds([folder], now)
     story = store.seeds()[0]["story_id"]
-    with store.transaction():
-        first = pipe.ingest(
-            report("a1", "Dutch curbs on ASML chipmaking tool exports to China take effect", "Licences now needed."),
-            now,
-            CycleReport(),
-        )
-    assert store.item(first)["story_id"] == story
+    title = "Dutch curbs on ASML chipmaking tool exports to China take effect"
+    assert _store_report(store, pipe, "a1", title, "Licences now needed.", now)["story_id"] == story
     store.close()
     store, pipe = pipeline(tmp_path)  # a restart reads the seed's date from the database
-    with store.transaction():
-        second = pipe.ingest(
-            report("a2", "ASML says Dutch export curbs on chipmaking tools for China are in force", "China objects."),
-            now,
-            CycleReport(),
-        )
-    assert store.item(second)["story_id"] == story
+    title = "ASML says Dutch export curbs on chipmaking tools for China are in force"
+    assert _store_report(store, pipe, "a2", title, "China objects.", now)["story_id"] == story
     store.close()
 
 
 def test_a_report_too_loose_to_follow_up_an_older_seed_says_so(tmp_path):
     """A report after the seed's time follows it up only when clearly about the same thing; one that falls short
     says which seed it came closest to and the similarity it needed (`explain` shows the reason)."""
-    folder = tmp_path / "myseeds"
-    folder.mkdir()
-    (folder / "asml.txt").write_text(
-        "Netherlands restricts ASML chipmaking tool exports to China\nPublished: 3 Jul 2023\n\n"
-        "The Dutch government said it will require licences for exports of advanced ASML lithography "
-        "machines, joining US curbs on China's chipmaking.\n"
-    )
+    folder = _dutch_seed(tmp_path, "3 Jul 2023")
     now = datetime.now(UTC)
     store, pipe = pipeline(tmp_path)
     pipe.import_seeds([folder], now)
     seed = store.seeds()[0]
-    rows = {}
-    for guid, title, text in (
-        ("loose", "Dutch chip tool makers face new licence rules", "Exports to China need approval."),
-        ("close", "Netherlands weighs more export rules", "Officials said more machines could need licences."),
-    ):
-        url = f"https://wire.example/{guid}"
-        item = Item(
-            "https://wire.example/feed", guid, url, canonical_url(url), title, text, text, None, now, now,
-            content_hash(title, text), "Wire",
-        )  # fmt: skip
-        with store.transaction():
-            rows[guid] = store.item(pipe.ingest(item, now, CycleReport()))
-    assert rows["close"]["story_id"] == seed["story_id"]
-    assert rows["close"]["story_reason"].startswith(f"same story as seed #{seed['id']} (")
-    loose = rows["loose"]
+    close = _store_report(
+        store,
+        pipe,
+        "close",
+        "Netherlands weighs more export rules",
+        "Officials said more machines could need licences.",
+        now,
+    )
+    assert close["story_id"] == seed["story_id"]
+    assert close["story_reason"].startswith(f"same story as seed #{seed['id']} (")
+    loose = _store_report(
+        store, pipe, "loose", "Dutch chip tool makers face new licence rules", "Exports to China need approval.", now
+    )
     assert loose["story_id"] != seed["story_id"]
     assert loose["story_reason"].startswith(f"first item of the story; closest: seed #{seed['id']} (0.")
     assert "under the 0.30 a report needs to follow up a seed after its time; shared: " in loose["story_reason"]
