@@ -667,17 +667,17 @@ class StoryIndex:
                 sim -= TIME_DECAY * abs(doc.ts - ts) / self._win
             else:  # a seed (date_seed)
                 span = self._seed_span.get(key)
-                gap = None if span is None else max(0.0, span[0] - ts, ts - span[1])
                 if span is not None and span[0] - ts > self._win:
                     continue  # from before the seed's time: no follow-up of it
-                if sim >= self.follow_up:
-                    pass  # a follow-up whenever it comes: one two days on never needs more than one a week on
-                elif gap is not None and gap <= self._win:
+                # at the follow-up bar, a follow-up whenever it comes (one two days on never needs more than one
+                # a week on); under it, a report of the seed's date, within the window of it
+                if sim < self.follow_up:
+                    gap = None if span is None else max(0.0, span[0] - ts, ts - span[1])
+                    if gap is None or gap > self._win:
+                        if sim > 0 and (self._held is None or sim > self._held[1]):
+                            self._held = (doc, sim)
+                        continue
                     sim -= TIME_DECAY * gap / self._win
-                else:
-                    if sim > 0 and (self._held is None or sim > self._held[1]):
-                        self._held = (doc, sim)
-                    continue
             scored.append((doc, sim))
             if len(scored) >= TOP_CANDIDATES:
                 break
@@ -1026,7 +1026,7 @@ def _story(
     m = stories.best_story(terms, when) if terms else None
     note = f"; {SERIES}" if series else ""
     held = stories.held_seed(terms) if terms else None
-    if held is not None and (m is None or held[1] > m.score) and (m is None or m.score < th.story):
+    if held is not None and (m is None or m.score < min(th.story, held[1])):
         key, sim, words = held  # a seed it would have followed up, were the seed of its time
         return DedupDecision(
             level="new",

@@ -960,6 +960,16 @@ def title_is_made(title: str, summary: str) -> bool:
 
 MAX_TITLE = 300  # characters: the longest headlines run to about 200
 FUTURE_SLACK = timedelta(minutes=10)  # clock skew allowed between a publisher and us
+
+
+def not_after(published: datetime | None, seen: datetime | None) -> datetime | None:
+    """A publication date, or ``seen`` when the date is after it (FUTURE_SLACK aside): a feed's clock or time
+    zone is off, or a seed's year mistyped; what we have cannot have been published after we had it."""
+    if published is not None and seen is not None and published > seen + FUTURE_SLACK:
+        return seen
+    return published
+
+
 EARLIEST_YEAR = 1995  # a published date before this is a placeholder (the epoch, year 1, 1900)
 
 
@@ -992,10 +1002,8 @@ def normalise_entry(
         title = headline_of(title)
     chash = content_hash(title, summary)
     guid = entry.guid or entry.url or f"sha1:{chash}"
-    published = entry.published
-    if published is not None and published > fetched_at + FUTURE_SLACK:
-        published = fetched_at  # a feed's clock or time zone is off: it cannot be published after we saw it
-    elif published is not None and published.year < EARLIEST_YEAR:
+    published = not_after(entry.published, fetched_at)
+    if published is not None and published.year < EARLIEST_YEAR:
         published = None  # 1970-01-01 and the like: a CMS's empty date, not a date (no web feeds before 1995)
     return Item(
         feed_url=feed_url,

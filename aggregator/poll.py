@@ -30,11 +30,11 @@ from aggregator.fetch import Fetcher, FetchLimits
 from aggregator.locks import PidLock
 from aggregator.models import DedupDecision, FetchResult, Item, ParsedFeed, Seed, TopicTag, own_words
 from aggregator.normalise import (
-    FUTURE_SLACK,
     article_slug,
     canonical_url,
     entry_text,
     normalise_entry,
+    not_after,
     strip_boilerplate,
     strip_source,
     title_is_made,
@@ -1071,9 +1071,7 @@ def _article_key(canonical: str | None) -> str | None:
 def _seed_date(published: datetime | None, imported: datetime | None) -> datetime | None:
     """The date a seed is a report of (StoryIndex.date_seed): its published date, else when it was imported;
     a date after its import (a mistyped year) is its import, as a feed's future date is the time it is read."""
-    if published is None or (imported is not None and published > imported + FUTURE_SLACK):
-        return imported
-    return published
+    return not_after(published, imported) or imported
 
 
 def lede(text: str, limit: int = TAG_CHARS) -> str:
