@@ -351,6 +351,37 @@ def eased(form: Callable[[int], float]) -> Callable[[], None]:
     return undo
 
 
+def shaped(form: Callable[[float], float]) -> Callable[[], None]:
+    """A report's time penalty as ``TIME_DECAY x form(gap / window)`` instead of in proportion to the gap (a
+    day's reports alike whatever their hour, the penalty rising later); returns the undo."""
+    scored = dedup.StoryIndex._scored
+
+    def scored_(self, terms, when):
+        vec, found = scored(self, terms, when)
+        ts, out = when.timestamp(), []
+        for d, s in found:
+            if d.ts is not None:
+                gap = abs(d.ts - ts) / self._win
+                s += dedup.TIME_DECAY * (gap - form(gap))
+            out.append((d, s))
+        return vec, out
+
+    dedup.StoryIndex._scored = scored_
+
+    def undo() -> None:
+        dedup.StoryIndex._scored = scored
+
+    return undo
+
+
+SHAPES = {
+    "gap ** 2": lambda g: g * g,
+    "gap ** 1.5": lambda g: g**1.5,
+    "free for 24 h": lambda g: max(0.0, g - 1 / 3) / (2 / 3),
+    "gap ** 0.5": lambda g: g**0.5,
+}
+
+
 _ES_AFTER = ("sses", "shes", "ches", "xes", "zes")
 
 
@@ -470,6 +501,17 @@ def replays(rows: list[dict]) -> None:
         for th in (0.2, 0.22, 0.25):
             cells = eval_stories.replay_patched(rows, th, partial(eased, form))
             print(f"| time penalty x {name} (story size n) | {th} | {cells} |", flush=True)
+    for name, th in (
+        ("gap ** 2", 0.2),
+        ("gap ** 2", 0.25),
+        ("gap ** 1.5", 0.22),
+        ("gap ** 1.5", 0.25),
+        ("free for 24 h", 0.2),
+        ("free for 24 h", 0.25),
+        ("gap ** 0.5", 0.18),
+    ):
+        cells = eval_stories.replay_patched(rows, th, partial(shaped, SHAPES[name]))
+        print(f"| time penalty x {name} (gap as a share of the window) | {th} | {cells} |", flush=True)
     for th in (0.2, 0.21, 0.22):
         cells = eval_stories.replay_patched(rows, th, partial(stemmed, porter_stem))
         print(f"| porter stems | {th} | {cells} |", flush=True)
