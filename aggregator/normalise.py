@@ -12,7 +12,7 @@ Canonical URLs (the identity key of the "same item" dedup level):
      cache URLs, `amp.` / `m.` / `mobile.` host prefixes, a final `/amp` path segment, an `.amp`
      suffix before `.html`, and `amp=1` / `outputType=amp` parameters;
   5. a trailing slash on a non-root path dropped.
-We compared url-normalize, w3lib and courlan (see docs/ARCHITECTURE.md): none does all of 3-4
+We compared url-normalize, w3lib and courlan (see docs/DECISIONS.md): none does all of 3-4
 without heavy dependencies, so this is a small stdlib function with property-based tests.
 """
 

@@ -723,7 +723,7 @@ NOTES = """## Notes
   at 0.2, 0.895 / 0.550 at 0.25, 0.895 / 0.541 at 0.27, 0.892 / 0.524 at 0.28; x 1 / (1 + 0.25 ln n) 0.898 /
   0.527 at 0.25, 0.901 / 0.505 at 0.28; the penalty half from the story's latest report 0.892 / 0.527 at 0.22,
   0.899 / 0.498 at 0.25. Precision stays under 0.9 wherever recall gains: the same curve.
-- Seeds and time (adopted 2026-12-01; see ARCHITECTURE.md): topic-dev replayed with three seeds cut from its
+- Seeds and time (adopted 2026-12-01; see docs/DECISIONS.md): topic-dev replayed with three seeds cut from its
   big stories (a preview of the Chew hearing dated 2023-03-20, China's gallium controls 07-03 and the Micron
   ban 05-21, each a `.txt` with its `Published:` date and description: `bench/eval_stories.py --seed-stories
   chew-house-hearing-2023-03-23,china-gallium-germanium-export-controls-2023-07-03,china-micron-ban-2023-05-21`;
@@ -759,7 +759,7 @@ NOTES = """## Notes
   NBC and the WSJ headlined one July 2023 report): 0.909 / 0.493 (headlines alone 0.881 / 0.352); the joined
   forms of "Chinese-owned" and "video-sharing" weigh on every TikTok story.
 - A report that stood alone scored again once its story has grown (adopted 2026-11-30, eighth session; see
-  ARCHITECTURE.md): topic-dev pairwise P / R 0.908 / 0.499 -> 0.910 / 0.513 (B-cubed recall 0.728 -> 0.740;
+  docs/DECISIONS.md): topic-dev pairwise P / R 0.908 / 0.499 -> 0.910 / 0.513 (B-cubed recall 0.728 -> 0.740;
   headlines alone 0.882 / 0.356 -> 0.883 / 0.376; January-June 0.910 / 0.497 -> 0.912 / 0.512, July-December
   0.892 / 0.394 -> 0.874 / 0.472, odd months 0.905 / 0.439 -> 0.905 / 0.458, even 0.903 / 0.632 -> 0.900 /
   0.687; 200 items from a fresh start, `--slices 200`, 0.930 / 0.278 -> 0.920 / 0.313). The bar for a move,
