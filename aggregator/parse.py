@@ -165,10 +165,7 @@ def _parsed(
             entries.append(entry)
             if keys is not None:
                 entry_keys.append(keys[n])
-    warning = None
-    if d.get("bozo"):
-        exc = d.get("bozo_exception")
-        warning = f"malformed feed, read anyway: {_one_line(f'{type(exc).__name__}: {exc}' if exc else 'bozo')}"
+    warning = _bozo_warning(d.get("bozo_exception"), body) if d.get("bozo") else None
     return ParsedFeed(
         title=html_to_text(feed.get("title")) or None if isinstance(feed.get("title"), str) else None,
         link=feed.get("link"),
@@ -488,6 +485,23 @@ def _resolved(parsed: ParsedFeed, feed_url: str) -> ParsedFeed:
     base = site if site and scheme_of(site) in ("http", "https") else feed_url
     entries = tuple(e if (u := _absolute(e.url, base)) == e.url else replace(e, url=u) for e in parsed.entries)
     return replace(parsed, link=site, entries=entries)
+
+
+_ENCODING_OVERRIDE = re.compile(r"declared as (\S+), but parsed as (\S+)")
+_DECLARED = re.compile(rb"^\s*<\?xml[^>]*encoding\s*=", re.I)
+
+
+def _bozo_warning(exc: BaseException | None, body: bytes) -> str:
+    """What feedparser found wrong with a feed it read anyway, for `status`. Text in another encoding than the
+    one declared (UTF-8, XML's default, when none is) is said as such: feedparser's own words ("document
+    declared as utf-8, but parsed as windows-1252") read like a broken feed, and name a declaration that the
+    feed may not have."""
+    if type(exc).__name__ == "CharacterEncodingOverride" and (m := _ENCODING_OVERRIDE.search(str(exc))):
+        said = "its XML declaration says" if _DECLARED.match(body[:512]) else "XML assumes without a declaration"
+        return (
+            f"encoding: its text is not {m[1]}, as {said}; read as {m[2]} (if accents look wrong, tell the publisher)"
+        )
+    return f"malformed feed, read anyway: {_one_line(f'{type(exc).__name__}: {exc}' if exc else 'bozo')}"
 
 
 def _entry(raw: Any) -> Entry | None:

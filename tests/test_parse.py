@@ -557,6 +557,22 @@ def test_a_feed_in_a_legacy_encoding_is_read_in_it(lang, encoding, prolog, conte
     assert feed.entries[0].title == text
 
 
+def test_text_in_another_encoding_than_declared_is_said_so_not_called_malformed():
+    """A feed in windows-1252 that declares UTF-8, or nothing (XML's default is UTF-8), is read right, and its
+    warning says what is wrong in those words: feedparser's ("malformed feed, read anyway:
+    CharacterEncodingOverride: document declared as utf-8") named a declaration the feed may not have."""
+    text = _NEWS["es"] + "“”"
+    bare = parse_feed(_rss(text, None).encode("cp1252"), "https://example.org/feed")
+    declared = parse_feed(_rss(text, "utf-8").encode("cp1252"), "https://example.org/feed")
+    assert bare.entries[0].title == text == declared.entries[0].title
+    assert bare.warning == (
+        "encoding: its text is not utf-8, as XML assumes without a declaration; read as windows-1252 "
+        "(if accents look wrong, tell the publisher)"
+    )
+    assert declared.warning is not None
+    assert declared.warning.startswith("encoding: its text is not utf-8, as its XML declaration says; read as windows")
+
+
 _JSON = '{"version": "https://jsonfeed.org/version/1.1", "items": [{"id": "1", "title": "Новости"}]}'
 
 
