@@ -10,7 +10,8 @@ Canonical URLs (the identity key of the "same item" dedup level):
      the remaining query parameters sorted;
   4. AMP and mobile variants mapped to the article when the pattern is unambiguous: Google AMP
      cache URLs, `amp.` / `m.` / `mobile.` host prefixes, a final `/amp` path segment, an `.amp`
-     suffix before `.html`, and `amp=1` / `outputType=amp` parameters;
+     suffix before `.html`, and `amp=1` / `outputType=amp` parameters; a YouTube video's share link, Short,
+     embed, live page and watch page with a start time or a playlist all `youtube.com/watch?v=ID`;
   5. a trailing slash on a non-root path dropped.
 We compared url-normalize, w3lib and courlan (see docs/DECISIONS.md): none does all of 3-4
 without heavy dependencies, so this is a small stdlib function with property-based tests.
@@ -234,7 +235,30 @@ def canonical_url(url: str | None) -> str | None:
     netloc = host if port in (None, 80, 443) else f"{host}:{port}"
     path = _normalise_path(path)
     query = _clean_query(parts.query, host)
+    if host in _YOUTUBE and netloc == host and (video := _youtube_video(host, path, query)):
+        return f"https://youtube.com/watch?v={video}"
     return urlunsplit(("https", netloc, path, query, ""))
+
+
+def _youtube_video(host: str, path: str, query: str) -> str | None:
+    """The id of the YouTube video at an address of it, whatever the address: a share link, a Short, an embed, a
+    live stream's page, a watch page with a start time or a playlist around it (the video is the same)."""
+    if host == "youtube.com" and path == "/watch":
+        return next((v for k, v in parse_qsl(query) if k == "v" and _YOUTUBE_ID.fullmatch(v)), None)
+    m = _YOUTUBE_VIDEO[host].fullmatch(path)
+    return m[1] if m else None
+
+
+# A YouTube video's addresses besides /watch?v=ID (which its channel's feed links): youtu.be/ID, and /shorts/ID,
+# /embed/ID, /live/ID, /v/ID at youtube.com (its m. host is youtube.com by then), and the privacy embed at
+# youtube-nocookie.com. IDs are 11 characters.
+_YOUTUBE_VIDEO = {
+    "youtu.be": re.compile(r"/([\w-]{11})"),
+    "youtube.com": re.compile(r"/(?:shorts|embed|live|v)/([\w-]{11})"),
+    "youtube-nocookie.com": re.compile(r"/embed/([\w-]{11})"),
+}
+_YOUTUBE = frozenset(_YOUTUBE_VIDEO)
+_YOUTUBE_ID = re.compile(r"[\w-]{11}")
 
 
 # What names a news article in its address, wherever its site files it. Sites move articles between sections

@@ -199,6 +199,17 @@ CANONICAL = [
     ("https://www.axios.com/2026/11/28/chips?stream=top", "https://axios.com/2026/11/28/chips"),
     ("https://www.politico.com/news/2026/11/28/x-1?cid=apn", "https://politico.com/news/2026/11/28/x-1"),
     ("https://api.example/items?cid=7&stream=top&iid=3", "https://api.example/items?cid=7&iid=3&stream=top"),
+    # a YouTube video at any of its addresses is its watch page (the link its channel's feed gives)
+    ("https://youtu.be/dQw4w9WgXcQ?si=Xa1b2C3d4E5f&t=42", "https://youtube.com/watch?v=dQw4w9WgXcQ"),
+    ("https://m.youtube.com/shorts/dQw4w9WgXcQ?feature=share", "https://youtube.com/watch?v=dQw4w9WgXcQ"),
+    ("https://www.youtube.com/embed/dQw4w9WgXcQ?rel=0", "https://youtube.com/watch?v=dQw4w9WgXcQ"),
+    ("https://www.youtube-nocookie.com/embed/dQw4w9WgXcQ", "https://youtube.com/watch?v=dQw4w9WgXcQ"),
+    ("https://www.youtube.com/live/dQw4w9WgXcQ", "https://youtube.com/watch?v=dQw4w9WgXcQ"),
+    ("https://www.youtube.com/watch?v=dQw4w9WgXcQ&t=42s&list=PL1x", "https://youtube.com/watch?v=dQw4w9WgXcQ"),
+    # ...and what names no video stays as it is
+    ("https://www.youtube.com/watch?list=PL1x", "https://youtube.com/watch?list=PL1x"),
+    ("https://www.youtube.com/shorts", "https://youtube.com/shorts"),
+    ("https://youtu.be:8443/dQw4w9WgXcQ", "https://youtu.be:8443/dQw4w9WgXcQ"),
     ("mailto:x@example.com", None),
     ("not a url", None),
 ]
