@@ -790,6 +790,17 @@ NOTES = """## Notes
   ahead of House testimony" beside the hearing's "TikTok CEO to tell Congress app is safe"), 252 the Montana
   law with the creators' suit against it, 184 the hearing with China's opposition to a forced sale the same
   day: the recall the hearing's stragglers bring costs those merges, which no word of theirs tells apart.
+- Index and candidate settings (tried 2026-12-01, tenth session, not adopted; pairwise P / R on topic-dev against
+  0.910 / 0.513): candidates selected by a report's 20 rarest terms instead of 12 (`dedup.RARE_TERMS`) 0.911 /
+  0.520 (30: the same); 32 or 48 terms kept per indexed report instead of 24 (`DOC_TERMS`) 0.910 / 0.517; 48 and
+  20 together 0.911 / 0.523; headlines alone unchanged (0.883 / 0.376: a headline has fewer terms than that).
+  Each costs time or memory where the targets leave little margin (dedup about 1 ms/item; the daemon 148 of 150
+  MB, and 24 more terms per report are about 12 MB at 100,000 reports in the window) for a gain the size of a
+  change of item order. Fewer exact cosines, 30 or 25 instead of 50 (`TOP_CANDIDATES`): 0.903 / 0.452 and 0.901
+  / 0.425 (a story's summed evidence needs them). Half the postings read per term (`SCAN` 100): the same figures,
+  and no time saved that the noise shows. The Porter-like stemmer of the sixth session, measured again with the
+  late join: 0.905 / 0.518 (0.904 / 0.509 at 0.22), and a final "e" dropped alone ("force" / "forced", "oppose" /
+  "opposes" meet): 0.905 / 0.516: the same curve.
 """
 
 
