@@ -36,24 +36,38 @@ def compile_for_test(pipe: Any, wl: Watchlist, topic_id: str, query: str | None,
     return next(t for t in pipe.topics if t.id == topic_id)
 
 
-def score_labels(pipe: Any, topic: CompiledTopic, path: Path) -> tuple[dict[str, float], list[dict], list[dict]]:
-    """Tag every labelled line; returns metrics, misses and false hits."""
+def score_labels(
+    pipe: Any, topic: CompiledTopic, path: Path
+) -> tuple[dict[str, float], list[dict], list[dict], list[str]]:
+    """Tag every labelled line; returns metrics, misses, false hits and the lines skipped (each "FILE:LINE: why":
+    not a JSON object, or no 0/1 label). A file with no line to score is an error."""
     tp = fp = fn = tn = 0
-    misses, false_hits = [], []
+    misses, false_hits, skipped = [], [], []
     try:
         lines = path.read_text(encoding="utf-8-sig").splitlines()
-    except OSError as e:
-        raise AggregatorError(f"{path}: cannot read the labels: {e.strerror}") from e
+    except (OSError, UnicodeDecodeError) as e:
+        why = e.strerror if isinstance(e, OSError) else "not UTF-8 text"
+        raise AggregatorError(f"{path}: cannot read the labels: {why}") from e
     for n, line in enumerate(lines, start=1):
         if not line.strip():
             continue
         try:
             obj = json.loads(line)
-            label = int(obj["label"])
-        except (ValueError, KeyError, TypeError) as e:
-            raise AggregatorError(f"{path}:{n}: expected a JSON object with a 0/1 label: {e}") from None
+        except ValueError as e:
+            skipped.append(f"{path}:{n}: expected a JSON object with a 0/1 label: {e}")
+            continue
+        if not isinstance(obj, dict):
+            skipped.append(f"{path}:{n}: expected a JSON object with a 0/1 label, got a JSON {type(obj).__name__}")
+            continue
+        raw = obj.get("label")
+        # 1, true, 1.0 and "1" alike (True and 1.0 are the key 1)
+        label = {0: 0, 1: 1, "0": 0, "1": 1}.get(raw) if isinstance(raw, int | float | str) else None
+        if label is None:
+            got = "no label" if raw is None else f"label {json.dumps(raw)}"
+            skipped.append(f"{path}:{n}: expected a JSON object with a 0/1 label, got {got}")
+            continue
         summary = obj.get("description") or obj.get("summary") or ""
-        tags = pipe.tag_text(obj.get("title") or "", summary, obj.get("source") or "", "", [topic])
+        tags = pipe.tag_text(str(obj.get("title") or ""), str(summary), str(obj.get("source") or ""), "", [topic])
         hit = bool(tags)
         tp += hit and label == 1
         fp += hit and label == 0
@@ -63,21 +77,30 @@ def score_labels(pipe: Any, topic: CompiledTopic, path: Path) -> tuple[dict[str,
             false_hits.append({**obj, "matched": tags[0].matched})
         elif label and not hit:
             misses.append(obj)
+    if not tp + fp + fn + tn:
+        what = f"{path}: no line to score" if len(skipped) != 1 else skipped[0]
+        raise AggregatorError(
+            what + (f" (the first: {skipped[0]})" if len(skipped) > 1 else ""),
+            hint='each line a JSON object such as {"title": "...", "description": "...", "label": 1}',
+        )
     p = tp / (tp + fp) if tp + fp else 0.0
     r = tp / (tp + fn) if tp + fn else 0.0
     f1 = 2 * p * r / (p + r) if p + r else 0.0
-    return {"precision": p, "recall": r, "f1": f1, "tp": tp, "fp": fp, "fn": fn, "tn": tn}, misses, false_hits
+    return {"precision": p, "recall": r, "f1": f1, "tp": tp, "fp": fp, "fn": fn, "tn": tn}, misses, false_hits, skipped
 
 
 def run(ctx: Any, wl: Watchlist, args: Any) -> Iterator[str]:
     pipe = ctx.pipeline()
     topic = compile_for_test(pipe, wl, args.topic, args.query, args.exclude)
     if args.labels:
-        m, misses, false_hits = score_labels(pipe, topic, args.labels)
+        m, misses, false_hits, skipped = score_labels(pipe, topic, args.labels)
         yield (
             f"{topic.id} on {args.labels}: precision {m['precision']:.3f}  recall {m['recall']:.3f}  "
             f"F1 {m['f1']:.3f}  (tp {m['tp']}, fp {m['fp']}, fn {m['fn']}, tn {m['tn']})"
         )
+        if skipped:
+            yield f"lines skipped ({len(skipped)}):"
+            yield from (f"  ! {why[:160]}" for why in skipped[: args.show])
         yield f"misses ({len(misses)}):"
         for obj in misses[: args.show]:
             yield f"  - {obj.get('title', '')[:110]}"

@@ -4,10 +4,14 @@
                                  [--headlines-only] [--slices N] [--seeds DIR] [--seed-stories SLUG,...]
 
 Default FILE: ../shared/data/topic-dev/entries.jsonl (read in place, never copied: it is GPL-3.0).
-Each line: id, source, link, published, title, description, label (0/1), story (slug or null).
+Each line: id, source, link, published, title, description, label (0/1), story (slug or null). Only a title or
+a link is needed: a line without an id is known by sha1(link) as topic-dev's are; without a source, by its
+link's host; without a date, it comes where the file puts it (the date of the dated line before it); a line
+that is not a JSON object is skipped with its line number. A line with a story is a gold positive for
+clustering, whatever its label; tagging is scored over the lines that have a label (0/1 or true/false).
 Items are ingested in published order into a fresh SQLite store, exactly as a poll would store them
 (canonical URL, near-duplicate and story decisions, tags). Scored as in the set's README:
-  - tagging: precision / recall / F1 of the topic over all lines;
+  - tagging: precision / recall / F1 of the topic over the labelled lines;
   - clustering, over gold positives only: pairwise precision / recall / F1, B-cubed precision / recall,
     the same without the largest gold story, and the items the near-duplicate level merged across
     different gold stories (target: none).
@@ -20,6 +24,7 @@ cut from the set itself into a scratch folder, one per story (its first report w
 from __future__ import annotations
 
 import argparse
+import hashlib
 import itertools
 import json
 import shutil
@@ -28,6 +33,7 @@ import time
 from collections import defaultdict
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from urllib.parse import urlsplit
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -110,12 +116,14 @@ def score(rows, store, ids, topic):
         pred_label[rid] = bool(
             store.execute("SELECT 1 FROM item_topics WHERE item_id = ? AND topic = ?", (item_id, topic)).fetchone()
         )
-    tp = sum(1 for i, r in by_id.items() if r["label"] and pred_label.get(i))
-    fp = sum(1 for i, r in by_id.items() if not r["label"] and pred_label.get(i))
-    fn = sum(1 for i, r in by_id.items() if r["label"] and not pred_label.get(i))
+    labelled = {i: r["label"] for i, r in by_id.items() if r["label"] is not None}
+    tp = sum(1 for i, label in labelled.items() if label and pred_label.get(i))
+    fp = sum(1 for i, label in labelled.items() if not label and pred_label.get(i))
+    fn = sum(1 for i, label in labelled.items() if label and not pred_label.get(i))
     p = tp / (tp + fp) if tp + fp else 0.0
     rec = tp / (tp + fn) if tp + fn else 0.0
     out = {
+        "labelled": len(labelled),
         "tag_precision": p,
         "tag_recall": rec,
         "tag_f1": 2 * p * rec / (p + rec) if p + rec else 0.0,
@@ -123,18 +131,22 @@ def score(rows, store, ids, topic):
         "fp": fp,
         "fn": fn,
     }
-    pos = [i for i, r in by_id.items() if r["label"] == 1]
+    pos = [i for i, r in by_id.items() if r["story"] and i in pred_story]
+    out["positives"] = len(pos)
+    if not pos:
+        return out
     sizes = defaultdict(int)
     for i in pos:
         sizes[by_id[i]["story"]] += 1
     biggest = max(sizes, key=sizes.get)
+    out["stories"] = len(sizes)
     for name, subset in (("", pos), ("_without_biggest", [i for i in pos if by_id[i]["story"] != biggest])):
         out.update({k + name: v for k, v in _cluster_scores(subset, by_id, pred_story).items()})
     # copies (near-duplicate or same URL) whose original is a positive of another gold story
     out["near_dup_wrong_merges"] = sum(
         1
         for i in pos
-        if i in original and by_id[original[i]]["label"] == 1 and by_id[original[i]]["story"] != by_id[i]["story"]
+        if i in original and by_id[original[i]]["story"] and by_id[original[i]]["story"] != by_id[i]["story"]
     )
     out["biggest_story"] = biggest
     return out
@@ -147,6 +159,9 @@ def _cluster_scores(pos, by_id, pred_story):
             groups[key(i)].append(i)
         return {frozenset(p) for g in groups.values() for p in itertools.combinations(g, 2)}
 
+    if not pos:
+        zero = dict.fromkeys(("pair_precision", "pair_recall", "pair_f1", "bcubed_precision", "bcubed_recall"), 0.0)
+        return {**zero, "wrong_pairs": 0}
     gold = pairs(lambda i: by_id[i]["story"])
     pred = pairs(lambda i: pred_story.get(i) or ("single", i))
     both = len(gold & pred)
@@ -186,7 +201,7 @@ def slices(
             rid: store.execute("SELECT story_id FROM items WHERE id = ?", (i,)).fetchone()[0] for rid, i in ids.items()
         }
         store.close()
-        gold = {r["id"]: r["story"] for r in part if r["label"]}
+        gold = {r["id"]: r["story"] for r in part if r["story"]}
         counts = [0, 0, 0]  # same story in both, only in ours, only in the gold
         for a, b in itertools.combinations(gold, 2):
             ours, same = story.get(a) is not None and story.get(a) == story.get(b), gold[a] == gold[b]
@@ -219,6 +234,71 @@ def seed_folder(rows: list[dict], slugs: list[str], more: Path | None) -> Path:
     return folder
 
 
+def load_rows(path: Path) -> list[dict]:
+    """The lines of a labelled JSONL file as rows with every field the replay reads (see the module docstring),
+    sorted by date; a line that cannot be read is reported on stderr with its number and skipped."""
+    rows: list[dict] = []
+    seen: set[str] = set()
+    last = None  # the date of the last dated line, in file order
+    undated = 0
+    for n, line in enumerate(path.read_text(encoding="utf-8-sig", errors="replace").splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            raw = json.loads(line)
+        except json.JSONDecodeError as e:
+            print(f"{path}:{n}: not JSON ({e.msg} at column {e.colno}): line skipped", file=sys.stderr)
+            continue
+        if not isinstance(raw, dict):
+            print(f"{path}:{n}: not a JSON object: line skipped", file=sys.stderr)
+            continue
+        link = str(raw.get("link") or raw.get("url") or "").strip() or None
+        title = str(raw.get("title") or "")
+        if not (title.strip() or link):
+            print(f"{path}:{n}: neither a title nor a link: line skipped", file=sys.stderr)
+            continue
+        rid = str(raw.get("id") or (hashlib.sha1(link.encode()).hexdigest()[:12] if link else f"line-{n}"))
+        if rid in seen:
+            rid = f"{rid}-line-{n}"
+        seen.add(rid)
+        dated = _when(raw.get("published"))
+        undated += dated is None
+        last = dated or last
+        label = raw.get("label")
+        rows.append(
+            {
+                **raw,
+                "id": rid,
+                "link": link,
+                "title": title,
+                "description": str(raw.get("description") or raw.get("summary") or ""),
+                "source": str(raw.get("source") or (urlsplit(link).hostname if link else None) or "unknown"),
+                "story": str(raw["story"]) if raw.get("story") not in (None, "") else None,
+                "label": int(label) if label in (0, 1) else None,  # True and False are 1 and 0
+                "published": dated or last,
+            }
+        )
+    first = next((r["published"] for r in rows if r["published"] is not None), datetime(2000, 1, 1, tzinfo=UTC))
+    for r in rows:  # a line before any dated one comes at the first date
+        r["published"] = (r["published"] or first).strftime("%Y-%m-%dT%H:%M:%SZ")
+    if undated:
+        print(
+            f"{path}: {undated} lines without a readable date, each at the date of the line before it", file=sys.stderr
+        )
+    rows.sort(key=lambda r: (r["published"], r["id"]))
+    return rows
+
+
+def _when(value: object) -> datetime | None:
+    if not isinstance(value, str) or not value.strip():
+        return None
+    try:
+        d = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return (d if d.tzinfo else d.replace(tzinfo=UTC)).astimezone(UTC)
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("file", nargs="?", type=Path, default=DEFAULT)
@@ -241,8 +321,10 @@ def main(argv=None) -> int:
     if not a.file.exists():
         print(f"{a.file}: not found (the dev set lives in ../shared/data/topic-dev/)", file=sys.stderr)
         return 2
-    rows = [json.loads(line) for line in a.file.read_text(encoding="utf-8").splitlines() if line.strip()]
-    rows.sort(key=lambda r: (r["published"], r["id"]))
+    rows = load_rows(a.file)
+    if not rows:
+        print(f"{a.file}: no line to replay", file=sys.stderr)
+        return 2
     if a.headlines_only:
         rows = [{**r, "description": ""} for r in rows]
     if a.window:
@@ -260,11 +342,18 @@ def main(argv=None) -> int:
         print(json.dumps(result))
         return 0
     print(f"{len(rows)} items replayed in {elapsed:.1f} s ({1000 * elapsed / len(rows):.2f} ms per item)")
-    print(
-        f"tagging {a.topic}: precision {result['tag_precision']:.3f}  recall {result['tag_recall']:.3f}  "
-        f"F1 {result['tag_f1']:.3f}  (tp {result['tp']}, fp {result['fp']}, fn {result['fn']})"
-    )
-    for suffix, label in (("", "all gold positives"), ("_without_biggest", f"without {result['biggest_story']}")):
+    if result["labelled"]:
+        print(
+            f"tagging {a.topic}: precision {result['tag_precision']:.3f}  recall {result['tag_recall']:.3f}  "
+            f"F1 {result['tag_f1']:.3f}  (tp {result['tp']}, fp {result['fp']}, fn {result['fn']})"
+        )
+    else:
+        print(f"tagging {a.topic}: not scored (no line has a label)")
+    if not result["positives"]:
+        print("stories: not scored (no line has a story)")
+        return 0
+    parts = [("", "all gold positives"), ("_without_biggest", f"without {result['biggest_story']}")]
+    for suffix, label in parts[: 1 if result["stories"] < 2 else 2]:
         print(
             f"stories, {label}: pairwise P {result['pair_precision' + suffix]:.3f} "
             f"R {result['pair_recall' + suffix]:.3f} "

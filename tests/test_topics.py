@@ -106,7 +106,19 @@ def test_backtest_on_stored_items_and_on_labels(tmp_path):
     bad = tmp_path / "bad.jsonl"
     bad.write_text('{"title": "x"}\n')
     p = cli("watchlist", "test", "us-china-tech", "--labels", str(bad), env=env)
-    assert p.returncode == 2 and "bad.jsonl:1: expected a JSON object with a 0/1 label" in p.stderr
+    assert p.returncode == 2 and "bad.jsonl:1: expected a JSON object with a 0/1 label, got no label" in p.stderr
+    # lines that cannot be scored are skipped and listed; the others are scored (true, "1" and 1.0 are 1)
+    mixed = tmp_path / "mixed.jsonl"
+    mixed.write_text(
+        '{"title": "US adds Huawei suppliers to Entity List", "label": true}\nnot json\n'
+        '{"title": "Bakery wins bread award", "label": "0"}\n["a list"]\n{"title": "x", "label": 2}\n'
+        '{"title": "Netherlands curbs ASML chip tool exports to China", "label": 1.0}\n'
+    )
+    p = cli("watchlist", "test", "us-china-tech", "--labels", str(mixed), env=env)
+    assert p.returncode == 0 and "precision 1.000  recall 1.000" in p.stdout and "(tp 2, fp 0, fn 0, tn 1)" in p.stdout
+    assert "lines skipped (3):" in p.stdout and "mixed.jsonl:2: expected a JSON object" in p.stdout
+    assert "mixed.jsonl:4: expected a JSON object with a 0/1 label, got a JSON list" in p.stdout
+    assert "mixed.jsonl:5: expected a JSON object with a 0/1 label, got label 2" in p.stdout
 
 
 def test_spike_marks_a_day_well_above_its_average():
