@@ -48,6 +48,7 @@ from datetime import datetime
 from functools import partial
 from itertools import pairwise
 from pathlib import Path
+from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
@@ -328,20 +329,15 @@ def recent(alpha: float) -> Callable[[], None]:
     return undo
 
 
-def eased(form: Callable[[int], float]) -> Callable[[], None]:
-    """Ease a report's time penalty by its story's size n (the penalty times ``form(n)``): a big event is
-    written about for days; returns the undo."""
+def _refunded(refund: Callable[[dedup.StoryIndex, Any, float], float]) -> Callable[[], None]:
+    """Give a candidate back part of its time penalty: ``refund(index, candidate, gap)``, the gap as a share of
+    the story window, is added to its similarity (seeds, undated, are left as they are); returns the undo."""
     scored = dedup.StoryIndex._scored
 
     def scored_(self, terms, when):
         vec, found = scored(self, terms, when)
-        ts, out, sizes = when.timestamp(), [], self.story_size
-        for d, s in found:
-            if d.ts is not None and d.story_id is not None:
-                penalty = dedup.TIME_DECAY * abs(d.ts - ts) / self._win
-                s += penalty * (1 - form(sizes.get(d.story_id, 1)))
-            out.append((d, s))
-        return vec, out
+        ts = when.timestamp()
+        return vec, [(d, s if d.ts is None else s + refund(self, d, abs(d.ts - ts) / self._win)) for d, s in found]
 
     dedup.StoryIndex._scored = scored_
 
@@ -349,29 +345,22 @@ def eased(form: Callable[[int], float]) -> Callable[[], None]:
         dedup.StoryIndex._scored = scored
 
     return undo
+
+
+def eased(form: Callable[[int], float]) -> Callable[[], None]:
+    """Ease a report's time penalty by its story's size n (the penalty times ``form(n)``): a big event is
+    written about for days; returns the undo."""
+    return _refunded(
+        lambda index, d, gap: (
+            0.0 if d.story_id is None else dedup.TIME_DECAY * gap * (1 - form(index.story_size.get(d.story_id, 1)))
+        )
+    )
 
 
 def shaped(form: Callable[[float], float]) -> Callable[[], None]:
     """A report's time penalty as ``TIME_DECAY x form(gap / window)`` instead of in proportion to the gap (a
     day's reports alike whatever their hour, the penalty rising later); returns the undo."""
-    scored = dedup.StoryIndex._scored
-
-    def scored_(self, terms, when):
-        vec, found = scored(self, terms, when)
-        ts, out = when.timestamp(), []
-        for d, s in found:
-            if d.ts is not None:
-                gap = abs(d.ts - ts) / self._win
-                s += dedup.TIME_DECAY * (gap - form(gap))
-            out.append((d, s))
-        return vec, out
-
-    dedup.StoryIndex._scored = scored_
-
-    def undo() -> None:
-        dedup.StoryIndex._scored = scored
-
-    return undo
+    return _refunded(lambda index, d, gap: dedup.TIME_DECAY * (gap - form(gap)))
 
 
 SHAPES = {
