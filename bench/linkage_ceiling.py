@@ -14,7 +14,6 @@ If these stay under the online figures, the limit is the similarity, not the clu
 
 from __future__ import annotations
 
-import json
 import math
 import sys
 from datetime import datetime
@@ -22,6 +21,10 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+
+sys.path.insert(0, str(ROOT / "bench"))
+
+import eval_stories  # noqa: E402
 
 from aggregator.dedup import TIME_DECAY, story_terms  # noqa: E402
 from aggregator.normalise import html_to_text  # noqa: E402
@@ -39,13 +42,13 @@ def main() -> int:
         print("needs numpy and scipy (pip install numpy scipy)", file=sys.stderr)
         return 2
     path = Path(sys.argv[1]) if len(sys.argv) > 1 else DEFAULT
-    rows = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+    rows = eval_stories.load_rows(path)
     terms = [story_terms(html_to_text(r["title"]), html_to_text(r.get("description") or "")) for r in rows]
     df: dict[str, int] = {}
     for t in terms:
         for k in t:
             df[k] = df.get(k, 0) + 1
-    pos = [i for i, r in enumerate(rows) if r["label"] == 1]
+    pos = [i for i, r in enumerate(rows) if r["story"]]
     vocab: dict[str, int] = {}
     matrix = []
     for i in pos:

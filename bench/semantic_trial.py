@@ -138,8 +138,7 @@ def main() -> int:
     ap.add_argument("file", nargs="?", type=Path, default=eval_stories.DEFAULT)
     ap.add_argument("--text", choices=("title", "lede"), default="title")
     a = ap.parse_args()
-    rows = [json.loads(line) for line in a.file.read_text(encoding="utf-8").splitlines() if line.strip()]
-    rows.sort(key=lambda r: (r["published"], r["id"]))
+    rows = eval_stories.load_rows(a.file)
     vectors, per_item = embed_rows(Bert(a.model), rows, a.text)
     print(f"{len(rows)} items embedded ({a.text}): {1000 * per_item:.1f} ms per item")
     print("| alpha | beta | story threshold | pairwise P | pairwise R | F1 | B-cubed P | B-cubed R |")

@@ -38,7 +38,6 @@ The figures on topic-dev are in BENCHMARKS.md (Notes). None of these is in the p
 from __future__ import annotations
 
 import bisect
-import json
 import math
 import re
 import sys
@@ -142,7 +141,7 @@ def separability(rows: list[dict]) -> None:
     grams = unit([char_grams(f"{r['ti']}. {' '.join(r['de'].split()[:60])}") for r in rows])
     where = [places(r["ti"]) for r in rows]
     emb = _wordllama(rows)
-    pos = [i for i, r in enumerate(rows) if r["label"]]
+    pos = [i for i, r in enumerate(rows) if r["story"]]
     pairs = []
     for a, i in enumerate(pos):
         for j in pos[a + 1 :]:
@@ -527,7 +526,7 @@ def headline_merges(rows: list[dict]) -> None:
     story = {rid: store.execute(sql, (n,)).fetchone()[0] for rid, n in ids.items()}
     heads = {r["id"]: dedup.title_words(r["ti"]) for r in rows}
     order = [r["id"] for r in rows if r["id"] in ids]  # rows are in published order
-    pos = [r["id"] for r in rows if r["label"] == 1]
+    pos = [r["id"] for r in rows if r["story"]]
     print("\n| headlines joining stories | merges | pairwise P | pairwise R | F1 | B-cubed P | B-cubed R |")
     print("|---|---|---|---|---|---|---|")
     for share in (0.5, 0.6, 0.7, 0.8):
@@ -558,8 +557,7 @@ def main() -> int:
     args = [a for a in sys.argv[1:] if a != "--headlines-only"]
     headlines_only = len(args) < len(sys.argv) - 1
     path = Path(args[0]) if args else eval_stories.DEFAULT
-    rows = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
-    rows.sort(key=lambda r: (r["published"], r["id"]))
+    rows = eval_stories.load_rows(path)
     for r in rows:
         r["t"] = datetime.fromisoformat(r["published"].replace("Z", "+00:00")).timestamp()
         r["ti"], r["de"] = html_to_text(r["title"]), html_to_text(r.get("description") or "")
