@@ -594,11 +594,15 @@ class Store:
         ]
 
     def iter_items(self, since: datetime | None = None) -> Iterator[sqlite3.Row]:
+        """Every stored item, or those published or first fetched since ``since``: an export run every day with
+        `--since 1d` also gets the backlog of a feed added that day (published last week, new to this install)."""
         if since is None:
             yield from self.execute("SELECT * FROM items ORDER BY id")
         else:
             yield from self.execute(
-                "SELECT * FROM items WHERE coalesce(published, fetched_at) >= ? ORDER BY id", (iso(since),)
+                "SELECT * FROM items WHERE coalesce(published, fetched_at) >= :since OR fetched_at >= :since "
+                "ORDER BY id",
+                {"since": iso(since)},
             )
 
     def count_items(self) -> int:

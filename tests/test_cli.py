@@ -6,7 +6,7 @@ import json
 import os
 import subprocess
 import sys
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from email import message_from_bytes, policy
 from pathlib import Path
 
@@ -109,6 +109,11 @@ def test_poll_export_status_via_env(tmp_path):
         "topics",
     }
     assert all(required <= set(i) for i in items)
+    # published days ago, fetched now: new since yesterday too (a daily export gets a new feed's backlog)
+    day_ago = (datetime.now(UTC) - timedelta(days=1)).isoformat()
+    assert sum(1 for i in items if i["published"] and i["published"] < day_ago) >= 10
+    assert len(run("export", "items", "--format", "jsonl", "--since", "1d", env=env).stdout.splitlines()) == 12
+    assert run("export", "items", "--format", "jsonl", "--since", "2099-01-01", env=env).stdout == ""
     entity = next(i for i in items if i["guid"] == "wire-1001")
     assert entity["published"] == "2026-11-27T08:00:00+00:00" or entity["published"].startswith("2026-11-27T08:00:00")
     assert entity["topics"][0]["topic"] == "us-china-tech" and entity["topics"][0]["matched"]
@@ -259,6 +264,11 @@ def test_every_command_as_a_user_drives_it(tmp_path):
     items = [
         json.loads(line) for line in ok("export", "items", "--format", "jsonl", "--since", "3650d").stdout.splitlines()
     ]
+    # published days ago, fetched now: new since yesterday too (a daily export gets a new feed's backlog)
+    day_ago = (datetime.now(UTC) - timedelta(days=1)).isoformat()
+    assert sum(1 for i in items if i["published"] and i["published"] < day_ago) >= 10
+    assert len(run("export", "items", "--format", "jsonl", "--since", "1d", env=env).stdout.splitlines()) == 12
+    assert run("export", "items", "--format", "jsonl", "--since", "2099-01-01", env=env).stdout == ""
     entity = next(i for i in items if i["guid"] == "wire-1001")
     text = ok("explain", str(entity["id"])).stdout
     assert "canonical url: https://wire.example.com/2026/11/27/us-entity-list-chinese-firms" in text
