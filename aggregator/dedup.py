@@ -29,7 +29,7 @@ import re
 import sys
 from array import array
 from collections import Counter, defaultdict, deque
-from collections.abc import Iterable, Iterator
+from collections.abc import Container, Iterable, Iterator
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from functools import lru_cache
@@ -236,6 +236,62 @@ def _lede_terms(text: str) -> tuple[str, ...]:
     """The story terms of a text's lede (LEDE_WORDS words). Cached: an item's are read for its feed's blurb
     check (FeedBlurbs) and then for its story terms."""
     return tuple(_terms(words(text)[:LEDE_WORDS]))
+
+
+class ArticleNames:
+    """The article names (normalise.article_slug, as article_name_key) of the story index's items -> the first
+    item with each, in about 15 bytes a name: a dict of 100,000 64-bit keys and ids took 12 MB, more than the
+    daemon's memory target's margin. A key's low 10 bits pick one of 1,024 buckets, each two arrays: the next
+    32 bits of the key (its tag) and the item id, scanned in C. Two names may share a bucket and a tag (about
+    once in 2 ** 32 per lookup): a caller checks the item's own address, as it must anyway (a hash is no proof).
+    """
+
+    BITS = 10
+    BUCKETS = 1 << BITS
+
+    def __init__(self) -> None:
+        self._tags: list[array | None] = [None] * self.BUCKETS
+        self._ids: list[array | None] = [None] * self.BUCKETS
+        self._n = 0
+
+    def __len__(self) -> int:
+        return self._n
+
+    @classmethod
+    def _split(cls, key: int) -> tuple[int, int]:
+        return key & (cls.BUCKETS - 1), (key >> cls.BITS) & 0xFFFFFFFF
+
+    def get(self, key: int) -> int | None:
+        b, tag = self._split(key)
+        tags = self._tags[b]
+        if tags is None or tag not in tags:  # `in` and index() scan the array in C
+            return None
+        ids = self._ids[b]
+        assert ids is not None
+        return ids[tags.index(tag)]
+
+    def add(self, key: int, item_id: int) -> None:
+        """Remember ``item_id`` under ``key``, unless an item has that name already (the first keeps it)."""
+        b, tag = self._split(key)
+        tags, ids = self._tags[b], self._ids[b]
+        if tags is None or ids is None:
+            tags, ids = self._tags[b], self._ids[b] = array("I"), array("q")
+        elif tag in tags:
+            return
+        tags.append(tag)
+        ids.append(item_id)
+        self._n += 1
+
+    def keep(self, alive: Container[int]) -> None:
+        """Forget the names of the items not in ``alive`` (pruned from the story index)."""
+        self._n = 0
+        for b, (tags, ids) in enumerate(zip(self._tags, self._ids, strict=True)):
+            if tags is None or ids is None:
+                continue
+            kept = [(t, i) for t, i in zip(tags, ids, strict=True) if i in alive]
+            self._tags[b] = array("I", [t for t, _ in kept]) if kept else None
+            self._ids[b] = array("q", [i for _, i in kept]) if kept else None
+            self._n += len(kept)
 
 
 class FeedBlurbs:

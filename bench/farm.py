@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import hashlib
 import random
+import re
 import threading
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
@@ -129,6 +130,13 @@ def item_text(rng: random.Random, feed: int, n: int) -> tuple[str, str]:
     return title, summary
 
 
+def item_link(feed: int, n: int, title: str) -> str:
+    """A news site's address for an item: its headline's words and the article's number, as most sites make it,
+    so that the daemon keeps its name as it does a real article's (normalise.article_slug, Pipeline._articles)."""
+    slug = "-".join(w for w in re.findall(r"[a-z0-9]+", title.lower())[:8])
+    return f"https://site{feed}.example/news/{slug}-{feed:04d}{n:06d}"
+
+
 def feed_body(feed: int, items: int, version: int = 0) -> bytes:
     """Feed number ``feed``; ``version`` > 0 adds that many new items on top, the oldest ones falling off (the
     farm 'changed': every feed published since the last poll). An item's text and date never change."""
@@ -148,7 +156,7 @@ def feed_body(feed: int, items: int, version: int = 0) -> bytes:
         ]
         for n, title, summary, when in entries:
             parts.append(
-                f"<item><title>{escape(title)}</title><link>https://site{feed}.example/news/{n}</link>"
+                f"<item><title>{escape(title)}</title><link>{item_link(feed, n, title)}</link>"
                 f'<guid isPermaLink="false">site{feed}-{n}</guid><pubDate>{format_datetime(when)}</pubDate>'
                 f"<description>{escape(summary)}</description></item>"
             )
@@ -161,7 +169,7 @@ def feed_body(feed: int, items: int, version: int = 0) -> bytes:
         ]
         for n, title, summary, when in entries:
             parts.append(
-                f'<entry><title>{escape(title)}</title><link href="https://site{feed}.example/news/{n}"/>'
+                f'<entry><title>{escape(title)}</title><link href="{item_link(feed, n, title)}"/>'
                 f"<id>urn:site{feed}:{n}</id><updated>{when.isoformat()}</updated>"
                 f'<summary type="html">{escape(summary)}</summary><author><name>Desk {feed}</name></author>'
                 "</entry>"

@@ -16,7 +16,7 @@ from conftest import FIXTURES, ROOT, rss, write_config
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
-from aggregator import delivery
+from aggregator import dedup, delivery
 from aggregator.config import load_feeds, load_settings
 from aggregator.dedup import BOILERPLATE, FEED_BLURB, filed_elsewhere
 from aggregator.digest import shown_summary
@@ -1370,3 +1370,29 @@ def test_a_seed_dated_without_a_time_of_day_is_that_whole_day():
     for when in (day + timedelta(hours=50), day + timedelta(days=30)):
         m = _seeded_index(day).best_story(close, when)
         assert m is not None and m.story_id == 7 and m.score == _seeded_index(day).best_story(close, evening).score
+
+
+def test_article_names_keep_the_first_item_of_each_name_and_forget_the_pruned():
+    """The story index's article names (`Pipeline._filed_elsewhere`) in about 15 bytes each: a name's item is
+    found, the first item with a name keeps it, a pruned item's name is forgotten, and names sharing a bucket
+    (the same low bits) stay apart."""
+    names = dedup.ArticleNames()
+    keys = [dedup.article_name_key(f"site.example/us-adds-{n}-chinese-firms-{n:08x}") for n in range(3000)]
+    for n, key in enumerate(keys):
+        names.add(key, 10_000 + n)
+    names.add(keys[0], 99)  # a later item under a known name: the first keeps it
+    same_bucket = [keys[0] ^ (1 << 20), keys[0] ^ (1 << 40)]  # low bits as keys[0]'s, other tags
+    for n, key in enumerate(same_bucket):
+        names.add(key, 20_000 + n)
+    assert len(names) == 3002
+    assert [names.get(k) for k in keys[:3]] == [10_000, 10_001, 10_002]
+    assert [names.get(k) for k in same_bucket] == [20_000, 20_001]
+    assert names.get(dedup.article_name_key("site.example/never-seen-story-abc123")) is None
+    names.keep({10_000 + n for n in range(0, 3000, 2)} | {20_001})
+    assert len(names) == 1501
+    assert (names.get(keys[0]), names.get(keys[1]), names.get(same_bucket[0]), names.get(same_bucket[1])) == (
+        10_000,
+        None,
+        None,
+        20_001,
+    )
