@@ -88,11 +88,28 @@ according told tells per like back""".split()
 )
 
 
-@lru_cache(maxsize=256)
+WORDS_CACHE = 256  # texts whose words stay tokenised (a feed's document fits whole: FeedBlurbs reads it first)
+WORDS_BUDGET = 60_000  # ...and words in all: whole articles (1,500 words each) would hold 26 MB at 256 texts
+_words_cache: dict[str, tuple[str, ...]] = {}  # oldest first (dicts keep their order)
+_words_held = [0]
+
+
 def words(text: str) -> tuple[str, ...]:
     """Folded word tokens; 'U.S.' -> 'us', "China's" -> 'china'. Cached: one item's title and text are
-    tokenised once for its shingles, candidate keys, story terms and title comparisons; a feed's document
-    (its texts are read for FeedBlurbs before its items are stored) fits in the cache whole."""
+    tokenised once for its shingles, candidate keys, story terms and title comparisons, within WORDS_CACHE
+    texts and WORDS_BUDGET words (the least recently used go first)."""
+    cache = _words_cache
+    out = cache.pop(text, None)
+    if out is None:
+        out = _words(text)
+        _words_held[0] += len(out)
+    cache[text] = out  # the most recent last
+    while len(cache) > WORDS_CACHE or (_words_held[0] > WORDS_BUDGET and len(cache) > 1):
+        _words_held[0] -= len(cache.pop(next(iter(cache))))
+    return out
+
+
+def _words(text: str) -> tuple[str, ...]:
     out = []
     folded = fold(text)
     tokens = _WORD.findall(folded)

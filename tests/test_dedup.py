@@ -1396,3 +1396,17 @@ def test_article_names_keep_the_first_item_of_each_name_and_forget_the_pruned():
         None,
         20_001,
     )
+
+
+def test_the_words_cache_holds_a_bounded_number_of_words_whatever_the_texts():
+    """Feeds that carry whole articles (1,500 words each) kept 26 MB of tokens in a cache of 256 texts: the
+    cache also stops at WORDS_BUDGET words, the least recently used going first, and gives the same words."""
+    long_texts = [" ".join(f"word{n}x{i}" for i in range(1500)) for n in range(100)]
+    first = dedup.words(long_texts[0])
+    for text in long_texts:
+        dedup.words(text)
+    assert dedup._words_held[0] == sum(map(len, dedup._words_cache.values())) <= dedup.WORDS_BUDGET
+    assert len(dedup._words_cache) <= dedup.WORDS_CACHE
+    assert long_texts[0] not in dedup._words_cache and dedup.words(long_texts[0]) == first  # tokenised again
+    assert dedup.words("U.S. curbs on China's chips") == ("us", "curbs", "on", "china", "chips")
+    assert "U.S. curbs on China's chips" in dedup._words_cache
