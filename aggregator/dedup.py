@@ -267,8 +267,7 @@ class ArticleNames:
     BUCKETS = 1 << BITS
 
     def __init__(self) -> None:
-        self._tags: list[array | None] = [None] * self.BUCKETS
-        self._ids: list[array | None] = [None] * self.BUCKETS
+        self._buckets: list[tuple[array, array] | None] = [None] * self.BUCKETS  # (tags, item ids)
         self._n = 0
 
     def __len__(self) -> int:
@@ -280,34 +279,35 @@ class ArticleNames:
 
     def get(self, key: int) -> int | None:
         b, tag = self._split(key)
-        tags = self._tags[b]
-        if tags is None or tag not in tags:  # `in` and index() scan the array in C
+        bucket = self._buckets[b]
+        if bucket is None:
             return None
-        ids = self._ids[b]
-        assert ids is not None
-        return ids[tags.index(tag)]
+        tags, ids = bucket
+        try:
+            return ids[tags.index(tag)]  # index() scans the array in C
+        except ValueError:
+            return None
 
     def add(self, key: int, item_id: int) -> None:
         """Remember ``item_id`` under ``key``, unless an item has that name already (the first keeps it)."""
         b, tag = self._split(key)
-        tags, ids = self._tags[b], self._ids[b]
-        if tags is None or ids is None:
-            tags, ids = self._tags[b], self._ids[b] = array("I"), array("q")
-        elif tag in tags:
+        bucket = self._buckets[b]
+        if bucket is None:
+            bucket = self._buckets[b] = (array("I"), array("q"))
+        elif tag in bucket[0]:
             return
-        tags.append(tag)
-        ids.append(item_id)
+        bucket[0].append(tag)
+        bucket[1].append(item_id)
         self._n += 1
 
     def keep(self, alive: Container[int]) -> None:
         """Forget the names of the items not in ``alive`` (pruned from the story index)."""
         self._n = 0
-        for b, (tags, ids) in enumerate(zip(self._tags, self._ids, strict=True)):
-            if tags is None or ids is None:
+        for b, bucket in enumerate(self._buckets):
+            if bucket is None:
                 continue
-            kept = [(t, i) for t, i in zip(tags, ids, strict=True) if i in alive]
-            self._tags[b] = array("I", [t for t, _ in kept]) if kept else None
-            self._ids[b] = array("q", [i for _, i in kept]) if kept else None
+            kept = [(t, i) for t, i in zip(*bucket, strict=True) if i in alive]
+            self._buckets[b] = (array("I", [t for t, _ in kept]), array("q", [i for _, i in kept])) if kept else None
             self._n += len(kept)
 
 

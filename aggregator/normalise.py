@@ -235,7 +235,7 @@ def canonical_url(url: str | None) -> str | None:
     netloc = host if port in (None, 80, 443) else f"{host}:{port}"
     path = _normalise_path(path)
     query = _clean_query(parts.query, host)
-    if host in _YOUTUBE and netloc == host and (video := _youtube_video(host, path, query)):
+    if host in _YOUTUBE_VIDEO and netloc == host and (video := _youtube_video(host, path, query)):
         return f"https://youtube.com/watch?v={video}"
     return urlunsplit(("https", netloc, path, query, ""))
 
@@ -257,7 +257,6 @@ _YOUTUBE_VIDEO = {
     "youtube.com": re.compile(r"/(?:shorts|embed|live|v)/([\w-]{11})"),
     "youtube-nocookie.com": re.compile(r"/embed/([\w-]{11})"),
 }
-_YOUTUBE = frozenset(_YOUTUBE_VIDEO)
 _YOUTUBE_ID = re.compile(r"[\w-]{11}")
 
 

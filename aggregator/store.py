@@ -600,8 +600,7 @@ class Store:
             yield from self.execute("SELECT * FROM items ORDER BY id")
         else:
             yield from self.execute(
-                "SELECT * FROM items WHERE coalesce(published, fetched_at) >= :since OR fetched_at >= :since "
-                "ORDER BY id",
+                "SELECT * FROM items WHERE published >= :since OR fetched_at >= :since ORDER BY id",
                 {"since": iso(since)},
             )
 
