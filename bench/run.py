@@ -379,7 +379,8 @@ def write_report(r: dict, out: Path) -> None:
         f"| index memory (in process) / near-duplicate keys on disk | {d['index_bytes_per_item']} / "
         f"{d['bands_disk_bytes_per_item']} bytes per item | |",
         f"| index ready after a start on {d['items']:,} items | {d['ready_seconds']} s | |",
-        f"| tagging, {t['topics']} topics, {t['items']:,} real headlines | {t['items_per_second']:,} items/s "
+        f"| tagging, {t['topics']} topics, {t['items']:,} {t.get('headlines', 'real')} headlines | "
+        f"{t['items_per_second']:,} items/s "
         f"(naive regex baseline: {t['baseline_regex_items_per_second']:,}) | {r['tag_mb']:.0f} |",
         f"| digest build + render for a day of {g['items']:,} items ({g['stories']} stories) | "
         f"{g['seconds']:.2f} s ({g['html_bytes'] / 1024:.0f} KiB HTML) | {r['digest_mb']:.0f} |",

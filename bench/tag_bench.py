@@ -117,6 +117,7 @@ def main(argv=None) -> dict:
     result = {
         "topics": len(ts),
         "items": len(data),
+        "headlines": "synthetic" if data and data[0][2] == "synthetic" else "real",
         "items_tagged": tagged,
         "items_per_second": round(len(data) / best),
         "baseline_regex_items_per_second": round(len(data) / base),
