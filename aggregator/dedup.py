@@ -193,7 +193,7 @@ def _jaccard(a: set[str], b: set[str]) -> float:
     return len(a & b) / len(a | b) if a and b else 0.0
 
 
-def similarity(a: set[int], b: set[int]) -> float:
+def similarity(a: set[int] | frozenset[int], b: set[int] | frozenset[int]) -> float:
     if not a or not b:
         return 0.0
     inter = len(a & b)
@@ -876,7 +876,7 @@ def decide(
             continue  # the feed's recurring headline, and no text to tell a re-post from the next issue
         if no_text and bare and not _comparable_headlines(title, cand, when, th):
             continue  # two headlines alone: a short one ("Morning Briefing") is no article's own
-        sim = similarity(set(mine), set(cand.shingles))
+        sim = similarity(mine, cand.shingles)
         same_title = _jaccard(my_title, title_words(cand.title)) >= SAME_TITLE
         if same_title and sim < REFILED and cand.feed_url == feed_url and _two_articles(article, cand.article):
             continue  # the site's next article under the headline: a series' issue ("Roundup: Market Talk")

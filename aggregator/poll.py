@@ -874,16 +874,14 @@ class Pipeline:
                         )
                     )
                 continue
-            packed = self._shingles.get(cid)
-            cached = None if packed is None else frozenset(packed)
             row = self.store.execute(
                 "SELECT title, summary, story_id, duplicate_of, duplicate_of_seed, feed_url, source, canonical_url, "
                 "coalesce(published, fetched_at) AS t FROM items WHERE id = ?",
                 (cid,),
             ).fetchone()
             if row is not None:
-                if cached is None:
-                    cached = frozenset(dedup.shingles(row["title"], row["summary"]))
+                packed = self._shingles.get(cid)  # else computed again from the stored text
+                cached = frozenset(dedup.shingles(row["title"], row["summary"]) if packed is None else packed)
                 out.append(
                     dedup.NearCandidate(
                         cid,
