@@ -18,7 +18,7 @@ import math
 import re
 from bisect import bisect_left
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Collection, Iterable, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 
@@ -43,6 +43,13 @@ class _Field:
         pos = 0
         index, upper = self.index, self.upper
         for raw in _TOKEN.findall(text):
+            if raw.isalnum() and raw.isascii():  # a plain word, most of them: what _analyse makes of it, inline
+                folded = raw.lower()
+                index[folded].append(pos)
+                if len(raw) >= 2 and raw.isupper():
+                    upper[folded].append(pos)
+                pos += 1
+                continue
             words, joined = _analyse(raw)
             for folded, is_upper in words:
                 index[folded].append(pos)
@@ -174,25 +181,37 @@ def triggers(node: Node, out: dict[int, Trigger | None] | None = None) -> dict[i
 Span = tuple[str, int, int, str]  # field, start, end (inclusive), label
 
 
-OrPlan = tuple[dict[str, tuple[int, ...]], tuple[int, ...]]  # word -> parts it triggers; parts always tried
+# a large OR's parts by the words that can make them true: exact word -> parts, the same words as one set, a
+# prefix -> parts, the prefixes as one set, and the parts with no such words (always tried)
+OrPlan = tuple[dict[str, tuple[int, ...]], frozenset[str], dict[str, tuple[int, ...]], frozenset[str], tuple[int, ...]]
 
 
 def or_plans(node: Node, trig: dict[int, Trigger | None], out: dict[int, OrPlan] | None = None) -> dict[int, OrPlan]:
-    """For every large OR of a query (by id): which of its parts each word can make true, so that a
-    document's words pick the parts to try with one set intersection instead of a test per part."""
+    """For every large OR of a query (by id): which of its parts each word, or each prefix, can make true, so
+    that a document's words pick the parts to try with two set intersections instead of a test per part (a
+    part is tried exactly when its trigger is not lacking: `Doc.lacks`)."""
     out = {} if out is None else out
     if isinstance(node, Or):
         if len(node.parts) >= 4:
             by_word: dict[str, list[int]] = defaultdict(list)
+            by_prefix: dict[str, list[int]] = defaultdict(list)
             always = []
             for i, part in enumerate(node.parts):
                 t = trig.get(id(part))
-                if t is None or t[1]:  # no trigger, or a prefix one: tried with its check
+                if t is None:  # no trigger (a NOT can be true on any document)
                     always.append(i)
-                else:
-                    for word in t[0]:
-                        by_word[word].append(i)
-            out[id(node)] = ({w: tuple(ix) for w, ix in by_word.items()}, tuple(always))
+                    continue
+                for word in t[0]:
+                    by_word[word].append(i)
+                for prefix in t[1]:
+                    by_prefix[prefix].append(i)
+            out[id(node)] = (
+                {w: tuple(ix) for w, ix in by_word.items()},
+                frozenset(by_word),
+                {p: tuple(ix) for p, ix in by_prefix.items()},
+                frozenset(by_prefix),
+                tuple(always),
+            )
         for part in node.parts:
             or_plans(part, trig, out)
     elif isinstance(node, And):
@@ -286,16 +305,26 @@ def _phrase(node: Phrase) -> Matcher:
     length = len(rest)
 
     def phrase(doc: Doc, fields: tuple[str, ...]) -> list[Span] | None:
-        spans = []
+        spans: list[Span] = []
         for name in fields:
             f = doc.fields[name]
             starts = first(f)
             if not starts:
                 continue
-            later = [set(positions(f)) for positions in rest]
-            for p in starts:
-                if all(p + i + 1 in s for i, s in enumerate(later)):
-                    spans.append((name, p, p + length, label))
+            later: list[Collection[int]] = []
+            for positions in rest:
+                at = positions(f)
+                if not at:  # a word of the phrase is not in this field
+                    break
+                later.append(at if len(at) < 8 else set(at))  # a word's few positions: a list is scanned faster
+            else:
+                if length == 1:  # most phrases are two words
+                    second = later[0]
+                    spans.extend((name, p, p + 1, label) for p in starts if p + 1 in second)
+                    continue
+                for p in starts:
+                    if all(p + i + 1 in s for i, s in enumerate(later)):
+                        spans.append((name, p, p + length, label))
         return spans or None
 
     return phrase
@@ -322,21 +351,39 @@ def _and(parts: list[tuple[Trigger | None, Matcher]]) -> Matcher:
 
 
 def _or(parts: list[tuple[Trigger | None, Matcher]], plan: OrPlan | None) -> Matcher:
+    if plan is not None:
+        return _planned_or([m for _, m in parts], plan)
+
     def or_(doc: Doc, fields: tuple[str, ...]) -> list[Span] | None:
-        chosen = parts
-        if plan is not None:
-            by_word, always = plan
-            picked = set(always)
-            for word in doc.tokens.intersection(by_word):
-                picked.update(by_word[word])
-            if len(picked) < len(parts):
-                chosen = [parts[i] for i in sorted(picked)]
         out: list[Span] = []
         hit = False
-        for guard, m in chosen:
+        for guard, m in parts:
             if guard is not None and doc.lacks(guard):  # a part whose words are absent: its matcher is not called
                 continue
             got = m(doc, fields)
+            if got is not None:
+                hit = True
+                out.extend(got)
+        return out if hit else None
+
+    return or_
+
+
+def _planned_or(matchers: list[Matcher], plan: OrPlan) -> Matcher:
+    """A large OR: only the parts the document's words or their prefixes can make true are tried, in order."""
+    by_word, words, by_prefix, prefixes, always = plan
+
+    def or_(doc: Doc, fields: tuple[str, ...]) -> list[Span] | None:
+        picked = set(always)
+        for word in doc.tokens & words:
+            picked.update(by_word[word])
+        if prefixes:
+            for prefix in doc.prefixes & prefixes:
+                picked.update(by_prefix[prefix])
+        out: list[Span] = []
+        hit = False
+        for i in sorted(picked):
+            got = matchers[i](doc, fields)
             if got is not None:
                 hit = True
                 out.extend(got)

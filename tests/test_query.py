@@ -178,3 +178,25 @@ def test_prefilters_never_change_a_result(title_words, summary_words):
         assert t.matches(doc, DEFAULT_FIELDS) == match(t.query, doc), t.id
         if t.exclude is not None:
             assert t.excluded is not None and t.excluded(doc, DEFAULT_FIELDS) == match(t.exclude, doc), t.id
+
+
+@settings(max_examples=400, deadline=None)
+@given(
+    st.lists(st.sampled_from(["tiktok", "ban", "bans", "us", "china"]), max_size=60),
+    st.lists(st.sampled_from(["tiktok", "ban", "ban*", "china"]), min_size=2, max_size=4),
+)
+def test_a_phrase_matches_where_its_words_follow_each_other(text, phrase):
+    """Where the words of a phrase follow each other in a field, and only there: with words that occur many
+    times in the text (the matcher keeps a frequent word's positions as a set) and with a prefix in it."""
+    spans = match(parse('"' + " ".join(phrase) + '"'), Doc.of(" ".join(text), ""))
+
+    def fits(word: str, query_word: str) -> bool:
+        return word.startswith(query_word[:-1]) if query_word.endswith("*") else word == query_word
+
+    expected = [
+        (p, p + len(phrase) - 1)
+        for p in range(len(text) - len(phrase) + 1)
+        if all(fits(text[p + i], q) for i, q in enumerate(phrase))
+    ]
+    assert sorted((s[1], s[2]) for s in spans or []) == expected
+    assert all(s[0] == "title" for s in spans or [])
