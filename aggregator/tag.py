@@ -114,11 +114,29 @@ APOSTROPHES = str.maketrans({"’": "'", "ʼ": "'"})
 _ELIDED = re.compile(r"^[^\W\d_]{1,2}'([^\W_][\w'.]+)$")
 
 
+# Every prefix the triggers of a compiled query hold (`triggers` adds them): a document's prefix set is made of
+# its tokens that can start one of them only. Replaced, never changed in place, so a document can tell that a
+# query compiled since its set was made may ask for more.
+_QUERY_PREFIXES: frozenset[str] = frozenset()
+_HEADS: tuple[frozenset[str], int, frozenset[str]] = (frozenset(), 1, frozenset())  # prefixes, shortest, their heads
+
+
+def _known_prefix(prefix: str) -> None:
+    global _QUERY_PREFIXES, _HEADS
+    if prefix in _QUERY_PREFIXES or not prefix:
+        return
+    known = _QUERY_PREFIXES | {prefix}
+    shortest = min(map(len, known))
+    _HEADS = (known, shortest, frozenset(p[:shortest] for p in known))
+    _QUERY_PREFIXES = known
+
+
 @dataclass
 class Doc:
     fields: dict[str, _Field]
     tokens: frozenset[str] = frozenset()  # every folded token of every field, for prefilters
     _prefixes: frozenset[str] | None = None
+    _prefixes_for: frozenset[str] | None = None  # the query prefixes _prefixes was made for
 
     @classmethod
     def of(cls, title: str, summary: str, feed: str = "", author: str = "", tags: Sequence[str] = ()) -> Doc:
@@ -133,9 +151,16 @@ class Doc:
 
     @property
     def prefixes(self) -> frozenset[str]:
-        """Every prefix of every token (built once, on the first prefix trigger)."""
-        if self._prefixes is None:
-            self._prefixes = frozenset(t[:i] for t in self.tokens for i in range(1, len(t) + 1))
+        """The prefixes of the document's tokens, as far as a compiled query's triggers may ask for them: of the
+        tokens that begin as one of those prefixes does, every prefix at least as long as the shortest of them
+        (built on the first prefix trigger; again if a query compiled since then holds new prefixes). Every
+        prefix would be about 700 strings for a news summary, most of which no query names."""
+        known, shortest, heads = _HEADS
+        if self._prefixes is None or self._prefixes_for is not known:
+            self._prefixes = frozenset(
+                t[:i] for t in self.tokens if t[:shortest] in heads for i in range(shortest, len(t) + 1)
+            )
+            self._prefixes_for = known
         return self._prefixes
 
     def lacks(self, trigger: Trigger) -> bool:
@@ -156,6 +181,8 @@ def triggers(node: Node, out: dict[int, Trigger | None] | None = None) -> dict[i
     """
     out = {} if out is None else out
     if isinstance(node, Term):
+        if node.prefix:
+            _known_prefix(node.text)
         out[id(node)] = (frozenset(), frozenset({node.text})) if node.prefix else (frozenset({node.text}), frozenset())
     elif isinstance(node, Phrase):
         out[id(node)] = triggers(node.words[0], out)[id(node.words[0])]

@@ -200,3 +200,13 @@ def test_a_phrase_matches_where_its_words_follow_each_other(text, phrase):
     ]
     assert sorted((s[1], s[2]) for s in spans or []) == expected
     assert all(s[0] == "title" for s in spans or [])
+
+
+def test_a_document_read_before_a_query_with_new_prefixes_is_compiled_still_matches_it():
+    """A document's prefix set holds only what the queries compiled so far may ask for: one compiled after
+    the set was made (a watchlist reloaded while an item is tagged) gets it made again."""
+    doc = Doc.of("Regulators tighten rules on quantumcomputing exports", "")
+    first = CompiledTopic("first", parse("regulat* OR tight* OR rul* OR export*"), None, 0.0, 1.0)
+    assert first.matches(doc, DEFAULT_FIELDS) is not None and doc.prefixes
+    later = CompiledTopic("later", parse("quantumcomp* OR zzz OR yyy OR xxx"), None, 0.0, 1.0)
+    assert later.matches(doc, DEFAULT_FIELDS) == [("title", 4, 4, "quantumcomp*")]
