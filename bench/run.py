@@ -658,26 +658,28 @@ NOTES = """## Notes
   0.496, odd months 0.905 / 0.446 against 0.906 / 0.438, even 0.903 / 0.640 against 0.902 / 0.624, but
   July-December 0.859 / 0.440 against 0.891 / 0.389: a report of Huawei's new phone joined the story of China's
   iPhone ban for officials (34 wrong pairs). Along the same curve again.
-- The tables above were measured at commit 2afe45e (2026-12-01, twelfth session; see the last note). Before them, at
-  commit 95feb36 (2026-12-01, eleventh session), on a machine that parsed the floor in 5.41 s: changed cycle 0.35x,
-  first poll 4.72x, 304 cycle 618 feeds/s, dedup 1.281 ms/item, index ready 1.28 s, tagging 3,479 items/s, daemon 146
-  MB. Before that, at commit 43ff1c3 (2026-11-30, seventh session), on a machine that parsed the floor in 2.88 s:
-  changed cycle 0.41x, first poll 5.37x, 304 cycle 895 feeds/s, dedup 0.855 ms/item, index ready 4.3 s (timed under
-  tracemalloc then), tagging 5,772 items/s, daemon 148 MB (the farm's bare addresses). Earlier, at commit df7993b
-  (2026-11-30, fourth session), with each entry's discussion page (`comments_url`, a column more per item),
-  `<sy:updatePeriod>` and the headline taken off a text that repeats it. A full run earlier that session, on a machine
-  busy with something else (every floor and reader figure 10-45% slower), gave a changed cycle of 0.51x; the commit
-  before the session's changes (ef5fd4a) and df7993b then ran the changed cycle alternately on one farm, four times
-  each: best 1.105 s and 1.104 s (first poll 16.2 s and 15.5 s), so the figure was the machine's. The previous full
-  run, at ef5fd4a: changed cycle 0.42x, first poll 5.65x, dedup 0.926 ms/item, daemon 144 MB. Before it, at bb5c868
-  (each entry's new checks for Reddit, Lemmy and Techmeme-style links came between): changed cycle 0.42x, first poll
-  6.08x, dedup 0.915 ms/item, daemon 144 MB. The run at bb5c868 came after the parse changes that followed bf593a0
-  (blank lines before the prolog; XML repairs read only for a document the strict parser refuses; plain-text titles
-  and summaries), which the run before it had measured (changed cycle 0.43x, first poll 5.92x, dedup 0.927 ms/item,
-  daemon 143 MB). Before that run they were measured against bf593a0 on the same farm, each commit's changed cycle in
-  turn: 1.18-1.38 s before, 1.12-1.50 s after, in whichever order they ran. Done up front for every feed, the repairs
-  had cost about 0.1 ms a feed (10% of a changed feed's parsing); a full run then measured the changed cycle at 0.53x:
-  hence read only when the strict parser refuses.
+- The tables above were measured at commit e520ea5 (2026-12-01, twelfth session; see the last note). Before them, at
+  commit 2afe45e (the same session, before a document's prefix set was cut to what queries ask for), on a machine that
+  parsed the floor in 4.80 s: changed cycle 0.31x, first poll 4.48x, 304 cycle 609 feeds/s, dedup 1.204 ms/item, index
+  ready 1.23 s, tagging 5,734 items/s, daemon 145 MB. Before that, at commit 95feb36 (2026-12-01, eleventh session),
+  on a machine that parsed the floor in 5.41 s: changed cycle 0.35x, first poll 4.72x, 304 cycle 618 feeds/s, dedup
+  1.281 ms/item, index ready 1.28 s, tagging 3,479 items/s, daemon 146 MB. Before that, at commit 43ff1c3 (2026-11-30,
+  seventh session), on a machine that parsed the floor in 2.88 s: changed cycle 0.41x, first poll 5.37x, 304 cycle 895
+  feeds/s, dedup 0.855 ms/item, index ready 4.3 s (timed under tracemalloc then), tagging 5,772 items/s, daemon 148 MB
+  (the farm's bare addresses). Earlier, at commit df7993b (2026-11-30, fourth session), with each entry's discussion
+  page (`comments_url`, a column more per item), `<sy:updatePeriod>` and the headline taken off a text that repeats
+  it. A full run earlier that session, on a machine busy with something else (every floor and reader figure 10-45%
+  slower), gave a changed cycle of 0.51x; the commit before the session's changes (ef5fd4a) and df7993b then ran the
+  changed cycle alternately on one farm, four times each: best 1.105 s and 1.104 s (first poll 16.2 s and 15.5 s), so
+  the figure was the machine's. The previous full run, at ef5fd4a: changed cycle 0.42x, first poll 5.65x, dedup 0.926
+  ms/item, daemon 144 MB. Before it, at bb5c868 (each entry's new checks for Reddit, Lemmy and Techmeme-style links
+  came between): changed cycle 0.42x, first poll 6.08x, dedup 0.915 ms/item, daemon 144 MB. The run at bb5c868 came
+  after the parse changes that followed bf593a0 (blank lines before the prolog; XML repairs read only for a document
+  the strict parser refuses; plain-text titles and summaries), which the run before it had measured (changed cycle
+  0.43x, first poll 5.92x, dedup 0.927 ms/item, daemon 143 MB). Before that run they were measured against bf593a0 on
+  the same farm, each commit's changed cycle in turn: 1.18-1.38 s before, 1.12-1.50 s after, in whichever order they
+  ran. Done up front for every feed, the repairs had cost about 0.1 ms a feed (10% of a changed feed's parsing); a
+  full run then measured the changed cycle at 0.53x: hence read only when the strict parser refuses.
 - Tagging: the shipped topic grew (the 2024-2026 measures by name) and a tree walk of its query fell to
   4,558 items/s (1.17x the naive regex baseline) in the run of 2026-11-30, under the 5,000 target; queries
   are now compiled once into closures (`tag.compile_query`): 5,664 items/s, 1.48x the baseline, with the
@@ -846,17 +848,20 @@ NOTES = """## Notes
   Memory returned to the system after each poll cycle (glibc's `malloc_trim`, tried and not adopted): the
   daemon on the 1,000-feed farm went from 144 to 139 MB after its first cycle and back to 145 MB once the
   digest preview was built: what it holds is in use or in Python's own pools, not freed C memory.
-- This run (2026-12-01, twelfth session, the tables above), with tagging 1.5x faster and its tags unchanged (see
-  docs/DECISIONS.md, "Tagging prefilter"): the floor parsed in 4.80 s (5.41 s in the eleventh session's run, 2.88 s
-  in the seventh's). Tagging 5,734 items/s (3,479), 0.36x the floor's time per item (0.53x): the 5,000 target is
-  met on this machine too. `bench/tag_bench.py` with the code before and after, alternately: 3,758 and 3,901
-  against 5,760 and 5,844 items/s, 2,142 items tagged by both. Changed cycle 0.31x (0.35x), 5.2x faster than
-  reader (4.3x); first poll 4.48x (4.72x). Dedup + clustering, whose code did not change: 1.204 ms/item, 2.51x
-  the floor's time per item (1.281 ms, 2.37x): over the 1 ms target on this machine, about 0.72 ms at the
-  seventh session's speed. Daemon 145 MB (146). After this run (not in the tables), a document's prefix set
-  holds only the prefixes of its tokens that can start a query's (`tag.Doc.prefixes`): `bench/tag_bench.py`
-  5,779 and 5,562 items/s before, 6,364 and 6,346 after, alternately; the farm's first poll 21.8 and 21.7 s
-  before, 21.7 and 20.9 s after.
+- This session's runs (2026-12-01, twelfth session), with tagging faster and its tags unchanged (see
+  docs/DECISIONS.md, "Tagging prefilter"). The first, at 2afe45e: the floor parsed in 4.80 s (5.41 s in the
+  eleventh session's run, 2.88 s in the seventh's); tagging 5,734 items/s (3,479), 0.36x the floor's time per item
+  (0.53x). `bench/tag_bench.py` with the code before and after, alternately: 3,758 and 3,901 against 5,760 and
+  5,844 items/s, 2,142 items tagged by both. Then a document's prefix set was cut to the prefixes of its tokens
+  that can start a query's (`tag.Doc.prefixes`): 5,779 and 5,562 items/s before, 6,364 and 6,346 after,
+  alternately. The second run, at e520ea5 (the tables above): floor 5.17 s; tagging 6,408 items/s, 0.30x the
+  floor's time per item: the 5,000 target is met on this machine too. Changed cycle 0.33x (0.35x in the eleventh
+  session's run), 4.9x faster than reader (4.3x); first poll 4.27x (4.72x). Dedup + clustering, whose code did not
+  change: 1.233 ms/item (1.204 in the first run), 2.39x the floor's time per item (2.37x): over the 1 ms target on
+  this machine, about 0.69 ms at the seventh session's speed. Daemon 145 MB (146). Tried and not adopted: a
+  story candidate's partial scores summed per term at C speed (`dict(zip(map(...)))`, then merged): the same
+  scores, but 0.076-0.081 against 0.039-0.040 ms/item on the benchmark's 100,000-item index, whose posting lists
+  are short.
 """
 
 
