@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import math
 import re
+import threading
 from bisect import bisect_left
 from collections import defaultdict
 from collections.abc import Callable, Collection, Iterable, Sequence
@@ -121,14 +122,18 @@ _QUERY_PREFIXES: frozenset[str] = frozenset()
 _HEADS: tuple[frozenset[str], int, frozenset[str]] = (frozenset(), 1, frozenset())  # prefixes, shortest, their heads
 
 
+_PREFIXES_LOCK = threading.Lock()  # two watchlists compiled at once (a reload beside a command) lose no prefix
+
+
 def _known_prefix(prefix: str) -> None:
     global _QUERY_PREFIXES, _HEADS
     if prefix in _QUERY_PREFIXES or not prefix:
         return
-    known = _QUERY_PREFIXES | {prefix}
-    shortest = min(map(len, known))
-    _HEADS = (known, shortest, frozenset(p[:shortest] for p in known))
-    _QUERY_PREFIXES = known
+    with _PREFIXES_LOCK:
+        known = _QUERY_PREFIXES | {prefix}
+        shortest = min(map(len, known))
+        _HEADS = (known, shortest, frozenset(p[:shortest] for p in known))
+        _QUERY_PREFIXES = known
 
 
 @dataclass
