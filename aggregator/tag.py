@@ -115,33 +115,29 @@ APOSTROPHES = str.maketrans({"’": "'", "ʼ": "'"})
 _ELIDED = re.compile(r"^[^\W\d_]{1,2}'([^\W_][\w'.]+)$")
 
 
-# Every prefix the triggers of a compiled query hold (`triggers` adds them): a document's prefix set is made of
-# its tokens that can start one of them only. Replaced, never changed in place, so a document can tell that a
-# query compiled since its set was made may ask for more.
-_QUERY_PREFIXES: frozenset[str] = frozenset()
-_HEADS: tuple[frozenset[str], int, frozenset[str]] = (frozenset(), 1, frozenset())  # prefixes, shortest, their heads
-
-
+# Every prefix the triggers of a compiled query hold (`triggers` adds them), the length of the shortest and their
+# first letters up to it: a document's prefix set is made of its tokens that can start one of them only. Replaced,
+# never changed in place, so a document can tell that a query compiled since its set was made may ask for more.
+_PREFIXES: tuple[frozenset[str], int, frozenset[str]] = (frozenset(), 1, frozenset())
 _PREFIXES_LOCK = threading.Lock()  # two watchlists compiled at once (a reload beside a command) lose no prefix
 
 
 def _known_prefix(prefix: str) -> None:
-    global _QUERY_PREFIXES, _HEADS
-    if prefix in _QUERY_PREFIXES or not prefix:
+    global _PREFIXES
+    if not prefix or prefix in _PREFIXES[0]:
         return
     with _PREFIXES_LOCK:
-        known = _QUERY_PREFIXES | {prefix}
+        known = _PREFIXES[0] | {prefix}
         shortest = min(map(len, known))
-        _HEADS = (known, shortest, frozenset(p[:shortest] for p in known))
-        _QUERY_PREFIXES = known
+        _PREFIXES = (known, shortest, frozenset(p[:shortest] for p in known))
 
 
 @dataclass
 class Doc:
     fields: dict[str, _Field]
     tokens: frozenset[str] = frozenset()  # every folded token of every field, for prefilters
-    _prefixes: frozenset[str] | None = None
-    _prefixes_for: frozenset[str] | None = None  # the query prefixes _prefixes was made for
+    _prefixes: frozenset[str] = frozenset()
+    _prefixes_for: tuple[frozenset[str], int, frozenset[str]] | None = None  # the _PREFIXES it was made for
 
     @classmethod
     def of(cls, title: str, summary: str, feed: str = "", author: str = "", tags: Sequence[str] = ()) -> Doc:
@@ -160,12 +156,13 @@ class Doc:
         tokens that begin as one of those prefixes does, every prefix at least as long as the shortest of them
         (built on the first prefix trigger; again if a query compiled since then holds new prefixes). Every
         prefix would be about 700 strings for a news summary, most of which no query names."""
-        known, shortest, heads = _HEADS
-        if self._prefixes is None or self._prefixes_for is not known:
+        registry = _PREFIXES
+        if self._prefixes_for is not registry:
+            _, shortest, heads = registry
             self._prefixes = frozenset(
                 t[:i] for t in self.tokens if t[:shortest] in heads for i in range(shortest, len(t) + 1)
             )
-            self._prefixes_for = known
+            self._prefixes_for = registry
         return self._prefixes
 
     def lacks(self, trigger: Trigger) -> bool:
