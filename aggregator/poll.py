@@ -42,7 +42,7 @@ from aggregator.normalise import (
 )
 from aggregator.parse import is_bot_check, parse_feed
 from aggregator.seeds import find_seed_files, outlook_error, read_seed, shortcut_error
-from aggregator.store import FeedState, Store, database_error, from_iso, iso
+from aggregator.store import RECOUNT_BANDS, FeedState, Store, database_error, from_iso, iso
 from aggregator.tag import CompiledTopic, Doc, tag
 from aggregator.watchlist import Watchlist
 
@@ -142,6 +142,7 @@ class Pipeline:
         ).fetchall()
         self._index_rows(rows, now)
         self._index_seeds(self.store.seeds())
+        self.store.count_common_bands()
 
     def _index_rows(self, rows: list[Any], now: datetime) -> None:
         """Stored items into the story index: those within its horizon indexed, the older ones counted."""
@@ -346,6 +347,8 @@ class Pipeline:
             return report
         self.stories.prune(now)
         self._forget_articles()
+        if (self.store.bands_since_count or 0) >= RECOUNT_BANDS:
+            self.store.count_common_bands()
         self._seed_urls = None  # seeds may have been imported since the last cycle
         own = fetcher is None
         fetcher = fetcher or Fetcher(self.limits)

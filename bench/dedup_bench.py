@@ -33,6 +33,7 @@ import common  # noqa: E402
 import corpus  # noqa: E402
 from peak import peak_rss_mb  # noqa: E402
 
+from aggregator import dedup  # noqa: E402
 from aggregator.config import load_settings  # noqa: E402
 from aggregator.models import Item  # noqa: E402
 from aggregator.poll import CycleReport, Pipeline  # noqa: E402
@@ -103,13 +104,15 @@ def main(argv=None) -> dict:
     for r in range(a.rounds):
         if r:  # the same new items again, on the database as it was built, in a fresh pipeline
             store.close()
-            for suffix in ("", "-wal", "-shm"):
-                Path(f"{tmp / 'bench.sqlite3'}{suffix}").unlink(missing_ok=True)
-            shutil.copy(tmp / "built.sqlite3", tmp / "bench.sqlite3")
-            store = Store(tmp / "bench.sqlite3")
+            store = _fresh_copy(tmp)
             pipe = Pipeline(store, settings, empty, now=last)
         rounds.append(_new_items(pipe, store, new, a.items))
     spent = statistics.median(rounds)
+    threshold = pipe.th.near_duplicate
+    store.close()
+    store = _fresh_copy(tmp)
+    store.count_common_bands()  # as Pipeline does at start
+    lookup = _band_lookup(store, threshold, new)
     result = {
         "items": a.items,
         "build_seconds": round(build, 1),
@@ -119,6 +122,7 @@ def main(argv=None) -> dict:
         "bands_disk_bytes_per_item": round(bands_bytes / a.items, 1) if bands_bytes else None,
         "dedup_ms_per_item": round(1000 * spent / a.new, 3),
         "dedup_ms_rounds": [round(1000 * r / a.new, 3) for r in rounds],
+        **lookup,
     }
     if a.json:
         result["peak_rss_mb"] = peak_rss_mb()
@@ -143,6 +147,40 @@ def _new_items(pipe: Pipeline, store: Store, new: list, first: int) -> float:
         spent += time.perf_counter() - t
     store.conn.execute("COMMIT")
     return spent
+
+
+def _fresh_copy(tmp: Path) -> Store:
+    """The database as it was built, in place of the one a round added to."""
+    for suffix in ("", "-wal", "-shm"):
+        Path(f"{tmp / 'bench.sqlite3'}{suffix}").unlink(missing_ok=True)
+    shutil.copy(tmp / "built.sqlite3", tmp / "bench.sqlite3")
+    return Store(tmp / "bench.sqlite3")
+
+
+def _band_lookup(store: Store, threshold: float, new: list) -> dict:
+    """The near-duplicate key look-up of the new items (the call `Pipeline._near_candidates` makes), two ways
+    side by side on one database: `Store.band_candidates` (the common keys read last, for the items the other
+    keys found) against the one query it replaced (`Store._shared_keys`, every row of every key). An item's first call
+    finds fewer of its pages in SQLite's cache, so which way goes first alternates. Counts differing answers."""
+    spent = {"two_phase": 0.0, "one_query": 0.0}
+    differ = 0
+    for n, (title, summary, _, _) in enumerate(new):
+        keys = dedup.band_keys(title, summary)
+        need = max(1, int(len(keys) * threshold * 0.5))
+        answers = []
+        for name in ("two_phase", "one_query") if n % 2 else ("one_query", "two_phase"):
+            t = time.perf_counter()
+            if name == "two_phase":
+                answers.append(store.band_candidates(keys, need))
+            else:
+                answers.append([r[0] for r in store._shared_keys(keys, need, 10)])
+            spent[name] += time.perf_counter() - t
+        differ += answers[0] != answers[1]
+    return {
+        "band_lookup_ms": round(1000 * spent["two_phase"] / len(new), 3),
+        "band_lookup_one_query_ms": round(1000 * spent["one_query"] / len(new), 3),
+        "band_lookup_differing": differ,
+    }
 
 
 def _table_bytes(store: Store, name: str) -> int | None:

@@ -376,6 +376,15 @@ def write_report(r: dict, out: Path) -> None:
         "|---|---|---|",
         f"| dedup + clustering of a new item, {d['items']:,} items indexed | {d['dedup_ms_per_item']} ms/item "
         f"(median of {', '.join(map(str, d.get('dedup_ms_rounds') or []))}) | {r['dedup_mb']:.0f} |",
+        *(
+            [
+                f"| its near-duplicate key look-up, common keys read last / one query over every key | "
+                f"{d['band_lookup_ms']} / {d['band_lookup_one_query_ms']} ms/item "
+                f"(answers differing: {d['band_lookup_differing']}) | |"
+            ]
+            if "band_lookup_ms" in d
+            else []
+        ),
         f"| index memory (in process) / near-duplicate keys on disk | {d['index_bytes_per_item']} / "
         f"{d['bands_disk_bytes_per_item']} bytes per item | |",
         f"| index ready after a start on {d['items']:,} items | {d['ready_seconds']} s | |",

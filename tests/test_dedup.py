@@ -1410,3 +1410,70 @@ def test_the_words_cache_holds_a_bounded_number_of_words_whatever_the_texts():
     assert long_texts[0] not in dedup._words_cache and dedup.words(long_texts[0]) == first  # tokenised again
     assert dedup.words("U.S. curbs on China's chips") == ("us", "curbs", "on", "china", "chips")
     assert "U.S. curbs on China's chips" in dedup._words_cache
+
+
+def test_common_phrase_keys_read_last_give_the_same_candidates(tmp_path):
+    """Keys in many items (a common phrase's) are read only for the items the other keys found: the answer
+    is the one reading every key gives, for any threshold, most shared first, the latest first among equals."""
+    import random
+
+    from aggregator.store import COMMON_BAND
+
+    rng = random.Random(7)
+    path = tmp_path / "bands.sqlite3"
+    store = Store(path)
+    vocabulary = list(range(1, 400))
+    weights = [1 / rank for rank in range(1, 400)]  # Zipf: the first few keys are in most items
+    store.conn.execute("BEGIN")
+    for item_id in range(1, 601):
+        store.add_bands(item_id, sorted(set(rng.choices(vocabulary, weights, k=rng.randint(3, 14)))))
+    store.add_bands(-1, [1, 2, 3, 50, 51])  # a seed
+    store.conn.execute("COMMIT")
+    queries = [
+        (sorted(set(rng.choices(vocabulary, weights, k=rng.randint(1, 14)))), rng.randint(1, 6)) for _ in range(300)
+    ]
+    plain = [store.band_candidates(keys, min_shared=need) for keys, need in queries]
+    store.count_common_bands()
+    common = set(store._common_bands)
+    assert len(common) >= 5 and all(n > COMMON_BAND for n in store._common_bands.values())
+    # the path that reads common keys last is taken, with and without its look-up by item
+    split = [(keys, need) for keys, need in queries if 0 < len(common.intersection(keys)) < need]
+    assert len(split) >= 20
+    assert [store.band_candidates(keys, min_shared=need) for keys, need in queries] == plain
+    assert any(len(ids) == 10 for ids in plain)  # the limit cut ties: the same ones are kept
+    other = Store(path)  # and the answer is what SQL gives, in the order stated
+    for (keys, need), ids in zip(queries, plain, strict=True):
+        marks = ",".join("?" * len(keys))
+        shared = dict(
+            other.execute(
+                f"SELECT item_id, count(*) FROM item_bands WHERE key IN ({marks}) GROUP BY item_id", keys
+            ).fetchall()
+        )
+        assert ids == sorted((i for i, n in shared.items() if n >= need), key=lambda i: (-shared[i], -i))[:10]
+
+
+def test_the_common_keys_are_counted_at_start_and_again_as_keys_accumulate(tmp_path):
+    from aggregator.store import COMMON_BAND, RECOUNT_BANDS
+
+    feed = tmp_path / "wire.xml"
+    feed.write_bytes(
+        rss([{"guid": "w1", "title": "US adds 27 Chinese firms to Entity List", "description": WIRE_TEXT}])
+    )
+    cfg = write_config(tmp_path, [feed.as_uri()])
+    settings = load_settings(cfg)
+    store = Store(database_path(settings.data_dir))
+    store.sync_feeds(load_feeds(cfg), datetime.now(UTC))
+    pipe = Pipeline(store, settings, load_watchlist(cfg))
+    assert store.bands_since_count == 0 and not store._common_bands  # counted when the index was built
+    store.conn.execute("BEGIN")
+    for item_id in range(1, COMMON_BAND + 3):
+        store.add_bands(item_id, [42, 1000 + item_id])
+    store.add_bands(-5, range(10**6, 10**6 + RECOUNT_BANDS))  # a long seed's keys
+    store.conn.execute("COMMIT")
+    assert store.bands_since_count == RECOUNT_BANDS + 2 * (COMMON_BAND + 2)
+    assert 42 not in store._common_bands  # not counted yet: it is read with the others
+    assert store.band_candidates([42, 1001, 1002], min_shared=2) == [2, 1]
+    asyncio.run(pipe.poll_once(force=True))  # a cycle counts them again before it stores anything
+    assert store._common_bands[42] == COMMON_BAND + 2
+    assert 0 < store.bands_since_count < 100  # the new item's keys since
+    assert store.band_candidates([42, 1001, 1002], min_shared=2) == [2, 1]
