@@ -667,7 +667,9 @@ NOTES = """## Notes
   0.496, odd months 0.905 / 0.446 against 0.906 / 0.438, even 0.903 / 0.640 against 0.902 / 0.624, but
   July-December 0.859 / 0.440 against 0.891 / 0.389: a report of Huawei's new phone joined the story of China's
   iPhone ban for officials (34 wrong pairs). Along the same curve again.
-- The tables above were measured at commit e520ea5 (2026-12-01, twelfth session; see the last note). Before them, at
+- The tables above were measured at commit 617ecd4 (2026-12-02; see the last note). Before them, at commit e520ea5
+  (2026-12-01, twelfth session), on a machine that parsed the floor in 5.17 s: changed cycle 0.33x, first poll 4.27x,
+  304 cycle 555 feeds/s, dedup 1.233 ms/item, index ready 1.25 s, tagging 6,408 items/s, daemon 145 MB. Before that, at
   commit 2afe45e (the same session, before a document's prefix set was cut to what queries ask for), on a machine that
   parsed the floor in 4.80 s: changed cycle 0.31x, first poll 4.48x, 304 cycle 609 feeds/s, dedup 1.204 ms/item, index
   ready 1.23 s, tagging 5,734 items/s, daemon 145 MB. Before that, at commit 95feb36 (2026-12-01, eleventh session),
@@ -871,6 +873,14 @@ NOTES = """## Notes
   story candidate's partial scores summed per term at C speed (`dict(zip(map(...)))`, then merged): the same
   scores, but 0.076-0.081 against 0.039-0.040 ms/item on the benchmark's 100,000-item index, whose posting lists
   are short.
+- The run of 2026-12-02, at 617ecd4 (the tables above), after the near-duplicate look-up began to read the keys of
+  common phrases last (docs/DECISIONS.md). The floor parsed in 4.05 s (5.17 s in the run before). Dedup +
+  clustering 1.007 ms/item (1.233), over the 1 ms target by under 1%, and 2.49x the floor's time per item (2.39x):
+  by that ratio, which carries over between machines, no faster. The look-up itself, both forms timed on one
+  database in this run: 0.051 against 0.083 ms/item, the same candidates for all 2,000 items (0.070 against 0.111
+  in a `bench/dedup_bench.py` run that day, whose rounds gave 0.99-1.49 ms/item). Tagging 7,791 items/s (6,408), the
+  code unchanged: the machine. Changed cycle 0.32x (0.33x), 3.8x faster than reader (4.9x: reader's own time fell
+  more with the faster machine); first poll 5.50x (4.27x); daemon 145 MB.
 """
 
 
