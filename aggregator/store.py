@@ -651,8 +651,8 @@ class Store:
         if not counts:
             return []
         marks = ",".join("?" * len(common))
-        if len(counts) * len(common) * 4 > sum(self._common_bands[k] for k in common):
-            # found too many to look up one by one: read the common keys' rows after all
+        if len(counts) > 500 or len(counts) * len(common) * 4 > sum(self._common_bands[k] for k in common):
+            # found too many to look up one by one (or to name in one statement): read the common keys' rows
             query, args = f"key IN ({marks})", common
         else:
             query, args = f"key IN ({marks}) AND item_id IN ({','.join('?' * len(counts))})", [*common, *counts]

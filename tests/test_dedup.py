@@ -1477,3 +1477,24 @@ def test_the_common_keys_are_counted_at_start_and_again_as_keys_accumulate(tmp_p
     assert store._common_bands[42] == COMMON_BAND + 2
     assert 0 < store.bands_since_count < 100  # the new item's keys since
     assert store.band_candidates([42, 1001, 1002], min_shared=2) == [2, 1]
+
+
+def test_many_items_found_by_the_rarer_keys_read_the_common_keys_rows_instead_of_naming_each(tmp_path):
+    """Over 500 items found by the other keys are not named one by one in a statement (SQLite caps its
+    variables): the common keys' rows are read, and the answer is the same."""
+    store = Store(tmp_path / "bands.sqlite3")
+    store.conn.execute("BEGIN")
+    for item_id in range(1, 3001):
+        rare = [100 + (item_id - 1) // 30] if item_id <= 600 else []  # 20 keys, each in 30 items
+        store.add_bands(item_id, [1, 2, *rare])  # keys 1 and 2: in every item
+    store.conn.execute("COMMIT")
+    store.count_common_bands()
+    assert set(store._common_bands) == {1, 2}
+    statements: list[str] = []
+    store.conn.set_trace_callback(statements.append)
+    keys = [1, 2, *range(100, 120)]
+    found = store.band_candidates(keys, min_shared=3, limit=600)
+    store.conn.set_trace_callback(None)
+    assert found == list(range(600, 0, -1))  # all 600 share 3 keys: the latest first
+    assert all(s.count(",") < 500 for s in statements)
+    assert any(s.endswith("WHERE key IN (1,2) GROUP BY item_id") for s in statements)  # the common keys' rows
