@@ -163,6 +163,12 @@ def band_keys(title: str, text: str, sh: set[int] | frozenset[int] | None = None
     return sorted(keys)
 
 
+def keys_needed(keys: list[int], threshold: float) -> int:
+    """How many of its candidate keys an earlier text must share to be a possible original: about a share >= the
+    near-duplicate threshold of them (expected shared = containment x keys); fewer cannot make the threshold."""
+    return max(1, int(len(keys) * threshold * 0.5))
+
+
 def stored_keys(title: str, text: str, keys: list[int]) -> list[int]:
     """The candidate keys kept for an item: those of its title and its first BAND_WORDS words. A feed that
     carries whole articles (10 KB of text) would otherwise store hundreds of keys an item; copies repeat

@@ -854,10 +854,9 @@ class Pipeline:
         return self._seed_urls.get(canonical)
 
     def _near_candidates(self, keys: list[int], title_key: int) -> list[dedup.NearCandidate]:
-        """Earlier items and seeds that may be the original of a copy. A copy shares its title key,
-        or about a share of its sampled shingle keys >= the threshold; fewer shared keys cannot make
-        the containment threshold (expected shared = containment x keys), so they are not checked."""
-        need = max(1, int(len(keys) * self.th.near_duplicate * 0.5))
+        """Earlier items and seeds that may be the original of a copy: those sharing its title key, or enough
+        of its sampled shingle keys (dedup.keys_needed)."""
+        need = dedup.keys_needed(keys, self.th.near_duplicate)
         ids = self.store.band_candidates(keys, min_shared=need)
         if need > 1:
             ids += [i for i in self.store.band_candidates([title_key]) if i not in ids]

@@ -644,10 +644,13 @@ class Store:
         read (91% of those a look-up read at 100,000 items were under common keys; see docs/DECISIONS.md)."""
         if not keys:
             return []
-        common = [k for k in keys if k in self._common_bands]
+        common: list[int] = []
+        rarer: list[int] = []
+        for k in keys:
+            (common if k in self._common_bands else rarer).append(k)
         if not common or len(common) >= min_shared:
             return [r[0] for r in self._shared_keys(keys, min_shared, limit)]
-        counts = dict(self._shared_keys([k for k in keys if k not in self._common_bands], min_shared - len(common)))
+        counts = dict(self._shared_keys(rarer, min_shared - len(common)))
         if not counts:
             return []
         marks = ",".join("?" * len(common))

@@ -166,7 +166,7 @@ def _band_lookup(store: Store, threshold: float, new: list) -> dict:
     differ = 0
     for n, (title, summary, _, _) in enumerate(new):
         keys = dedup.band_keys(title, summary)
-        need = max(1, int(len(keys) * threshold * 0.5))
+        need = dedup.keys_needed(keys, threshold)
         answers = []
         for name in ("two_phase", "one_query") if n % 2 else ("one_query", "two_phase"):
             t = time.perf_counter()
